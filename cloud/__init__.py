@@ -1,0 +1,1 @@
+"""Packline cloud: marketplace sync, purchasing, allocation, users and reports."""

@@ -1,0 +1,1 @@
+"""Packline edge: the packing-station appliance (kiosk, local ledger, devices, sync, backup)."""
