@@ -1,0 +1,224 @@
+"""Schema history of the station database, one named function per change (sqlite-utils 4).
+
+Each migration runs in a transaction together with its record in ``_sqlite_migrations``.
+Never edit an applied migration: add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("edge")
+
+
+@migrations()
+def m001_catalog(db: Database) -> None:
+    """Warehouses, locations (warehouse → zone → bin), SKUs, barcodes, operators, settings."""
+    db.executescript(
+        """
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE warehouses (
+            warehouse_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            negative_stock_policy TEXT NOT NULL DEFAULT 'refuse'
+                CHECK (negative_stock_policy IN ('refuse', 'allow_with_alert'))
+        );
+        CREATE TABLE locations (
+            code TEXT PRIMARY KEY,
+            warehouse_id TEXT NOT NULL REFERENCES warehouses(warehouse_id),
+            zone TEXT NOT NULL DEFAULT '',
+            bin TEXT NOT NULL DEFAULT '',
+            name TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE skus (
+            sku TEXT PRIMARY KEY,
+            name_zh TEXT NOT NULL,
+            name_en TEXT,
+            spec TEXT NOT NULL DEFAULT '',
+            unit_weight_g INTEGER NOT NULL DEFAULT 0 CHECK (unit_weight_g >= 0),
+            length_mm INTEGER,
+            width_mm INTEGER,
+            height_mm INTEGER,
+            cost_fen INTEGER,
+            image_path TEXT,
+            default_location TEXT REFERENCES locations(code),
+            active INTEGER NOT NULL DEFAULT 1,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE barcodes (
+            barcode TEXT PRIMARY KEY,
+            sku TEXT NOT NULL REFERENCES skus(sku),
+            units INTEGER NOT NULL DEFAULT 1 CHECK (units >= 1)
+        );
+        CREATE INDEX barcodes_by_sku ON barcodes(sku);
+        CREATE TABLE operators (
+            operator_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            badge TEXT UNIQUE,
+            pin_hash TEXT,
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        """
+    )
+
+
+@migrations()
+def m002_ledger(db: Database) -> None:
+    """Append-only stock moves, the derived balances cache, alerts and the audit log."""
+    db.executescript(
+        """
+        CREATE TABLE stock_moves (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            move_id TEXT NOT NULL UNIQUE,
+            warehouse_id TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            location TEXT NOT NULL,
+            qty_delta INTEGER NOT NULL CHECK (qty_delta <> 0),
+            balance_after INTEGER NOT NULL,
+            reason INTEGER NOT NULL,
+            source_type TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            source_line TEXT,
+            operator_id TEXT NOT NULL,
+            station_id TEXT NOT NULL,
+            device_id TEXT,
+            occurred_at TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            reverses_move_id TEXT,
+            note TEXT
+        );
+        CREATE INDEX stock_moves_by_sku ON stock_moves(sku, location, seq);
+        CREATE INDEX stock_moves_by_source ON stock_moves(source_type, source_id);
+        CREATE UNIQUE INDEX stock_moves_reversed_once
+            ON stock_moves(reverses_move_id) WHERE reverses_move_id IS NOT NULL;
+        CREATE TRIGGER stock_moves_no_update BEFORE UPDATE ON stock_moves
+        BEGIN SELECT RAISE(ABORT, 'stock_moves is append-only'); END;
+        CREATE TRIGGER stock_moves_no_delete BEFORE DELETE ON stock_moves
+        BEGIN SELECT RAISE(ABORT, 'stock_moves is append-only'); END;
+
+        CREATE TABLE balances (
+            sku TEXT NOT NULL,
+            location TEXT NOT NULL,
+            qty INTEGER NOT NULL,
+            PRIMARY KEY (sku, location)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE alerts (
+            alert_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            acknowledged_at TEXT
+        );
+        CREATE TABLE audit_log (
+            audit_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        """
+    )
+
+
+@migrations()
+def m003_outbox_inbox(db: Database) -> None:
+    """Messages to the cloud (written in the transaction of the change they carry) and
+    the ids of cloud messages already applied."""
+    db.executescript(
+        """
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            msg_id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_sent_at TEXT,
+            acked_at TEXT
+        );
+        CREATE INDEX outbox_pending ON outbox(seq) WHERE acked_at IS NULL;
+        CREATE TABLE inbox (
+            msg_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@migrations()
+def m004_packing(db: Database) -> None:
+    """Orders to pack at this station with their lines, waybill print data, print and weigh logs."""
+    db.executescript(
+        """
+        CREATE TABLE orders (
+            order_id TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            shop_id TEXT NOT NULL DEFAULT '',
+            platform_order_no TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'waiting'
+                CHECK (status IN ('waiting', 'packing', 'packed', 'shipped', 'intercepted', 'cancelled')),
+            intercept_reason TEXT,
+            waybill_no TEXT UNIQUE,
+            carrier TEXT,
+            print_data TEXT,
+            receiver_masked TEXT NOT NULL DEFAULT '{}',
+            receiver_sealed TEXT,
+            buyer_note TEXT,
+            packaging_weight_g INTEGER NOT NULL DEFAULT 0,
+            ordered_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            packed_at TEXT,
+            shipped_at TEXT,
+            shipped_by TEXT
+        );
+        CREATE INDEX orders_by_status ON orders(status, ordered_at);
+        CREATE INDEX orders_by_platform_no ON orders(platform_order_no);
+        CREATE TABLE order_lines (
+            order_id TEXT NOT NULL REFERENCES orders(order_id),
+            line_no INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            PRIMARY KEY (order_id, line_no)
+        );
+        CREATE INDEX order_lines_by_sku ON order_lines(sku);
+        CREATE TABLE print_log (
+            print_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            order_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('label', 'slip')),
+            is_reprint INTEGER NOT NULL DEFAULT 0,
+            reason TEXT,
+            operator_id TEXT NOT NULL,
+            printed_at TEXT NOT NULL
+        );
+        CREATE INDEX print_log_by_order ON print_log(order_id, kind);
+        CREATE TABLE weigh_log (
+            weigh_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            order_id TEXT NOT NULL,
+            grams INTEGER NOT NULL,
+            expected_g INTEGER NOT NULL,
+            within_tolerance INTEGER NOT NULL,
+            override_by TEXT,
+            override_reason TEXT,
+            operator_id TEXT NOT NULL,
+            weighed_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+def migrate(db: Database) -> None:
+    """Apply every pending migration."""
+    migrations.apply(db)

@@ -1,0 +1,181 @@
+"""The read side of the station database: balances, history, lookups, outbox state."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from edge.domain.models import Balance, Move, MoveReason
+
+
+def row_to_move(row: Sequence[Any], columns: Sequence[str]) -> Move:
+    """Build a ``Move`` from a ``stock_moves`` row."""
+    r = dict(zip(columns, row, strict=True))
+    return Move(
+        move_id=r["move_id"],
+        sku=r["sku"],
+        location=r["location"],
+        qty_delta=r["qty_delta"],
+        balance_after=r["balance_after"],
+        reason=MoveReason(r["reason"]),
+        source_type=r["source_type"],
+        source_id=r["source_id"],
+        source_line=r["source_line"],
+        operator_id=r["operator_id"],
+        station_id=r["station_id"],
+        device_id=r["device_id"],
+        occurred_at=datetime.fromisoformat(r["occurred_at"]),
+        recorded_at=datetime.fromisoformat(r["recorded_at"]),
+        reverses_move_id=r["reverses_move_id"],
+        note=r["note"],
+        warehouse_id=r["warehouse_id"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """What the kiosk status bar shows about the link to the cloud."""
+
+    pending: int
+    oldest_created_at: datetime | None
+    last_acked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    seq: int
+    msg_id: str
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+
+
+class Queries:
+    """Reads over one connection (use one ``Queries`` per thread)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        """A read connection (may be the writer's, on the writer's thread)."""
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.db.execute(sql, list(params)).fetchone()
+        return row
+
+    def balance(self, sku: str, location: str | None = None) -> int:
+        """On-hand quantity of a SKU at one location, or across all locations."""
+        if location is None:
+            row = self._one("SELECT COALESCE(SUM(qty), 0) FROM balances WHERE sku = ?", [sku])
+        else:
+            row = self._one(
+                "SELECT COALESCE(SUM(qty), 0) FROM balances WHERE sku = ? AND location = ?",
+                [sku, location],
+            )
+        return int(row[0]) if row else 0
+
+    def balances(self, sku: str | None = None, *, nonzero: bool = True) -> list[Balance]:
+        sql = "SELECT sku, location, qty FROM balances"
+        where, params = [], []
+        if sku:
+            where.append("sku = ?")
+            params.append(sku)
+        if nonzero:
+            where.append("qty <> 0")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY sku, location"
+        return [Balance(*r) for r in self.db.execute(sql, params).fetchall()]
+
+    def fold_moves(self) -> dict[tuple[str, str], int]:
+        """Balances recomputed from the ledger (zero sums omitted), for checks."""
+        rows = self.db.execute(
+            "SELECT sku, location, SUM(qty_delta) FROM stock_moves GROUP BY sku, location"
+        ).fetchall()
+        return {(s, loc): q for s, loc, q in rows if q != 0}
+
+    def cached_balances(self) -> dict[tuple[str, str], int]:
+        rows = self.db.execute("SELECT sku, location, qty FROM balances WHERE qty <> 0").fetchall()
+        return {(s, loc): q for s, loc, q in rows}
+
+    def moves(self, sku: str | None = None, *, limit: int = 100, after_seq: int = 0) -> list[Move]:
+        """Move history, newest first (or from ``after_seq`` upwards when given)."""
+        cols = [c.name for c in self.db["stock_moves"].columns]
+        if after_seq:
+            sql = "SELECT * FROM stock_moves WHERE seq > ?" + (" AND sku = ?" if sku else "")
+            sql += " ORDER BY seq LIMIT ?"
+            params: list[Any] = [after_seq] + ([sku] if sku else []) + [limit]
+        else:
+            sql = "SELECT * FROM stock_moves" + (" WHERE sku = ?" if sku else "")
+            sql += " ORDER BY seq DESC LIMIT ?"
+            params = ([sku] if sku else []) + [limit]
+        return [row_to_move(r, cols) for r in self.db.execute(sql, params).fetchall()]
+
+    def move(self, move_id: str) -> Move | None:
+        cols = [c.name for c in self.db["stock_moves"].columns]
+        row = self._one("SELECT * FROM stock_moves WHERE move_id = ?", [move_id])
+        return row_to_move(row, cols) if row else None
+
+    def move_count(self) -> int:
+        row = self._one("SELECT COUNT(*) FROM stock_moves")
+        return int(row[0]) if row else 0
+
+    def sku(self, sku: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM skus WHERE sku = ?", [sku]))
+        return rows[0] if rows else None
+
+    def lookup_barcode(self, code: str) -> tuple[str, int] | None:
+        """(sku, units) for a scanned barcode; a case barcode has units > 1."""
+        row = self._one("SELECT sku, units FROM barcodes WHERE barcode = ?", [code])
+        return (row[0], int(row[1])) if row else None
+
+    def default_location(self, sku: str) -> str | None:
+        row = self._one("SELECT default_location FROM skus WHERE sku = ?", [sku])
+        return row[0] if row else None
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        row = self._one("SELECT value FROM settings WHERE key = ?", [key])
+        return row[0] if row else default
+
+    def operator_by_badge(self, badge: str) -> dict[str, Any] | None:
+        rows = list(self.db.query(
+            "SELECT * FROM operators WHERE badge = ? AND active = 1", [badge]))
+        return rows[0] if rows else None
+
+    def operators(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM operators WHERE active = 1 ORDER BY operator_id"))
+
+    def alerts(self, kind: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM alerts" + (" WHERE kind = ?" if kind else "") + " ORDER BY alert_id"
+        return list(self.db.query(sql, [kind] if kind else []))
+
+    def audit_log(self, action: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM audit_log" + (" WHERE action = ?" if action else "")
+        return list(self.db.query(sql + " ORDER BY audit_id", [action] if action else []))
+
+    def outbox_pending(self, limit: int = 100) -> list[OutboxRow]:
+        rows = self.db.execute(
+            """SELECT seq, msg_id, kind, payload, created_at, attempts FROM outbox
+               WHERE acked_at IS NULL ORDER BY seq LIMIT ?""",
+            [limit],
+        ).fetchall()
+        return [
+            OutboxRow(s, m, k, json.loads(p), datetime.fromisoformat(c), a)
+            for s, m, k, p, c, a in rows
+        ]
+
+    def outbox_stats(self) -> OutboxStats:
+        pending, oldest = self.db.execute(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE acked_at IS NULL"
+        ).fetchone()
+        (last,) = self.db.execute("SELECT MAX(acked_at) FROM outbox").fetchone()
+        return OutboxStats(
+            pending=int(pending),
+            oldest_created_at=datetime.fromisoformat(oldest) if oldest else None,
+            last_acked_at=datetime.fromisoformat(last) if last else None,
+        )

@@ -1,0 +1,378 @@
+"""The single writer of the station database.
+
+Every change goes through one ``Writer`` on one connection, in ``BEGIN IMMEDIATE``
+transactions (Datasette's pattern). A stock move, its balance and its outbox row are written
+in the same transaction, so a crash leaves either all three or none. Threads share the
+writer through a lock; reads use their own connections (WAL lets them run alongside).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from edge.domain.ledger import plan_reversal
+from edge.domain.models import Move, MoveReason, MoveRequest, NegativeStockPolicy
+from edge.errors import AlreadyReversed, InsufficientStock, LedgerError, UnknownSku
+from edge.store.queries import row_to_move
+from edge.sync.schema import MoveWire
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Writer:
+    """All writes to one station database. Safe to share between threads."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        station_id: str,
+        clock: Clock = utcnow,
+        id_factory: Callable[[], str] = new_id,
+    ) -> None:
+        self.db = db
+        """The one write connection."""
+        self.station_id = station_id
+        """This station; stamped on every move and outbox message."""
+        self._clock = clock
+        """Source of UTC timestamps (frozen in tests)."""
+        self._new_id = id_factory
+        """Source of move and message ids (UUID4 by default)."""
+        self._lock = threading.RLock()
+        """Serialises transactions from worker threads on the one connection."""
+        self._warehouse_of: dict[str, tuple[str, NegativeStockPolicy]] = {}
+        """Cache: location → (warehouse, negative-stock policy). Cleared on catalog writes."""
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; nested calls become savepoints."""
+        with self._lock:
+            conn = self.db.conn
+            if conn.in_transaction:
+                with self.db.atomic():
+                    yield self.db
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def now(self) -> str:
+        return self._clock().isoformat()
+
+    # ------------------------------------------------------------------ stock moves
+    def record_move(self, request: MoveRequest) -> Move:
+        """Record one move with its balance and outbox row; see ``record_moves``."""
+        return self.record_moves([request])[0]
+
+    def record_moves(self, requests: Sequence[MoveRequest]) -> list[Move]:
+        """Record moves atomically: all are written, or none (the first refusal raises).
+
+        Raises ``UnknownSku`` for an unknown SKU or location and ``InsufficientStock`` when a
+        balance would go below zero in a warehouse whose policy refuses it; with
+        ``allow_with_alert`` the move is written and a ``negative_stock`` alert raised.
+        """
+        with self.transaction():
+            return [self._insert_move(req, outbox=True) for req in requests]
+
+    def reverse_move(self, move_id: str, *, operator_id: str, note: str | None = None) -> Move:
+        """Record the reversal of ``move_id`` (sign flipped). A move is reversed at most once."""
+        with self.transaction():
+            row = self.db.execute(
+                "SELECT * FROM stock_moves WHERE move_id = ?", [move_id]
+            ).fetchone()
+            if row is None:
+                raise LedgerError(f"没有这条库存记录 / no such move: {move_id}")
+            original = row_to_move(row, self._columns())
+            taken = self.db.execute(
+                "SELECT 1 FROM stock_moves WHERE reverses_move_id = ?", [move_id]
+            ).fetchone()
+            if taken:
+                raise AlreadyReversed(f"这条记录已冲销 / already reversed: {move_id}")
+            request = plan_reversal(original, operator_id=operator_id, note=note)
+            return self._insert_move(request, outbox=True, reverses=move_id)
+
+    def apply_remote_moves(self, moves: Sequence[Move]) -> list[Move]:
+        """Apply moves recorded at other stations of this warehouse, each id once.
+
+        They are facts that already happened, so they are never refused; a balance taken
+        below zero raises an alert. Returns the moves that were new here.
+        """
+        applied: list[Move] = []
+        with self.transaction():
+            for move in moves:
+                exists = self.db.execute(
+                    "SELECT 1 FROM stock_moves WHERE move_id = ?", [move.move_id]
+                ).fetchone()
+                if exists:
+                    continue
+                applied.append(self._append(move, check=False))
+        return applied
+
+    def _insert_move(self, req: MoveRequest, *, outbox: bool, reverses: str | None = None) -> Move:
+        if req.qty_delta == 0:
+            raise LedgerError("数量变动不能为 0 / a move must change the quantity")
+        if self.db.execute("SELECT 1 FROM skus WHERE sku = ?", [req.sku]).fetchone() is None:
+            raise UnknownSku(f"未知商品 / unknown SKU: {req.sku}")
+        warehouse_id, _ = self._location(req.location)
+        now = self._clock()
+        move = Move(
+            move_id=req.move_id or self._new_id(),
+            sku=req.sku,
+            location=req.location,
+            qty_delta=req.qty_delta,
+            balance_after=0,  # filled by _append
+            reason=req.reason,
+            source_type=req.source_type,
+            source_id=req.source_id,
+            source_line=req.source_line,
+            operator_id=req.operator_id,
+            station_id=self.station_id,
+            device_id=req.device_id,
+            occurred_at=req.occurred_at or now,
+            recorded_at=now,
+            reverses_move_id=reverses,
+            note=req.note,
+            warehouse_id=warehouse_id,
+        )
+        move = self._append(move, check=True)
+        if outbox:
+            self.enqueue("move", MoveWire.from_move(move).model_dump(mode="json"), msg_id=move.move_id)
+        return move
+
+    def _append(self, move: Move, *, check: bool) -> Move:
+        """Insert the row and update the balance cache. Caller holds the transaction."""
+        row = self.db.execute(
+            "SELECT qty FROM balances WHERE sku = ? AND location = ?", [move.sku, move.location]
+        ).fetchone()
+        before = row[0] if row else 0
+        after = before + move.qty_delta
+        if after < 0:
+            policy = self._policy_for(move)
+            if check and policy is NegativeStockPolicy.REFUSE:
+                raise InsufficientStock(move.sku, move.location, before, move.qty_delta)
+            self.alert(
+                "negative_stock",
+                f"{move.sku}@{move.location}",
+                {"balance": after, "move_id": move.move_id, "station_id": move.station_id},
+            )
+        move = replace(move, balance_after=after)
+        self.db.execute(
+            """INSERT INTO stock_moves (move_id, warehouse_id, sku, location, qty_delta,
+                   balance_after, reason, source_type, source_id, source_line, operator_id,
+                   station_id, device_id, occurred_at, recorded_at, reverses_move_id, note)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            [
+                move.move_id, move.warehouse_id, move.sku, move.location, move.qty_delta,
+                after, int(move.reason), move.source_type, move.source_id, move.source_line,
+                move.operator_id, move.station_id, move.device_id,
+                move.occurred_at.isoformat(), move.recorded_at.isoformat(),
+                move.reverses_move_id, move.note,
+            ],
+        )
+        self.db.execute(
+            """INSERT INTO balances (sku, location, qty) VALUES (?, ?, ?)
+               ON CONFLICT (sku, location) DO UPDATE SET qty = excluded.qty""",
+            [move.sku, move.location, after],
+        )
+        return move
+
+    def _location(self, code: str) -> tuple[str, NegativeStockPolicy]:
+        cached = self._warehouse_of.get(code)
+        if cached:
+            return cached
+        row = self.db.execute(
+            """SELECT l.warehouse_id, w.negative_stock_policy FROM locations l
+               JOIN warehouses w USING (warehouse_id) WHERE l.code = ?""",
+            [code],
+        ).fetchone()
+        if row is None:
+            raise UnknownSku(f"未知库位 / unknown location: {code}")
+        found = (row[0], NegativeStockPolicy(row[1]))
+        self._warehouse_of[code] = found
+        return found
+
+    def _policy_for(self, move: Move) -> NegativeStockPolicy:
+        try:
+            return self._location(move.location)[1]
+        except UnknownSku:
+            return NegativeStockPolicy.ALLOW_WITH_ALERT
+
+    def rebuild_balances(self) -> int:
+        """Recreate the balances cache from the ledger; returns the number of rows."""
+        with self.transaction():
+            self.db.execute("DELETE FROM balances")
+            self.db.execute(
+                """INSERT INTO balances (sku, location, qty)
+                   SELECT sku, location, SUM(qty_delta) FROM stock_moves
+                   GROUP BY sku, location"""
+            )
+            return int(self.db.execute("SELECT COUNT(*) FROM balances").fetchone()[0])
+
+    def _columns(self) -> list[str]:
+        return [c.name for c in self.db["stock_moves"].columns]
+
+    # ------------------------------------------------------------------ outbox / inbox
+    def enqueue(self, kind: str, payload: dict[str, Any], *, msg_id: str | None = None) -> str:
+        """Add a message for the cloud, inside the caller's transaction (or its own)."""
+        msg_id = msg_id or self._new_id()
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO outbox (msg_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+                [msg_id, kind, json.dumps(payload, ensure_ascii=False, sort_keys=True), self.now()],
+            )
+        return msg_id
+
+    def mark_sent(self, msg_ids: Sequence[str]) -> None:
+        """Record a publish attempt (the message stays pending until acked)."""
+        with self.transaction():
+            self.db.conn.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, last_sent_at = ? WHERE msg_id = ?",
+                [(self.now(), m) for m in msg_ids],
+            )
+
+    def mark_acked(self, msg_ids: Sequence[str]) -> int:
+        """The cloud applied these messages; returns how many were newly acked."""
+        with self.transaction():
+            cur = self.db.conn.executemany(
+                "UPDATE outbox SET acked_at = ? WHERE msg_id = ? AND acked_at IS NULL",
+                [(self.now(), m) for m in msg_ids],
+            )
+            return int(cur.rowcount)
+
+    def apply_once(self, msg_id: str, kind: str, effect: Callable[[Writer], None]) -> bool:
+        """Run ``effect`` and record ``msg_id`` in the inbox in one transaction.
+
+        Returns False (and runs nothing) when the message was applied before.
+        """
+        with self.transaction():
+            seen = self.db.execute("SELECT 1 FROM inbox WHERE msg_id = ?", [msg_id]).fetchone()
+            if seen:
+                return False
+            effect(self)
+            self.db.execute(
+                "INSERT INTO inbox (msg_id, kind, received_at) VALUES (?, ?, ?)",
+                [msg_id, kind, self.now()],
+            )
+            return True
+
+    # ------------------------------------------------------------------ alerts / audit
+    def alert(self, kind: str, subject: str, detail: dict[str, Any]) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO alerts (kind, subject, detail, created_at) VALUES (?, ?, ?, ?)",
+                [kind, subject, json.dumps(detail, ensure_ascii=False), self.now()],
+            )
+            self.enqueue("alert", {"kind": kind, "subject": subject, "detail": detail})
+
+    def audit(self, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
+        """Append to the audit log (logins, adjustments, overrides, reprints)."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+                [self.now(), actor, action, subject, json.dumps(detail or {}, ensure_ascii=False)],
+            )
+
+    def adjust(
+        self, *, sku: str, location: str, qty_delta: int, operator_id: str, note: str,
+        reason: MoveReason = MoveReason.MANUAL_ADJUST,
+    ) -> Move:
+        """A manual adjustment: needs a written reason, and is audited with the move."""
+        if not note.strip():
+            raise LedgerError("手工调整必须写明原因 / a manual adjustment needs a reason")
+        with self.transaction():
+            move = self.record_move(
+                MoveRequest(
+                    sku=sku, location=location, qty_delta=qty_delta, reason=reason,
+                    source_type="manual", source_id=self._new_id(), operator_id=operator_id,
+                    note=note,
+                )
+            )
+            self.audit(operator_id, "stock.adjust", f"{sku}@{location}",
+                       {"move_id": move.move_id, "qty_delta": qty_delta, "note": note})
+            return move
+
+    # ------------------------------------------------------------------ catalog
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+
+    def upsert_warehouse(
+        self, warehouse_id: str, name: str,
+        policy: NegativeStockPolicy = NegativeStockPolicy.REFUSE,
+    ) -> None:
+        with self.transaction():
+            self.db.table("warehouses").upsert(
+                {"warehouse_id": warehouse_id, "name": name, "negative_stock_policy": policy.value},
+                pk="warehouse_id",
+            )
+        self._warehouse_of.clear()
+
+    def upsert_locations(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows: code, warehouse_id, zone, bin, name."""
+        with self.transaction():
+            self.db.table("locations").upsert_all(rows, pk="code")
+        self._warehouse_of.clear()
+
+    def upsert_skus(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows with the ``skus`` columns; ``barcodes`` (list of (code, units)) optional."""
+        now = self.now()
+        with self.transaction():
+            for row in rows:
+                barcodes = row.get("barcodes")
+                record = {k: v for k, v in row.items() if k != "barcodes"}
+                record["updated_at"] = now
+                self.db.table("skus").upsert(record, pk="sku")
+                if barcodes is not None:
+                    self.db.execute("DELETE FROM barcodes WHERE sku = ?", [row["sku"]])
+                    for code, units in barcodes:
+                        owner = self.db.execute(
+                            "SELECT sku FROM barcodes WHERE barcode = ?", [code]
+                        ).fetchone()
+                        if owner and owner[0] != row["sku"]:
+                            raise LedgerError(
+                                f"条码 {code} 已属于 {owner[0]} / barcode {code} belongs to {owner[0]}"
+                            )
+                        self.db.execute(
+                            "INSERT INTO barcodes (barcode, sku, units) VALUES (?, ?, ?)",
+                            [code, row["sku"], units],
+                        )
+
+    def upsert_operator(
+        self, operator_id: str, name: str, role: str, *, badge: str | None = None,
+        pin_hash: str | None = None, active: bool = True,
+    ) -> None:
+        with self.transaction():
+            self.db.table("operators").upsert(
+                {"operator_id": operator_id, "name": name, "role": role, "badge": badge,
+                 "pin_hash": pin_hash, "active": int(active)},
+                pk="operator_id",
+            )
+

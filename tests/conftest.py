@@ -1,0 +1,7 @@
+"""Shared fixtures. Service fixtures (PostgreSQL, mosquitto, moto) live in tests/fixtures/."""
+
+from __future__ import annotations
+
+pytest_plugins = [
+    "tests.fixtures.edge_store",
+]
