@@ -273,3 +273,18 @@ def test_balances_equal_the_fold_of_unique_moves(
             assert got_after == dict(expected)
         finally:
             trans.rollback()
+
+
+def test_large_batches_span_several_insert_pages(cloud_engine: Engine) -> None:
+    """More rows than one multi-VALUES statement holds: every new id is still reported."""
+    first = [make_move(n, qty_delta=1, sku=f"SKU-{n % 7}") for n in range(1500)]
+    second = [make_move(n, qty_delta=1, sku=f"SKU-{n % 7}") for n in range(1000, 2600)]
+    with cloud_engine.begin() as conn:
+        assert insert_moves(conn, first) == [m.move_id for m in first]
+    with cloud_engine.begin() as conn:
+        assert insert_moves(conn, second) == [m.move_id for m in second[500:]]
+    assert count_moves(cloud_engine) == 2600
+    with cloud_engine.connect() as conn:
+        totals = {b.sku: b.qty for b in balances(conn)}
+        assert totals == {f"SKU-{k}": sum(1 for n in range(2600) if n % 7 == k) for k in range(7)}
+        assert check_balances(conn) == []
