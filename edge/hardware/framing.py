@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from fractions import Fraction
 from typing import Protocol
 
@@ -383,7 +384,7 @@ def encode_toledo(grams: int, *, motion: bool = False, overload: bool = False) -
 
 
 _GENERIC_RE = re.compile(
-    r"^(ST|US|OL),(GS|NT|TR|GW|NW)?,?([+-])?\s*([0-9]*\.?[0-9]+)\s*(kg|g|lb|t)\s*$"
+    r"^(ST|US|OL),(GS|NT|TR|GW|NW)?,?([+-])?\s*([0-9]+\.?[0-9]*|\.[0-9]+)\s*(kg|g|lb|t)\s*$"
 )
 _UNIT_GRAMS = {"kg": Fraction(1000), "g": Fraction(1), "lb": _LB, "t": Fraction(1_000_000)}
 
@@ -436,7 +437,7 @@ class GenericLineDecoder:
                 return Reading(grams=0, stable=False, overload=True)
             return None
         head, _kind, sign, number, unit = m.groups()
-        grams = Fraction(number) * _UNIT_GRAMS[unit]
+        grams = Fraction(Decimal(number)) * _UNIT_GRAMS[unit]
         if sign == "-":
             grams = -grams
         overload = head == "OL"
