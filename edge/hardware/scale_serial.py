@@ -16,7 +16,7 @@ from typing import Self
 
 from edge.hardware.framing import FrameDecoder, StabilityTracker, make_decoder
 from edge.hardware.ports import Weight
-from edge.hardware.serial_link import SerialLink
+from edge.hardware.serial_link import SerialLink, import_serial
 
 
 class SerialScale:
@@ -83,9 +83,10 @@ class SerialScale:
 
     # -- lifecycle
     def open(self) -> None:
-        """Start the reader thread (idempotent)."""
+        """Start the reader thread (idempotent); DeviceUnavailable if pyserial is missing."""
         if self._thread is not None:
             return
+        import_serial()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"scale:{self.link.port}", daemon=True)
         self._thread.start()
