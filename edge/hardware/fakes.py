@@ -593,7 +593,7 @@ class FakeNetPrinter:
                 return
             t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             t.start()
-            self._threads.append(t)
+            self._threads = [x for x in self._threads if x.is_alive()] + [t]
 
     def _status_answer(self, query: bytes) -> bytes:
         if query == TSPL_STATUS_QUERY:

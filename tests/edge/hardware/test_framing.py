@@ -116,6 +116,21 @@ def test_overlong_buffer_drops_extra_characters() -> None:
     assert out == ["ABC"] and d.dropped == 2
 
 
+def test_alt_keypad_mode() -> None:
+    # Datalogic "Alt + keypad" emulation: NUMLOCK, then LEFTALT held around KP0 KP6 KP5 ('A')
+    kp = {"0": ecodes.KEY_KP0, "2": ecodes.KEY_KP2, "4": ecodes.KEY_KP4, "5": ecodes.KEY_KP5, "6": ecodes.KEY_KP6}
+    d = KeyDecoder()
+    d.feed(1, ecodes.KEY_NUMLOCK, 1)
+    for digits in ("065", "045", "0200"):
+        d.feed(1, ecodes.KEY_LEFTALT, 1)
+        for ch in digits:
+            d.feed(1, kp[ch], 1)
+            d.feed(1, kp[ch], 0)
+        d.feed(1, ecodes.KEY_LEFTALT, 0)
+    assert d.feed(1, ecodes.KEY_ENTER, 1) == "A-"
+    assert d.dropped == 2  # NUMLOCK has no character; code 200 is outside printable ASCII
+
+
 def test_several_scans_in_one_stream() -> None:
     events = key_events("SF1") + key_events("jd-2") + key_events("X")
     assert decode_key_events(events) == ["SF1", "jd-2", "X"]
