@@ -232,6 +232,13 @@ def key_events(code: str, *, terminator: str = "enter", t0: float = 0.0) -> list
     return events
 
 
+def key_input_events(code: str, *, terminator: str = "enter") -> list[object]:
+    """``key_events`` as real ``evdev.InputEvent`` objects (needs python-evdev, no device)."""
+    from evdev import InputEvent
+
+    return [InputEvent(e.sec, e.usec, e.type, e.code, e.value) for e in key_events(code, terminator=terminator)]
+
+
 class FakeEvdevDevice:
     """Stands in for ``evdev.InputDevice``: a pipe makes ``fd`` selectable.
 
@@ -422,6 +429,11 @@ class ScaleSimulator:
     def remove(self) -> None:
         """Take the parcel off (settles to 0 g)."""
         self.put(0)
+
+    def shake(self, frames: int = 5) -> None:
+        """Disturb the platter (a hand on the parcel): ``frames`` unstable frames, same weight after."""
+        with self._lock:
+            self._settle_left = max(self._settle_left, frames)
 
     def bad_frames(self, count: int) -> None:
         """Corrupt the next ``count`` frames (wrong checksum or garbled text)."""
