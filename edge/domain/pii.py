@@ -54,6 +54,8 @@ def mask_name(name: str) -> str:
 def mask_phone(phone: str) -> str:
     """13812345678 → 138****5678; other lengths keep the first 3 and last 4 when possible."""
     digits = re.sub(r"\D", "", phone)
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]  # +86 country code
     if len(digits) >= 8:
         return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
     return "*" * len(digits)
