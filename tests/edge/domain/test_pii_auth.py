@@ -32,7 +32,7 @@ def test_mask() -> None:
     assert pii.mask_name("欧阳娜娜") == "欧***"
     assert pii.mask_name("王") == "王"
     assert pii.mask_phone("+86 139-1234-5678") == "139****5678"
-    assert pii.mask_phone("0571-88886666") == "057****6666"
+    assert pii.mask_phone("0571-88886666") == "057*****6666"
 
 
 def test_key_file_is_private_and_kept(tmp_path: Path) -> None:
