@@ -108,7 +108,9 @@ def test_bad_arguments_are_one_line(run: Run, args: list[str], needle: str) -> N
 
 
 def test_seed_demo(seeded: Run, db: Path) -> None:
-    count = lambda table: sql(db, f"SELECT COUNT(*) FROM {table}")[0][0]  # noqa: E731
+    def count(table: str) -> int:
+        return int(str(sql(db, f"SELECT COUNT(*) FROM {table}")[0][0]))
+
     assert 180 <= count("skus") <= 220 and count("orders") == 40 and count("operators") == 5
     assert count("stock_moves") == count("skus")
     assert sql(db, "SELECT value FROM settings WHERE key = 'demo_seed'") == [("5",)]
@@ -256,8 +258,8 @@ def test_reverse_is_audited_and_once(seeded: Run, db: Path) -> None:
     assert no_reason.exit_code == 1
     ok = seeded("reverse", str(move_id), "--operator", "L01", "--reason", "录入错误")
     assert ok.exit_code == 0, ok.output
-    assert sql(db, "SELECT qty_delta, reason, note FROM stock_moves WHERE reverses_move_id = ?",
-               (move_id,)) == [(-int(str(delta)), 90, "录入错误")]
+    assert sql(db, "SELECT sku, location, qty_delta, reason, note FROM stock_moves "
+                   "WHERE reverses_move_id = ?", (move_id,)) == [(sku, loc, -int(str(delta)), 90, "录入错误")]
     assert sql(db, "SELECT actor, subject FROM audit_log WHERE action = 'stock.reverse'") == [("L01", move_id)]
     twice = seeded("reverse", str(move_id), "--operator", "L01", "--reason", "again")
     assert twice.exit_code == 1 and "already reversed" in one_line(twice.stderr)
