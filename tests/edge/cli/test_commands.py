@@ -299,3 +299,17 @@ def test_files_that_cannot_be_read(station: Run, tmp_path: Path, db: Path) -> No
     not_db.write_bytes(b"this is not sqlite" * 100)
     junk = station("stock", db_path=not_db)
     assert junk.exit_code == 1 and "database" in one_line(junk.stderr)
+
+
+def test_a_partial_sheet_leaves_other_columns_alone(seeded: Run, db: Path, tmp_path: Path) -> None:
+    cols = "sku, name_zh, unit_weight_g, cost_fen, default_location"
+    sku, name, weight, _cost, loc = sql(db, f"SELECT {cols} FROM skus ORDER BY sku LIMIT 1")[0]
+    codes = sql(db, "SELECT barcode, units FROM barcodes WHERE sku = ? ORDER BY barcode", (sku,))
+    assert codes
+    path = write_csv(tmp_path / "prices.csv", [[str(sku), f"{name} 新版", "12.34"]],
+                     header=["商品编码", "商品名称", "成本价(元)"])
+    result = seeded("import-catalog", str(path))
+    assert result.exit_code == 0, result.output
+    assert sql(db, f"SELECT {cols} FROM skus WHERE sku = ?", (sku,)) == [
+        (sku, f"{name} 新版", weight, 1234, loc)]
+    assert sql(db, "SELECT barcode, units FROM barcodes WHERE sku = ? ORDER BY barcode", (sku,)) == codes
