@@ -18,6 +18,7 @@ import codecs
 import csv
 import io
 import re
+import warnings
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -268,7 +269,10 @@ def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        with warnings.catch_warnings():
+            # Workbooks from WPS and older Excel trigger style warnings that mean nothing here.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as err:
         if isinstance(err, FileNotFoundError | PermissionError | IsADirectoryError):
             raise
