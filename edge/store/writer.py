@@ -160,7 +160,7 @@ class Writer:
         )
         move = self._append(move, check=True)
         if outbox:
-            self.enqueue("move", MoveWire.from_move(move).model_dump(mode="json"), msg_id=move.move_id)
+            self._outbox_row("move", MoveWire.from_move(move).model_dump(mode="json"), move.move_id)
         return move
 
     def _append(self, move: Move, *, check: bool) -> Move:
@@ -174,7 +174,7 @@ class Writer:
             policy = self._policy_for(move)
             if check and policy is NegativeStockPolicy.REFUSE:
                 raise InsufficientStock(move.sku, move.location, before, move.qty_delta)
-            self.alert(
+            self._alert_rows(
                 "negative_stock",
                 f"{move.sku}@{move.location}",
                 {"balance": after, "move_id": move.move_id, "station_id": move.station_id},
@@ -238,12 +238,16 @@ class Writer:
     # ------------------------------------------------------------------ outbox / inbox
     def enqueue(self, kind: str, payload: dict[str, Any], *, msg_id: str | None = None) -> str:
         """Add a message for the cloud, inside the caller's transaction (or its own)."""
-        msg_id = msg_id or self._new_id()
         with self.transaction():
-            self.db.execute(
-                "INSERT INTO outbox (msg_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
-                [msg_id, kind, json.dumps(payload, ensure_ascii=False, sort_keys=True), self.now()],
-            )
+            return self._outbox_row(kind, payload, msg_id)
+
+    def _outbox_row(self, kind: str, payload: dict[str, Any], msg_id: str | None = None) -> str:
+        """Insert an outbox row; the caller already holds the transaction (no savepoint)."""
+        msg_id = msg_id or self._new_id()
+        self.db.execute(
+            "INSERT INTO outbox (msg_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+            [msg_id, kind, json.dumps(payload, ensure_ascii=False, sort_keys=True), self.now()],
+        )
         return msg_id
 
     def mark_sent(self, msg_ids: Sequence[str]) -> None:
@@ -281,12 +285,16 @@ class Writer:
 
     # ------------------------------------------------------------------ alerts / audit
     def alert(self, kind: str, subject: str, detail: dict[str, Any]) -> None:
+        """Record an alert for the floor and send it to the cloud."""
         with self.transaction():
-            self.db.execute(
-                "INSERT INTO alerts (kind, subject, detail, created_at) VALUES (?, ?, ?, ?)",
-                [kind, subject, json.dumps(detail, ensure_ascii=False), self.now()],
-            )
-            self.enqueue("alert", {"kind": kind, "subject": subject, "detail": detail})
+            self._alert_rows(kind, subject, detail)
+
+    def _alert_rows(self, kind: str, subject: str, detail: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO alerts (kind, subject, detail, created_at) VALUES (?, ?, ?, ?)",
+            [kind, subject, json.dumps(detail, ensure_ascii=False), self.now()],
+        )
+        self._outbox_row("alert", {"kind": kind, "subject": subject, "detail": detail})
 
     def audit(self, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
         """Append to the audit log (logins, adjustments, overrides, reprints)."""
