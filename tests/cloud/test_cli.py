@@ -19,7 +19,7 @@ COMMANDS = sorted(cli.commands)
 
 
 def test_the_commands_we_ship() -> None:
-    assert COMMANDS == ["history", "init-db", "show-stock"]
+    assert COMMANDS == ["adjust", "export-catalog", "history", "import-catalog", "init-db", "seed-demo", "show-stock"]
 
 
 @pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)], ids=["group", *COMMANDS])
