@@ -1,0 +1,3 @@
+"""Shared test configuration; fixtures live in plugins under tests/fixtures/."""
+
+pytest_plugins = ["tests.fixtures.mosquitto"]
