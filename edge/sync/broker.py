@@ -235,7 +235,8 @@ class MqttBroker:
         self._generation = 0
         self._connected = threading.Event()
         self._first_result = threading.Event()
-        self._last_state = ConnectionState(False, reason="not started")
+        self._last_state = ConnectionState(False, reason="no answer from the broker")
+        self._answered = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -312,7 +313,13 @@ class MqttBroker:
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.settings.max_backoff)
                 continue
+            self._answered = False
             self._client.loop_forever(timeout=0.5)  # returns when the connection ends
+            if not self._answered:  # e.g. our client certificate or plain TCP was rejected
+                self._set_state(
+                    ConnectionState(False, reason="connection closed by the broker before CONNACK")
+                )
+                self._first_result.set()
             was_connected = self._last_state.connected
             if self._connected.is_set():
                 self._connected.clear()
@@ -336,6 +343,7 @@ class MqttBroker:
         self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
         reason_code: ReasonCode, properties: Properties | None,
     ) -> None:
+        self._answered = True
         if reason_code.is_failure:
             self._set_state(ConnectionState(False, reason=f"refused: {reason_code.getName()}"))
             self._first_result.set()
