@@ -446,6 +446,8 @@ class MqttBroker:
         rc, mid = self._client.subscribe(topic_filter, qos)
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
             return  # not connected after all: the reconnect subscribes
+        if threading.current_thread() is self._thread:
+            return  # called from a listener on the network thread: waiting would deadlock
         event = threading.Event()
         with self._lock:
             if mid in self._early_subacks:
