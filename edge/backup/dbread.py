@@ -14,6 +14,13 @@ then read the pages ourselves:
    wins); if everything is already backfilled the database file alone is current;
 3. a page is read from its WAL frame if it has one, else from the database file.
 
+**POSIX lock trap.** Closing *any* descriptor of a file drops every ``fcntl`` lock
+the process holds on it, including SQLite's WAL read lock on ``-shm`` and its locks on
+the database file (also those of an application connection in the same process).
+So the database and ``-shm`` descriptors are opened once per process and never
+closed (:func:`_pinned_fd`); only the ``-wal`` file, which SQLite does not lock, is
+opened and closed per view.
+
 The state read is a committed one at least as new as our snapshot, and nothing in it
 can change while we hold the transaction.  The salts and ``mxFrame`` are remembered so
 the next cycle only needs to hash pages in newly appended frames (see
@@ -26,6 +33,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import struct
+import threading
 from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO
@@ -46,20 +54,43 @@ class WalMark:
     """Last committed frame of the view."""
 
 
-def _read_shm_header(path: str) -> tuple[int, int, int, bytes, int, int] | None:
-    """(mxFrame, nPage, page size, salts, nBackfill, iChange) from ``-shm``, or None."""
+_PINNED: dict[str, tuple[int, int, int]] = {}
+_PINNED_LOCK = threading.Lock()
+
+
+def _pinned_fd(path: str) -> int | None:
+    """A read-only descriptor of ``path`` kept open for the life of the process.
+
+    Reopened (the old one closed: its inode is gone, so are any locks on it) only
+    when the path now names a different file.  None if the file does not exist.
+    """
     try:
-        with open(path, "rb") as f:
-            raw = f.read(136)
+        st = os.stat(path)
     except FileNotFoundError:
         return None
+    with _PINNED_LOCK:
+        cached = _PINNED.get(path)
+        if cached is not None and (cached[1], cached[2]) == (st.st_dev, st.st_ino):
+            return cached[0]
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        _PINNED[path] = (fd, st.st_dev, st.st_ino)
+        if cached is not None:
+            os.close(cached[0])
+        return fd
+
+
+def _read_shm_header(path: str) -> tuple[int, int, int, bytes, int, int] | None:
+    """(mxFrame, nPage, page size, salts, nBackfill, iChange) from ``-shm``, or None."""
+    fd = _pinned_fd(path)
+    if fd is None:
+        return None
+    raw = os.pread(fd, 136, 0)
     if len(raw) < 136:
         return None
     for _ in range(100):
         if raw[:48] == raw[48:96]:
             break
-        with open(path, "rb") as f:
-            raw = f.read(136)
+        raw = os.pread(fd, 136, 0)
     else:
         raise BackupError("WAL 索引头一直在变 / wal-index header kept changing")
     (version, _unused, change, is_init, _big, sz_page, mx_frame, n_page) = struct.unpack(
@@ -81,7 +112,10 @@ class PageView:
         self._conn = sqlite3.connect(
             f"file:{db_path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
         )
-        self._db = open(db_path, "rb")
+        fd = _pinned_fd(db_path)
+        if fd is None:
+            raise FileNotFoundError(db_path)
+        self._db_fd = fd
         self._wal: BinaryIO | None = None
         self._frames: dict[int, int] = {}
         self._appended: set[int] = set()
@@ -112,7 +146,6 @@ class PageView:
         except sqlite3.Error:
             pass
         self._conn.close()
-        self._db.close()
         if self._wal is not None:
             self._wal.close()
 
@@ -127,7 +160,7 @@ class PageView:
     # -- internals ---------------------------------------------------------
     def _header_page_count(self) -> int:
         page1 = self._read_db_page(1)
-        size = os.fstat(self._db.fileno()).st_size // self.page_size
+        size = os.fstat(self._db_fd).st_size // self.page_size
         if len(page1) >= 100 and page1[24:28] == page1[92:96]:
             (n,) = struct.unpack(">I", page1[28:32])
             if n > 0:
@@ -137,13 +170,13 @@ class PageView:
     def _index_wal(
         self, mx_frame: int, n_page: int, page_size: int, salts: bytes, n_backfill: int, _c: int
     ) -> None:
-        if page_size != self.page_size:
-            raise BackupError("WAL 页大小与数据库不符 / WAL page size differs from the database")
         self.mark = WalMark(salts, mx_frame)
         if mx_frame == 0 or n_backfill >= mx_frame:
             # Everything is in the database file already.
             self.page_count = 0
             return
+        if page_size != self.page_size:
+            raise BackupError("WAL 页大小与数据库不符 / WAL page size differs from the database")
         wal = open(self.db_path + "-wal", "rb")
         self._wal = wal
         head = wal.read(_WAL_HEADER)
@@ -162,7 +195,7 @@ class PageView:
         self.page_count = n_page
 
     def _read_db_page(self, pgno: int) -> bytes:
-        return os.pread(self._db.fileno(), self.page_size, (pgno - 1) * self.page_size)
+        return os.pread(self._db_fd, self.page_size, (pgno - 1) * self.page_size)
 
     # -- public ------------------------------------------------------------
     def page(self, pgno: int) -> bytes:
