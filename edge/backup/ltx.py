@@ -41,15 +41,14 @@ _FRAME = struct.Struct(">IHI")
 _END_OF_PAGES = b"\x00" * 6
 
 _crc_factory = crcmod.mkCrcFun(0x1000000000000001B, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF)
+_crc_proto = crcmod.Crc(0x1000000000000001B, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF)
 
 
 class Crc64:
     """Streaming CRC-64/ISO, the checksum LTX uses (C speed through crcmod)."""
 
     def __init__(self) -> None:
-        self._crc = crcmod.Crc(
-            0x1000000000000001B, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF
-        )
+        self._crc = _crc_proto.new()  # copies the table instead of rebuilding it
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
         """Feed more bytes."""
