@@ -248,14 +248,19 @@ class Decoder:
     def __init__(self, src: IO[bytes], *, name: str = "LTX") -> None:
         self._src = src
         self.name = name
-        raw = self._read(HEADER_SIZE)
+        raw = self._src.read(HEADER_SIZE)
+        if len(raw) != HEADER_SIZE:
+            raise CorruptReplica(f"{name}: 文件被截断 / file is truncated")
         self.header = Header.unpack(raw)
         self._crc = Crc64()
         self._crc.update(raw)
         self.page_numbers: list[int] = []
+        self.bytes_read = HEADER_SIZE
+        """Bytes consumed from the source so far."""
 
     def _read(self, n: int) -> bytes:
         data = self._src.read(n)
+        self.bytes_read += len(data)
         if len(data) != n:
             raise CorruptReplica(f"{self.name}: 文件被截断 / file is truncated")
         return bytes(data)

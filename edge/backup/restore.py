@@ -64,9 +64,12 @@ class _Applier:
                 raise CorruptReplica(f"{name}: 页大小改变 / page size changed")
             if hdr.is_snapshot:
                 # Stream straight into the file; a bad checksum discards the whole output.
+                seen = 0
                 for pgno, data in dec.pages():
                     os.pwrite(self.fd, data, (pgno - 1) * hdr.page_size)
-                    progress(len(data))
+                    progress(dec.bytes_read - seen)
+                    seen = dec.bytes_read
+                progress(max(0, info.size - seen))
             else:
                 # Small: validate completely before touching the output.
                 pages = list(dec.pages())
@@ -127,7 +130,8 @@ def restore(
         raise BackupError(f"备份为空 / the replica is empty: {target.url}")
     wanted = txid if txid is not None else max(i.max_txid for i in everything)
     tmp = out_path + ".restoring"
-    total = sum(s.size for s in snaps[:1]) + sum(i.size for i in rest)
+    start = snaps[0].max_txid if snaps else 0
+    total = sum(s.size for s in snaps[:1]) + sum(i.size for i in rest if i.max_txid > start and i.level == 0)
     done = 0
 
     def tick(n: int) -> None:
@@ -187,6 +191,8 @@ def restore(
         if integrity_check:
             _check(tmp)
         os.replace(tmp, out_path)
+        if progress is not None:
+            progress(done, done)
         return RestoreResult(out_path, current, _ts(last_hdr), files, warnings, current >= wanted)
     raise BackupError(
         "备份中没有可用的快照 / no usable snapshot in the replica"
