@@ -34,6 +34,7 @@ import os
 import sqlite3
 import struct
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO
@@ -208,6 +209,23 @@ class PageView:
         if len(data) < self.page_size:
             data = data + b"\x00" * (self.page_size - len(data))
         return data
+
+    def pages(self, first: int = 1, last: int | None = None, chunk: int = 256) -> Iterator[tuple[int, bytes]]:
+        """All pages ``first..last`` (default: to the end), reading the file in big chunks."""
+        last = self.page_count if last is None else last
+        ps = self.page_size
+        pgno = first
+        while pgno <= last:
+            n = min(chunk, last - pgno + 1)
+            buf = os.pread(self._db_fd, n * ps, (pgno - 1) * ps)
+            view = memoryview(buf)
+            for i in range(n):
+                p = pgno + i
+                if p in self._frames or (i + 1) * ps > len(buf):
+                    yield p, self.page(p)
+                else:
+                    yield p, bytes(view[i * ps : (i + 1) * ps])
+            pgno += n
 
     def changed_since(self, mark: WalMark | None) -> set[int] | None:
         """Pages that may differ from the state at ``mark``, or None if unknown (scan all).

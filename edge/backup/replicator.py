@@ -268,9 +268,13 @@ class Replicator:
         lock = ltx.lock_pgno(view.page_size)
         with open(tmp, "wb", buffering=1 << 20) as f:
             enc = ltx.Encoder(f, header, compress=self.compress)
-            for pgno in pages:
+            if isinstance(pages, range):
+                source = view.pages(pages.start, pages.stop - 1)
+            else:
+                source = ((p, view.page(p)) for p in pages)
+            for pgno, data in source:
                 if pgno != lock:
-                    enc.add_page(pgno, view.page(pgno))
+                    enc.add_page(pgno, data)
             size = enc.close()
             f.flush()
             os.fsync(f.fileno())
@@ -315,11 +319,14 @@ class Replicator:
         if len(new) < n * HASH_SIZE:
             new += bytes(n * HASH_SIZE - len(new))
         changed: list[int] = []
-        check = range(1, n + 1) if candidates is None else sorted(p for p in candidates if p <= n)
-        for pgno in check:
+        if candidates is None:
+            source = view.pages(1, n)
+        else:
+            source = ((p, view.page(p)) for p in sorted(candidates) if p <= n)
+        for pgno, data in source:
             if pgno == lock:
                 continue
-            h = page_hash(view.page(pgno))
+            h = page_hash(data)
             off = (pgno - 1) * HASH_SIZE
             if old[off : off + HASH_SIZE] != h:
                 changed.append(pgno)
