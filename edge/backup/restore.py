@@ -10,6 +10,7 @@ point, and :class:`RestoreResult` says so (``warnings``, ``complete=False``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sqlite3
@@ -82,8 +83,10 @@ class _Applier:
         return hdr
 
     def close(self) -> None:
-        os.fsync(self.fd)
-        os.close(self.fd)
+        if self.fd >= 0:
+            os.fsync(self.fd)
+            os.close(self.fd)
+            self.fd = -1
 
 
 def plan(target: Target, txid: int | None = None, timestamp: dt.datetime | None = None) -> tuple[list[FileInfo], list[FileInfo]]:
@@ -123,13 +126,31 @@ def restore(
         raise BackupError("不能同时指定 txid 和时间 / give either a TXID or a timestamp, not both")
     if os.path.exists(out_path):
         raise BackupError(f"目标文件已存在 / output already exists: {out_path}")
+    tmp = out_path + ".restoring"
+    try:
+        return _restore(target, out_path, tmp, txid, timestamp, progress, integrity_check)
+    except BaseException:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp + suffix)
+        raise
+
+
+def _restore(
+    target: Target,
+    out_path: str,
+    tmp: str,
+    txid: int | None,
+    timestamp: dt.datetime | None,
+    progress: Progress | None,
+    integrity_check: bool,
+) -> RestoreResult:
     snaps, rest = plan(target, txid, timestamp)
     warnings: list[str] = []
     everything = snaps + rest
     if not everything:
         raise BackupError(f"备份为空 / the replica is empty: {target.url}")
     wanted = txid if txid is not None else max(i.max_txid for i in everything)
-    tmp = out_path + ".restoring"
     start = snaps[0].max_txid if snaps else 0
     total = sum(s.size for s in snaps[:1]) + sum(i.size for i in rest if i.max_txid > start and i.level == 0)
     done = 0
@@ -143,39 +164,43 @@ def restore(
     attempts: list[FileInfo | None] = [*snaps] if snaps else [None]
     for snap in attempts:
         applier = _Applier(tmp)
-        current = 0
-        files: list[str] = []
-        last_hdr: ltx.Header | None = None
         try:
-            if snap is not None:
-                last_hdr = applier.apply(target, snap, tick)
-                current = snap.max_txid
-                files.append(f"L{snap.level}/{snap.name}")
-        except CorruptReplica as err:
-            applier.close()
-            warnings.append(f"损坏的快照已跳过 / corrupt snapshot skipped: {err}")
-            continue
-        bad: set[tuple[int, int, int]] = set()
-        while True:
-            cands = [
-                i for i in rest
-                if i.min_txid <= current + 1 and i.max_txid > current and (i.level, i.min_txid, i.max_txid) not in bad
-            ]
-            if not cands:
-                break
-            # Prefer the longest step, then the widest range, then the higher level.
-            cands.sort(key=lambda i: (-i.max_txid, i.min_txid, -i.level))
-            nxt = cands[0]
-            if current == 0 and nxt.min_txid != 1:
-                break
+            current = 0
+            files: list[str] = []
+            last_hdr: ltx.Header | None = None
             try:
-                last_hdr = applier.apply(target, nxt, tick)
+                if snap is not None:
+                    last_hdr = applier.apply(target, snap, tick)
+                    current = snap.max_txid
+                    files.append(f"L{snap.level}/{snap.name}")
             except CorruptReplica as err:
-                bad.add((nxt.level, nxt.min_txid, nxt.max_txid))
-                warnings.append(f"损坏的文件 / corrupt object: {err}")
+                applier.close()
+                warnings.append(f"损坏的快照已跳过 / corrupt snapshot skipped: {err}")
                 continue
-            current = nxt.max_txid
-            files.append(f"L{nxt.level}/{nxt.name}")
+            bad: set[tuple[int, int, int]] = set()
+            while True:
+                cands = [
+                    i for i in rest
+                    if i.min_txid <= current + 1 and i.max_txid > current and (i.level, i.min_txid, i.max_txid) not in bad
+                ]
+                if not cands:
+                    break
+                # Prefer the longest step, then the widest range, then the higher level.
+                cands.sort(key=lambda i: (-i.max_txid, i.min_txid, -i.level))
+                nxt = cands[0]
+                if current == 0 and nxt.min_txid != 1:
+                    break
+                try:
+                    last_hdr = applier.apply(target, nxt, tick)
+                except CorruptReplica as err:
+                    bad.add((nxt.level, nxt.min_txid, nxt.max_txid))
+                    warnings.append(f"损坏的文件 / corrupt object: {err}")
+                    continue
+                current = nxt.max_txid
+                files.append(f"L{nxt.level}/{nxt.name}")
+        except BaseException:
+            applier.close()
+            raise
         applier.close()
         if last_hdr is None:
             os.remove(tmp)

@@ -299,6 +299,7 @@ def test_restore_errors_are_clear(tmp_path: Path) -> None:
     rep.sync()
     with pytest.raises(BackupError, match="TXID 9"):
         restore(open_target(f"file://{tmp_path}/rep"), str(tmp_path / "y.db"), txid=9)
+    assert not list(tmp_path.glob("y.db*"))          # no half-restored file left behind
     with pytest.raises(BackupError, match="exists"):
         restore(open_target(f"file://{tmp_path}/rep"), str(db))
     assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone() == ("ok",)
