@@ -311,6 +311,8 @@ class Replicator:
     def _capture(self, view: PageView, force_snapshot: bool) -> int | None:
         m = self._meta
         n = view.page_count
+        if n == 0:
+            return None  # an empty file: nothing to back up yet
         lock = ltx.lock_pgno(view.page_size)
         trusted = self._trusted and m.page_size == view.page_size
         candidates = view.changed_since(m.mark) if trusted else None
