@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edge.backup import Replicator, open_target, restore
+from edge.backup import BackupRunner, Replicator, open_target, restore
 
 SCHEMA = """
 CREATE TABLE stock_moves (
@@ -122,6 +122,23 @@ def bench_moves(
         "naive_bytes": naive_bytes * per,
         "db_bytes": os.path.getsize(db),
     }
+
+
+def bench_idle(work: Path, seconds: float = 5.0) -> float:
+    """CPU % of an idle BackupRunner (default poll) over ``seconds``, after it caught up."""
+    db = work / "idle.db"
+    _station_db(db, 1000).close()
+    runner = BackupRunner(str(db), f"file://{work}/idle-rep")
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while runner.health().uploaded_txid < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        t0, c0 = time.monotonic(), time.process_time()
+        time.sleep(seconds)
+        return 100 * (time.process_time() - c0) / (time.monotonic() - t0)
+    finally:
+        runner.stop()
 
 
 def _sha(path: Path) -> str:
@@ -253,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                           f"{_mb(r['naive_bytes']):>12} {r['naive_cpu_s'] / r['cpu_s']:>14.1f} "
                           f"{r['naive_bytes'] / r['uploaded']:>16.0f}")
             print(f"(database size at the end: {_mb(r['db_bytes'])}; 'changed' = changed pages x page size)")
+            print(f"idle runner (poll 0.5 s, no writes): {bench_idle(work):.3f}% of one core")
             print()
             print("== restore (random 1 MiB blobs: incompressible, worst case) ==")
             print(f"{'target':8} {'size':>11} {'generate':>9} {'snapshot':>9} {'ours':>7} {'litestream':>10} "
