@@ -20,9 +20,21 @@ from edge.backup.restore import restore
 from edge.backup.runner import BackupRunner
 from edge.errors import EdgeError
 
+
+def _db_from_parent(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    """``--db`` here, else ``packline-edge --db`` (or its default) when mounted there."""
+    if value:
+        return value
+    root = ctx.find_root().obj
+    if isinstance(root, dict) and root.get("db_path"):
+        return str(root["db_path"])
+    raise click.BadParameter("需要数据库路径 / a database path is required", param_hint="'--db'")
+
+
 _DB = click.option(
-    "--db", "db_path", envvar="PACKLINE_DB", required=True, type=click.Path(dir_okay=False),
-    help="站点数据库 / station database (env PACKLINE_DB)",
+    "--db", "db_path", envvar="PACKLINE_DB", default=None, type=click.Path(dir_okay=False),
+    callback=_db_from_parent,
+    help="站点数据库 / station database (env PACKLINE_DB; default: packline-edge --db)",
 )
 _TARGET = click.option(
     "--target", "target_url", envvar="PACKLINE_BACKUP_URL", required=True,
