@@ -405,6 +405,8 @@ def parse_time(value: Any, *, field_name: str = "time") -> datetime:
 
 
 def _from_epoch(value: Decimal, field_name: str) -> datetime:
+    if not value.is_finite() or not 0 <= value < Decimal(10) ** 14:
+        raise MalformedResponse(f"{field_name}: epoch out of range: {value}")
     seconds = value / 1000 if value > 10**11 else value
     try:
         return datetime.fromtimestamp(float(seconds), UTC)
@@ -429,7 +431,7 @@ def yuan_to_fen(value: Any, *, field_name: str = "amount") -> int:
         amount = Decimal(str(value))
     except InvalidOperation as err:
         raise MalformedResponse(f"{field_name}: not an amount: {value!r}") from err
-    if not amount.is_finite():
+    if not amount.is_finite() or abs(amount) > Decimal(10) ** 12:
         raise MalformedResponse(f"{field_name}: not an amount: {value!r}")
     return int((amount * 100).quantize(Decimal(1)))
 

@@ -65,9 +65,13 @@ def build_client(
 def loads(body: bytes | str) -> Any:
     """Decode JSON keeping integers exact (Python ints) and decimals as ``Decimal``."""
     try:
-        return json.loads(body, parse_float=Decimal)
+        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise MalformedResponse(f"响应不是合法 JSON: {err}") from err
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
 
 
 # ------------------------------------------------------------------ rate limits
