@@ -218,11 +218,20 @@ class FakePdd(FakeBase):
     def _t(epoch: int) -> str:
         return format_beijing(datetime.fromtimestamp(epoch, UTC)) if epoch else ""
 
+    @staticmethod
+    def order_status(o: Order) -> int:
+        """PDD order_status (发货状态)."""
+        return {Phase.AWAITING: 1, Phase.CLOSED: 1, Phase.SHIPPED: 2, Phase.DELIVERED: 3}[o.phase]
+
+    @staticmethod
+    def order_refund_status(o: Order) -> int:
+        """PDD order-level refund_status."""
+        return {None: 1, RefundPhase.PENDING: 2, RefundPhase.SUCCESS: 4,
+                RefundPhase.CLOSED: 1}[o.refund]
+
     def render_order(self, o: Order) -> dict[str, Any]:
         """PDD order JSON: ciphertext only while 待发货 and not under review."""
-        state = {Phase.AWAITING: 1, Phase.CLOSED: 1, Phase.SHIPPED: 2, Phase.DELIVERED: 3}
-        refund = {None: 1, RefundPhase.PENDING: 2, RefundPhase.SUCCESS: 4,
-                  RefundPhase.CLOSED: 1}[o.refund]
+        refund = self.order_refund_status(o)
         visible = o.phase is Phase.AWAITING and not o.risk_review and refund != 4
         r = o.receiver
         full_addr = f"{r.province}{r.city}{r.district}{r.detail}"
@@ -236,7 +245,8 @@ class FakePdd(FakeBase):
                     "goods_price": _yuan(line.price_fen)}
 
         return {
-            "order_sn": o.order_id, "order_status": state[o.phase], "refund_status": refund,
+            "order_sn": o.order_id, "order_status": self.order_status(o),
+            "refund_status": refund,
             "after_sales_status": 0 if o.refund is None else 2,
             "confirm_status": 1, "group_status": 1,
             "risk_control_status": 1 if o.risk_review else 0, "trade_type": 0,
@@ -311,14 +321,13 @@ class FakePdd(FakeBase):
                 continue
             if o.created_at < oldest:
                 continue
-            rendered = self.render_order(o)
-            if want_state != 5 and rendered["order_status"] != want_state:
+            if want_state != 5 and self.order_status(o) != want_state:
                 continue
-            if want_refund != 5 and rendered["refund_status"] != want_refund:
+            if want_refund != 5 and self.order_refund_status(o) != want_refund:
                 continue
-            rows.append((o.updated_at, o.order_id, rendered))
-        rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-        chunk = [r[2] for r in rows[(page - 1) * size: page * size]]
+            rows.append(o)
+        rows.sort(key=lambda o: (o.updated_at, o.order_id), reverse=True)
+        chunk = [self.render_order(o) for o in rows[(page - 1) * size: page * size]]
         use_has_next = params.get("use_has_next") == "true"
         return {"order_sn_increment_get_response": {
             "total_count": 0 if use_has_next else len(rows),

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import random
+import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -52,7 +53,14 @@ def build_client(
     *,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
 ) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` marketplace clients use (inject ``transport`` in tests)."""
+    """The ``httpx.AsyncClient`` marketplace clients use (inject ``transport`` in tests).
+
+    The default transport sets TCP_NODELAY: form POSTs are written as headers then body,
+    and Nagle plus delayed ACKs would otherwise add ~40 ms per call.
+    """
+    if transport is None:
+        transport = httpx.AsyncHTTPTransport(
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
     return httpx.AsyncClient(
         transport=transport,
         timeout=timeout,
@@ -101,6 +109,7 @@ class RateLimiter:
         limits: Mapping[str, list[Limit]],
         *,
         safety: float = 0.9,
+        guard: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -108,6 +117,8 @@ class RateLimiter:
         """Limits per API name."""
         self.safety = safety
         """Fraction of the published limit actually used."""
+        self.guard = guard
+        """Seconds added to every period, so network jitter cannot bunch calls at the server."""
         self._clock = clock
         self._sleep = sleep
         self._calls: dict[tuple[str, str, float], deque[float]] = {}
@@ -118,7 +129,7 @@ class RateLimiter:
         for limit in self.limits.get(api, []):
             owner = shop if limit.scope == "shop" else f"*{limit.scope}"
             allowed = max(1, int(limit.calls * self.safety))
-            keys.append(((owner, api, limit.period), allowed, limit.period))
+            keys.append(((owner, api, limit.period), allowed, limit.period + self.guard))
         return keys
 
     async def acquire(self, shop: str, api: str) -> None:
