@@ -404,7 +404,7 @@ class OrderGenerator:
         self._now = end
 
     def populate(self, start: int, end: int, *, ship_older_than: int = 6 * 3600,
-                 deliver_older_than: int = 3 * 86400, carrier: str = "", prefix: str = "ZT"
+                 deliver_older_than: int = 2 * 86400, carrier: str = "", prefix: str = "ZT"
                  ) -> None:
         """History from ``start`` to ``end``: old orders were shipped/delivered by another
         tool, so ground truth has every phase."""
@@ -424,6 +424,13 @@ class OrderGenerator:
                 if age > deliver_older_than:
                     order.phase = Phase.DELIVERED
                     self.touch(order, at + 2 * 86400)
+                if self.rng.random() < self.settings.refund_after_ship_rate:
+                    when = max(at + self.rng.randrange(3600, 2 * 86400), order.updated_at + 1)
+                    if when < end:
+                        self._refund(order, when, after_shipping=True)
+        while self._pending and self._pending[0][0] <= end:
+            due, kind, order_id = self._pending.pop(0)
+            self._apply(due, kind, order_id)
 
     def sku_by(self, item_id: str, sku_id: str = "", outer_id: str = "") -> Sku | None:
         """Find a catalog SKU by goods id and sku id (or merchant code)."""
