@@ -7,14 +7,12 @@ the MD5 signature (§1.3). Replies are unwrapped by per-API root keys (§1.4/§1
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import json
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +27,6 @@ from cloud.marketplaces.base import (
     OrderPage,
     OrderStatus,
     PlatformOrder,
-    PushMessage,
     Receiver,
     RefundEvent,
     StockUpdate,
@@ -571,108 +568,3 @@ class PddClient:
                     if old is None or event.updated_at >= old.updated_at:
                         seen[event.refund_id] = event
         return list(seen.values())
-
-
-# ------------------------------------------------------------------------ push
-
-
-def parse_push_frame(frame: Mapping[str, Any]) -> PushMessage:
-    """A ``commandType=Common`` frame → :class:`PushMessage` (id kept exact)."""
-    message = as_dict(frame.get("message"), field_name="message")
-    raw_content = message.get("content")
-    content = as_dict(loads(raw_content) if isinstance(raw_content, str) else raw_content,
-                      field_name="content")
-    tid = content.get("tid")
-    return PushMessage(
-        id=as_id(frame.get("id"), field_name="id"),
-        topic=as_str(message.get("type"), field_name="type"),
-        shop_id=as_id(message.get("mallID"), field_name="mallID"),
-        content=content,
-        order_id=as_id(tid, field_name="tid") if tid is not None else "",
-        raw=dict(frame),
-    )
-
-
-class PddPushClient:
-    """PMC WebSocket client: yields messages, ACKs after the caller processed them.
-
-    Usage::
-
-        async with PddPushClient(config) as push:
-            async for msg in push.messages():
-                await handle(msg)          # durable processing first
-                await push.ack(msg)
-    """
-
-    def __init__(
-        self,
-        config: PddConfig,
-        *,
-        clock: Callable[[], float] = time.time,
-        heartbeat: float = 8.0,
-    ) -> None:
-        self.config = config
-        """App credentials and the ``message_url``."""
-        self._clock = clock
-        self._heartbeat = heartbeat
-        self._ws: Any = None
-        self._hb_task: asyncio.Task[None] | None = None
-
-    def url(self) -> str:
-        """Connect URL with a fresh timestamp and sign."""
-        ts = int(self._clock() * 1000)
-        path = pmc_path(self.config.client_id, ts, self.config.client_secret)
-        return self.config.message_url.rstrip("/") + path
-
-    async def __aenter__(self) -> PddPushClient:
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import WebSocketException
-
-        try:
-            self._ws = await connect(self.url(), open_timeout=10)
-        except (OSError, WebSocketException, TimeoutError) as err:
-            raise TransientError(f"PMC 连接失败: {err}", platform=PLATFORM,
-                                 api="pmc") from err
-        self._hb_task = asyncio.create_task(self._beat())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._hb_task is not None:
-            self._hb_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._hb_task
-        if self._ws is not None:
-            await self._ws.close()
-
-    async def _beat(self) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                await asyncio.sleep(self._heartbeat)
-                now = int(self._clock() * 1000)
-                await self._ws.send(json.dumps(
-                    {"id": now, "commandType": "HeartBeat", "time": now}))
-
-    async def messages(self) -> AsyncIterator[PushMessage]:
-        """Business messages until the server closes the connection."""
-        from websockets.exceptions import ConnectionClosed
-
-        try:
-            async for raw in self._ws:
-                frame = as_dict(loads(raw), field_name="frame")
-                if frame.get("commandType") != "Common":
-                    continue
-                yield parse_push_frame(frame)
-        except ConnectionClosed:
-            return
-
-    async def ack(self, message: PushMessage) -> None:
-        """Send the ACK frame for ``message`` (echo id, sendTime, type, mallID)."""
-        raw = message.raw
-        inner = as_dict(raw.get("message"), field_name="message")
-        await self._ws.send(json.dumps({
-            "id": raw.get("id"), "commandType": "Ack", "time": int(self._clock() * 1000),
-            "sendTime": raw.get("sendTime"), "type": inner.get("type"),
-            "mallID": inner.get("mallID"),
-        }, default=str))

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from cloud.marketplaces.base import Address, StockUpdate, Token, WaybillRequest
 from cloud.marketplaces.errors import MarketplaceError
 from cloud.marketplaces.http import RateLimiter, RetryPolicy, TokenManager
-from cloud.marketplaces.pdd import PddClient, PddConfig, parse_push_frame
+from cloud.marketplaces.pdd import PddClient, PddConfig
+from cloud.marketplaces.pdd_push import parse_push_frame
 from cloud.marketplaces.taobao import TaobaoClient, TopConfig
 
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),

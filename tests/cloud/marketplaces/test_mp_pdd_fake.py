@@ -19,7 +19,8 @@ from cloud.marketplaces.base import (
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
 from cloud.marketplaces.generator import Phase
 from cloud.marketplaces.http import RateLimiter, RetryPolicy
-from cloud.marketplaces.pdd import PddPushClient, parse_order
+from cloud.marketplaces.pdd import parse_order
+from cloud.marketplaces.pdd_push import PddPushClient, run_push
 from tests.cloud.marketplaces.mp_support import pdd_client, pdd_config
 
 pytestmark = pytest.mark.timeout(20)
@@ -338,3 +339,54 @@ def test_parse_order_keeps_ids_exact() -> None:
                          "item_list": [{"sku_id": 90071992547409931, "goods_id": 1,
                                         "goods_count": 1, "goods_price": 1}]})
     assert order.lines[0].sku_id == "90071992547409931"
+
+
+async def test_unacked_message_redelivered_after_reconnect(serve, http) -> None:
+    running = serve("pdd", seed=23, orders_per_hour=600, redelivery_seconds=30)
+    fake = running.fake
+    fake.advance(60)
+    config = pdd_config(running)
+    async with PddPushClient(config, clock=fake.clock.now) as push:
+        stream = push.messages()
+        first = await anext(stream)
+        await stream.aclose()
+    async with PddPushClient(config, clock=fake.clock.now) as push:
+        async for again in push.messages():
+            if again.id == first.id:
+                await push.ack(again)
+                break
+    for _ in range(100):
+        if int(first.id) in fake.pmc_acked:
+            break
+        await asyncio.sleep(0.02)
+    assert fake.pmc_connections == 2 and int(first.id) in fake.pmc_acked
+    assert fake.pmc_deliveries[int(first.id)] == 2
+
+
+async def test_run_push_handles_acks_and_retries_failed_handler(serve, http) -> None:
+    running = serve("pdd", seed=24, orders_per_hour=600, redelivery_seconds=0.2)
+    fake = running.fake
+    fake.advance(60)
+    expected = set(fake.pmc_pending)
+    assert expected
+    handled: list[str] = []
+    failed_once: set[str] = set()
+    stop = asyncio.Event()
+
+    async def handle(message) -> None:
+        if message.id not in failed_once:
+            failed_once.add(message.id)
+            raise RuntimeError("db down")
+        handled.append(message.id)
+        if {int(x) for x in handled} >= expected:
+            stop.set()
+
+    await asyncio.wait_for(run_push(pdd_config(running), handle, stop, clock=fake.clock.now),
+                           timeout=15)
+    assert {int(x) for x in handled} == expected
+    for _ in range(100):
+        if set(fake.pmc_acked) == expected:
+            break
+        await asyncio.sleep(0.02)
+    assert set(fake.pmc_acked) == expected
+    assert all(fake.pmc_deliveries[m] >= 2 for m in expected)
