@@ -593,6 +593,8 @@ class FakePdd(FakeBase):
         if fault == "timeout":
             await self.stall()
         with self.lock:
+            if fault == "timeout" and not self.settings.timeout_applies_effect:
+                return self._error(api, PddFail(50000, "系统内部错误"))
             if fault == "rate_limit":
                 return self._error(api, PddFail(52101, "当前接口被限流，请稍后重试"))
             if fault == "token_expired":

@@ -65,6 +65,9 @@ class FakeSettings(BaseModel):
     """Which faults to inject (subset of ``FAULT_KINDS``)."""
     timeout_delay: float = 3.0
     """Seconds a ``timeout`` fault stalls before answering (longer than the client timeout)."""
+    timeout_applies_effect: bool = True
+    """After a ``timeout`` stall, still apply the call (a lost reply: a retried ship then
+    sees "already shipped"); False answers a system error instead, without effect."""
     error_http_status: int = 200
     """HTTP status of error replies (unverified; 200)."""
     limits: dict[str, list[tuple[int, float, str]]] = Field(default_factory=dict)

@@ -577,6 +577,8 @@ class FakeTop(FakeBase):
         if fault == "timeout":
             await self.stall()
         with self.lock:
+            if fault == "timeout" and not self.settings.timeout_applies_effect:
+                return self._error(method, TopFail(10, "Service Currently Unavailable"))
             if fault == "rate_limit":
                 return self._error(method, TopFail(
                     7, "App Call Limited", LIMIT_SUB_CODES["app"],

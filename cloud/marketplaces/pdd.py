@@ -506,7 +506,7 @@ class PddClient:
             "wp_code": carrier_code, "need_encrypt": False, "sender": addr(sender),
             "trade_order_info_dtos": [{
                 "object_id": p.object_id, "template_url": p.template_url,
-                "user_id": int(p.user_id or self.shop_id),
+                "user_id": _numeric(p.user_id or self.shop_id),
                 "order_info": {"order_channels_type": "PDD",
                                "trade_order_list": list(p.order_ids)},
                 "package_info": {"items": [{"name": n, "count": c} for n, c in p.items],
@@ -568,3 +568,8 @@ class PddClient:
                     if old is None or event.updated_at >= old.updated_at:
                         seen[event.refund_id] = event
         return list(seen.values())
+
+
+def _numeric(value: str) -> int | str:
+    """LONG ids go out as numbers when they are numeric."""
+    return int(value) if value.isdigit() else value

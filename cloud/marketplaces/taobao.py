@@ -466,7 +466,7 @@ class TaobaoClient:
             "cp_code": carrier_code, "sender": addr(sender),
             "trade_order_info_dtos": [{
                 "object_id": p.object_id, "template_url": p.template_url,
-                "user_id": int(p.user_id or self.shop_id),
+                "user_id": _numeric(p.user_id or self.shop_id),
                 "order_info": {"order_channels_type": "TB",
                                "trade_order_list": list(p.order_ids)},
                 "package_info": {"items": [{"name": n, "count": c} for n, c in p.items],
@@ -551,3 +551,8 @@ class TaobaoClient:
             await self.call("taobao.tmc.messages.confirm",
                             {"s_message_ids": ",".join(message_ids[i:i + 200]),
                              "group_name": group or None}, needs_token=False)
+
+
+def _numeric(value: str) -> int | str:
+    """LONG ids go out as numbers when they are numeric."""
+    return int(value) if value.isdigit() else value

@@ -15,7 +15,7 @@ import pytest
 
 from cloud.marketplaces.errors import BusinessError, RateLimited
 from cloud.marketplaces.fake_server import make_fake
-from cloud.marketplaces.generator import Phase
+from cloud.marketplaces.generator import Phase, SimClock
 from cloud.marketplaces.http import RetryPolicy
 from cloud.marketplaces.pdd import pdd_sign
 from tests.cloud.marketplaces.mp_support import pdd_client
@@ -112,9 +112,11 @@ async def test_window_and_index_lag_settings(serve, http) -> None:
 
 
 def test_generator_is_seeded_and_realistic() -> None:
-    a = make_fake("pdd", 5, history_hours=72, orders_per_hour=60)
-    b = make_fake("pdd", 5, history_hours=72, orders_per_hour=60)
-    c = make_fake("pdd", 6, history_hours=72, orders_per_hour=60)
+    start = 1_763_000_000.0
+    a = make_fake("pdd", 5, history_hours=72, orders_per_hour=60, clock=SimClock(start))
+    time.sleep(1.1)  # the same seed and simulated start give the same stream
+    b = make_fake("pdd", 5, history_hours=72, orders_per_hour=60, clock=SimClock(start))
+    c = make_fake("pdd", 6, history_hours=72, orders_per_hour=60, clock=SimClock(start))
     ids_a = [o.order_id for o in a.orders()]
     assert ids_a == [o.order_id for o in b.orders()]
     assert ids_a != [o.order_id for o in c.orders()]
