@@ -174,7 +174,9 @@ class PddAuth(httpx.Auth):
             k: v for k, v in request.headers.items()
             if k.lower() not in ("content-length", "content-type")
         }
-        yield httpx.Request(request.method, request.url, headers=headers, data=signed)
+        # keep the extensions: they carry the client's timeouts
+        yield httpx.Request(request.method, request.url, headers=headers, data=signed,
+                            extensions=request.extensions)
 
 
 def unwrap(api: str, payload: Any) -> Any:
@@ -347,29 +349,8 @@ class PddClient:
         """A TokenManager refresher that POSTs ``grant_type=refresh_token`` to the OAuth URL."""
 
         async def refresh(token: Token) -> Token:
-            body = {"client_id": config.client_id, "client_secret": config.client_secret,
-                    "grant_type": "refresh_token", "refresh_token": token.refresh_token}
-            try:
-                response = await http.post(config.oauth_url, json=body)
-            except httpx.HTTPError as err:
-                raise transport_error(err, platform=PLATFORM, api="oauth/token") from err
-            data = as_dict(loads(response.content), field_name="token")
-            if "error_response" in data:
-                err_obj = as_dict(data["error_response"], field_name="error_response")
-                raise TokenExpired(f"刷新 token 失败: {err_obj.get('error_msg')}",
-                                   platform=PLATFORM, api="oauth/token")
-            now = clock()
-            expires_in = as_int(data.get("expires_in"), field_name="expires_in", default=0)
-            return Token(
-                access_token=as_str(data.get("access_token"), field_name="access_token"),
-                refresh_token=as_str(data.get("refresh_token"), field_name="refresh_token"),
-                expires_at=float(as_int(data.get("expires_at"), field_name="expires_at",
-                                        default=int(now) + expires_in)),
-                refresh_expires_at=float(as_int(data.get("refresh_token_expires_at"),
-                                                field_name="refresh_token_expires_at",
-                                                default=0)),
-                owner_id=as_str(data.get("owner_id"), field_name="owner_id"),
-            )
+            return await oauth_token(config, http, {
+                "grant_type": "refresh_token", "refresh_token": token.refresh_token}, clock=clock)
 
         return refresh
 
@@ -573,3 +554,40 @@ class PddClient:
 def _numeric(value: str) -> int | str:
     """LONG ids go out as numbers when they are numeric."""
     return int(value) if value.isdigit() else value
+
+
+async def oauth_token(
+    config: PddConfig, http: httpx.AsyncClient, grant: Mapping[str, str], *,
+    clock: Callable[[], float] = time.time,
+) -> Token:
+    """POST a grant (``authorization_code`` + ``code``, or ``refresh_token``) to ``/oauth/token``."""
+    body = {"client_id": config.client_id, "client_secret": config.client_secret, **grant}
+    try:
+        response = await http.post(config.oauth_url, json=body)
+    except httpx.HTTPError as err:
+        raise transport_error(err, platform=PLATFORM, api="oauth/token") from err
+    data = as_dict(loads(response.content), field_name="token")
+    if "error_response" in data:
+        err_obj = as_dict(data["error_response"], field_name="error_response")
+        raise TokenExpired(f"获取 token 失败: {err_obj.get('error_msg')}",
+                           platform=PLATFORM, api="oauth/token")
+    now = clock()
+    expires_in = as_int(data.get("expires_in"), field_name="expires_in", default=0)
+    return Token(
+        access_token=as_str(data.get("access_token"), field_name="access_token"),
+        refresh_token=as_str(data.get("refresh_token"), field_name="refresh_token"),
+        expires_at=float(as_int(data.get("expires_at"), field_name="expires_at",
+                                default=int(now) + expires_in)),
+        refresh_expires_at=float(as_int(data.get("refresh_token_expires_at"),
+                                        field_name="refresh_token_expires_at", default=0)),
+        owner_id=as_str(data.get("owner_id"), field_name="owner_id"),
+    )
+
+
+async def exchange_code(
+    config: PddConfig, http: httpx.AsyncClient, code: str, redirect_uri: str = "", *,
+    clock: Callable[[], float] = time.time,
+) -> Token:
+    """Exchange an authorization ``code`` (from the shop's OAuth consent) for a token."""
+    return await oauth_token(config, http, {"grant_type": "authorization_code", "code": code,
+                                            "redirect_uri": redirect_uri}, clock=clock)

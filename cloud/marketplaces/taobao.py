@@ -146,8 +146,9 @@ class TopAuth(httpx.Auth):
         params = dict(urllib.parse.parse_qsl(request.content.decode(), keep_blank_values=True))
         headers = {k: v for k, v in request.headers.items()
                    if k.lower() not in ("content-length", "content-type")}
+        # keep the extensions: they carry the client's timeouts
         yield httpx.Request(request.method, request.url, headers=headers,
-                            data=self.sign_params(params))
+                            data=self.sign_params(params), extensions=request.extensions)
 
 
 def root_key(method: str) -> str:
@@ -322,24 +323,8 @@ class TaobaoClient:
         """A TokenManager refresher posting ``grant_type=refresh_token`` to the OAuth URL."""
 
         async def refresh(token: Token) -> Token:
-            form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token,
-                    "client_id": config.app_key, "client_secret": config.app_secret}
-            try:
-                response = await http.post(config.oauth_url, data=form)
-            except httpx.HTTPError as err:
-                raise transport_error(err, platform=PLATFORM, api="oauth/token") from err
-            data = as_dict(loads(response.content), field_name="token")
-            if "access_token" not in data:
-                raise TokenExpired(f"刷新 token 失败: {data.get('error_description', data)}",
-                                   platform=PLATFORM, api="oauth/token")
-            now = clock()
-            return Token(
-                access_token=as_str(data.get("access_token")),
-                refresh_token=as_str(data.get("refresh_token")),
-                expires_at=now + as_int(data.get("expires_in"), default=0),
-                refresh_expires_at=now + as_int(data.get("re_expires_in"), default=0),
-                owner_id=as_str(data.get("taobao_user_id")),
-            )
+            return await oauth_token(config, http, {
+                "grant_type": "refresh_token", "refresh_token": token.refresh_token}, clock=clock)
 
         return refresh
 
@@ -556,3 +541,37 @@ class TaobaoClient:
 def _numeric(value: str) -> int | str:
     """LONG ids go out as numbers when they are numeric."""
     return int(value) if value.isdigit() else value
+
+
+async def oauth_token(
+    config: TopConfig, http: httpx.AsyncClient, grant: Mapping[str, str], *,
+    clock: Callable[[], float] = time.time,
+) -> Token:
+    """POST a grant form (``authorization_code`` or ``refresh_token``) to the OAuth URL."""
+    form = {"client_id": config.app_key, "client_secret": config.app_secret, **grant}
+    try:
+        response = await http.post(config.oauth_url, data=form)
+    except httpx.HTTPError as err:
+        raise transport_error(err, platform=PLATFORM, api="oauth/token") from err
+    data = as_dict(loads(response.content), field_name="token")
+    if "access_token" not in data:
+        raise TokenExpired(f"获取 token 失败: {data.get('error_description', data)}",
+                           platform=PLATFORM, api="oauth/token")
+    now = clock()
+    return Token(
+        access_token=as_str(data.get("access_token")),
+        refresh_token=as_str(data.get("refresh_token")),
+        expires_at=now + as_int(data.get("expires_in"), default=0),
+        refresh_expires_at=now + as_int(data.get("re_expires_in"), default=0),
+        owner_id=as_str(data.get("taobao_user_id")),
+    )
+
+
+async def exchange_code(
+    config: TopConfig, http: httpx.AsyncClient, code: str, redirect_uri: str = "", *,
+    clock: Callable[[], float] = time.time,
+) -> Token:
+    """Exchange an authorization ``code`` for a token (``view=web``)."""
+    return await oauth_token(config, http, {"grant_type": "authorization_code", "code": code,
+                                            "redirect_uri": redirect_uri, "view": "web"},
+                             clock=clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from cloud.marketplaces.errors import BusinessError, RateLimited
+from cloud.marketplaces.errors import BusinessError, MarketplaceError, RateLimited
 from cloud.marketplaces.fake_server import make_fake
 from cloud.marketplaces.generator import Phase, SimClock
 from cloud.marketplaces.http import RetryPolicy
@@ -160,3 +161,43 @@ def test_cli_command_serves_until_interrupted(tmp_path) -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+async def test_oauth_code_exchange_both_platforms(serve, http) -> None:
+    from cloud.marketplaces import pdd, taobao
+    from tests.cloud.marketplaces.mp_support import pdd_config
+
+    pdd_running = serve("pdd", seed=60)
+    token = await pdd.exchange_code(pdd_config(pdd_running), http, "code-1",
+                                    clock=pdd_running.fake.clock.now)
+    assert pdd_running.fake.tokens.check(token.access_token) == "ok"
+    assert token.owner_id == pdd_running.fake.settings.shop_id
+    with pytest.raises(MarketplaceError):
+        await pdd.exchange_code(pdd_config(pdd_running, secret="bad"), http, "code-1")
+    top_running = serve("taobao", seed=61)
+    s = top_running.fake.settings
+    config = taobao.TopConfig(s.app_key, s.app_secret, oauth_url=top_running.base_url + "/token")
+    top_token = await taobao.exchange_code(config, http, "code-2",
+                                           clock=top_running.fake.clock.now)
+    assert top_running.fake.tokens.check(top_token.access_token) == "ok"
+    assert top_token.refresh_expires_at > top_token.expires_at
+
+
+@pytest.mark.parametrize("applies", [True, False])
+async def test_timeout_fault_lost_reply_hazard(serve, applies: bool) -> None:
+    running = serve("pdd", seed=62, fault_rate=1.0, fault_kinds=("timeout",),
+                    timeout_delay=0.4, timeout_applies_effect=applies)
+    fake = running.fake
+    order = next(o for o in fake.orders() if o.phase is Phase.AWAITING and not o.risk_review)
+    async with httpx.AsyncClient(timeout=0.15) as short:
+        client = pdd_client(running, short, retry=RetryPolicy(base_delay=0.01,
+                                                               transient_attempts=2))
+        with pytest.raises(MarketplaceError):
+            await client.ship(order.order_id, "115", "7711")
+    for _ in range(100):  # the stalled requests finish server-side after the client gave up
+        if fake.calls["pdd.logistics.online.send"] == 2 and (
+                len(fake.shipments) + len(fake.rejections)) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    assert (order.phase is Phase.SHIPPED) is applies
+    assert len(fake.shipments) == (1 if applies else 0)

@@ -57,8 +57,11 @@ def test_top_vectors_all_three_methods() -> None:
 
 
 def _captured(auth: httpx.Auth, data: dict[str, str]) -> dict[str, str]:
-    request = httpx.Request("POST", "http://x/api/router", data=data)
+    timeout = httpx.Timeout(1.5).as_dict()
+    request = httpx.Request("POST", "http://x/api/router", data=data,
+                            extensions={"timeout": timeout})
     signed = next(auth.sync_auth_flow(request))
+    assert signed.extensions["timeout"] == timeout  # timeouts survive signing
     return dict(urllib.parse.parse_qsl(signed.content.decode(), keep_blank_values=True))
 
 
