@@ -89,6 +89,10 @@ class TopFakeSettings(FakeSettings):
     """Whether tokens can be refreshed (service-market apps only)."""
     carriers: list[tuple[int, str, str, str]] = Field(default_factory=lambda: list(CARRIERS))
     """Carrier list (id, code, name, reg_mail_no)."""
+    oaid_batch_max: int = 20
+    """Max entries per ``taobao.top.oaid.decrypt``."""
+    oaid_daily_quota: int = 5000
+    """Receivers a seller may decrypt per day (undocumented; configurable)."""
 
 
 class TopFail(Exception):
@@ -128,6 +132,8 @@ class FakeTop(FakeBase):
         self.tmc_deliveries: Counter[int] = Counter()
         """How often each message was handed out."""
         self._msg_seq = 9_007_199_254_740_993 * 3
+        self.oaid_used: Counter[str] = Counter()
+        """Receivers decrypted per Beijing day."""
         self._handlers: dict[str, Callable[[dict[str, str], bool], dict[str, Any]]] = {
             "taobao.time.get": self._time,
             "taobao.trades.sold.increment.get": self._increment,
@@ -138,6 +144,7 @@ class FakeTop(FakeBase):
             "cainiao.waybill.ii.get": self._waybill,
             "taobao.item.quantity.update": self._quantity,
             "taobao.refunds.receive.get": self._refunds,
+            "taobao.top.oaid.decrypt": self._oaid_decrypt,
             "taobao.tmc.messages.consume": self._consume,
             "taobao.tmc.messages.confirm": self._confirm,
         }
@@ -447,6 +454,38 @@ class FakeTop(FakeBase):
         if params.get("use_has_next") != "true":
             body["total_results"] = len(rows)
         return body
+
+    def _oaid_decrypt(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
+        self._need(params, "query_list")
+        try:
+            query = json.loads(params["query_list"])
+        except ValueError:
+            query = None
+        if not isinstance(query, list) or not query:
+            raise TopFail(41, "Invalid Arguments", "isv.invalid-parameter:query_list",
+                          "query_list 无效")
+        if len(query) > self.settings.oaid_batch_max:
+            raise TopFail(41, "Invalid Arguments", "isv.invalid-parameter:query_list",
+                          f"query_list 最多 {self.settings.oaid_batch_max} 条")
+        day = self._t(self.now())[:10]
+        if self.oaid_used[day] + len(query) > self.settings.oaid_daily_quota:
+            raise TopFail(15, "Remote service error", "isv.oaid-decrypt-quota-exceeded",
+                          "今日解密额度已用完")
+        self.oaid_used[day] += len(query)
+        out = []
+        for q in query:
+            tid = str(q.get("tid", "")) if isinstance(q, dict) else ""
+            oaid = str(q.get("oaid", "")) if isinstance(q, dict) else ""
+            order = self.gen.orders.get(tid)
+            matched = order is not None and self.oaid(order) == oaid
+            r = order.receiver if order is not None and matched else None
+            out.append({"tid": int(tid) if tid.isdigit() else tid, "oaid": oaid,
+                        "matched": matched, "name": r.name if r else "",
+                        "mobile": r.phone if r else "", "phone": "",
+                        "state": r.province if r else "", "city": r.city if r else "",
+                        "district": r.district if r else "",
+                        "address_detail": r.detail if r else "", "privacy_protection": False})
+        return {"receiver_list": out if simplify else {"receiver": out}}
 
     def _consume(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
         quantity = self._int(params, "quantity", 100)

@@ -77,6 +77,8 @@ TRADE_FIELDS = (
     "receiver_city,receiver_district,oaid,orders"
 )
 """Always includes the five fields that make TOP generate ``oaid``."""
+OAID_BATCH = 20
+"""At most 20 entries per ``taobao.top.oaid.decrypt`` call."""
 REFUND_FIELDS = ("refund_id,tid,oid,status,refund_fee,modified,num,sku,outer_id,"
                  "refund_phase,good_status")
 
@@ -505,6 +507,27 @@ class TaobaoClient:
                 if old is None or event.updated_at >= old.updated_at:
                     seen[event.refund_id] = event
         return list(seen.values())
+
+    async def decrypt_receivers(
+        self, items: Sequence[tuple[str, str]], *, scene: str = "1006"
+    ) -> list[tuple[str, Address]]:
+        """``taobao.top.oaid.decrypt`` for (tid, oaid) pairs, ≤20 per call.
+
+        Waybills do not need this (pass ``oaid`` + ``tid``); ``scene`` defaults to 手工单.
+        """
+        out: list[tuple[str, Address]] = []
+        for i in range(0, len(items), OAID_BATCH):
+            query = [{"tid": _numeric(tid), "oaid": oaid, "scene": scene}
+                     for tid, oaid in items[i:i + OAID_BATCH]]
+            body = await self.call("taobao.top.oaid.decrypt", {"query_list": query})
+            for r in top_list(body.get("receiver_list"), "receiver"):
+                d = as_dict(r, field_name="receiver")
+                out.append((as_id(d.get("tid"), field_name="tid"), Address(
+                    name=as_str(d.get("name")), mobile=as_str(d.get("mobile")),
+                    province=as_str(d.get("state")), city=as_str(d.get("city")),
+                    district=as_str(d.get("district")), detail=as_str(d.get("address_detail")),
+                    oaid=as_str(d.get("oaid")))))
+        return out
 
     # -------------------------------------------------------------------- TMC
 

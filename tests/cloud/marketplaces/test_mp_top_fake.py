@@ -268,3 +268,21 @@ async def test_oaid_follows_address_change(serve, http) -> None:
         order.receiver = replace(order.receiver, detail="新地址88号")
     after = (await client.get_order(order.order_id)).receiver.oaid
     assert after == fake.oaid(order) and after != before
+
+
+async def test_oaid_decrypt_batch_and_quota(serve, http) -> None:
+    running = serve("taobao", seed=45, orders_per_hour=200, oaid_daily_quota=30)
+    fake = running.fake
+    client = top_client(running, http)
+    orders = fake.orders()[:25]
+    pairs = [(o.order_id, fake.oaid(o)) for o in orders]
+    got = await client.decrypt_receivers(pairs)
+    assert [(tid, a.name, a.mobile, a.detail) for tid, a in got] == [
+        (o.order_id, o.receiver.name, o.receiver.phone, o.receiver.detail) for o in orders]
+    assert fake.calls["taobao.top.oaid.decrypt"] == 2  # 20 + 5
+    with pytest.raises(BusinessError) as info:
+        await client.call("taobao.top.oaid.decrypt", {"query_list": [
+            {"tid": int(orders[0].order_id), "oaid": pairs[0][1], "scene": "1006"}] * 21})
+    assert info.value.code == "41"
+    with pytest.raises(BusinessError, match="额度"):
+        await client.decrypt_receivers(pairs[:10])
