@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,6 +23,7 @@ from cloud.marketplaces.base import (
     Address,
     DecryptItem,
     LogisticsCompany,
+    MarketplaceClient,
     OrderLine,
     OrderPage,
     OrderStatus,
@@ -591,3 +592,7 @@ async def exchange_code(
     """Exchange an authorization ``code`` (from the shop's OAuth consent) for a token."""
     return await oauth_token(config, http, {"grant_type": "authorization_code", "code": code,
                                             "redirect_uri": redirect_uri}, clock=clock)
+
+
+if TYPE_CHECKING:  # structural check: the client satisfies the port
+    _PORT_CHECK: type[MarketplaceClient] = PddClient

@@ -15,13 +15,14 @@ import urllib.parse
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from cloud.marketplaces.base import (
     Address,
     LogisticsCompany,
+    MarketplaceClient,
     OrderLine,
     OrderPage,
     OrderStatus,
@@ -598,3 +599,7 @@ async def exchange_code(
     return await oauth_token(config, http, {"grant_type": "authorization_code", "code": code,
                                             "redirect_uri": redirect_uri, "view": "web"},
                              clock=clock)
+
+
+if TYPE_CHECKING:  # structural check: the client satisfies the port
+    _PORT_CHECK: type[MarketplaceClient] = TaobaoClient
