@@ -10,6 +10,7 @@ BENCHES: dict[str, str] = {
     "ledger": "bench.ledger:main",
     "clouddb": "bench.clouddb:main",
     "backup": "bench.backup:main",
+    "marketplaces": "bench.marketplaces:main",
 }
 """Registered benchmarks, run in this order by ``python -m bench``."""
 

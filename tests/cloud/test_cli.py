@@ -19,7 +19,7 @@ COMMANDS = sorted(cli.commands)
 
 
 def test_the_commands_we_ship() -> None:
-    assert COMMANDS == ["adjust", "export-catalog", "history", "import-catalog", "init-db", "seed-demo", "show-stock"]
+    assert COMMANDS == ["adjust", "export-catalog", "fake-platform", "history", "import-catalog", "init-db", "seed-demo", "show-stock"]
 
 
 @pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)], ids=["group", *COMMANDS])
