@@ -1,0 +1,241 @@
+"""``PacklineApp(services)``: wiring only. ``make_app(settings)`` builds it for the CLI and tests.
+
+The app owns what every screen shares: the signed-in operator, the language, the live
+scale reading and device states (reactives the screens watch), the device threads, and the
+one mapping from errors to words.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.worker import get_current_worker
+
+from edge.errors import DeviceError, EdgeError, PackError, PrinterError
+from edge.hardware.ports import Weight
+from edge.ui.i18n import I18n
+from edge.ui.messages import DeviceStateChanged, ScaleRead, ScanReceived, SignedIn, SyncStatusChanged
+from edge.ui.screens.base import KioskScreen
+from edge.ui.screens.devices import DevicesScreen
+from edge.ui.screens.home import HomeScreen
+from edge.ui.screens.pack import PackScreen
+from edge.ui.screens.signin import SignInScreen
+from edge.ui.services import Devices, KioskSettings, Services
+
+
+class PacklineApp(App[None]):
+    """The packing-station kiosk."""
+
+    CSS_PATH = "packline.tcss"
+    TITLE = "Packline"
+
+    BINDINGS = [
+        Binding("f12", "toggle_language", "中文/English", id="app.toggle_language",
+                tooltip="Switch between Chinese and English"),
+    ]
+
+    lang: reactive[str] = reactive("zh")
+    """Current language (the i18n object follows it)."""
+    operator: reactive[dict[str, Any] | None] = reactive(None)
+    """The signed-in operator's row, or None."""
+    weight: reactive[Weight | None] = reactive(None, always_update=True)
+    """Latest scale reading."""
+    device_states: reactive[dict[str, str]] = reactive(dict, always_update=True)
+    """device → ok / off / error / busy."""
+    sync_text: reactive[str] = reactive("")
+    """What the sync helper reports for the status bar."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        """Store, devices, settings, language, renderers."""
+        self.i18n: I18n = services.i18n
+        """The string table."""
+        self.device_details: dict[str, str] = {}
+        """device → last error text."""
+        self.bells = 0
+        """How many times the kiosk alarmed (tests read it; the terminal bell is silent headless)."""
+        self._parcel_lock = threading.Lock()
+        """Serialises simulated-scale changes."""
+        self.set_reactive(PacklineApp.lang, services.i18n.lang)
+        d = services.devices
+        self.set_reactive(PacklineApp.device_states, {
+            "scanner": "ok",  # the keyboard wedge is always there
+            "scale": "ok" if d.scale else "off",
+            "label_printer": "ok" if d.label_printer else "off",
+            "slip_printer": "ok" if d.slip_printer else "off",
+        })
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        if self.services.settings.keymap:
+            self.set_keymap(self.services.settings.keymap)
+        self.push_screen(SignInScreen())
+        if self.services.devices.scanner is not None:
+            self._scanner_loop()
+        if self.services.devices.scale is not None:
+            self._scale_loop()
+
+    @property
+    def station_id(self) -> str:
+        return self.services.store.writer.station_id
+
+    @property
+    def operator_id(self) -> str:
+        return str(self.operator["operator_id"]) if self.operator else "unknown"
+
+    # ------------------------------------------------------------------ devices
+    @work(thread=True, exclusive=True, group="scanner", exit_on_error=False)
+    def _scanner_loop(self) -> None:
+        scanner = self.services.devices.scanner
+        assert scanner is not None
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            try:
+                for scan in scanner.scans(timeout=0.2):
+                    self.post_message(ScanReceived(scan.code, scan.source or "scanner"))
+                    if worker.is_cancelled:
+                        return
+            except DeviceError as err:
+                self.set_device_state("scanner", "error", str(err))
+                time.sleep(1.0)
+
+    @work(thread=True, exclusive=True, group="scale", exit_on_error=False)
+    def _scale_loop(self) -> None:
+        scale = self.services.devices.scale
+        assert scale is not None
+        worker = get_current_worker()
+        period = self.services.settings.scale_poll_s
+        last: tuple[int, bool] | None = None
+        failed = False
+        while not worker.is_cancelled:
+            started = time.monotonic()
+            try:
+                w = scale.read(timeout=period)
+            except DeviceError as err:
+                if not failed:
+                    self.set_device_state("scale", "error", str(err))
+                failed = True
+                time.sleep(1.0)
+                continue
+            if failed:
+                self.set_device_state("scale", "ok")
+                failed = False
+            key = (w.grams, w.stable) if w else None
+            if key != last:
+                self.post_message(ScaleRead(w))
+                last = key
+            time.sleep(max(0.0, period - (time.monotonic() - started)))
+
+    def on_scale_read(self, msg: ScaleRead) -> None:
+        self.weight = msg.weight
+
+    def on_scan_received(self, msg: ScanReceived) -> None:
+        screen = self.screen
+        if screen is not self and hasattr(screen, "handle_scan"):
+            screen.handle_scan(msg.code, msg.source)
+
+    def set_device_state(self, device: str, state: str, detail: str = "") -> None:
+        """Thread-safe: report a device's state to the status bar."""
+        self.post_message(DeviceStateChanged(device, state, detail))
+
+    def on_device_state_changed(self, msg: DeviceStateChanged) -> None:
+        self.device_details[msg.device] = msg.detail
+        self.device_states = {**self.device_states, msg.device: msg.state}
+
+    def on_sync_status_changed(self, msg: SyncStatusChanged) -> None:
+        self.sync_text = msg.text
+
+    def put_parcel(self, grams: int) -> None:
+        """Simulation: put a parcel of ``grams`` on the simulated scale (in a thread)."""
+        if self.services.devices.put_parcel is not None:
+            self._put_parcel(grams)
+
+    @work(thread=True, group="simulator", exit_on_error=False)
+    def _put_parcel(self, grams: int) -> None:
+        devices = self.services.devices
+        with self._parcel_lock:
+            if devices.remove_parcel is not None:
+                devices.remove_parcel()
+                time.sleep(self.services.settings.scale_poll_s * 2)
+            assert devices.put_parcel is not None
+            devices.put_parcel(grams)
+
+    # ------------------------------------------------------------------ people
+    def sign_in(self, operator: dict[str, Any], method: str) -> None:
+        self._record_sign_in(operator, method)
+
+    @work(thread=True, exclusive=True, group="signin-write", exit_on_error=False)
+    def _record_sign_in(self, operator: dict[str, Any], method: str) -> None:
+        self.services.packing.sign_in(operator["operator_id"], method=method)
+        self.post_message(SignedIn(operator, method))
+
+    def on_signed_in(self, msg: SignedIn) -> None:
+        self.operator = msg.operator
+        self.switch_screen(HomeScreen())
+
+    def sign_out(self) -> None:
+        op = self.operator
+        if op is not None:
+            self.services.packing.sign_out(op["operator_id"])
+        self.operator = None
+        self.switch_screen(SignInScreen())
+
+    def open_pack(self, first_scan: tuple[str, str] | None = None) -> None:
+        self.push_screen(PackScreen(first_scan))
+
+    def open_devices(self) -> None:
+        self.push_screen(DevicesScreen())
+
+    # ------------------------------------------------------------------ words and sounds
+    def t(self, key: str, **values: object) -> str:
+        return self.i18n.t(key, **values)
+
+    def action_toggle_language(self) -> None:
+        self.lang = self.i18n.toggle()
+
+    def alarm(self) -> None:
+        """The loud error sound."""
+        self.bells += 1
+        self.bell()
+
+    def error_text(self, err: BaseException) -> str:
+        """The one mapping from errors to what the packer reads."""
+        if isinstance(err, PrinterError):
+            return self.t("error.printer", detail=str(err))
+        if isinstance(err, DeviceError):
+            return self.t("error.device", detail=str(err))
+        if isinstance(err, PackError | EdgeError):
+            return self.t("error.pack", detail=str(err))
+        return self.t("error.other", detail=str(err))
+
+    @property
+    def kiosk_screen(self) -> KioskScreen | None:
+        s = self.screen
+        return s if isinstance(s, KioskScreen) else None
+
+
+def make_app(
+    settings: KioskSettings, *, services: Services | None = None, devices: Devices | None = None,
+) -> PacklineApp:
+    """Build the kiosk as production does: open the store and the devices from settings.
+
+    Tests pass ``devices`` (fakes) or whole ``services``.
+    """
+    if services is None:
+        from edge.store import open_store
+
+        store = open_store(settings.db_path, station_id=settings.station_id)
+        if devices is None:
+            from edge.ui.devices import open_devices
+
+            devices = open_devices(settings)
+        services = Services(store=store, devices=devices, settings=settings,
+                            i18n=I18n(settings.lang))
+    return PacklineApp(services)

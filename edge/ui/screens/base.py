@@ -1,0 +1,64 @@
+"""What every kiosk screen shares: scans in, language changes, loud and calm banners."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.screen import Screen
+from textual.widgets import Static
+
+from edge.ui.messages import ScanReceived
+from edge.ui.widgets.scan_input import ScanInput
+
+if TYPE_CHECKING:
+    from edge.ui.app import PacklineApp
+
+
+class KioskScreen(Screen[None]):
+    """A full screen of the kiosk. Subclasses implement ``handle_scan`` and ``apply_language``."""
+
+    @property
+    def papp(self) -> PacklineApp:
+        """The app, typed."""
+        return cast("PacklineApp", self.app)
+
+    def t(self, key: str, **values: object) -> str:
+        return self.papp.t(key, **values)
+
+    def on_mount(self) -> None:
+        self.watch(self.papp, "lang", self._lang_changed, init=False)
+        self.apply_language()
+
+    def on_screen_resume(self) -> None:
+        self.focus_scan()
+
+    def focus_scan(self) -> None:
+        """Give the scan input focus again (after a touch, a dialog...)."""
+        for scan in self.query(ScanInput):
+            scan.focus()
+            return
+
+    def _lang_changed(self, _lang: Any = None) -> None:
+        self.apply_language()
+
+    def apply_language(self) -> None:
+        """Set every label from the i18n table."""
+
+    def handle_scan(self, code: str, source: str) -> None:
+        """A scan arrived while this screen is active."""
+
+    def on_scan_input_scanned(self, event: ScanInput.Scanned) -> None:
+        event.stop()
+        self.handle_scan(event.code, "keyboard")
+
+    def on_scan_received(self, event: ScanReceived) -> None:
+        event.stop()
+        self.handle_scan(event.code, event.source)
+
+    def banner(self, text: str, kind: str = "info", *, widget_id: str = "banner") -> None:
+        """Show ``text``: ``error`` is red, full width and rings the bell; ``ok`` is green."""
+        banner = self.query_one(f"#{widget_id}", Static)
+        banner.update(text)
+        banner.set_classes(f"banner banner-{kind}")
+        if kind == "error":
+            self.papp.alarm()
