@@ -16,6 +16,7 @@ from edge.errors import EdgeError
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     # name: (module, attribute, one-line help shown in the command list)
+    "kiosk": ("edge.ui.cli", "kiosk", "启动打包工作站界面 / start the kiosk"),
 }
 """Lazily imported subcommands: name → (module, click command attribute, short help)."""
 

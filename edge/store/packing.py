@@ -152,6 +152,20 @@ class PackingWriter:
             return weigh_id
 
     # ------------------------------------------------------------------ print
+    def print_facts(self, order_id: str) -> dict[str, Any]:
+        """What a label or slip needs beyond the order: receiver (masked), sender, station."""
+        row = self.w.db.execute(
+            "SELECT receiver_masked, print_data, packed_at FROM orders WHERE order_id = ?",
+            [order_id],
+        ).fetchone()
+        facts: dict[str, Any] = {"station": self.w.station_id}
+        if row is not None:
+            facts.update(receiver_masked=row[0], print_data=row[1], packed_at=row[2])
+        for key in ("sender_name", "sender_phone", "sender_address"):
+            found = self.w.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+            facts[key] = found[0] if found else ""
+        return facts
+
     def check_print(self, order_id: str, kind: str, reprint_reason: str | None) -> bool:
         """Whether this print is a reprint; raises ``AlreadyPrinted`` for an accidental one."""
         row = self.w.db.execute(

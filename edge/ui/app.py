@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.worker import get_current_worker
 
 from edge.errors import DeviceError, EdgeError, PackError, PrinterError
 from edge.hardware.ports import Weight
 from edge.ui.i18n import I18n
-from edge.ui.messages import DeviceStateChanged, ScaleRead, ScanReceived, SignedIn, SyncStatusChanged
+from edge.ui.messages import (
+    DeviceStateChanged,
+    ScaleRead,
+    ScanReceived,
+    SignedIn,
+    SyncStatusChanged,
+)
 from edge.ui.screens.base import KioskScreen
 from edge.ui.screens.devices import DevicesScreen
 from edge.ui.screens.home import HomeScreen
@@ -35,7 +41,7 @@ class PacklineApp(App[None]):
     CSS_PATH = "packline.tcss"
     TITLE = "Packline"
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f12", "toggle_language", "中文/English", id="app.toggle_language",
                 tooltip="Switch between Chinese and English"),
     ]
@@ -70,7 +76,9 @@ class PacklineApp(App[None]):
             "scale": "ok" if d.scale else "off",
             "label_printer": "ok" if d.label_printer else "off",
             "slip_printer": "ok" if d.slip_printer else "off",
+            **dict.fromkeys(d.errors, "error"),
         })
+        self.device_details.update(d.errors)
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -138,7 +146,7 @@ class PacklineApp(App[None]):
 
     def on_scan_received(self, msg: ScanReceived) -> None:
         screen = self.screen
-        if screen is not self and hasattr(screen, "handle_scan"):
+        if hasattr(screen, "handle_scan"):
             screen.handle_scan(msg.code, msg.source)
 
     def set_device_state(self, device: str, state: str, detail: str = "") -> None:

@@ -7,6 +7,7 @@ builds them from ``KioskSettings`` for the CLI, and tests pass fakes in their pl
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from edge.hardware.ports import Printer, Scale, Scanner
 from edge.store import Queries, Store
 from edge.store.packing import PackingWriter, StoreOrderSource
 from edge.ui.i18n import I18n
+
+log = logging.getLogger(__name__)
 
 
 class KioskSettings(BaseModel):
@@ -84,6 +87,12 @@ class Devices:
     """Simulation only: take the parcel off."""
     closers: list[Callable[[], None]] = field(default_factory=list)
     """Called on exit (simulators, sockets)."""
+    errors: dict[str, str] = field(default_factory=dict)
+    """device → why it could not be opened."""
+    fake_scanner: Any = None
+    """Simulation only: the ``FakeScanner`` (``feed(code)``) beside the keyboard."""
+    fake_printers: dict[str, Any] = field(default_factory=dict)
+    """Simulation only: device → ``FakeNetPrinter`` behind the real adapter."""
 
     @property
     def simulated(self) -> bool:
@@ -95,16 +104,17 @@ class Devices:
             if dev is not None:
                 try:
                     dev.close()
-                except Exception:  # noqa: BLE001 - closing must not stop the others
-                    pass
+                except Exception as err:  # noqa: BLE001 - closing must not stop the others
+                    log.warning("closing %r failed: %s", dev, err)
         for closer in reversed(self.closers):
             try:
                 closer()
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception as err:  # noqa: BLE001
+                log.warning("closing %r failed: %s", closer, err)
 
 
-Renderer = Callable[[PackOrder], bytes]
+Renderer = Callable[[PackOrder, dict[str, Any]], bytes]
+"""(order, print facts: receiver_masked, sender_*, station) → printer bytes."""
 
 
 @dataclass
@@ -117,25 +127,12 @@ class Renderers:
     test_slip: Callable[[], bytes]
 
 
-def _placeholder(kind: str) -> Renderer:
-    def render(order: PackOrder) -> bytes:
-        return f"{kind} {order.waybill_no or order.order_id}\r\n".encode()
-
-    return render
-
-
 def default_renderers() -> Renderers:
-    """``edge.printing.labels`` / ``receipts`` when installed, else a one-line placeholder."""
-    try:
-        labels: Any = importlib.import_module("edge.printing.labels")
-        receipts: Any = importlib.import_module("edge.printing.receipts")
-    except ImportError:
-        return Renderers(_placeholder("LABEL"), _placeholder("SLIP"),
-                         lambda: b"TEST LABEL\r\n", lambda: b"TEST SLIP\r\n")
-    return Renderers(
-        label=labels.render_for_order, slip=receipts.render_for_order,
-        test_label=labels.test_page, test_slip=receipts.test_page,
-    )
+    """The real layouts from ``edge.printing`` (via ``edge.ui.printouts``)."""
+    from edge.ui import printouts
+
+    return Renderers(label=printouts.waybill, slip=printouts.slip,
+                     test_label=printouts.test_waybill, test_slip=printouts.test_slip)
 
 
 def verify_pin(pin_hash: str | None, pin: str) -> bool:

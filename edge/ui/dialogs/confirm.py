@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 class ConfirmDialog(ModalScreen[bool]):
     """Ask one question; dismiss with True for yes."""
 
-    BINDINGS = [("escape", "dismiss(False)", "")]
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "dismiss(False)", "")]
 
     def __init__(self, question: str) -> None:
         super().__init__()

@@ -5,10 +5,11 @@ The caller gets the lead's operators row, or None when cancelled.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
@@ -28,7 +29,7 @@ LEAD_ROLES = frozenset({"warehouse_lead", "manager", "admin"})
 class LeadOverrideDialog(ModalScreen[dict[str, Any] | None]):
     """Scan a lead's badge, or tap a lead and type the PIN."""
 
-    BINDINGS = [("escape", "dismiss(None)", "")]
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "dismiss(None)", "")]
 
     @property
     def papp(self) -> PacklineApp:

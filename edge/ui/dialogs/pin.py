@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label
@@ -22,7 +23,7 @@ KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back")
 class PinDialog(ModalScreen[str | None]):
     """Digits by touch (or keyboard), shown as dots. OK returns the PIN, Cancel None."""
 
-    BINDINGS = [("escape", "dismiss(None)", "")]
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "dismiss(None)", "")]
 
     def __init__(self, name: str, *, max_len: int = 8) -> None:
         super().__init__()

@@ -5,9 +5,10 @@ The reason is stored bilingual ("卡纸 / Paper jam") so the audit log reads in 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label
@@ -34,7 +35,7 @@ def reason_text(purpose: str, key: str) -> str:
 class ReasonDialog(ModalScreen[str | None]):
     """One big button per reason, and Cancel."""
 
-    BINDINGS = [("escape", "dismiss(None)", "")]
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "dismiss(None)", "")]
 
     def __init__(self, purpose: str) -> None:
         super().__init__()

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import enum
 import random
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label, Static
 
@@ -67,7 +67,7 @@ class PackScreen(KioskScreen):
 
     CSS_PATH = "pack.tcss"
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "put_parcel", "放上包裹 / put parcel", id="pack.put_parcel",
                 tooltip="Simulated scale: put the parcel on it"),
         Binding("f6", "reweigh", "重新称重 / weigh again", id="pack.reweigh",
@@ -387,7 +387,7 @@ class PackScreen(KioskScreen):
                 raise EdgeError(self.t("devices.none", device=self.t("device.label_printer")))
             svc.packing.check_print(order.order_id, "label", reprint_reason)
             self.papp.set_device_state("label_printer", "busy")
-            printer.write(svc.renderers.label(order))
+            printer.write(svc.renderers.label(order, svc.packing.print_facts(order.order_id)))
             self.papp.set_device_state("label_printer", "ok")
             reprint = svc.packing.record_print(order.order_id, "label", operator_id=operator,
                                                reprint_reason=reprint_reason)
@@ -401,7 +401,7 @@ class PackScreen(KioskScreen):
         slip = svc.devices.slip_printer
         if svc.settings.print_slip and slip is not None and not reprint:
             try:
-                slip.write(svc.renderers.slip(order))
+                slip.write(svc.renderers.slip(order, svc.packing.print_facts(order.order_id)))
                 svc.packing.record_print(order.order_id, "slip", operator_id=operator)
             except EdgeError as err:
                 self.papp.set_device_state("slip_printer", "error", str(err))
