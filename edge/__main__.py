@@ -16,6 +16,17 @@ from edge.errors import EdgeError
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     # name: (module, attribute, one-line help shown in the command list)
+    "init": ("edge.cli.station", "init_cmd", "创建工作站数据库 / create the station database"),
+    "seed-demo": ("edge.cli.station", "seed_demo_cmd", "导入演示数据 / load demo data"),
+    "check": ("edge.cli.station", "check_cmd", "核对库存与流水 / verify balances vs moves"),
+    "import-catalog": ("edge.cli.catalog", "import_catalog_cmd",
+                       "导入商品资料 / import a catalog CSV/XLSX"),
+    "export-catalog": ("edge.cli.catalog", "export_catalog_cmd",
+                       "导出商品资料 / export the catalog"),
+    "stock": ("edge.cli.stock", "stock_cmd", "库存余额 / on-hand stock"),
+    "history": ("edge.cli.stock", "history_cmd", "库存流水 / stock move history"),
+    "adjust": ("edge.cli.stock", "adjust_cmd", "手工调整库存 / manual adjustment"),
+    "reverse": ("edge.cli.stock", "reverse_cmd", "冲销流水 / reverse a move"),
     "kiosk": ("edge.ui.cli", "kiosk", "启动打包工作站界面 / start the kiosk"),
 }
 """Lazily imported subcommands: name → (module, click command attribute, short help)."""

@@ -2,6 +2,7 @@
 
     EdgeError
     ├── ConfigError            bad settings or arguments, shown as one line
+    │   └── UnreadableFile     a file is missing, corrupt, empty or in an unknown format
     ├── ImportFileError        a catalog import file with bad rows (carries every row error)
     ├── DeviceError            a scanner, scale or printer failed
     │   ├── DeviceUnavailable  not connected / cannot be opened
@@ -27,6 +28,10 @@ class EdgeError(Exception):
 
 class ConfigError(EdgeError):
     """Bad settings or command-line arguments."""
+
+
+class UnreadableFile(ConfigError):
+    """A file is missing, corrupt, empty or in a format we do not read."""
 
 
 class ImportFileError(EdgeError):

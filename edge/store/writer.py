@@ -21,7 +21,7 @@ from sqlite_utils import Database
 
 from edge.domain.ledger import plan_reversal
 from edge.domain.models import Move, MoveReason, MoveRequest, NegativeStockPolicy
-from edge.errors import AlreadyReversed, InsufficientStock, LedgerError, UnknownSku
+from edge.errors import AlreadyReversed, InsufficientStock, LedgerError, PackError, UnknownSku
 from edge.store.queries import row_to_move
 from edge.sync.schema import MoveWire
 
@@ -376,3 +376,32 @@ class Writer:
                 pk="operator_id",
             )
 
+
+    # ------------------------------------------------------------------ orders
+    def upsert_order(self, order: dict[str, Any], lines: Sequence[dict[str, Any]]) -> None:
+        """Insert or update an order to pack and replace its lines, keyed by ``order_id``.
+
+        Idempotent. A shipped order is never overwritten (``PackError``); an existing order
+        keeps its local packing status unless the update intercepts or cancels it.
+        ``print_data`` / ``receiver_masked`` may be dicts (stored as JSON).
+        """
+        record = dict(order)
+        for key in ("print_data", "receiver_masked"):
+            if isinstance(record.get(key), dict):
+                record[key] = json.dumps(record[key], ensure_ascii=False, sort_keys=True)
+        record["updated_at"] = self.now()
+        with self.transaction():
+            row = self.db.execute(
+                "SELECT status FROM orders WHERE order_id = ?", [record["order_id"]]
+            ).fetchone()
+            if row is not None:
+                if row[0] == "shipped":
+                    raise PackError(f"订单已发货，不能覆盖 / order already shipped: {record['order_id']}")
+                if record.get("status") not in ("intercepted", "cancelled"):
+                    record["status"] = row[0]
+            self.db.table("orders").upsert(record, pk="order_id")
+            self.db.execute("DELETE FROM order_lines WHERE order_id = ?", [record["order_id"]])
+            self.db.conn.executemany(
+                "INSERT INTO order_lines (order_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",
+                [(record["order_id"], ln["line_no"], ln["sku"], ln["qty"]) for ln in lines],
+            )
