@@ -155,12 +155,14 @@ class PackingWriter:
     def print_facts(self, order_id: str) -> dict[str, Any]:
         """What a label or slip needs beyond the order: receiver (masked), sender, station."""
         row = self.w.db.execute(
-            "SELECT receiver_masked, print_data, packed_at FROM orders WHERE order_id = ?",
+            "SELECT receiver_masked, receiver_sealed, print_data, packed_at FROM orders "
+            "WHERE order_id = ?",
             [order_id],
         ).fetchone()
         facts: dict[str, Any] = {"station": self.w.station_id}
         if row is not None:
-            facts.update(receiver_masked=row[0], print_data=row[1], packed_at=row[2])
+            facts.update(receiver_masked=row[0], receiver_sealed=row[1], print_data=row[2],
+                         packed_at=row[3])
         for key in ("sender_name", "sender_phone", "sender_address"):
             found = self.w.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
             facts[key] = found[0] if found else ""

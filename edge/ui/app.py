@@ -244,6 +244,10 @@ def make_app(
             from edge.ui.devices import open_devices
 
             devices = open_devices(settings)
+        from edge.domain.pii import key_path_for, read_key_file
+
+        key_file = key_path_for(settings.db_path)
         services = Services(store=store, devices=devices, settings=settings,
-                            i18n=I18n(settings.lang))
+                            i18n=I18n(settings.lang),
+                            pii_key=read_key_file(key_file) if key_file.exists() else None)
     return PacklineApp(services)

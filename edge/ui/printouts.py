@@ -1,8 +1,8 @@
 """From a packed order to printer bytes: the TSPL waybill and the ESC/POS packing slip.
 
 The layouts live in ``edge.printing``; this only fills them from the order, the receiver
-(the masked copy: the station never needs the sealed address to pack) and the sender
-settings of the station.
+(unsealed with the station key for the label; the masked copy when there is no key) and
+the sender settings of the station.
 """
 
 from __future__ import annotations
@@ -12,17 +12,32 @@ from datetime import datetime
 from typing import Any
 
 from edge.domain.packing import PackOrder
+from edge.domain.pii import unseal
 from edge.printing.labels import WaybillLabel, build_waybill
 from edge.printing.receipts import PackingSlip, SlipLine, build_packing_slip
 
 
 def _receiver(facts: dict[str, Any]) -> dict[str, str]:
+    """The full receiver when the station key unsealed it, else the masked copy."""
+    full = facts.get("receiver")
+    if isinstance(full, dict):
+        region = "".join(str(full.get(k) or "") for k in ("province", "city", "district"))
+        return {"name": str(full.get("name", "")), "phone": str(full.get("phone", "")),
+                "address": region + str(full.get("address") or "")}
     raw = facts.get("receiver_masked") or "{}"
     try:
         data = json.loads(raw) if isinstance(raw, str) else dict(raw)
     except ValueError:
         data = {}
     return {k: str(data.get(k, "")) for k in ("name", "phone", "address")}
+
+
+def unseal_receiver(facts: dict[str, Any], key: bytes | None) -> dict[str, Any]:
+    """Add ``receiver`` (the full address) to ``facts`` when the station key opens it."""
+    token = facts.get("receiver_sealed")
+    if key and token:
+        facts = {**facts, "receiver": unseal(str(token), key)}
+    return facts
 
 
 def waybill(order: PackOrder, facts: dict[str, Any]) -> bytes:

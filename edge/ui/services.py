@@ -6,7 +6,6 @@ builds them from ``KioskSettings`` for the CLI, and tests pass fakes in their pl
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.domain.auth import verify_pin
 from edge.domain.packing import PackOrder, PackSettings, Tolerance
 from edge.hardware.ports import Printer, Scale, Scanner
 from edge.store import Queries, Store
@@ -135,24 +135,6 @@ def default_renderers() -> Renderers:
                      test_label=printouts.test_waybill, test_slip=printouts.test_slip)
 
 
-def verify_pin(pin_hash: str | None, pin: str) -> bool:
-    """Check a PIN against its stored hash (``edge.domain.auth`` when present, else argon2)."""
-    if not pin_hash or not pin:
-        return False
-    try:
-        auth: Any = importlib.import_module("edge.domain.auth")
-        return bool(auth.verify_pin(pin_hash, pin))
-    except (ImportError, AttributeError):
-        pass
-    from argon2 import PasswordHasher
-    from argon2.exceptions import Argon2Error, InvalidHashError
-
-    try:
-        return PasswordHasher().verify(pin_hash, pin)
-    except (Argon2Error, InvalidHashError):
-        return False
-
-
 @dataclass
 class Services:
     """Everything the kiosk uses, injected."""
@@ -164,6 +146,8 @@ class Services:
     renderers: Renderers = field(default_factory=default_renderers)
     check_pin: Callable[[str | None, str], bool] = verify_pin
     """(stored hash, typed PIN) → ok."""
+    pii_key: bytes | None = None
+    """The station key that unseals receivers for the label (None: print the masked copy)."""
     reader: Queries = field(init=False)
     """Reads for the UI thread (its own connection on a file database)."""
     orders: StoreOrderSource = field(init=False)

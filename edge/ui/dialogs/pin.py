@@ -42,7 +42,7 @@ class PinDialog(ModalScreen[str | None]):
             with Grid(classes="keypad"):
                 for key in KEYS:
                     text = {"clear": t("dialog.clear"), "back": t("dialog.back")}.get(key, key)
-                    yield BigButton(text, id=f"key-{key}")
+                    yield BigButton(text, id=f"key-{key}", repeatable=True)
                 yield BigButton(t("dialog.cancel"), id="cancel")
                 yield BigButton(t("dialog.ok"), id="ok", variant="success")
 

@@ -25,6 +25,7 @@ from edge.ui.dialogs.confirm import ConfirmDialog
 from edge.ui.dialogs.lead_override import LEAD_ROLES, LeadOverrideDialog
 from edge.ui.dialogs.reason import ReasonDialog
 from edge.ui.messages import OrderShipped, PrintFinished, ShipFailed, WeighRecorded
+from edge.ui.printouts import unseal_receiver
 from edge.ui.screens.base import KioskScreen
 from edge.ui.widgets.buttons import BigButton
 from edge.ui.widgets.scan_input import ScanInput
@@ -339,6 +340,7 @@ class PackScreen(KioskScreen):
         self.scale_cleared = True
         self._go(Step.WEIGH)
         self.banner(self.t("pack.weigh_now"), "info")
+        self._try_weigh()  # the parcel may already sit still on the scale
 
     def _override(self) -> None:
         op = self.papp.operator
@@ -387,7 +389,8 @@ class PackScreen(KioskScreen):
                 raise EdgeError(self.t("devices.none", device=self.t("device.label_printer")))
             svc.packing.check_print(order.order_id, "label", reprint_reason)
             self.papp.set_device_state("label_printer", "busy")
-            printer.write(svc.renderers.label(order, svc.packing.print_facts(order.order_id)))
+            facts = unseal_receiver(svc.packing.print_facts(order.order_id), svc.pii_key)
+            printer.write(svc.renderers.label(order, facts))
             self.papp.set_device_state("label_printer", "ok")
             reprint = svc.packing.record_print(order.order_id, "label", operator_id=operator,
                                                reprint_reason=reprint_reason)
