@@ -49,6 +49,11 @@ class PackLine:
     name: str
     unit_weight_g: int
     location: str | None = None
+    name_en: str | None = None
+
+    def label(self, lang: str) -> str:
+        """The product name in ``lang`` (Chinese when there is no English name)."""
+        return self.name_en if lang == "en" and self.name_en else self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ def load_order(q: Queries, where: str, params: list[Any]) -> PackOrder | None:
     (order_id, platform, pno, status, waybill, carrier, reason, packaging, note) = row
     lines = q.db.execute(
         """SELECT l.line_no, l.sku, l.qty, COALESCE(s.name_zh, l.sku),
-                  COALESCE(s.unit_weight_g, 0), s.default_location
+                  COALESCE(s.unit_weight_g, 0), s.default_location, s.name_en
            FROM order_lines l LEFT JOIN skus s USING (sku)
            WHERE l.order_id = ? ORDER BY l.line_no""",
         [order_id],
@@ -46,8 +46,8 @@ def load_order(q: Queries, where: str, params: list[Any]) -> PackOrder | None:
         order_id=order_id, platform=platform, platform_order_no=pno,
         status=OrderStatus(status), waybill_no=waybill, carrier=carrier,
         intercept_reason=reason, packaging_weight_g=int(packaging or 0), buyer_note=note,
-        lines=tuple(PackLine(int(n), sku, int(qty), name, int(w), loc)
-                    for n, sku, qty, name, w, loc in lines),
+        lines=tuple(PackLine(int(n), sku, int(qty), name, int(w), loc, name_en or None)
+                    for n, sku, qty, name, w, loc, name_en in lines),
     )
 
 

@@ -205,7 +205,7 @@ class PackScreen(KioskScreen):
             line = next(ln for ln in order.lines if ln.sku == sku)
             done = session.counts[sku]
             mark = "✔ " if done == qty else ""
-            table.add_row(sku, line.name, line.location or "-", f"{mark}{done}/{qty}", key=sku)
+            table.add_row(sku, line.label(self.papp.lang), line.location or "-", f"{mark}{done}/{qty}", key=sku)
 
     def _render_weight(self) -> None:
         t = self.t
@@ -266,9 +266,11 @@ class PackScreen(KioskScreen):
         if order is not None:
             for line in order.lines:
                 if line.sku == sku:
-                    return line.name
+                    return line.label(self.papp.lang)
         row = self.papp.services.reader.sku(sku)
-        return str(row["name_zh"]) if row else sku
+        if row is None:
+            return sku
+        return str(row["name_en"] if self.papp.lang == "en" and row["name_en"] else row["name_zh"])
 
     def _start_order(self, order: PackOrder) -> None:
         self.expected_g = expected_weight(order, self.papp.services.settings.pack_settings())

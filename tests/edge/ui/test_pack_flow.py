@@ -10,7 +10,15 @@ import json
 
 from edge.domain.models import MoveReason
 from edge.ui.app import PacklineApp
-from tests.edge.ui.conftest import SIZE, Rig, banner_kind, banner_text, scan, sign_in_by_badge, wait_for
+from tests.edge.ui.conftest import (
+    SIZE,
+    Rig,
+    banner_kind,
+    banner_text,
+    scan,
+    sign_in_by_badge,
+    wait_for,
+)
 
 CUP, CUP_CASE, TOWEL, SOCK = "6901234567892", "16901234567899", "6909876543210", "6905555000017"
 
