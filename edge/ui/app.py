@@ -7,6 +7,7 @@ one mapping from errors to words.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from typing import Any, ClassVar
@@ -82,6 +83,9 @@ class PacklineApp(App[None]):
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
+        # Everything built so far lives as long as the kiosk: keep it out of the cyclic
+        # collector, so a full collection during a scan stays short.
+        gc.freeze()
         if self.services.settings.keymap:
             self.set_keymap(self.services.settings.keymap)
         self.push_screen(SignInScreen())

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 class KioskScreen(Screen[None]):
     """A full screen of the kiosk. Subclasses implement ``handle_scan`` and ``apply_language``."""
 
+    BANNER_FIXED_HEIGHT = False
+    """True when the screen's CSS gives ``#banner`` a fixed height: updates then skip the
+    layout pass (a full reflow and repaint per scan otherwise)."""
+
     @property
     def papp(self) -> PacklineApp:
         """The app, typed."""
@@ -58,7 +62,9 @@ class KioskScreen(Screen[None]):
     def banner(self, text: str, kind: str = "info", *, widget_id: str = "banner") -> None:
         """Show ``text``: ``error`` is red, full width and rings the bell; ``ok`` is green."""
         banner = self.query_one(f"#{widget_id}", Static)
-        banner.update(text)
-        banner.set_classes(f"banner banner-{kind}")
+        banner.update(text, layout=not self.BANNER_FIXED_HEIGHT)
+        classes = f"banner banner-{kind}"
+        if set(banner.classes) != set(classes.split()):
+            banner.set_classes(classes)
         if kind == "error":
             self.papp.alarm()

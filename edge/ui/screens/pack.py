@@ -67,6 +67,7 @@ class PackScreen(KioskScreen):
     """Scan-verify, weigh, print, ship one order at a time."""
 
     CSS_PATH = "pack.tcss"
+    BANNER_FIXED_HEIGHT = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "put_parcel", "放上包裹 / put parcel", id="pack.put_parcel",
@@ -97,6 +98,8 @@ class PackScreen(KioskScreen):
         """The order that just shipped (for a reprint)."""
         self._first_scan = first_scan
         """A scan made on the home screen that opened this one."""
+        self._table_for: str | None = None
+        """The order whose lines the table shows (counts are then updated cell by cell)."""
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -187,25 +190,42 @@ class PackScreen(KioskScreen):
                 show = False
             self.query_one(f"#{bid}", BigButton).display = show
 
+    def _count_text(self, sku: str) -> str:
+        assert self.packer is not None and self.packer.session is not None
+        done, qty = self.packer.session.counts[sku], self.packer.session.expected[sku]
+        return f"{'✔ ' if done == qty else ''}{done}/{qty}"
+
+    def _render_counts(self, sku: str | None) -> None:
+        """After a scan: redraw one count cell when the table already shows this order."""
+        order = self.order
+        if order is None or self._table_for != order.order_id:
+            self._render_order()
+            return
+        if sku is not None and self.packer is not None and self.packer.session is not None \
+                and sku in self.packer.session.expected:
+            table: DataTable[str] = self.query_one("#lines", DataTable)
+            table.update_cell(sku, "count", self._count_text(sku))
+
     def _render_order(self) -> None:
         order = self.order
         info = self.query_one("#order-info", Label)
         note = self.query_one("#order-note", Label)
         table: DataTable[str] = self.query_one("#lines", DataTable)
         table.clear()
+        self._table_for = None
         if order is None or self.packer is None or self.packer.session is None:
             info.update("")
             note.update("")
             return
+        self._table_for = order.order_id
         info.update(self.t("pack.order", no=order.platform_order_no,
                            waybill=order.waybill_no or "-", carrier=order.carrier or ""))
         note.update(self.t("pack.note", note=order.buyer_note) if order.buyer_note else "")
         session = self.packer.session
-        for sku, qty in session.expected.items():
+        for sku in session.expected:
             line = next(ln for ln in order.lines if ln.sku == sku)
-            done = session.counts[sku]
-            mark = "✔ " if done == qty else ""
-            table.add_row(sku, line.label(self.papp.lang), line.location or "-", f"{mark}{done}/{qty}", key=sku)
+            table.add_row(sku, line.label(self.papp.lang), line.location or "-",
+                          self._count_text(sku), key=sku)
 
     def _render_weight(self) -> None:
         t = self.t
@@ -250,6 +270,8 @@ class PackScreen(KioskScreen):
                       name=name, units=r.units, code=r.code, detail=r.detail)
         if not r.ok:
             self.banner(text, "error")
+            if r.outcome in (Outcome.WRONG_ITEM, Outcome.EXTRA_ITEM):
+                return  # counts unchanged
             self._render_order()
             return
         if r.outcome is Outcome.ORDER_OPENED and order is not None:
@@ -257,7 +279,7 @@ class PackScreen(KioskScreen):
         elif self.step is Step.IDLE and order is not None:
             self._start_order(order)  # a single-item order opened by its item
         self.banner(text, "ok" if r.outcome is Outcome.COMPLETE else "info")
-        self._render_order()
+        self._render_counts(r.sku)
         if r.outcome is Outcome.COMPLETE:
             self._verified()
 
