@@ -35,6 +35,9 @@ from edge.ui.screens.pack import PackScreen
 from edge.ui.screens.signin import SignInScreen
 from edge.ui.services import Devices, KioskSettings, Services
 
+SILENT_S = 3.0
+"""A scale that sends nothing for this long is shown as faulty."""
+
 
 class PacklineApp(App[None]):
     """The packing-station kiosk."""
@@ -120,29 +123,39 @@ class PacklineApp(App[None]):
 
     @work(thread=True, exclusive=True, group="scale", exit_on_error=False)
     def _scale_loop(self) -> None:
+        """Poll the scale; report a reading when it changes and the scale's health when that
+        changes. A scale may expose ``connected`` (the serial adapter does); a scale that
+        sends no frame for ``SILENT_S`` seconds is reported as a fault too."""
         scale = self.services.devices.scale
         assert scale is not None
         worker = get_current_worker()
         period = self.services.settings.scale_poll_s
         last: tuple[int, bool] | None = None
-        failed = False
+        healthy = True
+        last_frame = time.monotonic()
         while not worker.is_cancelled:
             started = time.monotonic()
+            problem = ""
             try:
                 w = scale.read(timeout=period)
             except DeviceError as err:
-                if not failed:
-                    self.set_device_state("scale", "error", str(err))
-                failed = True
-                time.sleep(1.0)
-                continue
-            if failed:
-                self.set_device_state("scale", "ok")
-                failed = False
+                w, problem = None, str(err)
+            if w is not None:
+                last_frame = time.monotonic()
+            elif not problem and not getattr(scale, "connected", True):
+                problem = "未连接 / not connected"
+            elif not problem and time.monotonic() - last_frame > SILENT_S:
+                problem = "无读数 / no readings"
+            if bool(problem) == healthy:
+                healthy = not problem
+                self.set_device_state("scale", "ok" if healthy else "error", problem)
+                if not healthy:
+                    self.post_message(ScaleRead(None))
+                    last = None
             key = (w.grams, w.stable) if w else None
-            if key != last:
+            if w is not None and key != last:
                 self.post_message(ScaleRead(w))
-                last = key
+            last = key if w is not None else last
             time.sleep(max(0.0, period - (time.monotonic() - started)))
 
     def on_scale_read(self, msg: ScaleRead) -> None:
