@@ -197,9 +197,13 @@ class PackingWriter:
             return reprint
 
     # ------------------------------------------------------------------ ship
-    def ship(self, order: PackOrder, *, operator_id: str, weight_g: int | None) -> Shipment:
+    def ship(self, order: PackOrder, *, operator_id: str, weight_g: int | None,
+             kpis: dict[str, Any] | None = None) -> Shipment:
         """Ship ``order``: status, SHIP moves from each SKU's default location and the
-        ``shipment`` outbox row, all in one transaction. Raises ``ShipRefused``."""
+        ``shipment`` outbox row, all in one transaction. Raises ``ShipRefused``.
+
+        ``kpis`` (packer telemetry: refused scans, weighings, seconds to pack) ride along in
+        the shipment message for the cloud's staff reports."""
         try:
             with self.w.transaction() as db:
                 row = db.execute(
@@ -234,7 +238,7 @@ class PackingWriter:
                     "platform_order_no": order.platform_order_no, "waybill_no": order.waybill_no,
                     "carrier": order.carrier, "weight_g": weight_g, "operator_id": operator_id,
                     "station_id": self.w.station_id, "shipped_at": now,
-                    "move_ids": [m.move_id for m in moves],
+                    "move_ids": [m.move_id for m in moves], "kpis": kpis or {},
                 })
                 return Shipment(order.order_id, tuple(m.move_id for m in moves), msg_id)
         except InsufficientStock as err:

@@ -35,6 +35,10 @@ from edge.ui.screens.pack import PackScreen
 from edge.ui.screens.signin import SignInScreen
 from edge.ui.services import Devices, KioskSettings, Services
 
+KIOSK_ROLES = frozenset({"packer", "warehouse_lead", "manager", "admin"})
+"""Roles that may sign in at the kiosk (purchasing and finance work in the browser).
+Weight overrides need ``LEAD_ROLES`` (``edge.ui.dialogs.lead_override``)."""
+
 SILENT_S = 3.0
 """A scale that sends nothing for this long is shown as faulty."""
 
@@ -193,8 +197,16 @@ class PacklineApp(App[None]):
             devices.put_parcel(grams)
 
     # ------------------------------------------------------------------ people
-    def sign_in(self, operator: dict[str, Any], method: str) -> None:
+    def sign_in(self, operator: dict[str, Any], method: str) -> bool:
+        """Sign ``operator`` in unless their role may not use the kiosk (then False)."""
+        if operator["role"] not in KIOSK_ROLES:
+            screen = self.kiosk_screen
+            if screen is not None:
+                screen.banner(self.t("signin.role_refused", name=operator["name"],
+                                     role=self.i18n.role(operator["role"])), "error")
+            return False
         self._record_sign_in(operator, method)
+        return True
 
     @work(thread=True, exclusive=True, group="signin-write", exit_on_error=False)
     def _record_sign_in(self, operator: dict[str, Any], method: str) -> None:

@@ -39,6 +39,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "signin.unknown_badge": ("工牌无效: {code}", "Unknown badge: {code}"),
     "signin.bad_pin": ("密码错误", "Wrong PIN"),
     "signin.welcome": ("欢迎，{name}", "Welcome, {name}"),
+    "signin.role_refused": ("{name}（{role}）不能使用打包台", "{name} ({role}) cannot use the pack station"),
     "signin.no_pin": ("{name} 没有设置密码，请扫描工牌", "{name} has no PIN: scan the badge"),
     # home
     "home.title": ("主菜单", "Home"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import random
+import time
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -98,6 +99,10 @@ class PackScreen(KioskScreen):
         """The order that just shipped (for a reprint)."""
         self._first_scan = first_scan
         """A scan made on the home screen that opened this one."""
+        self._started_at = 0.0
+        """When the current order was opened (monotonic seconds)."""
+        self._weighings = 0
+        """Weighings of the current order (re-weighs show up as more than one)."""
         self._table_for: str | None = None
         """The order whose lines the table shows (counts are then updated cell by cell)."""
 
@@ -295,6 +300,8 @@ class PackScreen(KioskScreen):
         return str(row["name_en"] if self.papp.lang == "en" and row["name_en"] else row["name_zh"])
 
     def _start_order(self, order: PackOrder) -> None:
+        self._started_at = time.monotonic()
+        self._weighings = 0
         self.expected_g = expected_weight(order, self.papp.services.settings.pack_settings())
         self.weighed_g = None
         self.shipped_order = None
@@ -326,6 +333,7 @@ class PackScreen(KioskScreen):
         tol = settings.pack_settings().tolerance
         within = tol.within(self.expected_g, w.grams)
         self.weighed_g = w.grams
+        self._weighings += 1
         self.scale_cleared = False
         self._record_weigh(order, w.grams, within, None, None)
         if within:
@@ -435,10 +443,17 @@ class PackScreen(KioskScreen):
         if ship:
             self._ship_now(order, grams)
 
+    def kpis(self) -> dict[str, Any]:
+        """Packer telemetry for the current order (floor-practice §8)."""
+        session = self.packer.session if self.packer is not None else None
+        return {"rejected_scans": session.rejected if session else 0,
+                "weighings": self._weighings,
+                "pack_seconds": round(time.monotonic() - self._started_at, 1)}
+
     def _ship_now(self, order: PackOrder, grams: int | None) -> None:
         try:
             self.papp.services.packing.ship(order, operator_id=self.papp.operator_id,
-                                            weight_g=grams)
+                                            weight_g=grams, kpis=self.kpis())
         except ShipRefused as err:
             self.post_message(ShipFailed(order.order_id, str(err)))
             return

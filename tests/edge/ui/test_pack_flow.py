@@ -81,7 +81,9 @@ async def test_multi_item_wrong_and_extra_items_are_refused(rig: Rig) -> None:
     assert rig.rows("SELECT COUNT(*) FROM stock_moves WHERE sku = 'SOCK-M' AND reason = ?",
                     [int(MoveReason.SHIP)]) == [(0,)]
     assert rig.rows("SELECT grams, expected_g, within_tolerance FROM weigh_log") == [(530, 570, 1)]
-    assert [s["order_id"] for s in rig.outbox("shipment")] == ["O3"]
+    (shipment,) = rig.outbox("shipment")
+    assert shipment["order_id"] == "O3"
+    assert (shipment["kpis"]["rejected_scans"], shipment["kpis"]["weighings"]) == (2, 1)
 
 
 async def test_case_barcode_counts_twelve(rig: Rig) -> None:
@@ -128,6 +130,7 @@ async def test_out_of_tolerance_blocks_until_reweighed(rig: Rig) -> None:
     assert rig.rows("SELECT grams, within_tolerance, override_by FROM weigh_log ORDER BY weigh_id") == [
         (500, 0, None), (345, 1, None)]
     assert rig.outbox("shipment")[0]["weight_g"] == 345
+    assert rig.outbox("shipment")[0]["kpis"]["weighings"] == 2
 
 
 async def test_lead_override_by_badge_and_reason(rig: Rig) -> None:

@@ -90,3 +90,15 @@ async def test_devices_screen_echoes_scans_reads_scale_and_test_prints(rig: Rig)
         assert banner_kind(app) == "error" and "缺纸" in banner_text(app)
         assert "故障" in str(app.screen.query_one("#state-slip_printer").render())
     assert rig.rows("SELECT COUNT(*) FROM print_log") == [(0,)]  # test prints are not order prints
+
+
+async def test_roles_outside_the_floor_cannot_sign_in(rig: Rig) -> None:
+    rig.store.writer.upsert_operator("F01", "赵敏", "finance", badge="B-F01")
+    app = rig.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "B-F01")
+        await pilot.pause(0.1)
+        assert screen_name(app) == "SignInScreen" and app.operator is None
+        assert banner_kind(app) == "error" and "不能使用打包台" in banner_text(app)
+    assert rig.store.queries.audit_log("operator.sign_in") == []
+    assert rig.outbox("sign_in") == []
