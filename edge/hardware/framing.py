@@ -31,6 +31,7 @@ KEY_TAB = 15
 KEY_ENTER = 28
 KEY_LEFTSHIFT = 42
 KEY_RIGHTSHIFT = 54
+KEY_LEFTALT = 56
 KEY_CAPSLOCK = 58
 KEY_KPENTER = 96
 
@@ -78,6 +79,10 @@ class KeyDecoder:
     Enter, optionally Tab) ends a non-empty buffer, else None. Key-up and autorepeat
     are ignored, Shift is tracked on down and up, CapsLock toggles letter case, and
     characters beyond ``max_length`` are dropped (counted in ``dropped``).
+
+    Alt-keypad mode (a scanner holding Left Alt while typing a character's decimal code
+    on the keypad, spec §1.1) is decoded for printable ASCII codes 32–126; other codes
+    are dropped, since their code page is unverified.
     """
 
     def __init__(self, *, tab_terminates: bool = False, max_length: int = 256) -> None:
@@ -90,12 +95,16 @@ class KeyDecoder:
         self._buf: list[str] = []
         self._shift: set[int] = set()
         self._caps = False
+        self._alt = False
+        self._alt_digits = ""
 
     def reset(self) -> None:
         """Forget the partial barcode and modifier state (e.g. after the device was replugged)."""
         self._buf.clear()
         self._shift.clear()
         self._caps = False
+        self._alt = False
+        self._alt_digits = ""
 
     def feed(self, type_: int, code: int, value: int) -> str | None:
         """Consume one event; return a finished barcode or None."""
@@ -107,7 +116,24 @@ class KeyDecoder:
             else:
                 self._shift.add(code)
             return None
+        if code == KEY_LEFTALT:
+            if value == KEY_DOWN:
+                self._alt, self._alt_digits = True, ""
+            elif value == KEY_UP:
+                self._alt = False
+                digits, self._alt_digits = self._alt_digits, ""
+                if digits:
+                    if 32 <= int(digits) <= 126:
+                        self._append(chr(int(digits)))
+                    else:
+                        self.dropped += 1
+            return None
         if value != KEY_DOWN:
+            return None
+        if self._alt:
+            digit = KEYPAD_MAP.get(code, "")
+            if digit.isdigit() and len(self._alt_digits) < 4:
+                self._alt_digits += digit
             return None
         if code == KEY_CAPSLOCK:
             self._caps = not self._caps
@@ -127,11 +153,14 @@ class KeyDecoder:
             char = pair[1] if self._shift else pair[0]
             if self._caps and char.isalpha():
                 char = char.swapcase()
+        self._append(char)
+        return None
+
+    def _append(self, char: str) -> None:
         if len(self._buf) >= self.max_length:
             self.dropped += 1
-            return None
-        self._buf.append(char)
-        return None
+        else:
+            self._buf.append(char)
 
     def feed_event(self, event: KeyEventLike) -> str | None:
         """Consume an ``evdev.InputEvent`` (or anything with type, code and value)."""

@@ -101,7 +101,8 @@ class SerialLink:
         ser = self._ser
         serial = import_serial()
         try:
-            ser.timeout = timeout
+            if ser.timeout != timeout:
+                ser.timeout = timeout
             first: bytes = ser.read(1)
             if not first:
                 return b""

@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from edge.hardware import framing
-from edge.hardware.fakes import key_events
+from edge.hardware.fakes import key_events, key_input_events
 from edge.hardware.framing import (
     GenericLineDecoder,
     KeyDecoder,
@@ -73,8 +73,9 @@ def test_spec_event_stream_of_one_scan() -> None:
 
 @pytest.mark.parametrize("code", SPEC_BARCODES)
 def test_spec_barcodes_round_trip_through_synthetic_events(code: str) -> None:
-    events = [evdev.InputEvent(e.sec, e.usec, e.type, e.code, e.value) for e in key_events(code)]
-    assert decode_key_events(events) == [code]
+    events = key_input_events(code)
+    assert all(isinstance(e, evdev.InputEvent) for e in events)
+    assert decode_key_events(events) == [code]  # type: ignore[arg-type]
 
 
 def test_autorepeat_and_key_up_are_ignored() -> None:
@@ -114,6 +115,21 @@ def test_overlong_buffer_drops_extra_characters() -> None:
     d = KeyDecoder(max_length=3)
     out = list(d.decode(key_events("ABCDE")))
     assert out == ["ABC"] and d.dropped == 2
+
+
+def test_alt_keypad_mode() -> None:
+    # Datalogic "Alt + keypad" emulation: NUMLOCK, then LEFTALT held around KP0 KP6 KP5 ('A')
+    kp = {"0": ecodes.KEY_KP0, "2": ecodes.KEY_KP2, "4": ecodes.KEY_KP4, "5": ecodes.KEY_KP5, "6": ecodes.KEY_KP6}
+    d = KeyDecoder()
+    d.feed(1, ecodes.KEY_NUMLOCK, 1)
+    for digits in ("065", "045", "0200"):
+        d.feed(1, ecodes.KEY_LEFTALT, 1)
+        for ch in digits:
+            d.feed(1, kp[ch], 1)
+            d.feed(1, kp[ch], 0)
+        d.feed(1, ecodes.KEY_LEFTALT, 0)
+    assert d.feed(1, ecodes.KEY_ENTER, 1) == "A-"
+    assert d.dropped == 2  # NUMLOCK has no character; code 200 is outside printable ASCII
 
 
 def test_several_scans_in_one_stream() -> None:

@@ -109,3 +109,19 @@ def test_missing_device_does_not_raise_and_connects_when_it_appears(tmp_path: ob
             assert w is not None and w.grams == 42
         finally:
             sim.stop()
+
+
+def test_shake_makes_readings_unstable_then_stable_again(sim: ScaleSimulator) -> None:
+    sim.put(300)
+    with _scale(sim) as scale:
+        assert scale.wait_stable(timeout=3.0) is not None
+        sim.shake(6)
+        unstable = None
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and unstable is None:
+            w = scale.read(timeout=1.0)
+            if w is not None and not w.stable:
+                unstable = w
+        assert unstable is not None
+        w = scale.wait_stable(timeout=3.0)
+        assert w is not None and w.grams == 300

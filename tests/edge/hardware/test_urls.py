@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
 from edge.errors import ConfigError
-from edge.hardware import open_printer, open_scale, open_scanner
+from edge.hardware import Printer, Scale, Scanner, open_printer, open_scale, open_scanner
 from edge.hardware.fakes import FakePrinter, FakeScale, FakeScanner
 from edge.hardware.printer_escpos import EscposPrinter
 from edge.hardware.printer_tspl import NetTransport, SerialTransport, TsplPrinter, UsbFileTransport
@@ -64,6 +65,24 @@ def test_printer_urls() -> None:
     for bad in ("escpos+usb://epson", "zpl+net://x:9100", "tspl+net://h:port"):
         with pytest.raises(ConfigError):
             open_printer(bad)
+
+
+@pytest.mark.parametrize(
+    ("factory", "url", "port"),
+    [
+        (open_scanner, "fake://", Scanner),
+        (open_scanner, "evdev:///dev/input/event0", Scanner),
+        (open_scanner, "serial:///dev/ttyACM0", Scanner),
+        (open_scale, "fake://", Scale),
+        (open_scale, "serial:///dev/ttyUSB0", Scale),
+        (open_printer, "fake://", Printer),
+        (open_printer, "tspl+net://h:9100", Printer),
+        (open_printer, "tspl+usb:///dev/usb/lp0", Printer),
+        (open_printer, "escpos+net://h:9100", Printer),
+    ],
+)
+def test_every_device_implements_its_port(factory: Any, url: str, port: type) -> None:
+    assert isinstance(factory(url), port)
 
 
 def test_import_without_device_libraries() -> None:
