@@ -26,6 +26,12 @@ class UserError(click.ClickException):
         click.echo(f"错误 / error: {self.format_message()}", err=True)
 
 
+class BadArguments(UserError):
+    """A usage error in one line; exit status 2 like click's own usage errors."""
+
+    exit_code = 2
+
+
 def friendly(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn edge, SQLite and OS errors raised by a command into one ``UserError`` line."""
 
@@ -122,7 +128,5 @@ class Command(click.Command):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as err:
-            bad = UserError(f"参数错误 / bad arguments: {err.format_message()} "
-                            f"(--help 查看用法 / see --help)")
-            bad.exit_code = 2
-            raise bad from err
+            raise BadArguments(f"参数错误 / bad arguments: {err.format_message()} "
+                               f"(--help 查看用法 / see --help)") from err

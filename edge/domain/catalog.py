@@ -18,6 +18,7 @@ import codecs
 import csv
 import io
 import re
+import warnings
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -91,6 +92,17 @@ _BARCODE_OK = re.compile(r"^[0-9A-Za-z\-.$/+%]{1,64}$")
 
 # --------------------------------------------------------------------------- values
 
+STORE_FIELDS = frozenset({
+    "sku", "name_zh", "name_en", "spec", "unit_weight_g", "length_mm", "width_mm", "height_mm",
+    "cost_fen", "image_path", "default_location", "barcodes",
+})
+"""Fields of a store row (``skus`` columns written by the importer, plus ``barcodes``)."""
+
+_FILE_TO_STORE: dict[str, tuple[str, ...]] = {
+    "dimensions": ("length_mm", "width_mm", "height_mm"), "cost": ("cost_fen",),
+    "case_barcodes": ("barcodes",), "case_barcode": ("barcodes",), "case_units": ("barcodes",),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class CatalogRow:
@@ -112,16 +124,23 @@ class CatalogRow:
     default_location: str | None = None
     barcodes: tuple[tuple[str, int], ...] = ()
     """(code, units): units 1 for the item's own barcode, N for a case of N."""
+    fields: frozenset[str] = STORE_FIELDS
+    """Store fields the file had columns for; the others are left as they are in the store."""
 
     def to_store_row(self) -> dict[str, Any]:
-        """The row as ``Writer.upsert_skus`` takes it (``skus`` columns plus ``barcodes``)."""
-        return {
+        """The row as ``Writer.upsert_skus`` takes it (``skus`` columns plus ``barcodes``).
+
+        Only the fields the file had columns for are included, so a sheet with just SKU,
+        name and cost updates those and leaves weights, locations and barcodes alone.
+        """
+        full: dict[str, Any] = {
             "sku": self.sku, "name_zh": self.name_zh, "name_en": self.name_en, "spec": self.spec,
             "unit_weight_g": self.unit_weight_g, "length_mm": self.length_mm,
             "width_mm": self.width_mm, "height_mm": self.height_mm, "cost_fen": self.cost_fen,
             "image_path": self.image_path, "default_location": self.default_location,
             "barcodes": list(self.barcodes),
         }
+        return {k: v for k, v in full.items() if k in ("sku", "name_zh") or k in self.fields}
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +269,10 @@ def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        with warnings.catch_warnings():
+            # Workbooks from WPS and older Excel trigger style warnings that mean nothing here.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as err:
         if isinstance(err, FileNotFoundError | PermissionError | IsADirectoryError):
             raise
@@ -383,6 +405,7 @@ def parse_records(
             f"{', '.join('sku' if m == '商品编码' else 'name' for m in missing)}"
         )
 
+    present = frozenset(f for name in index for f in _FILE_TO_STORE.get(name, (name,)))
     first_sku_line: dict[str, int] = {}
     first_barcode_line: dict[str, tuple[int, str]] = {}
     total = len(records)
@@ -457,7 +480,7 @@ def parse_records(
                 spec=get("spec"), unit_weight_g=weight or 0, length_mm=dims[0],
                 width_mm=dims[1], height_mm=dims[2], cost_fen=cost,
                 image_path=get("image_path") or None, default_location=location,
-                barcodes=tuple(barcodes),
+                barcodes=tuple(barcodes), fields=present,
             ))
         if progress is not None and (n % 500 == 0 or n == total):
             progress(n, total)

@@ -107,7 +107,7 @@ def test_every_bad_row_is_reported_with_its_line(tmp_path: Path) -> None:
                            known_locations=LOCATIONS)
     assert result.bad_lines == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     assert [r.sku for r in result.rows] == ["CUP-350", "OK-2"]
-    by_line = {}
+    by_line: dict[int, list[str]] = {}
     for e in result.errors:
         by_line.setdefault(e.line, []).append(e.message)
         assert " / " in e.message  # Chinese / English

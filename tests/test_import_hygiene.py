@@ -1,0 +1,65 @@
+"""Import direction, checked by importing each module in a fresh interpreter (harlequin's way).
+
+The domain, the store and the wire schema must not pull in UI, device or network libraries;
+cloud modules must not pull in the station's store, UI or hardware code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN_LIBS = ("textual", "rich", "evdev", "serial", "escpos", "paho", "httpx", "boto3")
+FORBIDDEN_IN_CLOUD = ("edge.store", "edge.ui", "edge.hardware")
+
+
+def modules_under(package: str) -> list[str]:
+    """The package and every module below it, found on disk with pkgutil."""
+    pkg = importlib.import_module(package)
+    found = [package]
+    for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{package}."):
+        found.append(info.name)
+    return sorted(found)
+
+
+def imported_after(module: str) -> list[str]:
+    """Names in ``sys.modules`` after importing ``module`` in a fresh interpreter."""
+    code = f"import importlib, json, sys; importlib.import_module({module!r}); print(json.dumps(sorted(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    names: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return names
+
+
+EDGE_CORE = [*modules_under("edge.domain"), *modules_under("edge.store"), "edge.sync.schema"]
+
+
+@pytest.mark.parametrize("module", EDGE_CORE)
+def test_edge_core_imports_no_ui_device_or_network_library(module: str) -> None:
+    loaded = imported_after(module)
+    assert module in loaded
+    bad = sorted(m for m in loaded if m.split(".")[0] in FORBIDDEN_LIBS)
+    assert bad == [], f"{module} pulls in {bad}"
+
+
+def test_cloud_modules_do_not_import_the_station() -> None:
+    cloud = modules_under("cloud")
+    assert "cloud" in cloud
+    for module in cloud:
+        loaded = imported_after(module)
+        bad = sorted(m for m in loaded
+                     if any(m == f or m.startswith(f + ".") for f in FORBIDDEN_IN_CLOUD))
+        assert bad == [], f"{module} pulls in {bad}"
+
+
+def test_the_check_itself_sees_a_forbidden_import() -> None:
+    """Guard against a vacuous test: a module known to import click is seen doing so."""
+    assert "click" in imported_after("edge.__main__")
