@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Label, Static
+from textual.widgets import Label, Static
 
 from edge.domain.packing import Outcome, Packer, PackOrder, ScanResult, expected_weight
 from edge.errors import EdgeError
@@ -29,6 +29,7 @@ from edge.ui.messages import OrderShipped, PrintFinished, ShipFailed, WeighRecor
 from edge.ui.printouts import unseal_receiver
 from edge.ui.screens.base import KioskScreen
 from edge.ui.widgets.buttons import BigButton
+from edge.ui.widgets.order_lines import OrderLines
 from edge.ui.widgets.scan_input import ScanInput
 from edge.ui.widgets.status_bar import StatusBar
 
@@ -119,9 +120,7 @@ class PackScreen(KioskScreen):
             with Vertical(id="order-pane"):
                 yield Label("", id="order-info")
                 yield Label("", id="order-note")
-                table: DataTable[str] = DataTable(id="lines", cursor_type="none", zebra_stripes=True)
-                table.can_focus = False
-                yield table
+                yield OrderLines(id="lines")
             with Vertical(id="weight-pane"):
                 yield Label("", id="expected-weight")
                 yield Label("", id="live-weight")
@@ -158,12 +157,7 @@ class PackScreen(KioskScreen):
                   "drop": "pack.cancel", "back": "pack.home"}
         for bid, key in labels.items():
             self.query_one(f"#{bid}", BigButton).label = t(key)
-        table = self.query_one("#lines", DataTable)
-        table.clear(columns=True)
-        table.add_column(t("pack.col.sku"), key="sku")
-        table.add_column(t("pack.col.name"), key="name")
-        table.add_column(t("pack.col.location"), key="location")
-        table.add_column(t("pack.col.count"), key="count")
+        self._table_for = None
         self._render_all()
 
     # ------------------------------------------------------------------ rendering
@@ -206,31 +200,35 @@ class PackScreen(KioskScreen):
         if order is None or self._table_for != order.order_id:
             self._render_order()
             return
-        if sku is not None and self.packer is not None and self.packer.session is not None \
-                and sku in self.packer.session.expected:
-            table: DataTable[str] = self.query_one("#lines", DataTable)
-            table.update_cell(sku, "count", self._count_text(sku))
+        session = self.packer.session if self.packer is not None else None
+        if sku is not None and session is not None and sku in session.expected:
+            self.query_one("#lines", OrderLines).set_count(
+                sku, self._count_text(sku), done=session.counts[sku] == session.expected[sku])
 
     def _render_order(self) -> None:
         order = self.order
         info = self.query_one("#order-info", Label)
         note = self.query_one("#order-note", Label)
-        table: DataTable[str] = self.query_one("#lines", DataTable)
-        table.clear()
+        table = self.query_one("#lines", OrderLines)
         self._table_for = None
         if order is None or self.packer is None or self.packer.session is None:
             info.update("")
             note.update("")
+            table.show([], [])
             return
         self._table_for = order.order_id
         info.update(self.t("pack.order", no=order.platform_order_no,
                            waybill=order.waybill_no or "-", carrier=order.carrier or ""))
         note.update(self.t("pack.note", note=order.buyer_note) if order.buyer_note else "")
         session = self.packer.session
-        for sku in session.expected:
+        t = self.t
+        rows = []
+        for sku, qty in session.expected.items():
             line = next(ln for ln in order.lines if ln.sku == sku)
-            table.add_row(sku, line.label(self.papp.lang), line.location or "-",
-                          self._count_text(sku), key=sku)
+            rows.append((sku, line.label(self.papp.lang), line.location or "-",
+                         self._count_text(sku), session.counts[sku] == qty))
+        table.show([t("pack.col.sku"), t("pack.col.name"), t("pack.col.location"),
+                    t("pack.col.count")], rows)
 
     def _render_weight(self) -> None:
         t = self.t
