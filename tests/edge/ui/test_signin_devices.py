@@ -102,3 +102,20 @@ async def test_roles_outside_the_floor_cannot_sign_in(rig: Rig) -> None:
         assert banner_kind(app) == "error" and "不能使用打包台" in banner_text(app)
     assert rig.store.queries.audit_log("operator.sign_in") == []
     assert rig.outbox("sign_in") == []
+
+
+async def test_scan_input_draws_hand_typing_but_not_scanner_bursts(rig: Rig) -> None:
+    from edge.ui.widgets.scan_input import ScanInput
+
+    app = rig.app()
+    async with app.run_test(size=SIZE) as pilot:
+        box = app.screen.query_one(ScanInput)
+        drawn: list[str] = []
+        app.screen.watch(box, "shown", lambda v: drawn.append(v), init=False)
+        await scan(pilot, "B-NOPE")  # a burst: handled without drawing the partial code
+        assert drawn == [] and "工牌无效: B-NOPE" in banner_text(app)
+        await pilot.press(*"B-P0")
+        await pilot.pause(0.2)
+        assert "B-P0" in str(box.render())
+        await pilot.press("1", "enter")
+        await wait_for(pilot, lambda: screen_name(app) == "HomeScreen")
