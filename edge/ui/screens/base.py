@@ -21,6 +21,9 @@ class KioskScreen(Screen[None]):
     """True when the screen's CSS gives ``#banner`` a fixed height: updates then skip the
     layout pass (a full reflow and repaint per scan otherwise)."""
 
+    _said: tuple[str, str, dict[str, object]] | None = None
+    """The banner's i18n key, kind and values, to redraw it when the language changes."""
+
     @property
     def papp(self) -> PacklineApp:
         """The app, typed."""
@@ -44,6 +47,11 @@ class KioskScreen(Screen[None]):
 
     def _lang_changed(self, _lang: Any = None) -> None:
         self.apply_language()
+        said = self._said
+        if said is not None:
+            key, kind, values = said
+            self.banner(self.t(key, **values), kind, ring=False)
+            self._said = said
 
     def apply_language(self) -> None:
         """Set every label from the i18n table."""
@@ -59,12 +67,19 @@ class KioskScreen(Screen[None]):
         event.stop()
         self.handle_scan(event.code, event.source)
 
-    def banner(self, text: str, kind: str = "info", *, widget_id: str = "banner") -> None:
+    def say(self, key: str, kind: str = "info", **values: object) -> None:
+        """``banner`` with an i18n entry, redrawn in the new language when it changes."""
+        self.banner(self.t(key, **values), kind)
+        self._said = (key, kind, values)
+
+    def banner(self, text: str, kind: str = "info", *, ring: bool = True,
+               widget_id: str = "banner") -> None:
         """Show ``text``: ``error`` is red, full width and rings the bell; ``ok`` is green."""
+        self._said = None
         banner = self.query_one(f"#{widget_id}", Static)
         banner.update(text, layout=not self.BANNER_FIXED_HEIGHT)
         classes = f"banner banner-{kind}"
         if set(banner.classes) != set(classes.split()):
             banner.set_classes(classes)
-        if kind == "error":
+        if kind == "error" and ring:
             self.papp.alarm()

@@ -258,7 +258,7 @@ class PackScreen(KioskScreen):
         if self.packer is None:
             return
         if self.step is Step.PRINTING:
-            self.banner(self.t("pack.printing"), "info")
+            self.say("pack.printing", "info")
             return
         if self.step is Step.SHIPPED:
             self.packer.reset()
@@ -269,10 +269,11 @@ class PackScreen(KioskScreen):
     def _show_result(self, r: ScanResult) -> None:
         order = r.order
         name = self._sku_name(r.sku) if r.sku else ""
-        text = self.t(f"scan.{r.outcome.value}", no=order.platform_order_no if order else "",
-                      name=name, units=r.units, code=r.code, detail=r.detail)
+        words: dict[str, object] = {"no": order.platform_order_no if order else "", "name": name,
+                                    "units": r.units, "code": r.code, "detail": r.detail}
+        key = f"scan.{r.outcome.value}"
         if not r.ok:
-            self.banner(text, "error")
+            self.say(key, "error", **words)
             if r.outcome in (Outcome.WRONG_ITEM, Outcome.EXTRA_ITEM):
                 return  # counts unchanged
             self._render_order()
@@ -281,7 +282,7 @@ class PackScreen(KioskScreen):
             self._start_order(order)
         elif self.step is Step.IDLE and order is not None:
             self._start_order(order)  # a single-item order opened by its item
-        self.banner(text, "ok" if r.outcome is Outcome.COMPLETE else "info")
+        self.say(key, "ok" if r.outcome is Outcome.COMPLETE else "info", **words)
         self._render_counts(r.sku)
         if r.outcome is Outcome.COMPLETE:
             self._verified()
@@ -335,11 +336,11 @@ class PackScreen(KioskScreen):
         self.scale_cleared = False
         self._record_weigh(order, w.grams, within, None, None)
         if within:
-            self.banner(self.t("weigh.ok", grams=w.grams), "ok")
+            self.say("weigh.ok", "ok", grams=w.grams)
             self._print(reprint_reason=None)
         else:
-            self.banner(self.t("weigh.out", grams=w.grams, expected=self.expected_g,
-                               tol=tol.allowed(self.expected_g)), "error")
+            self.say("weigh.out", "error", grams=w.grams, expected=self.expected_g,
+                               tol=tol.allowed(self.expected_g))
             self._go(Step.WEIGH_FAILED)
 
     @work(thread=True, group="weigh", exit_on_error=False)
@@ -369,7 +370,7 @@ class PackScreen(KioskScreen):
             return
         self.scale_cleared = True
         self._go(Step.WEIGH)
-        self.banner(self.t("pack.weigh_now"), "info")
+        self.say("pack.weigh_now", "info")
         self._try_weigh()  # the parcel may already sit still on the scale
 
     def _override(self) -> None:
@@ -392,7 +393,7 @@ class PackScreen(KioskScreen):
                 self.focus_scan()
                 return
             self._record_weigh(order, self.weighed_g, False, lead["operator_id"], reason)
-            self.banner(self.t("weigh.overridden", lead=lead["name"], reason=reason), "ok")
+            self.say("weigh.overridden", "ok", lead=lead["name"], reason=reason)
             self._print(reprint_reason=None)
 
         self.app.push_screen(ReasonDialog("override"), answered)
@@ -404,7 +405,7 @@ class PackScreen(KioskScreen):
             return
         if reprint_reason is None:
             self._go(Step.PRINTING)
-            self.banner(self.t("pack.printing"), "info")
+            self.say("pack.printing", "info")
         self._print_and_ship(order, self.weighed_g, reprint_reason, ship)
 
     @work(thread=True, exclusive=True, group="print", exit_on_error=False)
@@ -470,21 +471,21 @@ class PackScreen(KioskScreen):
             return
         if msg.reprint:
             n = self.papp.services.orders.print_count(msg.order_id)
-            self.banner(self.t("pack.reprinted", n=n), "ok")
+            self.say("pack.reprinted", "ok", n=n)
             self.focus_scan()
 
     @on(OrderShipped)
     def _shipped(self, msg: OrderShipped) -> None:
         order = self.order
         self.shipped_order = order
-        self.banner(self.t("pack.shipped", no=order.platform_order_no if order else msg.order_id,
+        self.say("pack.shipped", "ok", no=order.platform_order_no if order else msg.order_id,
                            grams=msg.grams if msg.grams is not None else "-",
-                           waybill=order.waybill_no if order else ""), "ok")
+                           waybill=order.waybill_no if order else "")
         self._go(Step.SHIPPED)
 
     @on(ShipFailed)
     def _ship_failed(self, msg: ShipFailed) -> None:
-        self.banner(self.t("error.ship", detail=msg.error), "error")
+        self.say("error.ship", "error", detail=msg.error)
         self._go(Step.SHIP_FAILED)
 
     @on(WeighRecorded)
@@ -511,7 +512,7 @@ class PackScreen(KioskScreen):
         def answered(yes: bool | None) -> None:
             if yes and self.packer is not None:
                 self.packer.reset()
-                self.banner(self.t("pack.dropped", no=order.platform_order_no), "info")
+                self.say("pack.dropped", "info", no=order.platform_order_no)
                 self._render_order()
                 self._go(Step.IDLE)
             self.focus_scan()

@@ -38,7 +38,7 @@ class SignInScreen(KioskScreen):
     def handle_scan(self, code: str, source: str) -> None:
         op = self.papp.services.reader.operator_by_badge(code)
         if op is None:
-            self.banner(self.t("signin.unknown_badge", code=code), "error")
+            self.say("signin.unknown_badge", "error", code=code)
             return
         self.papp.sign_in(op, "badge")
 
@@ -51,7 +51,7 @@ class SignInScreen(KioskScreen):
         if op is None:
             return
         if not op.get("pin_hash"):
-            self.banner(self.t("signin.no_pin", name=op["name"]), "error")
+            self.say("signin.no_pin", "error", name=op["name"])
             return
         self.app.push_screen(PinDialog(op["name"]), lambda pin: self._pin_entered(op, pin))
 
@@ -69,5 +69,5 @@ class SignInScreen(KioskScreen):
         if ok:
             self.papp.sign_in(op, "pin")
         else:
-            self.banner(self.t("signin.bad_pin"), "error")
+            self.say("signin.bad_pin", "error")
             self.focus_scan()
