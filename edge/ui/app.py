@@ -220,9 +220,13 @@ class PacklineApp(App[None]):
     def sign_out(self) -> None:
         op = self.operator
         if op is not None:
-            self.services.packing.sign_out(op["operator_id"])
+            self._record_sign_out(op["operator_id"])
         self.operator = None
         self.switch_screen(SignInScreen())
+
+    @work(thread=True, group="signin-write", exit_on_error=False)
+    def _record_sign_out(self, operator_id: str) -> None:
+        self.services.packing.sign_out(operator_id)
 
     def open_pack(self, first_scan: tuple[str, str] | None = None) -> None:
         self.push_screen(PackScreen(first_scan))

@@ -22,6 +22,7 @@ async def test_sign_in_by_badge_with_real_key_presses(rig: Rig) -> None:
         assert app.operator is not None and app.operator["operator_id"] == "P01"
         await pilot.click("#sign-out")
         await wait_for(pilot, lambda: screen_name(app) == "SignInScreen")
+        await wait_for(pilot, lambda: len(rig.outbox("sign_in")) == 2)
     audits = [(a["actor"], a["action"], json.loads(a["detail"]).get("method"))
               for a in rig.store.queries.audit_log() if a["action"].startswith("operator.")]
     assert audits == [("P01", "operator.sign_in", "badge"), ("P01", "operator.sign_out", None)]
@@ -121,3 +122,20 @@ async def test_scan_input_draws_hand_typing_but_not_scanner_bursts(rig: Rig) -> 
         assert "B-P0" in str(box.render())
         await pilot.press("1", "enter")
         await wait_for(pilot, lambda: screen_name(app) == "HomeScreen")
+
+
+async def test_bindings_are_remapped_from_settings(rig: Rig) -> None:
+    app = rig.app(keymap={"pack.put_parcel": "f8", "app.toggle_language": "f11"})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f11")
+        assert app.lang == "en"
+        await pilot.press("f12")  # the old key does nothing now
+        assert app.lang == "en"
+        await scan(pilot, "B-P01")
+        await wait_for(pilot, lambda: screen_name(app) == "HomeScreen")
+        await scan(pilot, "6901234567892")
+        await wait_for(pilot, lambda: str(getattr(app.screen, "step", "")) == "weigh")
+        await pilot.press("f8")  # put parcel on the (fake) scale: expected 350 g ± noise
+        await wait_for(pilot, lambda: str(getattr(app.screen, "step", "")) == "shipped")
+    (grams,) = rig.rows("SELECT grams FROM weigh_log")[0]
+    assert abs(grams - 350) <= 16
