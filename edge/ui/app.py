@@ -73,6 +73,9 @@ class PacklineApp(App[None]):
         """The string table."""
         self.device_details: dict[str, str] = {}
         """device → last error text."""
+        self.scale_cleared = True
+        """The scale has been empty since the last weighed parcel (on any pack screen), so a
+        parcel left on the scale is never taken as the next order's weight."""
         self.bells = 0
         """How many times the kiosk alarmed (tests read it; the terminal bell is silent headless)."""
         self._parcel_lock = threading.Lock()
@@ -163,6 +166,8 @@ class PacklineApp(App[None]):
             time.sleep(max(0.0, period - (time.monotonic() - started)))
 
     def on_scale_read(self, msg: ScaleRead) -> None:
+        if msg.weight is not None and msg.weight.grams < self.services.settings.min_parcel_g:
+            self.scale_cleared = True
         self.weight = msg.weight
 
     def on_scan_received(self, msg: ScanReceived) -> None:

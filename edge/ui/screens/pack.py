@@ -94,8 +94,6 @@ class PackScreen(KioskScreen):
         """The accepted weight of the current order."""
         self.last_reading: Weight | None = None
         """The latest scale reading (stable or not)."""
-        self.scale_cleared = True
-        """The scale has been empty since the last accepted parcel."""
         self.shipped_order: PackOrder | None = None
         """The order that just shipped (for a reprint)."""
         self._first_scan = first_scan
@@ -244,7 +242,7 @@ class PackScreen(KioskScreen):
             if w is not None else t("pack.weight.none"))
         hint = ""
         if self.step is Step.WEIGH:
-            hint = t("pack.weigh_now") if self.scale_cleared else t("pack.remove_parcel")
+            hint = t("pack.weigh_now") if self.papp.scale_cleared else t("pack.remove_parcel")
         self.query_one("#weigh-hint", Label).update(hint)
 
     def _go(self, step: Step) -> None:
@@ -317,7 +315,7 @@ class PackScreen(KioskScreen):
     def _weight_changed(self, weight: Weight | None) -> None:
         self.last_reading = weight
         if weight is not None and weight.grams < self.papp.services.settings.min_parcel_g:
-            self.scale_cleared = True
+            self.papp.scale_cleared = True
         if self.is_mounted and self.packer is not None:
             self._render_weight()
             self._try_weigh()
@@ -327,13 +325,13 @@ class PackScreen(KioskScreen):
         order = self.order
         settings = self.papp.services.settings
         if (self.step is not Step.WEIGH or order is None or w is None or not w.stable
-                or w.grams < settings.min_parcel_g or not self.scale_cleared):
+                or w.grams < settings.min_parcel_g or not self.papp.scale_cleared):
             return
         tol = settings.pack_settings().tolerance
         within = tol.within(self.expected_g, w.grams)
         self.weighed_g = w.grams
         self._weighings += 1
-        self.scale_cleared = False
+        self.papp.scale_cleared = False
         self._record_weigh(order, w.grams, within, None, None)
         if within:
             self.say("weigh.ok", "ok", grams=w.grams)
@@ -362,13 +360,13 @@ class PackScreen(KioskScreen):
             return
         allowed = self.papp.services.settings.pack_settings().tolerance.allowed(self.expected_g)
         noise = min(allowed // 3, 20)
-        self.scale_cleared = True  # the simulated packer lifted the previous parcel
+        self.papp.scale_cleared = True  # the simulated packer lifted the previous parcel
         self.papp.put_parcel(self.expected_g + random.randint(-noise, noise))
 
     def action_reweigh(self) -> None:
         if self.step is not Step.WEIGH_FAILED:
             return
-        self.scale_cleared = True
+        self.papp.scale_cleared = True
         self._go(Step.WEIGH)
         self.say("pack.weigh_now", "info")
         self._try_weigh()  # the parcel may already sit still on the scale

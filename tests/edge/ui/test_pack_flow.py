@@ -304,3 +304,33 @@ async def test_device_scanner_scans_like_the_keyboard(rig: Rig) -> None:
         rig.scanner.feed(CUP, TOWEL, TOWEL)
         await wait_for(pilot, lambda: step(app) == "weigh")
         assert counts(app) == {"CUP-350": 1, "TOWEL-W": 2}
+
+
+async def test_packing_slip_prints_after_the_label_and_never_blocks_shipping(rig: Rig) -> None:
+    app = rig.app(print_slip=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in_by_badge(pilot)
+        await pilot.click("#go-pack")
+        await scan(pilot, "SF1003")
+        for code in (CUP, TOWEL, TOWEL):
+            await scan(pilot, code)
+        rig.scale.put(575)
+        await wait_for(pilot, lambda: step(app) == "shipped")
+        assert len(rig.slip.jobs) == 1 and b"SF1003" in rig.slip.jobs[0]
+        assert "装箱单".encode("gb18030") in rig.slip.jobs[0]
+        rig.slip.out_of_paper = True
+        await pilot.click("#back")
+        await scan(pilot, CUP)  # O1, single item, on a new pack screen
+        await wait_for(pilot, lambda: step(app) == "weigh")
+        await pilot.pause(0.1)
+        # The last parcel (575 g) is still on the scale: it is not taken as O1's weight.
+        assert step(app) == "weigh"
+        assert "请先取下上一个包裹" in str(app.screen.query_one("#weigh-hint").render())
+        rig.scale.remove()
+        await pilot.pause(0.1)
+        rig.scale.put(350)
+        await wait_for(pilot, lambda: step(app) == "shipped")
+        await wait_for(pilot, lambda: app.device_states["slip_printer"] == "error")
+    assert rig.rows("SELECT order_id, kind FROM print_log ORDER BY print_id") == [
+        ("O3", "label"), ("O3", "slip"), ("O1", "label")]
+    assert rig.status("O1") == "shipped"
