@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reverse": ("edge.cli.stock", "reverse_cmd", "冲销流水 / reverse a move"),
     "backup": ("edge.backup.cli", "backup_group", "备份到 S3 / replicate the database (litestream layout)"),
     "restore": ("edge.backup.cli", "restore_command", "从备份恢复 / restore from the replica"),
+    "kiosk": ("edge.ui.cli", "kiosk", "启动打包工作站界面 / start the kiosk"),
 }
 """Lazily imported subcommands: name → (module, click command attribute, short help)."""
 

@@ -1,0 +1,77 @@
+"""The status bar: station, operator, device states, sync state and the language button."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label
+
+from edge.ui.widgets.buttons import BigButton
+
+if TYPE_CHECKING:
+    from edge.ui.app import PacklineApp
+
+DEVICES = ("scanner", "scale", "label_printer", "slip_printer")
+"""Devices shown, in order."""
+
+
+class StatusBar(Horizontal):
+    """One line of state at the top of every screen; the sync helper fills ``#sync``."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 3; background: $panel; padding: 0 1; }
+    StatusBar Label { padding: 1 1 0 0; }
+    StatusBar .dev-ok { color: $success; }
+    StatusBar .dev-error { color: $error; text-style: bold reverse; }
+    StatusBar .dev-off { color: $text-muted; }
+    StatusBar .dev-busy { color: $warning; }
+    StatusBar #operator { text-style: bold; }
+    StatusBar #spacer { width: 1fr; }
+    StatusBar #lang { height: 3; min-width: 10; margin: 0; }
+    """
+
+    @property
+    def papp(self) -> PacklineApp:
+        return cast("PacklineApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Label(id="station")
+        yield Label(id="operator")
+        for dev in DEVICES:
+            yield Label(id=f"dev-{dev}")
+        yield Label(id="sync")
+        yield Label(id="spacer")
+        yield BigButton("", id="lang")
+
+    def on_mount(self) -> None:
+        app = self.papp
+        for attr in ("lang", "operator", "device_states", "sync_text"):
+            self.watch(app, attr, self._changed, init=False)
+        self.refresh_state()
+
+    def _changed(self, _value: Any = None) -> None:
+        self.refresh_state()
+
+    def refresh_state(self) -> None:
+        app = self.papp
+        t = app.t
+        self.query_one("#station", Label).update(t("status.station", station=app.station_id))
+        op = app.operator
+        self.query_one("#operator", Label).update(
+            t("status.operator", name=op["name"], role=app.i18n.role(op["role"])) if op
+            else t("status.nobody"))
+        for dev in DEVICES:
+            state = app.device_states.get(dev, "off")
+            label = self.query_one(f"#dev-{dev}", Label)
+            label.update(f"{t('device.' + dev)}:{t('device.state.' + state)}")
+            label.set_classes(f"dev-{state}")
+        self.query_one("#sync", Label).update(
+            t("status.sync", state=app.sync_text or t("status.sync.unknown")))
+        self.query_one("#lang", BigButton).label = t("lang.toggle")
+
+    def on_button_pressed(self, event: BigButton.Pressed) -> None:
+        if event.button.id == "lang":
+            event.stop()
+            self.papp.action_toggle_language()
