@@ -16,6 +16,7 @@ from edge.errors import EdgeError
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     # name: (module, attribute, one-line help shown in the command list)
+    "sync": ("edge.sync.daemon", "sync_command", "同步守护进程 / sync daemon (outbox ⇄ cloud over MQTT)"),
 }
 """Lazily imported subcommands: name → (module, click command attribute, short help)."""
 
