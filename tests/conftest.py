@@ -5,4 +5,6 @@ from __future__ import annotations
 pytest_plugins = [
     "tests.fixtures.edge_store",
     "tests.fixtures.mosquitto",
+    "tests.fixtures.postgres",
+    "tests.fixtures.cloud_db",
 ]

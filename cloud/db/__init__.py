@@ -1,1 +1,53 @@
-"""db."""
+"""The cloud database: SQLAlchemy Core schema, engines and packaged Alembic migrations.
+
+    engine = make_engine("sqlite:///var/cloud/cloud.db")   # or postgresql+psycopg://...
+    migrate(engine)                                        # idempotent, safe at every start
+    with engine.begin() as conn:                           # one transaction
+        ...
+"""
+
+from __future__ import annotations
+
+from cloud.db.engine import SUPPORTED_DIALECTS, make_engine, normalize_url
+from cloud.db.migrate import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    migrate,
+    require_current,
+)
+from cloud.db.schema import (
+    APPEND_ONLY_TABLES,
+    audit_log,
+    metadata,
+    shops,
+    sku_barcodes,
+    skus,
+    stations,
+    stock_balances,
+    stock_moves,
+    users,
+    warehouses,
+)
+
+__all__ = [
+    "APPEND_ONLY_TABLES",
+    "SUPPORTED_DIALECTS",
+    "alembic_config",
+    "audit_log",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "metadata",
+    "migrate",
+    "normalize_url",
+    "require_current",
+    "shops",
+    "sku_barcodes",
+    "skus",
+    "stations",
+    "stock_balances",
+    "stock_moves",
+    "users",
+    "warehouses",
+]

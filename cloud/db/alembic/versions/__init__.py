@@ -1,0 +1,1 @@
+"""Named, incremental cloud migrations: ``NNNN_<name>.py``."""

@@ -1,0 +1,92 @@
+"""Engines for SQLite (default, zero setup) and PostgreSQL (psycopg 3).
+
+``make_engine(url)`` is the one way the cloud opens its database:
+
+* ``sqlite:///path/cloud.db`` — the parent directory is created; every connection gets
+  WAL, ``foreign_keys=ON``, ``synchronous=NORMAL`` and a busy timeout, and SQLAlchemy
+  emits ``BEGIN`` itself so DDL and reads are transactional too (the ``sqlite3`` driver's
+  legacy mode would autocommit them).
+* ``postgresql+psycopg://user:pw@host/db`` — a pooled engine with ``pool_pre_ping``.
+  ``postgresql://`` and ``postgres://`` are accepted and mean psycopg 3.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+
+from cloud.errors import ConfigError
+
+SUPPORTED_DIALECTS: tuple[str, ...] = ("sqlite", "postgresql")
+"""Database engines the cloud runs on."""
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse ``url`` and pick psycopg 3 for PostgreSQL; raise :class:`ConfigError` if unusable."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except sa.exc.ArgumentError as err:
+        raise ConfigError(f"无法解析数据库地址 / cannot parse database URL: {url!s}") from err
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_DIALECTS:
+        raise ConfigError(
+            f"不支持的数据库 {backend} (只支持 sqlite, postgresql) / "
+            f"unsupported database {backend} (sqlite or postgresql only)"
+        )
+    if backend == "sqlite" and parsed.get_driver_name() != "pysqlite":
+        raise ConfigError(f"SQLite 只支持 sqlite:/// 地址 / use a plain sqlite:/// URL, not {parsed.drivername}")
+    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+        raise ConfigError(
+            f"PostgreSQL 请用 postgresql+psycopg:// / use postgresql+psycopg://, not {parsed.drivername}"
+        )
+    return parsed
+
+
+def make_engine(
+    url: str | URL,
+    *,
+    echo: bool = False,
+    sqlite_busy_timeout_ms: int = 5000,
+    pool_size: int = 5,
+) -> Engine:
+    """Create the engine for ``url`` with the cloud's per-engine settings (see module doc)."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, echo=echo, busy_timeout_ms=sqlite_busy_timeout_ms)
+    return sa.create_engine(
+        parsed, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+    )
+
+
+def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    if not in_memory:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, echo=echo)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 driver; SQLAlchemy emits it in _on_begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine

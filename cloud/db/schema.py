@@ -1,0 +1,197 @@
+"""The cloud schema as SQLAlchemy Core tables (the target of the Alembic migrations).
+
+The migrations in ``cloud/db/alembic/versions`` are what create and change the real
+database; this module must describe the schema they produce (a test compares the two on
+SQLite and PostgreSQL). Add a column here *and* in a new named migration.
+
+Conventions: text ids, integer money in fen (分), integer grams and millimetres, UTC
+timestamps (:class:`~cloud.db.types.UtcDateTime`). ``stock_moves`` and ``audit_log`` are
+append-only: triggers refuse UPDATE and DELETE on both engines.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from cloud.db.types import UtcDateTime, bigint_pk, json_type
+from edge.domain.models import NegativeStockPolicy, Role
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names, so batch migrations on SQLite can find and alter constraints."""
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+"""All cloud tables."""
+
+PLATFORMS: tuple[str, ...] = ("pdd", "taobao", "jd")
+"""Marketplace codes stored in ``shops.platform``."""
+
+STATION_STATUSES: tuple[str, ...] = ("pending", "active", "revoked")
+"""``stations.status``: provisioned but never connected, working, or locked out."""
+
+APPEND_ONLY_TABLES: tuple[str, ...] = ("stock_moves", "audit_log")
+"""Tables whose rows are never updated or deleted (enforced by triggers)."""
+
+
+def _in(column: str, values: tuple[str, ...] | list[str]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+warehouses = sa.Table(
+    "warehouses",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column(
+        "negative_stock_policy",
+        sa.String(32),
+        nullable=False,
+        server_default=NegativeStockPolicy.REFUSE.value,
+    ),
+    sa.CheckConstraint(
+        _in("negative_stock_policy", [p.value for p in NegativeStockPolicy]),
+        name="negative_stock_policy",
+    ),
+)
+"""Warehouses; each refuses or allows (with an alert) negative stock."""
+
+stations = sa.Table(
+    "stations",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "warehouse_id", sa.String(64), sa.ForeignKey("warehouses.id"), nullable=False, index=True
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.CheckConstraint(_in("status", STATION_STATUSES), name="status"),
+)
+"""Packing stations (edge devices), one warehouse each."""
+
+skus = sa.Table(
+    "skus",
+    metadata,
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("name_zh", sa.String(200), nullable=False),
+    sa.Column("name_en", sa.String(200), nullable=True),
+    sa.Column("spec", sa.String(200), nullable=True),
+    sa.Column("unit_weight_g", sa.Integer(), nullable=True),
+    sa.Column("length_mm", sa.Integer(), nullable=True),
+    sa.Column("width_mm", sa.Integer(), nullable=True),
+    sa.Column("height_mm", sa.Integer(), nullable=True),
+    sa.Column("cost_fen", sa.BigInteger(), nullable=True),
+    sa.Column("image_path", sa.String(500), nullable=True),
+    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.CheckConstraint("unit_weight_g IS NULL OR unit_weight_g >= 0", name="unit_weight_g"),
+    sa.CheckConstraint(
+        "(length_mm IS NULL OR length_mm >= 0) AND (width_mm IS NULL OR width_mm >= 0)"
+        " AND (height_mm IS NULL OR height_mm >= 0)",
+        name="dimensions",
+    ),
+    sa.CheckConstraint("cost_fen IS NULL OR cost_fen >= 0", name="cost_fen"),
+)
+"""The catalog: one row per SKU (库存单位). Money in fen, weight in grams, sizes in mm."""
+
+sku_barcodes = sa.Table(
+    "sku_barcodes",
+    metadata,
+    sa.Column("barcode", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), sa.ForeignKey("skus.sku"), nullable=False, index=True),
+    sa.Column("units_per_scan", sa.Integer(), nullable=False, server_default="1"),
+    sa.CheckConstraint("units_per_scan > 0", name="units_per_scan"),
+)
+"""Barcodes of a SKU; a case barcode counts ``units_per_scan`` units."""
+
+shops = sa.Table(
+    "shops",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("seller_id", sa.String(128), nullable=True),
+    sa.Column("app_key", sa.String(128), nullable=True),
+    sa.Column("access_token_enc", sa.Text(), nullable=True),
+    sa.Column("refresh_token_enc", sa.Text(), nullable=True),
+    sa.Column("token_expires_at", UtcDateTime(), nullable=True),
+    sa.Column("refresh_expires_at", UtcDateTime(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(_in("platform", PLATFORMS), name="platform"),
+    sa.UniqueConstraint("platform", "seller_id"),
+)
+"""Marketplace shops. Tokens are stored encrypted (``*_enc``), never in clear."""
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("password_hash", sa.Text(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(_in("role", [r.value for r in Role]), name="role"),
+)
+"""People who sign in (cloud web UI and stations); ``role`` is an ``edge.domain.models.Role``."""
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=True),
+    sa.Column("detail", json_type(), nullable=True),
+)
+"""Who did what to which thing, append-only."""
+
+stock_moves = sa.Table(
+    "stock_moves",
+    metadata,
+    sa.Column("move_id", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("location", sa.String(64), nullable=False),
+    sa.Column("warehouse_id", sa.String(64), nullable=False),
+    sa.Column("station_id", sa.String(64), nullable=False),
+    sa.Column("qty_delta", sa.Integer(), nullable=False),
+    sa.Column("balance_after", sa.Integer(), nullable=False),
+    sa.Column("reason", sa.Integer(), nullable=False),
+    sa.Column("source_type", sa.String(32), nullable=False),
+    sa.Column("source_id", sa.String(128), nullable=False),
+    sa.Column("source_line", sa.String(64), nullable=True),
+    sa.Column("operator_id", sa.String(64), nullable=False),
+    sa.Column("device_id", sa.String(64), nullable=True),
+    sa.Column("occurred_at", UtcDateTime(), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("reverses_move_id", sa.String(64), nullable=True, index=True),
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Index("ix_stock_moves_wh_sku_loc_occurred", "warehouse_id", "sku", "location", "occurred_at"),
+    sa.Index("ix_stock_moves_sku_occurred", "sku", "occurred_at"),
+    sa.Index("ix_stock_moves_station_occurred", "station_id", "occurred_at"),
+)
+"""The cloud copy of every station's ledger: append-only facts, one row per ``move_id``.
+
+No foreign keys on purpose: a fact recorded at a station is kept even when the catalog
+or station registry has not caught up; ``balance_after`` is what the station reported.
+"""
+
+stock_balances = sa.Table(
+    "stock_balances",
+    metadata,
+    sa.Column("warehouse_id", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("location", sa.String(64), primary_key=True),
+    sa.Column("qty", sa.BigInteger(), nullable=False),
+    sa.Index("ix_stock_balances_sku", "sku"),
+)
+"""On-hand per warehouse, SKU and location: a cache of ``SUM(stock_moves.qty_delta)``."""

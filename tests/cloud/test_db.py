@@ -1,0 +1,262 @@
+"""Schema, migrations and engine behaviour on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
+
+from cloud.config import CloudSettings
+from cloud.db import (
+    alembic_config,
+    audit_log,
+    current_revision,
+    head_revision,
+    make_engine,
+    metadata,
+    migrate,
+    normalize_url,
+    require_current,
+    shops,
+    skus,
+    stock_moves,
+    users,
+    warehouses,
+)
+from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
+from cloud.ledger_store import insert_moves
+from tests.cloud.helpers import make_move
+
+EXPECTED_TABLES = {
+    "warehouses": {"id", "name", "negative_stock_policy"},
+    "stations": {"id", "warehouse_id", "name", "status", "created_at", "revoked_at"},
+    "skus": {
+        "sku", "name_zh", "name_en", "spec", "unit_weight_g", "length_mm", "width_mm",
+        "height_mm", "cost_fen", "image_path", "active",
+    },
+    "sku_barcodes": {"barcode", "sku", "units_per_scan"},
+    "shops": {
+        "id", "platform", "name", "seller_id", "app_key", "access_token_enc",
+        "refresh_token_enc", "token_expires_at", "refresh_expires_at", "created_at",
+    },
+    "users": {"id", "username", "display_name", "role", "password_hash", "active", "created_at"},
+    "audit_log": {"id", "at", "actor", "action", "subject", "detail"},
+    "stock_moves": {
+        "move_id", "sku", "location", "warehouse_id", "station_id", "qty_delta",
+        "balance_after", "reason", "source_type", "source_id", "source_line", "operator_id",
+        "device_id", "occurred_at", "recorded_at", "received_at", "reverses_move_id", "note",
+    },
+    "stock_balances": {"warehouse_id", "sku", "location", "qty"},
+}
+
+
+def test_migrations_create_every_table(cloud_db_url: str) -> None:
+    engine = make_engine(cloud_db_url)
+    try:
+        assert migrate(engine) == "0001_foundation" == head_revision()
+        inspector = sa.inspect(engine)
+        tables = set(inspector.get_table_names())
+        assert tables == set(EXPECTED_TABLES) | {"alembic_version"}
+        for table, columns in EXPECTED_TABLES.items():
+            assert {c["name"] for c in inspector.get_columns(table)} == columns, table
+        assert inspector.get_pk_constraint("stock_moves")["constrained_columns"] == ["move_id"]
+        assert inspector.get_pk_constraint("stock_balances")["constrained_columns"] == [
+            "warehouse_id", "sku", "location",
+        ]
+    finally:
+        engine.dispose()
+
+
+def test_migrate_is_idempotent_and_accepts_a_url(cloud_db_url: str) -> None:
+    assert migrate(cloud_db_url) == "0001_foundation"
+    assert migrate(cloud_db_url) == "0001_foundation"
+    engine = make_engine(cloud_db_url)
+    try:
+        with engine.connect() as conn:
+            assert current_revision(conn) == "0001_foundation"
+            require_current(conn)
+            assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_migrated_schema_matches_the_metadata(cloud_engine: Engine) -> None:
+    with cloud_engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(ctx, metadata) == []
+
+
+def test_unmigrated_database_is_reported(cloud_db_url: str) -> None:
+    engine = make_engine(cloud_db_url)
+    try:
+        with engine.connect() as conn:
+            assert current_revision(conn) is None
+            with pytest.raises(SchemaNotCurrent, match="init-db"):
+                require_current(conn)
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_base_and_upgrade_again(cloud_engine: Engine) -> None:
+    with cloud_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "base")
+    assert set(sa.inspect(cloud_engine).get_table_names()) == {"alembic_version"}
+    assert migrate(cloud_engine) == "0001_foundation"
+    with cloud_engine.begin() as conn:
+        assert insert_moves(conn, [make_move(1)]) == [make_move(1).move_id]
+    # The append-only triggers came back with the tables.
+    with pytest.raises(sa.exc.DBAPIError, match="stock_moves is append-only"), cloud_engine.begin() as conn:
+        conn.execute(sa.delete(stock_moves))
+
+
+def test_unknown_revision_is_a_migration_error(cloud_db_url: str) -> None:
+    with pytest.raises(MigrationError, match="9999"):
+        migrate(cloud_db_url, revision="9999_nope")
+
+
+@pytest.mark.parametrize("table", ["stock_moves", "audit_log"])
+@pytest.mark.parametrize("statement", ["UPDATE {table} SET {col} = {col}", "DELETE FROM {table}"])
+def test_append_only_tables_refuse_update_and_delete(
+    cloud_engine: Engine, table: str, statement: str
+) -> None:
+    with cloud_engine.begin() as conn:
+        insert_moves(conn, [make_move(1)])
+        conn.execute(sa.insert(audit_log).values(at=datetime.now(UTC), actor="u-1", action="test"))
+    col = "note" if table == "stock_moves" else "subject"
+    sql = statement.format(table=table, col=col)
+    with pytest.raises(sa.exc.DBAPIError, match=f"{table} is append-only"), cloud_engine.begin() as conn:
+        conn.execute(sa.text(sql))
+    with cloud_engine.connect() as conn:
+        assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 1
+
+
+def test_append_only_refuses_truncate_on_postgresql(cloud_engine: Engine) -> None:
+    if cloud_engine.dialect.name != "postgresql":
+        # SQLite has no TRUNCATE; DELETE without WHERE is covered above.
+        assert cloud_engine.dialect.name == "sqlite"
+        return
+    with pytest.raises(sa.exc.DBAPIError, match="stock_moves is append-only"), cloud_engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE stock_moves"))
+
+
+@pytest.mark.parametrize(
+    ("table", "values"),
+    [
+        (warehouses, {"id": "W", "name": "w", "negative_stock_policy": "sometimes"}),
+        (shops, {"id": "S", "platform": "amazon", "name": "s", "created_at": datetime.now(UTC)}),
+        (users, {"id": "U", "username": "u", "display_name": "U", "role": "king",
+                 "password_hash": "x", "created_at": datetime.now(UTC)}),
+        (skus, {"sku": "K", "name_zh": "k", "cost_fen": -1}),
+    ],
+    ids=["policy", "platform", "role", "cost"],
+)
+def test_check_constraints_refuse_bad_codes(cloud_engine: Engine, table: sa.Table, values: dict[str, object]) -> None:
+    with pytest.raises(sa.exc.IntegrityError), cloud_engine.begin() as conn:
+        conn.execute(sa.insert(table).values(**values))
+
+
+def test_defaults_and_foreign_keys(cloud_engine: Engine) -> None:
+    with cloud_engine.begin() as conn:
+        conn.execute(sa.insert(warehouses).values(id="W", name="主仓"))
+        conn.execute(sa.insert(skus).values(sku="K", name_zh="杯子"))
+        row = conn.execute(sa.select(warehouses.c.negative_stock_policy)).one()
+        assert row[0] == "refuse"
+        assert conn.execute(sa.select(skus.c.active)).scalar() is True
+    with pytest.raises(sa.exc.IntegrityError), cloud_engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO sku_barcodes (barcode, sku) VALUES ('690', 'NO-SUCH')"))
+
+
+def test_timestamps_come_back_aware_utc(cloud_engine: Engine) -> None:
+    beijing = timezone(timedelta(hours=8))
+    at = datetime(2026, 11, 23, 12, 30, 15, 123456, tzinfo=beijing)
+    with cloud_engine.begin() as conn:
+        conn.execute(sa.insert(audit_log).values(at=at, actor="a", action="x", detail={"k": [1, "二"]}))
+        got = conn.execute(sa.select(audit_log.c.at, audit_log.c.detail)).one()
+    assert got.at == at
+    assert got.at.tzinfo is UTC or got.at.utcoffset() == timedelta(0)
+    assert got.at.hour == 4
+    assert got.detail == {"k": [1, "二"]}
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), cloud_engine.begin() as conn:
+        conn.execute(sa.insert(audit_log).values(at=datetime(2026, 1, 1), actor="a", action="x"))
+
+
+def test_sqlite_engine_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'deep' / 'dir' / 'c.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert (tmp_path / "deep" / "dir" / "c.db").exists()
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_migration_is_transactional(tmp_path: Path) -> None:
+    """SQLAlchemy emits BEGIN itself, so a failure rolls back DDL on SQLite too."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        with pytest.raises(RuntimeError), engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            raise RuntimeError("boom")
+        assert sa.inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg"),
+        ("postgres://u@h/db", "postgresql+psycopg"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg"),
+        ("sqlite:///x.db", "sqlite"),
+    ],
+)
+def test_normalize_url_picks_psycopg(url: str, driver: str) -> None:
+    assert normalize_url(url).drivername == driver
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u@h/db", "unsupported database mysql"),
+        ("postgresql+psycopg2://u@h/db", "use postgresql+psycopg://"),
+        ("not a url", "cannot parse database URL"),
+    ],
+)
+def test_normalize_url_refuses_what_we_do_not_run_on(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        normalize_url(url)
+
+
+def test_settings_default_to_sqlite_in_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("PACKLINE_CLOUD_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PACKLINE_CLOUD_DATA_DIR", str(tmp_path))
+    assert CloudSettings().database_url == f"sqlite:///{tmp_path}/cloud.db"
+    monkeypatch.setenv("PACKLINE_CLOUD_DATABASE_URL", "postgresql+psycopg://p@db/packline")
+    assert CloudSettings().database_url == "postgresql+psycopg://p@db/packline"
+
+
+def test_every_settings_field_has_a_docstring() -> None:
+    for name, field in CloudSettings.model_fields.items():
+        assert field.description and len(field.description) > 10, name
+
+
+def test_schema_comparison_would_notice_a_drift(cloud_engine: Engine) -> None:
+    """Guards the test above: a column the migrations lack shows up as a difference."""
+    drifted = sa.MetaData()
+    for table in metadata.tables.values():
+        table.to_metadata(drifted)
+    sa.Table("skus", drifted, sa.Column("barcode_extra", sa.String(10)), extend_existing=True)
+    with cloud_engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, drifted)
+    assert [(d[0], d[3].name) for d in diff] == [("add_column", "barcode_extra")]
