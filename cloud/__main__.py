@@ -213,6 +213,15 @@ def render_table(
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
+def _register_ingest() -> None:
+    from cloud.ingest import ingest_command
+
+    cli.add_command(ingest_command)
+
+
+_register_ingest()
+
+
 def _first_line(err: BaseException | None) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
