@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from cloud import ledger_store
 from cloud.db import make_engine, migrate
 from cloud.db.schema import stations, stock_moves, warehouses
-from edge.domain.models import MoveReason, MoveRequest
+from edge.domain.models import MoveReason, MoveRequest, NegativeStockPolicy
 from edge.store import Store, open_store
 from tests.fixtures.edge_store import seed_small_catalog
 
@@ -37,24 +37,36 @@ def make_cloud(path: Path, station_ids: tuple[str, ...], warehouse: str = WAREHO
 
 
 def make_station(path: Path | str, station_id: str) -> Store:
-    """A station database with the small catalog (WH1 locations A-01-01, A-01-02)."""
+    """A station database with the small catalog (WH1 locations A-01-01, A-01-02).
+
+    WH1 allows negative stock with an alert: stations of one warehouse picking at once may
+    take a balance below zero between syncs, and a test must not stop on that."""
     store = open_store(path, station_id=station_id)
     if store.queries.sku("CUP-350") is None:
-        seed_small_catalog(store)
+        seed_small_catalog(store, NegativeStockPolicy.ALLOW_WITH_ALERT)
     return store
 
 
-def record_moves(store: Store, n: int, *, start: int = 0) -> list[str]:
-    """``n`` moves alternating SKUs/locations of WH1: receives, and a pick every 4th."""
-    ids = []
+def record_moves(store: Store, n: int, *, start: int = 0, per_tx: int = 1) -> list[str]:
+    """``n`` moves alternating SKUs/locations of WH1: receives, and a pick every 4th
+    (only when stock allows), ``per_tx`` moves per transaction."""
+    ids: list[str] = []
+    running: dict[tuple[str, str], int] = {}
+    batch: list[MoveRequest] = []
     for i in range(start, start + n):
-        sku, loc = (("CUP-350", "A-01-01"), ("TOWEL-W", "A-01-02"))[i % 2]
-        delta = -1 if i % 4 == 3 and store.queries.balance(sku, loc) > 0 else 1 + i % 5
-        move = store.writer.record_move(MoveRequest(
-            sku=sku, location=loc, qty_delta=delta,
+        key = (("CUP-350", "A-01-01"), ("TOWEL-W", "A-01-02"))[i % 2]
+        have = running.setdefault(key, store.queries.balance(*key))
+        delta = -1 if i % 4 == 3 and have > 0 else 1 + i % 5
+        running[key] = have + delta
+        batch.append(MoveRequest(
+            sku=key[0], location=key[1], qty_delta=delta,
             reason=MoveReason.PICK if delta < 0 else MoveReason.RECEIVE,
             source_type="test", source_id=f"{store.writer.station_id}-{i}", operator_id="op1"))
-        ids.append(move.move_id)
+        if len(batch) >= per_tx:
+            ids += [m.move_id for m in store.writer.record_moves(batch)]
+            batch = []
+    if batch:
+        ids += [m.move_id for m in store.writer.record_moves(batch)]
     return ids
 
 
@@ -88,7 +100,13 @@ def converged(engine: Engine, stores: list[Store]) -> bool:
     if set(in_cloud) != written:
         return False
     cloud = cloud_balances(engine)
-    return all(station_balances(s) == cloud for s in stores)
+    return all(station_balances(s) == cloud and unacked_moves(s) == 0 for s in stores)
+
+
+def unacked_moves(store: Store) -> int:
+    row = store.writer.db.execute(
+        "SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL AND kind = 'move'").fetchone()
+    return int(row[0])
 
 
 def assert_converged(engine: Engine, stores: list[Store]) -> None:
@@ -106,5 +124,4 @@ def assert_converged(engine: Engine, stores: list[Store]) -> None:
     for s in stores:
         assert station_balances(s) == cloud, s.writer.station_id
         assert s.queries.fold_moves() == s.queries.cached_balances()
-        assert s.writer.db.execute(
-            "SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL AND kind = 'move'").fetchone() == (0,)
+        assert unacked_moves(s) == 0
