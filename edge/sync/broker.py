@@ -282,10 +282,9 @@ class MqttBroker:
         )
 
     def disconnect(self) -> None:
-        """Disconnect cleanly and stop the loop; the broker keeps the session until expiry."""
+        """Disconnect cleanly and stop the loop; the broker keeps the session until expiry.
+        Pending acks are flushed before the DISCONNECT."""
         self._stop.set()
-        if self._connected.is_set():
-            self._client.disconnect()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
@@ -314,21 +313,34 @@ class MqttBroker:
                 delay = min(delay * 2, self.settings.max_backoff)
                 continue
             self._answered = False
-            self._client.loop_forever(timeout=0.5)  # returns when the connection ends
+            self._pump()
             if not self._answered:  # e.g. our client certificate or plain TCP was rejected
                 self._set_state(
                     ConnectionState(False, reason="connection closed by the broker before CONNACK")
                 )
                 self._first_result.set()
-            was_connected = self._last_state.connected
-            if self._connected.is_set():
+            if self._last_state.connected:
                 self._connected.clear()
-            if was_connected:
                 self._set_state(ConnectionState(False, reason="connection lost"))
                 delay = self.settings.min_backoff
             if not self._stop.is_set():
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.settings.max_backoff)
+
+    def _pump(self) -> None:
+        """Run paho's network loop on this thread until the connection ends or we stop;
+        on stop, send DISCONNECT after whatever is queued (acks) and let it close."""
+        ok = MQTTErrorCode.MQTT_ERR_SUCCESS
+        while not self._stop.is_set():
+            if self._client.loop(timeout=0.2) != ok:
+                return
+        self._client.disconnect()
+        for _ in range(20):  # bounded: a few round trips to flush and close
+            if self._client.loop(timeout=0.1) != ok:
+                break
+        if self._last_state.connected:
+            self._connected.clear()
+            self._set_state(ConnectionState(False, reason="disconnected"))
 
     def _set_state(self, state: ConnectionState) -> None:
         self._last_state = state
@@ -434,6 +446,8 @@ class MqttBroker:
         rc, mid = self._client.subscribe(topic_filter, qos)
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
             return  # not connected after all: the reconnect subscribes
+        if threading.current_thread() is self._thread:
+            return  # called from a listener on the network thread: waiting would deadlock
         event = threading.Event()
         with self._lock:
             if mid in self._early_subacks:

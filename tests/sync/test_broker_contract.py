@@ -187,3 +187,62 @@ def test_offline_publish_is_sent_when_the_broker_returns(env: Env) -> None:
     assert msg.payload == b"while-down"
     assert [e.connected for e in events][:2] == [True, False]
     assert events[-1].connected is True
+
+
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.broker)])
+def small_queue_env(request: pytest.FixtureRequest) -> Iterator[Env]:
+    """Like ``env`` but the broker queues at most 5 messages per client."""
+    clients: list[Broker] = []
+    if request.param == "fake":
+        server = FakeBrokerServer(max_queued_messages=5)
+
+        def make_fake(who: str, client_id: str | None = None) -> Broker:
+            clients.append(server.client(client_id or who, who))
+            return clients[-1]
+
+        yield Env(make_fake, server.stop, server.start, clients)
+    else:
+        factory: MosquittoFactory = request.getfixturevalue("mosquitto_factory")
+        broker = factory(stations=("st-01",), cert_stations=(), max_queued_messages=5)
+
+        def make_real(who: str, client_id: str | None = None) -> Broker:
+            clients.append(MqttBroker(broker.settings(who, client_id)))
+            return clients[-1]
+
+        yield Env(make_real, broker.stop, broker.start, clients)
+    for client in clients:
+        client.disconnect()
+
+
+def test_queue_overflow_is_dropped_silently_despite_successful_pubacks(small_queue_env: Env) -> None:
+    env = small_queue_env
+    station = env.make("st-01")
+    station.connect()
+    station.subscribe("packline/v1/st/st-01/down/#")
+    station.disconnect()
+    cloud = env.make("cloud")
+    cloud.connect()
+    deliveries = [cloud.publish("packline/v1/st/st-01/down/t", str(i).encode()) for i in range(12)]
+    assert all(d.wait(WAIT) and d.ok for d in deliveries)  # the publisher hears nothing of the drop
+    back = env.make("st-01")
+    back.connect()
+    got = []
+    while (msg := back.receive(1.0)) is not None:
+        back.ack(msg)
+        got.append(int(msg.payload))
+    assert got == [0, 1, 2, 3, 4]  # max_queued_messages 5: the oldest kept, the rest gone
+
+
+def test_queued_downlink_survives_a_broker_restart(env: Env) -> None:
+    station = env.make("st-02")
+    station.connect()
+    station.subscribe("packline/v1/st/st-02/down/#")
+    station.disconnect()
+    cloud = env.make("cloud")
+    cloud.connect()
+    assert cloud.publish("packline/v1/st/st-02/down/tasks", b"queued").wait(WAIT)
+    env.broker_down()  # mosquitto saves its persistence file on SIGTERM
+    env.broker_up()
+    back = env.make("st-02")
+    assert back.connect().session_present
+    assert receive(back).payload == b"queued"

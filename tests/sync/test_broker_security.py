@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,9 +34,13 @@ def clients() -> Iterator[list[MqttBroker]]:
         c.disconnect()
 
 
+Connect = Callable[..., MqttBroker]
+"""``connect(who, **settings_overrides)``: a connected client, disconnected at teardown."""
+
+
 @pytest.fixture
-def connect(mosquitto_broker: MosquittoBroker, clients: list[MqttBroker]):  # type: ignore[no-untyped-def]
-    def make(who: str, **overrides: object) -> MqttBroker:
+def connect(mosquitto_broker: MosquittoBroker, clients: list[MqttBroker]) -> Connect:
+    def make(who: str, **overrides: Any) -> MqttBroker:
         client = MqttBroker(mosquitto_broker.settings(who, **overrides))
         clients.append(client)
         client.connect(timeout=WAIT)
@@ -50,7 +56,7 @@ def next_message(client: Broker) -> Message:
     return msg
 
 
-def test_cloud_reads_every_up_and_writes_every_down(connect) -> None:  # type: ignore[no-untyped-def]
+def test_cloud_reads_every_up_and_writes_every_down(connect: Connect) -> None:
     cloud, st1, st2 = connect("cloud"), connect("st-01"), connect("st-02")
     cloud.subscribe("packline/v1/#")
     st1.subscribe("packline/v1/st/st-01/down/#")
@@ -64,7 +70,7 @@ def test_cloud_reads_every_up_and_writes_every_down(connect) -> None:  # type: i
         assert next_message(client).payload == station.encode()
 
 
-def test_station_cannot_publish_to_another_stations_topics(connect) -> None:  # type: ignore[no-untyped-def]
+def test_station_cannot_publish_to_another_stations_topics(connect: Connect) -> None:
     cloud, st1, st2 = connect("cloud"), connect("st-01"), connect("st-02")
     cloud.subscribe("packline/v1/#")
     st2.subscribe("packline/v1/st/st-02/down/#")
@@ -78,7 +84,7 @@ def test_station_cannot_publish_to_another_stations_topics(connect) -> None:  # 
     assert next_message(st2).payload == b"sentinel-2"
 
 
-def test_station_cannot_read_another_stations_down(connect) -> None:  # type: ignore[no-untyped-def]
+def test_station_cannot_read_another_stations_down(connect: Connect) -> None:
     cloud, st1, st2 = connect("cloud"), connect("st-01"), connect("st-02")
     st1.subscribe("packline/v1/st/st-01/down/#")
     st2.subscribe("packline/v1/st/st-01/down/#")  # someone else's
@@ -94,7 +100,7 @@ def test_station_cannot_read_another_stations_down(connect) -> None:  # type: ig
     assert extra is not None and (extra.topic, extra.payload) == (msg.topic, msg.payload)
 
 
-def test_station_cannot_write_its_own_down_nor_read_its_own_up(connect) -> None:  # type: ignore[no-untyped-def]
+def test_station_cannot_write_its_own_down_nor_read_its_own_up(connect: Connect) -> None:
     cloud, st1 = connect("cloud"), connect("st-01")
     cloud.subscribe("packline/v1/st/st-01/#")
     st1.subscribe("packline/v1/st/st-01/#")
@@ -114,14 +120,14 @@ def test_wrong_password_and_unknown_user_are_refused(mosquitto_broker: Mosquitto
             client.connect(timeout=WAIT)
 
 
-def test_tls_with_the_generated_ca_works_for_ip_and_name(connect) -> None:  # type: ignore[no-untyped-def]
+def test_tls_with_the_generated_ca_works_for_ip_and_name(connect: Connect) -> None:
     assert connect("st-01").connected
     assert connect("st-02", host="localhost").connected
 
 
 def test_a_client_that_does_not_trust_the_ca_is_refused(
-    mosquitto_broker: MosquittoBroker, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    mosquitto_broker: MosquittoBroker, tmp_path: Path
+) -> None:
     other_ca = tmp_path / "other-ca.crt"
     other_ca.write_bytes(create_ca("Some other CA").cert_pem())
     client = MqttBroker(mosquitto_broker.settings("st-01", ca_file=str(other_ca)))
@@ -140,8 +146,8 @@ def test_plain_tcp_is_refused(mosquitto_broker: MosquittoBroker) -> None:
 
 
 def test_revoked_station_is_refused_after_reload(
-    mosquitto_broker: MosquittoBroker, connect
-) -> None:  # type: ignore[no-untyped-def]
+    mosquitto_broker: MosquittoBroker, connect: Connect
+) -> None:
     live = connect("st-03")
     client = MqttBroker(mosquitto_broker.settings("st-03", client_id="st-03-again"))
     mosquitto_broker.revoke("st-03")
@@ -156,8 +162,8 @@ def test_revoked_station_is_refused_after_reload(
 
 
 def test_revoked_certificate_station_loses_acl_and_is_refused_by_the_crl(
-    mosquitto_broker: MosquittoBroker, connect
-) -> None:  # type: ignore[no-untyped-def]
+    mosquitto_broker: MosquittoBroker, connect: Connect
+) -> None:
     live = connect("st-cert")
     assert connect("st-cert", client_id="st-cert-2").connected  # the cert works before revocation
     mosquitto_broker.revoke("st-cert")
@@ -168,7 +174,7 @@ def test_revoked_certificate_station_loses_acl_and_is_refused_by_the_crl(
         again.connect(timeout=WAIT)
 
 
-def test_certificate_station_uses_its_cn_as_username(connect) -> None:  # type: ignore[no-untyped-def]
+def test_certificate_station_uses_its_cn_as_username(connect: Connect) -> None:
     cloud, st = connect("cloud"), connect("st-cert")
     cloud.subscribe("packline/v1/#")
     d = st.publish("packline/v1/st/st-01/up/moves", b"forged")
