@@ -98,6 +98,7 @@ class Bus(Protocol):
     ) -> Any: ...
     def receive(self, timeout: float) -> Any: ...
     def ack(self, message: Any) -> None: ...
+    def add_connection_listener(self, listener: Callable[[Any], None]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,10 @@ class IngestSettings:
     """Seconds before an unacked down-message is re-sent (doubles each time)."""
     max_resend_after: float = 300.0
     """Longest wait between re-sends."""
-    window: int = 200
-    """Down-messages published and unacked per station at once."""
+    window: int = 10
+    """Down-messages published and unacked per station at once (a relayed ``moves``
+    message carries up to 500 moves, so a few in flight keep a station busy; more only
+    overflow its broker queue while it is offline)."""
     publish_batch: int = 1000
     """Most down-messages published per turn."""
     shared_group: str | None = None
@@ -163,8 +166,14 @@ class Ingest:
         self.stop_event = threading.Event()
         """Set to end :meth:`run`."""
         self._clock = clock
+        self._reconnected = threading.Event()
+        bus.add_connection_listener(self._on_connection)
         group = self.settings.shared_group
         bus.subscribe(f"$share/{group}/{UP_FILTER}" if group else UP_FILTER, qos=1)
+
+    def _on_connection(self, state: Any) -> None:  # network thread
+        if getattr(state, "connected", False):
+            self._reconnected.set()
 
     # ------------------------------------------------------------------ loop
     def run(self, max_seconds: float | None = None) -> None:
@@ -178,6 +187,9 @@ class Ingest:
 
     def step(self, timeout: float | None = None) -> int:
         """Receive and apply one batch, then publish due down-messages; returns batch size."""
+        if self._reconnected.is_set():
+            self._reconnected.clear()
+            self.reconnected()
         msgs: list[Any] = []
         msg = self.bus.receive(self.settings.tick if timeout is None else timeout)
         while msg is not None:
@@ -421,7 +433,7 @@ def ingest_command(
 ) -> None:
     """接收工作站消息 / ingest: apply station messages, ack them, send down-messages."""
     from cloud.db import migrate
-    from edge.sync.broker import ConnectionState, MqttBroker, MqttSettings
+    from edge.sync.broker import MqttBroker, MqttSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = obj.engine()
@@ -429,13 +441,6 @@ def ingest_command(
     broker = MqttBroker(MqttSettings(host=host, port=port, client_id=client_id, username=username,
                                      password=password, ca_file=ca_file))
     ingest = Ingest(engine, broker, IngestSettings(resend_after=resend_after, shared_group=shared_group))
-    reconnects = threading.Event()
-
-    def _on_state(state: ConnectionState) -> None:
-        if state.connected:
-            reconnects.set()
-
-    broker.add_connection_listener(_on_state)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         ingest.stop_event.set()
@@ -443,15 +448,7 @@ def ingest_command(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     click.echo(f"接收已启动 / ingest started: {host}:{port} as {username}", err=True)
-    broker.start()
-    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     try:
-        while not ingest.stop_event.is_set():
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            if reconnects.is_set():
-                reconnects.clear()
-                ingest.reconnected()
-            ingest.step()
+        ingest.run(max_seconds=max_seconds)
     finally:
         broker.disconnect()

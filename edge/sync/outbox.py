@@ -9,9 +9,11 @@ exponential backoff, at once after a reconnect, and from the start after a resta
 (the window is rebuilt from the table). The cloud applies each ``msg_id`` once, so
 re-sending is always safe.
 
-The window also bounds what the broker must queue for the cloud: with ``window`` rows
-per station in flight, a cloud that falls behind never pushes mosquitto past its
-per-client limit unless ``stations × window`` exceeds it.
+The window also bounds what the broker must queue for the cloud. It is a congestion
+window, TCP-style: it grows by one row per ack (up to ``window``) and halves when rows
+time out without an ack — the only sign of mosquitto dropping past
+``max_queued_messages`` — so a backlog drains at the pace the cloud applies it instead of
+overflowing the broker's queue again and again.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ class OutboxSettings:
     """Longest wait between re-sends (the backoff doubles up to this)."""
     publish_batch: int = 500
     """Most rows published in one ``pump`` (re-sends included)."""
+    initial_window: int = 100
+    """Congestion window to start with (grows by one per ack, up to ``window``)."""
+    min_window: int = 10
+    """The congestion window never shrinks below this."""
 
 
 @dataclass
@@ -100,6 +106,10 @@ class Outbox:
         self._monotonic = monotonic
         self._window: dict[str, _InFlight] = {}
         self._cursor = 0
+        self.cwnd = float(min(self.settings.window, self.settings.initial_window))
+        """Congestion window: rows sent and awaiting an ack at most."""
+        self._no_cut_until = 0.0
+        self._reconnected = False
 
     @property
     def in_flight(self) -> int:
@@ -107,9 +117,10 @@ class Outbox:
         return len(self._window)
 
     def reconnected(self) -> None:
-        """The link came back: everything in the window is due again now."""
+        """The link came back: everything in the window is due again now (not a loss)."""
         for item in self._window.values():
             item.next_at = 0.0
+        self._reconnected = True
 
     def pump(self) -> int:
         """Publish due re-sends and new rows up to the window; returns publishes made.
@@ -120,7 +131,20 @@ class Outbox:
         if not self.broker.connected:
             return 0
         now = self._monotonic()
-        budget = self.settings.publish_batch
+        outstanding = timed_out = 0
+        for item in self._window.values():
+            if item.sends:
+                if item.next_at > now:
+                    outstanding += 1
+                else:
+                    timed_out += 1
+        if timed_out and not self._reconnected and now >= self._no_cut_until:
+            self.cwnd = max(float(self.settings.min_window), self.cwnd / 2)
+            self._no_cut_until = now + self.settings.resend_after  # one cut per time-out period
+        self._reconnected = False
+        budget = min(self.settings.publish_batch, int(self.cwnd) - outstanding)
+        if budget <= 0:
+            return 0
         due = [item for item in self._window.values() if item.next_at <= now][:budget]
         free = self.settings.window - len(self._window)
         fresh: list[OutboxRow] = []
@@ -166,7 +190,8 @@ class Outbox:
         """Apply the cloud's ack: the rows are done (refused ones too, with an alert)."""
         done = list(ack.msg_ids) + [r.msg_id for r in ack.rejected]
         for msg_id in done:
-            self._window.pop(msg_id, None)
+            if self._window.pop(msg_id, None) is not None:
+                self.cwnd = min(float(self.settings.window), self.cwnd + 1)
         newly = self.writer.mark_acked(done) if done else 0
         self.counters.acked += len(ack.msg_ids)
         for rej in ack.rejected:

@@ -39,7 +39,7 @@ def running_daemon(broker: MosquittoBroker, store: Store, *, window: int = 500,
     """A station's sync daemon in a thread (its own connection to the station database)."""
     client = MqttBroker(broker.settings(store.writer.station_id))
     daemon = SyncDaemon(store, client, DaemonSettings(
-        outbox=OutboxSettings(window=window, resend_after=resend_after)))
+        outbox=OutboxSettings(window=window, resend_after=resend_after, max_resend_after=4.0)))
     thread = threading.Thread(target=daemon.run, name=f"sync-{store.writer.station_id}", daemon=True)
     thread.start()
     try:
@@ -53,7 +53,7 @@ def running_daemon(broker: MosquittoBroker, store: Store, *, window: int = 500,
 @contextmanager
 def running_ingest(broker: MosquittoBroker, engine: Engine, *, resend_after: float = 1.0) -> Iterator[Ingest]:
     client = MqttBroker(broker.settings("cloud", client_id="cloud-ingest"))
-    ingest = Ingest(engine, client, IngestSettings(resend_after=resend_after))
+    ingest = Ingest(engine, client, IngestSettings(resend_after=resend_after, max_resend_after=4.0))
     thread = threading.Thread(target=ingest.run, name="ingest", daemon=True)
     thread.start()
     try:
@@ -174,10 +174,14 @@ def test_broker_queue_limit_drops_messages_silently(mosquitto_factory: Mosquitto
     recorders, syncers = stations(tmp_path)
     for r in recorders:
         record_moves(r, 1500, per_tx=100)  # a backlog: the window floods the cloud's queue
-    with running_ingest(broker, engine), running_daemon(broker, syncers[0], window=1000), \
-            running_daemon(broker, syncers[1], window=1000):
+    with running_ingest(broker, engine), \
+            running_daemon(broker, syncers[0], window=1000) as d1, \
+            running_daemon(broker, syncers[1], window=1000) as d2:
         wait_until(lambda: converged(engine, recorders), 90, what="convergence despite drops")
+        resent = d1.outbox.counters.resent + d2.outbox.counters.resent
+    broker.stop()  # mosquitto's stdout log is flushed at exit
     assert "Outgoing messages are being dropped" in broker.log_text()
+    assert resent > 0  # only re-sending after the missing app ack recovered them
     assert_converged(engine, recorders)
 
 
