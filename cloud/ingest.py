@@ -119,6 +119,14 @@ class IngestSettings:
     overflow its broker queue while it is offline)."""
     publish_batch: int = 1000
     """Most down-messages published per turn."""
+    downlink_poll: float = 0.2
+    """Seconds between looks at ``downlink_outbox`` for rows other processes queued
+    (rows this process queues, relays, are published on the next turn)."""
+    puback_on_receipt: bool = False
+    """PUBACK each message as soon as it is received instead of after the commit. Safe
+    (stations re-send until the *application* ack, and applying twice is a no-op) and it
+    lets mosquitto stream past its 20-message in-flight window, at the price of waiting
+    for the station's re-send timer if ingest dies between receipt and commit."""
     shared_group: str | None = None
     """Subscribe as ``$share/{group}/…`` so several ingest processes split the load."""
 
@@ -167,6 +175,8 @@ class Ingest:
         """Set to end :meth:`run`."""
         self._clock = clock
         self._reconnected = threading.Event()
+        self._next_poll = 0.0
+        self._queued_here = False
         bus.add_connection_listener(self._on_connection)
         group = self.settings.shared_group
         bus.subscribe(f"$share/{group}/{UP_FILTER}" if group else UP_FILTER, qos=1)
@@ -194,12 +204,18 @@ class Ingest:
         msg = self.bus.receive(self.settings.tick if timeout is None else timeout)
         while msg is not None:
             msgs.append(msg)
+            if self.settings.puback_on_receipt:
+                self.bus.ack(msg)
             if len(msgs) >= self.settings.max_batch:
                 break
             msg = self.bus.receive(0)
         if msgs:
             self._handle_with_retry(msgs)
-        self.pump_downlink()
+        if self._queued_here or time.monotonic() >= self._next_poll:
+            published = self.pump_downlink()
+            self._queued_here = False
+            if published < self.settings.publish_batch:
+                self._next_poll = time.monotonic() + self.settings.downlink_poll
         return len(msgs)
 
     def _handle_with_retry(self, msgs: Sequence[ReceivedMessage]) -> None:
@@ -223,8 +239,9 @@ class Ingest:
         with self.engine.begin() as conn:
             self._apply(conn, batch, now)
         self._send_acks(batch, now)
-        for m in messages:
-            self.bus.ack(m)
+        if not self.settings.puback_on_receipt:
+            for m in messages:
+                self.bus.ack(m)
         self.counters.messages += len(messages)
         self.counters.batches += 1
 
@@ -307,6 +324,7 @@ class Ingest:
                 mine = [w for w in wires if w.station_id != target]
                 for i in range(0, len(mine), RELAY_CHUNK):
                     send_moves(conn, target, MovesWire(moves=mine[i : i + RELAY_CHUNK]))
+                    self._queued_here = True
                     self.counters.relayed += len(mine[i : i + RELAY_CHUNK])
 
     def _insert_other(
@@ -392,6 +410,7 @@ class Ingest:
 
     def reconnected(self) -> None:
         """After a reconnect every unacked down-message is due again."""
+        self._next_poll = 0.0
         with self.engine.begin() as conn:
             conn.execute(sa.update(downlink_outbox).where(downlink_outbox.c.acked_at.is_(None))
                          .values(next_attempt_at=self._clock()))

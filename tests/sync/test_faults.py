@@ -149,7 +149,7 @@ def test_cloud_consumer_killed_mid_batch_and_restarted(
     recorders, syncers = stations(tmp_path)
     cmd = [sys.executable, "-m", "cloud", "--db", f"sqlite:///{cloud_db}", "ingest",
            "--host", broker.host, "--port", str(broker.port), "--password", str(broker.cloud.password),
-           "--ca-file", broker.ca_file, "--resend-after", "1"]
+           "--ca-file", broker.ca_file, "--resend-after", "1", "--max-seconds", "150"]
     rng = random.Random(7)
     with running_daemon(broker, syncers[0]), running_daemon(broker, syncers[1]):
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
