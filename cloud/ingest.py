@@ -109,6 +109,9 @@ class IngestSettings:
     """Most messages applied in one transaction."""
     tick: float = 0.05
     """Longest wait for the first message of a batch (seconds)."""
+    linger: float = 0.002
+    """After the first message, how long to wait for each next one before applying the
+    batch: fewer, larger transactions while mosquitto hands out 20 at a time."""
     resend_after: float = 10.0
     """Seconds before an unacked down-message is re-sent (doubles each time)."""
     max_resend_after: float = 300.0
@@ -127,6 +130,8 @@ class IngestSettings:
     (stations re-send until the *application* ack, and applying twice is a no-op) and it
     lets mosquitto stream past its 20-message in-flight window, at the price of waiting
     for the station's re-send timer if ingest dies between receipt and commit."""
+    station_cache_seconds: float = 5.0
+    """How long the list of a warehouse's stations (relay targets) is reused."""
     shared_group: str | None = None
     """Subscribe as ``$share/{group}/…`` so several ingest processes split the load."""
 
@@ -177,6 +182,7 @@ class Ingest:
         self._reconnected = threading.Event()
         self._next_poll = 0.0
         self._queued_here = False
+        self._station_cache: dict[str, tuple[float, list[str]]] = {}
         bus.add_connection_listener(self._on_connection)
         group = self.settings.shared_group
         bus.subscribe(f"$share/{group}/{UP_FILTER}" if group else UP_FILTER, qos=1)
@@ -208,7 +214,7 @@ class Ingest:
                 self.bus.ack(msg)
             if len(msgs) >= self.settings.max_batch:
                 break
-            msg = self.bus.receive(0)
+            msg = self.bus.receive(self.settings.linger)
         if msgs:
             self._handle_with_retry(msgs)
         if self._queued_here or time.monotonic() >= self._next_poll:
@@ -319,13 +325,22 @@ class Ingest:
                 seen.add(wire.move_id)
                 by_wh[wire.warehouse_id].append(wire)
         for warehouse_id, wires in by_wh.items():
-            targets = stations_of_warehouse(conn, warehouse_id)
+            targets = self._stations_of(conn, warehouse_id)
             for target in targets:
                 mine = [w for w in wires if w.station_id != target]
                 for i in range(0, len(mine), RELAY_CHUNK):
                     send_moves(conn, target, MovesWire(moves=mine[i : i + RELAY_CHUNK]))
                     self._queued_here = True
                     self.counters.relayed += len(mine[i : i + RELAY_CHUNK])
+
+    def _stations_of(self, conn: Connection, warehouse_id: str) -> list[str]:
+        """Stations of a warehouse, cached for ``station_cache_seconds``."""
+        now = time.monotonic()
+        hit = self._station_cache.get(warehouse_id)
+        if hit is None or now - hit[0] > self.settings.station_cache_seconds:
+            hit = (now, stations_of_warehouse(conn, warehouse_id))
+            self._station_cache[warehouse_id] = hit
+        return hit[1]
 
     def _insert_other(
         self, conn: Connection, station: str, env: Envelope, payload: BaseModel, now: datetime
@@ -395,8 +410,7 @@ class Ingest:
             for r in rows:
                 env = Envelope(msg_id=r.msg_id, kind=r.kind, station_id=r.station_id,
                                created_at=r.created_at, payload=r.payload)
-                self.bus.publish(down_topic(r.station_id, r.kind), encode(env), qos=1,
-                                 user_properties=(("msg_id", r.msg_id),))
+                self.bus.publish(down_topic(r.station_id, r.kind), encode(env), qos=1)
                 delay = min(self.settings.resend_after * 2 ** r.attempts, self.settings.max_resend_after)
                 updates.append({"b_seq": r.seq, "b_next": now + timedelta(seconds=delay)})
             conn.execute(
@@ -444,11 +458,15 @@ def _insert_ignore(conn: Connection, table: sa.Table) -> Any:
               help="Shared-subscription group, to run several ingest processes.")
 @click.option("--resend-after", type=float, default=10.0, show_default=True,
               help="Seconds before an unacked down-message is re-sent (doubles each time).")
+@click.option("--puback-on-receipt", is_flag=True,
+              help="PUBACK on receipt instead of after the commit (faster; stations re-send "
+                   "whatever a crash loses).")
 @click.option("--max-seconds", type=float, default=None, hidden=True)
 @click.pass_obj
 def ingest_command(
     obj: Any, host: str, port: int, username: str, password: str | None, ca_file: str | None,
-    client_id: str, shared_group: str | None, resend_after: float, max_seconds: float | None,
+    client_id: str, shared_group: str | None, resend_after: float, puback_on_receipt: bool,
+    max_seconds: float | None,
 ) -> None:
     """接收工作站消息 / ingest: apply station messages, ack them, send down-messages."""
     from cloud.db import migrate
@@ -459,7 +477,8 @@ def ingest_command(
     migrate(engine)
     broker = MqttBroker(MqttSettings(host=host, port=port, client_id=client_id, username=username,
                                      password=password, ca_file=ca_file))
-    ingest = Ingest(engine, broker, IngestSettings(resend_after=resend_after, shared_group=shared_group))
+    ingest = Ingest(engine, broker, IngestSettings(
+        resend_after=resend_after, shared_group=shared_group, puback_on_receipt=puback_on_receipt))
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         ingest.stop_event.set()

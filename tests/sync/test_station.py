@@ -84,7 +84,6 @@ def test_each_move_is_published_as_an_envelope_keyed_by_its_move_id(server, stat
     assert [e.msg_id for e in envs] == ids
     assert [e.payload["move_id"] for e in envs] == ids
     assert all(e.kind == "move" and e.station_id == STATION for e in envs)
-    assert got[0].user_properties == (("msg_id", ids[0]),)
     # a broker PUBACK is not an ack: still pending
     assert pending(station_store) == 3
     ack(cloud, ids[:2])
@@ -209,3 +208,20 @@ def test_status_row_tracks_the_link(server, station_store, cloud):
     status = read_status(station_store.queries, datetime.now(UTC))
     assert not status.online and status.daemon_running and status.backlog == 2
     assert status.label("en").startswith("offline · 2 waiting")
+
+
+def test_congestion_window_halves_on_time_outs_and_grows_with_acks(server, station_store, cloud):
+    ids = receive_moves(station_store, 60)
+    clock = Clock()
+    daemon = make_daemon(server, station_store, clock, window=50, initial_window=40,
+                         min_window=10, resend_after=5.0)
+    daemon.step()
+    assert len(drain(cloud)) == 40  # the congestion window, not the 50-row window
+    clock.t += 6  # all 40 time out: one cut, to 20, and only 20 are re-sent
+    daemon.step()
+    assert len(drain(cloud)) == 20
+    assert daemon.outbox.cwnd == 20
+    ack(cloud, ids[:40])
+    daemon.step()
+    assert daemon.outbox.cwnd == 50  # +1 per acked row, capped at the window
+    assert [Envelope.model_validate_json(m.payload).msg_id for m in drain(cloud)] == ids[40:60]
