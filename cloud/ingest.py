@@ -277,7 +277,7 @@ class Ingest:
         })
         self.counters.dead_letters += 1
         self.counters.reasons = [*self.counters.reasons[-19:], reason]
-        if station and msg_id:
+        if station and msg_id and len(station) <= 64:  # only a real station can be told
             batch.rejected[station].append(Rejected(msg_id=msg_id, reason=reason[:500]))
 
     def _apply(self, conn: Connection, batch: _Batch, now: datetime) -> None:

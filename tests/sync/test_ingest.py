@@ -143,7 +143,7 @@ _messages = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_messages, min_size=1, max_size=5))
 def test_fuzzed_up_messages_never_crash_ingest_and_are_always_acked(engine, msgs) -> None:
     bus = RecordingBus()
@@ -163,3 +163,16 @@ def test_commands_are_registered(module: str, command: str) -> None:
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "--host" in out.stdout and "--password" in out.stdout
+
+
+def test_a_topic_naming_no_real_station_is_dead_lettered_without_an_ack_reply(engine) -> None:
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings())
+    raw = envelope("move", "st-01", {}, "00000000")
+    ingest.handle_batch([Msg(up_topic("x" * 70, "move"), raw)])
+    assert bus.acked and not [t for t, _ in bus.published if t.endswith("/down/ack")]
+    with engine.connect() as conn:
+        last = conn.execute(sa.select(dead_letters.c.station_id, dead_letters.c.reason)
+                            .order_by(dead_letters.c.id.desc()).limit(1)).one()
+    assert last.station_id == "x" * 64
+    assert "does not match topic station" in last.reason
