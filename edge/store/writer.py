@@ -483,3 +483,10 @@ class Writer:
                        updated_at = excluded.updated_at""",
                 [(k, v, now) for k, v in values.items()],
             )
+
+    def prune_inbox(self, before: str) -> int:
+        """Forget applied down-message ids received before ``before`` (ISO UTC); returns how
+        many. Only safe for ids older than any redelivery: the broker session's expiry."""
+        with self.transaction():
+            cur = self.db.execute("DELETE FROM inbox WHERE received_at < ?", [before])
+            return int(cur.rowcount)

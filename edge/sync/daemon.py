@@ -21,7 +21,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import click
@@ -45,6 +45,12 @@ class DaemonSettings:
     """Most down-messages handled before the outbox gets a turn."""
     status_every: float = 1.0
     """Seconds between status records (and on every connection change)."""
+    inbox_keep: timedelta = timedelta(days=30)
+    """How long applied down-message ids are kept for deduplication: longer than the
+    broker keeps a session (7 days asked, ``persistent_client_expiration`` 14 days) plus
+    the cloud's longest re-send delay."""
+    prune_every: float = 3600.0
+    """Seconds between inbox prunes."""
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     """Window and backoff of the outbox."""
 
@@ -70,6 +76,7 @@ class SyncDaemon:
         self._events: list[ConnectionState] = []
         self._events_lock = threading.Lock()
         self._last_status = 0.0
+        self._last_prune = 0.0
         self._online_since: datetime | None = None
         broker.add_connection_listener(self._on_connection)
         broker.subscribe(f"{TOPIC_ROOT}/st/{self.station_id}/down/#", qos=1)
@@ -109,7 +116,19 @@ class SyncDaemon:
         self.inbox.flush_acks()
         self.outbox.pump()
         self.write_status()
+        self._prune()
         return handled
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        if self._last_prune and now - self._last_prune < self.settings.prune_every:
+            return
+        self._last_prune = now
+        before = (datetime.now(UTC) - self.settings.inbox_keep).isoformat()
+        try:
+            self.store.writer.prune_inbox(before)
+        except sqlite3.OperationalError as err:  # busy: next time
+            log.warning("could not prune the inbox: %s", err)
 
     def _handle(self, msg: Message) -> None:
         for attempt in range(5):

@@ -179,3 +179,13 @@ def _fuzz_messages() -> st.SearchStrategy[tuple[str, bytes]]:
 def test_fuzzed_down_messages_never_crash_the_handler(daemon, fuzz):
     topic, raw = fuzz
     daemon.inbox.handle(Message(topic=topic, payload=raw, qos=1))
+
+
+def test_old_inbox_ids_are_pruned_recent_ones_kept(daemon, station_store):
+    w = station_store.writer
+    w.db.execute("INSERT INTO inbox (msg_id, kind, received_at) VALUES ('old-0001', 'task', '2026-01-01T00:00:00+00:00')")
+    w.db.execute("INSERT INTO inbox (msg_id, kind, received_at) VALUES ('new-0001', 'task', ?)",
+                 [datetime.now(UTC).isoformat()])
+    daemon._last_prune = 0.0
+    daemon.step()
+    assert [r[0] for r in w.db.execute("SELECT msg_id FROM inbox")] == ["new-0001"]
