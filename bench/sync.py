@@ -32,7 +32,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_broker(root: Path, stations: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def start_broker(root: Path, stations: tuple[str, ...], inflight: int = 20):  # type: ignore[no-untyped-def]
     from provisioning.broker_files import BrokerSettings
     from provisioning.core import Provisioner
     from tests.fixtures.mosquitto import Credentials, MosquittoBroker, free_port
@@ -42,7 +42,8 @@ def start_broker(root: Path, stations: tuple[str, ...]):  # type: ignore[no-unty
     port, mtls = free_port(), free_port()
     prov.write_broker_config(BrokerSettings(
         out=str(out), port=port, bind="127.0.0.1", hostnames=["127.0.0.1", "localhost"],
-        mtls_port=mtls, max_queued_messages=200_000, run_as_user="root"))
+        mtls_port=mtls, max_queued_messages=200_000, max_inflight_messages=inflight,
+        run_as_user="root"))
     user, password = prov.cloud_credentials()
     accounts = {s: Credentials(s, prov.enrol(s, "WH1").password) for s in stations}
     broker = MosquittoBroker(host="127.0.0.1", port=port, mtls_port=mtls, ca_file=str(out / "ca.crt"),
@@ -170,10 +171,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench sync")
     ap.add_argument("--messages", type=int, default=20_000)
     ap.add_argument("--backlog", type=int, default=100_000)
+    ap.add_argument("--broker-inflight", type=int, default=20,
+                    help="mosquitto max_inflight_messages (provisioning default 20)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        broker = start_broker(root, ("st-01",))
+        broker = start_broker(root, ("st-01",), args.broker_inflight)
         try:
             raw = raw_paho(broker, args.messages)
             print(f"raw paho QoS 1 publish→subscribe: {raw:,.0f} msg/s ({args.messages} msgs)")
