@@ -167,6 +167,10 @@ def iter_messages(broker: Broker, timeout: float, limit: int | None = None) -> I
         yield msg
 
 
+def _no_op_register_write(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    """paho external-loop hook; its presence is what matters (see MqttBroker.__init__)."""
+
+
 @dataclass(frozen=True)
 class MqttSettings:
     """Where and how to connect; filled from the station config written by provisioning."""
@@ -223,6 +227,11 @@ class MqttBroker:
         client.on_publish = self._on_publish
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        # All socket I/O happens on our network thread (``_pump``). Without this hook paho,
+        # seeing no loop_start() thread, writes from the *caller's* thread inside publish()
+        # and ack(), racing the network thread on the same TLS socket. With it, paho only
+        # queues the packet and wakes our select() through its socket pair.
+        client.on_socket_register_write = _no_op_register_write
         self._client = client
         self._lock = threading.Lock()
         self._deliveries: dict[int, Delivery] = {}

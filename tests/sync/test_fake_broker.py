@@ -87,3 +87,9 @@ def test_new_instance_takes_over_the_session() -> None:
 
 def test_fake_implements_the_port() -> None:
     assert isinstance(FakeBrokerServer().client("x"), Broker)
+
+
+def test_mqtt_adapter_implements_the_port() -> None:
+    from edge.sync.broker import MqttBroker, MqttSettings
+
+    assert isinstance(MqttBroker(MqttSettings(host="127.0.0.1", port=1, client_id="x")), Broker)
