@@ -365,7 +365,8 @@ def rebuild_balances(conn: Connection, *, warehouse_id: str | None = None) -> in
             sa.insert(b).from_select(
                 ["warehouse_id", "sku", "location", "qty"],
                 sa.select(sums.c.warehouse_id, sums.c.sku, sums.c.location, sums.c.moves_qty),
-            )
+            ),
+            execution_options={"preserve_rowcount": True},
         )
     except sa.exc.DBAPIError as err:
         raise DatabaseError(f"重建库存失败 / rebuilding balances failed: {_first_line(err)}") from err

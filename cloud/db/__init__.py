@@ -4,11 +4,13 @@
     migrate(engine)                                        # idempotent, safe at every start
     with engine.begin() as conn:                           # one transaction
         ...
+    with write_transaction(engine) as conn:                # BEGIN IMMEDIATE on SQLite
+        ...
 """
 
 from __future__ import annotations
 
-from cloud.db.engine import SUPPORTED_DIALECTS, make_engine, normalize_url
+from cloud.db.engine import SUPPORTED_DIALECTS, make_engine, normalize_url, write_transaction
 from cloud.db.migrate import (
     alembic_config,
     current_revision,
@@ -50,4 +52,5 @@ __all__ = [
     "stock_moves",
     "users",
     "warehouses",
+    "write_transaction",
 ]

@@ -6,23 +6,28 @@
   WAL, ``foreign_keys=ON``, ``synchronous=NORMAL`` and a busy timeout, and SQLAlchemy
   emits ``BEGIN`` itself so DDL and reads are transactional too (the ``sqlite3`` driver's
   legacy mode would autocommit them).
+  :func:`write_transaction` starts with ``BEGIN IMMEDIATE`` for read-then-write work.
 * ``postgresql+psycopg://user:pw@host/db`` — a pooled engine with ``pool_pre_ping``.
   ``postgresql://`` and ``postgres://`` are accepted and mean psycopg 3.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from cloud.errors import ConfigError
 
 SUPPORTED_DIALECTS: tuple[str, ...] = ("sqlite", "postgresql")
 """Database engines the cloud runs on."""
+
+_IMMEDIATE_OPTION = "packline_sqlite_begin_immediate"
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -87,6 +92,23 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        immediate = conn.get_execution_options().get(_IMMEDIATE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction meant to write, committed on success.
+
+    On SQLite it starts with ``BEGIN IMMEDIATE``: the write lock is taken up front (waiting
+    up to the busy timeout), so a transaction that reads before it writes cannot fail
+    half-way with "database is locked" when another writer got in between. On PostgreSQL
+    it is ``engine.begin()``.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(**{_IMMEDIATE_OPTION: True})
+        with conn.begin():
+            yield conn

@@ -29,6 +29,7 @@ from cloud.db import (
     stock_moves,
     users,
     warehouses,
+    write_transaction,
 )
 from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
@@ -274,3 +275,28 @@ def test_schema_comparison_would_notice_a_drift(cloud_engine: Engine) -> None:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, drifted)
     assert [(d[0], d[3].name) for d in diff] == [("add_column", "barcode_extra")]
+
+
+def test_write_transaction_takes_the_sqlite_write_lock_up_front(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}", sqlite_busy_timeout_ms=50)
+    try:
+        migrate(engine)
+        with write_transaction(engine) as conn:
+            # Nothing written yet, but a second writer is already locked out.
+            with pytest.raises(sa.exc.OperationalError, match="database is locked"), engine.begin() as other:
+                other.execute(sa.insert(warehouses).values(id="W2", name="二号仓"))
+            conn.execute(sa.insert(warehouses).values(id="W1", name="一号仓"))
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(warehouses.c.id)).scalars().all() == ["W1"]
+    finally:
+        engine.dispose()
+
+
+def test_write_transaction_commits_and_rolls_back(cloud_engine: Engine) -> None:
+    with write_transaction(cloud_engine) as conn:
+        conn.execute(sa.insert(warehouses).values(id="W1", name="一号仓"))
+    with pytest.raises(RuntimeError), write_transaction(cloud_engine) as conn:
+        conn.execute(sa.insert(warehouses).values(id="W2", name="二号仓"))
+        raise RuntimeError("boom")
+    with cloud_engine.connect() as conn:
+        assert conn.execute(sa.select(warehouses.c.id)).scalars().all() == ["W1"]
