@@ -306,11 +306,6 @@ class MqttBroker:
         self.disconnect()
 
     def _run(self) -> None:
-        # Tell paho which thread runs its loop: otherwise publish()/ack() from another
-        # thread write to the socket themselves (paho calls loop_write() when it has no
-        # thread of its own), racing this thread's reads on one SSL object -> segfaults.
-        # With it set, they queue the packet and wake this loop, which does the writing.
-        self._client._thread = threading.current_thread()  # (sync branch fix)
         delay = self.settings.min_backoff
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.settings.session_expiry
