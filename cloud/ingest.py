@@ -234,6 +234,29 @@ class Ingest:
                     raise  # exit: un-PUBACKed messages come back from the session after restart
                 log.warning("database trouble (%s); retrying the batch", err)
                 time.sleep(0.2 * attempt)
+            except Exception as err:  # a bug must not turn into a crash loop
+                log.exception("batch failed; applying its messages one by one")
+                self._isolate(msgs, err)
+                return
+
+    def _isolate(self, msgs: Sequence[ReceivedMessage], err: Exception) -> None:
+        """Apply each message alone; one that still fails goes to the dead letters, so a
+        message that trips a bug never blocks (or crash-loops) everything behind it."""
+        for m in msgs:
+            try:
+                self.handle_batch([m])
+            except (DatabaseError, sa.exc.OperationalError):
+                raise
+            except Exception as one:  # noqa: BLE001 - see _handle_with_retry
+                now = self._clock()
+                batch = _Batch()
+                where = parse_topic(m.topic)
+                self._dead(batch, m.topic, where[0] if where else None, None,
+                           f"internal error: {type(one).__name__}: {one}"[:500], m.payload, now)
+                with self.engine.begin() as conn:
+                    conn.execute(sa.insert(dead_letters), batch.dead)
+                if not self.settings.puback_on_receipt:
+                    self.bus.ack(m)
 
     # ------------------------------------------------------------------ uplink
     def handle_batch(self, messages: Sequence[ReceivedMessage]) -> None:

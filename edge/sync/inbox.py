@@ -152,8 +152,13 @@ class Inbox:
             self._handle(msg)
         except BadMessage as err:
             self._reject(err.msg_id, err.reason)
+        except sqlite3.OperationalError:
+            raise  # database busy: the daemon retries the same message
         except (EdgeError, sqlite3.IntegrityError, ValueError, KeyError) as err:
             self._reject(_msg_id_of(msg.payload), f"{type(err).__name__}: {err}")
+        except Exception as err:  # a bug must not crash-loop the daemon
+            log.exception("applying %s failed", msg.topic)
+            self._reject(_msg_id_of(msg.payload), f"internal error: {type(err).__name__}: {err}")
         self.broker.ack(msg)
 
     def _handle(self, msg: Message) -> None:

@@ -189,3 +189,17 @@ def test_old_inbox_ids_are_pruned_recent_ones_kept(daemon, station_store):
     daemon._last_prune = 0.0
     daemon.step()
     assert [r[0] for r in w.db.execute("SELECT msg_id FROM inbox")] == ["new-0001"]
+
+
+def test_an_effect_that_trips_a_bug_is_rejected_not_retried_forever(cloud, daemon, station_store, monkeypatch):
+    import edge.sync.inbox as inbox_module
+
+    def boom(w, t):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(inbox_module, "apply_task", boom)
+    mid = send(cloud, "task", TASK)
+    daemon.step()
+    acks = up_acks(cloud)
+    assert [(r.msg_id, r.reason) for r in acks.rejected] == [(mid, "internal error: RuntimeError: bug")]
+    assert station_store.writer.db.execute("SELECT COUNT(*) FROM inbox").fetchone() == (0,)

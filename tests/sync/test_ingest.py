@@ -176,3 +176,26 @@ def test_a_topic_naming_no_real_station_is_dead_lettered_without_an_ack_reply(en
                             .order_by(dead_letters.c.id.desc()).limit(1)).one()
     assert last.station_id == "x" * 64
     assert "does not match topic station" in last.reason
+
+
+def test_a_message_that_trips_a_bug_is_isolated_and_dead_lettered(engine, tmp_path, monkeypatch) -> None:
+    store = make_station(tmp_path / "st.db", "st-01")
+    record_moves(store, 2)
+    rows = store.queries.outbox_pending(10)
+    msgs = [Msg(up_topic("st-01", "move"), envelope("move", "st-01", r.payload, r.msg_id)) for r in rows]
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings())
+    real = ingest._insert_moves
+
+    def buggy(conn, batch, now):  # type: ignore[no-untyped-def]
+        if any(w.move_id == rows[1].msg_id for _, w in batch.moves):
+            raise RuntimeError("boom")
+        return real(conn, batch, now)
+
+    monkeypatch.setattr(ingest, "_insert_moves", buggy)
+    ingest._handle_with_retry(msgs)
+    assert bus.acked == [msgs[0], msgs[1]]  # the batch attempt acked nothing; then one by one
+    assert acks_for(bus, "st-01").msg_ids == [rows[0].msg_id]
+    with engine.connect() as conn:
+        last = conn.execute(sa.select(dead_letters.c.reason).order_by(dead_letters.c.id.desc()).limit(1)).one()
+    assert last.reason == "internal error: RuntimeError: boom"
