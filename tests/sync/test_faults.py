@@ -140,8 +140,9 @@ def test_station_process_sigkilled_at_random_points(mosquitto_factory: Mosquitto
     assert_converged(engine, [store])
 
 
+@pytest.mark.parametrize("puback", [[], ["--puback-on-receipt"]], ids=["puback-after-commit", "puback-on-receipt"])
 def test_cloud_consumer_killed_mid_batch_and_restarted(
-    mosquitto_factory: MosquittoFactory, tmp_path: Path,
+    mosquitto_factory: MosquittoFactory, tmp_path: Path, puback: list[str],
 ) -> None:
     broker = mosquitto_factory(stations=STATIONS, cert_stations=())
     cloud_db = tmp_path / "cloud.db"
@@ -149,7 +150,7 @@ def test_cloud_consumer_killed_mid_batch_and_restarted(
     recorders, syncers = stations(tmp_path)
     cmd = [sys.executable, "-m", "cloud", "--db", f"sqlite:///{cloud_db}", "ingest",
            "--host", broker.host, "--port", str(broker.port), "--password", str(broker.cloud.password),
-           "--ca-file", broker.ca_file, "--resend-after", "1", "--max-seconds", "150"]
+           "--ca-file", broker.ca_file, "--resend-after", "1", "--max-seconds", "150", *puback]
     rng = random.Random(7)
     with running_daemon(broker, syncers[0]), running_daemon(broker, syncers[1]):
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
