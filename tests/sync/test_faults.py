@@ -71,7 +71,18 @@ def stations(tmp_path: Path, names: tuple[str, ...] = STATIONS) -> tuple[list[St
     return recorders, syncers
 
 
-def test_broker_stopped_and_restarted_mid_stream(mosquitto_factory: MosquittoFactory, tmp_path: Path) -> None:
+def kill_broker_hard(broker: MosquittoBroker) -> None:
+    """SIGKILL: mosquitto loses whatever changed since its last persistence save."""
+    assert broker.proc is not None
+    proc, broker.proc = broker.proc, None
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
+@pytest.mark.parametrize("how", ["sigterm", "sigkill"])
+def test_broker_stopped_and_restarted_mid_stream(
+    mosquitto_factory: MosquittoFactory, tmp_path: Path, how: str,
+) -> None:
     broker = mosquitto_factory(stations=STATIONS, cert_stations=())
     engine = make_cloud(tmp_path / "cloud.db", STATIONS)
     recorders, syncers = stations(tmp_path)
@@ -81,7 +92,10 @@ def test_broker_stopped_and_restarted_mid_stream(mosquitto_factory: MosquittoFac
             for r in recorders:
                 record_moves(r, 50, start=round_ * 50, per_tx=5)
             if round_ == 2:
-                broker.stop()  # SIGTERM: saves its persistence database
+                if how == "sigterm":
+                    broker.stop()  # saves its persistence database
+                else:
+                    kill_broker_hard(broker)  # queued and in-flight messages are gone
             if round_ == 4:
                 broker.start()
             time.sleep(0.2)
