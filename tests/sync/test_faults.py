@@ -213,3 +213,31 @@ def test_station_offline_for_10000_moves_then_reconnects(
         with running_daemon(broker, syncers[0]):
             wait_until(lambda: converged(engine, recorders), 120, what="backlog drained")
     assert_converged(engine, recorders)
+
+
+def test_the_sync_command_runs_from_the_station_env_and_stops_cleanly(
+    mosquitto_factory: MosquittoFactory, tmp_path: Path,
+) -> None:
+    broker = mosquitto_factory(stations=("st-01",), cert_stations=())
+    engine = make_cloud(tmp_path / "cloud.db", ("st-01",))
+    db = tmp_path / "st-01.db"
+    store = make_station(db, "st-01")
+    record_moves(store, 300, per_tx=30)
+    creds = broker.stations["st-01"]
+    env = {**os.environ, "PACKLINE_STATION_ID": "st-01", "PACKLINE_BROKER_HOST": broker.host,
+           "PACKLINE_BROKER_PORT": str(broker.port), "PACKLINE_BROKER_CA": broker.ca_file,
+           "PACKLINE_BROKER_USERNAME": "st-01", "PACKLINE_BROKER_PASSWORD": str(creds.password)}
+    with running_ingest(broker, engine):
+        proc = subprocess.Popen([sys.executable, "-m", "edge", "--db", str(db), "sync", "--max-seconds", "60"],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: converged(engine, [store]), 30, what="convergence via packline-edge sync")
+            assert store.queries.sync_state()["connected"] == "1"
+        finally:
+            os.kill(proc.pid, signal.SIGTERM)
+            _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err.decode()
+    assert "sync started: station st-01" in err.decode()
+    state = store.queries.sync_state()
+    assert (state["daemon"], state["connected"]) == ("stopped", "0")
+    assert_converged(engine, [store])
