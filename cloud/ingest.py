@@ -47,6 +47,7 @@ from cloud.db.schema import (
     station_alerts,
     station_shipments,
     station_sign_ins,
+    stations,
 )
 from cloud.errors import DatabaseError, InvalidMove
 from cloud.outbound import send_moves, stations_of_warehouse
@@ -183,6 +184,8 @@ class Ingest:
         self._next_poll = 0.0
         self._queued_here = False
         self._station_cache: dict[str, tuple[float, list[str]]] = {}
+        self._home: dict[str, str] = {}
+        self._home_loaded = -1e18
         bus.add_connection_listener(self._on_connection)
         group = self.settings.shared_group
         bus.subscribe(f"$share/{group}/{UP_FILTER}" if group else UP_FILTER, qos=1)
@@ -314,7 +317,32 @@ class Ingest:
         if batch.dead:
             conn.execute(sa.insert(dead_letters), batch.dead)
 
+    def _foreign_moves(self, conn: Connection, batch: _Batch, now: datetime) -> None:
+        """Dead-letter moves a registered station records in a warehouse not its own (a
+        station's broker account must not change another warehouse's stock)."""
+        keep: list[tuple[str, MoveWire]] = []
+        for station, wire in batch.moves:
+            home = self._warehouse_of(conn, station)
+            if home is not None and wire.warehouse_id != home:
+                raw = Envelope(msg_id=wire.move_id, kind="move", station_id=station,
+                               created_at=now, payload=wire.model_dump(mode="json"))
+                self._dead(batch, f"{TOPIC_ROOT}/st/{station}/up/move", station, wire.move_id,
+                           f"station {station} belongs to {home}, not {wire.warehouse_id}",
+                           encode(raw), now)
+            else:
+                keep.append((station, wire))
+        batch.moves = keep
+
+    def _warehouse_of(self, conn: Connection, station: str) -> str | None:
+        """The registered warehouse of a station (None if not registered), cached."""
+        now = time.monotonic()
+        if now - self._home_loaded > self.settings.station_cache_seconds:
+            self._home = dict(conn.execute(sa.select(stations.c.id, stations.c.warehouse_id)).all())
+            self._home_loaded = now
+        return self._home.get(station)
+
     def _insert_moves(self, conn: Connection, batch: _Batch, now: datetime) -> set[str]:
+        self._foreign_moves(conn, batch, now)
         if not batch.moves:
             return set()
         try:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cloud import ledger_store
 from cloud.db.schema import dead_letters, downlink_outbox
 from cloud.ingest import Ingest, IngestSettings
 from cloud.outbound import enqueue_down, send_catalog
@@ -199,3 +200,20 @@ def test_a_message_that_trips_a_bug_is_isolated_and_dead_lettered(engine, tmp_pa
     with engine.connect() as conn:
         last = conn.execute(sa.select(dead_letters.c.reason).order_by(dead_letters.c.id.desc()).limit(1)).one()
     assert last.reason == "internal error: RuntimeError: boom"
+
+
+def test_a_station_cannot_move_stock_of_another_warehouse(engine, tmp_path) -> None:
+    store = make_station(tmp_path / "st.db", "st-01")
+    record_moves(store, 1)
+    row = store.queries.outbox_pending(1)[0]
+    payload = {**row.payload, "warehouse_id": "WH2", "location": "Y-01-01"}
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings())
+    ingest.handle_batch([Msg(up_topic("st-01", "move"), envelope("move", "st-01", payload, row.msg_id))])
+    ack = acks_for(bus, "st-01")
+    assert ack.msg_ids == []
+    assert [(r.msg_id, r.reason) for r in ack.rejected] == [
+        (row.msg_id, "station st-01 belongs to WH1, not WH2")]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(ledger_store.stock_moves)
+                            .where(ledger_store.stock_moves.c.move_id == row.msg_id)).scalar_one() == 0
