@@ -1,7 +1,8 @@
 """Sync throughput: Packline station → mosquitto → cloud with application acks, beside raw
 paho QoS 1 publish → subscribe on the same broker in the same run.
 
-    python -m bench sync [--messages 20000] [--backlog 100000]
+    python -m bench sync                      # defaults, via the dispatcher
+    python -m bench.sync [--messages 20000] [--backlog 100000] [--broker-inflight 20]
 
 1. raw: a paho publisher (in-flight 20, QoS 1, 200-byte payloads) and a paho subscriber
    (auto-ack) through the provisioned TLS broker; end-to-end messages/s at the subscriber.
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--backlog", type=int, default=100_000)
     ap.add_argument("--broker-inflight", type=int, default=20,
                     help="mosquitto max_inflight_messages (provisioning default 20)")
-    args = ap.parse_args(argv)
+    args = ap.parse_args([] if argv is None else argv)  # ``python -m bench sync``: defaults
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         broker = start_broker(root, ("st-01",), args.broker_inflight)
@@ -196,4 +197,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -21,7 +21,7 @@ from sqlite_utils import Database
 
 from edge.domain.ledger import plan_reversal
 from edge.domain.models import Move, MoveReason, MoveRequest, NegativeStockPolicy
-from edge.errors import AlreadyReversed, InsufficientStock, LedgerError, UnknownSku
+from edge.errors import AlreadyReversed, InsufficientStock, LedgerError, PackError, UnknownSku
 from edge.store.queries import row_to_move
 from edge.sync.schema import MoveWire
 
@@ -377,47 +377,48 @@ class Writer:
             )
 
 
-    # ------------------------------------------------------------------ sync downlink
-    # Orders, intercepts and purchase orders as the cloud sends them (edge.sync.inbox).
-    # ``upsert_order`` may also be added by the CLI work; keep one when merging.
-    def upsert_order(self, order: dict[str, Any], lines: Sequence[dict[str, Any]]) -> str:
-        """Insert or refresh an order to pack with its lines; returns its status afterwards.
+    # ------------------------------------------------------------------ orders
+    # ``upsert_order`` is the CLI branch's (identical copy, so the merge keeps one).
+    def upsert_order(self, order: dict[str, Any], lines: Sequence[dict[str, Any]]) -> None:
+        """Insert or update an order to pack and replace its lines, keyed by ``order_id``.
 
-        ``order`` holds ``orders`` columns (``order_id``, ``platform``, ``platform_order_no``,
-        ``ordered_at``, waybill fields, ...). A waiting order is replaced; one already being
-        packed keeps its status and lines and only takes new waybill data; a shipped or
-        cancelled one is left alone. An intercept that arrived first is applied now.
+        Idempotent. A shipped order is never overwritten (``PackError``); an existing order
+        keeps its local packing status unless the update intercepts or cancels it.
+        ``print_data`` / ``receiver_masked`` may be dicts (stored as JSON).
         """
-        order_id = str(order["order_id"])
-        now = self.now()
+        record = dict(order)
+        for key in ("print_data", "receiver_masked"):
+            if isinstance(record.get(key), dict):
+                record[key] = json.dumps(record[key], ensure_ascii=False, sort_keys=True)
+        record["updated_at"] = self.now()
         with self.transaction():
             row = self.db.execute(
-                "SELECT status FROM orders WHERE order_id = ?", [order_id]
+                "SELECT status FROM orders WHERE order_id = ?", [record["order_id"]]
             ).fetchone()
-            status = row[0] if row else "waiting"
-            if row is None or status == "waiting":
-                record = {**order, "status": "waiting", "updated_at": now}
-                self.db.table("orders").upsert(record, pk="order_id")
-                self.db.execute("DELETE FROM order_lines WHERE order_id = ?", [order_id])
-                self.db.conn.executemany(
-                    "INSERT INTO order_lines (order_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",
-                    [(order_id, ln["line_no"], ln["sku"], ln["qty"]) for ln in lines],
-                )
-            elif status in ("packing", "packed"):
-                self.db.execute(
-                    """UPDATE orders SET waybill_no = COALESCE(?, waybill_no),
-                           carrier = COALESCE(?, carrier), print_data = COALESCE(?, print_data),
-                           updated_at = ? WHERE order_id = ?""",
-                    [order.get("waybill_no"), order.get("carrier"), order.get("print_data"),
-                     now, order_id],
-                )
+            if row is not None:
+                if row[0] == "shipped":
+                    raise PackError(f"订单已发货，不能覆盖 / order already shipped: {record['order_id']}")
+                if record.get("status") not in ("intercepted", "cancelled"):
+                    record["status"] = row[0]
+            self.db.table("orders").upsert(record, pk="order_id")
+            self.db.execute("DELETE FROM order_lines WHERE order_id = ?", [record["order_id"]])
+            self.db.conn.executemany(
+                "INSERT INTO order_lines (order_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",
+                [(record["order_id"], ln["line_no"], ln["sku"], ln["qty"]) for ln in lines],
+            )
+
+    # ------------------------------------------------------------------ sync downlink
+    # Intercepts and purchase orders as the cloud sends them (edge.sync.inbox).
+    def apply_pending_intercept(self, order_id: str) -> str | None:
+        """Apply an intercept that arrived before its order; returns its outcome or None."""
+        with self.transaction():
             pending = self.db.execute(
                 "SELECT reason FROM pending_intercepts WHERE order_id = ?", [order_id]
             ).fetchone()
-            if pending is not None:
-                self.db.execute("DELETE FROM pending_intercepts WHERE order_id = ?", [order_id])
-                return self.intercept_order(order_id, pending[0])
-            return str(status)
+            if pending is None:
+                return None
+            self.db.execute("DELETE FROM pending_intercepts WHERE order_id = ?", [order_id])
+            return self.intercept_order(order_id, pending[0])
 
     def intercept_order(self, order_id: str, reason: str) -> str:
         """Block an order (refund, address change); returns what happened.

@@ -106,11 +106,12 @@ def apply_catalog(w: Writer, c: CatalogWire) -> None:
 
 
 def apply_task(w: Writer, t: TaskWire) -> None:
-    """Store the order to pack with its lines and waybill print data."""
+    """Store the order to pack with its lines and waybill print data; an intercept that
+    arrived first blocks it at once. A task for an order already shipped is refused
+    (``PackError``: reported back to the cloud as rejected)."""
     order = t.model_dump(mode="json", exclude={"lines"})
-    order["print_data"] = json.dumps(t.print_data, ensure_ascii=False) if t.print_data else None
-    order["receiver_masked"] = json.dumps(t.receiver_masked, ensure_ascii=False)
     w.upsert_order(order, [line.model_dump() for line in t.lines])
+    w.apply_pending_intercept(t.order_id)
 
 
 def apply_intercept(w: Writer, i: InterceptWire) -> None:

@@ -203,3 +203,17 @@ def test_an_effect_that_trips_a_bug_is_rejected_not_retried_forever(cloud, daemo
     acks = up_acks(cloud)
     assert [(r.msg_id, r.reason) for r in acks.rejected] == [(mid, "internal error: RuntimeError: bug")]
     assert station_store.writer.db.execute("SELECT COUNT(*) FROM inbox").fetchone() == (0,)
+
+
+def test_a_new_task_for_a_shipped_order_is_rejected_not_applied(cloud, daemon, station_store):
+    send(cloud, "task", TASK)
+    daemon.step()
+    station_store.writer.db.execute("UPDATE orders SET status='shipped' WHERE order_id='O-1'")
+    up_acks(cloud)
+    again = send(cloud, "task", {**TASK, "waybill_no": "YT-NEW"})
+    daemon.step()
+    acks = up_acks(cloud)
+    assert [r.msg_id for r in acks.rejected] == [again]
+    assert "PackError" in acks.rejected[0].reason
+    assert station_store.writer.db.execute(
+        "SELECT status, waybill_no FROM orders WHERE order_id='O-1'").fetchone() == ("shipped", "YT1234567890")
