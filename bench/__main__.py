@@ -11,6 +11,7 @@ BENCHES: dict[str, str] = {
     "clouddb": "bench.clouddb:main",
     "backup": "bench.backup:main",
     "marketplaces": "bench.marketplaces:main",
+    "sync": "bench.sync:main",
     "scan_latency": "bench.scan_latency:main",
 }
 """Registered benchmarks, run in this order by ``python -m bench``."""

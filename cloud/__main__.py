@@ -216,9 +216,10 @@ def render_table(
 def _register_commands() -> None:
     """Mount the commands defined beside the code they drive."""
     from cloud.catalog_cli import COMMANDS
+    from cloud.ingest import ingest_command
     from cloud.marketplaces.fake_server import fake_platform_command
 
-    for command in (*COMMANDS, fake_platform_command):
+    for command in (*COMMANDS, fake_platform_command, ingest_command):
         cli.add_command(command)
 
 

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "backup": ("edge.backup.cli", "backup_group", "备份到 S3 / replicate the database (litestream layout)"),
     "restore": ("edge.backup.cli", "restore_command", "从备份恢复 / restore from the replica"),
     "kiosk": ("edge.ui.cli", "kiosk", "启动打包工作站界面 / start the kiosk"),
+    "sync": ("edge.sync.daemon", "sync_command", "同步守护进程 / sync daemon (outbox ⇄ cloud over MQTT)"),
 }
 """Lazily imported subcommands: name → (module, click command attribute, short help)."""
 

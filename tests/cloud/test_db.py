@@ -55,13 +55,27 @@ EXPECTED_TABLES = {
         "device_id", "occurred_at", "recorded_at", "received_at", "reverses_move_id", "note",
     },
     "stock_balances": {"warehouse_id", "sku", "location", "qty"},
+    "dead_letters": {"id", "received_at", "topic", "station_id", "msg_id", "reason", "payload"},
+    "downlink_outbox": {
+        "seq", "msg_id", "station_id", "kind", "payload", "created_at", "attempts",
+        "next_attempt_at", "last_sent_at", "acked_at", "rejected_reason",
+    },
+    "station_alerts": {
+        "msg_id", "station_id", "kind", "subject", "detail", "raised_at", "received_at",
+        "acknowledged_at",
+    },
+    "station_shipments": {
+        "msg_id", "station_id", "order_id", "waybill_no", "carrier", "weight_g", "operator_id",
+        "shipped_at", "received_at", "tracking_pushed_at",
+    },
+    "station_sign_ins": {"msg_id", "station_id", "operator_id", "event", "at", "received_at"},
 }
 
 
 def test_migrations_create_every_table(cloud_db_url: str) -> None:
     engine = make_engine(cloud_db_url)
     try:
-        assert migrate(engine) == "0001_foundation" == head_revision()
+        assert migrate(engine) == "0002_sync" == head_revision()
         inspector = sa.inspect(engine)
         tables = set(inspector.get_table_names())
         assert tables == set(EXPECTED_TABLES) | {"alembic_version"}
@@ -76,12 +90,12 @@ def test_migrations_create_every_table(cloud_db_url: str) -> None:
 
 
 def test_migrate_is_idempotent_and_accepts_a_url(cloud_db_url: str) -> None:
-    assert migrate(cloud_db_url) == "0001_foundation"
-    assert migrate(cloud_db_url) == "0001_foundation"
+    assert migrate(cloud_db_url) == "0002_sync"
+    assert migrate(cloud_db_url) == "0002_sync"
     engine = make_engine(cloud_db_url)
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == "0001_foundation"
+            assert current_revision(conn) == "0002_sync"
             require_current(conn)
             assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
@@ -109,7 +123,7 @@ def test_downgrade_to_base_and_upgrade_again(cloud_engine: Engine) -> None:
     with cloud_engine.begin() as conn:
         command.downgrade(alembic_config(conn), "base")
     assert set(sa.inspect(cloud_engine).get_table_names()) == {"alembic_version"}
-    assert migrate(cloud_engine) == "0001_foundation"
+    assert migrate(cloud_engine) == "0002_sync"
     with cloud_engine.begin() as conn:
         assert insert_moves(conn, [make_move(1)]) == [make_move(1).move_id]
     # The append-only triggers came back with the tables.
