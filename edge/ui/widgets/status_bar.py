@@ -1,4 +1,9 @@
-"""The status bar: station, operator, device states, sync state and the language button."""
+"""The status bar: station, operator, device states, sync state and the language button.
+
+Compact enough for a 1024×600 touchscreen terminal (~128 columns): devices are a short
+name and an icon (✓ ok, ✗ fault, - not configured, … busy, in colour), and sync is one
+label the status worker's readings fill (``PacklineApp.health``).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,11 @@ class StatusBar(Horizontal):
     StatusBar .dev-off { color: $text-muted; }
     StatusBar .dev-busy { color: $warning; }
     StatusBar #operator { text-style: bold; }
+    StatusBar .dev { padding: 1 0 0 0; margin: 0 1 0 0; }
+    StatusBar #sync { margin: 0 0 0 1; }
+    StatusBar .sync-ok { color: $success; }
+    StatusBar .sync-warn { color: $warning; text-style: bold; }
+    StatusBar .sync-error { color: $error; text-style: bold reverse; }
     StatusBar #spacer { width: 1fr; }
     StatusBar #lang { height: 3; min-width: 10; margin: 0; }
     """
@@ -47,7 +57,7 @@ class StatusBar(Horizontal):
 
     def on_mount(self) -> None:
         app = self.papp
-        for attr in ("lang", "operator", "device_states", "sync_text"):
+        for attr in ("lang", "operator", "device_states", "health"):
             self.watch(app, attr, self._changed, init=False)
         self.refresh_state()
 
@@ -65,13 +75,38 @@ class StatusBar(Horizontal):
         for dev in DEVICES:
             state = app.device_states.get(dev, "off")
             label = self.query_one(f"#dev-{dev}", Label)
-            label.update(f"{t('device.' + dev)}:{t('device.state.' + state)}")
-            label.set_classes(f"dev-{state}")
-        self.query_one("#sync", Label).update(
-            t("status.sync", state=app.sync_text or t("status.sync.unknown")))
+            label.update(f"{t('device.short.' + dev)}{t('device.icon.' + state)}")
+            label.tooltip = f"{t('device.' + dev)}: {t('device.state.' + state)}"
+            label.set_classes(f"dev dev-{state}")
+        text, level = sync_line(app)
+        sync = self.query_one("#sync", Label)
+        sync.update(text)
+        sync.set_classes(f"sync-{level}")
         self.query_one("#lang", BigButton).label = t("lang.toggle")
 
     def on_button_pressed(self, event: BigButton.Pressed) -> None:
         if event.button.id == "lang":
             event.stop()
             self.papp.action_toggle_language()
+
+
+def sync_line(app: PacklineApp) -> tuple[str, str]:
+    """The status bar's sync text and level (``ok``/``idle``/``warn``/``error``), e.g.
+    ``离线 · 待同步 12 条 · 最早 5分钟 · 确认 08:01:02``."""
+    t = app.t
+    health = app.health
+    if health is None:
+        return t("status.sync.reading"), "idle"
+    s = health.sync
+    level = health.sync_level()
+    parts = [t("sync.online") if s.online else t("sync.offline")]
+    if level == "error":
+        parts.append(t("sync.error.short"))
+    if s.backlog:
+        parts.append(t("sync.backlog", n=s.backlog))
+        parts.append(t("sync.oldest", age=app.format_age(s.oldest_age)))
+    else:
+        parts.append(t("sync.synced"))
+    if s.last_ack_at is not None:
+        parts.append(t("sync.last_ack", time=app.format_time(s.last_ack_at)))
+    return " · ".join(parts), level
