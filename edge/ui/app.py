@@ -204,6 +204,7 @@ class PacklineApp(App[None]):
         queries = svc.store.reader()
         try:
             while not worker.is_cancelled:
+                self._health_wake.clear()
                 try:
                     health = read_health(queries, svc.store.path, svc.wall_clock())
                 except (sqlite3.Error, OSError) as err:
@@ -212,7 +213,6 @@ class PacklineApp(App[None]):
                     self.health_error = ""
                     self.post_message(SyncStatusChanged(health))
                 self._health_wake.wait(svc.settings.status_period_s)
-                self._health_wake.clear()
         finally:
             queries.db.close()
 
