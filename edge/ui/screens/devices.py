@@ -96,8 +96,10 @@ class DevicesScreen(KioskScreen):
         for prefix, rows in (("sync", sync_rows), ("backup", backup_rows)):
             for row, (text, level) in rows.items():
                 label = self.query_one(f"#{prefix}-{row}", Label)
-                label.update(text)
-                label.set_classes(f"health-row sync-{level}")
+                if str(label.render()) != text:
+                    label.update(text)
+                if set(label.classes) != {"health-row", f"sync-{level}"}:
+                    label.set_classes(f"health-row sync-{level}")
 
     def _sync_rows(self, health: StationHealth) -> dict[str, tuple[str, str]]:
         app, t, s = self.papp, self.t, health.sync

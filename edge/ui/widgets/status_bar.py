@@ -46,6 +46,11 @@ class StatusBar(Horizontal):
     def papp(self) -> PacklineApp:
         return cast("PacklineApp", self.app)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: dict[str, str] = {}
+        """selector → the text last put in that label."""
+
     def compose(self) -> ComposeResult:
         yield Label(id="station")
         yield Label(id="operator")
@@ -65,24 +70,34 @@ class StatusBar(Horizontal):
         self.refresh_state()
 
     def refresh_state(self) -> None:
+        """Redraw what changed (the status worker calls this every ~2 s: an unchanged
+        label is not touched, so a reading costs no layout or repaint during a scan)."""
         app = self.papp
         t = app.t
-        self.query_one("#station", Label).update(t("status.station", station=app.station_id))
+        self._show("#station", t("status.station", station=app.station_id))
         op = app.operator
-        self.query_one("#operator", Label).update(
-            t("status.operator", name=op["name"], role=app.i18n.role(op["role"])) if op
-            else t("status.nobody"))
+        self._show("#operator", t("status.operator", name=op["name"], role=app.i18n.role(op["role"]))
+                   if op else t("status.nobody"))
         for dev in DEVICES:
             state = app.device_states.get(dev, "off")
-            label = self.query_one(f"#dev-{dev}", Label)
-            label.update(f"{t('device.short.' + dev)}{t('device.icon.' + state)}")
-            label.tooltip = f"{t('device.' + dev)}: {t('device.state.' + state)}"
-            label.set_classes(f"dev dev-{state}")
+            self._show(f"#dev-{dev}", f"{t('device.short.' + dev)}{t('device.icon.' + state)}",
+                       f"dev dev-{state}", tooltip=f"{t('device.' + dev)}: {t('device.state.' + state)}")
         text, level = sync_line(app)
-        sync = self.query_one("#sync", Label)
-        sync.update(text)
-        sync.set_classes(f"sync-{level}")
-        self.query_one("#lang", BigButton).label = t("lang.toggle")
+        self._show("#sync", text, f"sync-{level}")
+        lang = self.query_one("#lang", BigButton)
+        if str(lang.label) != t("lang.toggle"):
+            lang.label = t("lang.toggle")
+
+    def _show(self, selector: str, text: str, classes: str | None = None,
+              tooltip: str | None = None) -> None:
+        label = self.query_one(selector, Label)
+        if self._shown.get(selector) != text:
+            self._shown[selector] = text
+            label.update(text)
+        if classes is not None and set(label.classes) != set(classes.split()):
+            label.set_classes(classes)
+        if tooltip is not None and label.tooltip != tooltip:
+            label.tooltip = tooltip
 
     def on_button_pressed(self, event: BigButton.Pressed) -> None:
         if event.button.id == "lang":
