@@ -15,7 +15,7 @@ from types import FrameType
 import click
 
 from edge.backup.replica import open_target
-from edge.backup.replicator import Replicator
+from edge.backup.replicator import read_health
 from edge.backup.restore import restore
 from edge.backup.runner import BackupRunner
 from edge.errors import EdgeError
@@ -109,11 +109,14 @@ def run_command(
 def status_command(db_path: str, target_url: str | None) -> None:
     """显示备份状态 / show backup health (local; with --target also the replica)."""
     try:
-        target = open_target(target_url or "file:///nonexistent-backup-target")
-        rep = Replicator(db_path, target)
-        h = rep.health()
-        click.echo(h.summary() if target_url else h.summary().replace(h.target, "-"))
+        # Read-only: a Replicator here would tidy the spool under a running backup's feet.
+        h = read_health(db_path)
+        if h is None:
+            click.echo("尚未备份过 / never backed up")
+        else:
+            click.echo(h.summary())
         if target_url:
+            target = open_target(target_url)
             from edge.backup.replica import iter_levels
 
             infos = list(iter_levels(target, range(0, 10)))

@@ -11,16 +11,12 @@ its own read connection, never on the UI thread.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
-import os
 from dataclasses import dataclass
 from typing import Final
 
-from edge.backup import ltx
-from edge.backup.replicator import BackupHealth, Meta, sidecar_dir
-from edge.errors import BackupError
+from edge.backup.replicator import BackupHealth
+from edge.backup.replicator import read_health as backup_read_health
 from edge.store.queries import Queries
 from edge.sync.status import SyncStatus, compute_status
 
@@ -64,49 +60,8 @@ def read_sync(queries: Queries, now: dt.datetime) -> tuple[SyncStatus, bool]:
 
 
 def read_backup_health(db_path: str, now: dt.datetime) -> BackupHealth | None:
-    """Backup health from the sidecar (``meta.json`` and the spool), as
-    ``Replicator.health()`` computes it, but read-only: constructing a ``Replicator``
-    would create directories and delete the running backup's ``.tmp`` spool files.
-
-    ``last_error`` is always None here: the runner keeps it in memory only.
-    """
-    side = sidecar_dir(db_path)
-    try:
-        with open(os.path.join(side, "meta.json")) as f:
-            raw = json.load(f)
-        meta = Meta(**{k: v for k, v in raw.items() if k in Meta.__dataclass_fields__})
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, TypeError) as err:
-        return BackupHealth(target="-", last_success_at=None, lag_seconds=0.0, lag_txids=0,
-                            last_error=f"meta.json: {err}", txid=0, uploaded_txid=0)
-    spool = os.path.join(side, "spool")
-    pending: list[tuple[int, str]] = []
-    spool_max = 0
-    with contextlib.suppress(FileNotFoundError):
-        for name in os.listdir(spool):
-            if not name.endswith(".ltx") or "_" not in name:
-                continue
-            level_s, rest = name.split("_", 1)
-            parsed = ltx.parse_filename(rest)
-            if parsed is None or not level_s.isdigit():
-                continue
-            spool_max = max(spool_max, parsed[1])
-            if int(level_s) == 0 and parsed[1] > meta.uploaded_txid:
-                pending.append((parsed[1], os.path.join(spool, name)))
-    txid = max(meta.txid, spool_max)
-    lag_s = 0.0
-    if pending:
-        pending.sort()
-        # The runner may upload and delete the file between listdir and open.
-        with contextlib.suppress(OSError, BackupError), open(pending[0][1], "rb") as f:
-            ts = ltx.Header.unpack(f.read(ltx.HEADER_SIZE)).timestamp_ms
-            lag_s = max(0.0, now.timestamp() - ts / 1000)
-    last = (dt.datetime.fromtimestamp(meta.last_success_ms / 1000, tz=dt.UTC)
-            if meta.last_success_ms else None)
-    return BackupHealth(target="-", last_success_at=last, lag_seconds=lag_s,
-                        lag_txids=max(0, txid - meta.uploaded_txid), last_error=None,
-                        txid=txid, uploaded_txid=meta.uploaded_txid)
+    """The backup runner's state as the sidecar records it (read-only)."""
+    return backup_read_health(db_path, now.timestamp())
 
 
 def read_health(queries: Queries, db_path: str, now: dt.datetime) -> StationHealth:
