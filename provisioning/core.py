@@ -4,7 +4,8 @@ State directory layout (secrets 0600)::
 
     registry.json            stations, their status, hashes (never plaintext passwords)
     ca/ca.key, ca/ca.crt     the broker CA
-    cloud.env                the cloud's broker credentials (PACKLINE_CLOUD_BROKER_*)
+    cloud.env                the cloud's broker credentials and, after broker-config, where
+                             the broker is (PACKLINE_CLOUD_BROKER_*)
     stations/<id>/station.env      the station's settings and secrets (PACKLINE_*)
     stations/<id>/ca.crt           CA to trust for the broker
     stations/<id>/client.crt|key   client certificate (``--client-cert`` only)
@@ -290,7 +291,18 @@ class Provisioner:
         reg["broker"] = settings.to_json()
         self._save(reg)
         self._write_broker_files(reg, settings, server_cert=True)
+        self._write_cloud_env(settings)
         return Path(settings.out) / "mosquitto.conf"
+
+    def _write_cloud_env(self, s: BrokerSettings) -> None:
+        """Add where the broker is to ``cloud.env`` (``packline-cloud ingest`` reads
+        ``PACKLINE_CLOUD_BROKER_HOST/PORT/CA``); the credentials are kept."""
+        path = self.state_dir / "cloud.env"
+        values = read_env_file(path)
+        values["PACKLINE_CLOUD_BROKER_HOST"] = s.hostnames[0] if s.hostnames else "127.0.0.1"
+        values["PACKLINE_CLOUD_BROKER_PORT"] = str(s.port)
+        values["PACKLINE_CLOUD_BROKER_CA"] = str(Path(s.out) / "ca.crt")
+        write_private(path, "".join(_env_line(k, v) for k, v in values.items()))
 
     def _write_broker_files(self, reg: dict[str, Any], s: BrokerSettings, *, server_cert: bool) -> None:
         out = Path(s.out)

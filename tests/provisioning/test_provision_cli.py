@@ -231,3 +231,21 @@ def test_module_entry_point_runs(tmp_path: Path) -> None:
     )
     assert out.stdout.splitlines()[0] == f"CA written to {tmp_path / 's' / 'ca' / 'ca.crt'}"
     assert mode(tmp_path / "s" / "cloud.env") == 0o600
+
+
+def test_cloud_env_tells_ingest_where_the_broker_is(prov: Provisioner, tmp_path: Path) -> None:
+    env = read_env_file(tmp_path / "state" / "cloud.env")
+    assert env["PACKLINE_CLOUD_BROKER_USERNAME"] == "cloud"
+    assert env["PACKLINE_CLOUD_BROKER_PASSWORD"] == prov.cloud_credentials()[1]
+    assert (env["PACKLINE_CLOUD_BROKER_HOST"], env["PACKLINE_CLOUD_BROKER_PORT"]) == ("127.0.0.1", "18883")
+    assert env["PACKLINE_CLOUD_BROKER_CA"] == str(tmp_path / "broker" / "ca.crt")
+    assert (tmp_path / "broker" / "ca.crt").exists()
+    assert mode(tmp_path / "state" / "cloud.env") == 0o600
+    # the names are the ones `packline-cloud ingest` reads
+    from cloud.ingest import ingest_command
+
+    envvars = {p.name: getattr(p, "envvar", None) for p in ingest_command.params}
+    assert {envvars[n] for n in ("host", "port", "ca_file", "username", "password")} <= set(env)
+    # enrolling a station later keeps them
+    prov.enrol("st-09", "WH1")
+    assert read_env_file(tmp_path / "state" / "cloud.env") == env
