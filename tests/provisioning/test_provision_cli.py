@@ -125,6 +125,12 @@ def test_enrol_writes_secret_config_and_registry_without_plaintext(prov: Provisi
     assert env["PACKLINE_S3_PREFIX"] == "stations/WH-SZ/st-07/" == e.s3_prefix
     assert env["PACKLINE_S3_SECRET_ACCESS_KEY"] == e.s3_secret_access_key
     assert env["PACKLINE_SCANNER_URL"] == "evdev:///dev/packline/scanner"
+    # what the sync, backup and restore commands read, and one database for every unit
+    assert env["PACKLINE_HOME"] == "/var/lib/packline"
+    assert env["PACKLINE_BACKUP_URL"] == (
+        "s3://bk/stations/WH-SZ/st-07/edge.db?endpoint=http://127.0.0.1:9000&region=us-east-1")
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
+        e.s3_access_key_id, e.s3_secret_access_key)
     # the plaintext password appears nowhere else in the state or broker files
     for path in tmp_path.rglob("*"):
         if path.is_file() and path != e.env_file:
