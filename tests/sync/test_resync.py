@@ -48,7 +48,7 @@ STATIONS = ("st-01", "st-02")
 
 def task(order_id: str) -> TaskWire:
     return TaskWire(order_id=order_id, platform="pdd", platform_order_no=f"PDD-{order_id}",
-                    waybill_no=f"YT{order_id}", carrier="YTO", ordered_at="2026-11-23T07:00:00Z",
+                    waybill_no=f"YT{order_id}", carrier="YTO", ordered_at=datetime(2026, 11, 23, 7, 0, tzinfo=UTC),
                     lines=[TaskLineWire(line_no=1, sku="CUP-350", qty=1)])
 
 
