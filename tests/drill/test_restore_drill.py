@@ -91,6 +91,8 @@ class Processes:
     def stop_all(self) -> None:
         for proc in self.procs:
             self.stop(proc)
+        for log in sorted(self.logs.glob("*.log")):  # shown by pytest when the test failed
+            print(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
 
 
 @pytest.fixture
@@ -194,7 +196,11 @@ def test_restore_drill(
         unacked_in_backup = record_moves(a, 10, start=30, per_tx=5)
         a_ids += unacked_in_backup
         wait_until(lambda: backed_up_since(a_db, t_backup), 30, what="the backup of phase 2")
-        processes.stop(a_backup)  # the last upload before the card dies
+        processes.stop(a_backup)
+        # the last upload before the card dies: one more pass, so the point surely holds all 10
+        once = subprocess.run([sys.executable, "-m", "edge", "backup", "run", "--once"], cwd=ROOT,
+                              env=a_env, capture_output=True, text=True, timeout=60, check=False)
+        assert once.returncode == 0 and "正常 / OK" in once.stdout, once.stdout + once.stderr
         backup_txid = read_health(str(a_db)).txid  # type: ignore[union-attr]
 
         # -- 3. after the backup point: A's link is back, everything reaches the cloud and is acked
