@@ -135,7 +135,10 @@ def status_command(db_path: str, target_url: str | None) -> None:
 def restore_command(
     target_url: str, txid: str | None, at: str | None, no_check: bool, no_resync_mark: bool, out: str,
 ) -> None:
-    """从备份恢复数据库到 OUT / restore the database from the replica into OUT."""
+    """从备份恢复数据库到 OUT / restore the database from the replica into OUT.
+
+    A station database is marked so that its sync daemon resyncs with the cloud once on its
+    first start (``edge.sync.resync``; docs/restore-drill.md)."""
     if txid is not None and at is not None:
         raise click.UsageError("--txid 与 --at 只能选一个 / give --txid or --at, not both")
     want_txid = parse_txid(txid) if txid is not None else None

@@ -112,6 +112,12 @@ def base_env(values: dict[str, str], **overrides: str) -> dict[str, str]:
     return env
 
 
+def run_edge(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``packline-edge ARGS`` as the operator runs it, with ``station.env`` in the environment."""
+    return subprocess.run([sys.executable, "-m", "edge", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
 def task(order_id: str) -> TaskWire:
     return TaskWire(order_id=order_id, platform="pdd", platform_order_no=f"PDD-{order_id}",
                     waybill_no=f"YT{order_id}", carrier="YTO", ordered_at=datetime(2026, 11, 23, 7, 0, tzinfo=UTC),
@@ -198,8 +204,7 @@ def test_restore_drill(
         wait_until(lambda: backed_up_since(a_db, t_backup), 30, what="the backup of phase 2")
         processes.stop(a_backup)
         # the last upload before the card dies: one more pass, so the point surely holds all 10
-        once = subprocess.run([sys.executable, "-m", "edge", "backup", "run", "--once"], cwd=ROOT,
-                              env=a_env, capture_output=True, text=True, timeout=60, check=False)
+        once = run_edge(["backup", "run", "--once"], a_env)
         assert once.returncode == 0 and "正常 / OK" in once.stdout, once.stdout + once.stderr
         backup_txid = read_health(str(a_db)).txid  # type: ignore[union-attr]
 
@@ -226,16 +231,17 @@ def test_restore_drill(
         shutil.rmtree(machine1)
 
         # -- 5. the new machine: same station.env, restore from S3
-        b_env2 = base_env(station_env, PACKLINE_BROKER_CA=broker.ca_file, PACKLINE_HOME=str(machine2))
+        a2_env = base_env(station_env, PACKLINE_BROKER_CA=broker.ca_file, PACKLINE_HOME=str(machine2))
         machine2.mkdir()
         a2_db = machine2 / "edge.db"
-        out = subprocess.run([sys.executable, "-m", "edge", "restore", str(a2_db)], cwd=ROOT, env=b_env2,
-                             capture_output=True, text=True, timeout=60, check=False)
+        out = run_edge(["restore", "--target", url, str(a2_db)], a2_env)
         assert out.returncode == 0, out.stderr
         assert f"txid {backup_txid} " in out.stdout and "marked: the sync daemon resyncs" in out.stdout
         lt = litestream_restore(url, tmp_path / "litestream.db")
         assert lt.returncode == 0, lt.stderr
         assert moves_rows(tmp_path / "litestream.db") == moves_rows(a2_db)  # before the daemon touches it
+        check = run_edge(["check"], a2_env)
+        assert check.returncode == 0, check.stdout + check.stderr
         a2 = make_station(a2_db, "st-01")
         assert a2.queries.setting(PENDING_KEY) is not None
         assert own_move_ids(a2) == set(a_ids) - set(lost_own)  # behind the crash
@@ -245,8 +251,8 @@ def test_restore_drill(
         assert order_state(a2, "O-2") is None
 
         # -- 6. services start on the new machine: sync resyncs once, the backup goes on
-        a_sync = processes.start("a-sync-3", sync_args, b_env2)
-        a_backup = processes.start("a-backup-2", backup_args, b_env2)
+        a_sync = processes.start("a-sync-3", sync_args, a2_env)
+        a_backup = processes.start("a-backup-2", backup_args, a2_env)
         wait_until(lambda: converged(engine, [a2, b]) and idle()
                    and [order_state(a2, o) for o in ("O-1", "O-2")] == orders_before,
                    40, what="convergence after the restore")
@@ -264,7 +270,7 @@ def test_restore_drill(
 
         # a restart of the sync service does not resync again
         processes.stop(a_sync)
-        a_sync = processes.start("a-sync-4", sync_args, b_env2)
+        a_sync = processes.start("a-sync-4", sync_args, a2_env)
         record_moves(a2, 3, start=55)
         wait_until(lambda: converged(engine, [a2, b]) and idle(), 30, what="after a restart")
         assert a2.writer.db.execute(
@@ -278,6 +284,10 @@ def test_restore_drill(
         h = read_health(str(a2_db))
         assert h is not None and h.txid > backup_txid
         processes.stop(a_backup)
+        status = run_edge(["backup", "status"], a2_env)
+        assert status.returncode == 0 and "正常 / OK" in status.stdout, status.stdout + status.stderr
+        check = run_edge(["check"], a2_env)
+        assert check.returncode == 0, check.stdout + check.stderr
         lt2 = litestream_restore(url, tmp_path / "litestream-2.db")
         assert lt2.returncode == 0, lt2.stderr
         assert {r[0] for r in moves_rows(tmp_path / "litestream-2.db")} == {
