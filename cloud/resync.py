@@ -68,8 +68,8 @@ def apply_resync(
         msg_id=msg_id, station_id=station_id, restore_point=wire.restore_point,
         restored_txid=wire.restored_txid, restored_at=wire.restored_at, cutoff=cutoff,
         received_at=now, moves_sent=0, downlinks_resent=0,
-    ))
-    if inserted.rowcount == 0:
+    ).returning(station_resyncs.c.msg_id)).first()
+    if inserted is None:  # answered before (rowcount is not reliable here on every driver)
         return None
     # Re-queue first: the re-sent rows keep their original (older) seq and go out first.
     o = downlink_outbox.c

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from cloud import ledger_store
-from cloud.db.schema import downlink_outbox, station_resyncs, stock_moves
+from cloud.db.schema import downlink_outbox, station_resyncs, stations, stock_moves, warehouses
 from cloud.ingest import Ingest, IngestSettings
 from cloud.outbound import pending_count, send_intercept, send_po, send_task
 from cloud.resync import apply_resync, resync_count
@@ -216,8 +217,13 @@ def test_resync_is_sent_once_and_repeating_it_changes_nothing(tmp_path: Path) ->
     assert_converged(w.engine, [store, w.stores["st-02"]])
 
 
-def test_resync_re_sends_only_what_is_newer_than_the_restore_point(tmp_path: Path) -> None:
-    engine = make_cloud(tmp_path / "cloud.db", STATIONS)
+def test_resync_re_sends_only_what_is_newer_than_the_restore_point(cloud_engine: Engine, tmp_path: Path) -> None:
+    engine = cloud_engine
+    with engine.begin() as conn:
+        conn.execute(sa.insert(warehouses).values(id="WH1", name="杭州主仓"))
+        conn.execute(sa.insert(stations), [
+            {"id": s, "warehouse_id": "WH1", "name": s, "status": "active",
+             "created_at": datetime(2026, 11, 1, tzinfo=UTC)} for s in STATIONS])
     station = make_station(tmp_path / "st.db", "st-01")
     ids = record_moves(station, 5)
     moves = {m.move_id: m for m in station.queries.moves(limit=100)}
