@@ -11,6 +11,10 @@ The loop reads top to bottom (house style 18): wait briefly for down-messages an
 them, flush app acks, publish due outbox rows, record the status — again. All state that
 matters is in the database, so a SIGKILL at any point loses nothing: on restart the window
 is rebuilt from unacked rows and the broker redelivers unacked down-messages.
+
+On start, a database restored from backup queues its one ``resync`` request
+(``edge.sync.resync``); every turn may publish a health report on ``up/health``
+(``edge.sync.health``: backup state and backlog, on change and every minute).
 """
 
 from __future__ import annotations
