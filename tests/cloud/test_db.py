@@ -69,13 +69,21 @@ EXPECTED_TABLES = {
         "shipped_at", "received_at", "tracking_pushed_at",
     },
     "station_sign_ins": {"msg_id", "station_id", "operator_id", "event", "at", "received_at"},
+    "station_health": {
+        "station_id", "msg_id", "reported_at", "received_at", "backup_last_success_at",
+        "backup_lag_seconds", "backup_last_error", "outbox_backlog", "detail",
+    },
+    "station_resyncs": {
+        "msg_id", "station_id", "restore_point", "restored_txid", "restored_at", "cutoff",
+        "received_at", "moves_sent", "downlinks_resent",
+    },
 }
 
 
 def test_migrations_create_every_table(cloud_db_url: str) -> None:
     engine = make_engine(cloud_db_url)
     try:
-        assert migrate(engine) == "0002_sync" == head_revision()
+        assert migrate(engine) == "0003_station_health_resync" == head_revision()
         inspector = sa.inspect(engine)
         tables = set(inspector.get_table_names())
         assert tables == set(EXPECTED_TABLES) | {"alembic_version"}
@@ -90,12 +98,12 @@ def test_migrations_create_every_table(cloud_db_url: str) -> None:
 
 
 def test_migrate_is_idempotent_and_accepts_a_url(cloud_db_url: str) -> None:
-    assert migrate(cloud_db_url) == "0002_sync"
-    assert migrate(cloud_db_url) == "0002_sync"
+    assert migrate(cloud_db_url) == "0003_station_health_resync"
+    assert migrate(cloud_db_url) == "0003_station_health_resync"
     engine = make_engine(cloud_db_url)
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == "0002_sync"
+            assert current_revision(conn) == "0003_station_health_resync"
             require_current(conn)
             assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
@@ -123,7 +131,7 @@ def test_downgrade_to_base_and_upgrade_again(cloud_engine: Engine) -> None:
     with cloud_engine.begin() as conn:
         command.downgrade(alembic_config(conn), "base")
     assert set(sa.inspect(cloud_engine).get_table_names()) == {"alembic_version"}
-    assert migrate(cloud_engine) == "0002_sync"
+    assert migrate(cloud_engine) == "0003_station_health_resync"
     with cloud_engine.begin() as conn:
         assert insert_moves(conn, [make_move(1)]) == [make_move(1).move_id]
     # The append-only triggers came back with the tables.
