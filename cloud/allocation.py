@@ -167,6 +167,10 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
                 result.exceptions[row.id] = code
                 continue
             assert chosen is not None
+            # A re-allocated order (after a refund request was withdrawn) replaces its old,
+            # released reservations.
+            conn.execute(sa.delete(reservations).where(reservations.c.order_id == row.id,
+                                                       reservations.c.released_at.isnot(None)))
             for sku, qty in need.items():
                 stock[(chosen, sku)] -= qty
                 conn.execute(sa.insert(reservations).values(

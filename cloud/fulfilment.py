@@ -35,12 +35,15 @@ from cloud.db.schema_orders import (
     tracking_writebacks,
     waybills,
 )
-from cloud.marketplaces.base import Address, WaybillRequest
+from cloud.marketplaces.base import Address, OrderStatus, WaybillRequest
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
 from cloud.outbound import send_intercept, send_task
 from edge.sync.schema import TaskLineWire, TaskWire
 
 log = logging.getLogger("packline.fulfilment")
+
+AUTH_REPLACED_CODES = frozenset({"20032"})
+"""PDD "access_token或client_id错误": also what a call carrying a just-refreshed token gets."""
 
 RELEASE_GRACE = timedelta(minutes=10)
 """A shipped order's reservation is released when its SHIP move has reached the cloud
@@ -215,19 +218,31 @@ def collect_shipments(conn: Connection, shop_id: str, *, now: datetime | None = 
             w.c.order_id == s.c.order_id, w.c.waybill_no == s.c.waybill_no))
         .order_by(s.c.received_at, s.c.msg_id).limit(limit)).all()
     made = 0
+    order_ids = sorted({r.order_id for r in new})
+    known: dict[str, set[str]] = {}
+    for i in range(0, len(order_ids), 500):
+        for order_id, waybill_no in conn.execute(sa.select(w.c.order_id, w.c.waybill_no).where(
+                w.c.order_id.in_(order_ids[i:i + 500]))):
+            known.setdefault(order_id, set()).add(waybill_no)
+    rows: list[dict[str, Any]] = []
+    to_ship: set[str] = set()
     for msg_id, order_id, waybill_no, carrier, state in new:
-        if conn.execute(sa.select(w.c.id).where(w.c.order_id == order_id,
-                                               w.c.waybill_no == waybill_no)).first():
-            continue  # the same shipment reported twice in this batch
-        earlier = conn.execute(sa.select(w.c.id).where(w.c.order_id == order_id)).first()
-        conn.execute(sa.insert(w).values(
-            order_id=order_id, waybill_no=waybill_no, carrier=carrier,
-            modify=earlier is not None, shipment_msg_id=msg_id, state="pending",
-            next_attempt_at=now, created_at=now))
+        have = known.setdefault(order_id, set())
+        if waybill_no in have:
+            continue  # the same shipment reported twice
+        rows.append({"order_id": order_id, "waybill_no": waybill_no, "carrier": carrier,
+                     "modify": bool(have), "shipment_msg_id": msg_id, "state": "pending",
+                     "next_attempt_at": now, "created_at": now})
+        have.add(waybill_no)
         if state not in ("shipped", "cancelled"):
-            conn.execute(sa.update(o).where(o.c.id == order_id).values(
-                state="shipped", updated_at=now))
+            to_ship.add(order_id)
         made += 1
+    if rows:
+        conn.execute(sa.insert(w), rows)
+    ship_ids = sorted(to_ship)
+    for i in range(0, len(ship_ids), 500):
+        conn.execute(sa.update(o).where(o.c.id.in_(ship_ids[i:i + 500])).values(
+            state="shipped", updated_at=now))
     _release_shipped(conn, shop_id, now)
     return made
 
@@ -257,14 +272,20 @@ class WritebackResult:
     """Rows the platform refused for good (need a person)."""
 
 
-def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(600, 5 * 2 ** min(attempts, 7)))
+def _backoff(attempts: int, base: float) -> timedelta:
+    return timedelta(seconds=min(600.0, base * 2 ** min(attempts, 7)))
 
 
 async def write_back(engine: Engine, sc: Any, *, now: datetime | None = None,
                      limit: int = 2000, concurrency: int = 8,
-                     max_attempts: int = 12) -> WritebackResult:
-    """Write due tracking numbers of the shop to the platform, each exactly once."""
+                     max_attempts: int = 12, backoff: float = 5.0) -> WritebackResult:
+    """Write due tracking numbers of the shop to the platform, each exactly once.
+
+    A refusal is checked against the platform's order: carrying this tracking number
+    already means done; closed means failed (a person decides); anything else (a token
+    replaced mid-flight, a transient refusal) is retried with exponential backoff from
+    ``backoff`` seconds, up to ``max_attempts``.
+    """
     shop = sc.shop
     now = now or datetime.now(UTC)
     w, o = tracking_writebacks, orders
@@ -279,42 +300,58 @@ async def write_back(engine: Engine, sc: Any, *, now: datetime | None = None,
     sem = asyncio.Semaphore(concurrency)
     carrier_for_api = shop.logistics_id if shop.platform == "pdd" else shop.carrier_code
 
+    outcomes: list[tuple[Any, str, str | None]] = []
+
     async def one(row: Any) -> None:
         async with sem:
-            outcome, error = "done", None
+            outcome: str = "done"
+            error: str | None = None
             try:
-                await sc.client.ship(row.platform_order_id, carrier_for_api, row.waybill_no,
-                                     modify=row.modify)
+                for attempt in range(3):
+                    try:
+                        await sc.client.ship(row.platform_order_id, carrier_for_api,
+                                             row.waybill_no, modify=row.modify)
+                        break
+                    except BusinessError as err:
+                        # A token replaced by a concurrent refresh while this call was in
+                        # flight: send again with the new one.
+                        if err.code not in AUTH_REPLACED_CODES or attempt == 2:
+                            raise
             except BusinessError as err:
                 error = err.sub_msg or err.msg
-                outcome = "failed"
+                outcome = "retry"
                 try:
                     po = await sc.client.get_order(row.platform_order_id)
                     if po.tracking_number == row.waybill_no:
                         outcome, error = "done", None  # it did arrive (e.g. a timed-out call)
+                    elif po.status is OrderStatus.CLOSED:
+                        outcome = "failed"  # cancelled or refunded on the platform
                 except MarketplaceError:
-                    outcome = "retry"
+                    pass
             except MarketplaceError as err:
                 outcome, error = "retry", err.message
-            stamp = datetime.now(UTC)
-            with write_transaction(engine) as conn:
-                if outcome == "done":
-                    conn.execute(sa.update(w).where(w.c.id == row.id).values(
-                        state="done", done_at=stamp, attempts=row.attempts + 1, last_error=None))
-                    conn.execute(sa.update(station_shipments).where(
-                        station_shipments.c.msg_id == row.shipment_msg_id).values(
-                        tracking_pushed_at=stamp))
-                    result.done += 1
-                elif outcome == "retry" and row.attempts + 1 < max_attempts:
-                    conn.execute(sa.update(w).where(w.c.id == row.id).values(
-                        attempts=row.attempts + 1, last_error=(error or "")[:500],
-                        next_attempt_at=stamp + _backoff(row.attempts)))
-                    result.retry += 1
-                else:
-                    conn.execute(sa.update(w).where(w.c.id == row.id).values(
-                        state="failed", attempts=row.attempts + 1,
-                        last_error=(error or "")[:500]))
-                    result.failed += 1
+            outcomes.append((row, outcome, error))
 
     await asyncio.gather(*(one(r) for r in due))
+    # One transaction for the pass. Should it be lost, the next pass sends again and the
+    # platform's "already shipped" is resolved by the tracking-number check above.
+    stamp = datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        for row, outcome, error in outcomes:
+            if outcome == "done":
+                conn.execute(sa.update(w).where(w.c.id == row.id).values(
+                    state="done", done_at=stamp, attempts=row.attempts + 1, last_error=None))
+                conn.execute(sa.update(station_shipments).where(
+                    station_shipments.c.msg_id == row.shipment_msg_id).values(
+                    tracking_pushed_at=stamp))
+                result.done += 1
+            elif outcome == "retry" and row.attempts + 1 < max_attempts:
+                conn.execute(sa.update(w).where(w.c.id == row.id).values(
+                    attempts=row.attempts + 1, last_error=(error or "")[:500],
+                    next_attempt_at=stamp + _backoff(row.attempts, backoff)))
+                result.retry += 1
+            else:
+                conn.execute(sa.update(w).where(w.c.id == row.id).values(
+                    state="failed", attempts=row.attempts + 1, last_error=(error or "")[:500]))
+                result.failed += 1
     return result

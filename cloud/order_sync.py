@@ -167,6 +167,29 @@ def find_mapping(conn: Connection, shop_id: str, sku_id: str, outer_id: str) -> 
     return None
 
 
+class MappingCache:
+    """A shop's SKU mappings loaded once (per window) for :func:`upsert_order`."""
+
+    def __init__(self, conn: Connection, shop_id: str) -> None:
+        m = sku_mappings.c
+        self.by_sku_id: dict[str, Mapping] = {}
+        """Mappings by platform ``sku_id``."""
+        self.by_outer: dict[str, Mapping] = {}
+        """Mappings by merchant ``outer_id``."""
+        for sku_id, outer, sku, units in conn.execute(sa.select(
+                m.platform_sku_id, m.outer_id, m.sku, m.units).where(m.shop_id == shop_id)
+                .order_by(m.id.desc())):
+            if sku_id:
+                self.by_sku_id[sku_id] = Mapping(sku, units)
+            if outer:
+                self.by_outer[outer] = Mapping(sku, units)
+
+    def find(self, sku_id: str, outer_id: str) -> Mapping | None:
+        """Same rule as :func:`find_mapping`."""
+        return (self.by_sku_id.get(sku_id) if sku_id else None) or (
+            self.by_outer.get(outer_id) if outer_id else None)
+
+
 def _receiver(po: PlatformOrder) -> tuple[dict[str, str] | None, dict[str, str], str]:
     r = po.receiver
     cipher = ({"name": r.name_cipher, "phone": r.phone_cipher, "address": r.address_cipher,
@@ -188,11 +211,12 @@ def _initial_state(po: PlatformOrder) -> str:
     return "pending"
 
 
-def _write_lines(conn: Connection, shop_id: str, order_id: str, po: PlatformOrder) -> None:
-    conn.execute(sa.delete(order_lines).where(order_lines.c.order_id == order_id))
+def _line_rows(conn: Connection, shop_id: str, order_id: str, po: PlatformOrder,
+               cache: MappingCache | None) -> list[dict[str, Any]]:
     rows = []
     for n, line in enumerate(po.lines, start=1):
-        mapping = find_mapping(conn, shop_id, line.sku_id, line.outer_id)
+        mapping = (cache.find(line.sku_id, line.outer_id) if cache is not None
+                   else find_mapping(conn, shop_id, line.sku_id, line.outer_id))
         rows.append({
             "order_id": order_id, "line_no": n, "platform_item_id": line.item_id,
             "platform_sku_id": line.sku_id, "outer_id": line.outer_id,
@@ -201,26 +225,19 @@ def _write_lines(conn: Connection, shop_id: str, order_id: str, po: PlatformOrde
             "is_gift": line.is_gift, "sku": mapping.sku if mapping else None,
             "sku_qty": line.qty * mapping.units if mapping else None,
         })
+    return rows
+
+
+def _write_lines(conn: Connection, shop_id: str, order_id: str, po: PlatformOrder,
+                 cache: MappingCache | None) -> None:
+    conn.execute(sa.delete(order_lines).where(order_lines.c.order_id == order_id))
+    rows = _line_rows(conn, shop_id, order_id, po, cache)
     if rows:
         conn.execute(sa.insert(order_lines), rows)
 
 
-def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
-                 now: datetime | None = None) -> tuple[str, str]:
-    """Store one platform order; returns (``inserted``|``updated``|``stale``, order id).
-
-    Newer ``updated_at`` wins; an update reaching an order at a station with a changed
-    address, a refund request or a closure sends an intercept.
-    """
-    now = now or datetime.now(UTC)
-    oid = order_key(po.platform, po.order_id)
-    cur = conn.execute(sa.select(
-        orders.c.platform_updated_at, orders.c.state, orders.c.receiver_cipher,
-        orders.c.receiver_digest, orders.c.station_id, orders.c.revision,
-        orders.c.exception_code,
-    ).where(orders.c.id == oid)).first()
-    cipher, masked, digest = _receiver(po)
-    values: dict[str, Any] = {
+def _values(po: PlatformOrder, masked: dict[str, str], now: datetime) -> dict[str, Any]:
+    return {
         "platform_status": po.status.value, "raw_status": po.raw_status[:64],
         "refund_status": po.refund_status[:64], "platform_updated_at": po.updated_at,
         "ordered_at": po.created_at, "buyer_note": po.buyer_note, "seller_note": po.seller_note,
@@ -228,13 +245,46 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
         "platform_carrier": po.carrier[:64], "platform_tracking": po.tracking_number[:64],
         "updated_at": now,
     }
+
+
+def _new_order_row(shop_id: str, po: PlatformOrder, now: datetime) -> dict[str, Any]:
+    cipher, masked, digest = _receiver(po)
+    return {"id": order_key(po.platform, po.order_id), "shop_id": shop_id,
+            "platform": po.platform, "platform_order_id": po.order_id,
+            "receiver_cipher": cipher, "receiver_digest": digest, "state": _initial_state(po),
+            "first_seen_at": now, "revision": 1, "exception_code": None,
+            "exception_detail": None, "warehouse_id": None, "station_id": None,
+            "receiver_sealed": None, **_values(po, masked, now)}
+
+
+_UNKNOWN: Any = object()
+"""``cur`` not given: :func:`upsert_order` reads the stored order itself."""
+
+_CURRENT = (orders.c.id, orders.c.platform_updated_at, orders.c.state, orders.c.receiver_cipher,
+            orders.c.receiver_digest, orders.c.station_id, orders.c.revision,
+            orders.c.exception_code)
+
+
+def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
+                 now: datetime | None = None, cache: MappingCache | None = None,
+                 cur: Any = _UNKNOWN) -> tuple[str, str]:
+    """Store one platform order; returns (``inserted``|``updated``|``stale``, order id).
+
+    Newer ``updated_at`` wins; an update reaching an order at a station with a changed
+    address, a refund request or a closure sends an intercept.
+    """
+    now = now or datetime.now(UTC)
+    oid = order_key(po.platform, po.order_id)
+    if cur is _UNKNOWN:
+        cur = conn.execute(sa.select(*_CURRENT).where(orders.c.id == oid)).first()
     if cur is None:
-        conn.execute(sa.insert(orders).values(
-            id=oid, shop_id=shop_id, platform=po.platform, platform_order_id=po.order_id,
-            receiver_cipher=cipher, receiver_digest=digest, state=_initial_state(po),
-            first_seen_at=now, revision=1, **values))
-        _write_lines(conn, shop_id, oid, po)
+        conn.execute(sa.insert(orders).values(**_new_order_row(shop_id, po, now)))
+        rows = _line_rows(conn, shop_id, oid, po, cache)
+        if rows:
+            conn.execute(sa.insert(order_lines), rows)
         return "inserted", oid
+    cipher, masked, digest = _receiver(po)
+    values = _values(po, masked, now)
     if po.updated_at <= cur.platform_updated_at:
         return "stale", oid
     state = cur.state
@@ -273,7 +323,7 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
                       station_id=None)
     elif state in ("pending", "exception"):
         values.update(state="pending", exception_code=None, exception_detail=None)
-        _write_lines(conn, shop_id, oid, po)
+        _write_lines(conn, shop_id, oid, po, cache)
     conn.execute(sa.update(orders).where(orders.c.id == oid).values(**values))
     return "updated", oid
 
@@ -350,14 +400,31 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
         got = await sc.client.orders_in_window(start, end, page_size=s.page_size)
         stamp = datetime.now(UTC)
         with write_transaction(engine) as conn:
+            cache = MappingCache(conn, shop_id)
+            ids = [order_key(po.platform, po.order_id) for po in got]
+            current: dict[str, Any] = {}
+            for i in range(0, len(ids), 500):
+                for row in conn.execute(sa.select(*_CURRENT).where(orders.c.id.in_(ids[i:i + 500]))):
+                    current[row.id] = row
+            new_orders: list[dict[str, Any]] = []
+            new_lines: list[dict[str, Any]] = []
             for po in sorted(got, key=lambda o: o.updated_at):
-                kind, _ = upsert_order(conn, shop_id, po, now=stamp)
-                if kind == "inserted":
+                oid = order_key(po.platform, po.order_id)
+                if oid not in current:
+                    new_orders.append(_new_order_row(shop_id, po, stamp))
+                    new_lines += _line_rows(conn, shop_id, oid, po, cache)
                     result.inserted += 1
-                elif kind == "updated":
+                    continue
+                kind, _ = upsert_order(conn, shop_id, po, now=stamp, cache=cache,
+                                       cur=current[oid])
+                if kind == "updated":
                     result.updated += 1
                 else:
                     result.stale += 1
+            if new_orders:
+                conn.execute(sa.insert(orders), new_orders)
+            if new_lines:
+                conn.execute(sa.insert(order_lines), new_lines)
             set_cursor(conn, shop_id, "orders", end, window, len(got))
         result.windows += 1
         result.fetched += len(got)

@@ -98,6 +98,8 @@ class WorkerSettings:
     """HTTP timeout for platform calls."""
     writeback_concurrency: int = 8
     """Parallel tracking write-backs per shop."""
+    writeback_backoff: float = 5.0
+    """First retry delay of a failed write-back, seconds (doubles per attempt)."""
 
 
 @dataclass
@@ -187,13 +189,21 @@ class Worker:
         self._clients.pop(shop_id, None)
 
     async def tick(self, shop_id: str) -> TickReport:
-        """One pass over a shop (the caller holds its lease)."""
+        """One pass over a shop (the caller holds its lease).
+
+        Each step runs even when an earlier one failed (a failed order sync must not stop
+        write-backs); the first error is reported and everything is retried next tick.
+        """
         report = TickReport(shop_id)
         s = self.settings
         try:
             sc = self.client(shop_id)
             await refresh_if_due(sc, now=self.clock())
-            now = datetime.fromtimestamp(self.clock(), UTC)
+        except MarketplaceError as err:
+            return self._failed(report, shop_id, err)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+
+        async def sync() -> None:
             report.sync = await order_sync.sync_orders(self.engine, sc, platform_now=now,
                                                        settings=s.sync)
             if s.poll_refunds:
@@ -201,21 +211,42 @@ class Worker:
                                                                platform_now=now, settings=s.sync)
             if s.listen_push and sc.shop.platform == "taobao":
                 report.pushes_handled = await self.consume_tmc(sc)
+
+        async def allocate() -> None:
             alloc = allocation.allocate_pending(self.engine, shop_id,
                                                 sc.shop.default_warehouse_id)
             report.allocated, report.exceptions = len(alloc.allocated), len(alloc.exceptions)
             report.waybills = await fulfilment.request_waybills(self.engine, sc)
+
+        async def ship() -> None:
             with write_transaction(self.engine) as conn:
                 report.shipments = fulfilment.collect_shipments(conn, shop_id)
             report.writeback = await fulfilment.write_back(
-                self.engine, sc, concurrency=s.writeback_concurrency)
+                self.engine, sc, concurrency=s.writeback_concurrency,
+                backoff=s.writeback_backoff)
+
+        async def stock() -> None:
             report.stock = await stock_push.push_stock(self.engine, sc)
-        except TokenExpired as err:
-            report.error = err.message
-            mark_reauth(self.engine, shop_id)
-            self.forget(shop_id)
-        except MarketplaceError as err:
-            report.error = err.message
+
+        for step in (sync, allocate, ship, stock):
+            try:
+                await step()
+            except MarketplaceError as err:
+                self._failed(report, shop_id, err)
+                if shop_id not in self._clients:
+                    break
+        return report
+
+    def _failed(self, report: TickReport, shop_id: str, err: MarketplaceError) -> TickReport:
+        report.error = report.error or err.message
+        if isinstance(err, TokenExpired):
+            sc = self._clients.get(shop_id)
+            token = sc.tokens.current(shop_id) if sc else None
+            dead = token is None or not token.refresh_token or (
+                token.refresh_expires_at and token.refresh_expires_at <= self.clock() + 120)
+            if dead:
+                mark_reauth(self.engine, shop_id)
+                self.forget(shop_id)
         return report
 
     async def consume_tmc(self, sc: ShopClient) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from cloud.db.schema import metadata
+from cloud.db.schema import metadata, stock_moves
 from cloud.db.types import UtcDateTime, bigint_pk, json_type
 
 ORDER_STATES: tuple[str, ...] = (
@@ -267,6 +267,9 @@ job_leases = sa.Table(
 )
 """Worker leases: a job (``shop:<id>``) is run by one worker at a time; taken with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL."""
+
+ix_stock_moves_source_id = sa.Index("ix_stock_moves_source_id", stock_moves.c.source_id)
+"""Finds an order's SHIP moves (reservations are released once they reached the cloud)."""
 
 ORDER_TABLES: tuple[sa.Table, ...] = (
     shop_config, shop_warehouses, sync_cursors, sku_mappings, orders, order_lines, refunds,

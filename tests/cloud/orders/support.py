@@ -26,6 +26,14 @@ from edge.domain.models import Move, MoveReason
 _seq = itertools.count(1)
 
 
+@dataclass(frozen=True)
+class _GiftSku:
+    item_id: str
+    sku_id: str
+    outer_id: str
+    title: str
+
+
 def fast_retry() -> RetryPolicy:
     """Retries without real waiting beyond a few ms."""
 
@@ -70,48 +78,93 @@ def move(engine: Engine, warehouse: str, sku: str, delta: int, reason: MoveReaso
 def ship_at_station(engine: Engine, order_id: str, waybill_no: str, *, station: str = "ST1",
                     carrier: str = "ZTO", moves: bool = True) -> str:
     """What ingest stores when a station ships: SHIP moves and a station_shipments row."""
+    return ship_many(engine, [(order_id, waybill_no, moves)], station=station,
+                     carrier=carrier)[0]
+
+
+def ship_many(engine: Engine, shipments: list[tuple[str, str, bool]], *, station: str = "ST1",
+              carrier: str = "ZTO") -> list[str]:
+    """Several station shipments (order id, waybill, with SHIP moves?) in one transaction."""
     from cloud.db.schema_orders import orders, reservations
 
     now = datetime.now(UTC)
-    msg_id = f"ship-{next(_seq)}-{uuid.uuid4().hex[:8]}"
+    ids = []
     with write_transaction(engine) as conn:
-        wh = conn.execute(sa.select(orders.c.warehouse_id).where(orders.c.id == order_id)
-                          ).scalar_one()
-        lines = conn.execute(sa.select(reservations.c.sku, reservations.c.qty).where(
-            reservations.c.order_id == order_id)).all()
-        if moves:
-            ledger_store.insert_moves(conn, [Move(
-                move_id=str(uuid.uuid4()), sku=sku, location="A-01", qty_delta=-qty,
-                balance_after=0, reason=MoveReason.SHIP, source_type="order",
-                source_id=order_id, source_line=None, operator_id="u1", station_id=station,
-                device_id=None, occurred_at=now, recorded_at=now, warehouse_id=wh or "WH1")
-                for sku, qty in lines])
-        conn.execute(sa.insert(station_shipments).values(
-            msg_id=msg_id, station_id=station, order_id=order_id, waybill_no=waybill_no,
-            carrier=carrier, weight_g=500, operator_id="u1", shipped_at=now, received_at=now))
-    return msg_id
+        all_moves: list[Move] = []
+        rows = []
+        for order_id, waybill_no, with_moves in shipments:
+            msg_id = f"ship-{next(_seq)}-{uuid.uuid4().hex[:8]}"
+            ids.append(msg_id)
+            if with_moves:
+                wh = conn.execute(sa.select(orders.c.warehouse_id).where(
+                    orders.c.id == order_id)).scalar_one()
+                lines = conn.execute(sa.select(reservations.c.sku, reservations.c.qty).where(
+                    reservations.c.order_id == order_id)).all()
+                all_moves += [Move(
+                    move_id=str(uuid.uuid4()), sku=sku, location="A-01", qty_delta=-qty,
+                    balance_after=0, reason=MoveReason.SHIP, source_type="order",
+                    source_id=order_id, source_line=None, operator_id="u1", station_id=station,
+                    device_id=None, occurred_at=now, recorded_at=now,
+                    warehouse_id=wh or "WH1") for sku, qty in lines]
+            rows.append({"msg_id": msg_id, "station_id": station, "order_id": order_id,
+                         "waybill_no": waybill_no, "carrier": carrier, "weight_g": 500,
+                         "operator_id": "u1", "shipped_at": now, "received_at": now})
+        if all_moves:
+            ledger_store.insert_moves(conn, all_moves)
+        if rows:
+            conn.execute(sa.insert(station_shipments), rows)
+    return ids
 
 
-async def connect_shop(engine: Engine, sealer: Sealer, running: RunningFake, *,
+@dataclass(frozen=True)
+class FakeInfo:
+    """What connecting a shop needs from a fake (in-process or remote)."""
+
+    platform: str
+    """``pdd`` or ``taobao``."""
+    base_url: str
+    """``http://127.0.0.1:port``."""
+    app_key: str
+    """App key."""
+    app_secret: str
+    """App secret."""
+    catalog: list[_GiftSku]
+    """The fake's SKUs."""
+    clock: Any
+    """Simulated clock (``now()``)."""
+
+
+def info(fake: Any) -> FakeInfo:
+    """FakeInfo of a ``RunningFake`` or a ``RemoteFake``."""
+    if isinstance(fake, RunningFake):
+        f = fake.fake
+        return FakeInfo(f.platform, fake.base_url, f.settings.app_key, f.settings.app_secret,
+                        [_GiftSku(s.item_id, s.sku_id, s.outer_id, s.title)
+                         for s in f.gen.catalog], f.clock)
+    return FakeInfo(fake.platform, fake.base_url, fake.app_key, fake.app_secret,
+                    [_GiftSku(*c) for c in fake.catalog], fake.clock)
+
+
+async def connect_shop(engine: Engine, sealer: Sealer, running: Any, *,
                        name: str = "测试店", default_warehouse: str | None = "WH1",
                        map_catalog: bool = True, stock: int | None = 100,
                        buffer_units: int = 0, buffer_percent: int = 0,
                        skip_outer: tuple[str, ...] = ()) -> str:
     """Add a shop for the fake, authorise it (code flow), map its catalog, stock it."""
-    fake = running.fake
+    fake = info(running)
     with write_transaction(engine) as conn:
         shop_id = add_shop(conn, sealer, platform=fake.platform, name=name,
-                           app_key=fake.settings.app_key, app_secret=fake.settings.app_secret,
-                           gateway_url=running.base_url,
+                           app_key=fake.app_key, app_secret=fake.app_secret,
+                           gateway_url=fake.base_url,
                            default_warehouse_id=default_warehouse,
                            logistics_id="115", carrier_code="ZTO")
     async with httpx.AsyncClient() as http:
         await exchange_code(engine, sealer, shop_id, "approved-by-merchant", http=http,
                             clock=fake.clock.now)
-    catalog = list(fake.gen.catalog)
+    catalog = [*fake.catalog, _gift(fake)]
     with write_transaction(engine) as conn:
         existing = set(conn.execute(sa.select(skus.c.sku)).scalars())
-        for sku in [*catalog, _gift(fake)]:
+        for sku in catalog:
             if sku.outer_id not in existing:
                 conn.execute(sa.insert(skus).values(sku=sku.outer_id, name_zh=sku.title,
                                                     unit_weight_g=200))
@@ -121,17 +174,9 @@ async def connect_shop(engine: Engine, sealer: Sealer, running: RunningFake, *,
                             outer_id=sku.outer_id, sku=sku.outer_id, buffer_units=buffer_units,
                             buffer_percent=buffer_percent)
     if stock:
-        for sku in [*catalog, _gift(fake)]:
+        for sku in catalog:
             receive(engine, default_warehouse or "WH1", sku.outer_id, stock)
     return shop_id
-
-
-@dataclass(frozen=True)
-class _GiftSku:
-    item_id: str
-    sku_id: str
-    outer_id: str
-    title: str
 
 
 def _gift(fake: Any) -> _GiftSku:

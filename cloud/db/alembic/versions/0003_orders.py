@@ -29,8 +29,10 @@ def upgrade() -> None:
     for table in metadata.sorted_tables:
         table.to_metadata(frozen)
     frozen.create_all(op.get_bind(), tables=[frozen.tables[t.name] for t in ORDER_TABLES])
+    op.create_index("ix_stock_moves_source_id", "stock_moves", ["source_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_stock_moves_source_id", table_name="stock_moves")
     for table in reversed(ORDER_TABLES):
         op.drop_table(table.name)
