@@ -381,6 +381,28 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
 # ------------------------------------------------------------------------- runs
 
 
+async def fetch_window(client: Any, start: datetime, end: datetime, *,
+                       page_size: int = 100) -> list[PlatformOrder]:
+    """Every order of a window: count first, then every page from the last to the first.
+
+    Results are sorted newest first, and an order changed while we page leaves the window
+    (its new ``updated_at`` is after ``end``), moving the older ones towards page 1. Read
+    backwards, each page is fetched after the ones behind it, so nothing slips past;
+    page 1 is therefore fetched again at the end rather than reused from the count call.
+    """
+    first = await client.list_orders(start, end, page=1, page_size=page_size)
+    pages = max(1, -(-first.total_count // page_size))
+    seen: dict[str, PlatformOrder] = {}
+    for page in range(pages, 0, -1):
+        got = first if pages == 1 else await client.list_orders(
+            start, end, page=page, page_size=page_size, use_has_next=True)
+        for order in got.orders:
+            old = seen.get(order.order_id)
+            if old is None or order.updated_at >= old.updated_at:
+                seen[order.order_id] = order
+    return list(seen.values())
+
+
 async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
                       settings: SyncSettings | None = None) -> SyncResult:
     """Read every window from the checkpoint up to ``platform_now − lag``."""
@@ -397,7 +419,7 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
         if window is None:
             break
         start, end = window
-        got = await sc.client.orders_in_window(start, end, page_size=s.page_size)
+        got = await fetch_window(sc.client, start, end, page_size=s.page_size)
         stamp = datetime.now(UTC)
         with write_transaction(engine) as conn:
             cache = MappingCache(conn, shop_id)
