@@ -94,6 +94,8 @@ class WorkerSettings:
     """Also read the refund-list windows (refunds also show on orders and in pushes)."""
     listen_push: bool = True
     """Listen to PDD PMC / consume Taobao TMC."""
+    platform_time: bool = True
+    """Plan windows on the platform's clock (``pdd.time.get`` / ``taobao.time.get``)."""
     http_timeout: float = 15.0
     """HTTP timeout for platform calls."""
     writeback_concurrency: int = 8
@@ -202,6 +204,12 @@ class Worker:
         except MarketplaceError as err:
             return self._failed(report, shop_id, err)
         now = datetime.fromtimestamp(self.clock(), UTC)
+        if s.platform_time:
+            # Windows follow the platform's clock (spec: calibrate with pdd.time.get).
+            try:
+                now = await sc.client.server_time()
+            except MarketplaceError as err:
+                log.info("platform time unavailable, using ours: %s", err.message)
 
         async def sync() -> None:
             report.sync = await order_sync.sync_orders(self.engine, sc, platform_now=now,

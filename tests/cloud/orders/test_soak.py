@@ -122,7 +122,7 @@ async def test_a_simulated_day_of_20000_orders_with_10_percent_faults(
                                            station_shipments.c.waybill_no)).all()
     # Every order ingested exactly once, at its latest version.
     # Windows end 3 minutes before platform time (read at the start of the last tick).
-    visible = {k: o for k, o in truth.items() if o.updated_at <= last_tick_at - 180}
+    visible = {k: o for k, o in truth.items() if o.updated_at <= last_tick_at - 181}
     assert set(stored) >= set(visible)
     assert set(stored) <= set(truth)
     stale = [k for k, o in visible.items()
