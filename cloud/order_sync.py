@@ -90,6 +90,10 @@ class SyncSettings:
     """Where a new shop's cursor starts, before platform now."""
     max_windows: int = 100
     """Windows read per run at most (the rest next run)."""
+    refund_lookback: timedelta = timedelta(hours=1)
+    """Where a new shop's refund cursor starts. Short on purpose: PDD has no "all" refund
+    status, so each window costs one call per status under a 100 calls / 10 s limit, and
+    older refunds already show on the orders (their refund status) read by the order sync."""
 
 
 @dataclass
@@ -461,7 +465,7 @@ async def sync_refunds(engine: Engine, sc: ShopClient, *, platform_now: datetime
     with engine.connect() as conn:
         cursor = get_cursor(conn, sc.shop.id, "refunds")
     if cursor is None:
-        cursor = platform_now - s.initial_lookback
+        cursor = platform_now - s.refund_lookback
     span = min(s.span, timedelta(seconds=getattr(sc.client, "max_window_seconds", 1800)))
     total = windows = 0
     while windows < s.max_windows:

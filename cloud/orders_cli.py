@@ -22,7 +22,7 @@ import click
 import sqlalchemy as sa
 
 from cloud.crypto import sealer_for
-from cloud.db import skus, warehouses, write_transaction
+from cloud.db import skus, warehouses
 from cloud.db.schema_orders import orders, sku_mappings, stock_pushes
 from cloud.errors import ConfigError
 

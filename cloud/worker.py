@@ -281,12 +281,22 @@ class Worker:
             try:
                 async with PddPushClient(cfg, clock=self.clock) as push:  # type: ignore[arg-type]
                     delay = 1.0
-                    async for msg in push.messages():
-                        if stop.is_set():
-                            break
-                        target = self._pdd_shop_for(msg.shop_id) or sc
-                        await order_sync.handle_push(self.engine, target, [msg])
-                        await push.ack(msg)
+
+                    async def consume(push: PddPushClient = push, sc: ShopClient = sc) -> None:
+                        async for msg in push.messages():
+                            target = self._pdd_shop_for(msg.shop_id) or sc
+                            await order_sync.handle_push(self.engine, target, [msg])
+                            await push.ack(msg)  # only after the re-read was stored
+
+                    consumer = asyncio.create_task(consume())
+                    stopper = asyncio.create_task(stop.wait())
+                    await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                    for task in (consumer, stopper):
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+                    if consumer.done() and not consumer.cancelled() and consumer.exception():
+                        raise consumer.exception()  # type: ignore[misc]
             except MarketplaceError as err:
                 log.info("PMC connection lost: %s", err.message)
             with contextlib.suppress(TimeoutError):

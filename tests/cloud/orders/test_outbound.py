@@ -211,3 +211,35 @@ async def test_refund_success_before_shipping_cancels_and_releases_stock(
         kinds = conn.execute(sa.select(downlink_outbox.c.kind)).scalars().all()
     assert open_qty == 0
     assert kinds.count("intercept") >= 1
+
+
+async def test_refund_list_windows_intercept_without_the_order_stream(
+    cloud_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake],
+) -> None:
+    from datetime import UTC, datetime
+
+    from cloud.db.schema_orders import order_intercepts, refunds
+    from cloud.order_sync import sync_refunds
+
+    running = serve("pdd")
+    fake = running.fake
+    seed_warehouses(cloud_engine)
+    shop_id = await connect_shop(cloud_engine, sealer, running)
+    [oid] = _plain(fake, 1, skus=[6])
+    async with Worker(cloud_engine, sealer, settings=SETTINGS, clock=fake.clock.now,
+                      retry=fast_retry()) as worker:
+        await worker.tick(shop_id)
+        assert _state(cloud_engine, oid).state == "tasked"
+        with fake.lock:
+            refund = fake.gen._refund(fake.order(oid), fake.now(), after_shipping=False)
+        fake.advance(400)
+        sc = worker.client(shop_id)
+        read = await sync_refunds(cloud_engine, sc,
+                                  platform_now=datetime.fromtimestamp(fake.now(), UTC))
+    assert read == 1
+    with cloud_engine.connect() as conn:
+        causes = conn.execute(sa.select(order_intercepts.c.cause)).scalars().all()
+        stored = conn.execute(sa.select(refunds.c.refund_id, refunds.c.amount_fen)).all()
+    assert causes == [f"refund:{refund.refund_id}"]
+    assert [tuple(r) for r in stored] == [(refund.refund_id, refund.amount_fen)]
+    assert _state(cloud_engine, oid).state == "intercepted"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -77,7 +78,7 @@ async def test_windows_overlap_backwards_paging_and_resume_after_a_crash(
     for start, end, page, has_next in rec2.calls:
         by_window.setdefault((start, end), []).append((page, has_next))
     spans = sorted(by_window)
-    for (s1, e1), (s2, e2) in zip(spans, spans[1:], strict=False):
+    for (_s1, e1), (s2, _e2) in itertools.pairwise(spans):
         assert s2 == e1 - timedelta(minutes=5)  # 5-minute overlap
     for (start, end), pages in by_window.items():
         assert end - start <= timedelta(minutes=30)
