@@ -8,6 +8,11 @@ import sys
 BENCHES: dict[str, str] = {
     # name: "module:function" — add a line here for each bench module
     "ledger": "bench.ledger:main",
+    "clouddb": "bench.clouddb:main",
+    "backup": "bench.backup:main",
+    "marketplaces": "bench.marketplaces:main",
+    "sync": "bench.sync:main",
+    "scan_latency": "bench.scan_latency:main",
 }
 """Registered benchmarks, run in this order by ``python -m bench``."""
 

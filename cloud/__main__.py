@@ -214,6 +214,19 @@ def render_table(
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
+def _register_commands() -> None:
+    """Mount the commands defined beside the code they drive."""
+    from cloud.catalog_cli import COMMANDS
+    from cloud.ingest import ingest_command
+    from cloud.marketplaces.fake_server import fake_platform_command
+
+    for command in (*COMMANDS, fake_platform_command, ingest_command):
+        cli.add_command(command)
+
+
+_register_commands()
+
+
 def _first_line(err: BaseException | None) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__

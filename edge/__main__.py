@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "history": ("edge.cli.stock", "history_cmd", "库存流水 / stock move history"),
     "adjust": ("edge.cli.stock", "adjust_cmd", "手工调整库存 / manual adjustment"),
     "reverse": ("edge.cli.stock", "reverse_cmd", "冲销流水 / reverse a move"),
+    "backup": ("edge.backup.cli", "backup_group", "备份到 S3 / replicate the database (litestream layout)"),
+    "restore": ("edge.backup.cli", "restore_command", "从备份恢复 / restore from the replica"),
+    "kiosk": ("edge.ui.cli", "kiosk", "启动打包工作站界面 / start the kiosk"),
+    "sync": ("edge.sync.daemon", "sync_command", "同步守护进程 / sync daemon (outbox ⇄ cloud over MQTT)"),
 }
 """Lazily imported subcommands: name → (module, click command attribute, short help)."""
 
@@ -94,6 +98,10 @@ def main(argv: list[str] | None = None) -> None:
     except EdgeError as err:
         click.echo(f"错误 / error: {err}", err=True)
         sys.exit(1)
+    except BrokenPipeError:
+        # output piped into ``head`` and closed early: not an error for the user
+        sys.stderr.close()
+        sys.exit(0)
     except OSError as err:
         click.echo(f"错误 / error: {err.strerror or err}: {err.filename or ''}".rstrip(": "), err=True)
         sys.exit(1)

@@ -13,6 +13,8 @@
     │   └── AlreadyReversed    a move may be reversed once
     ├── PackError              a packing step was refused (wrong item, intercepted order, ...)
     ├── SyncError              broker or envelope trouble
+    │   ├── BrokerUnavailable  the broker cannot be reached (network, TLS, timeout)
+    │   └── BrokerRefused      the broker refused the connection (bad credentials, revoked)
     └── BackupError            replica upload or restore failed
         └── CorruptReplica     an object in the replica fails its checksum
 
@@ -84,6 +86,14 @@ class PackError(EdgeError):
 
 class SyncError(EdgeError):
     """Broker or envelope trouble."""
+
+
+class BrokerUnavailable(SyncError):
+    """The broker cannot be reached: network down, TLS verification failed, or a timeout."""
+
+
+class BrokerRefused(SyncError):
+    """The broker refused the connection (bad username/password, revoked station)."""
 
 
 class BackupError(EdgeError):

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.edge_store",
     "tests.fixtures.postgres",
     "tests.fixtures.cloud_db",
+    "tests.fixtures.mosquitto",
 ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cloud.__main__ import cli as cloud_cli
 from edge.__main__ import COMMANDS, cli
 from edge.domain.models import MoveReason
 
@@ -26,6 +27,12 @@ COMMAND_NAMES = sorted(set(COMMANDS) | set(cli.commands))
 def test_command_is_documented(name: str) -> None:
     assert re.search(rf"`{re.escape(name)}(`| )", section("命令参考 / Command reference")), \
         f"command {name} is missing from README's command reference"
+
+
+@pytest.mark.parametrize("name", sorted(cloud_cli.commands))
+def test_cloud_command_is_documented(name: str) -> None:
+    assert re.search(rf"`{re.escape(name)}(`| )", section("云端命令 / Cloud commands")), \
+        f"cloud command {name} is missing from README's cloud command reference"
 
 
 @pytest.mark.parametrize("reason", list(MoveReason), ids=lambda r: r.name)

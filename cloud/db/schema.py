@@ -195,3 +195,81 @@ stock_balances = sa.Table(
     sa.Index("ix_stock_balances_sku", "sku"),
 )
 """On-hand per warehouse, SKU and location: a cache of ``SUM(stock_moves.qty_delta)``."""
+
+# ---------------------------------------------------------------------------- sync (0002)
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("received_at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("topic", sa.String(300), nullable=False),
+    sa.Column("station_id", sa.String(64), nullable=True),
+    sa.Column("msg_id", sa.String(64), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),
+)
+"""Messages from stations that could not be applied (malformed, unknown kind, invalid
+move), kept with the reason. They were acknowledged so they never block the queue."""
+
+downlink_outbox = sa.Table(
+    "downlink_outbox",
+    metadata,
+    sa.Column("seq", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("msg_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("station_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("payload", json_type(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("last_sent_at", UtcDateTime(), nullable=True),
+    sa.Column("acked_at", UtcDateTime(), nullable=True),
+    sa.Column("rejected_reason", sa.Text(), nullable=True),
+    sa.Index("ix_downlink_outbox_pending", "acked_at", "station_id", "seq"),
+)
+"""Messages for stations (tasks, intercepts, catalog, purchase orders, relayed moves),
+written in the transaction of the change they carry and re-sent until the station's
+application ack arrives on ``up/ack``."""
+
+station_alerts = sa.Table(
+    "station_alerts",
+    metadata,
+    sa.Column("msg_id", sa.String(64), primary_key=True),
+    sa.Column("station_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("detail", json_type(), nullable=False),
+    sa.Column("raised_at", UtcDateTime(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("acknowledged_at", UtcDateTime(), nullable=True),
+)
+"""Alerts raised at stations (negative stock, intercept after shipping, refused sync)."""
+
+station_shipments = sa.Table(
+    "station_shipments",
+    metadata,
+    sa.Column("msg_id", sa.String(64), primary_key=True),
+    sa.Column("station_id", sa.String(64), nullable=False),
+    sa.Column("order_id", sa.String(64), nullable=False, index=True),
+    sa.Column("waybill_no", sa.String(64), nullable=False),
+    sa.Column("carrier", sa.String(64), nullable=False),
+    sa.Column("weight_g", sa.Integer(), nullable=True),
+    sa.Column("operator_id", sa.String(64), nullable=False),
+    sa.Column("shipped_at", UtcDateTime(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("tracking_pushed_at", UtcDateTime(), nullable=True),
+)
+"""Orders shipped at stations; marketplace sync pushes the tracking numbers."""
+
+station_sign_ins = sa.Table(
+    "station_sign_ins",
+    metadata,
+    sa.Column("msg_id", sa.String(64), primary_key=True),
+    sa.Column("station_id", sa.String(64), nullable=False),
+    sa.Column("operator_id", sa.String(64), nullable=False, index=True),
+    sa.Column("event", sa.String(16), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("event IN ('sign_in', 'sign_out')", name="event"),
+)
+"""Operators signing in and out at stations (staff reports)."""

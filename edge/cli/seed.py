@@ -6,7 +6,7 @@ from pathlib import Path
 
 from edge.domain import pii
 from edge.domain.auth import hash_pin
-from edge.domain.demo import DemoData
+from edge.domain.demo import DemoData, opening_move_id
 from edge.domain.models import MoveReason, MoveRequest, NegativeStockPolicy
 from edge.store import Store
 
@@ -45,7 +45,8 @@ def apply_demo(store: Store, data: DemoData, key: bytes, *, operator_id: str = "
         w.record_moves([
             MoveRequest(sku=sku, location=loc, qty_delta=qty, reason=MoveReason.RECEIVE,
                         source_type="opening", source_id=f"demo-{data.seed}",
-                        source_line=str(n), operator_id=operator_id, note="期初库存 / opening stock")
+                        source_line=str(n), operator_id=operator_id, note="期初库存 / opening stock",
+                        move_id=opening_move_id(data.seed, data.warehouse["warehouse_id"], sku, loc))
             for n, (sku, loc, qty) in enumerate(data.stock, start=1)
         ])
         for demo_order in data.orders:

@@ -12,6 +12,7 @@ a station store; tests use it as a larger catalog.
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -324,3 +325,9 @@ def generate(
         }
         data.orders.append(DemoOrder(order=order, receiver=receiver, lines=lines))
     return data
+
+
+def opening_move_id(seed: int, warehouse_id: str, sku: str, location: str) -> str:
+    """A stable id for a demo opening-stock move, so a station and the cloud seeded from the
+    same demo data record the same move (and sync applies it once)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"packline-demo:{seed}:{warehouse_id}:{sku}:{location}"))

@@ -219,6 +219,45 @@ def m004_packing(db: Database) -> None:
     )
 
 
+@migrations()
+def m005_sync_downlink(db: Database) -> None:
+    """What the cloud sends down besides catalog and tasks: purchase orders to receive,
+    intercepts that arrived before their order, and the sync daemon's link state."""
+    db.executescript(
+        """
+        CREATE TABLE purchase_orders (
+            po_id TEXT PRIMARY KEY,
+            supplier TEXT NOT NULL DEFAULT '',
+            warehouse_id TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'closed', 'cancelled')),
+            expected_at TEXT,
+            note TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX purchase_orders_by_status ON purchase_orders(status, expected_at);
+        CREATE TABLE purchase_order_lines (
+            po_id TEXT NOT NULL REFERENCES purchase_orders(po_id),
+            line_no INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            qty_ordered INTEGER NOT NULL CHECK (qty_ordered > 0),
+            qty_received INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (po_id, line_no)
+        );
+        CREATE TABLE pending_intercepts (
+            order_id TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        );
+        CREATE TABLE sync_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -158,11 +158,12 @@ class Queries:
         sql = "SELECT * FROM audit_log" + (" WHERE action = ?" if action else "")
         return list(self.db.query(sql + " ORDER BY audit_id", [action] if action else []))
 
-    def outbox_pending(self, limit: int = 100) -> list[OutboxRow]:
+    def outbox_pending(self, limit: int = 100, *, after_seq: int = 0) -> list[OutboxRow]:
+        """Unacked outbox rows in order, starting after ``after_seq``."""
         rows = self.db.execute(
             """SELECT seq, msg_id, kind, payload, created_at, attempts FROM outbox
-               WHERE acked_at IS NULL ORDER BY seq LIMIT ?""",
-            [limit],
+               WHERE acked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?""",
+            [after_seq, limit],
         ).fetchall()
         return [
             OutboxRow(s, m, k, json.loads(p), datetime.fromisoformat(c), a)
@@ -179,3 +180,7 @@ class Queries:
             oldest_created_at=datetime.fromisoformat(oldest) if oldest else None,
             last_acked_at=datetime.fromisoformat(last) if last else None,
         )
+
+    def sync_state(self) -> dict[str, str]:
+        """What the sync daemon last recorded about the link (``set_sync_state``)."""
+        return dict(self.db.execute("SELECT key, value FROM sync_state").fetchall())

@@ -413,3 +413,88 @@ class Writer:
                 "INSERT INTO order_lines (order_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",
                 [(record["order_id"], ln["line_no"], ln["sku"], ln["qty"]) for ln in lines],
             )
+
+    # ------------------------------------------------------------------ sync downlink
+    # Intercepts and purchase orders as the cloud sends them (edge.sync.inbox).
+    def apply_pending_intercept(self, order_id: str) -> str | None:
+        """Apply an intercept that arrived before its order; returns its outcome or None."""
+        with self.transaction():
+            pending = self.db.execute(
+                "SELECT reason FROM pending_intercepts WHERE order_id = ?", [order_id]
+            ).fetchone()
+            if pending is None:
+                return None
+            self.db.execute("DELETE FROM pending_intercepts WHERE order_id = ?", [order_id])
+            return self.intercept_order(order_id, pending[0])
+
+    def intercept_order(self, order_id: str, reason: str) -> str:
+        """Block an order (refund, address change); returns what happened.
+
+        ``intercepted`` for a waiting/packing/packed order; ``too_late`` for a shipped one,
+        which raises an ``intercept_after_ship`` alert (someone must call the carrier);
+        ``pending`` when the order is not here yet (applied when its task arrives).
+        """
+        now = self.now()
+        with self.transaction():
+            row = self.db.execute(
+                "SELECT status FROM orders WHERE order_id = ?", [order_id]
+            ).fetchone()
+            if row is None:
+                self.db.execute(
+                    """INSERT INTO pending_intercepts (order_id, reason, received_at) VALUES (?, ?, ?)
+                       ON CONFLICT (order_id) DO UPDATE SET reason = excluded.reason""",
+                    [order_id, reason, now],
+                )
+                return "pending"
+            if row[0] == "shipped":
+                self.alert("intercept_after_ship", order_id, {"reason": reason})
+                return "too_late"
+            if row[0] in ("intercepted", "cancelled"):
+                return str(row[0])
+            self.db.execute(
+                """UPDATE orders SET status = 'intercepted', intercept_reason = ?, updated_at = ?
+                   WHERE order_id = ?""",
+                [reason, now, order_id],
+            )
+            return "intercepted"
+
+    def upsert_purchase_order(self, po: dict[str, Any], lines: Sequence[dict[str, Any]]) -> None:
+        """Insert or refresh a purchase order to receive; quantities already received on a
+        line are kept (a line the cloud dropped keeps its row only if something was received)."""
+        po_id = str(po["po_id"])
+        with self.transaction():
+            self.db.table("purchase_orders").upsert(
+                {**po, "updated_at": self.now()}, pk="po_id"
+            )
+            received = dict(self.db.execute(
+                "SELECT line_no, qty_received FROM purchase_order_lines WHERE po_id = ?", [po_id]
+            ).fetchall())
+            self.db.execute(
+                "DELETE FROM purchase_order_lines WHERE po_id = ? AND qty_received = 0", [po_id]
+            )
+            self.db.conn.executemany(
+                """INSERT INTO purchase_order_lines (po_id, line_no, sku, qty_ordered, qty_received)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (po_id, line_no) DO UPDATE SET sku = excluded.sku,
+                       qty_ordered = excluded.qty_ordered""",
+                [(po_id, ln["line_no"], ln["sku"], ln["qty_ordered"], received.get(ln["line_no"], 0))
+                 for ln in lines],
+            )
+
+    def set_sync_state(self, values: dict[str, str]) -> None:
+        """Record the sync daemon's view of the link (read by ``edge.sync.status``)."""
+        now = self.now()
+        with self.transaction():
+            self.db.conn.executemany(
+                """INSERT INTO sync_state (key, value, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+                       updated_at = excluded.updated_at""",
+                [(k, v, now) for k, v in values.items()],
+            )
+
+    def prune_inbox(self, before: str) -> int:
+        """Forget applied down-message ids received before ``before`` (ISO UTC); returns how
+        many. Only safe for ids older than any redelivery: the broker session's expiry."""
+        with self.transaction():
+            cur = self.db.execute("DELETE FROM inbox WHERE received_at < ?", [before])
+            return int(cur.rowcount)

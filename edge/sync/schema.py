@@ -99,3 +99,277 @@ class Envelope(BaseModel):
     """When the message was created (UTC)."""
     payload: dict[str, Any]
     """Kind-specific body."""
+
+
+# ---------------------------------------------------------------------------- topics
+TOPIC_ROOT = "packline/v1"
+"""Versioned root of every Packline topic."""
+
+UP_KINDS: frozenset[str] = frozenset({"move", "alert", "shipment", "sign_in", "ack"})
+"""Kinds a station sends on ``…/up/{kind}``."""
+DOWN_KINDS: frozenset[str] = frozenset({"ack", "catalog", "task", "intercept", "po", "moves"})
+"""Kinds the cloud sends on ``…/down/{kind}``."""
+
+
+def up_topic(station_id: str, kind: str) -> str:
+    """``packline/v1/st/{station}/up/{kind}``: station → cloud."""
+    return f"{TOPIC_ROOT}/st/{station_id}/up/{kind}"
+
+
+def down_topic(station_id: str, kind: str) -> str:
+    """``packline/v1/st/{station}/down/{kind}``: cloud → station."""
+    return f"{TOPIC_ROOT}/st/{station_id}/down/{kind}"
+
+
+def parse_topic(topic: str) -> tuple[str, str, str] | None:
+    """``(station, "up" | "down", kind)`` for a Packline topic, or None if it is not one."""
+    parts = topic.split("/")
+    if len(parts) != 6 or "/".join(parts[:2]) != TOPIC_ROOT or parts[2] != "st":
+        return None
+    station, direction, kind = parts[3], parts[4], parts[5]
+    if not station or direction not in ("up", "down") or not kind:
+        return None
+    return station, direction, kind
+
+
+# ---------------------------------------------------------------------------- payloads
+class _Wire(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Rejected(_Wire):
+    """A message the receiver will never apply (it went to its dead letters)."""
+
+    msg_id: str = Field(min_length=1, max_length=64)
+    """The refused message."""
+    reason: str = Field(max_length=500)
+    """Why, in one line."""
+
+
+class AckWire(_Wire):
+    """Application-level ack (kind ``ack``, both directions): these messages are applied.
+
+    Only this, never a broker PUBACK, lets the sender stop re-sending a message.
+    """
+
+    msg_ids: list[str] = Field(default_factory=list, max_length=5000)
+    """Messages applied (or found already applied)."""
+    rejected: list[Rejected] = Field(default_factory=list, max_length=5000)
+    """Messages refused for good; the sender stops re-sending them and raises an alert."""
+
+
+class AlertWire(_Wire):
+    """An alert raised at a station (kind ``alert``), e.g. negative stock."""
+
+    kind: str = Field(min_length=1, max_length=64)
+    """Alert type, e.g. ``negative_stock``, ``intercept_after_ship``."""
+    subject: str = Field(max_length=200)
+    """What it is about, e.g. ``SKU@location`` or an order id."""
+    detail: dict[str, Any] = Field(default_factory=dict)
+    """Kind-specific facts."""
+
+
+class ShipmentWire(_Wire):
+    """An order shipped at a station (kind ``shipment``): tracking goes to the platform."""
+
+    order_id: str = Field(min_length=1, max_length=64)
+    """Packline order id."""
+    waybill_no: str = Field(min_length=1, max_length=64)
+    """Tracking number on the label."""
+    carrier: str = Field(max_length=64)
+    """Carrier code."""
+    weight_g: int | None = Field(default=None, ge=0, le=1_000_000)
+    """Weighed parcel, grams."""
+    operator_id: str = Field(min_length=1, max_length=64)
+    """Who shipped it."""
+    shipped_at: datetime
+    """When (UTC)."""
+
+
+class SignInWire(_Wire):
+    """An operator signed in or out at a station (kind ``sign_in``)."""
+
+    operator_id: str = Field(min_length=1, max_length=64)
+    """Who."""
+    event: str = Field(pattern=r"^(sign_in|sign_out)$")
+    """``sign_in`` or ``sign_out``."""
+    at: datetime
+    """When (UTC)."""
+
+
+class LocationWire(_Wire):
+    """A storage location of the catalog."""
+
+    code: str = Field(min_length=1, max_length=64)
+    warehouse_id: str = Field(min_length=1, max_length=64)
+    zone: str = Field(default="", max_length=64)
+    bin: str = Field(default="", max_length=64)
+    name: str = Field(default="", max_length=200)
+
+
+class WarehouseWire(_Wire):
+    """A warehouse and its negative-stock policy."""
+
+    warehouse_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    negative_stock_policy: str = Field(default="refuse", pattern=r"^(refuse|allow_with_alert)$")
+
+
+class SkuWire(_Wire):
+    """A SKU with its barcodes (``(code, units)``; a case barcode has units > 1)."""
+
+    sku: str = Field(min_length=1, max_length=64)
+    name_zh: str = Field(min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+    spec: str = Field(default="", max_length=200)
+    unit_weight_g: int = Field(default=0, ge=0, le=1_000_000)
+    length_mm: int | None = Field(default=None, ge=0)
+    width_mm: int | None = Field(default=None, ge=0)
+    height_mm: int | None = Field(default=None, ge=0)
+    default_location: str | None = Field(default=None, max_length=64)
+    active: bool = True
+    barcodes: list[tuple[str, int]] = Field(default_factory=list, max_length=100)
+
+
+class CatalogWire(_Wire):
+    """Catalog changes for a station (kind ``catalog``): upserts, applied in this order."""
+
+    warehouses: list[WarehouseWire] = Field(default_factory=list)
+    locations: list[LocationWire] = Field(default_factory=list)
+    skus: list[SkuWire] = Field(default_factory=list)
+
+
+class TaskLineWire(_Wire):
+    """One line of a pack task."""
+
+    line_no: int = Field(ge=1, le=10_000)
+    sku: str = Field(min_length=1, max_length=64)
+    qty: int = Field(ge=1, le=1_000_000)
+
+
+class TaskWire(_Wire):
+    """A pack task (kind ``task``): the order, its lines and pre-fetched waybill print data."""
+
+    order_id: str = Field(min_length=1, max_length=64)
+    """Packline order id."""
+    platform: str = Field(min_length=1, max_length=16)
+    """``pdd``, ``taobao``, ``jd``."""
+    shop_id: str = Field(default="", max_length=64)
+    platform_order_no: str = Field(min_length=1, max_length=64)
+    """The marketplace's order number (what is printed and scanned)."""
+    lines: list[TaskLineWire] = Field(min_length=1, max_length=500)
+    waybill_no: str | None = Field(default=None, max_length=64)
+    """Tracking number, when the e-waybill was already issued."""
+    carrier: str | None = Field(default=None, max_length=64)
+    print_data: dict[str, Any] | None = None
+    """The carrier's waybill print data (template fields), printed offline."""
+    receiver_masked: dict[str, Any] = Field(default_factory=dict)
+    """Masked receiver name/phone/address, as the platform allows showing them."""
+    buyer_note: str | None = Field(default=None, max_length=1000)
+    packaging_weight_g: int = Field(default=0, ge=0, le=100_000)
+    ordered_at: datetime
+
+
+class InterceptWire(_Wire):
+    """Stop an order (kind ``intercept``): refund or address change."""
+
+    order_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class PoLineWire(_Wire):
+    """One line of a purchase order."""
+
+    line_no: int = Field(ge=1, le=10_000)
+    sku: str = Field(min_length=1, max_length=64)
+    qty_ordered: int = Field(ge=1, le=10_000_000)
+
+
+class PurchaseOrderWire(_Wire):
+    """A purchase order to receive at this station's warehouse (kind ``po``)."""
+
+    po_id: str = Field(min_length=1, max_length=64)
+    supplier: str = Field(max_length=200)
+    warehouse_id: str = Field(min_length=1, max_length=64)
+    status: str = Field(default="open", pattern=r"^(open|closed|cancelled)$")
+    expected_at: datetime | None = None
+    note: str | None = Field(default=None, max_length=1000)
+    lines: list[PoLineWire] = Field(min_length=1, max_length=1000)
+
+
+class MovesWire(_Wire):
+    """Moves recorded at other stations of the same warehouse (kind ``moves``, relayed)."""
+
+    moves: list[MoveWire] = Field(min_length=1, max_length=5000)
+
+
+PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
+    ("up", "move"): MoveWire,
+    ("up", "alert"): AlertWire,
+    ("up", "shipment"): ShipmentWire,
+    ("up", "sign_in"): SignInWire,
+    ("up", "ack"): AckWire,
+    ("down", "ack"): AckWire,
+    ("down", "catalog"): CatalogWire,
+    ("down", "task"): TaskWire,
+    ("down", "intercept"): InterceptWire,
+    ("down", "po"): PurchaseOrderWire,
+    ("down", "moves"): MovesWire,
+}
+"""(direction, kind) → payload model."""
+
+
+class BadMessage(ValueError):
+    """A message that cannot be applied; ``msg_id`` is set when the envelope was readable."""
+
+    def __init__(self, reason: str, msg_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        """One line: what is wrong."""
+        self.msg_id = msg_id
+        """The envelope's msg_id, if it could be read."""
+
+
+def decode(topic: str, raw: bytes, direction: str) -> tuple[str, Envelope, BaseModel]:
+    """Validate one received message: ``(station, envelope, payload model)``.
+
+    Raises ``BadMessage`` (never anything else) for a foreign topic, bad JSON, a wrong
+    version, an unknown kind, a station mismatch or a payload that fails validation.
+    """
+    where = parse_topic(topic)
+    if where is None or where[1] != direction:
+        raise BadMessage(f"not a {direction} topic: {topic[:200]}")
+    station, _, topic_kind = where
+    try:
+        env = Envelope.model_validate_json(raw)
+    except ValueError as err:
+        raise BadMessage(f"bad envelope: {_first_error(err)}") from err
+    if env.v != WIRE_VERSION:
+        raise BadMessage(f"unknown wire version {env.v}", env.msg_id)
+    if env.kind != topic_kind:
+        raise BadMessage(f"kind {env.kind!r} does not match topic kind {topic_kind!r}", env.msg_id)
+    if env.station_id != station:
+        raise BadMessage(f"station {env.station_id!r} does not match topic station {station!r}", env.msg_id)
+    model = PAYLOADS.get((direction, env.kind))
+    if model is None:
+        raise BadMessage(f"unknown kind {env.kind!r}", env.msg_id)
+    try:
+        payload = model.model_validate(env.payload)
+    except ValueError as err:
+        raise BadMessage(f"bad {env.kind} payload: {_first_error(err)}", env.msg_id) from err
+    if isinstance(payload, MoveWire):
+        if payload.move_id != env.msg_id:
+            raise BadMessage("move_id differs from msg_id", env.msg_id)
+        if payload.station_id != station:
+            raise BadMessage(f"move of station {payload.station_id!r} sent by {station!r}", env.msg_id)
+    return station, env, payload
+
+
+def _first_error(err: ValueError) -> str:
+    text = str(err).splitlines()
+    return " ".join(line.strip() for line in text[:3])[:300]
+
+
+def encode(envelope: Envelope) -> bytes:
+    """The JSON bytes of an envelope (UTF-8, compact)."""
+    return envelope.model_dump_json().encode()

@@ -19,8 +19,9 @@ COMMANDS = sorted(cli.commands)
 
 
 def test_the_commands_we_ship() -> None:
-    assert COMMANDS == ["fake-platform", "history", "init-db", "map", "orders", "shop",
-                        "show-stock", "worker"]
+    assert COMMANDS == ["adjust", "export-catalog", "fake-platform", "history", "import-catalog",
+                        "ingest", "init-db", "map", "orders", "seed-demo", "shop", "show-stock",
+                        "worker"]
 
 
 @pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)], ids=["group", *COMMANDS])

@@ -56,8 +56,6 @@ EXPECTED_TABLES = {
         "device_id", "occurred_at", "recorded_at", "received_at", "reverses_move_id", "note",
     },
     "stock_balances": {"warehouse_id", "sku", "location", "qty"},
-}
-EXPECTED_TABLES.update({  # 0002_sync (tables of the sync branch)
     "dead_letters": {"id", "received_at", "topic", "station_id", "msg_id", "reason", "payload"},
     "downlink_outbox": {
         "seq", "msg_id", "station_id", "kind", "payload", "created_at", "attempts",
@@ -72,7 +70,7 @@ EXPECTED_TABLES.update({  # 0002_sync (tables of the sync branch)
         "shipped_at", "received_at", "tracking_pushed_at",
     },
     "station_sign_ins": {"msg_id", "station_id", "operator_id", "event", "at", "received_at"},
-})
+}
 EXPECTED_TABLES.update({  # 0003_orders
     t.name: {c.name for c in t.columns} for t in ORDER_TABLES})
 

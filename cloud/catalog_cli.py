@@ -1,0 +1,206 @@
+"""Cloud commands for the catalog, manual adjustments and demo data.
+
+``import-catalog`` / ``export-catalog`` share the station's parser (``edge.domain.catalog``),
+so the same spreadsheet works in both places; ``adjust`` records a cloud-side correction as a
+move with a reason, operator and audit entry; ``seed-demo`` fills an empty cloud with the same
+demo seller the station's ``seed-demo`` creates (same opening-move ids, so sync applies them once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from cloud import ledger_store
+from cloud.db import schema
+from cloud.errors import CloudError, ConfigError
+from edge.domain import catalog, demo
+from edge.domain.models import Move, MoveReason, NegativeStockPolicy
+from edge.errors import EdgeError
+
+if TYPE_CHECKING:
+    from cloud.__main__ import CliContext
+
+CLOUD_STATION = "cloud"
+"""``station_id`` stamped on moves recorded by the cloud itself (not at a station)."""
+
+
+def upsert_skus(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert or update SKUs (``skus`` columns) and replace each row's barcodes if given."""
+    columns = {c.name for c in schema.skus.columns}
+    for row in rows:
+        record = {k: v for k, v in row.items() if k in columns}
+        exists = conn.execute(
+            sa.select(schema.skus.c.sku).where(schema.skus.c.sku == row["sku"])
+        ).first()
+        if exists:
+            conn.execute(schema.skus.update().where(schema.skus.c.sku == row["sku"]).values(record))
+        else:
+            conn.execute(schema.skus.insert().values(record))
+        if "barcodes" in row:
+            conn.execute(schema.sku_barcodes.delete().where(schema.sku_barcodes.c.sku == row["sku"]))
+            if row["barcodes"]:
+                conn.execute(schema.sku_barcodes.insert(), [
+                    {"barcode": code, "sku": row["sku"], "units_per_scan": units}
+                    for code, units in row["barcodes"]
+                ])
+
+
+def barcode_owners(conn: Connection) -> dict[str, str]:
+    return {b: s for b, s in conn.execute(sa.select(schema.sku_barcodes.c.barcode, schema.sku_barcodes.c.sku))}
+
+
+@click.command("import-catalog")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--skip-bad", is_flag=True, help="跳过错误行, 导入其余 / import the good rows, skip bad ones.")
+@click.option("--dry-run", is_flag=True, help="只检查不导入 / check only, import nothing.")
+@click.pass_obj
+def import_catalog(obj: CliContext, file: Path, skip_bad: bool, dry_run: bool) -> None:
+    """导入商品资料 (CSV/XLSX) / Import the catalog from CSV or XLSX (all or nothing)."""
+    with obj.connect() as conn:
+        try:
+            result = catalog.parse_catalog(file, existing_barcodes=barcode_owners(conn))
+        except EdgeError as err:
+            raise ConfigError(str(err)) from err
+        for e in result.errors:
+            where = f" [{e.column}]" if e.column else ""
+            click.echo(f"第 {e.line} 行 / line {e.line}{where}: {e.message}", err=True)
+        if result.errors and not skip_bad:
+            raise CloudError(
+                f"{len(result.bad_lines)} 行有错误, 未导入任何数据 (可用 --skip-bad) / "
+                f"{len(result.bad_lines)} bad rows, nothing imported (see --skip-bad)"
+            )
+        if dry_run:
+            click.echo(obj.t(f"检查完毕: {len(result.rows)} 行可导入", f"checked: {len(result.rows)} rows importable"))
+            return
+        upsert_skus(conn, [r.to_store_row() for r in result.rows])
+        conn.execute(schema.audit_log.insert().values(
+            at=datetime.now(UTC), actor="cli", action="catalog.import", subject=str(file.name),
+            detail={"rows": len(result.rows), "skipped": len(result.bad_lines)}))
+    click.echo(obj.t(f"已导入 {len(result.rows)} 个商品", f"imported {len(result.rows)} SKUs")
+               + (obj.t(f", 跳过 {len(result.bad_lines)} 行", f", skipped {len(result.bad_lines)} rows")
+                  if result.bad_lines else ""))
+
+
+@click.command("export-catalog")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def export_catalog(obj: CliContext, file: Path) -> None:
+    """导出商品资料 (.csv/.xlsx) / Export the catalog as CSV or XLSX."""
+    if file.suffix.lower() not in (".csv", ".xlsx"):
+        raise ConfigError("文件须为 .csv 或 .xlsx / the file must end in .csv or .xlsx")
+    with obj.connect() as conn:
+        codes: dict[str, list[tuple[str, int]]] = {}
+        for b, s, u in conn.execute(sa.select(schema.sku_barcodes.c.barcode, schema.sku_barcodes.c.sku,
+                                              schema.sku_barcodes.c.units_per_scan)):
+            codes.setdefault(s, []).append((b, u))
+        rows = [
+            {**dict(r), "barcodes": sorted(codes.get(r["sku"], []))}
+            for r in conn.execute(sa.select(schema.skus).order_by(schema.skus.c.sku)).mappings()
+        ]
+    n = catalog.export_catalog(rows, file)
+    click.echo(obj.t(f"已导出 {n} 个商品到 {file}", f"exported {n} SKUs to {file}"))
+
+
+def record_cloud_move(
+    conn: Connection, *, warehouse_id: str, sku: str, location: str, qty_delta: int,
+    reason: MoveReason, operator_id: str, note: str, source_type: str, source_id: str,
+    move_id: str | None = None,
+) -> tuple[Move, bool]:
+    """Record a move made in the cloud (not at a station); returns (move, newly stored)."""
+    if qty_delta == 0:
+        raise ConfigError("数量变动不能为 0 / the quantity change must not be 0")
+    wh = conn.execute(sa.select(schema.warehouses).where(schema.warehouses.c.id == warehouse_id)).mappings().first()
+    if wh is None:
+        raise ConfigError(f"未知仓库 / unknown warehouse: {warehouse_id}")
+    if conn.execute(sa.select(schema.skus.c.sku).where(schema.skus.c.sku == sku)).first() is None:
+        raise ConfigError(f"未知商品 / unknown SKU: {sku}")
+    current = sum(b.qty for b in ledger_store.balances(conn, warehouse_id=warehouse_id, sku=sku,
+                                                       location=location, include_zero=True))
+    after = current + qty_delta
+    if after < 0 and wh["negative_stock_policy"] == NegativeStockPolicy.REFUSE.value:
+        raise CloudError(f"库存不足: {sku}@{location} 现有 {current} / insufficient stock: {sku} at {location} has {current}")
+    now = datetime.now(UTC)
+    move = Move(
+        move_id=move_id or str(uuid.uuid4()), sku=sku, location=location, qty_delta=qty_delta,
+        balance_after=after, reason=reason, source_type=source_type, source_id=source_id,
+        source_line=None, operator_id=operator_id, station_id=CLOUD_STATION, device_id=None,
+        occurred_at=now, recorded_at=now, note=note, warehouse_id=warehouse_id,
+    )
+    new = ledger_store.insert_moves(conn, [move], received_at=now)
+    return move, bool(new)
+
+
+@click.command("adjust")
+@click.option("--warehouse", "warehouse_id", required=True, metavar="ID", help="仓库 / warehouse.")
+@click.option("--sku", required=True, help="商品编码 / SKU.")
+@click.option("--location", required=True, help="库位 / location.")
+@click.option("--qty", type=int, required=True, help="数量变动 ±N / signed quantity change.")
+@click.option("--reason", required=True, help="调整原因 (必填) / why (required).")
+@click.option("--operator", required=True, help="操作人 / who is adjusting.")
+@click.pass_obj
+def adjust(obj: CliContext, warehouse_id: str, sku: str, location: str, qty: int, reason: str,
+           operator: str) -> None:
+    """手工调整库存 (记录原因与审计) / Record a manual stock adjustment (reason, audit log)."""
+    if not reason.strip():
+        raise ConfigError("手工调整必须写明原因 / a manual adjustment needs a reason")
+    with obj.connect() as conn:
+        move, _ = record_cloud_move(
+            conn, warehouse_id=warehouse_id, sku=sku, location=location, qty_delta=qty,
+            reason=MoveReason.MANUAL_ADJUST, operator_id=operator, note=reason,
+            source_type="manual", source_id=str(uuid.uuid4()))
+        conn.execute(schema.audit_log.insert().values(
+            at=datetime.now(UTC), actor=operator, action="stock.adjust", subject=f"{sku}@{location}",
+            detail={"move_id": move.move_id, "qty_delta": qty, "note": reason, "warehouse_id": warehouse_id}))
+    click.echo(obj.t(f"已调整 {sku}@{location} {qty:+d}, 结余 {move.balance_after} (记录 {move.move_id})",
+                     f"adjusted {sku} at {location} by {qty:+d}, balance {move.balance_after} (move {move.move_id})"))
+
+
+@click.command("seed-demo")
+@click.option("--seed", type=int, default=7, show_default=True, help="随机种子 / random seed.")
+@click.option("--station", "station_id", default="ST1", show_default=True, help="工作站 / station id.")
+@click.option("--warehouse", "warehouse_id", default="WH1", show_default=True, help="仓库 / warehouse id.")
+@click.pass_obj
+def seed_demo(obj: CliContext, seed: int, station_id: str, warehouse_id: str) -> None:
+    """导入演示数据 / Seed demo data: warehouse, station, ~200 SKUs, opening stock."""
+    data = demo.generate(seed, orders=0, warehouse_id=warehouse_id)
+    now = datetime.now(UTC)
+    with obj.connect() as conn:
+        if conn.execute(sa.select(sa.func.count()).select_from(schema.skus)).scalar_one():
+            existing = conn.execute(sa.select(schema.warehouses.c.id).where(
+                schema.warehouses.c.id == warehouse_id)).first()
+            if existing:
+                click.echo(obj.t("演示数据已存在, 无需操作", "demo data already present: nothing to do"))
+                return
+            raise CloudError("商品资料不为空, 不能导入演示数据 / the catalog is not empty: refusing to seed demo data")
+        wh = data.warehouse
+        conn.execute(schema.warehouses.insert().values(id=wh["warehouse_id"], name=wh["name"],
+                                                       negative_stock_policy=wh["policy"]))
+        conn.execute(schema.stations.insert().values(id=station_id, warehouse_id=warehouse_id,
+                                                     name=f"打包台 {station_id}", status="pending",
+                                                     created_at=now))
+        upsert_skus(conn, data.skus)
+        moves = [
+            Move(move_id=demo.opening_move_id(seed, warehouse_id, sku, loc), sku=sku, location=loc,
+                 qty_delta=qty, balance_after=qty, reason=MoveReason.RECEIVE, source_type="opening",
+                 source_id=f"demo-{seed}", source_line=str(n), operator_id="system",
+                 station_id=station_id, device_id=None, occurred_at=now, recorded_at=now,
+                 note="期初库存 / opening stock", warehouse_id=warehouse_id)
+            for n, (sku, loc, qty) in enumerate(data.stock, start=1)
+        ]
+        ledger_store.insert_moves(conn, moves, received_at=now)
+        conn.execute(schema.audit_log.insert().values(
+            at=now, actor="system", action="demo.seed", subject=str(seed),
+            detail={"skus": len(data.skus), "moves": len(moves), "warehouse_id": warehouse_id}))
+    click.echo(obj.t(f"演示数据已导入: {len(data.skus)} 个商品, {len(moves)} 条期初库存",
+                     f"demo data seeded: {len(data.skus)} SKUs, {len(moves)} opening-stock moves"))
+
+
+COMMANDS = (import_catalog, export_catalog, adjust, seed_demo)
+"""Mounted on ``packline-cloud`` by ``cloud.__main__``."""

@@ -1,0 +1,543 @@
+"""``packline-cloud ingest``: apply what stations send, ack it, relay it, publish downlink.
+
+One loop, top to bottom (house style 18):
+
+1. take a batch of messages from ``packline/v1/st/+/up/#`` (manual acks);
+2. validate each (``edge.sync.schema.decode``); a malformed, unknown or invalid message
+   goes to ``dead_letters`` with its reason — it never raises, never blocks;
+3. in **one** transaction: insert moves once by ``move_id`` (``ledger_store.insert_moves``),
+   alerts/shipments/sign-ins once by ``msg_id``, mark down-messages the stations acked,
+   write dead letters, and queue the *new* moves for the other stations of the same
+   warehouse (``downlink_outbox``, kind ``moves``) so every station's balances converge;
+4. after the commit: publish one application ack per station on ``down/ack`` (accepted
+   ids, duplicates included, and rejected ids with reasons), then PUBACK every message;
+5. publish due ``downlink_outbox`` rows (new ones and re-sends with backoff, at most
+   ``window`` unacked per station).
+
+Killed anywhere, nothing is lost: un-PUBACKed messages are redelivered from the broker
+session, an app ack that never went out makes the station re-send, and re-applying is a
+no-op. Several ingest processes may run (``--shared``: a shared subscription); they
+insert idempotently and at worst publish a down-message twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any, Protocol
+
+import click
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from cloud import ledger_store
+from cloud.db.schema import (
+    dead_letters,
+    downlink_outbox,
+    station_alerts,
+    station_shipments,
+    station_sign_ins,
+    stations,
+)
+from cloud.errors import DatabaseError, InvalidMove
+from cloud.outbound import send_moves, stations_of_warehouse
+from edge.sync.schema import (
+    TOPIC_ROOT,
+    AckWire,
+    AlertWire,
+    BadMessage,
+    Envelope,
+    MovesWire,
+    MoveWire,
+    Rejected,
+    ShipmentWire,
+    SignInWire,
+    decode,
+    down_topic,
+    encode,
+    parse_topic,
+)
+
+log = logging.getLogger(__name__)
+
+UP_FILTER = f"{TOPIC_ROOT}/st/+/up/#"
+"""What the cloud subscribes to."""
+RELAY_CHUNK = 500
+"""Most moves in one relayed ``moves`` message."""
+
+
+class ReceivedMessage(Protocol):
+    """A received MQTT message (``edge.sync.broker.Message`` satisfies it)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def payload(self) -> bytes: ...
+
+
+class Bus(Protocol):
+    """The part of the MQTT client port ingest uses (``MqttBroker``/``FakeBroker`` fit)."""
+
+    @property
+    def connected(self) -> bool: ...
+    def start(self) -> None: ...
+    def disconnect(self) -> None: ...
+    def subscribe(self, topic_filter: str, qos: int = 1) -> None: ...
+    def publish(
+        self, topic: str, payload: bytes, qos: int = 1,
+        user_properties: tuple[tuple[str, str], ...] = (),
+    ) -> Any: ...
+    def receive(self, timeout: float) -> Any: ...
+    def ack(self, message: Any) -> None: ...
+    def add_connection_listener(self, listener: Callable[[Any], None]) -> None: ...
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """Batching and re-send timing."""
+
+    max_batch: int = 1000
+    """Most messages applied in one transaction."""
+    tick: float = 0.05
+    """Longest wait for the first message of a batch (seconds)."""
+    linger: float = 0.002
+    """After the first message, how long to wait for each next one before applying the
+    batch: fewer, larger transactions while mosquitto hands out 20 at a time."""
+    resend_after: float = 10.0
+    """Seconds before an unacked down-message is re-sent (doubles each time)."""
+    max_resend_after: float = 300.0
+    """Longest wait between re-sends."""
+    window: int = 10
+    """Down-messages published and unacked per station at once (a relayed ``moves``
+    message carries up to 500 moves, so a few in flight keep a station busy; more only
+    overflow its broker queue while it is offline)."""
+    publish_batch: int = 1000
+    """Most down-messages published per turn."""
+    downlink_poll: float = 0.2
+    """Seconds between looks at ``downlink_outbox`` for rows other processes queued
+    (rows this process queues, relays, are published on the next turn)."""
+    puback_on_receipt: bool = False
+    """PUBACK each message as soon as it is received instead of after the commit. Safe
+    (stations re-send until the *application* ack, and applying twice is a no-op) and it
+    lets mosquitto stream past its 20-message in-flight window, at the price of waiting
+    for the station's re-send timer if ingest dies between receipt and commit."""
+    station_cache_seconds: float = 5.0
+    """How long the list of a warehouse's stations (relay targets) is reused."""
+    shared_group: str | None = None
+    """Subscribe as ``$share/{group}/…`` so several ingest processes split the load."""
+
+
+@dataclass
+class IngestCounters:
+    """What ingest did since it started."""
+
+    messages: int = 0
+    moves_new: int = 0
+    moves_duplicate: int = 0
+    dead_letters: int = 0
+    relayed: int = 0
+    down_published: int = 0
+    down_acked: int = 0
+    batches: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Batch:
+    moves: list[tuple[str, MoveWire]] = field(default_factory=list)
+    others: list[tuple[str, Envelope, BaseModel]] = field(default_factory=list)
+    station_acks: list[tuple[str, AckWire]] = field(default_factory=list)
+    dead: list[dict[str, Any]] = field(default_factory=list)
+    accepted: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    rejected: dict[str, list[Rejected]] = field(default_factory=lambda: defaultdict(list))
+
+
+class Ingest:
+    """The cloud end of sync over one database and one MQTT client."""
+
+    def __init__(
+        self, engine: Engine, bus: Bus, settings: IngestSettings | None = None,
+        *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        """The cloud database (migrated)."""
+        self.bus = bus
+        """The MQTT client (user ``cloud``)."""
+        self.settings = settings or IngestSettings()
+        """Batching and re-send timing."""
+        self.counters = IngestCounters()
+        """Running totals."""
+        self.stop_event = threading.Event()
+        """Set to end :meth:`run`."""
+        self._clock = clock
+        self._reconnected = threading.Event()
+        self._next_poll = 0.0
+        self._queued_here = False
+        self._station_cache: dict[str, tuple[float, list[str]]] = {}
+        self._home: dict[str, str] = {}
+        self._home_loaded = -1e18
+        bus.add_connection_listener(self._on_connection)
+        group = self.settings.shared_group
+        bus.subscribe(f"$share/{group}/{UP_FILTER}" if group else UP_FILTER, qos=1)
+
+    def _on_connection(self, state: Any) -> None:  # network thread
+        if getattr(state, "connected", False):
+            self._reconnected.set()
+
+    # ------------------------------------------------------------------ loop
+    def run(self, max_seconds: float | None = None) -> None:
+        """Connect and loop until :attr:`stop_event` is set (or ``max_seconds`` pass)."""
+        self.bus.start()
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        while not self.stop_event.is_set():
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            self.step()
+
+    def step(self, timeout: float | None = None) -> int:
+        """Receive and apply one batch, then publish due down-messages; returns batch size."""
+        if self._reconnected.is_set():
+            self._reconnected.clear()
+            self.reconnected()
+        msgs: list[Any] = []
+        msg = self.bus.receive(self.settings.tick if timeout is None else timeout)
+        while msg is not None:
+            msgs.append(msg)
+            if self.settings.puback_on_receipt:
+                self.bus.ack(msg)
+            if len(msgs) >= self.settings.max_batch:
+                break
+            msg = self.bus.receive(self.settings.linger)
+        if msgs:
+            self._handle_with_retry(msgs)
+        if self._queued_here or time.monotonic() >= self._next_poll:
+            published = self.pump_downlink()
+            self._queued_here = False
+            if published < self.settings.publish_batch:
+                self._next_poll = time.monotonic() + self.settings.downlink_poll
+        return len(msgs)
+
+    def _handle_with_retry(self, msgs: Sequence[ReceivedMessage]) -> None:
+        for attempt in range(1, 6):
+            try:
+                self.handle_batch(msgs)
+                return
+            except (DatabaseError, sa.exc.OperationalError) as err:  # database busy or away
+                if attempt == 5:
+                    raise  # exit: un-PUBACKed messages come back from the session after restart
+                log.warning("database trouble (%s); retrying the batch", err)
+                time.sleep(0.2 * attempt)
+            except Exception as err:  # a bug must not turn into a crash loop
+                log.exception("batch failed; applying its messages one by one")
+                self._isolate(msgs, err)
+                return
+
+    def _isolate(self, msgs: Sequence[ReceivedMessage], err: Exception) -> None:
+        """Apply each message alone; one that still fails goes to the dead letters, so a
+        message that trips a bug never blocks (or crash-loops) everything behind it."""
+        for m in msgs:
+            try:
+                self.handle_batch([m])
+            except (DatabaseError, sa.exc.OperationalError):
+                raise
+            except Exception as one:  # noqa: BLE001 - see _handle_with_retry
+                now = self._clock()
+                batch = _Batch()
+                where = parse_topic(m.topic)
+                self._dead(batch, m.topic, where[0] if where else None, None,
+                           f"internal error: {type(one).__name__}: {one}"[:500], m.payload, now)
+                with self.engine.begin() as conn:
+                    conn.execute(sa.insert(dead_letters), batch.dead)
+                if not self.settings.puback_on_receipt:
+                    self.bus.ack(m)
+
+    # ------------------------------------------------------------------ uplink
+    def handle_batch(self, messages: Sequence[ReceivedMessage]) -> None:
+        """Apply a batch in one transaction, then ack it (app ack, then PUBACK)."""
+        now = self._clock()
+        batch = _Batch()
+        for m in messages:
+            self._classify(m, batch, now)
+        with self.engine.begin() as conn:
+            self._apply(conn, batch, now)
+        self._send_acks(batch, now)
+        if not self.settings.puback_on_receipt:
+            for m in messages:
+                self.bus.ack(m)
+        self.counters.messages += len(messages)
+        self.counters.batches += 1
+
+    def _classify(self, m: ReceivedMessage, batch: _Batch, now: datetime) -> None:
+        try:
+            station, env, payload = decode(m.topic, m.payload, "up")
+        except BadMessage as err:
+            where = parse_topic(m.topic)
+            self._dead(batch, m.topic, where[0] if where else None, err.msg_id, err.reason,
+                       m.payload, now)
+            return
+        if isinstance(payload, MoveWire):
+            batch.moves.append((station, payload))
+        elif isinstance(payload, AckWire):
+            batch.station_acks.append((station, payload))
+        else:
+            batch.others.append((station, env, payload))
+
+    def _dead(
+        self, batch: _Batch, topic: str, station: str | None, msg_id: str | None,
+        reason: str, raw: bytes, now: datetime,
+    ) -> None:
+        batch.dead.append({
+            "received_at": now, "topic": _clean(topic[:300]),
+            "station_id": _clean(station[:64]) if station else None, "msg_id": msg_id,
+            "reason": _clean(reason), "payload": _clean(raw[:65536].decode("utf-8", "replace")),
+        })
+        self.counters.dead_letters += 1
+        self.counters.reasons = [*self.counters.reasons[-19:], reason]
+        if station and msg_id and len(station) <= 64:  # only a real station can be told
+            batch.rejected[station].append(Rejected(msg_id=msg_id, reason=reason[:500]))
+
+    def _apply(self, conn: Connection, batch: _Batch, now: datetime) -> None:
+        new_ids = self._insert_moves(conn, batch, now)
+        self._relay(conn, batch, new_ids, now)
+        for station, env, payload in batch.others:
+            self._insert_other(conn, station, env, payload, now)
+            batch.accepted[station].append(env.msg_id)
+        for station, ack in batch.station_acks:
+            self._down_acked(conn, station, ack, now)
+        if batch.dead:
+            conn.execute(sa.insert(dead_letters), batch.dead)
+
+    def _foreign_moves(self, conn: Connection, batch: _Batch, now: datetime) -> None:
+        """Dead-letter moves a registered station records in a warehouse not its own (a
+        station's broker account must not change another warehouse's stock)."""
+        keep: list[tuple[str, MoveWire]] = []
+        for station, wire in batch.moves:
+            home = self._warehouse_of(conn, station)
+            if home is not None and wire.warehouse_id != home:
+                raw = Envelope(msg_id=wire.move_id, kind="move", station_id=station,
+                               created_at=now, payload=wire.model_dump(mode="json"))
+                self._dead(batch, f"{TOPIC_ROOT}/st/{station}/up/move", station, wire.move_id,
+                           f"station {station} belongs to {home}, not {wire.warehouse_id}",
+                           encode(raw), now)
+            else:
+                keep.append((station, wire))
+        batch.moves = keep
+
+    def _warehouse_of(self, conn: Connection, station: str) -> str | None:
+        """The registered warehouse of a station (None if not registered), cached."""
+        now = time.monotonic()
+        if now - self._home_loaded > self.settings.station_cache_seconds:
+            self._home = dict(conn.execute(sa.select(stations.c.id, stations.c.warehouse_id)).all())
+            self._home_loaded = now
+        return self._home.get(station)
+
+    def _insert_moves(self, conn: Connection, batch: _Batch, now: datetime) -> set[str]:
+        self._foreign_moves(conn, batch, now)
+        if not batch.moves:
+            return set()
+        try:
+            with conn.begin_nested():
+                new = set(ledger_store.insert_moves(
+                    conn, [w.to_move() for _, w in batch.moves], received_at=now))
+        except InvalidMove:
+            new = set()  # find the bad ones: one savepoint each
+            for station, wire in batch.moves:
+                try:
+                    with conn.begin_nested():
+                        new.update(ledger_store.insert_moves(conn, [wire.to_move()], received_at=now))
+                except InvalidMove as err:
+                    raw = Envelope(msg_id=wire.move_id, kind="move", station_id=station,
+                                   created_at=now, payload=wire.model_dump(mode="json"))
+                    self._dead(batch, f"{TOPIC_ROOT}/st/{station}/up/move", station, wire.move_id,
+                               f"invalid move: {err}", encode(raw), now)
+        rejected = {r.msg_id for rs in batch.rejected.values() for r in rs}
+        for station, wire in batch.moves:
+            if wire.move_id not in rejected:
+                batch.accepted[station].append(wire.move_id)
+        self.counters.moves_new += len(new)
+        self.counters.moves_duplicate += len(batch.moves) - len(new)
+        return new
+
+    def _relay(self, conn: Connection, batch: _Batch, new_ids: set[str], now: datetime) -> None:
+        by_wh: dict[str, list[MoveWire]] = defaultdict(list)
+        seen: set[str] = set()
+        for _, wire in batch.moves:
+            if wire.move_id in new_ids and wire.move_id not in seen:
+                seen.add(wire.move_id)
+                by_wh[wire.warehouse_id].append(wire)
+        for warehouse_id, wires in by_wh.items():
+            targets = self._stations_of(conn, warehouse_id)
+            for target in targets:
+                mine = [w for w in wires if w.station_id != target]
+                for i in range(0, len(mine), RELAY_CHUNK):
+                    send_moves(conn, target, MovesWire(moves=mine[i : i + RELAY_CHUNK]))
+                    self._queued_here = True
+                    self.counters.relayed += len(mine[i : i + RELAY_CHUNK])
+
+    def _stations_of(self, conn: Connection, warehouse_id: str) -> list[str]:
+        """Stations of a warehouse, cached for ``station_cache_seconds``."""
+        now = time.monotonic()
+        hit = self._station_cache.get(warehouse_id)
+        if hit is None or now - hit[0] > self.settings.station_cache_seconds:
+            hit = (now, stations_of_warehouse(conn, warehouse_id))
+            self._station_cache[warehouse_id] = hit
+        return hit[1]
+
+    def _insert_other(
+        self, conn: Connection, station: str, env: Envelope, payload: BaseModel, now: datetime
+    ) -> None:
+        if isinstance(payload, AlertWire):
+            table, row = station_alerts, {
+                "kind": payload.kind, "subject": payload.subject[:200], "detail": payload.detail,
+                "raised_at": env.created_at,
+            }
+        elif isinstance(payload, ShipmentWire):
+            table, row = station_shipments, payload.model_dump()
+        elif isinstance(payload, SignInWire):
+            table, row = station_sign_ins, payload.model_dump()
+        else:  # decode() only returns known kinds
+            raise AssertionError(type(payload).__name__)
+        row.update(msg_id=env.msg_id, station_id=station, received_at=now)
+        conn.execute(_insert_ignore(conn, table).values(**row))
+
+    def _down_acked(self, conn: Connection, station: str, ack: AckWire, now: datetime) -> None:
+        o = downlink_outbox.c
+        where = (o.station_id == station, o.acked_at.is_(None))
+        if ack.msg_ids:
+            for i in range(0, len(ack.msg_ids), 500):
+                r = conn.execute(sa.update(downlink_outbox)
+                                 .where(o.msg_id.in_(ack.msg_ids[i : i + 500]), *where)
+                                 .values(acked_at=now))
+                self.counters.down_acked += r.rowcount
+        for rej in ack.rejected:
+            conn.execute(sa.update(downlink_outbox).where(o.msg_id == rej.msg_id, *where)
+                         .values(acked_at=now, rejected_reason=rej.reason))
+            log.warning("station %s refused %s: %s", station, rej.msg_id, rej.reason)
+
+    def _send_acks(self, batch: _Batch, now: datetime) -> None:
+        for station in sorted(set(batch.accepted) | set(batch.rejected)):
+            ids, rej = batch.accepted.get(station, []), batch.rejected.get(station, [])
+            for i in range(0, max(len(ids), len(rej)), 5000):
+                payload = AckWire(msg_ids=ids[i : i + 5000], rejected=rej[i : i + 5000])
+                env = Envelope(msg_id=str(uuid.uuid4()), kind="ack", station_id=station,
+                               created_at=now, payload=payload.model_dump(mode="json"))
+                self.bus.publish(down_topic(station, "ack"), encode(env), qos=1)
+
+    # ------------------------------------------------------------------ downlink
+    def pump_downlink(self) -> int:
+        """Publish due down-messages (at most ``window`` unacked per station)."""
+        if not self.bus.connected:
+            return 0
+        now = self._clock()
+        o = downlink_outbox.c
+        rank = sa.func.row_number().over(partition_by=o.station_id, order_by=o.seq).label("pos")
+        ranked = (
+            sa.select(o.seq, o.msg_id, o.station_id, o.kind, o.payload, o.created_at,
+                      o.attempts, o.next_attempt_at, rank)
+            .where(o.acked_at.is_(None))
+            .subquery()
+        )
+        query = (
+            sa.select(ranked)
+            .where(ranked.c.pos <= self.settings.window, ranked.c.next_attempt_at <= now)
+            .order_by(ranked.c.seq)
+            .limit(self.settings.publish_batch)
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(query).all()
+            if not rows:
+                return 0
+            updates = []
+            for r in rows:
+                env = Envelope(msg_id=r.msg_id, kind=r.kind, station_id=r.station_id,
+                               created_at=r.created_at, payload=r.payload)
+                self.bus.publish(down_topic(r.station_id, r.kind), encode(env), qos=1)
+                delay = min(self.settings.resend_after * 2 ** r.attempts, self.settings.max_resend_after)
+                updates.append({"b_seq": r.seq, "b_next": now + timedelta(seconds=delay)})
+            conn.execute(
+                sa.update(downlink_outbox)
+                .where(o.seq == sa.bindparam("b_seq"))
+                .values(attempts=o.attempts + 1, last_sent_at=now, next_attempt_at=sa.bindparam("b_next")),
+                updates,
+            )
+        self.counters.down_published += len(rows)
+        return len(rows)
+
+    def reconnected(self) -> None:
+        """After a reconnect every unacked down-message is due again."""
+        self._next_poll = 0.0
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(downlink_outbox).where(downlink_outbox.c.acked_at.is_(None))
+                         .values(next_attempt_at=self._clock()))
+
+
+def _clean(text: str) -> str:
+    """Text any engine stores (PostgreSQL refuses NUL characters)."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _insert_ignore(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+# ---------------------------------------------------------------------------- CLI
+@click.command("ingest")
+@click.option("--host", envvar="PACKLINE_CLOUD_BROKER_HOST", default="127.0.0.1", show_default=True,
+              help="Broker host.")
+@click.option("--port", envvar="PACKLINE_CLOUD_BROKER_PORT", type=int, default=8883, show_default=True,
+              help="Broker TLS port.")
+@click.option("--username", envvar="PACKLINE_CLOUD_BROKER_USERNAME", default="cloud", show_default=True,
+              help="Broker user.")
+@click.option("--password", envvar="PACKLINE_CLOUD_BROKER_PASSWORD", default=None, help="Broker password.")
+@click.option("--ca-file", envvar="PACKLINE_CLOUD_BROKER_CA", default=None,
+              help="CA certificate of the broker (plain TCP when omitted).")
+@click.option("--client-id", default="cloud-ingest", show_default=True,
+              help="MQTT client id (its persistent session holds messages while ingest is down).")
+@click.option("--shared", "shared_group", default=None,
+              help="Shared-subscription group, to run several ingest processes.")
+@click.option("--resend-after", type=float, default=10.0, show_default=True,
+              help="Seconds before an unacked down-message is re-sent (doubles each time).")
+@click.option("--puback-on-receipt", is_flag=True,
+              help="PUBACK on receipt instead of after the commit (faster; stations re-send "
+                   "whatever a crash loses).")
+@click.option("--max-seconds", type=float, default=None, hidden=True)
+@click.pass_obj
+def ingest_command(
+    obj: Any, host: str, port: int, username: str, password: str | None, ca_file: str | None,
+    client_id: str, shared_group: str | None, resend_after: float, puback_on_receipt: bool,
+    max_seconds: float | None,
+) -> None:
+    """接收工作站消息 / ingest: apply station messages, ack them, send down-messages."""
+    from cloud.db import migrate
+    from edge.sync.broker import MqttBroker, MqttSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine = obj.engine()
+    migrate(engine)
+    broker = MqttBroker(MqttSettings(host=host, port=port, client_id=client_id, username=username,
+                                     password=password, ca_file=ca_file))
+    ingest = Ingest(engine, broker, IngestSettings(
+        resend_after=resend_after, shared_group=shared_group, puback_on_receipt=puback_on_receipt))
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        ingest.stop_event.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"接收已启动 / ingest started: {host}:{port} as {username}", err=True)
+    try:
+        ingest.run(max_seconds=max_seconds)
+    finally:
+        broker.disconnect()

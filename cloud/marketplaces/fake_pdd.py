@@ -1,0 +1,721 @@
+"""Fake Pinduoduo open platform (spec §1, checklist §6.1, settings §7).
+
+``FakePdd`` is an ASGI callable: ``POST /api/router`` (gateway), ``POST /oauth/token``
+and the PMC WebSocket ``/message/{client_id}/{timestamp_ms}/{sign}``.
+Receiver ciphertext is a fake-only format: ``~<base64(nonce + AES-GCM(type|plain))>~``
+with the order_sn as associated data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import Field
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from cloud.marketplaces.base import format_beijing
+from cloud.marketplaces.fake_server import (
+    MALFORMED_BODIES,
+    FakeBase,
+    FakeSettings,
+    read_params,
+)
+from cloud.marketplaces.generator import (
+    Event,
+    IssuedWaybill,
+    Order,
+    Phase,
+    Refund,
+    RefundPhase,
+    Shipment,
+    SimClock,
+    StockPush,
+)
+from cloud.marketplaces.pdd import LIMITS, pdd_sign, pmc_sign
+
+CARRIERS: list[tuple[int, str, str, int]] = [
+    (1, "STO", "申通快递", 1), (3, "HT", "百世快递", 1), (44, "SF", "顺丰快递", 1),
+    (85, "YTO", "圆通快递", 1), (115, "ZTO", "中通快递", 1), (117, "YS", "优速快递", 1),
+    (118, "EMS", "邮政EMS", 1), (119, "TT", "天天快递", 0), (120, "JD", "京东配送", 1),
+    (121, "YUNDA", "韵达快递", 1), (124, "GTO", "国通快递", 0), (129, "ZJS", "宅急送快递", 1),
+    (131, "DB", "德邦快递", 1), (132, "YZXB", "邮政快递包裹", 1), (180, "SELF", "其他", 1),
+    (183, "KYE", "跨越速运", 1), (208, "ANNENG", "安能快递", 1), (230, "DEBANGWULIU", "德邦物流", 1),
+]
+"""(id, code, name, available) from §1.7.6; 天天 and 国通 marked unavailable in the fake."""
+
+NO_TOKEN_APIS = frozenset({"pdd.time.get", "pdd.logistics.companies.get"})
+"""APIs that do not need a user token."""
+
+REFUND_STATUS = {RefundPhase.SUCCESS: 10, RefundPhase.CLOSED: 11}
+"""Neutral refund phase → after_sales_status (pending depends on shipping)."""
+
+
+def _default_limits() -> dict[str, list[tuple[int, float, str]]]:
+    return {api: [(lim.calls, lim.period, lim.scope) for lim in limits]
+            for api, limits in LIMITS.items()}
+
+
+class PddFakeSettings(FakeSettings):
+    """PDD fake settings; every §7 open question is a field."""
+
+    limits: dict[str, list[tuple[int, float, str]]] = Field(default_factory=_default_limits)
+    """Per API (calls, period, scope); defaults to the published limits (§1.5)."""
+    limit_codes: dict[str, int] = Field(
+        default_factory=lambda: {"shop": 52101, "app": 52101, "api": 52101})
+    """Error code per limiter level (52101 for all; 70031 selectable)."""
+    window_error_code: int = 10000
+    """Error for an increment window over 30 min."""
+    max_window_seconds: int = 1800
+    """Increment window limit."""
+    logistics_error_code: int = 50001
+    """Error for shipping business failures (sub_msg says why)."""
+    accept_empty_signed: bool = False
+    """Also accept signatures computed with ``""``-valued params included."""
+    missing_token_code: int = 10001
+    """Error when an authorised API is called without a token (10001 or 20032)."""
+    decrypt_batch_max: int = 100
+    """Max items per ``pdd.open.decrypt.batch``."""
+    decrypt_daily_quota: int = 10000
+    """Items a shop may decrypt per (Beijing) day."""
+    decrypt_quota_code: int = 50001
+    """Error once the daily quota is used up."""
+    time_format: str = "datetime"
+    """``pdd.time.get`` format: ``datetime`` (yyyy-MM-dd HH:mm:ss) or ``epoch``."""
+    accept_cipher_recipient: bool = True
+    """Whether ``pdd.waybill.get`` accepts PDD ciphertext as the recipient."""
+    refund_sort_desc: bool = True
+    """Sort order of ``pdd.refund.list.increment.get`` (newest first)."""
+    refund_time_epoch: bool = False
+    """Refund times as epoch strings instead of datetime strings."""
+    end_lag_seconds: int = 0
+    """If > 0, reject ``end_updated_at > now − end_lag_seconds`` (the "3-minute" rule)."""
+    index_lag_seconds: int = 0
+    """Changes become visible to the increment APIs this many seconds late."""
+    carriers: list[tuple[int, str, str, int]] = Field(default_factory=lambda: list(CARRIERS))
+    """Carrier list (id, code, name, available); J&T etc. can be added."""
+
+
+class PddFail(Exception):
+    """A gateway error reply."""
+
+    def __init__(self, code: int, msg: str, sub_msg: str = "", sub_code: str | None = None):
+        super().__init__(code, msg)
+        self.code = code
+        self.msg = msg
+        self.sub_msg = sub_msg
+        self.sub_code = sub_code
+
+
+def _mask_name(v: str) -> str:
+    return v[:1] + "*" * max(1, len(v) - 1)
+
+
+def _mask_phone(v: str) -> str:
+    return v[:3] + "****" + v[-4:]
+
+
+def _mask_addr(v: str) -> str:
+    return v[:4] + "****"
+
+
+def _yuan(fen: int) -> float:
+    return round(fen / 100, 2)
+
+
+class FakePdd(FakeBase):
+    """Fake PDD gateway, OAuth endpoint and PMC push server (ASGI callable)."""
+
+    platform = "pdd"
+    gateway_path = "/api/router"
+    """Gateway path (the client's ``gateway_url`` is base_url + this)."""
+
+    def __init__(self, settings: PddFakeSettings | None = None, *, seed: int = 0,
+                 clock: SimClock | None = None) -> None:
+        self.settings: PddFakeSettings = settings or PddFakeSettings()
+        super().__init__(self.settings, seed, clock)
+        self._key = AESGCM(hashlib.sha256(f"fake-pdd-{seed}".encode()).digest()[:16])
+        self.decrypt_used: Counter[tuple[str, str]] = Counter()
+        """Items decrypted per (shop, Beijing day)."""
+        self.pmc_pending: dict[int, list[Any]] = {}
+        """Unacked push frames: id → [frame, next delivery (monotonic)]."""
+        self.pmc_acked: list[int] = []
+        """Ground truth: ACKed message ids, in order."""
+        self.pmc_deliveries: Counter[int] = Counter()
+        """How often each message id was sent (redelivery > 1)."""
+        self.pmc_connections = 0
+        """Accepted PMC connections."""
+        self._msg_seq = 9_007_199_254_740_993
+        self._handlers: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
+            "pdd.time.get": self._time,
+            "pdd.order.number.list.increment.get": self._increment,
+            "pdd.order.information.get": self._information,
+            "pdd.open.decrypt.batch": self._decrypt,
+            "pdd.logistics.companies.get": self._companies,
+            "pdd.logistics.online.send": self._online_send,
+            "pdd.waybill.get": self._waybill,
+            "pdd.goods.quantity.update": self._quantity,
+            "pdd.refund.list.increment.get": self._refunds,
+        }
+        self.app = Starlette(routes=[
+            Route(self.gateway_path, self._router, methods=["POST"]),
+            Route("/oauth/token", self._oauth, methods=["POST"]),
+            WebSocketRoute("/message/{client_id}/{ts}/{sign:path}", self._pmc),
+        ])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def _history_carrier(self) -> str:
+        return "115"
+
+    # ------------------------------------------------------------ crypto
+
+    def encrypt(self, order_sn: str, data_type: int, plain: str) -> str:
+        """Fake ciphertext (deterministic per seed, order and value)."""
+        nonce = hashlib.sha256(f"{order_sn}|{data_type}|{plain}".encode()).digest()[:12]
+        blob = nonce + self._key.encrypt(nonce, f"{data_type}|{plain}".encode(),
+                                         order_sn.encode())
+        return "~" + base64.b64encode(blob).decode() + "~"
+
+    def decrypt_value(self, order_sn: str, cipher: str) -> tuple[int, str] | None:
+        """(data_type, plain) or None if ``cipher`` is not ours for that order."""
+        if len(cipher) < 3 or not (cipher.startswith("~") and cipher.endswith("~")):
+            return None
+        try:
+            blob = base64.b64decode(cipher[1:-1], validate=True)
+            plain = self._key.decrypt(blob[:12], blob[12:], order_sn.encode()).decode()
+        except (ValueError, InvalidTag):
+            return None
+        kind, _, value = plain.partition("|")
+        return int(kind), value
+
+    # ------------------------------------------------------------- render
+
+    def _time(self, params: dict[str, str]) -> dict[str, Any]:
+        now = self.now()
+        value = str(now) if self.settings.time_format == "epoch" else format_beijing(
+            datetime.fromtimestamp(now, UTC))
+        return {"time_get_response": {"time": value}}
+
+    @staticmethod
+    def _t(epoch: int) -> str:
+        return format_beijing(datetime.fromtimestamp(epoch, UTC)) if epoch else ""
+
+    @staticmethod
+    def order_status(o: Order) -> int:
+        """PDD order_status (发货状态)."""
+        return {Phase.AWAITING: 1, Phase.CLOSED: 1, Phase.SHIPPED: 2, Phase.DELIVERED: 3}[o.phase]
+
+    @staticmethod
+    def order_refund_status(o: Order) -> int:
+        """PDD order-level refund_status."""
+        return {None: 1, RefundPhase.PENDING: 2, RefundPhase.SUCCESS: 4,
+                RefundPhase.CLOSED: 1}[o.refund]
+
+    def render_order(self, o: Order) -> dict[str, Any]:
+        """PDD order JSON: ciphertext only while 待发货 and not under review."""
+        refund = self.order_refund_status(o)
+        visible = o.phase is Phase.AWAITING and not o.risk_review and refund != 4
+        r = o.receiver
+        full_addr = f"{r.province}{r.city}{r.district}{r.detail}"
+
+        def item(line: Any) -> dict[str, Any]:
+            return {"goods_id": int(line.sku.item_id), "goods_name": line.sku.title,
+                    "goods_img": "", "sku_id": int(line.sku.sku_id),
+                    "outer_id": line.sku.outer_id,
+                    "outer_goods_id": line.sku.outer_id.split("-")[0],
+                    "goods_spec": line.sku.spec, "goods_count": line.qty,
+                    "goods_price": _yuan(line.price_fen)}
+
+        return {
+            "order_sn": o.order_id, "order_status": self.order_status(o),
+            "refund_status": refund,
+            "after_sales_status": 0 if o.refund is None else 2,
+            "confirm_status": 1, "group_status": 1,
+            "risk_control_status": 1 if o.risk_review else 0, "trade_type": 0,
+            "is_lucky_flag": 1, "created_time": self._t(o.created_at),
+            "confirm_time": self._t(o.created_at), "pay_time": self._t(o.created_at),
+            "updated_at": self._t(o.updated_at), "shipping_time": self._t(o.shipped_at),
+            "last_ship_time": self._t(o.created_at + 48 * 3600),
+            "goods_amount": _yuan(o.pay_fen), "pay_amount": _yuan(o.pay_fen),
+            "discount_amount": 0, "postage": 0,
+            "item_list": [item(ln) for ln in o.lines if not ln.is_gift],
+            "gift_list": [{**item(ln), "order_sn": o.order_id} for ln in o.lines if ln.is_gift],
+            "receiver_name": self.encrypt(o.order_id, 5, r.name) if visible else "",
+            "receiver_phone": self.encrypt(o.order_id, 6, r.phone) if visible else "",
+            "receiver_address": self.encrypt(o.order_id, 8, r.detail) if visible else "",
+            "address": self.encrypt(o.order_id, 7, full_addr) if visible else "",
+            "receiver_name_mask": _mask_name(r.name),
+            "receiver_phone_mask": _mask_phone(r.phone),
+            "receiver_address_mask": _mask_addr(r.detail), "address_mask": _mask_addr(full_addr),
+            "country": "中国", "province": r.province, "city": r.city, "town": r.district,
+            "logistics_id": int(o.carrier) if o.carrier else 0,
+            "tracking_number": o.tracking_number, "buyer_memo": o.buyer_note, "remark": "",
+        }
+
+    # ----------------------------------------------------------- handlers
+
+    @staticmethod
+    def _need(params: dict[str, str], *names: str) -> None:
+        for name in names:
+            if params.get(name, "") == "":
+                raise PddFail(10000, "参数错误", f"{name} 不能为空")
+
+    @staticmethod
+    def _int(params: dict[str, str], name: str, default: int | None = None) -> int:
+        raw = params.get(name)
+        if raw in (None, "") and default is not None:
+            return default
+        try:
+            return int(str(raw))
+        except ValueError:
+            raise PddFail(10000, "参数错误", f"{name} 必须是整数") from None
+
+    def _window(self, params: dict[str, str]) -> tuple[int, int]:
+        self._need(params, "start_updated_at", "end_updated_at")
+        start = self._int(params, "start_updated_at")
+        end = self._int(params, "end_updated_at")
+        if end < start or end - start > self.settings.max_window_seconds:
+            raise PddFail(self.settings.window_error_code, "参数错误",
+                          "查询时间跨度不能超过30分钟")
+        lag = self.settings.end_lag_seconds
+        if lag and end > self.now() - lag:
+            raise PddFail(10000, "参数错误", f"结束时间需早于系统时间{lag}秒")
+        return start, end
+
+    def _page(self, params: dict[str, str]) -> tuple[int, int]:
+        page = self._int(params, "page", 1)
+        size = min(self._int(params, "page_size", 100), 100)
+        if page < 1 or size < 1:
+            raise PddFail(10000, "参数错误", "page/page_size 无效")
+        return page, size
+
+    def _increment(self, params: dict[str, str]) -> dict[str, Any]:
+        self._need(params, "order_status", "refund_status", "is_lucky_flag", "page")
+        start, end = self._window(params)
+        page, size = self._page(params)
+        want_state = self._int(params, "order_status")
+        want_refund = self._int(params, "refund_status")
+        visible_before = self.now() - self.settings.index_lag_seconds
+        oldest = self.now() - self.settings.max_order_age_days * 86400
+        rows = []
+        for o in self.gen.orders.values():
+            if not (start <= o.updated_at <= end) or o.updated_at > visible_before:
+                continue
+            if o.created_at < oldest:
+                continue
+            if want_state != 5 and self.order_status(o) != want_state:
+                continue
+            if want_refund != 5 and self.order_refund_status(o) != want_refund:
+                continue
+            rows.append(o)
+        rows.sort(key=lambda o: (o.updated_at, o.order_id), reverse=True)
+        chunk = [self.render_order(o) for o in rows[(page - 1) * size: page * size]]
+        use_has_next = params.get("use_has_next") == "true"
+        return {"order_sn_increment_get_response": {
+            "total_count": 0 if use_has_next else len(rows),
+            "has_next": page * size < len(rows), "order_sn_list": chunk}}
+
+    def _get_order(self, order_sn: str) -> Order:
+        order = self.gen.orders.get(order_sn)
+        if order is None:
+            raise PddFail(50001, "业务服务错误", "订单不存在")
+        return order
+
+    def _information(self, params: dict[str, str]) -> dict[str, Any]:
+        self._need(params, "order_sn")
+        order = self._get_order(params["order_sn"])
+        return {"order_info_get_response": {"order_info": self.render_order(order)}}
+
+    def _decrypt(self, params: dict[str, str]) -> dict[str, Any]:
+        self._need(params, "data_list")
+        try:
+            items = json.loads(params["data_list"])
+        except ValueError:
+            raise PddFail(10000, "参数错误", "data_list 不是合法 JSON") from None
+        if not isinstance(items, list) or not items:
+            raise PddFail(10000, "参数错误", "data_list 不能为空")
+        if len(items) > self.settings.decrypt_batch_max:
+            raise PddFail(10000, "参数错误",
+                          f"data_list 最多 {self.settings.decrypt_batch_max} 条")
+        day = format_beijing(datetime.fromtimestamp(self.now(), UTC))[:10]
+        key = (self.settings.shop_id, day)
+        if self.decrypt_used[key] + len(items) > self.settings.decrypt_daily_quota:
+            raise PddFail(self.settings.decrypt_quota_code, "业务服务错误", "今日解密额度已用完")
+        self.decrypt_used[key] += len(items)
+        out = []
+        for entry in items:
+            tag = str(entry.get("data_tag", "")) if isinstance(entry, dict) else ""
+            cipher = str(entry.get("encrypted_data", "")) if isinstance(entry, dict) else ""
+            result = self.decrypt_value(tag, cipher)
+            out.append({
+                "data_tag": tag, "encrypted_data": cipher,
+                "data_type": result[0] if result else 0,
+                "decrypted_data": result[1] if result else "",
+                "error_code": 0 if result else 1000,
+                "error_msg": "" if result else "解密失败",
+                "virtual_number_type": 0, "virtual_identify_number": "",
+            })
+        return {"open_decrypt_batch_response": {"data_decrypt_list": out}}
+
+    def _companies(self, params: dict[str, str]) -> dict[str, Any]:
+        return {"logistics_companies_get_response": {"logistics_companies": [
+            {"id": cid, "code": code, "logistics_company": name, "available": avail}
+            for cid, code, name, avail in self.settings.carriers]}}
+
+    def _online_send(self, params: dict[str, str]) -> dict[str, Any]:
+        self._need(params, "order_sn", "logistics_id", "tracking_number")
+        order = self._get_order(params["order_sn"])
+        code = self.settings.logistics_error_code
+        carrier = {str(c[0]): c for c in self.settings.carriers}.get(params["logistics_id"])
+        if carrier is None or carrier[3] != 1:
+            raise PddFail(code, "业务服务错误", "物流公司不可用")
+        modify = self._int(params, "redelivery_type", 1) == 2
+        if modify:
+            if order.phase not in (Phase.SHIPPED, Phase.DELIVERED):
+                raise PddFail(code, "业务服务错误", "订单未发货，不能修改物流")
+        else:
+            if order.phase is Phase.CLOSED or order.refund is RefundPhase.SUCCESS:
+                raise PddFail(code, "业务服务错误", "订单已取消或已退款，不能发货")
+            if order.phase is not Phase.AWAITING:
+                raise PddFail(code, "业务服务错误", "订单已发货")
+            if order.risk_review:
+                raise PddFail(code, "业务服务错误", "订单审核中，暂不能发货")
+        now = self.now()
+        order.carrier = params["logistics_id"]
+        order.tracking_number = params["tracking_number"]
+        if not modify:
+            order.phase = Phase.SHIPPED
+            order.shipped_at = now
+            self.gen.on_shipped(order, now)
+        self.gen.touch(order, now)
+        self.shipments.append(Shipment(order.order_id, order.carrier, order.tracking_number,
+                                       now, modification=modify))
+        self._publish_events()
+        return {"logistics_online_send_response": {"is_success": True}}
+
+    def _waybill(self, params: dict[str, str]) -> dict[str, Any]:
+        self._need(params, "param_waybill_cloud_print_apply_new_request")
+        try:
+            req = json.loads(params["param_waybill_cloud_print_apply_new_request"])
+            wp_code = str(req["wp_code"])
+            dtos = list(req["trade_order_info_dtos"])
+        except (ValueError, KeyError, TypeError):
+            raise PddFail(10000, "参数错误", "param_waybill_cloud_print_apply_new_request 无效"
+                          ) from None
+        if wp_code not in {c[1] for c in self.settings.carriers}:
+            raise PddFail(50001, "业务服务错误", f"未开通 {wp_code} 电子面单")
+        if not 1 <= len(dtos) <= 10:
+            raise PddFail(10000, "参数错误", "trade_order_info_dtos 需 1~10 个")
+        modules = []
+        for dto in dtos:
+            try:
+                orders = [str(x) for x in dto["order_info"]["trade_order_list"]]
+                recipient = dto["recipient"]
+                name, mobile = str(recipient["name"]), str(recipient.get("mobile", ""))
+                detail = str(recipient["address"]["detail"])
+                object_id = str(dto["object_id"])
+            except (KeyError, TypeError):
+                raise PddFail(10000, "参数错误", "trade_order_info_dto 缺少字段") from None
+            if not orders or len(orders) > 100 or any(o not in self.gen.orders for o in orders):
+                raise PddFail(50001, "业务服务错误", "订单不存在")
+            for value in (name, mobile, detail):
+                if value.startswith("~") and (not self.settings.accept_cipher_recipient
+                                              or self.decrypt_value(orders[0], value) is None):
+                    raise PddFail(50001, "业务服务错误", "收件人密文无效")
+            number = self._waybill_number(wp_code)
+            print_data = json.dumps({
+                "encryptedData": base64.b64encode(hashlib.sha256(
+                    f"{number}|{self.seed}".encode()).digest()).decode(),
+                "signature": hashlib.md5(number.encode(), usedforsecurity=False).hexdigest(),
+                "templateUrl": str(dto.get("template_url", "")),
+                "ver": "fake_waybill_print_v1"}, separators=(",", ":"))
+            self.waybills.append(IssuedWaybill(number, wp_code, tuple(orders), object_id,
+                                               dict(recipient)))
+            modules.append({"object_id": object_id, "waybill_code": number,
+                            "print_data": print_data, "parent_waybill_code": ""})
+        return {"pdd_waybill_get_response": {"modules": modules}}
+
+    def _waybill_number(self, wp_code: str) -> str:
+        n = 10**11 + len(self.waybills) * 7919 + self.gen.rng.randrange(7919)
+        return {"SF": f"SF{n:013d}", "YTO": f"YT{n:013d}", "JD": f"JDV{n:012d}"}.get(
+            wp_code, f"7{n:014d}")
+
+    def _quantity(self, params: dict[str, str]) -> dict[str, Any]:
+        self._need(params, "goods_id", "quantity")
+        sku_id, outer = params.get("sku_id", ""), params.get("outer_id", "")
+        if not sku_id and not outer:
+            raise PddFail(10000, "参数错误", "sku_id 与 outer_id 不能同时为空")
+        quantity = self._int(params, "quantity")
+        kind = self._int(params, "update_type", 1)
+        if kind not in (1, 2):
+            raise PddFail(10000, "参数错误", "update_type 只能是 1 或 2")
+        sku = self.gen.sku_by(params["goods_id"], sku_id, outer)
+        if sku is None:
+            raise PddFail(50001, "业务服务错误", "商品或SKU不存在")
+        result = quantity if kind == 1 else sku.quantity + quantity
+        if kind == 1 and quantity < 0:
+            raise PddFail(10000, "参数错误", "quantity 不能小于0")
+        if result < 0:
+            raise PddFail(50001, "业务服务错误", "库存不能小于0")
+        sku.quantity = result
+        self.stock_pushes.append(StockPush(sku.item_id, sku.sku_id, quantity, kind == 2,
+                                           result, self.now()))
+        return {"goods_quantity_update_response": {"is_success": True}}
+
+    def refund_status(self, refund: Refund) -> int:
+        """after_sales_status of a refund."""
+        if refund.status is RefundPhase.PENDING:
+            return 3 if refund.after_shipping else 2
+        return REFUND_STATUS[refund.status]
+
+    def _refunds(self, params: dict[str, str]) -> dict[str, Any]:
+        self._need(params, "after_sales_status", "after_sales_type")
+        start, end = self._window(params)
+        page, size = self._page(params)
+        status = self._int(params, "after_sales_status")
+        kind = self._int(params, "after_sales_type")
+        rows = []
+        for r in self.gen.refunds.values():
+            if not start <= r.updated_at <= end or self.refund_status(r) != status:
+                continue
+            if (kind == 2 and r.after_shipping) or (kind == 3 and not r.after_shipping):
+                continue
+            if kind not in (1, 2, 3):
+                continue
+            rows.append(r)
+        rows.sort(key=lambda r: (r.updated_at, r.refund_id),
+                  reverse=self.settings.refund_sort_desc)
+
+        def t(epoch: int) -> str:
+            return str(epoch) if self.settings.refund_time_epoch else self._t(epoch)
+
+        out = [{
+            "id": int(r.refund_id), "order_sn": r.order.order_id,
+            "after_sales_status": self.refund_status(r),
+            "after_sales_type": 2 if r.after_shipping else 1,
+            "after_sale_reason": "不想要了", "refund_amount": f"{r.amount_fen / 100:.2f}",
+            "order_amount": f"{r.order.pay_fen / 100:.2f}", "goods_id": int(r.line.sku.item_id),
+            "goods_name": r.line.sku.title, "goods_number": str(r.line.qty),
+            "goods_price": f"{r.line.price_fen / 100:.2f}", "sku_id": r.line.sku.sku_id,
+            "outer_id": r.line.sku.outer_id, "tracking_number": "",
+            "created_time": t(r.created_at), "updated_time": t(r.updated_at),
+        } for r in rows[(page - 1) * size: page * size]]
+        return {"refund_increment_get_response": {"total_count": len(rows), "refund_list": out}}
+
+    # ------------------------------------------------------------- router
+
+    def _reply(self, api: str, body: dict[str, Any], status: int = 200) -> Response:
+        return Response(json.dumps(body, ensure_ascii=False), status_code=status,
+                        media_type="application/json")
+
+    def _error(self, api: str, fail: PddFail) -> Response:
+        self.rejections.append((api, str(fail.code)))
+        return self._reply(api, {"error_response": {
+            "error_code": fail.code, "error_msg": fail.msg, "sub_code": fail.sub_code,
+            "sub_msg": fail.sub_msg, "request_id": str(time.time_ns())}},
+            self.settings.error_http_status)
+
+    def _check(self, api: str, params: dict[str, str]) -> None:
+        s = self.settings
+        if not api:
+            raise PddFail(10001, "公共参数错误:type")
+        if not params.get("client_id"):
+            raise PddFail(10001, "公共参数错误:client_id")
+        if params["client_id"] != s.app_key:
+            raise PddFail(10016, "client下线或者clientId不正确")
+        try:
+            ts = int(params.get("timestamp", ""))
+        except ValueError:
+            raise PddFail(10001, "公共参数错误:timestamp") from None
+        if abs(self.now() - ts) > s.timestamp_tolerance:
+            raise PddFail(10001, "公共参数错误:timestamp", "timestamp 与服务器时间相差超过10分钟")
+        sign = params.get("sign", "")
+        if not sign:
+            raise PddFail(10001, "公共参数错误:sign")
+        without_empty = {k: v for k, v in params.items() if v != ""}
+        ok = pdd_sign(without_empty, s.app_secret) == sign
+        if not ok and s.accept_empty_signed:
+            ok = pdd_sign(params, s.app_secret) == sign
+        if not ok:
+            raise PddFail(20004, "签名sign校验失败")
+        if api not in self._handlers:
+            raise PddFail(10017, "type不正确")
+
+    def _shop_of(self, api: str, params: dict[str, str]) -> str:
+        if api in NO_TOKEN_APIS:
+            return "*"
+        token = params.get("access_token", "")
+        if not token:
+            code = self.settings.missing_token_code
+            raise PddFail(code, "公共参数错误:access_token" if code == 10001
+                          else "access_token或client_id错误")
+        state = self.tokens.check(token)
+        if state == "unknown":
+            raise PddFail(20032, "access_token或client_id错误")
+        if state == "expired":
+            raise PddFail(10019, "access_token已过期")
+        return self.tokens.by_access[token].shop_id
+
+    async def _router(self, request: Request) -> Response:
+        params = await read_params(request)
+        api = params.get("type", "")
+        with self.lock:
+            self.calls[api or "?"] += 1
+            try:
+                self._check(api, params)
+                shop = self._shop_of(api, params)
+                scope = self.limiter.hit(shop, self.settings.app_key, api)
+                if scope is not None:
+                    code = self.settings.limit_codes.get(scope, 52101)
+                    raise PddFail(code, "当前接口被限流，请稍后重试" if code == 52101
+                                  else "调用过于频繁，请调整调用频率")
+            except PddFail as fail:
+                return self._error(api, fail)
+            fault = self.faults.pick()
+        if fault == "timeout":
+            await self.stall()
+        with self.lock:
+            if fault == "timeout" and not self.settings.timeout_applies_effect:
+                return self._error(api, PddFail(50000, "系统内部错误"))
+            if fault == "rate_limit":
+                return self._error(api, PddFail(52101, "当前接口被限流，请稍后重试"))
+            if fault == "token_expired":
+                return self._error(api, PddFail(10019, "access_token已过期"))
+            if fault == "business":
+                return self._error(api, PddFail(50002, "业务系统内部异常"))
+            if fault == "malformed":
+                self.rejections.append((api, "malformed"))
+                body = MALFORMED_BODIES[self.faults.injected["malformed"] % len(MALFORMED_BODIES)]
+                return Response(body, media_type="application/json")
+            try:
+                return self._reply(api, self._handlers[api](params))
+            except PddFail as fail:
+                return self._error(api, fail)
+
+    async def _oauth(self, request: Request) -> Response:
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return self._reply("oauth", {"error_response": {
+                "error_code": 10000, "error_msg": "参数错误"}})
+        with self.lock:
+            if data.get("client_id") != self.settings.app_key or data.get(
+                    "client_secret") != self.settings.app_secret:
+                return self._reply("oauth", {"error_response": {
+                    "error_code": 10016, "error_msg": "client下线或者clientId不正确"}})
+            grant = data.get("grant_type")
+            if grant == "refresh_token":
+                token = self.tokens.refresh(str(data.get("refresh_token", "")))
+            elif grant == "authorization_code" and data.get("code"):
+                token = self.tokens.issue(self.settings.shop_id)
+            else:
+                token = None
+            if token is None:
+                return self._reply("oauth", {"error_response": {
+                    "error_code": 20032, "error_msg": "access_token或client_id错误"}})
+            now = self.now()
+            return self._reply("oauth", {
+                "access_token": token.access_token, "refresh_token": token.refresh_token,
+                "expires_at": int(token.expires_at), "expires_in": int(token.expires_at - now),
+                "refresh_token_expires_at": int(token.refresh_expires_at),
+                "refresh_token_expires_in": int(token.refresh_expires_at - now),
+                "owner_id": token.shop_id, "owner_name": "模拟店铺", "scope": []})
+
+    # --------------------------------------------------------------- push
+
+    def publish(self, event: Event) -> None:
+        """Queue a PMC frame for a generator event."""
+        topic = {
+            "created": "pdd_trade_TradeConfirmed", "risk_changed": "pdd_trade_TradeRiskChanged",
+            "address_changed": "pdd_trade_TradeLogisticsAddressChanged",
+            "shipped": "pdd_trade_TradeSellerShip", "refund_created": "pdd_refund_RefundCreated",
+            "refund_success": "pdd_refund_RefundAgreeAgreement",
+            "refund_closed": "pdd_refund_RefundClosed",
+        }[event.kind]
+        content: dict[str, Any] = {"mall_id": int(event.shop_id), "tid": event.order_id}
+        if event.refund_id:
+            content.update(refund_id=int(event.refund_id), refund_fee=event.refund_fen,
+                           modified=event.at * 1000)
+        self._msg_seq += 1
+        frame = {"id": self._msg_seq, "commandType": "Common", "time": event.at * 1000,
+                 "sendTime": event.at * 1000 + 123,
+                 "message": {"type": topic, "mallID": int(event.shop_id),
+                             "content": json.dumps(content, separators=(",", ":"))}}
+        self.pmc_pending[self._msg_seq] = [frame, 0.0]
+
+    def _verify_pmc(self, client_id: str, ts: str, sign: str) -> bool:
+        try:
+            ts_ms = int(ts)
+        except ValueError:
+            return False
+        if client_id != self.settings.app_key:
+            return False
+        if abs(self.clock.now() * 1000 - ts_ms) > self.settings.timestamp_tolerance * 1000:
+            return False
+        expected = pmc_sign(client_id, ts_ms, self.settings.app_secret)
+        return sign in (expected, urllib.parse.quote(expected, safe=""))
+
+    async def _pmc(self, ws: WebSocket) -> None:
+        p = ws.path_params
+        if not self._verify_pmc(p["client_id"], p["ts"], p["sign"]):
+            await ws.close(code=4001)
+            return
+        await ws.accept()
+        with self.lock:
+            self.pmc_connections += 1
+            for entry in self.pmc_pending.values():
+                entry[1] = 0.0
+
+        async def reader() -> None:
+            while True:
+                text = await ws.receive_text()
+                try:
+                    frame = json.loads(text)
+                except ValueError:
+                    continue
+                if not isinstance(frame, dict) or frame.get("commandType") != "Ack":
+                    continue
+                ack_id = frame.get("id")
+                if isinstance(ack_id, int):
+                    with self.lock:
+                        if self.pmc_pending.pop(ack_id, None) is not None:
+                            self.pmc_acked.append(ack_id)
+
+        task = asyncio.create_task(reader())
+        try:
+            while not task.done():
+                now = time.monotonic()
+                with self.lock:
+                    due = [e for e in self.pmc_pending.values() if e[1] <= now]
+                    for entry in due:
+                        entry[1] = now + self.settings.redelivery_seconds
+                        self.pmc_deliveries[entry[0]["id"]] += 1
+                for entry in due:
+                    await ws.send_text(json.dumps(entry[0], ensure_ascii=False))
+                await asyncio.sleep(0.05)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task

@@ -1,0 +1,448 @@
+"""Fake marketplace platforms as real HTTP servers (Starlette apps run by uvicorn).
+
+``FakePdd`` (:mod:`cloud.marketplaces.fake_pdd`) and ``FakeTop``
+(:mod:`cloud.marketplaces.fake_top`) are ASGI callables implementing the platform
+protocols of shared/specs/marketplaces.md §6; every [unverified] behaviour of §7 is
+a field of their settings. This module holds what both share: settings, the
+fault injector, the rate limiter, the token store, parameter parsing, the
+uvicorn runner and the ``fake-platform`` click command.
+
+Ground truth for tests is plain Python on the fake object: ``orders()``,
+``shipments``, ``stock_pushes``, ``waybills``, ``rejections``, ``calls``…
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import click
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+
+from cloud.marketplaces.generator import (
+    GeneratorSettings,
+    IssuedWaybill,
+    Order,
+    OrderGenerator,
+    Shipment,
+    SimClock,
+    StockPush,
+)
+
+FAULT_KINDS = ("rate_limit", "token_expired", "business", "timeout", "malformed")
+"""Faults the injector can produce."""
+
+
+class FakeSettings(BaseModel):
+    """Settings shared by the fake platforms."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_key: str = "demo_client_id"
+    """App id (PDD ``client_id`` / TOP ``app_key``)."""
+    app_secret: str = "demo_secret"  # noqa: S105 - fake credentials
+    """App secret."""
+    shop_id: str = "100200300"
+    """The one shop the fake serves (PDD mall id / TOP user id)."""
+    access_ttl: int = 86400
+    """Access token lifetime in seconds (real lifetimes are unknown)."""
+    refresh_ttl: int = 30 * 86400
+    """Refresh token lifetime in seconds."""
+    timestamp_tolerance: int = 600
+    """Allowed clock skew of ``timestamp`` in seconds (±10 min)."""
+    fault_rate: float = 0.0
+    """Share of gateway calls answered with an injected fault."""
+    fault_kinds: tuple[str, ...] = FAULT_KINDS
+    """Which faults to inject (subset of ``FAULT_KINDS``)."""
+    timeout_delay: float = 3.0
+    """Seconds a ``timeout`` fault stalls before answering (longer than the client timeout)."""
+    timeout_applies_effect: bool = True
+    """After a ``timeout`` stall, still apply the call (a lost reply: a retried ship then
+    sees "already shipped"); False answers a system error instead, without effect."""
+    error_http_status: int = 200
+    """HTTP status of error replies (unverified; 200)."""
+    limits: dict[str, list[tuple[int, float, str]]] = Field(default_factory=dict)
+    """Per API: (calls, period seconds, scope ``shop``/``app``/``api``)."""
+    history_hours: float = 48.0
+    """Hours of order history generated at start-up."""
+    orders_per_hour: float = 40.0
+    """Mean new orders per simulated hour."""
+    refund_after_ship_rate: float = 0.08
+    """Chance a shipped order gets an after-sales refund later."""
+    redelivery_seconds: float = 2.0
+    """Push messages not ACKed/confirmed within this many seconds are delivered again."""
+    max_order_age_days: int = 90
+    """Incremental APIs return only orders created within this many days."""
+
+
+class FaultInjector:
+    """Seeded fault picker."""
+
+    def __init__(self, rate: float, kinds: tuple[str, ...], seed: int) -> None:
+        self.rate = rate
+        """Share of calls faulted."""
+        self.kinds = tuple(k for k in kinds if k in FAULT_KINDS)
+        """Enabled kinds."""
+        self._rng = random.Random(seed ^ 0x5EED)
+        self.injected: Counter[str] = Counter()
+        """Ground truth: faults injected per kind."""
+
+    def pick(self) -> str | None:
+        """A fault kind for this call, or None."""
+        if self.rate <= 0 or not self.kinds or self._rng.random() >= self.rate:
+            return None
+        kind = self._rng.choice(self.kinds)
+        self.injected[kind] += 1
+        return kind
+
+
+MALFORMED_BODIES = (
+    b"<html><body>502 Bad Gateway</body></html>",
+    b'{"truncated": ',
+    b"[]",
+    b'{"unexpected_root": {}}',
+    b"null",
+)
+"""Bodies used by the ``malformed`` fault."""
+
+
+class SlidingLimiter:
+    """Server-side sliding window: returns the scope that is over its limit, if any."""
+
+    def __init__(self, limits: Mapping[str, list[tuple[int, float, str]]]) -> None:
+        self.limits = {k: list(v) for k, v in limits.items()}
+        """Per API: (calls, period, scope)."""
+        self._calls: dict[tuple[str, str, float], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, shop: str, app: str, api: str) -> str | None:
+        """Record a call; the first exceeded scope or None (the call is not counted then)."""
+        now = time.monotonic()
+        with self._lock:
+            keys = []
+            for calls, period, scope in self.limits.get(api, []):
+                owner = {"shop": shop, "app": app}.get(scope, "*")
+                key = (f"{scope}:{owner}", api, period)
+                window = self._calls.setdefault(key, deque())
+                while window and window[0] <= now - period:
+                    window.popleft()
+                if len(window) >= calls:
+                    return scope
+                keys.append(key)
+            for key in keys:
+                self._calls[key].append(now)
+            return None
+
+
+@dataclass
+class IssuedToken:
+    """A token the fake issued."""
+
+    access_token: str
+    """Access token."""
+    refresh_token: str
+    """Refresh token."""
+    shop_id: str
+    """Owner."""
+    expires_at: float
+    """Simulated epoch seconds."""
+    refresh_expires_at: float
+    """Simulated epoch seconds."""
+    revoked: bool = False
+    """Revoked by a refresh or by the test."""
+
+
+class TokenStore:
+    """Tokens issued by a fake, checked against its simulated clock."""
+
+    def __init__(self, clock: SimClock, access_ttl: int, refresh_ttl: int, seed: int) -> None:
+        self._clock = clock
+        self._access_ttl = access_ttl
+        self._refresh_ttl = refresh_ttl
+        self._rng = random.Random(seed ^ 0x70C3)
+        self.by_access: dict[str, IssuedToken] = {}
+        """Ground truth: every access token issued."""
+        self.by_refresh: dict[str, IssuedToken] = {}
+        """Every refresh token issued."""
+        self.refreshes = 0
+        """How many refreshes were served."""
+
+    def issue(self, shop_id: str) -> IssuedToken:
+        """Issue a new token pair for ``shop_id``."""
+        now = self._clock.now()
+        token = IssuedToken(
+            access_token=f"at{self._rng.getrandbits(96):024x}",
+            refresh_token=f"rt{self._rng.getrandbits(96):024x}",
+            shop_id=shop_id, expires_at=now + self._access_ttl,
+            refresh_expires_at=now + self._refresh_ttl,
+        )
+        self.by_access[token.access_token] = token
+        self.by_refresh[token.refresh_token] = token
+        return token
+
+    def check(self, access_token: str) -> str:
+        """``ok``, ``unknown`` or ``expired``."""
+        token = self.by_access.get(access_token)
+        if token is None or token.revoked:
+            return "unknown"
+        return "expired" if token.expires_at <= self._clock.now() else "ok"
+
+    def expire(self, access_token: str) -> None:
+        """Make ``access_token`` expired now (test hook)."""
+        self.by_access[access_token].expires_at = self._clock.now() - 1
+
+    def refresh(self, refresh_token: str) -> IssuedToken | None:
+        """Exchange a refresh token; None if unknown or expired."""
+        old = self.by_refresh.get(refresh_token)
+        if old is None or old.revoked or old.refresh_expires_at <= self._clock.now():
+            return None
+        old.revoked = True
+        self.refreshes += 1
+        return self.issue(old.shop_id)
+
+
+async def read_params(request: Request) -> dict[str, str]:
+    """Query string merged with a JSON, form-urlencoded or multipart body; values as strings."""
+    params: dict[str, str] = dict(request.query_params)
+    ctype = request.headers.get("content-type", "")
+    if "application/json" in ctype:
+        raw = await request.body()
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError:
+            data = {}
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(value, bool):
+                    params[key] = "true" if value else "false"
+                elif isinstance(value, dict | list):
+                    params[key] = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+                elif value is not None:
+                    params[key] = str(value)
+    elif "form" in ctype:
+        form = await request.form()
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                params[key] = value
+    return params
+
+
+class FakeBase:
+    """State and ground truth shared by the platform fakes."""
+
+    platform = ""
+
+    def __init__(self, settings: FakeSettings, seed: int, clock: SimClock | None) -> None:
+        self.settings = settings
+        """Behaviour settings (§7 open questions included)."""
+        self.seed = seed
+        """Seed of the order stream and fault injector."""
+        self.clock = clock or SimClock()
+        """Simulated clock; ``advance()`` moves it and generates new activity."""
+        self.lock = threading.RLock()
+        """Guards the state (the server runs in another thread than the test)."""
+        self.gen = OrderGenerator(self.platform, settings.shop_id, seed, GeneratorSettings(
+            orders_per_hour=settings.orders_per_hour,
+            refund_after_ship_rate=settings.refund_after_ship_rate))
+        """The order stream and catalog (ground truth)."""
+        self.tokens = TokenStore(self.clock, settings.access_ttl, settings.refresh_ttl, seed)
+        """Issued tokens."""
+        self.limiter = SlidingLimiter(settings.limits)
+        """Server-side rate limits."""
+        self.faults = FaultInjector(settings.fault_rate, settings.fault_kinds, seed)
+        """Fault injector."""
+        self.shipments: list[Shipment] = []
+        """Ground truth: accepted shipping write-backs, in order."""
+        self.stock_pushes: list[StockPush] = []
+        """Ground truth: accepted stock updates, in order."""
+        self.waybills: list[IssuedWaybill] = []
+        """Ground truth: issued e-waybills."""
+        self.calls: Counter[str] = Counter()
+        """Gateway calls received per API (including rejected ones)."""
+        self.rejections: list[tuple[str, str]] = []
+        """(api, error code) of every error reply, injected faults included."""
+        self._events_seen = 0
+        now = int(self.clock.now())
+        self.gen.populate(now - int(settings.history_hours * 3600), now,
+                          carrier=self._history_carrier())
+        self._events_seen = len(self.gen.events)  # history is not pushed
+
+    def _history_carrier(self) -> str:
+        return ""
+
+    # ----------------------------------------------------------- test API
+
+    def now(self) -> int:
+        """Simulated epoch seconds."""
+        return int(self.clock.now())
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulated clock and generate the activity of that period."""
+        with self.lock:
+            self.clock.advance(seconds)
+            self.gen.run_until(self.now())
+            self._publish_events()
+
+    def orders(self) -> list[Order]:
+        """Every order (ground truth, live objects: read under ``lock`` if the server runs)."""
+        with self.lock:
+            return list(self.gen.orders.values())
+
+    def order(self, order_id: str) -> Order:
+        """One order by id."""
+        with self.lock:
+            return self.gen.orders[order_id]
+
+    def issue_token(self) -> IssuedToken:
+        """Issue a token for the shop (what an OAuth authorisation would give)."""
+        with self.lock:
+            return self.tokens.issue(self.settings.shop_id)
+
+    def expire_token(self, access_token: str) -> None:
+        """Expire an access token now."""
+        with self.lock:
+            self.tokens.expire(access_token)
+
+    def stock(self, item_id: str, sku_id: str) -> int:
+        """Current platform stock of a SKU."""
+        with self.lock:
+            sku = self.gen.sku_by(item_id, sku_id)
+            if sku is None:
+                raise KeyError((item_id, sku_id))
+            return sku.quantity
+
+    def _publish_events(self) -> None:
+        events = self.gen.events[self._events_seen:]
+        self._events_seen = len(self.gen.events)
+        for event in events:
+            self.publish(event)
+
+    def publish(self, event: Any) -> None:
+        """Turn a generator event into a push message (platform specific)."""
+        raise NotImplementedError
+
+    async def stall(self) -> None:
+        """The ``timeout`` fault: wait longer than a client should."""
+        await asyncio.sleep(self.settings.timeout_delay)
+
+
+# ------------------------------------------------------------------ runner
+
+
+class RunningFake:
+    """A fake platform served by uvicorn on 127.0.0.1 in a background thread."""
+
+    def __init__(self, fake: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        import uvicorn
+
+        self.fake = fake
+        """The ASGI fake (``FakePdd`` / ``FakeTop``) with its ground-truth API."""
+        if port == 0:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.bind((host, 0))
+                port = probe.getsockname()[1]
+        self.host = host
+        """Bound host."""
+        self.port: int = port
+        """Bound port (a free one when 0 was asked)."""
+        # uvicorn binds itself: serving a pre-bound socket (``sockets=``) costs ~45 ms per
+        # request on loopback in this setup.
+        config = uvicorn.Config(fake, host=host, port=port, log_level="warning",
+                                lifespan="off", ws="websockets-sansio",
+                                timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run, name=f"fake-{fake.platform}",
+                                        daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:port``."""
+        return f"http://{self.host}:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.run(self._server.serve())
+
+    def start(self, timeout: float = 10.0) -> RunningFake:
+        """Start serving; returns once the server accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("fake platform did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and join its thread."""
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> RunningFake:
+        return self.start() if not self._thread.is_alive() else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def make_fake(platform: str, seed: int = 0, *, fault_rate: float = 0.0,
+              clock: SimClock | None = None, **settings: Any) -> Any:
+    """Build ``FakePdd`` (``pdd``) or ``FakeTop`` (``taobao``/``top``) with settings."""
+    if platform == "pdd":
+        from cloud.marketplaces.fake_pdd import FakePdd, PddFakeSettings
+
+        return FakePdd(PddFakeSettings(fault_rate=fault_rate, **settings), seed=seed, clock=clock)
+    if platform in ("taobao", "top"):
+        from cloud.marketplaces.fake_top import FakeTop, TopFakeSettings
+
+        return FakeTop(TopFakeSettings(fault_rate=fault_rate, **settings), seed=seed, clock=clock)
+    raise ValueError(f"unknown platform {platform!r}")
+
+
+def run_fake_platform(platform: str, port: int = 0, seed: int = 0, *,
+                      fault_rate: float = 0.0, clock: SimClock | None = None,
+                      **settings: Any) -> RunningFake:
+    """Build a fake and start serving it on 127.0.0.1:``port`` (0 = free port).
+
+    Returns the started :class:`RunningFake`; call ``stop()`` (or use ``with``).
+    """
+    fake = make_fake(platform, seed, fault_rate=fault_rate, clock=clock, **settings)
+    return RunningFake(fake, port=port).start()
+
+
+@click.command("fake-platform")
+@click.argument("platform", type=click.Choice(["pdd", "taobao"]))
+@click.option("--port", type=int, default=8700, show_default=True, help="监听端口 / port")
+@click.option("--seed", type=int, default=0, show_default=True, help="订单流随机种子 / seed")
+@click.option("--fault-rate", type=float, default=0.0, show_default=True,
+              help="注入故障比例 / share of faulted calls")
+@click.option("--tick", type=float, default=0.0, show_default=True,
+              help="每秒推进的模拟秒数 / simulated seconds per real second (0 = real time)")
+def fake_platform_command(platform: str, port: int, seed: int, fault_rate: float,
+                          tick: float) -> None:
+    """运行模拟电商平台 (PDD / 淘宝) 供测试和演示 / Run a fake marketplace platform."""
+    running = run_fake_platform(platform, port, seed, fault_rate=fault_rate)
+    fake = running.fake
+    token = fake.issue_token()
+    click.echo(f"fake {platform} on {running.base_url}{fake.gateway_path}")
+    click.echo(f"app_key={fake.settings.app_key} app_secret={fake.settings.app_secret} "
+               f"shop_id={fake.settings.shop_id}")
+    click.echo(f"access_token={token.access_token} refresh_token={token.refresh_token}")
+    click.echo(f"orders={len(fake.orders())} (Ctrl-C 停止 / to stop)")
+    try:
+        while True:
+            time.sleep(1.0)
+            if tick > 0:
+                fake.advance(tick)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()

@@ -1,0 +1,306 @@
+"""Shared HTTP plumbing for marketplace clients.
+
+* :func:`build_client` — the injected ``httpx.AsyncClient`` with timeouts and hooks;
+* :class:`RateLimiter` — sliding-window limiter per (shop, API) and per API/app;
+* :func:`call_with_retry` / :class:`RetryPolicy` — backoff only for retryable errors;
+* :class:`TokenManager` — tokens per shop, one in-flight refresh per shop;
+* :func:`loads` — JSON decoding that keeps big ids exact and amounts as Decimal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import socket
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import httpx
+
+from cloud.marketplaces.base import Token
+from cloud.marketplaces.errors import (
+    MalformedResponse,
+    MarketplaceError,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
+
+log = logging.getLogger("packline.marketplaces")
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+"""Default timeouts: 15 s overall, 5 s to connect."""
+
+
+async def _log_request(request: httpx.Request) -> None:
+    log.debug("→ %s %s", request.method, request.url.copy_with(query=None))
+
+
+async def _log_response(response: httpx.Response) -> None:
+    log.debug("← %s %s", response.status_code, response.request.url.copy_with(query=None))
+
+
+def build_client(
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` marketplace clients use (inject ``transport`` in tests).
+
+    The default transport sets TCP_NODELAY: form POSTs are written as headers then body,
+    and Nagle plus delayed ACKs would otherwise add ~40 ms per call.
+    """
+    if transport is None:
+        transport = httpx.AsyncHTTPTransport(
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=timeout,
+        headers={"User-Agent": "packline/0.1"},
+        event_hooks={"request": [_log_request], "response": [_log_response]},
+        follow_redirects=False,
+    )
+
+
+def loads(body: bytes | str) -> Any:
+    """Decode JSON keeping integers exact (Python ints) and decimals as ``Decimal``."""
+    try:
+        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise MalformedResponse(f"响应不是合法 JSON: {err}") from err
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+# ------------------------------------------------------------------ rate limits
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A published limit: ``calls`` per ``period`` seconds at a ``scope``."""
+
+    calls: int
+    """Maximum calls in the period."""
+    period: float
+    """Period in seconds."""
+    scope: str = "shop"
+    """``shop`` (per shop and API), ``app`` (per app and API) or ``api`` (API total)."""
+
+
+class RateLimiter:
+    """Sliding-window limiter that keeps each key under ``safety`` × the published limit.
+
+    Shared by all shops of one app; per-shop limits are keyed by (shop, api), app and
+    API-total limits by api only. ``clock`` and ``sleep`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        limits: Mapping[str, list[Limit]],
+        *,
+        safety: float = 0.9,
+        guard: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.limits = dict(limits)
+        """Limits per API name."""
+        self.safety = safety
+        """Fraction of the published limit actually used."""
+        self.guard = guard
+        """Seconds added to every period, so network jitter cannot bunch calls at the server."""
+        self._clock = clock
+        self._sleep = sleep
+        self._calls: dict[tuple[str, str, float], deque[float]] = {}
+        self._lock = asyncio.Lock()
+
+    def _keys(self, shop: str, api: str) -> list[tuple[tuple[str, str, float], int, float]]:
+        keys = []
+        for limit in self.limits.get(api, []):
+            owner = shop if limit.scope == "shop" else f"*{limit.scope}"
+            allowed = max(1, int(limit.calls * self.safety))
+            keys.append(((owner, api, limit.period), allowed, limit.period + self.guard))
+        return keys
+
+    async def acquire(self, shop: str, api: str) -> None:
+        """Wait until a call of ``api`` for ``shop`` fits every limit, then record it."""
+        for _ in range(10_000):
+            async with self._lock:
+                now = self._clock()
+                wait = 0.0
+                for key, allowed, period in self._keys(shop, api):
+                    window = self._calls.setdefault(key, deque())
+                    while window and window[0] <= now - period:
+                        window.popleft()
+                    if len(window) >= allowed:
+                        wait = max(wait, window[0] + period - now)
+                if wait <= 0:
+                    for key, _allowed, _period in self._keys(shop, api):
+                        self._calls[key].append(now)
+                    return
+            await self._sleep(wait)
+        raise RateLimited("本地限流等待次数过多", retry_after=1.0, api=api)
+
+
+# ----------------------------------------------------------------------- retry
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with jitter, for retryable errors only."""
+
+    rate_limited_attempts: int = 5
+    """Total attempts when the platform keeps rate-limiting."""
+    transient_attempts: int = 3
+    """Total attempts for transient errors (timeouts, platform internal errors)."""
+    base_delay: float = 0.2
+    """First backoff delay in seconds."""
+    max_delay: float = 10.0
+    """Cap on one backoff delay."""
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    """Injected sleep (tests record delays instead of sleeping)."""
+    rng: random.Random = field(default_factory=random.Random)
+    """Jitter source."""
+
+    def delay(self, attempt: int, floor: float = 0.0) -> float:
+        """Backoff before retry number ``attempt`` (1-based), at least ``floor``."""
+        raw = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return float(max(floor, raw * (0.5 + self.rng.random() / 2)))
+
+
+async def call_with_retry(op: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
+    """Run ``op``; retry RateLimited and TransientError with backoff, re-raise the rest."""
+    limited = transient = 0
+    while True:
+        try:
+            return await op()
+        except RateLimited as err:
+            limited += 1
+            if limited >= policy.rate_limited_attempts:
+                raise
+            await policy.sleep(policy.delay(limited, floor=min(err.retry_after, policy.max_delay)))
+        except TransientError:
+            transient += 1
+            if transient >= policy.transient_attempts:
+                raise
+            await policy.sleep(policy.delay(transient))
+
+
+# ---------------------------------------------------------------------- tokens
+
+Refresher = Callable[[Token], Awaitable[Token]]
+"""Exchanges a token's refresh token for a new token (one HTTP call)."""
+
+
+class TokenManager:
+    """Holds one token per shop and refreshes it with a single in-flight refresh per shop.
+
+    ``on_refresh`` is awaited with (shop, new token) so the caller can persist it.
+    """
+
+    def __init__(
+        self,
+        refresher: Refresher,
+        *,
+        on_refresh: Callable[[str, Token], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = time.time,
+        margin: float = 120.0,
+    ) -> None:
+        self._refresher = refresher
+        self._on_refresh = on_refresh
+        self._clock = clock
+        self._margin = margin
+        self._tokens: dict[str, Token] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.refresh_count = 0
+        """How many refresh calls were made (for tests and metrics)."""
+
+    def set(self, shop: str, token: Token) -> None:
+        """Install a token for ``shop`` (e.g. loaded from the database)."""
+        self._tokens[shop] = token
+
+    def current(self, shop: str) -> Token:
+        """The current token of ``shop``."""
+        try:
+            return self._tokens[shop]
+        except KeyError:
+            raise TokenExpired(f"店铺 {shop} 未授权", api="") from None
+
+    async def refresh(self, shop: str, stale: Token) -> Token:
+        """Refresh ``stale``; concurrent callers share one refresh per shop."""
+        lock = self._locks.setdefault(shop, asyncio.Lock())
+        async with lock:
+            current = self._tokens.get(shop)
+            if current is not None and current.access_token != stale.access_token:
+                return current
+            now = self._clock()
+            if not stale.refresh_token or (
+                stale.refresh_expires_at and stale.refresh_expires_at - self._margin <= now
+            ):
+                raise TokenExpired(f"店铺 {shop} 授权已过期，需要重新授权")
+            self.refresh_count += 1
+            token = await self._refresher(stale)
+            self._tokens[shop] = token
+            if self._on_refresh is not None:
+                await self._on_refresh(shop, token)
+            return token
+
+
+Sender = Callable[[str, dict[str, str], Token | None], Awaitable[Any]]
+"""Sends one signed call: (api, params, token) → decoded payload, raising our errors."""
+
+
+class ApiCaller:
+    """Rate limit → send → refresh token once on expiry → retry retryable errors."""
+
+    def __init__(
+        self,
+        *,
+        shop: str,
+        send: Sender,
+        tokens: TokenManager | None,
+        limiter: RateLimiter | None,
+        retry: RetryPolicy,
+    ) -> None:
+        self.shop = shop
+        """Shop id used for rate limits and tokens."""
+        self._send = send
+        self._tokens = tokens
+        self._limiter = limiter
+        self._retry = retry
+
+    async def call(self, api: str, params: dict[str, str], *, needs_token: bool = True) -> Any:
+        """Call ``api`` with business ``params``; returns the decoded payload."""
+
+        async def once() -> Any:
+            token = self._tokens.current(self.shop) if needs_token and self._tokens else None
+            if self._limiter is not None:
+                await self._limiter.acquire(self.shop, api)
+            try:
+                return await self._send(api, params, token)
+            except TokenExpired:
+                if token is None or self._tokens is None:
+                    raise
+                fresh = await self._tokens.refresh(self.shop, token)
+                if self._limiter is not None:
+                    await self._limiter.acquire(self.shop, api)
+                return await self._send(api, params, fresh)
+
+        return await call_with_retry(once, self._retry)
+
+
+def transport_error(err: httpx.HTTPError, *, platform: str, api: str) -> MarketplaceError:
+    """Translate an httpx failure into our tree."""
+    if isinstance(err, httpx.TimeoutException):
+        return TransientError(f"{platform} {api} 请求超时", platform=platform, api=api)
+    return TransientError(f"{platform} {api} 网络错误: {err}", platform=platform, api=api)

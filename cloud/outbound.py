@@ -1,0 +1,95 @@
+"""Cloud → station messages: a transactional outbox the ingest process publishes from.
+
+Cloud code (marketplace sync, order allocation, purchasing, the web UI) never talks to
+MQTT. It writes a ``downlink_outbox`` row in the same transaction as its own change::
+
+    with engine.begin() as conn:
+        ...allocate the order...
+        send_task(conn, "st-01", TaskWire(order_id=..., lines=[...], print_data={...}))
+
+``packline-cloud ingest`` publishes pending rows to ``packline/v1/st/{station}/down/{kind}``
+and re-sends each (backoff, bounded window per station) until the station's application
+ack for its ``msg_id`` arrives on ``up/ack``. The station applies each ``msg_id`` once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.engine import Connection
+
+from cloud.db.schema import downlink_outbox, stations
+from edge.sync.schema import (
+    DOWN_KINDS,
+    CatalogWire,
+    InterceptWire,
+    MovesWire,
+    PurchaseOrderWire,
+    TaskWire,
+)
+
+
+def enqueue_down(
+    conn: Connection, station_id: str, kind: str, payload: BaseModel, *,
+    msg_id: str | None = None, now: datetime | None = None,
+) -> str:
+    """Queue one message for ``station_id`` inside the caller's transaction; returns its id."""
+    if kind not in DOWN_KINDS or kind == "ack":
+        raise ValueError(f"not a down-message kind: {kind!r}")
+    now = now or datetime.now(UTC)
+    msg_id = msg_id or str(uuid.uuid4())
+    conn.execute(
+        sa.insert(downlink_outbox).values(
+            msg_id=msg_id, station_id=station_id, kind=kind,
+            payload=payload.model_dump(mode="json"), created_at=now, next_attempt_at=now,
+        )
+    )
+    return msg_id
+
+
+def send_task(conn: Connection, station_id: str, task: TaskWire) -> str:
+    """A pack task (order, lines, waybill print data) for one station."""
+    return enqueue_down(conn, station_id, "task", task)
+
+
+def send_intercept(conn: Connection, station_id: str, order_id: str, reason: str) -> str:
+    """Stop an order at the station that packs it (refund, address change)."""
+    return enqueue_down(conn, station_id, "intercept", InterceptWire(order_id=order_id, reason=reason))
+
+
+def send_catalog(conn: Connection, station_ids: Sequence[str], catalog: CatalogWire) -> list[str]:
+    """Catalog changes (SKUs, barcodes, locations, warehouses) for each given station."""
+    return [enqueue_down(conn, s, "catalog", catalog) for s in station_ids]
+
+
+def send_po(conn: Connection, station_ids: Sequence[str], po: PurchaseOrderWire) -> list[str]:
+    """A purchase order to receive, for the stations of its warehouse."""
+    return [enqueue_down(conn, s, "po", po) for s in station_ids]
+
+
+def send_moves(conn: Connection, station_id: str, moves: MovesWire) -> str:
+    """Moves recorded elsewhere in the station's warehouse (used by ingest's relay)."""
+    return enqueue_down(conn, station_id, "moves", moves)
+
+
+def stations_of_warehouse(conn: Connection, warehouse_id: str) -> list[str]:
+    """Stations of a warehouse that are not revoked, by id."""
+    rows = conn.execute(
+        sa.select(stations.c.id)
+        .where(stations.c.warehouse_id == warehouse_id, stations.c.status != "revoked")
+        .order_by(stations.c.id)
+    )
+    return [r[0] for r in rows]
+
+
+def pending_count(conn: Connection, station_id: str | None = None) -> int:
+    """Down-messages not yet acked (for one station or all)."""
+    query = sa.select(sa.func.count()).select_from(downlink_outbox).where(
+        downlink_outbox.c.acked_at.is_(None))
+    if station_id is not None:
+        query = query.where(downlink_outbox.c.station_id == station_id)
+    return int(conn.execute(query).scalar_one())

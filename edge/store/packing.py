@@ -1,0 +1,250 @@
+"""Packing reads and writes: orders for the pack station, weigh and print logs, shipping.
+
+Writes go through the single ``Writer`` and its ``transaction()``: shipping an order writes
+its status, one SHIP move per line (with their outbox rows) and the ``shipment`` outbox row
+in ONE transaction, so a refused move leaves the order exactly as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from edge.domain.models import MoveReason, MoveRequest
+from edge.domain.packing import OrderStatus, PackLine, PackOrder
+from edge.errors import InsufficientStock, LedgerError, PackError
+from edge.store import Queries, Writer
+
+_ORDER_COLS = (
+    "order_id, platform, platform_order_no, status, waybill_no, carrier, intercept_reason, "
+    "packaging_weight_g, buyer_note"
+)
+
+
+class AlreadyPrinted(PackError):
+    """The label was printed before; printing it again needs a reason (a reprint)."""
+
+
+class ShipRefused(PackError):
+    """The order cannot ship (intercepted, already shipped, not enough stock...)."""
+
+
+def load_order(q: Queries, where: str, params: list[Any]) -> PackOrder | None:
+    """The first order matching ``where`` (a constant SQL fragment), with its lines."""
+    row = q.db.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE {where} LIMIT 1", params).fetchone()
+    if row is None:
+        return None
+    (order_id, platform, pno, status, waybill, carrier, reason, packaging, note) = row
+    lines = q.db.execute(
+        """SELECT l.line_no, l.sku, l.qty, COALESCE(s.name_zh, l.sku),
+                  COALESCE(s.unit_weight_g, 0), s.default_location, s.name_en
+           FROM order_lines l LEFT JOIN skus s USING (sku)
+           WHERE l.order_id = ? ORDER BY l.line_no""",
+        [order_id],
+    ).fetchall()
+    return PackOrder(
+        order_id=order_id, platform=platform, platform_order_no=pno,
+        status=OrderStatus(status), waybill_no=waybill, carrier=carrier,
+        intercept_reason=reason, packaging_weight_g=int(packaging or 0), buyer_note=note,
+        lines=tuple(PackLine(int(n), sku, int(qty), name, int(w), loc, name_en or None)
+                    for n, sku, qty, name, w, loc, name_en in lines),
+    )
+
+
+class StoreOrderSource:
+    """``edge.domain.packing.OrderSource`` over the station database."""
+
+    def __init__(self, queries: Queries) -> None:
+        self.q = queries
+        """Reads on the caller's thread."""
+
+    def order(self, order_id: str) -> PackOrder | None:
+        return load_order(self.q, "order_id = ?", [order_id])
+
+    def order_by_waybill(self, waybill_no: str) -> PackOrder | None:
+        return load_order(self.q, "waybill_no = ?", [waybill_no])
+
+    def order_by_platform_no(self, platform_order_no: str) -> PackOrder | None:
+        return load_order(self.q, "platform_order_no = ? ORDER BY ordered_at", [platform_order_no])
+
+    def barcode(self, code: str) -> tuple[str, int] | None:
+        return self.q.lookup_barcode(code)
+
+    def oldest_single_item_order(self, sku: str, units: int) -> PackOrder | None:
+        """The oldest waiting order made of exactly ``units`` of ``sku`` (one SKU only)."""
+        row = self.q.db.execute(
+            """SELECT o.order_id FROM orders o JOIN order_lines l USING (order_id)
+               WHERE o.status = 'waiting' AND l.sku = ?
+                 AND NOT EXISTS (SELECT 1 FROM order_lines x
+                                 WHERE x.order_id = o.order_id AND x.sku <> l.sku)
+               GROUP BY o.order_id HAVING SUM(l.qty) = ?
+               ORDER BY o.ordered_at, o.order_id LIMIT 1""",
+            [sku, units],
+        ).fetchone()
+        return self.order(row[0]) if row else None
+
+    def print_count(self, order_id: str, kind: str = "label") -> int:
+        """How many times this order's label (or slip) was printed."""
+        row = self.q.db.execute(
+            "SELECT COUNT(*) FROM print_log WHERE order_id = ? AND kind = ?", [order_id, kind]
+        ).fetchone()
+        return int(row[0])
+
+    def operator(self, operator_id: str) -> dict[str, Any] | None:
+        rows = list(self.q.db.query(
+            "SELECT * FROM operators WHERE operator_id = ? AND active = 1", [operator_id]))
+        return rows[0] if rows else None
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """What ``ship`` recorded."""
+
+    order_id: str
+    move_ids: tuple[str, ...]
+    msg_id: str
+
+
+class PackingWriter:
+    """Packing writes on the single writer."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.w = writer
+        """The station's one writer."""
+
+    # ------------------------------------------------------------------ sign-in
+    def sign_in(self, operator_id: str, *, method: str) -> None:
+        """Audit a sign-in (``method``: badge or pin) and tell the cloud."""
+        with self.w.transaction():
+            self.w.audit(operator_id, "operator.sign_in", self.w.station_id, {"method": method})
+            self.w.enqueue("sign_in", {"operator_id": operator_id, "station_id": self.w.station_id,
+                                       "event": "sign_in", "method": method, "at": self.w.now()})
+
+    def sign_out(self, operator_id: str) -> None:
+        """Audit a sign-out and tell the cloud."""
+        with self.w.transaction():
+            self.w.audit(operator_id, "operator.sign_out", self.w.station_id, {})
+            self.w.enqueue("sign_in", {"operator_id": operator_id, "station_id": self.w.station_id,
+                                       "event": "sign_out", "at": self.w.now()})
+
+    # ------------------------------------------------------------------ weigh
+    def record_weigh(
+        self, order_id: str, *, grams: int, expected_g: int, within: bool, operator_id: str,
+        override_by: str | None = None, override_reason: str | None = None,
+    ) -> int:
+        """Log a weighing. An out-of-tolerance weight is accepted only with a lead's override
+        and a reason, which is audited. Returns the weigh id."""
+        if override_by is not None and not (override_reason or "").strip():
+            raise PackError("超重放行必须选择原因 / an override needs a reason")
+        with self.w.transaction() as db:
+            cur = db.execute(
+                """INSERT INTO weigh_log (order_id, grams, expected_g, within_tolerance,
+                       override_by, override_reason, operator_id, weighed_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                [order_id, grams, expected_g, int(within), override_by, override_reason,
+                 operator_id, self.w.now()],
+            )
+            weigh_id = int(cur.lastrowid or 0)
+            if override_by is not None:
+                self.w.audit(override_by, "pack.weight_override", order_id,
+                             {"grams": grams, "expected_g": expected_g, "reason": override_reason,
+                              "packer": operator_id, "weigh_id": weigh_id})
+            return weigh_id
+
+    # ------------------------------------------------------------------ print
+    def print_facts(self, order_id: str) -> dict[str, Any]:
+        """What a label or slip needs beyond the order: receiver (masked), sender, station."""
+        row = self.w.db.execute(
+            "SELECT receiver_masked, receiver_sealed, print_data, packed_at FROM orders "
+            "WHERE order_id = ?",
+            [order_id],
+        ).fetchone()
+        facts: dict[str, Any] = {"station": self.w.station_id}
+        if row is not None:
+            facts.update(receiver_masked=row[0], receiver_sealed=row[1], print_data=row[2],
+                         packed_at=row[3])
+        for key in ("sender_name", "sender_phone", "sender_address"):
+            found = self.w.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+            facts[key] = found[0] if found else ""
+        return facts
+
+    def check_print(self, order_id: str, kind: str, reprint_reason: str | None) -> bool:
+        """Whether this print is a reprint; raises ``AlreadyPrinted`` for an accidental one."""
+        row = self.w.db.execute(
+            "SELECT COUNT(*) FROM print_log WHERE order_id = ? AND kind = ?", [order_id, kind]
+        ).fetchone()
+        printed = int(row[0]) > 0
+        if printed and not (reprint_reason or "").strip():
+            raise AlreadyPrinted(
+                f"面单已打印过，补打需选择原因 / {kind} already printed: a reprint needs a reason")
+        return printed
+
+    def record_print(self, order_id: str, kind: str, *, operator_id: str,
+                     reprint_reason: str | None = None) -> bool:
+        """Log a print that reached the printer. Returns True when it was a reprint
+        (counted and audited)."""
+        with self.w.transaction() as db:
+            reprint = self.check_print(order_id, kind, reprint_reason)
+            db.execute(
+                """INSERT INTO print_log (order_id, kind, is_reprint, reason, operator_id, printed_at)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                [order_id, kind, int(reprint), reprint_reason if reprint else None, operator_id,
+                 self.w.now()],
+            )
+            if reprint:
+                self.w.audit(operator_id, "pack.reprint", order_id,
+                             {"kind": kind, "reason": reprint_reason})
+            return reprint
+
+    # ------------------------------------------------------------------ ship
+    def ship(self, order: PackOrder, *, operator_id: str, weight_g: int | None,
+             kpis: dict[str, Any] | None = None) -> Shipment:
+        """Ship ``order``: status, SHIP moves from each SKU's default location and the
+        ``shipment`` outbox row, all in one transaction. Raises ``ShipRefused``.
+
+        ``kpis`` (packer telemetry: refused scans, weighings, seconds to pack) ride along in
+        the shipment message for the cloud's staff reports."""
+        try:
+            with self.w.transaction() as db:
+                row = db.execute(
+                    "SELECT status, intercept_reason FROM orders WHERE order_id = ?",
+                    [order.order_id],
+                ).fetchone()
+                if row is None:
+                    raise ShipRefused(f"没有这个订单 / no such order: {order.order_id}")
+                status = OrderStatus(row[0])
+                if status is OrderStatus.INTERCEPTED:
+                    raise ShipRefused(f"订单已拦截: {row[1] or ''} / order intercepted: {row[1] or ''}")
+                if status not in (OrderStatus.WAITING, OrderStatus.PACKING, OrderStatus.PACKED):
+                    raise ShipRefused(f"订单状态为 {status.value}，不能发货 / order is {status.value}")
+                requests = []
+                for line in order.lines:
+                    if not line.location:
+                        raise ShipRefused(f"{line.sku} 没有默认库位 / {line.sku} has no default location")
+                    requests.append(MoveRequest(
+                        sku=line.sku, location=line.location, qty_delta=-line.qty,
+                        reason=MoveReason.SHIP, source_type="order", source_id=order.order_id,
+                        source_line=str(line.line_no), operator_id=operator_id,
+                    ))
+                moves = self.w.record_moves(requests)
+                now = self.w.now()
+                db.execute(
+                    """UPDATE orders SET status = 'shipped', shipped_at = ?, shipped_by = ?,
+                           packed_at = COALESCE(packed_at, ?), updated_at = ? WHERE order_id = ?""",
+                    [now, operator_id, now, now, order.order_id],
+                )
+                msg_id = self.w.enqueue("shipment", {
+                    "order_id": order.order_id, "platform": order.platform,
+                    "platform_order_no": order.platform_order_no, "waybill_no": order.waybill_no,
+                    "carrier": order.carrier, "weight_g": weight_g, "operator_id": operator_id,
+                    "station_id": self.w.station_id, "shipped_at": now,
+                    "move_ids": [m.move_id for m in moves], "kpis": kpis or {},
+                })
+                return Shipment(order.order_id, tuple(m.move_id for m in moves), msg_id)
+        except InsufficientStock as err:
+            raise ShipRefused(
+                f"库存不足，未发货: {err.sku} @ {err.location} 现有 {err.balance} / "
+                f"not shipped, insufficient stock: {err.sku} at {err.location} has {err.balance}"
+            ) from err
+        except LedgerError as err:
+            raise ShipRefused(f"未发货 / not shipped: {err}") from err

@@ -1,0 +1,94 @@
+"""Messages the kiosk posts: small past-tense facts carrying data (posting's style).
+
+Device threads and write workers never touch widgets: they post one of these and the
+screen that cares updates itself on the UI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from edge.hardware.ports import Weight
+from edge.ui.health import StationHealth
+
+
+@dataclass
+class ScanReceived(Message):
+    """A complete scan arrived (from the keyboard wedge or a device scanner)."""
+
+    code: str
+    """The barcode, terminator stripped."""
+    source: str = "keyboard"
+    """``keyboard`` or the scanner's URL."""
+
+
+@dataclass
+class ScaleRead(Message):
+    """The scale answered (``weight``) or stayed silent (None) for one poll."""
+
+    weight: Weight | None
+
+
+@dataclass
+class DeviceStateChanged(Message):
+    """A device connected, failed or recovered."""
+
+    device: str
+    """``scanner``, ``scale``, ``label_printer`` or ``slip_printer``."""
+    state: str
+    """``ok``, ``off``, ``error`` or ``busy``."""
+    detail: str = ""
+
+
+@dataclass
+class SignedIn(Message):
+    """An operator signed in (the operators row)."""
+
+    operator: dict[str, Any]
+    method: str
+
+
+@dataclass
+class WeighRecorded(Message):
+    """A weighing was written to weigh_log."""
+
+    order_id: str
+    grams: int
+    within: bool
+    override_by: str | None = None
+
+
+@dataclass
+class PrintFinished(Message):
+    """A print job ended: ``error`` is None when it reached the printer and was logged."""
+
+    order_id: str
+    kind: str
+    reprint: bool
+    error: str | None = None
+
+
+@dataclass
+class OrderShipped(Message):
+    """The order shipped: status, SHIP moves and the shipment outbox row are committed."""
+
+    order_id: str
+    grams: int | None
+
+
+@dataclass
+class ShipFailed(Message):
+    """Shipping was refused; the order is unchanged."""
+
+    order_id: str
+    error: str
+
+
+@dataclass
+class SyncStatusChanged(Message):
+    """The status worker read the station's sync and backup state (every few seconds)."""
+
+    health: StationHealth

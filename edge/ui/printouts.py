@@ -1,0 +1,82 @@
+"""From a packed order to printer bytes: the TSPL waybill and the ESC/POS packing slip.
+
+The layouts live in ``edge.printing``; this only fills them from the order, the receiver
+(unsealed with the station key for the label; the masked copy when there is no key) and
+the sender settings of the station.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from edge.domain.packing import PackOrder
+from edge.domain.pii import unseal
+from edge.printing.labels import WaybillLabel, build_waybill
+from edge.printing.receipts import PackingSlip, SlipLine, build_packing_slip
+
+
+def _receiver(facts: dict[str, Any]) -> dict[str, str]:
+    """The full receiver when the station key unsealed it, else the masked copy."""
+    full = facts.get("receiver")
+    if isinstance(full, dict):
+        region = "".join(str(full.get(k) or "") for k in ("province", "city", "district"))
+        return {"name": str(full.get("name", "")), "phone": str(full.get("phone", "")),
+                "address": region + str(full.get("address") or "")}
+    raw = facts.get("receiver_masked") or "{}"
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    except ValueError:
+        data = {}
+    return {k: str(data.get(k, "")) for k in ("name", "phone", "address")}
+
+
+def unseal_receiver(facts: dict[str, Any], key: bytes | None) -> dict[str, Any]:
+    """Add ``receiver`` (the full address) to ``facts`` when the station key opens it."""
+    token = facts.get("receiver_sealed")
+    if key and token:
+        facts = {**facts, "receiver": unseal(str(token), key)}
+    return facts
+
+
+def waybill(order: PackOrder, facts: dict[str, Any]) -> bytes:
+    """The waybill label of ``order`` as one TSPL job."""
+    r = _receiver(facts)
+    items = "，".join(f"{line.name}×{line.qty}" for line in order.lines)
+    return build_waybill(WaybillLabel(
+        waybill_no=order.waybill_no or order.order_id, carrier=order.carrier or "",
+        sender_name=str(facts.get("sender_name", "")), sender_phone=str(facts.get("sender_phone", "")),
+        sender_address=str(facts.get("sender_address", "")),
+        receiver_name=r["name"], receiver_phone=r["phone"], receiver_address=r["address"],
+        items_summary=items, order_no=order.platform_order_no,
+    ))
+
+
+def slip(order: PackOrder, facts: dict[str, Any]) -> bytes:
+    """The packing slip of ``order`` as ESC/POS bytes."""
+    r = _receiver(facts)
+    return build_packing_slip(PackingSlip(
+        order_no=order.platform_order_no, waybill_no=order.waybill_no or order.order_id,
+        carrier=order.carrier or "", receiver_name=r["name"],
+        lines=[SlipLine(line.sku, line.name, line.qty) for line in order.lines],
+        packed_at=str(facts.get("packed_at") or datetime.now().strftime("%Y-%m-%d %H:%M")),
+        station=str(facts.get("station", "")), note=order.buyer_note or "",
+    ))
+
+
+def test_waybill() -> bytes:
+    """A test label (devices screen)."""
+    return build_waybill(WaybillLabel(
+        waybill_no="TEST0000000001", carrier="测试 TEST", sender_name="Packline",
+        sender_phone="", sender_address="", receiver_name="测试打印", receiver_phone="",
+        receiver_address="打印机工作正常 / printer works", items_summary="-", order_no="TEST",
+    ))
+
+
+def test_slip() -> bytes:
+    """A test slip (devices screen)."""
+    return build_packing_slip(PackingSlip(
+        order_no="TEST", waybill_no="TEST0000000001", carrier="TEST", receiver_name="测试打印",
+        lines=[SlipLine("TEST", "打印机工作正常", 1)], packed_at="-",
+    ))

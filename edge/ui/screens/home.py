@@ -1,0 +1,54 @@
+"""Home: the workflows this operator may start. Scanning here starts packing at once."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, Static
+
+from edge.ui.screens.base import KioskScreen
+from edge.ui.widgets.buttons import BigButton
+from edge.ui.widgets.scan_input import ScanInput
+from edge.ui.widgets.status_bar import StatusBar
+
+
+class HomeScreen(KioskScreen):
+    """Pack, devices, sign out."""
+
+    CSS_PATH = "home.tcss"
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with Vertical(id="home-body"):
+            yield Label(id="home-title", classes="screen-title")
+            yield Static(id="banner", classes="banner")
+            yield ScanInput(debounce_s=self.papp.services.settings.scan_debounce_s, id="scan")
+            with Horizontal(id="home-actions"):
+                yield BigButton("", id="go-pack", variant="primary")
+                yield BigButton("", id="go-devices")
+                yield BigButton("", id="sign-out", variant="warning")
+
+    def apply_language(self) -> None:
+        t = self.t
+        op = self.papp.operator
+        self.query_one("#home-title", Label).update(
+            t("signin.welcome", name=op["name"]) if op else t("home.title"))
+        self.query_one(ScanInput).prompt = t("home.hint")
+        self.query_one("#go-pack", BigButton).label = t("home.pack")
+        self.query_one("#go-devices", BigButton).label = t("home.devices")
+        self.query_one("#sign-out", BigButton).label = t("home.signout")
+
+    def handle_scan(self, code: str, source: str) -> None:
+        self.papp.open_pack(first_scan=(code, source))
+
+    def on_button_pressed(self, event: BigButton.Pressed) -> None:
+        bid = event.button.id
+        if bid == "go-pack":
+            self.papp.open_pack()
+        elif bid == "go-devices":
+            self.papp.open_devices()
+        elif bid == "sign-out":
+            self.papp.sign_out()
+        else:
+            return
+        event.stop()

@@ -1,0 +1,97 @@
+"""Cloud catalog import/export, manual adjustment and demo seed, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from cloud import ledger_store
+from cloud.__main__ import run
+from cloud.db import make_engine, schema
+from edge.cli.seed import apply_demo
+from edge.domain import demo, pii
+from edge.store import open_store
+
+
+def cloud(url: str, *args: str) -> int:
+    return run(["--db", url, *args])
+
+
+@pytest.fixture
+def seeded(cloud_db_url: str) -> str:
+    assert cloud(cloud_db_url, "init-db") == 0
+    assert cloud(cloud_db_url, "seed-demo", "--seed", "3") == 0
+    return cloud_db_url
+
+
+def test_seed_demo_is_idempotent_and_balanced(seeded: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cloud(seeded, "seed-demo", "--seed", "3") == 0
+    assert "无需操作" in capsys.readouterr().out
+    engine = make_engine(seeded)
+    with engine.begin() as conn:
+        skus = conn.execute(sa.select(sa.func.count()).select_from(schema.skus)).scalar_one()
+        moves = conn.execute(sa.select(sa.func.count()).select_from(schema.stock_moves)).scalar_one()
+        assert skus >= 150 and moves == skus
+        assert ledger_store.check_balances(conn) == []
+    engine.dispose()
+
+
+def test_demo_opening_moves_match_the_station_seed(seeded: str) -> None:
+    """The station's seed-demo records the same opening move ids: sync applies them once."""
+    data = demo.generate(3, orders=0)
+    store = open_store(":memory:", station_id="ST1")
+    apply_demo(store, data, pii.new_key())
+    station_ids = {m.move_id for m in store.queries.moves(limit=10_000)}
+    engine = make_engine(seeded)
+    with engine.begin() as conn:
+        cloud_ids = set(conn.execute(sa.select(schema.stock_moves.c.move_id)).scalars())
+    engine.dispose()
+    assert station_ids == cloud_ids
+
+
+def test_adjust_needs_reason_refuses_negative_and_is_audited(
+    seeded: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = make_engine(seeded)
+    with engine.begin() as conn:
+        bal = ledger_store.balances(conn, warehouse_id="WH1")[0]
+    assert cloud(seeded, "adjust", "--warehouse", "WH1", "--sku", bal.sku, "--location", bal.location,
+                 "--qty", "-1", "--reason", " ", "--operator", "M01") == 2
+    assert cloud(seeded, "adjust", "--warehouse", "WH1", "--sku", bal.sku, "--location", bal.location,
+                 "--qty", str(-(bal.qty + 1)), "--reason", "盘亏", "--operator", "M01") == 1
+    err = capsys.readouterr().err
+    assert "库存不足" in err and "Traceback" not in err
+    assert cloud(seeded, "adjust", "--warehouse", "WH1", "--sku", bal.sku, "--location", bal.location,
+                 "--qty", "-2", "--reason", "破损", "--operator", "M01") == 0
+    with engine.begin() as conn:
+        after = ledger_store.balances(conn, warehouse_id="WH1", sku=bal.sku, location=bal.location)
+        assert after[0].qty == bal.qty - 2
+        audit = conn.execute(sa.select(schema.audit_log).where(
+            schema.audit_log.c.action == "stock.adjust")).mappings().all()
+        assert len(audit) == 1 and audit[0]["actor"] == "M01" and audit[0]["detail"]["note"] == "破损"
+        assert ledger_store.check_balances(conn) == []
+    engine.dispose()
+
+
+def test_catalog_round_trip_and_atomic_bad_file(
+    seeded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "catalog.xlsx"
+    assert cloud(seeded, "export-catalog", str(out)) == 0
+    assert cloud(seeded, "import-catalog", str(out)) == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("商品编码,商品名称,重量(g)\nNEW-1,新商品,100\nNEW-2,,50\nNEW-3,第三个,-5\n", encoding="utf-8")
+    capsys.readouterr()
+    assert cloud(seeded, "import-catalog", str(bad)) == 1
+    err = capsys.readouterr().err
+    assert "第 3 行" in err and "第 4 行" in err and "第 2 行" not in err
+    engine = make_engine(seeded)
+    with engine.begin() as conn:
+        assert conn.execute(sa.select(schema.skus).where(schema.skus.c.sku == "NEW-1")).first() is None
+    assert cloud(seeded, "import-catalog", "--skip-bad", str(bad)) == 0
+    with engine.begin() as conn:
+        names = set(conn.execute(sa.select(schema.skus.c.sku).where(schema.skus.c.sku.like("NEW-%"))).scalars())
+    engine.dispose()
+    assert names == {"NEW-1"}

@@ -1,0 +1,140 @@
+"""Packing writes: weigh and print logs, reprints, shipping in one transaction, sign-in."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edge.domain.models import MoveReason
+from edge.domain.packing import OrderStatus
+from edge.errors import PackError
+from edge.store import Store
+from edge.store.packing import AlreadyPrinted, PackingWriter, ShipRefused, StoreOrderSource
+from tests.fixtures.pack_orders import seed_packing
+
+
+def outbox(store: Store, kind: str) -> list[dict[str, object]]:
+    return [json.loads(p) for (p,) in store.writer.db.execute(
+        "SELECT payload FROM outbox WHERE kind = ? ORDER BY seq", [kind]).fetchall()]
+
+
+@pytest.fixture
+def packing(store: Store) -> tuple[Store, StoreOrderSource, PackingWriter]:
+    seed_packing(store)
+    return store, StoreOrderSource(store.queries), PackingWriter(store.writer)
+
+
+def test_source_lookups(packing: tuple[Store, StoreOrderSource, PackingWriter]) -> None:
+    _, src, _ = packing
+    o3 = src.order_by_waybill("SF1003")
+    assert o3 is not None and o3.expected() == {"CUP-350": 1, "TOWEL-W": 2}
+    assert o3.lines[0].location == "A-01-01" and o3.lines[1].unit_weight_g == 110
+    assert src.order_by_platform_no("JD-240004") is not None
+    single = src.oldest_single_item_order("CUP-350", 1)
+    assert single is not None and single.order_id == "O1"
+    case = src.oldest_single_item_order("CUP-350", 12)
+    assert case is not None and case.order_id == "O4"
+    assert src.oldest_single_item_order("TOWEL-W", 1) is None  # O5 is intercepted
+    o5 = src.order_by_waybill("SF1005")
+    assert o5 is not None and o5.status is OrderStatus.INTERCEPTED
+    assert src.barcode("16901234567899") == ("CUP-350", 12)
+
+
+def test_ship_writes_status_moves_and_shipment_in_one_go(
+    packing: tuple[Store, StoreOrderSource, PackingWriter],
+) -> None:
+    store, src, pw = packing
+    o3 = src.order("O3")
+    assert o3 is not None
+    shipment = pw.ship(o3, operator_id="P01", weight_g=905)
+    assert store.queries.balance("CUP-350", "A-01-01") == 99
+    assert store.queries.balance("TOWEL-W", "A-01-02") == 98
+    moves = [store.queries.move(m) for m in shipment.move_ids]
+    assert [(m.sku, m.qty_delta, m.reason, m.source_id, m.source_line) for m in moves if m] == [
+        ("CUP-350", -1, MoveReason.SHIP, "O3", "1"), ("TOWEL-W", -2, MoveReason.SHIP, "O3", "2")]
+    (ship,) = outbox(store, "shipment")
+    assert {k: ship[k] for k in ("order_id", "platform_order_no", "waybill_no", "carrier",
+                                 "weight_g", "operator_id")} == {
+        "order_id": "O3", "platform_order_no": "TB-240003", "waybill_no": "SF1003",
+        "carrier": "SF", "weight_g": 905, "operator_id": "P01"}
+    again = src.order("O3")
+    assert again is not None and again.status is OrderStatus.SHIPPED
+    with pytest.raises(ShipRefused):
+        pw.ship(o3, operator_id="P01", weight_g=905)
+    assert store.queries.balance("CUP-350", "A-01-01") == 99
+
+
+def test_refused_move_leaves_the_order_unshipped(store: Store) -> None:
+    seed_packing(store, stock=False)
+    src, pw = StoreOrderSource(store.queries), PackingWriter(store.writer)
+    o3 = src.order("O3")
+    assert o3 is not None
+    with pytest.raises(ShipRefused, match=r"库存不足.*CUP-350"):
+        pw.ship(o3, operator_id="P01", weight_g=900)
+    o3_after = src.order("O3")
+    assert o3_after is not None and o3_after.status is OrderStatus.WAITING
+    assert store.queries.move_count() == 0 and outbox(store, "shipment") == []
+    assert outbox(store, "move") == []
+
+
+def test_intercepted_between_scan_and_ship_is_refused(
+    packing: tuple[Store, StoreOrderSource, PackingWriter],
+) -> None:
+    store, src, pw = packing
+    o1 = src.order("O1")
+    assert o1 is not None
+    with store.writer.transaction() as db:
+        db.execute("UPDATE orders SET status='intercepted', intercept_reason='退款' WHERE order_id='O1'")
+    with pytest.raises(ShipRefused, match="拦截"):
+        pw.ship(o1, operator_id="P01", weight_g=350)
+    assert store.queries.balance("CUP-350", "A-01-01") == 100
+
+
+def test_print_once_then_reprint_needs_a_reason(
+    packing: tuple[Store, StoreOrderSource, PackingWriter],
+) -> None:
+    store, src, pw = packing
+    assert pw.record_print("O1", "label", operator_id="P01") is False
+    with pytest.raises(AlreadyPrinted):
+        pw.record_print("O1", "label", operator_id="P01")
+    with pytest.raises(AlreadyPrinted):
+        pw.check_print("O1", "label", "  ")
+    assert pw.record_print("O1", "label", operator_id="P01", reprint_reason="卡纸") is True
+    assert pw.record_print("O1", "slip", operator_id="P01") is False
+    rows = store.writer.db.execute(
+        "SELECT kind, is_reprint, reason FROM print_log ORDER BY print_id").fetchall()
+    assert rows == [("label", 0, None), ("label", 1, "卡纸"), ("slip", 0, None)]
+    assert src.print_count("O1") == 2
+    (audit,) = store.queries.audit_log("pack.reprint")
+    assert (audit["actor"], audit["subject"], json.loads(audit["detail"])) == (
+        "P01", "O1", {"kind": "label", "reason": "卡纸"})
+
+
+def test_weigh_log_and_override_audit(packing: tuple[Store, StoreOrderSource, PackingWriter]) -> None:
+    store, _, pw = packing
+    pw.record_weigh("O1", grams=352, expected_g=350, within=True, operator_id="P01")
+    with pytest.raises(PackError):
+        pw.record_weigh("O1", grams=900, expected_g=350, within=False, operator_id="P01",
+                        override_by="L01", override_reason=" ")
+    pw.record_weigh("O1", grams=900, expected_g=350, within=False, operator_id="P01",
+                    override_by="L01", override_reason="赠品 / gift added")
+    rows = store.writer.db.execute(
+        "SELECT grams, expected_g, within_tolerance, override_by, override_reason, operator_id "
+        "FROM weigh_log ORDER BY weigh_id").fetchall()
+    assert rows == [(352, 350, 1, None, None, "P01"), (900, 350, 0, "L01", "赠品 / gift added", "P01")]
+    (audit,) = store.queries.audit_log("pack.weight_override")
+    assert audit["actor"] == "L01" and json.loads(audit["detail"])["reason"] == "赠品 / gift added"
+
+
+def test_sign_in_and_out(packing: tuple[Store, StoreOrderSource, PackingWriter]) -> None:
+    store, _, pw = packing
+    pw.sign_in("P01", method="badge")
+    pw.sign_out("P01")
+    assert [(a["actor"], a["action"]) for a in store.queries.audit_log()
+            if a["action"].startswith("operator.")] == [
+        ("P01", "operator.sign_in"), ("P01", "operator.sign_out")]
+    events = outbox(store, "sign_in")
+    assert [(e["operator_id"], e["event"], e["station_id"]) for e in events] == [
+        ("P01", "sign_in", "ST1"), ("P01", "sign_out", "ST1")]
+    assert events[0]["method"] == "badge"

@@ -1,0 +1,219 @@
+"""Cloud ingest in isolation: every message is answered, bad ones land in dead letters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cloud import ledger_store
+from cloud.db.schema import dead_letters, downlink_outbox
+from cloud.ingest import Ingest, IngestSettings
+from cloud.outbound import enqueue_down, send_catalog
+from edge.sync.schema import AckWire, CatalogWire, Envelope, InterceptWire, Rejected, up_topic
+from tests.sync.harness import make_cloud, make_station, record_moves
+from tests.sync.helpers import envelope
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Msg:
+    topic: str
+    payload: bytes
+
+
+class RecordingBus:
+    """Just enough of the Broker port to drive ingest by hand."""
+
+    def __init__(self) -> None:
+        self.connected = True
+        self.published: list[tuple[str, bytes]] = []
+        self.acked: list[Any] = []
+
+    def subscribe(self, topic_filter: str, qos: int = 1) -> None:
+        self.subscribed = topic_filter
+
+    def add_connection_listener(self, listener: Any) -> None:
+        pass
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, user_properties: Any = ()) -> None:
+        self.published.append((topic, payload))
+
+    def ack(self, message: Any) -> None:
+        self.acked.append(message)
+
+    def receive(self, timeout: float) -> None:
+        return None
+
+    def start(self) -> None:
+        pass
+
+    def disconnect(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    e = make_cloud(tmp_path_factory.mktemp("ingest") / "cloud.db", ("st-01", "st-02"))
+    yield e
+    e.dispose()
+
+
+def acks_for(bus: RecordingBus, station: str) -> AckWire:
+    out = AckWire()
+    for topic, raw in bus.published:
+        if topic == f"packline/v1/st/{station}/down/ack":
+            a = AckWire.model_validate(Envelope.model_validate_json(raw).payload)
+            out = AckWire(msg_ids=out.msg_ids + a.msg_ids, rejected=out.rejected + a.rejected)
+    return out
+
+
+def test_moves_are_acked_to_their_station_and_relayed_to_the_others(engine, tmp_path) -> None:
+    store = make_station(tmp_path / "st.db", "st-01")
+    record_moves(store, 3)
+    rows = store.queries.outbox_pending(10)
+    msgs = [Msg(up_topic("st-01", "move"), envelope("move", "st-01", r.payload, r.msg_id)) for r in rows]
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings())
+    assert bus.subscribed == "packline/v1/st/+/up/#"
+    ingest.handle_batch(msgs + msgs[:1])  # a duplicate in the same batch
+    assert acks_for(bus, "st-01").msg_ids == [r.msg_id for r in rows] + [rows[0].msg_id]
+    assert bus.acked == msgs + msgs[:1]
+    with engine.connect() as conn:
+        relay = conn.execute(sa.select(downlink_outbox.c.station_id, downlink_outbox.c.kind,
+                                       downlink_outbox.c.payload)).all()
+    assert [(r.station_id, r.kind) for r in relay] == [("st-02", "moves")]
+    assert [m["move_id"] for m in relay[0].payload["moves"]] == [r.msg_id for r in rows]
+    ingest.pump_downlink()
+    down = [t for t, _ in bus.published if t.endswith("/down/moves")]
+    assert down == ["packline/v1/st/st-02/down/moves"]
+
+
+def test_station_acks_and_rejections_close_downlink_rows(engine) -> None:
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings())
+    with engine.begin() as conn:
+        a, b = send_catalog(conn, ["st-01", "st-02"], CatalogWire())
+        c = enqueue_down(conn, "st-01", "intercept", InterceptWire(order_id="O-1", reason="退款"))
+    ack = AckWire(msg_ids=[a, b], rejected=[Rejected(msg_id=c, reason="bad")])
+    # st-01 acks its own row and (wrongly) st-02's: only its own is closed
+    ingest.handle_batch([Msg(up_topic("st-01", "ack"),
+                             envelope("ack", "st-01", ack.model_dump(mode="json")))])
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.select(downlink_outbox.c.msg_id, downlink_outbox.c.acked_at.is_not(None))
+                                 .where(downlink_outbox.c.msg_id.in_([a, b, c]))).all())
+        reason = conn.execute(sa.select(downlink_outbox.c.rejected_reason)
+                              .where(downlink_outbox.c.msg_id == c)).scalar_one()
+    assert rows == {a: True, b: False, c: True}
+    assert reason == "bad"
+
+
+def test_enqueue_down_refuses_unknown_kinds(engine) -> None:
+    with engine.begin() as conn, pytest.raises(ValueError, match="not a down-message kind"):
+        enqueue_down(conn, "st-01", "ack", CatalogWire())
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+    max_leaves=12,
+)
+_kinds = st.sampled_from(["move", "alert", "shipment", "sign_in", "ack", "nope", ""])
+_stations = st.sampled_from(["st-01", "st-02", "x" * 70, ""])
+_messages = st.builds(
+    Msg,
+    st.one_of(st.builds(lambda s, k: f"packline/v1/st/{s}/up/{k}", _stations, _kinds), st.text(max_size=30)),
+    st.one_of(
+        st.binary(max_size=100),
+        _json.map(lambda v: json.dumps(v).encode()),
+        st.builds(lambda k, s, p, mid: json.dumps({
+            "v": 1, "msg_id": mid, "kind": k, "station_id": s,
+            "created_at": "2026-11-23T08:00:00Z", "payload": p}).encode(),
+            _kinds, _stations, st.dictionaries(st.text(max_size=12), _json, max_size=5),
+            st.text(min_size=1, max_size=70)),
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_messages, min_size=1, max_size=5))
+def test_fuzzed_up_messages_never_crash_ingest_and_are_always_acked(engine, msgs) -> None:
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings())
+    with engine.connect() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar_one()
+    ingest.handle_batch(msgs)
+    assert bus.acked == msgs
+    with engine.connect() as conn:
+        after = conn.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar_one()
+    assert after - before == ingest.counters.dead_letters
+
+
+@pytest.mark.parametrize(("module", "command"), [("edge", "sync"), ("cloud", "ingest")])
+def test_commands_are_registered(module: str, command: str) -> None:
+    out = subprocess.run([sys.executable, "-m", module, command, "--help"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "--host" in out.stdout and "--password" in out.stdout
+
+
+def test_a_topic_naming_no_real_station_is_dead_lettered_without_an_ack_reply(engine) -> None:
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings())
+    raw = envelope("move", "st-01", {}, "00000000")
+    ingest.handle_batch([Msg(up_topic("x" * 70, "move"), raw)])
+    assert bus.acked and not [t for t, _ in bus.published if t.endswith("/down/ack")]
+    with engine.connect() as conn:
+        last = conn.execute(sa.select(dead_letters.c.station_id, dead_letters.c.reason)
+                            .order_by(dead_letters.c.id.desc()).limit(1)).one()
+    assert last.station_id == "x" * 64
+    assert "does not match topic station" in last.reason
+
+
+def test_a_message_that_trips_a_bug_is_isolated_and_dead_lettered(engine, tmp_path, monkeypatch) -> None:
+    store = make_station(tmp_path / "st.db", "st-01")
+    record_moves(store, 2)
+    rows = store.queries.outbox_pending(10)
+    msgs = [Msg(up_topic("st-01", "move"), envelope("move", "st-01", r.payload, r.msg_id)) for r in rows]
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings())
+    real = ingest._insert_moves
+
+    def buggy(conn, batch, now):  # type: ignore[no-untyped-def]
+        if any(w.move_id == rows[1].msg_id for _, w in batch.moves):
+            raise RuntimeError("boom")
+        return real(conn, batch, now)
+
+    monkeypatch.setattr(ingest, "_insert_moves", buggy)
+    ingest._handle_with_retry(msgs)
+    assert bus.acked == [msgs[0], msgs[1]]  # the batch attempt acked nothing; then one by one
+    assert acks_for(bus, "st-01").msg_ids == [rows[0].msg_id]
+    with engine.connect() as conn:
+        last = conn.execute(sa.select(dead_letters.c.reason).order_by(dead_letters.c.id.desc()).limit(1)).one()
+    assert last.reason == "internal error: RuntimeError: boom"
+
+
+def test_a_station_cannot_move_stock_of_another_warehouse(engine, tmp_path) -> None:
+    store = make_station(tmp_path / "st.db", "st-01")
+    record_moves(store, 1)
+    row = store.queries.outbox_pending(1)[0]
+    payload = {**row.payload, "warehouse_id": "WH2", "location": "Y-01-01"}
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings())
+    ingest.handle_batch([Msg(up_topic("st-01", "move"), envelope("move", "st-01", payload, row.msg_id))])
+    ack = acks_for(bus, "st-01")
+    assert ack.msg_ids == []
+    assert [(r.msg_id, r.reason) for r in ack.rejected] == [
+        (row.msg_id, "station st-01 belongs to WH1, not WH2")]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(ledger_store.stock_moves)
+                            .where(ledger_store.stock_moves.c.move_id == row.msg_id)).scalar_one() == 0

@@ -1,0 +1,88 @@
+"""Ingest's SQL on both cloud engines (SQLite and PostgreSQL): idempotent inserts of every
+up kind, relays, the downlink window query, acks closing downlink rows, dead letters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from cloud import ledger_store
+from cloud.db.schema import (
+    dead_letters,
+    downlink_outbox,
+    station_alerts,
+    station_shipments,
+    station_sign_ins,
+    stations,
+    warehouses,
+)
+from cloud.ingest import Ingest, IngestSettings
+from edge.sync.schema import (
+    AckWire,
+    AlertWire,
+    Envelope,
+    MovesWire,
+    ShipmentWire,
+    SignInWire,
+    up_topic,
+)
+from tests.sync.harness import make_station, record_moves
+from tests.sync.helpers import envelope
+from tests.sync.test_ingest import Msg, RecordingBus
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def seed(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.insert(warehouses).values(id="WH1", name="杭州主仓"))
+        conn.execute(sa.insert(stations), [
+            {"id": s, "warehouse_id": "WH1", "name": s, "status": st, "created_at": NOW}
+            for s, st in (("st-01", "active"), ("st-02", "active"), ("st-03", "revoked"))
+        ])
+
+
+def test_ingest_on_both_engines(cloud_engine: Engine, tmp_path) -> None:
+    seed(cloud_engine)
+    store = make_station(tmp_path / "st.db", "st-01")
+    record_moves(store, 4)
+    rows = store.queries.outbox_pending(10)
+    moves = [Msg(up_topic("st-01", "move"), envelope("move", "st-01", r.payload, r.msg_id)) for r in rows]
+    other = [
+        Msg(up_topic("st-01", "alert"), envelope("alert", "st-01", AlertWire(
+            kind="negative_stock", subject="CUP-350@A-01-01", detail={"balance": -1}).model_dump(mode="json"),
+            "alert-00001")),
+        Msg(up_topic("st-01", "shipment"), envelope("shipment", "st-01", ShipmentWire(
+            order_id="O-1", waybill_no="YT1", carrier="YTO", operator_id="op1", shipped_at=NOW,
+            weight_g=410).model_dump(mode="json"), "ship-00001")),
+        Msg(up_topic("st-01", "sign_in"), envelope("sign_in", "st-01", SignInWire(
+            operator_id="op1", event="sign_in", at=NOW).model_dump(mode="json"), "sign-00001")),
+        Msg(up_topic("st-01", "move"), b"\x00{nope"),
+    ]
+    bus = RecordingBus()
+    ingest = Ingest(cloud_engine, bus, IngestSettings(), clock=lambda: NOW)
+    ingest.handle_batch(moves + other)
+    ingest.handle_batch(moves + other[:3])  # everything again: nothing changes
+    with cloud_engine.connect() as conn:
+        assert sorted(m.move.move_id for m in ledger_store.move_history(conn, limit=100)) == sorted(
+            r.msg_id for r in rows)
+        assert ledger_store.check_balances(conn) == []
+        counts = [conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                  for t in (station_alerts, station_shipments, station_sign_ins, dead_letters)]
+        assert counts == [1, 1, 1, 1]
+        relay = conn.execute(sa.select(downlink_outbox.c.station_id, downlink_outbox.c.msg_id,
+                                       downlink_outbox.c.payload)).all()
+    # relayed once, to the other active station only (not the sender, not the revoked one)
+    assert [r.station_id for r in relay] == ["st-02"]
+    assert len(MovesWire.model_validate(relay[0].payload).moves) == 4
+    assert ingest.pump_downlink() == 1
+    assert ingest.pump_downlink() == 0  # not due again before resend_after
+    sent = [Envelope.model_validate_json(p) for t, p in bus.published if t.endswith("/down/moves")]
+    assert [e.msg_id for e in sent] == [relay[0].msg_id]
+    ingest.handle_batch([Msg(up_topic("st-02", "ack"), envelope(
+        "ack", "st-02", AckWire(msg_ids=[relay[0].msg_id]).model_dump(mode="json")))])
+    with cloud_engine.connect() as conn:
+        acked = conn.execute(sa.select(downlink_outbox.c.acked_at)).scalar_one()
+    assert acked == NOW
