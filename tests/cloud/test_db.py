@@ -31,6 +31,7 @@ from cloud.db import (
     warehouses,
     write_transaction,
 )
+from cloud.db.schema_orders import ORDER_TABLES
 from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
@@ -78,12 +79,14 @@ EXPECTED_TABLES = {
         "received_at", "moves_sent", "downlinks_resent",
     },
 }
+EXPECTED_TABLES.update({  # 0003_orders
+    t.name: {c.name for c in t.columns} for t in ORDER_TABLES})
 
 
 def test_migrations_create_every_table(cloud_db_url: str) -> None:
     engine = make_engine(cloud_db_url)
     try:
-        assert migrate(engine) == "0003_station_health_resync" == head_revision()
+        assert migrate(engine) == "0004_orders" == head_revision()
         inspector = sa.inspect(engine)
         tables = set(inspector.get_table_names())
         assert tables == set(EXPECTED_TABLES) | {"alembic_version"}
@@ -98,12 +101,12 @@ def test_migrations_create_every_table(cloud_db_url: str) -> None:
 
 
 def test_migrate_is_idempotent_and_accepts_a_url(cloud_db_url: str) -> None:
-    assert migrate(cloud_db_url) == "0003_station_health_resync"
-    assert migrate(cloud_db_url) == "0003_station_health_resync"
+    assert migrate(cloud_db_url) == "0004_orders"
+    assert migrate(cloud_db_url) == "0004_orders"
     engine = make_engine(cloud_db_url)
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == "0003_station_health_resync"
+            assert current_revision(conn) == "0004_orders"
             require_current(conn)
             assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
@@ -131,7 +134,7 @@ def test_downgrade_to_base_and_upgrade_again(cloud_engine: Engine) -> None:
     with cloud_engine.begin() as conn:
         command.downgrade(alembic_config(conn), "base")
     assert set(sa.inspect(cloud_engine).get_table_names()) == {"alembic_version"}
-    assert migrate(cloud_engine) == "0003_station_health_resync"
+    assert migrate(cloud_engine) == "0004_orders"
     with cloud_engine.begin() as conn:
         assert insert_moves(conn, [make_move(1)]) == [make_move(1).move_id]
     # The append-only triggers came back with the tables.
