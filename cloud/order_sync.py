@@ -54,6 +54,7 @@ from cloud.marketplaces.base import (
     PushMessage,
     RefundEvent,
     plan_window,
+    read_window,
 )
 from cloud.marketplaces.errors import BusinessError
 from cloud.shops import ShopClient
@@ -387,24 +388,8 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
 
 async def fetch_window(client: Any, start: datetime, end: datetime, *,
                        page_size: int = 100) -> list[PlatformOrder]:
-    """Every order of a window: count first, then every page from the last to the first.
-
-    Results are sorted newest first, and an order changed while we page leaves the window
-    (its new ``updated_at`` is after ``end``), moving the older ones towards page 1. Read
-    backwards, each page is fetched after the ones behind it, so nothing slips past;
-    page 1 is therefore fetched again at the end rather than reused from the count call.
-    """
-    first = await client.list_orders(start, end, page=1, page_size=page_size)
-    pages = max(1, -(-first.total_count // page_size))
-    seen: dict[str, PlatformOrder] = {}
-    for page in range(pages, 0, -1):
-        got = first if pages == 1 else await client.list_orders(
-            start, end, page=page, page_size=page_size, use_has_next=True)
-        for order in got.orders:
-            old = seen.get(order.order_id)
-            if old is None or order.updated_at >= old.updated_at:
-                seen[order.order_id] = order
-    return list(seen.values())
+    """Every order of a window (``cloud.marketplaces.base.read_window``)."""
+    return await read_window(client.list_orders, start, end, page_size=page_size)
 
 
 async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,

@@ -8,7 +8,7 @@ ids exceed 2^53), money is integer fen, times are timezone-aware UTC datetimes.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -490,3 +490,31 @@ def as_list(value: Any, *, field_name: str = "list") -> list[Any]:
     if not isinstance(value, list):
         raise MalformedResponse(f"{field_name}: expected a list, got {type(value).__name__}")
     return value
+
+
+ListOrders = Callable[..., Awaitable[OrderPage]]
+"""A client's ``list_orders(start, end, *, page, page_size, use_has_next=False)``."""
+
+
+async def read_window(
+    list_orders: ListOrders, start: datetime, end: datetime, *, page_size: int = 100
+) -> list[PlatformOrder]:
+    """Every order of a window, the way the platforms say avoids missed orders (§1.7.1, §5.4):
+    count first, then every page from the last back to the first; newest version wins.
+
+    Results are sorted newest first, and an order changed while we page leaves the window
+    (its new ``updated_at`` is after ``end``), moving older ones towards page 1. Read
+    backwards, each page is fetched after the ones behind it, so nothing slips past: page 1
+    is fetched again at the end rather than reused from the count call.
+    """
+    first = await list_orders(start, end, page=1, page_size=page_size)
+    pages = max(1, -(-first.total_count // page_size))
+    seen: dict[str, PlatformOrder] = {}
+    for page in range(pages, 0, -1):
+        got = first if pages == 1 else await list_orders(
+            start, end, page=page, page_size=page_size, use_has_next=True)
+        for order in got.orders:
+            old = seen.get(order.order_id)
+            if old is None or order.updated_at >= old.updated_at:
+                seen[order.order_id] = order
+    return list(seen.values())

@@ -41,6 +41,7 @@ from cloud.marketplaces.base import (
     as_str,
     format_beijing,
     parse_time,
+    read_window,
     yuan_to_fen,
 )
 from cloud.marketplaces.errors import (
@@ -388,18 +389,8 @@ class TaobaoClient:
     async def orders_in_window(
         self, start: datetime, end: datetime, *, page_size: int = 100
     ) -> list[PlatformOrder]:
-        """All trades of the window, count first then pages from last to first."""
-        first = await self.list_orders(start, end, page=1, page_size=page_size)
-        pages = max(1, -(-first.total_count // page_size))
-        seen: dict[str, PlatformOrder] = {}
-        for page in range(pages, 0, -1):
-            got = first if page == 1 else await self.list_orders(
-                start, end, page=page, page_size=page_size, use_has_next=True)
-            for order in got.orders:
-                old = seen.get(order.order_id)
-                if old is None or order.updated_at >= old.updated_at:
-                    seen[order.order_id] = order
-        return list(seen.values())
+        """All trades of the window, count first then pages from last to first. See ``read_window``."""
+        return await read_window(self.list_orders, start, end, page_size=page_size)
 
     async def get_order(self, order_id: str) -> PlatformOrder:
         """``taobao.trade.fullinfo.get``."""
