@@ -346,7 +346,7 @@ async def write_back(engine: Engine, sc: Any, *, now: datetime | None = None,
     await asyncio.gather(*(one(r) for r in due))
     # One transaction for the pass. Should it be lost, the next pass sends again and the
     # platform's "already shipped" is resolved by the tracking-number check above.
-    stamp = datetime.now(UTC)
+    stamp = now  # the clock that decides what is due also schedules the next attempt
     with write_transaction(engine) as conn:
         for row, outcome, error in outcomes:
             if outcome == "done":
