@@ -44,6 +44,11 @@ class CloudSettings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     """Connections kept open per process to a PostgreSQL server (ignored for SQLite)."""
 
+    secret_key_file: Path | None = None
+    """Fernet key that encrypts shop tokens, app secrets and decrypted buyer data at rest.
+    Empty means ``secret.key`` in ``data_dir``, created (mode 0600) on first use. Keep it
+    out of backups of the database."""
+
     echo_sql: bool = False
     """Log every SQL statement (the CLI's ``--debug-sql`` switches this on)."""
 

@@ -18,6 +18,7 @@ from cloud.db.migrate import (
     migrate,
     require_current,
 )
+from cloud.db import schema_orders  # noqa: F401  (registers the order tables on metadata)
 from cloud.db.schema import (
     APPEND_ONLY_TABLES,
     audit_log,

@@ -1,0 +1,213 @@
+"""Automatic review and allocation of pending orders to a warehouse and station.
+
+An order passes review when the platform says it awaits shipment, it is not under risk
+review, no refund was requested, the buyer left no note, and every line (gifts too) maps
+to a Packline SKU. It is then allocated to the shop's default warehouse if that has the
+stock for every line, else to the first serving warehouse (by id) that has it, and to
+that warehouse's first working station; its stock is reserved (``reservations``) in the
+same transaction. Orders failing any rule go to the exception list with the reason;
+stock and mapping failures are retried on later passes, the others wait for a person.
+
+Stock here is warehouse stock: on-hand (``stock_balances``) minus open reservations.
+All allocations run under one lock (``BEGIN IMMEDIATE`` on SQLite, a transaction-level
+advisory lock on PostgreSQL), so two workers never reserve the same unit twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from cloud.db import stations, stock_balances, warehouses, write_transaction
+from cloud.db.schema_orders import order_lines, orders, reservations, shop_warehouses
+from cloud.order_sync import REFUND_REQUESTED, find_mapping
+
+RETRYABLE = ("unmapped", "out_of_stock", "no_station", "no_warehouse")
+"""Exception codes re-reviewed on every pass (the cause can go away by itself)."""
+
+EXCEPTION_TEXT = {
+    "not_payable": "订单状态不可发货 / not awaiting shipment",
+    "risk_review": "平台风控审核中 / under platform risk review",
+    "refund": "买家申请退款 / refund requested",
+    "buyer_note": "买家留言需人工审核 / buyer note needs review",
+    "unmapped": "商品未关联 SKU / unmapped platform SKU",
+    "out_of_stock": "库存不足 / out of stock",
+    "no_station": "仓库没有可用工作站 / no working station in the warehouse",
+    "no_warehouse": "店铺没有发货仓库 / the shop has no warehouse",
+}
+"""Exception codes with their bilingual reasons."""
+
+ALLOCATION_LOCK_KEY = 0x5041434B
+"""PostgreSQL advisory lock key taken by every allocation transaction."""
+
+
+@dataclass
+class AllocationResult:
+    """What an allocation pass did."""
+
+    allocated: list[str] = field(default_factory=list)
+    """Order ids allocated (stock reserved)."""
+    exceptions: dict[str, str] = field(default_factory=dict)
+    """Order id → exception code."""
+
+
+def serving_warehouses(conn: Connection, shop_id: str, default: str | None) -> list[str]:
+    """Warehouses that serve the shop (all when none are configured), default first."""
+    ids = [r[0] for r in conn.execute(sa.select(shop_warehouses.c.warehouse_id).where(
+        shop_warehouses.c.shop_id == shop_id).order_by(shop_warehouses.c.warehouse_id))]
+    if not ids:
+        ids = [r[0] for r in conn.execute(sa.select(warehouses.c.id).order_by(warehouses.c.id))]
+    if default in ids:
+        ids.remove(default)
+        ids.insert(0, default)
+    return ids
+
+
+def free_stock(conn: Connection, warehouse_ids: list[str], skus: set[str]
+               ) -> dict[tuple[str, str], int]:
+    """(warehouse, sku) → on-hand − open reservations."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    if not warehouse_ids or not skus:
+        return out
+    b = stock_balances.c
+    for wh, sku, qty in conn.execute(sa.select(b.warehouse_id, b.sku, sa.func.sum(b.qty)).where(
+            b.warehouse_id.in_(warehouse_ids), b.sku.in_(skus)).group_by(b.warehouse_id, b.sku)):
+        out[(wh, sku)] += int(qty)
+    r = reservations.c
+    for wh, sku, qty in conn.execute(sa.select(r.warehouse_id, r.sku, sa.func.sum(r.qty)).where(
+            r.warehouse_id.in_(warehouse_ids), r.sku.in_(skus), r.released_at.is_(None)
+    ).group_by(r.warehouse_id, r.sku)):
+        out[(wh, sku)] -= int(qty)
+    return out
+
+
+def _station_of(conn: Connection, warehouse_id: str) -> str | None:
+    row = conn.execute(sa.select(stations.c.id).where(
+        stations.c.warehouse_id == warehouse_id, stations.c.status != "revoked",
+    ).order_by(stations.c.id).limit(1)).first()
+    return str(row[0]) if row else None
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": ALLOCATION_LOCK_KEY})
+
+
+def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None, *,
+                     limit: int = 1000, now: datetime | None = None) -> AllocationResult:
+    """Review and allocate the shop's pending (and retryable exception) orders."""
+    now = now or datetime.now(UTC)
+    result = AllocationResult()
+    with write_transaction(engine) as conn:
+        _lock(conn)
+        rows = conn.execute(sa.select(orders).where(
+            orders.c.shop_id == shop_id,
+            sa.or_(orders.c.state == "pending",
+                   sa.and_(orders.c.state == "exception", orders.c.exception_code.in_(RETRYABLE))),
+        ).order_by(orders.c.first_seen_at, orders.c.id).limit(limit)).all()
+        if not rows:
+            return result
+        whs = serving_warehouses(conn, shop_id, default_warehouse)
+        lines_by_order: dict[str, list[sa.Row[tuple[int, str, str, str | None, int | None, int]]]]
+        lines_by_order = defaultdict(list)
+        ids = [r.id for r in rows]
+        for chunk in range(0, len(ids), 500):
+            for ln in conn.execute(sa.select(
+                    order_lines.c.order_id, order_lines.c.line_no, order_lines.c.platform_sku_id,
+                    order_lines.c.outer_id, order_lines.c.sku, order_lines.c.sku_qty,
+                    order_lines.c.qty).where(order_lines.c.order_id.in_(ids[chunk:chunk + 500]))
+                    .order_by(order_lines.c.order_id, order_lines.c.line_no)):
+                lines_by_order[ln.order_id].append(ln)
+        all_skus: set[str] = set()
+        for lst in lines_by_order.values():
+            all_skus.update(ln.sku for ln in lst if ln.sku)
+        stock = free_stock(conn, whs, all_skus)
+        station_cache: dict[str, str | None] = {}
+        for row in rows:
+            code, detail, need = _review(conn, shop_id, row, lines_by_order[row.id])
+            if code is None and not whs:
+                code = "no_warehouse"
+            chosen: str | None = None
+            if code is None:
+                missing_stock = True
+                for wh in whs:
+                    if all(stock[(wh, sku)] >= qty for sku, qty in need.items()):
+                        chosen, missing_stock = wh, False
+                        break
+                if missing_stock:
+                    # New mappings may have brought SKUs we have not loaded yet.
+                    extra = set(need) - all_skus
+                    if extra:
+                        stock.update(free_stock(conn, whs, extra))
+                        all_skus |= extra
+                        for wh in whs:
+                            if all(stock[(wh, sku)] >= qty for sku, qty in need.items()):
+                                chosen = wh
+                                break
+                if chosen is None:
+                    code = "out_of_stock"
+            station: str | None = None
+            if code is None and chosen is not None:
+                if chosen not in station_cache:
+                    station_cache[chosen] = _station_of(conn, chosen)
+                station = station_cache[chosen]
+                if station is None:
+                    code = "no_station"
+            if code is not None:
+                detail = detail or EXCEPTION_TEXT[code]
+                if (row.state != "exception" or row.exception_code != code
+                        or row.exception_detail != detail):
+                    conn.execute(sa.update(orders).where(orders.c.id == row.id).values(
+                        state="exception", exception_code=code, exception_detail=detail,
+                        updated_at=now))
+                result.exceptions[row.id] = code
+                continue
+            assert chosen is not None
+            # A re-allocated order (after a refund request was withdrawn) replaces its old,
+            # released reservations.
+            conn.execute(sa.delete(reservations).where(reservations.c.order_id == row.id,
+                                                       reservations.c.released_at.isnot(None)))
+            for sku, qty in need.items():
+                stock[(chosen, sku)] -= qty
+                conn.execute(sa.insert(reservations).values(
+                    order_id=row.id, sku=sku, warehouse_id=chosen, qty=qty, created_at=now))
+            conn.execute(sa.update(orders).where(orders.c.id == row.id).values(
+                state="allocated", warehouse_id=chosen, station_id=station,
+                exception_code=None, exception_detail=None, updated_at=now))
+            result.allocated.append(row.id)
+    return result
+
+
+def _review(conn: Connection, shop_id: str, row: sa.Row[tuple[object, ...]],
+            lines: list[sa.Row[tuple[int, str, str, str | None, int | None, int]]]
+            ) -> tuple[str | None, str | None, dict[str, int]]:
+    """(exception code or None, detail, Packline units needed per SKU)."""
+    if row.platform_status != "awaiting_shipment":
+        return "not_payable", None, {}
+    if row.risk_review:
+        return "risk_review", None, {}
+    if row.refund_status in REFUND_REQUESTED.get(row.platform, frozenset()):
+        return "refund", None, {}
+    if row.buyer_note.strip():
+        return "buyer_note", f"{EXCEPTION_TEXT['buyer_note']}: {row.buyer_note}"[:500], {}
+    need: dict[str, int] = defaultdict(int)
+    unmapped: list[str] = []
+    for ln in lines:
+        sku, sku_qty = ln.sku, ln.sku_qty
+        if sku is None:
+            mapping = find_mapping(conn, shop_id, ln.platform_sku_id, ln.outer_id)
+            if mapping is None:
+                unmapped.append(ln.outer_id or ln.platform_sku_id)
+                continue
+            sku, sku_qty = mapping.sku, ln.qty * mapping.units
+            conn.execute(sa.update(order_lines).where(
+                order_lines.c.order_id == ln.order_id, order_lines.c.line_no == ln.line_no
+            ).values(sku=sku, sku_qty=sku_qty))
+        need[sku] += int(sku_qty or 0)
+    if unmapped or not lines:
+        return "unmapped", f"{EXCEPTION_TEXT['unmapped']}: {', '.join(unmapped)}"[:500], {}
+    return None, None, dict(need)

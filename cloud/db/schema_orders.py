@@ -1,0 +1,279 @@
+"""Order-side tables: shop credentials, order sync, allocation, outbound, stock push.
+
+They live on the shared :data:`cloud.db.schema.metadata` (importing :mod:`cloud.db`
+registers them) and are created by migration ``0003_orders``. Conventions as in
+:mod:`cloud.db.schema`: text ids, money in fen, UTC timestamps. Buyer PII is never
+stored in clear: platform ciphertext stays ciphertext (``receiver_cipher``), anything we
+decrypt is sealed with the cloud key (``receiver_sealed``), screens read the masks.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from cloud.db.schema import metadata, stock_moves
+from cloud.db.types import UtcDateTime, bigint_pk, json_type
+
+ORDER_STATES: tuple[str, ...] = (
+    "pending", "exception", "allocated", "tasked", "shipped", "intercepted", "cancelled",
+)
+"""``orders.state``: Packline's view of an order.
+
+pending → (automatic review) → allocated (stock reserved) → tasked (e-waybill issued, pack
+task sent) → shipped; ``exception`` when review fails (``exception_code`` says why);
+``intercepted`` after a refund request or address change reached a tasked order;
+``cancelled`` when the platform closed it before shipping (reservation released)."""
+
+WRITEBACK_STATES: tuple[str, ...] = ("pending", "done", "failed")
+"""``tracking_writebacks.state``: to do (retried with backoff), written, given up (needs a person)."""
+
+shop_config = sa.Table(
+    "shop_config",
+    metadata,
+    sa.Column("shop_id", sa.String(64), sa.ForeignKey("shops.id"), primary_key=True),
+    sa.Column("app_secret_enc", sa.Text(), nullable=False),
+    sa.Column("gateway_url", sa.String(500), nullable=False),
+    sa.Column("default_warehouse_id", sa.String(64), nullable=True),
+    sa.Column("carrier_code", sa.String(32), nullable=False, server_default="ZTO"),
+    sa.Column("logistics_id", sa.String(32), nullable=False, server_default="115"),
+    sa.Column("sender_sealed", sa.Text(), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="new"),
+    sa.Column("authorized_at", UtcDateTime(), nullable=True),
+)
+"""Per shop: app secret (encrypted), gateway, default warehouse, carrier and sender (sealed).
+
+``status``: ``new`` (never authorised), ``active``, ``reauth`` (tokens dead: authorise again)."""
+
+shop_warehouses = sa.Table(
+    "shop_warehouses",
+    metadata,
+    sa.Column("shop_id", sa.String(64), sa.ForeignKey("shops.id"), primary_key=True),
+    sa.Column("warehouse_id", sa.String(64), sa.ForeignKey("warehouses.id"), primary_key=True),
+)
+"""Warehouses that serve a shop (allocation candidates, stock-push sources). None = all."""
+
+sync_cursors = sa.Table(
+    "sync_cursors",
+    metadata,
+    sa.Column("shop_id", sa.String(64), sa.ForeignKey("shops.id"), primary_key=True),
+    sa.Column("stream", sa.String(16), primary_key=True),
+    sa.Column("cursor_at", UtcDateTime(), nullable=False),
+    sa.Column("last_window_start", UtcDateTime(), nullable=True),
+    sa.Column("last_window_end", UtcDateTime(), nullable=True),
+    sa.Column("last_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+"""Checkpoint per shop and stream (``orders``, ``refunds``): everything modified before
+``cursor_at`` has been read. Moved only after every page of a window succeeded."""
+
+sku_mappings = sa.Table(
+    "sku_mappings",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("shop_id", sa.String(64), sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("platform_item_id", sa.String(64), nullable=False),
+    sa.Column("platform_sku_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("outer_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("sku", sa.String(64), sa.ForeignKey("skus.sku"), nullable=False),
+    sa.Column("units", sa.Integer(), nullable=False, server_default="1"),
+    sa.Column("buffer_units", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("buffer_percent", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("push_stock", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.CheckConstraint("units > 0", name="units"),
+    sa.CheckConstraint("buffer_units >= 0", name="buffer_units"),
+    sa.CheckConstraint("buffer_percent >= 0 AND buffer_percent <= 100", name="buffer_percent"),
+    sa.UniqueConstraint("shop_id", "platform_item_id", "platform_sku_id", "outer_id"),
+    sa.Index("ix_sku_mappings_shop_sku_id", "shop_id", "platform_sku_id"),
+    sa.Index("ix_sku_mappings_shop_outer", "shop_id", "outer_id"),
+)
+"""Platform SKU (``sku_id``, else merchant code ``outer_id``) → Packline SKU, with the
+stock-push rule: safety buffer = ``buffer_units`` + ceil(on-hand × ``buffer_percent`` %);
+one platform unit takes ``units`` Packline units."""
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("shop_id", sa.String(64), sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("platform_order_id", sa.String(64), nullable=False),
+    sa.Column("platform_status", sa.String(32), nullable=False),
+    sa.Column("raw_status", sa.String(64), nullable=False),
+    sa.Column("refund_status", sa.String(64), nullable=False, server_default=""),
+    sa.Column("platform_updated_at", UtcDateTime(), nullable=False),
+    sa.Column("ordered_at", UtcDateTime(), nullable=True),
+    sa.Column("buyer_note", sa.Text(), nullable=False, server_default=""),
+    sa.Column("seller_note", sa.Text(), nullable=False, server_default=""),
+    sa.Column("risk_review", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("pay_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("receiver_cipher", json_type(), nullable=True),
+    sa.Column("receiver_masked", json_type(), nullable=False),
+    sa.Column("receiver_sealed", sa.Text(), nullable=True),
+    sa.Column("receiver_digest", sa.String(64), nullable=False, server_default=""),
+    sa.Column("platform_carrier", sa.String(64), nullable=False, server_default=""),
+    sa.Column("platform_tracking", sa.String(64), nullable=False, server_default=""),
+    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("exception_code", sa.String(32), nullable=True),
+    sa.Column("exception_detail", sa.Text(), nullable=True),
+    sa.Column("warehouse_id", sa.String(64), nullable=True),
+    sa.Column("station_id", sa.String(64), nullable=True),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
+    sa.Column("first_seen_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(
+        "state IN (" + ", ".join(f"'{s}'" for s in ORDER_STATES) + ")", name="state"),
+    sa.UniqueConstraint("shop_id", "platform_order_id"),
+    sa.Index("ix_orders_state", "state", "shop_id"),
+)
+"""Packline orders, one per platform order (``id`` = ``{platform}-{platform_order_id}``).
+
+Upserted from the platform: a record replaces the stored one only when its
+``platform_updated_at`` is newer. ``revision`` counts the versions applied."""
+
+order_lines = sa.Table(
+    "order_lines",
+    metadata,
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), primary_key=True),
+    sa.Column("line_no", sa.Integer(), primary_key=True),
+    sa.Column("platform_item_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("platform_sku_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("outer_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("platform_line_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("title", sa.String(200), nullable=False, server_default=""),
+    sa.Column("spec", sa.String(200), nullable=False, server_default=""),
+    sa.Column("qty", sa.Integer(), nullable=False),
+    sa.Column("price_fen", sa.BigInteger(), nullable=False),
+    sa.Column("is_gift", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("sku", sa.String(64), nullable=True),
+    sa.Column("sku_qty", sa.Integer(), nullable=True),
+)
+"""Order lines; ``sku``/``sku_qty`` are the mapped Packline SKU and units (NULL = unmapped)."""
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("shop_id", sa.String(64), sa.ForeignKey("shops.id"), primary_key=True),
+    sa.Column("refund_id", sa.String(64), primary_key=True),
+    sa.Column("platform_order_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(64), nullable=False),
+    sa.Column("succeeded", sa.Boolean(), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger(), nullable=False),
+    sa.Column("platform_updated_at", UtcDateTime(), nullable=False),
+    sa.Column("seen_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_refunds_order", "shop_id", "platform_order_id"),
+)
+"""After-sales records (newer ``platform_updated_at`` wins)."""
+
+reservations = sa.Table(
+    "reservations",
+    metadata,
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("warehouse_id", sa.String(64), primary_key=True),
+    sa.Column("qty", sa.Integer(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("released_at", UtcDateTime(), nullable=True),
+    sa.Column("release_reason", sa.String(32), nullable=True),
+    sa.CheckConstraint("qty > 0", name="qty"),
+    sa.Index("ix_reservations_open", "warehouse_id", "sku", "released_at"),
+)
+"""Stock reserved for allocated, unshipped orders; released on ship or cancel."""
+
+waybills = sa.Table(
+    "waybills",
+    metadata,
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), primary_key=True),
+    sa.Column("waybill_no", sa.String(64), nullable=False),
+    sa.Column("carrier_code", sa.String(32), nullable=False),
+    sa.Column("print_data", sa.Text(), nullable=False),
+    sa.Column("issued_at", UtcDateTime(), nullable=False),
+)
+"""E-waybills issued by the platform at allocation; ``print_data`` is opaque and forwarded."""
+
+order_intercepts = sa.Table(
+    "order_intercepts",
+    metadata,
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), primary_key=True),
+    sa.Column("cause", sa.String(128), primary_key=True),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("station_id", sa.String(64), nullable=True),
+    sa.Column("msg_id", sa.String(64), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+"""One row per interception cause (``refund:<id>``, ``address:<digest>``): sent once."""
+
+tracking_writebacks = sa.Table(
+    "tracking_writebacks",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("waybill_no", sa.String(64), nullable=False),
+    sa.Column("carrier", sa.String(64), nullable=False),
+    sa.Column("modify", sa.Boolean(), nullable=False),
+    sa.Column("shipment_msg_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("done_at", UtcDateTime(), nullable=True),
+    sa.CheckConstraint(
+        "state IN (" + ", ".join(f"'{s}'" for s in WRITEBACK_STATES) + ")", name="state"),
+    sa.UniqueConstraint("order_id", "waybill_no"),
+    sa.Index("ix_tracking_writebacks_due", "state", "next_attempt_at"),
+)
+"""Tracking numbers to write back to the platform, one per (order, waybill): the first
+shipment, or a modification when a later shipment carries another waybill."""
+
+stock_pushes = sa.Table(
+    "stock_pushes",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("shop_id", sa.String(64), nullable=False),
+    sa.Column("mapping_id", sa.BigInteger(), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("on_hand", sa.BigInteger(), nullable=False),
+    sa.Column("reserved", sa.BigInteger(), nullable=False),
+    sa.Column("buffer", sa.BigInteger(), nullable=False),
+    sa.Column("available", sa.BigInteger(), nullable=False),
+    sa.Column("pushed", sa.BigInteger(), nullable=False),
+    sa.Column("ok", sa.Boolean(), nullable=False),
+    sa.Column("answer", sa.Text(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("pushed >= 0 AND pushed <= available", name="never_above"),
+    sa.Index("ix_stock_pushes_mapping", "mapping_id", "id"),
+)
+"""Every stock push with its inputs (on-hand, reserved, buffer → available), the value
+pushed and the platform's answer. The check constraint makes oversell a database error."""
+
+push_inbox = sa.Table(
+    "push_inbox",
+    metadata,
+    sa.Column("shop_id", sa.String(64), primary_key=True),
+    sa.Column("msg_id", sa.String(64), primary_key=True),
+    sa.Column("topic", sa.String(128), nullable=False),
+    sa.Column("platform_order_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+)
+"""Push messages handled (PDD PMC / TOP TMC), deduplicated by id."""
+
+job_leases = sa.Table(
+    "job_leases",
+    metadata,
+    sa.Column("job", sa.String(128), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=True),
+    sa.Column("lease_until", UtcDateTime(), nullable=True),
+    sa.Column("last_run_at", UtcDateTime(), nullable=True),
+)
+"""Worker leases: a job (``shop:<id>``) is run by one worker at a time; taken with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL."""
+
+ix_stock_moves_source_id = sa.Index("ix_stock_moves_source_id", stock_moves.c.source_id)
+"""Finds an order's SHIP moves (reservations are released once they reached the cloud)."""
+
+ORDER_TABLES: tuple[sa.Table, ...] = (
+    shop_config, shop_warehouses, sync_cursors, sku_mappings, orders, order_lines, refunds,
+    reservations, waybills, order_intercepts, tracking_writebacks, stock_pushes, push_inbox,
+    job_leases,
+)
+"""Tables created by migration ``0003_orders``, in creation order."""

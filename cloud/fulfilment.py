@@ -1,0 +1,357 @@
+"""Outbound: e-waybills and pack tasks, intercepts, tracking write-back.
+
+* :func:`request_waybills` — allocated orders get an e-waybill from the platform (the
+  receiver goes as platform ciphertext / Taobao ``oaid``, never decrypted) and, in the
+  same transaction that stores it, a pack task with the opaque print data is queued for
+  the station (:func:`cloud.outbound.send_task`), so packing works offline.
+* :func:`intercept` — a refund or address change reaching an order at a station queues
+  one intercept per cause (:func:`cloud.outbound.send_intercept`).
+* :func:`collect_shipments` / :func:`write_back` — station shipments (``station_shipments``,
+  stored by ``cloud.ingest``) become ``tracking_writebacks`` rows, one per (order, waybill):
+  the first is a first shipment, a later different waybill a modification. Each row is
+  written to the platform exactly once: retried with backoff on transient errors, and a
+  business refusal is checked against the platform's order (already carrying this
+  tracking number = done, e.g. after a timed-out call that did arrive).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from cloud.db import stock_moves, write_transaction
+from cloud.db.schema import station_shipments
+from cloud.db.schema_orders import (
+    order_intercepts,
+    order_lines,
+    orders,
+    reservations,
+    tracking_writebacks,
+    waybills,
+)
+from cloud.marketplaces.base import Address, OrderStatus, WaybillRequest
+from cloud.marketplaces.errors import BusinessError, MarketplaceError
+from cloud.outbound import send_intercept, send_task
+from edge.sync.schema import TaskLineWire, TaskWire
+
+log = logging.getLogger("packline.fulfilment")
+
+AUTH_REPLACED_CODES = frozenset({"20032"})
+"""PDD "access_token或client_id错误": also what a call carrying a just-refreshed token gets."""
+
+RELEASE_GRACE = timedelta(minutes=10)
+"""A shipped order's reservation is released when its SHIP move has reached the cloud
+(on-hand dropped), or at the latest this long after the shipment arrived."""
+
+
+# ------------------------------------------------------------------ reservations
+
+
+def release_reservations(conn: Connection, order_id: str, reason: str, *,
+                         now: datetime | None = None) -> int:
+    """Release an order's open reservations; returns how many rows were released."""
+    result = conn.execute(sa.update(reservations).where(
+        reservations.c.order_id == order_id, reservations.c.released_at.is_(None)).values(
+        released_at=now or datetime.now(UTC), release_reason=reason[:32]))
+    return int(result.rowcount or 0)
+
+
+def intercept(conn: Connection, order_id: str, station_id: str, cause: str, reason: str, *,
+              now: datetime | None = None) -> str | None:
+    """Queue an intercept for ``station_id`` once per (order, cause); returns the msg id."""
+    exists = conn.execute(sa.select(order_intercepts.c.msg_id).where(
+        order_intercepts.c.order_id == order_id, order_intercepts.c.cause == cause[:128])).first()
+    if exists:
+        return None
+    msg_id = send_intercept(conn, station_id, order_id, reason)
+    conn.execute(sa.insert(order_intercepts).values(
+        order_id=order_id, cause=cause[:128], reason=reason[:200], station_id=station_id,
+        msg_id=msg_id, created_at=now or datetime.now(UTC)))
+    return msg_id
+
+
+# ---------------------------------------------------------------------- waybills
+
+
+def _recipient(platform: str, row: Any) -> Address:
+    cipher = row.receiver_cipher or {}
+    masked = row.receiver_masked or {}
+    region = {"province": masked.get("province", ""), "city": masked.get("city", ""),
+              "district": masked.get("district", "")}
+    if platform == "taobao":
+        return Address(name=masked.get("name", ""), mobile=masked.get("phone", ""),
+                       detail=masked.get("address", ""), oaid=cipher.get("oaid", ""), **region)
+    return Address(name=cipher.get("name", ""), mobile=cipher.get("phone", ""),
+                   detail=cipher.get("address", ""), **region)
+
+
+def _sender(sender: dict[str, str]) -> Address:
+    return Address(name=sender.get("name", ""), mobile=sender.get("mobile", ""),
+                   province=sender.get("province", ""), city=sender.get("city", ""),
+                   district=sender.get("district", ""), detail=sender.get("detail", ""))
+
+
+def _task(conn: Connection, row: Any, waybill_no: str, carrier: str, print_data: str) -> TaskWire:
+    lines = conn.execute(sa.select(order_lines.c.line_no, order_lines.c.sku,
+                                   order_lines.c.sku_qty).where(
+        order_lines.c.order_id == row.id).order_by(order_lines.c.line_no)).all()
+    masked = row.receiver_masked or {}
+    return TaskWire(
+        order_id=row.id, platform=row.platform, shop_id=row.shop_id,
+        platform_order_no=row.platform_order_id,
+        lines=[TaskLineWire(line_no=n, sku=sku, qty=qty) for n, sku, qty in lines],
+        waybill_no=waybill_no, carrier=carrier,
+        print_data={"platform": row.platform, "print_data": print_data},
+        receiver_masked={k: masked.get(k, "") for k in ("name", "phone", "address")},
+        buyer_note=row.buyer_note or None, ordered_at=row.ordered_at or row.first_seen_at,
+    )
+
+
+@dataclass
+class WaybillResult:
+    """What a waybill pass did."""
+
+    issued: int = 0
+    """Waybills stored and tasks sent."""
+    failed: int = 0
+    """Orders moved to the exception list (the platform refused the waybill)."""
+    deferred: int = 0
+    """Orders left for the next pass (transient failures)."""
+
+
+async def request_waybills(engine: Engine, sc: Any, *, limit: int = 200,
+                           concurrency: int = 4) -> WaybillResult:
+    """E-waybills for the shop's allocated orders, then pack tasks to their stations."""
+    shop = sc.shop
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(orders).where(
+            orders.c.shop_id == shop.id, orders.c.state == "allocated",
+        ).order_by(orders.c.first_seen_at, orders.c.id).limit(limit)).all()
+    result = WaybillResult()
+    batches = [rows[i:i + 10] for i in range(0, len(rows), 10)]
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(batch: list[Any]) -> None:
+        async with sem:
+            await attempt(batch)
+
+    async def attempt(batch: list[Any]) -> None:
+        if True:
+            packages = []
+            with engine.connect() as conn:
+                for row in batch:
+                    items = conn.execute(sa.select(order_lines.c.title, order_lines.c.qty).where(
+                        order_lines.c.order_id == row.id).order_by(order_lines.c.line_no)).all()
+                    packages.append(WaybillRequest(
+                        object_id=row.id, order_ids=(row.platform_order_id,),
+                        recipient=_recipient(row.platform, row),
+                        items=tuple((t or "商品", q) for t, q in items),
+                        user_id=shop.seller_id))
+            try:
+                got = await sc.client.get_waybills(shop.carrier_code, _sender(shop.sender),
+                                                   packages)
+            except BusinessError as err:
+                if len(batch) > 1:
+                    for row in batch:  # find the one the platform refuses
+                        await attempt([row])
+                    return
+                _waybill_exception(engine, batch[0].id, err)
+                result.failed += 1
+                return
+            except MarketplaceError as err:
+                log.info("waybill request deferred: %s", err.message)
+                result.deferred += len(batch)
+                return
+            by_object = {w.object_id: w for w in got}
+            now = datetime.now(UTC)
+            with write_transaction(engine) as conn:
+                for row in batch:
+                    w = by_object.get(row.id)
+                    if w is None:
+                        result.deferred += 1
+                        continue
+                    conn.execute(sa.insert(waybills).values(
+                        order_id=row.id, waybill_no=w.number, carrier_code=w.carrier,
+                        print_data=w.print_data, issued_at=now))
+                    state = conn.execute(sa.select(orders.c.state, orders.c.station_id).where(
+                        orders.c.id == row.id)).one()
+                    if state.state != "allocated" or not state.station_id:
+                        continue  # cancelled meanwhile: the waybill stays unused
+                    send_task(conn, state.station_id,
+                              _task(conn, row, w.number, w.carrier, w.print_data))
+                    conn.execute(sa.update(orders).where(orders.c.id == row.id).values(
+                        state="tasked", updated_at=now))
+                    result.issued += 1
+
+    await asyncio.gather(*(one(b) for b in batches))
+    return result
+
+
+def _waybill_exception(engine: Engine, order_id: str, err: BusinessError) -> None:
+    with write_transaction(engine) as conn:
+        release_reservations(conn, order_id, "waybill_failed")
+        conn.execute(sa.update(orders).where(orders.c.id == order_id,
+                                             orders.c.state == "allocated").values(
+            state="exception", exception_code="waybill", warehouse_id=None, station_id=None,
+            exception_detail=f"面单申请失败 / waybill refused: {err.sub_msg or err.msg}"[:500],
+            updated_at=datetime.now(UTC)))
+
+
+# -------------------------------------------------------------------- shipments
+
+
+def collect_shipments(conn: Connection, shop_id: str, *, now: datetime | None = None,
+                      limit: int = 5000) -> int:
+    """Turn new station shipments of the shop's orders into write-back rows."""
+    now = now or datetime.now(UTC)
+    s, o, w = station_shipments, orders, tracking_writebacks
+    new = conn.execute(
+        sa.select(s.c.msg_id, s.c.order_id, s.c.waybill_no, s.c.carrier, o.c.state)
+        .join(o, o.c.id == s.c.order_id)
+        .where(o.c.shop_id == shop_id, ~sa.exists().where(
+            w.c.order_id == s.c.order_id, w.c.waybill_no == s.c.waybill_no))
+        .order_by(s.c.received_at, s.c.msg_id).limit(limit)).all()
+    made = 0
+    order_ids = sorted({r.order_id for r in new})
+    known: dict[str, set[str]] = {}
+    for i in range(0, len(order_ids), 500):
+        for order_id, waybill_no in conn.execute(sa.select(w.c.order_id, w.c.waybill_no).where(
+                w.c.order_id.in_(order_ids[i:i + 500]))):
+            known.setdefault(order_id, set()).add(waybill_no)
+    rows: list[dict[str, Any]] = []
+    to_ship: set[str] = set()
+    for msg_id, order_id, waybill_no, carrier, state in new:
+        have = known.setdefault(order_id, set())
+        if waybill_no in have:
+            continue  # the same shipment reported twice
+        rows.append({"order_id": order_id, "waybill_no": waybill_no, "carrier": carrier,
+                     "modify": bool(have), "shipment_msg_id": msg_id, "state": "pending",
+                     "next_attempt_at": now, "created_at": now})
+        have.add(waybill_no)
+        if state not in ("shipped", "cancelled"):
+            to_ship.add(order_id)
+        made += 1
+    if rows:
+        conn.execute(sa.insert(w), rows)
+    ship_ids = sorted(to_ship)
+    for i in range(0, len(ship_ids), 500):
+        conn.execute(sa.update(o).where(o.c.id.in_(ship_ids[i:i + 500])).values(
+            state="shipped", updated_at=now))
+    _release_shipped(conn, shop_id, now)
+    return made
+
+
+def _release_shipped(conn: Connection, shop_id: str, now: datetime) -> None:
+    r, s, o = reservations, station_shipments, orders
+    shipped_move = sa.exists().where(stock_moves.c.source_id == r.c.order_id,
+                                     stock_moves.c.qty_delta < 0)
+    overdue = sa.exists().where(s.c.order_id == r.c.order_id,
+                                s.c.received_at <= now - RELEASE_GRACE)
+    due = conn.execute(sa.select(r.c.order_id).distinct().join(o, o.c.id == r.c.order_id).where(
+        o.c.shop_id == shop_id, o.c.state == "shipped", r.c.released_at.is_(None),
+        sa.or_(shipped_move, overdue))).scalars().all()
+    for order_id in due:
+        release_reservations(conn, order_id, "shipped", now=now)
+
+
+@dataclass
+class WritebackResult:
+    """What a write-back pass did."""
+
+    done: int = 0
+    """Rows written to the platform (or found already there)."""
+    retry: int = 0
+    """Rows rescheduled after a transient failure."""
+    failed: int = 0
+    """Rows the platform refused for good (need a person)."""
+
+
+def _backoff(attempts: int, base: float) -> timedelta:
+    return timedelta(seconds=min(600.0, base * 2 ** min(attempts, 7)))
+
+
+async def write_back(engine: Engine, sc: Any, *, now: datetime | None = None,
+                     limit: int = 2000, concurrency: int = 8,
+                     max_attempts: int = 12, backoff: float = 5.0) -> WritebackResult:
+    """Write due tracking numbers of the shop to the platform, each exactly once.
+
+    A refusal is checked against the platform's order: carrying this tracking number
+    already means done; closed means failed (a person decides); anything else (a token
+    replaced mid-flight, a transient refusal) is retried with exponential backoff from
+    ``backoff`` seconds, up to ``max_attempts``.
+    """
+    shop = sc.shop
+    now = now or datetime.now(UTC)
+    w, o = tracking_writebacks, orders
+    with engine.connect() as conn:
+        due = conn.execute(
+            sa.select(w.c.id, w.c.order_id, w.c.waybill_no, w.c.carrier, w.c.modify,
+                      w.c.attempts, w.c.shipment_msg_id, o.c.platform_order_id)
+            .join(o, o.c.id == w.c.order_id)
+            .where(o.c.shop_id == shop.id, w.c.state == "pending", w.c.next_attempt_at <= now)
+            .order_by(w.c.next_attempt_at, w.c.id).limit(limit)).all()
+    result = WritebackResult()
+    sem = asyncio.Semaphore(concurrency)
+    carrier_for_api = shop.logistics_id if shop.platform == "pdd" else shop.carrier_code
+
+    outcomes: list[tuple[Any, str, str | None]] = []
+
+    async def one(row: Any) -> None:
+        async with sem:
+            outcome: str = "done"
+            error: str | None = None
+            try:
+                for attempt in range(3):
+                    try:
+                        await sc.client.ship(row.platform_order_id, carrier_for_api,
+                                             row.waybill_no, modify=row.modify)
+                        break
+                    except BusinessError as err:
+                        # A token replaced by a concurrent refresh while this call was in
+                        # flight: send again with the new one.
+                        if err.code not in AUTH_REPLACED_CODES or attempt == 2:
+                            raise
+            except BusinessError as err:
+                error = err.sub_msg or err.msg
+                outcome = "retry"
+                try:
+                    po = await sc.client.get_order(row.platform_order_id)
+                    if po.tracking_number == row.waybill_no:
+                        outcome, error = "done", None  # it did arrive (e.g. a timed-out call)
+                    elif po.status is OrderStatus.CLOSED:
+                        outcome = "failed"  # cancelled or refunded on the platform
+                except MarketplaceError:
+                    pass
+            except MarketplaceError as err:
+                outcome, error = "retry", err.message
+            outcomes.append((row, outcome, error))
+
+    await asyncio.gather(*(one(r) for r in due))
+    # One transaction for the pass. Should it be lost, the next pass sends again and the
+    # platform's "already shipped" is resolved by the tracking-number check above.
+    stamp = datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        for row, outcome, error in outcomes:
+            if outcome == "done":
+                conn.execute(sa.update(w).where(w.c.id == row.id).values(
+                    state="done", done_at=stamp, attempts=row.attempts + 1, last_error=None))
+                conn.execute(sa.update(station_shipments).where(
+                    station_shipments.c.msg_id == row.shipment_msg_id).values(
+                    tracking_pushed_at=stamp))
+                result.done += 1
+            elif outcome == "retry" and row.attempts + 1 < max_attempts:
+                conn.execute(sa.update(w).where(w.c.id == row.id).values(
+                    attempts=row.attempts + 1, last_error=(error or "")[:500],
+                    next_attempt_at=stamp + _backoff(row.attempts, backoff)))
+                result.retry += 1
+            else:
+                conn.execute(sa.update(w).where(w.c.id == row.id).values(
+                    state="failed", attempts=row.attempts + 1, last_error=(error or "")[:500]))
+                result.failed += 1
+    return result

@@ -1,0 +1,509 @@
+"""Order sync: platform orders → Packline orders, incrementally, exactly once.
+
+Per shop and stream a checkpoint (``sync_cursors``) says "everything modified before
+this instant has been read". Each run reads windows as spec §5.4 says::
+
+    window = [cursor − overlap, min(platform_now − lag, cursor − overlap + max_span)]
+
+(PDD: 30-minute span, 5-minute overlap, 3-minute lag), pages counted first and then
+read from the last page back to the first (the client's ``orders_in_window``). The
+orders of a window and the new cursor are written in ONE transaction: a crash re-reads
+the window, and the upsert is idempotent — by platform order id, the record with the
+newer ``updated_at`` wins, equal or older ones are ignored.
+
+Normalisation: ids as strings, money in fen, times UTC, lines mapped to Packline SKUs
+through ``sku_mappings`` (platform ``sku_id``, else merchant ``outer_id``). An unmapped
+line never drops the order: it lands in the exception list (``state='exception'``,
+``exception_code='unmapped'``) with the line named.
+
+PII: platform ciphertext is stored as it came (``receiver_cipher``), masks for screens
+(``receiver_masked``); nothing decrypted is stored except sealed (:func:`seal_receiver`).
+
+Changes that reach an order already at a station (address change, refund request,
+closure) become intercepts (:func:`cloud.fulfilment.intercept`). Push messages only
+trigger a re-read of the order (:func:`handle_push`); polling reconciles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from cloud.crypto import Sealer
+from cloud.db import write_transaction
+from cloud.db.schema_orders import (
+    order_lines,
+    orders,
+    push_inbox,
+    refunds,
+    sku_mappings,
+    sync_cursors,
+)
+from cloud.fulfilment import intercept, release_reservations
+from cloud.marketplaces.base import (
+    OrderStatus,
+    PlatformOrder,
+    PushMessage,
+    RefundEvent,
+    plan_window,
+)
+from cloud.marketplaces.errors import BusinessError
+from cloud.shops import ShopClient
+
+log = logging.getLogger("packline.order_sync")
+
+REFUND_REQUESTED = {
+    "pdd": frozenset({"2", "3"}),
+    "taobao": frozenset({"WAIT_SELLER_AGREE", "WAIT_BUYER_RETURN_GOODS",
+                         "WAIT_SELLER_CONFIRM_GOODS"}),
+}
+"""Order-level refund statuses meaning "the buyer asked for a refund" (do not ship)."""
+
+AT_STATION = ("tasked",)
+"""States in which a station holds the pack task (a change needs an intercept)."""
+
+OPEN_STATES = ("pending", "exception", "allocated", "tasked", "intercepted")
+"""States of an order not yet shipped nor cancelled."""
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """How order windows are planned."""
+
+    overlap: timedelta = timedelta(minutes=5)
+    """Each window starts this long before the cursor (absorbs platform replication lag)."""
+    lag: timedelta = timedelta(minutes=3)
+    """Windows end at least this long before platform time (the "3-minute" rule)."""
+    span: timedelta = timedelta(minutes=30)
+    """Window length (PDD max 30 min; 30 min recommended on Taobao)."""
+    page_size: int = 100
+    """Page size (max 100)."""
+    initial_lookback: timedelta = timedelta(days=1)
+    """Where a new shop's cursor starts, before platform now."""
+    max_windows: int = 100
+    """Windows read per run at most (the rest next run)."""
+
+
+@dataclass
+class SyncResult:
+    """What one sync run did."""
+
+    windows: int = 0
+    """Windows read."""
+    fetched: int = 0
+    """Platform records fetched (duplicates across overlapping windows included)."""
+    inserted: int = 0
+    """New orders."""
+    updated: int = 0
+    """Orders replaced by a newer version."""
+    stale: int = 0
+    """Records ignored because the stored version is as new or newer."""
+    intercepts: list[str] = field(default_factory=list)
+    """Order ids intercepted."""
+
+
+def order_key(platform: str, platform_order_id: str) -> str:
+    """Packline order id of a platform order."""
+    return f"{platform}-{platform_order_id}"
+
+
+# ---------------------------------------------------------------------- cursors
+
+
+def get_cursor(conn: Connection, shop_id: str, stream: str) -> datetime | None:
+    """The checkpoint of ``stream`` for ``shop_id``, or None before the first run."""
+    row = conn.execute(sa.select(sync_cursors.c.cursor_at).where(
+        sync_cursors.c.shop_id == shop_id, sync_cursors.c.stream == stream)).first()
+    return row[0] if row else None
+
+
+def set_cursor(conn: Connection, shop_id: str, stream: str, cursor: datetime,
+               window: tuple[datetime, datetime] | None = None, count: int = 0) -> None:
+    """Move the checkpoint (in the caller's transaction, with the window's data)."""
+    now = datetime.now(UTC)
+    values = {"cursor_at": cursor, "updated_at": now, "last_count": count,
+              "last_window_start": window[0] if window else None,
+              "last_window_end": window[1] if window else None}
+    done = conn.execute(sa.update(sync_cursors).where(
+        sync_cursors.c.shop_id == shop_id, sync_cursors.c.stream == stream).values(**values))
+    if done.rowcount == 0:
+        conn.execute(sa.insert(sync_cursors).values(shop_id=shop_id, stream=stream, **values))
+
+
+# ------------------------------------------------------------------------ upsert
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A platform SKU's Packline SKU."""
+
+    sku: str
+    """Packline SKU."""
+    units: int
+    """Packline units per platform unit."""
+
+
+def find_mapping(conn: Connection, shop_id: str, sku_id: str, outer_id: str) -> Mapping | None:
+    """Mapping by platform ``sku_id`` first, else by merchant ``outer_id``."""
+    m = sku_mappings.c
+    if sku_id:
+        row = conn.execute(sa.select(m.sku, m.units).where(
+            m.shop_id == shop_id, m.platform_sku_id == sku_id).limit(1)).first()
+        if row:
+            return Mapping(row[0], row[1])
+    if outer_id:
+        row = conn.execute(sa.select(m.sku, m.units).where(
+            m.shop_id == shop_id, m.outer_id == outer_id).limit(1)).first()
+        if row:
+            return Mapping(row[0], row[1])
+    return None
+
+
+class MappingCache:
+    """A shop's SKU mappings loaded once (per window) for :func:`upsert_order`."""
+
+    def __init__(self, conn: Connection, shop_id: str) -> None:
+        m = sku_mappings.c
+        self.by_sku_id: dict[str, Mapping] = {}
+        """Mappings by platform ``sku_id``."""
+        self.by_outer: dict[str, Mapping] = {}
+        """Mappings by merchant ``outer_id``."""
+        for sku_id, outer, sku, units in conn.execute(sa.select(
+                m.platform_sku_id, m.outer_id, m.sku, m.units).where(m.shop_id == shop_id)
+                .order_by(m.id.desc())):
+            if sku_id:
+                self.by_sku_id[sku_id] = Mapping(sku, units)
+            if outer:
+                self.by_outer[outer] = Mapping(sku, units)
+
+    def find(self, sku_id: str, outer_id: str) -> Mapping | None:
+        """Same rule as :func:`find_mapping`."""
+        return (self.by_sku_id.get(sku_id) if sku_id else None) or (
+            self.by_outer.get(outer_id) if outer_id else None)
+
+
+def _receiver(po: PlatformOrder) -> tuple[dict[str, str] | None, dict[str, str], str]:
+    r = po.receiver
+    cipher = ({"name": r.name_cipher, "phone": r.phone_cipher, "address": r.address_cipher,
+               "oaid": r.oaid} if r.has_ciphertext or r.oaid else None)
+    masked = {"name": r.name_mask, "phone": r.phone_mask, "address": r.address_mask,
+              "province": r.province, "city": r.city, "district": r.district}
+    digest = ""
+    if cipher is not None:
+        digest = hashlib.sha256(json.dumps([cipher, masked], sort_keys=True,
+                                           ensure_ascii=False).encode()).hexdigest()
+    return cipher, masked, digest
+
+
+def _initial_state(po: PlatformOrder) -> str:
+    if po.status is OrderStatus.CLOSED:
+        return "cancelled"
+    if po.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        return "shipped"
+    return "pending"
+
+
+def _line_rows(conn: Connection, shop_id: str, order_id: str, po: PlatformOrder,
+               cache: MappingCache | None) -> list[dict[str, Any]]:
+    rows = []
+    for n, line in enumerate(po.lines, start=1):
+        mapping = (cache.find(line.sku_id, line.outer_id) if cache is not None
+                   else find_mapping(conn, shop_id, line.sku_id, line.outer_id))
+        rows.append({
+            "order_id": order_id, "line_no": n, "platform_item_id": line.item_id,
+            "platform_sku_id": line.sku_id, "outer_id": line.outer_id,
+            "platform_line_id": line.line_id, "title": line.title[:200],
+            "spec": line.spec[:200], "qty": line.qty, "price_fen": line.price_fen,
+            "is_gift": line.is_gift, "sku": mapping.sku if mapping else None,
+            "sku_qty": line.qty * mapping.units if mapping else None,
+        })
+    return rows
+
+
+def _write_lines(conn: Connection, shop_id: str, order_id: str, po: PlatformOrder,
+                 cache: MappingCache | None) -> None:
+    conn.execute(sa.delete(order_lines).where(order_lines.c.order_id == order_id))
+    rows = _line_rows(conn, shop_id, order_id, po, cache)
+    if rows:
+        conn.execute(sa.insert(order_lines), rows)
+
+
+def _values(po: PlatformOrder, masked: dict[str, str], now: datetime) -> dict[str, Any]:
+    return {
+        "platform_status": po.status.value, "raw_status": po.raw_status[:64],
+        "refund_status": po.refund_status[:64], "platform_updated_at": po.updated_at,
+        "ordered_at": po.created_at, "buyer_note": po.buyer_note, "seller_note": po.seller_note,
+        "risk_review": po.risk_review, "pay_fen": po.pay_fen, "receiver_masked": masked,
+        "platform_carrier": po.carrier[:64], "platform_tracking": po.tracking_number[:64],
+        "updated_at": now,
+    }
+
+
+def _new_order_row(shop_id: str, po: PlatformOrder, now: datetime) -> dict[str, Any]:
+    cipher, masked, digest = _receiver(po)
+    return {"id": order_key(po.platform, po.order_id), "shop_id": shop_id,
+            "platform": po.platform, "platform_order_id": po.order_id,
+            "receiver_cipher": cipher, "receiver_digest": digest, "state": _initial_state(po),
+            "first_seen_at": now, "revision": 1, "exception_code": None,
+            "exception_detail": None, "warehouse_id": None, "station_id": None,
+            "receiver_sealed": None, **_values(po, masked, now)}
+
+
+_UNKNOWN: Any = object()
+"""``cur`` not given: :func:`upsert_order` reads the stored order itself."""
+
+_CURRENT = (orders.c.id, orders.c.platform_updated_at, orders.c.state, orders.c.receiver_cipher,
+            orders.c.receiver_digest, orders.c.station_id, orders.c.revision,
+            orders.c.exception_code)
+
+
+def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
+                 now: datetime | None = None, cache: MappingCache | None = None,
+                 cur: Any = _UNKNOWN) -> tuple[str, str]:
+    """Store one platform order; returns (``inserted``|``updated``|``stale``, order id).
+
+    Newer ``updated_at`` wins; an update reaching an order at a station with a changed
+    address, a refund request or a closure sends an intercept.
+    """
+    now = now or datetime.now(UTC)
+    oid = order_key(po.platform, po.order_id)
+    if cur is _UNKNOWN:
+        cur = conn.execute(sa.select(*_CURRENT).where(orders.c.id == oid)).first()
+    if cur is None:
+        conn.execute(sa.insert(orders).values(**_new_order_row(shop_id, po, now)))
+        rows = _line_rows(conn, shop_id, oid, po, cache)
+        if rows:
+            conn.execute(sa.insert(order_lines), rows)
+        return "inserted", oid
+    cipher, masked, digest = _receiver(po)
+    values = _values(po, masked, now)
+    if po.updated_at <= cur.platform_updated_at:
+        return "stale", oid
+    state = cur.state
+    if cipher is not None:
+        # Ciphertext is only sent while the order awaits shipping: keep the last one.
+        values["receiver_cipher"] = cipher
+        values["receiver_digest"] = digest
+    values["revision"] = cur.revision + 1
+    requested = po.refund_status in REFUND_REQUESTED.get(po.platform, frozenset())
+    address_changed = bool(cipher is not None and cur.receiver_digest
+                           and digest != cur.receiver_digest)
+    if state in OPEN_STATES and po.status is OrderStatus.CLOSED:
+        release_reservations(conn, oid, "cancelled", now=now)
+        if cur.station_id and state in (*AT_STATION, "intercepted"):
+            intercept(conn, oid, cur.station_id, f"closed:{po.updated_at.isoformat()}",
+                      "订单已关闭/退款 / order closed or refunded", now=now)
+        values.update(state="cancelled")
+    elif state in OPEN_STATES and po.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) \
+            and state != "tasked":
+        # Shipped outside Packline (another tool, or by hand on the platform).
+        release_reservations(conn, oid, "shipped_elsewhere", now=now)
+        values.update(state="shipped")
+    elif state in AT_STATION and (requested or address_changed):
+        assert cur.station_id is not None
+        if requested:
+            intercept(conn, oid, cur.station_id, f"refund:{po.refund_status}",
+                      "买家申请退款 / refund requested", now=now)
+        if address_changed:
+            intercept(conn, oid, cur.station_id, f"address:{digest[:16]}",
+                      "收货地址已修改 / address changed", now=now)
+        values.update(state="intercepted")
+    elif state == "allocated" and requested:
+        release_reservations(conn, oid, "refund_requested", now=now)
+        values.update(state="exception", exception_code="refund",
+                      exception_detail="买家申请退款 / refund requested", warehouse_id=None,
+                      station_id=None)
+    elif state in ("pending", "exception"):
+        values.update(state="pending", exception_code=None, exception_detail=None)
+        _write_lines(conn, shop_id, oid, po, cache)
+    conn.execute(sa.update(orders).where(orders.c.id == oid).values(**values))
+    return "updated", oid
+
+
+def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
+                  now: datetime | None = None) -> str:
+    """Store an after-sales record (newer wins) and apply it to the order.
+
+    A pending refund on an order at a station intercepts it; on an allocated order it
+    releases the stock and files an exception; a successful refund before shipping
+    cancels the order.
+    """
+    now = now or datetime.now(UTC)
+    cur = conn.execute(sa.select(refunds.c.platform_updated_at).where(
+        refunds.c.shop_id == shop_id, refunds.c.refund_id == event.refund_id)).first()
+    values = {"platform_order_id": event.order_id, "status": event.status[:64],
+              "succeeded": event.succeeded, "amount_fen": event.amount_fen,
+              "platform_updated_at": event.updated_at, "seen_at": now}
+    if cur is None:
+        conn.execute(sa.insert(refunds).values(shop_id=shop_id, refund_id=event.refund_id,
+                                               **values))
+    elif event.updated_at <= cur[0]:
+        return "stale"
+    else:
+        conn.execute(sa.update(refunds).where(
+            refunds.c.shop_id == shop_id, refunds.c.refund_id == event.refund_id).values(**values))
+    oid = order_key(event.platform, event.order_id)
+    row = conn.execute(sa.select(orders.c.state, orders.c.station_id).where(
+        orders.c.id == oid)).first()
+    if row is None:
+        return "refund_only"
+    state, station = row
+    closed = event.status in ("9", "11", "12", "13", "CLOSED", "SELLER_REFUSE_BUYER")
+    if event.succeeded and state in OPEN_STATES:
+        release_reservations(conn, oid, "cancelled", now=now)
+        if station and state in (*AT_STATION, "intercepted"):
+            intercept(conn, oid, station, f"refund:{event.refund_id}",
+                      "已退款 / refunded", now=now)
+        conn.execute(sa.update(orders).where(orders.c.id == oid).values(
+            state="cancelled", updated_at=now))
+    elif not event.succeeded and not closed:
+        if station and state in AT_STATION:
+            intercept(conn, oid, station, f"refund:{event.refund_id}",
+                      "买家申请退款 / refund requested", now=now)
+            conn.execute(sa.update(orders).where(orders.c.id == oid).values(
+                state="intercepted", updated_at=now))
+        elif state in ("allocated", "pending"):
+            release_reservations(conn, oid, "refund_requested", now=now)
+            conn.execute(sa.update(orders).where(orders.c.id == oid).values(
+                state="exception", exception_code="refund", warehouse_id=None, station_id=None,
+                exception_detail="买家申请退款 / refund requested", updated_at=now))
+    return "applied"
+
+
+# ------------------------------------------------------------------------- runs
+
+
+async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
+                      settings: SyncSettings | None = None) -> SyncResult:
+    """Read every window from the checkpoint up to ``platform_now − lag``."""
+    s = settings or SyncSettings()
+    result = SyncResult()
+    shop_id = sc.shop.id
+    with engine.connect() as conn:
+        cursor = get_cursor(conn, shop_id, "orders")
+    if cursor is None:
+        cursor = platform_now - s.initial_lookback
+    span = min(s.span, timedelta(seconds=getattr(sc.client, "max_window_seconds", 1800)))
+    while result.windows < s.max_windows:
+        window = plan_window(cursor, platform_now, max_span=span, overlap=s.overlap, lag=s.lag)
+        if window is None:
+            break
+        start, end = window
+        got = await sc.client.orders_in_window(start, end, page_size=s.page_size)
+        stamp = datetime.now(UTC)
+        with write_transaction(engine) as conn:
+            cache = MappingCache(conn, shop_id)
+            ids = [order_key(po.platform, po.order_id) for po in got]
+            current: dict[str, Any] = {}
+            for i in range(0, len(ids), 500):
+                for row in conn.execute(sa.select(*_CURRENT).where(orders.c.id.in_(ids[i:i + 500]))):
+                    current[row.id] = row
+            new_orders: list[dict[str, Any]] = []
+            new_lines: list[dict[str, Any]] = []
+            for po in sorted(got, key=lambda o: o.updated_at):
+                oid = order_key(po.platform, po.order_id)
+                if oid not in current:
+                    new_orders.append(_new_order_row(shop_id, po, stamp))
+                    new_lines += _line_rows(conn, shop_id, oid, po, cache)
+                    result.inserted += 1
+                    continue
+                kind, _ = upsert_order(conn, shop_id, po, now=stamp, cache=cache,
+                                       cur=current[oid])
+                if kind == "updated":
+                    result.updated += 1
+                else:
+                    result.stale += 1
+            if new_orders:
+                conn.execute(sa.insert(orders), new_orders)
+            if new_lines:
+                conn.execute(sa.insert(order_lines), new_lines)
+            set_cursor(conn, shop_id, "orders", end, window, len(got))
+        result.windows += 1
+        result.fetched += len(got)
+        cursor = end
+    return result
+
+
+async def sync_refunds(engine: Engine, sc: ShopClient, *, platform_now: datetime,
+                       settings: SyncSettings | None = None) -> int:
+    """Read refund windows like order windows; returns the number of records read."""
+    s = settings or SyncSettings()
+    with engine.connect() as conn:
+        cursor = get_cursor(conn, sc.shop.id, "refunds")
+    if cursor is None:
+        cursor = platform_now - s.initial_lookback
+    span = min(s.span, timedelta(seconds=getattr(sc.client, "max_window_seconds", 1800)))
+    total = windows = 0
+    while windows < s.max_windows:
+        window = plan_window(cursor, platform_now, max_span=span, overlap=s.overlap, lag=s.lag)
+        if window is None:
+            break
+        events = await sc.client.refunds_in_window(*window)
+        stamp = datetime.now(UTC)
+        with write_transaction(engine) as conn:
+            for event in sorted(events, key=lambda e: e.updated_at):
+                upsert_refund(conn, sc.shop.id, event, now=stamp)
+            set_cursor(conn, sc.shop.id, "refunds", window[1], window, len(events))
+        total += len(events)
+        windows += 1
+        cursor = window[1]
+    return total
+
+
+async def refetch_orders(engine: Engine, sc: ShopClient, order_ids: Sequence[str]) -> int:
+    """Re-read orders by platform id (push hints); returns how many were stored/updated."""
+    changed = 0
+    for platform_order_id in order_ids:
+        try:
+            po = await sc.client.get_order(platform_order_id)
+        except BusinessError as err:
+            # The API can trail the push by minutes: polling will pick the order up.
+            log.info("push re-read of %s failed: %s", platform_order_id, err.message)
+            continue
+        with write_transaction(engine) as conn:
+            kind, _ = upsert_order(conn, sc.shop.id, po)
+        changed += kind != "stale"
+    return changed
+
+
+async def handle_push(engine: Engine, sc: ShopClient, messages: Sequence[PushMessage]) -> int:
+    """Record push messages once (by id) and re-read the orders they name."""
+    fresh: list[str] = []
+    now = datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        for msg in messages:
+            seen = conn.execute(sa.select(push_inbox.c.msg_id).where(
+                push_inbox.c.shop_id == sc.shop.id, push_inbox.c.msg_id == msg.id)).first()
+            if seen:
+                continue
+            conn.execute(sa.insert(push_inbox).values(
+                shop_id=sc.shop.id, msg_id=msg.id, topic=msg.topic[:128],
+                platform_order_id=msg.order_id[:64], received_at=now))
+            if msg.order_id and msg.order_id not in fresh:
+                fresh.append(msg.order_id)
+    return await refetch_orders(engine, sc, fresh)
+
+
+def seal_receiver(conn: Connection, sealer: Sealer, order_id: str,
+                  plain: dict[str, str]) -> None:
+    """Store decrypted receiver data sealed with the cloud key (never in clear)."""
+    conn.execute(sa.update(orders).where(orders.c.id == order_id).values(
+        receiver_sealed=sealer.seal_json(plain)))
+
+
+def exceptions(conn: Connection, shop_id: str | None = None) -> list[dict[str, Any]]:
+    """The exception list: orders that failed automatic review, with the reason."""
+    q = sa.select(orders.c.id, orders.c.shop_id, orders.c.platform_order_id,
+                  orders.c.exception_code, orders.c.exception_detail, orders.c.updated_at
+                  ).where(orders.c.state == "exception").order_by(orders.c.id)
+    if shop_id:
+        q = q.where(orders.c.shop_id == shop_id)
+    return [dict(r) for r in conn.execute(q).mappings()]

@@ -1,0 +1,326 @@
+"""The shop worker: order sync, push messages, allocation, waybills, write-backs, stock push.
+
+``packline-cloud worker`` runs :class:`Worker` for every active shop. Each shop is a job
+(``job_leases``, ``shop:<id>``) leased to one worker at a time, so several worker
+processes share the shops: on PostgreSQL the lease is taken with
+``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite the write lock serialises takers. A tick
+of a shop runs, in order::
+
+    refresh token if due → sync order windows → (refund windows) → TMC consume (Taobao)
+    → allocate → e-waybills + pack tasks → collect shipments → tracking write-back
+    → stock push
+
+PDD push messages arrive on one PMC WebSocket per app (:meth:`Worker.listen_pdd`); each
+message is recorded, the order re-read at once, then ACKed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from cloud import allocation, fulfilment, order_sync, stock_push
+from cloud.crypto import Sealer
+from cloud.db import write_transaction
+from cloud.db.schema_orders import job_leases
+from cloud.marketplaces.errors import MarketplaceError, TokenExpired
+from cloud.marketplaces.http import RateLimiter, RetryPolicy, build_client
+from cloud.shops import ShopClient, active_shop_ids, mark_reauth, open_client, refresh_if_due
+
+log = logging.getLogger("packline.worker")
+
+
+def worker_id() -> str:
+    """``host:pid`` — who holds a lease."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire_lease(engine: Engine, job: str, owner: str, ttl: timedelta, *,
+                  now: datetime | None = None) -> bool:
+    """Take (or extend) the lease of ``job`` unless another live owner holds it."""
+    now = now or datetime.now(UTC)
+    j = job_leases.c
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(
+                "INSERT INTO job_leases (job) VALUES (:job) ON CONFLICT (job) DO NOTHING"),
+                {"job": job})
+            query = sa.select(j.owner, j.lease_until).where(j.job == job).with_for_update(
+                skip_locked=True)
+        else:
+            if conn.execute(sa.select(j.job).where(j.job == job)).first() is None:
+                conn.execute(sa.insert(job_leases).values(job=job))
+            query = sa.select(j.owner, j.lease_until).where(j.job == job)
+        row = conn.execute(query).first()
+        if row is None:
+            return False  # another worker is taking it right now
+        if row.owner not in (None, owner) and row.lease_until and row.lease_until > now:
+            return False
+        conn.execute(sa.update(job_leases).where(j.job == job).values(
+            owner=owner, lease_until=now + ttl, last_run_at=now))
+    return True
+
+
+def release_lease(engine: Engine, job: str, owner: str) -> None:
+    """Give a lease back (only if we hold it)."""
+    with write_transaction(engine) as conn:
+        conn.execute(sa.update(job_leases).where(
+            job_leases.c.job == job, job_leases.c.owner == owner).values(lease_until=None))
+
+
+@dataclass
+class WorkerSettings:
+    """Knobs of the worker loop."""
+
+    interval: float = 10.0
+    """Seconds between ticks of a shop."""
+    lease_ttl: timedelta = timedelta(minutes=2)
+    """How long a shop lease lasts without renewal."""
+    sync: order_sync.SyncSettings = field(default_factory=order_sync.SyncSettings)
+    """Window planning."""
+    poll_refunds: bool = True
+    """Also read the refund-list windows (refunds also show on orders and in pushes)."""
+    listen_push: bool = True
+    """Listen to PDD PMC / consume Taobao TMC."""
+    http_timeout: float = 15.0
+    """HTTP timeout for platform calls."""
+    writeback_concurrency: int = 8
+    """Parallel tracking write-backs per shop."""
+    writeback_backoff: float = 5.0
+    """First retry delay of a failed write-back, seconds (doubles per attempt)."""
+
+
+@dataclass
+class TickReport:
+    """What one shop tick did (for logs, tests and the CLI)."""
+
+    shop_id: str
+    """Shop."""
+    sync: order_sync.SyncResult | None = None
+    """Order windows read."""
+    refunds: int = 0
+    """Refund records read."""
+    pushes_handled: int = 0
+    """Orders re-read because of push messages."""
+    allocated: int = 0
+    """Orders allocated."""
+    exceptions: int = 0
+    """Orders sent to (or kept in) the exception list."""
+    waybills: fulfilment.WaybillResult | None = None
+    """Waybills and tasks."""
+    shipments: int = 0
+    """New station shipments collected."""
+    writeback: fulfilment.WritebackResult | None = None
+    """Tracking write-backs."""
+    stock: stock_push.PushResult | None = None
+    """Stock pushes."""
+    error: str = ""
+    """Set when the tick stopped on an error (retried next tick)."""
+
+
+class Worker:
+    """Runs shop ticks; one instance per process."""
+
+    def __init__(
+        self, engine: Engine, sealer: Sealer, *, settings: WorkerSettings | None = None,
+        http: httpx.AsyncClient | None = None, clock: Callable[[], float] = time.time,
+        limiter_factory: Callable[[str], RateLimiter | None] | None = None,
+        retry: RetryPolicy | None = None, owner: str | None = None,
+    ) -> None:
+        self.engine = engine
+        """The cloud database."""
+        self.sealer = sealer
+        """Decrypts shop secrets."""
+        self.settings = settings or WorkerSettings()
+        """Loop knobs."""
+        self.clock = clock
+        """Epoch seconds (the fakes' simulated clock in tests)."""
+        self.owner = owner or worker_id()
+        """Lease owner name."""
+        self._http = http
+        self._own_http = http is None
+        self._limiter_factory = limiter_factory
+        self._retry = retry
+        self._clients: dict[str, ShopClient] = {}
+        self._limiters: dict[str, RateLimiter | None] = {}
+
+    async def __aenter__(self) -> Worker:
+        if self._http is None:
+            self._http = build_client(timeout=self.settings.http_timeout)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._own_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def client(self, shop_id: str) -> ShopClient:
+        """The (cached) client of a shop; one rate limiter per app."""
+        sc = self._clients.get(shop_id)
+        if sc is None:
+            assert self._http is not None, "use the worker as an async context manager"
+            with self.engine.connect() as conn:
+                from cloud.shops import load_shop
+
+                shop = load_shop(conn, self.sealer, shop_id)
+            key = f"{shop.platform}:{shop.app_key}:{shop.gateway_url}"
+            if key not in self._limiters:
+                self._limiters[key] = (self._limiter_factory(shop.platform)
+                                       if self._limiter_factory else None)
+            sc = open_client(self.engine, self.sealer, shop_id, http=self._http,
+                             clock=self.clock, limiter=self._limiters[key], retry=self._retry)
+            self._clients[shop_id] = sc
+        return sc
+
+    def forget(self, shop_id: str) -> None:
+        """Drop a cached client (after re-authorisation)."""
+        self._clients.pop(shop_id, None)
+
+    async def tick(self, shop_id: str) -> TickReport:
+        """One pass over a shop (the caller holds its lease).
+
+        Each step runs even when an earlier one failed (a failed order sync must not stop
+        write-backs); the first error is reported and everything is retried next tick.
+        """
+        report = TickReport(shop_id)
+        s = self.settings
+        try:
+            sc = self.client(shop_id)
+            await refresh_if_due(sc, now=self.clock())
+        except MarketplaceError as err:
+            return self._failed(report, shop_id, err)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+
+        async def sync() -> None:
+            report.sync = await order_sync.sync_orders(self.engine, sc, platform_now=now,
+                                                       settings=s.sync)
+            if s.poll_refunds:
+                report.refunds = await order_sync.sync_refunds(self.engine, sc,
+                                                               platform_now=now, settings=s.sync)
+            if s.listen_push and sc.shop.platform == "taobao":
+                report.pushes_handled = await self.consume_tmc(sc)
+
+        async def allocate() -> None:
+            alloc = allocation.allocate_pending(self.engine, shop_id,
+                                                sc.shop.default_warehouse_id)
+            report.allocated, report.exceptions = len(alloc.allocated), len(alloc.exceptions)
+            report.waybills = await fulfilment.request_waybills(self.engine, sc)
+
+        async def ship() -> None:
+            with write_transaction(self.engine) as conn:
+                report.shipments = fulfilment.collect_shipments(conn, shop_id)
+            report.writeback = await fulfilment.write_back(
+                self.engine, sc, concurrency=s.writeback_concurrency,
+                backoff=s.writeback_backoff)
+
+        async def stock() -> None:
+            report.stock = await stock_push.push_stock(self.engine, sc)
+
+        for step in (sync, allocate, ship, stock):
+            try:
+                await step()
+            except MarketplaceError as err:
+                self._failed(report, shop_id, err)
+                if shop_id not in self._clients:
+                    break
+        return report
+
+    def _failed(self, report: TickReport, shop_id: str, err: MarketplaceError) -> TickReport:
+        report.error = report.error or err.message
+        if isinstance(err, TokenExpired):
+            sc = self._clients.get(shop_id)
+            token = sc.tokens.current(shop_id) if sc else None
+            dead = token is None or not token.refresh_token or (
+                token.refresh_expires_at and token.refresh_expires_at <= self.clock() + 120)
+            if dead:
+                mark_reauth(self.engine, shop_id)
+                self.forget(shop_id)
+        return report
+
+    async def consume_tmc(self, sc: ShopClient) -> int:
+        """Drain Taobao TMC messages for the shop's app: re-read, then confirm."""
+        client: Any = sc.client
+        handled = 0
+        for _ in range(20):
+            messages = await client.tmc_consume(quantity=100)
+            if not messages:
+                break
+            mine = [m for m in messages if not sc.shop.seller_id or m.shop_id == sc.shop.seller_id]
+            handled += await order_sync.handle_push(self.engine, sc, mine)
+            await client.tmc_confirm([m.id for m in messages])
+        return handled
+
+    async def listen_pdd(self, shop_id: str, stop: asyncio.Event) -> None:
+        """Listen to PMC for the shop's app until ``stop``; reconnects with backoff."""
+        from cloud.marketplaces.pdd import PddPushClient
+
+        delay = 1.0
+        while not stop.is_set():
+            sc = self.client(shop_id)
+            cfg = getattr(sc.client, "config", None)
+            try:
+                async with PddPushClient(cfg, clock=self.clock) as push:  # type: ignore[arg-type]
+                    delay = 1.0
+                    async for msg in push.messages():
+                        if stop.is_set():
+                            break
+                        target = self._pdd_shop_for(msg.shop_id) or sc
+                        await order_sync.handle_push(self.engine, target, [msg])
+                        await push.ack(msg)
+            except MarketplaceError as err:
+                log.info("PMC connection lost: %s", err.message)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 60.0)
+
+    def _pdd_shop_for(self, mall_id: str) -> ShopClient | None:
+        for sc in self._clients.values():
+            if sc.shop.platform == "pdd" and sc.shop.seller_id == mall_id:
+                return sc
+        return None
+
+    async def run(self, *, once: bool = False, stop: asyncio.Event | None = None,
+                  max_ticks: int | None = None) -> list[TickReport]:
+        """Tick every active shop we can lease, every ``interval`` seconds, until ``stop``."""
+        stop = stop or asyncio.Event()
+        reports: list[TickReport] = []
+        listeners: dict[str, asyncio.Task[None]] = {}
+        ticks = 0
+        try:
+            while not stop.is_set():
+                with self.engine.connect() as conn:
+                    shop_ids = active_shop_ids(conn)
+                for shop_id in shop_ids:
+                    job = f"shop:{shop_id}"
+                    if not acquire_lease(self.engine, job, self.owner, self.settings.lease_ttl):
+                        continue
+                    if (self.settings.listen_push and not once and shop_id not in listeners
+                            and self.client(shop_id).shop.platform == "pdd"):
+                        listeners[shop_id] = asyncio.create_task(self.listen_pdd(shop_id, stop))
+                    reports.append(await self.tick(shop_id))
+                ticks += 1
+                if once or (max_ticks is not None and ticks >= max_ticks):
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.settings.interval)
+        finally:
+            stop.set()
+            for task in listeners.values():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for shop_id in listeners:
+                release_lease(self.engine, f"shop:{shop_id}", self.owner)
+        return reports

@@ -1,0 +1,169 @@
+"""Soak: a simulated day of 20,000 PDD orders with 10 % injected faults, over real HTTP.
+
+Ends with every order ingested exactly once (vs. the fake's ground truth), every station
+shipment written back exactly once, no stock push above available-to-sell, and no
+rate-limit ban (no limiter rejection beyond the injected ones).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from cloud.crypto import Sealer
+from cloud.db.schema import station_shipments
+from cloud.db.schema_orders import orders, sku_mappings, stock_pushes, tracking_writebacks, waybills
+from cloud.marketplaces.http import RateLimiter
+from cloud.marketplaces.pdd import LIMITS
+from cloud.order_sync import SyncSettings
+from cloud.stock_push import available_to_sell, compute
+from cloud.worker import Worker, WorkerSettings
+from tests.cloud.orders.remote_fake import RemoteFake
+from tests.cloud.orders.support import connect_shop, fast_retry, seed_warehouses, ship_many
+
+DAY = 86400
+STEP = 1200
+"""Simulated seconds between worker ticks."""
+ORDERS = 20_000
+LIMIT_CODES = {"52101", "70031"}
+
+
+def _limits() -> dict[str, list[tuple[int, float, str]]]:
+    return {k: [(x.calls, x.period, x.scope) for x in v] for k, v in LIMITS.items()}
+
+
+@pytest.fixture
+def remote_pdd() -> Iterator[RemoteFake]:
+    """The fake PDD of the soak, in its own process."""
+    fake = RemoteFake("pdd", seed=11, fault_rate=0.10, orders_per_hour=ORDERS / 24,
+                      history_hours=0, limits=_limits(), timeout_delay=0.2,
+                      redelivery_seconds=3600)
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+async def test_a_simulated_day_of_20000_orders_with_10_percent_faults(
+    tmp_path: object, sealer: Sealer, remote_pdd: RemoteFake,
+) -> None:
+    from cloud.db import make_engine, migrate
+
+    engine: Engine = make_engine(f"sqlite:///{tmp_path}/soak.db")
+    migrate(engine)
+    fake = running = remote_pdd
+    seed_warehouses(engine)
+    shop_id = await connect_shop(engine, sealer, running, stock=4000, buffer_units=2,
+                                 buffer_percent=5)
+    rng = random.Random(5)
+    settings = WorkerSettings(
+        listen_push=False, poll_refunds=False, http_timeout=0.1, writeback_concurrency=4,
+        writeback_backoff=0.05,
+        sync=SyncSettings(initial_lookback=__import__("datetime").timedelta(minutes=10)))
+    started = time.monotonic()
+    shipped_waybills: dict[str, list[str]] = {}
+    async with Worker(engine, sealer, settings=settings, clock=fake.clock.now,
+                      retry=fast_retry(),
+                      limiter_factory=lambda _p: RateLimiter(LIMITS)) as worker:
+        elapsed = 0
+        while elapsed < DAY + 3600:
+            if elapsed < DAY:
+                fake.advance(STEP)
+            else:
+                fake.advance(STEP)  # let the last windows close (lag) and retries drain
+            elapsed += STEP
+            await worker.tick(shop_id)
+            _check_platform_stock_matches_last_push(engine, shop_id, fake.stock())
+            # The station ships what it was given (a few relabelled: a second waybill).
+            with engine.connect() as conn:
+                tasked = conn.execute(sa.select(orders.c.id, waybills.c.waybill_no).join(
+                    waybills, waybills.c.order_id == orders.c.id).where(
+                    orders.c.shop_id == shop_id, orders.c.state == "tasked")).all()
+            batch: list[tuple[str, str, bool]] = []
+            for order_id, waybill_no in tasked:
+                batch.append((order_id, waybill_no, True))
+                shipped_waybills[order_id] = [waybill_no]
+                if rng.random() < 0.005:
+                    again = f"RL{rng.randrange(10**10, 10**11)}"
+                    batch.append((order_id, again, False))
+                    shipped_waybills[order_id].append(again)
+            ship_many(engine, batch)
+        for _ in range(30):  # drain write-backs still backing off
+            with engine.connect() as conn:
+                pending = conn.execute(sa.select(sa.func.count()).select_from(
+                    tracking_writebacks).where(tracking_writebacks.c.state == "pending")).scalar()
+            if not pending:
+                break
+            fake.advance(60)
+            await worker.tick(shop_id)
+    took = time.monotonic() - started
+
+    truth = {o.order_id: o for o in fake.orders()}
+    platform_shipments = fake.shipments()
+    stats = fake.stats()
+    assert len(truth) >= ORDERS * 0.9
+    with engine.connect() as conn:
+        stored = dict(conn.execute(sa.select(orders.c.platform_order_id,
+                                             orders.c.platform_updated_at)).all())
+        wbs = conn.execute(sa.select(tracking_writebacks)).all()
+        pushes = conn.execute(sa.select(stock_pushes)).all()
+        shipments = conn.execute(sa.select(station_shipments.c.order_id,
+                                           station_shipments.c.waybill_no)).all()
+    # Every order ingested exactly once, at its latest version.
+    visible = {k: o for k, o in truth.items() if o.updated_at <= fake.now() - 180}
+    assert set(stored) >= set(visible)
+    assert set(stored) <= set(truth)
+    stale = [k for k, o in visible.items()
+             if stored[k] != datetime.fromtimestamp(o.updated_at, UTC)]
+    assert stale == []
+    # Every station shipment written back exactly once.
+    assert len(shipments) > ORDERS * 0.4
+    assert all(w.state == "done" for w in wbs), Counter(w.state for w in wbs)
+    assert {(w.order_id, w.waybill_no) for w in wbs} == {(o, n) for o, n in shipments}
+    firsts = Counter(oid for oid, _n, mod in platform_shipments if not mod)
+    ours = {oid.split("-", 1)[1] for oid in shipped_waybills}
+    assert {k for k, n in firsts.items() if n > 1} == set()
+    assert ours <= set(firsts)
+    mods = Counter(oid for oid, _n, mod in platform_shipments if mod)
+    expected_mods = Counter({oid.split("-", 1)[1]: len(ns) - 1
+                             for oid, ns in shipped_waybills.items() if len(ns) > 1})
+    assert mods == expected_mods
+    for oid, numbers in shipped_waybills.items():
+        assert truth[oid.split("-", 1)[1]].tracking_number == numbers[-1]
+    # No stock push above available-to-sell, each recorded with its inputs.
+    assert pushes
+    for p in pushes:
+        assert 0 <= p.pushed <= p.available
+        assert p.available == max(0, p.on_hand - p.reserved - p.buffer)
+    # No rate-limit ban: every limiter rejection was an injected fault.
+    limited = sum(1 for _api, code in stats["rejections"] if code in LIMIT_CODES)
+    assert limited == stats["injected"]["rate_limit"]
+    assert sum(stats["injected"].values()) > 1000
+    print(f"\nsoak: {len(stored)} orders, {len(wbs)} write-backs, {len(pushes)} pushes, "
+          f"{sum(stats['calls'].values())} calls, faults {dict(stats['injected'])}, {took:.0f} s")
+
+
+def _check_platform_stock_matches_last_push(engine: Engine, shop_id: str,
+                                            platform: dict[tuple[str, str], int]) -> None:
+    """After a tick, each SKU's platform stock equals available-to-sell recomputed now."""
+    with engine.connect() as conn:
+        maps = conn.execute(sa.select(sku_mappings).where(sku_mappings.c.shop_id == shop_id)).all()
+        for m in maps:
+            last = conn.execute(sa.select(stock_pushes).where(
+                stock_pushes.c.mapping_id == m.id).order_by(stock_pushes.c.id.desc()).limit(1)
+            ).first()
+            if last is None or not last.ok:
+                continue
+            now = compute(conn, shop_id, "WH1", m)
+            assert now.available == available_to_sell(now.on_hand, now.reserved,
+                                                       m.buffer_units, m.buffer_percent)[1]
+            assert platform[(m.platform_item_id, m.platform_sku_id)] == now.available
