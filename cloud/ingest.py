@@ -70,6 +70,11 @@ from edge.sync.schema import (
 
 log = logging.getLogger(__name__)
 
+_ENVELOPE_COLUMNS = {"msg_id", "station_id", "received_at"}
+# Columns a payload fills; stations may send more (telemetry) than the tables keep.
+_SHIPMENT_COLUMNS = set(station_shipments.c.keys()) - _ENVELOPE_COLUMNS
+_SIGN_IN_COLUMNS = set(station_sign_ins.c.keys()) - _ENVELOPE_COLUMNS
+
 UP_FILTER = f"{TOPIC_ROOT}/st/+/up/#"
 """What the cloud subscribes to."""
 RELAY_CHUNK = 500
@@ -402,9 +407,9 @@ class Ingest:
                 "raised_at": env.created_at,
             }
         elif isinstance(payload, ShipmentWire):
-            table, row = station_shipments, payload.model_dump()
+            table, row = station_shipments, payload.model_dump(include=_SHIPMENT_COLUMNS)
         elif isinstance(payload, SignInWire):
-            table, row = station_sign_ins, payload.model_dump()
+            table, row = station_sign_ins, payload.model_dump(include=_SIGN_IN_COLUMNS)
         else:  # decode() only returns known kinds
             raise AssertionError(type(payload).__name__)
         row.update(msg_id=env.msg_id, station_id=station, received_at=now)
