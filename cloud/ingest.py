@@ -41,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from cloud import ledger_store
+from cloud.db import write_transaction
 from cloud.db.schema import (
     dead_letters,
     downlink_outbox,
@@ -261,7 +262,7 @@ class Ingest:
                 where = parse_topic(m.topic)
                 self._dead(batch, m.topic, where[0] if where else None, None,
                            f"internal error: {type(one).__name__}: {one}"[:500], m.payload, now)
-                with self.engine.begin() as conn:
+                with write_transaction(self.engine) as conn:
                     conn.execute(sa.insert(dead_letters), batch.dead)
                 if not self.settings.puback_on_receipt:
                     self.bus.ack(m)
@@ -273,7 +274,7 @@ class Ingest:
         batch = _Batch()
         for m in messages:
             self._classify(m, batch, now)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             self._apply(conn, batch, now)
         self._send_acks(batch, now)
         if not self.settings.puback_on_receipt:
@@ -458,7 +459,7 @@ class Ingest:
             .order_by(ranked.c.seq)
             .limit(self.settings.publish_batch)
         )
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             rows = conn.execute(query).all()
             if not rows:
                 return 0
@@ -481,7 +482,7 @@ class Ingest:
     def reconnected(self) -> None:
         """After a reconnect every unacked down-message is due again."""
         self._next_poll = 0.0
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(sa.update(downlink_outbox).where(downlink_outbox.c.acked_at.is_(None))
                          .values(next_attempt_at=self._clock()))
 

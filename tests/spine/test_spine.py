@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 
 from cloud.crypto import Sealer
 from cloud.db import make_engine, migrate
-from cloud.db.schema import station_shipments, stock_balances
+from cloud.db.schema import station_shipments, stock_balances, stock_moves
 from cloud.db.schema_orders import orders, reservations, stock_pushes, waybills
 from cloud.ingest import Ingest, IngestSettings
 from cloud.marketplaces.fake_server import RunningFake, run_fake_platform
@@ -139,15 +139,22 @@ class Ledger:
     """Fake pushes of the SKU already checked."""
 
     def available(self) -> int:
-        """Available-to-sell from the cloud's raw tables: on-hand − reserved − buffer."""
+        """Available-to-sell from the cloud's raw tables: on-hand − reserved − buffer.
+
+        Reserved is what allocated orders still have to take off the shelf: an open
+        reservation whose SHIP move is already in the ledger has left on-hand, and is not
+        counted twice (the worker releases it on its next tick)."""
+        r, m = reservations.c, stock_moves.c
+        shipped = sa.exists().where(m.source_id == r.order_id, m.sku == r.sku,
+                                    m.warehouse_id == r.warehouse_id,
+                                    m.reason == int(MoveReason.SHIP))
         with self.engine.connect() as conn:
             on_hand = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(stock_balances.c.qty), 0))
                                    .where(stock_balances.c.sku == self.sku,
                                           stock_balances.c.warehouse_id == WAREHOUSE)).scalar_one()
-            reserved = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(reservations.c.qty), 0))
-                                    .where(reservations.c.sku == self.sku,
-                                           reservations.c.warehouse_id == WAREHOUSE,
-                                           reservations.c.released_at.is_(None))).scalar_one()
+            reserved = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(r.qty), 0)).where(
+                r.sku == self.sku, r.warehouse_id == WAREHOUSE, r.released_at.is_(None),
+                ~shipped)).scalar_one()
         return max(0, int(on_hand) - int(reserved) - BUFFER)
 
     def pushes(self) -> list[int]:
@@ -241,9 +248,9 @@ async def spine(broker: MosquittoBroker, engine: Engine, sealer: Sealer, running
 
             # 3. the task reaches the station through the broker
             def tasked() -> bool:
-                return kiosk_store.writer.db.execute(
+                return bool(kiosk_store.writer.db.execute(
                     "SELECT COUNT(*) FROM orders WHERE order_id = ? AND waybill_no = ?",
-                    [oid, waybill_no]).fetchone()[0] == 1
+                    [oid, waybill_no]).fetchone()[0] == 1)
 
             await wait_until(tasked, "the pack task at the station")
             assert kiosk_store.writer.db.execute(
@@ -256,6 +263,7 @@ async def spine(broker: MosquittoBroker, engine: Engine, sealer: Sealer, running
                                         order.order_id)
             assert kiosk_store.writer.db.execute(
                 "SELECT status FROM orders WHERE order_id = ?", [oid]).fetchone() == ("shipped",)
+            ledger.check("packed at the kiosk", OPENING - QTY - BUFFER)
 
             # 5. the shipment and the SHIP move reach the cloud
             def shipped_in_cloud() -> bool:
@@ -269,6 +277,7 @@ async def spine(broker: MosquittoBroker, engine: Engine, sealer: Sealer, running
                 ship = conn.execute(sa.select(station_shipments).where(
                     station_shipments.c.order_id == oid)).one()
             assert (ship.station_id, ship.waybill_no) == (STATION, waybill_no)
+            ledger.check("shipment in the cloud", OPENING - QTY - BUFFER)
 
             # 6. the worker writes the tracking number back and pushes stock
             report = await worker.tick(shop_id)
