@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Connection, Engine
 
 from cloud import ledger_store
+from cloud import orders_cli as _orders_cli
 from cloud.config import CloudSettings
 from cloud.db import make_engine, migrate, require_current
 from cloud.errors import CloudError, ConfigError, DatabaseUnavailable
@@ -255,6 +256,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail("已中断 / interrupted", 130)
     return result if isinstance(result, int) else 0
+
+
+_orders_cli.register(cli, render_table)
 
 
 def main() -> None:

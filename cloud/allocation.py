@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -112,7 +113,7 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
         if not rows:
             return result
         whs = serving_warehouses(conn, shop_id, default_warehouse)
-        lines_by_order: dict[str, list[sa.Row[tuple[int, str, str, str | None, int | None, int]]]]
+        lines_by_order: dict[str, list[Any]]
         lines_by_order = defaultdict(list)
         ids = [r.id for r in rows]
         for chunk in range(0, len(ids), 500):
@@ -183,7 +184,7 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
 
 
 def _review(conn: Connection, shop_id: str, row: sa.Row[tuple[object, ...]],
-            lines: list[sa.Row[tuple[int, str, str, str | None, int | None, int]]]
+            lines: list[Any]
             ) -> tuple[str | None, str | None, dict[str, int]]:
     """(exception code or None, detail, Packline units needed per SKU)."""
     if row.platform_status != "awaiting_shipment":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -137,57 +138,56 @@ async def request_waybills(engine: Engine, sc: Any, *, limit: int = 200,
     batches = [rows[i:i + 10] for i in range(0, len(rows), 10)]
     sem = asyncio.Semaphore(concurrency)
 
-    async def one(batch: list[Any]) -> None:
+    async def one(batch: Sequence[Any]) -> None:
         async with sem:
             await attempt(batch)
 
-    async def attempt(batch: list[Any]) -> None:
-        if True:
-            packages = []
-            with engine.connect() as conn:
-                for row in batch:
-                    items = conn.execute(sa.select(order_lines.c.title, order_lines.c.qty).where(
-                        order_lines.c.order_id == row.id).order_by(order_lines.c.line_no)).all()
-                    packages.append(WaybillRequest(
-                        object_id=row.id, order_ids=(row.platform_order_id,),
-                        recipient=_recipient(row.platform, row),
-                        items=tuple((t or "商品", q) for t, q in items),
-                        user_id=shop.seller_id))
-            try:
-                got = await sc.client.get_waybills(shop.carrier_code, _sender(shop.sender),
-                                                   packages)
-            except BusinessError as err:
-                if len(batch) > 1:
-                    for row in batch:  # find the one the platform refuses
-                        await attempt([row])
-                    return
-                _waybill_exception(engine, batch[0].id, err)
-                result.failed += 1
+    async def attempt(batch: Sequence[Any]) -> None:
+        packages = []
+        with engine.connect() as conn:
+            for row in batch:
+                items = conn.execute(sa.select(order_lines.c.title, order_lines.c.qty).where(
+                    order_lines.c.order_id == row.id).order_by(order_lines.c.line_no)).all()
+                packages.append(WaybillRequest(
+                    object_id=row.id, order_ids=(row.platform_order_id,),
+                    recipient=_recipient(row.platform, row),
+                    items=tuple((t or "商品", q) for t, q in items),
+                    user_id=shop.seller_id))
+        try:
+            got = await sc.client.get_waybills(shop.carrier_code, _sender(shop.sender),
+                                               packages)
+        except BusinessError as err:
+            if len(batch) > 1:
+                for row in batch:  # find the one the platform refuses
+                    await attempt([row])
                 return
-            except MarketplaceError as err:
-                log.info("waybill request deferred: %s", err.message)
-                result.deferred += len(batch)
-                return
-            by_object = {w.object_id: w for w in got}
-            now = datetime.now(UTC)
-            with write_transaction(engine) as conn:
-                for row in batch:
-                    w = by_object.get(row.id)
-                    if w is None:
-                        result.deferred += 1
-                        continue
-                    conn.execute(sa.insert(waybills).values(
-                        order_id=row.id, waybill_no=w.number, carrier_code=w.carrier,
-                        print_data=w.print_data, issued_at=now))
-                    state = conn.execute(sa.select(orders.c.state, orders.c.station_id).where(
-                        orders.c.id == row.id)).one()
-                    if state.state != "allocated" or not state.station_id:
-                        continue  # cancelled meanwhile: the waybill stays unused
-                    send_task(conn, state.station_id,
-                              _task(conn, row, w.number, w.carrier, w.print_data))
-                    conn.execute(sa.update(orders).where(orders.c.id == row.id).values(
-                        state="tasked", updated_at=now))
-                    result.issued += 1
+            _waybill_exception(engine, batch[0].id, err)
+            result.failed += 1
+            return
+        except MarketplaceError as err:
+            log.info("waybill request deferred: %s", err.message)
+            result.deferred += len(batch)
+            return
+        by_object = {w.object_id: w for w in got}
+        now = datetime.now(UTC)
+        with write_transaction(engine) as conn:
+            for row in batch:
+                w = by_object.get(row.id)
+                if w is None:
+                    result.deferred += 1
+                    continue
+                conn.execute(sa.insert(waybills).values(
+                    order_id=row.id, waybill_no=w.number, carrier_code=w.carrier,
+                    print_data=w.print_data, issued_at=now))
+                state = conn.execute(sa.select(orders.c.state, orders.c.station_id).where(
+                    orders.c.id == row.id)).one()
+                if state.state != "allocated" or not state.station_id:
+                    continue  # cancelled meanwhile: the waybill stays unused
+                send_task(conn, state.station_id,
+                          _task(conn, row, w.number, w.carrier, w.print_data))
+                conn.execute(sa.update(orders).where(orders.c.id == row.id).values(
+                    state="tasked", updated_at=now))
+                result.issued += 1
 
     await asyncio.gather(*(one(b) for b in batches))
     return result

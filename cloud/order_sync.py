@@ -90,6 +90,10 @@ class SyncSettings:
     """Where a new shop's cursor starts, before platform now."""
     max_windows: int = 100
     """Windows read per run at most (the rest next run)."""
+    refund_lookback: timedelta = timedelta(hours=1)
+    """Where a new shop's refund cursor starts. Short on purpose: PDD has no "all" refund
+    status, so each window costs one call per status under a 100 calls / 10 s limit, and
+    older refunds already show on the orders (their refund status) read by the order sync."""
 
 
 @dataclass
@@ -381,6 +385,28 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
 # ------------------------------------------------------------------------- runs
 
 
+async def fetch_window(client: Any, start: datetime, end: datetime, *,
+                       page_size: int = 100) -> list[PlatformOrder]:
+    """Every order of a window: count first, then every page from the last to the first.
+
+    Results are sorted newest first, and an order changed while we page leaves the window
+    (its new ``updated_at`` is after ``end``), moving the older ones towards page 1. Read
+    backwards, each page is fetched after the ones behind it, so nothing slips past;
+    page 1 is therefore fetched again at the end rather than reused from the count call.
+    """
+    first = await client.list_orders(start, end, page=1, page_size=page_size)
+    pages = max(1, -(-first.total_count // page_size))
+    seen: dict[str, PlatformOrder] = {}
+    for page in range(pages, 0, -1):
+        got = first if pages == 1 else await client.list_orders(
+            start, end, page=page, page_size=page_size, use_has_next=True)
+        for order in got.orders:
+            old = seen.get(order.order_id)
+            if old is None or order.updated_at >= old.updated_at:
+                seen[order.order_id] = order
+    return list(seen.values())
+
+
 async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
                       settings: SyncSettings | None = None) -> SyncResult:
     """Read every window from the checkpoint up to ``platform_now − lag``."""
@@ -397,7 +423,7 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
         if window is None:
             break
         start, end = window
-        got = await sc.client.orders_in_window(start, end, page_size=s.page_size)
+        got = await fetch_window(sc.client, start, end, page_size=s.page_size)
         stamp = datetime.now(UTC)
         with write_transaction(engine) as conn:
             cache = MappingCache(conn, shop_id)
@@ -439,7 +465,7 @@ async def sync_refunds(engine: Engine, sc: ShopClient, *, platform_now: datetime
     with engine.connect() as conn:
         cursor = get_cursor(conn, sc.shop.id, "refunds")
     if cursor is None:
-        cursor = platform_now - s.initial_lookback
+        cursor = platform_now - s.refund_lookback
     span = min(s.span, timedelta(seconds=getattr(sc.client, "max_window_seconds", 1800)))
     total = windows = 0
     while windows < s.max_windows:

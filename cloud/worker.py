@@ -94,6 +94,8 @@ class WorkerSettings:
     """Also read the refund-list windows (refunds also show on orders and in pushes)."""
     listen_push: bool = True
     """Listen to PDD PMC / consume Taobao TMC."""
+    platform_time: bool = True
+    """Plan windows on the platform's clock (``pdd.time.get`` / ``taobao.time.get``)."""
     http_timeout: float = 15.0
     """HTTP timeout for platform calls."""
     writeback_concurrency: int = 8
@@ -202,6 +204,12 @@ class Worker:
         except MarketplaceError as err:
             return self._failed(report, shop_id, err)
         now = datetime.fromtimestamp(self.clock(), UTC)
+        if s.platform_time:
+            # Windows follow the platform's clock (spec: calibrate with pdd.time.get).
+            try:
+                now = await sc.client.server_time()
+            except MarketplaceError as err:
+                log.info("platform time unavailable, using ours: %s", err.message)
 
         async def sync() -> None:
             report.sync = await order_sync.sync_orders(self.engine, sc, platform_now=now,
@@ -273,12 +281,22 @@ class Worker:
             try:
                 async with PddPushClient(cfg, clock=self.clock) as push:  # type: ignore[arg-type]
                     delay = 1.0
-                    async for msg in push.messages():
-                        if stop.is_set():
-                            break
-                        target = self._pdd_shop_for(msg.shop_id) or sc
-                        await order_sync.handle_push(self.engine, target, [msg])
-                        await push.ack(msg)
+
+                    async def consume(push: PddPushClient = push, sc: ShopClient = sc) -> None:
+                        async for msg in push.messages():
+                            target = self._pdd_shop_for(msg.shop_id) or sc
+                            await order_sync.handle_push(self.engine, target, [msg])
+                            await push.ack(msg)  # only after the re-read was stored
+
+                    consumer = asyncio.create_task(consume())
+                    stopper = asyncio.create_task(stop.wait())
+                    await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                    for task in (consumer, stopper):
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+                    if consumer.done() and not consumer.cancelled() and consumer.exception():
+                        raise consumer.exception()  # type: ignore[misc]
             except MarketplaceError as err:
                 log.info("PMC connection lost: %s", err.message)
             with contextlib.suppress(TimeoutError):

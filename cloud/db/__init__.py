@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from cloud.db import schema_orders  # noqa: F401  (registers the order tables on metadata)
 from cloud.db.engine import SUPPORTED_DIALECTS, make_engine, normalize_url, write_transaction
 from cloud.db.migrate import (
     alembic_config,
@@ -18,7 +19,6 @@ from cloud.db.migrate import (
     migrate,
     require_current,
 )
-from cloud.db import schema_orders  # noqa: F401  (registers the order tables on metadata)
 from cloud.db.schema import (
     APPEND_ONLY_TABLES,
     audit_log,

@@ -19,7 +19,9 @@ COMMANDS = sorted(cli.commands)
 
 
 def test_the_commands_we_ship() -> None:
-    assert COMMANDS == ["adjust", "export-catalog", "fake-platform", "history", "import-catalog", "ingest", "init-db", "seed-demo", "show-stock"]
+    assert COMMANDS == ["adjust", "export-catalog", "fake-platform", "history", "import-catalog",
+                        "ingest", "init-db", "map", "orders", "seed-demo", "shop", "show-stock",
+                        "worker"]
 
 
 @pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)], ids=["group", *COMMANDS])
@@ -86,9 +88,9 @@ def test_commands_before_init_db_say_so(cloud_db_url: str, capsys: pytest.Captur
 def test_init_db_show_stock_and_history(cloud_db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["--db", cloud_db_url, "init-db"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("数据库已是最新版本 0002_sync: ")
+    assert out.startswith("数据库已是最新版本 0003_orders: ")
     assert run(["--lang", "en", "--db", cloud_db_url, "init-db"]) == 0
-    assert capsys.readouterr().out.startswith("database at revision 0002_sync: ")
+    assert capsys.readouterr().out.startswith("database at revision 0003_orders: ")
 
     assert run(["--db", cloud_db_url, "show-stock"]) == 0
     assert capsys.readouterr().out == "没有库存记录\n"

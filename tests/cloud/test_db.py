@@ -31,6 +31,7 @@ from cloud.db import (
     warehouses,
     write_transaction,
 )
+from cloud.db.schema_orders import ORDER_TABLES
 from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
@@ -55,6 +56,8 @@ EXPECTED_TABLES = {
         "device_id", "occurred_at", "recorded_at", "received_at", "reverses_move_id", "note",
     },
     "stock_balances": {"warehouse_id", "sku", "location", "qty"},
+}
+EXPECTED_TABLES.update({  # 0002_sync (tables of the sync branch)
     "dead_letters": {"id", "received_at", "topic", "station_id", "msg_id", "reason", "payload"},
     "downlink_outbox": {
         "seq", "msg_id", "station_id", "kind", "payload", "created_at", "attempts",
@@ -69,13 +72,15 @@ EXPECTED_TABLES = {
         "shipped_at", "received_at", "tracking_pushed_at",
     },
     "station_sign_ins": {"msg_id", "station_id", "operator_id", "event", "at", "received_at"},
-}
+})
+EXPECTED_TABLES.update({  # 0003_orders
+    t.name: {c.name for c in t.columns} for t in ORDER_TABLES})
 
 
 def test_migrations_create_every_table(cloud_db_url: str) -> None:
     engine = make_engine(cloud_db_url)
     try:
-        assert migrate(engine) == "0002_sync" == head_revision()
+        assert migrate(engine) == "0003_orders" == head_revision()
         inspector = sa.inspect(engine)
         tables = set(inspector.get_table_names())
         assert tables == set(EXPECTED_TABLES) | {"alembic_version"}
@@ -90,12 +95,12 @@ def test_migrations_create_every_table(cloud_db_url: str) -> None:
 
 
 def test_migrate_is_idempotent_and_accepts_a_url(cloud_db_url: str) -> None:
-    assert migrate(cloud_db_url) == "0002_sync"
-    assert migrate(cloud_db_url) == "0002_sync"
+    assert migrate(cloud_db_url) == "0003_orders"
+    assert migrate(cloud_db_url) == "0003_orders"
     engine = make_engine(cloud_db_url)
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == "0002_sync"
+            assert current_revision(conn) == "0003_orders"
             require_current(conn)
             assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
@@ -123,7 +128,7 @@ def test_downgrade_to_base_and_upgrade_again(cloud_engine: Engine) -> None:
     with cloud_engine.begin() as conn:
         command.downgrade(alembic_config(conn), "base")
     assert set(sa.inspect(cloud_engine).get_table_names()) == {"alembic_version"}
-    assert migrate(cloud_engine) == "0002_sync"
+    assert migrate(cloud_engine) == "0003_orders"
     with cloud_engine.begin() as conn:
         assert insert_moves(conn, [make_move(1)]) == [make_move(1).move_id]
     # The append-only triggers came back with the tables.

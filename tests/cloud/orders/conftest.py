@@ -12,7 +12,6 @@ from cloud.crypto import Sealer
 from cloud.marketplaces.fake_server import RunningFake, run_fake_platform
 
 
-
 @pytest.fixture
 def sealer() -> Sealer:
     """A sealer with a fresh key."""

@@ -27,6 +27,8 @@ class OrderTruth:
     """Last change (epoch s)."""
     tracking_number: str
     """Tracking number on the platform."""
+    created_at: int = 0
+    """Creation (epoch s)."""
 
 
 def _child(conn: Connection, platform: str, seed: int, start: float,
@@ -50,7 +52,7 @@ def _child(conn: Connection, platform: str, seed: int, start: float,
                     fake._publish_events()
                     out: Any = fake.now()
                 elif cmd == "orders":
-                    out = [OrderTruth(o.order_id, o.updated_at, o.tracking_number)
+                    out = [OrderTruth(o.order_id, o.updated_at, o.tracking_number, o.created_at)
                            for o in fake.gen.orders.values()]
                 elif cmd == "shipments":
                     out = [(s.order_id, s.tracking_number, s.modification) for s in fake.shipments]

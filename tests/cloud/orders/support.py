@@ -22,7 +22,6 @@ from cloud.shops import add_shop, exchange_code
 from cloud.stock_push import add_mapping
 from edge.domain.models import Move, MoveReason
 
-
 _seq = itertools.count(1)
 
 

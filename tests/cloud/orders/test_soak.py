@@ -11,7 +11,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -68,7 +68,7 @@ async def test_a_simulated_day_of_20000_orders_with_10_percent_faults(
     settings = WorkerSettings(
         listen_push=False, poll_refunds=False, http_timeout=0.1, writeback_concurrency=4,
         writeback_backoff=0.05,
-        sync=SyncSettings(initial_lookback=__import__("datetime").timedelta(minutes=10)))
+        sync=SyncSettings(initial_lookback=timedelta(hours=1)))
     started = time.monotonic()
     shipped_waybills: dict[str, list[str]] = {}
     async with Worker(engine, sealer, settings=settings, clock=fake.clock.now,
@@ -81,6 +81,7 @@ async def test_a_simulated_day_of_20000_orders_with_10_percent_faults(
             else:
                 fake.advance(STEP)  # let the last windows close (lag) and retries drain
             elapsed += STEP
+            last_tick_at = fake.now()
             await worker.tick(shop_id)
             _check_platform_stock_matches_last_push(engine, shop_id, fake.stock())
             # The station ships what it was given (a few relabelled: a second waybill).
@@ -104,6 +105,7 @@ async def test_a_simulated_day_of_20000_orders_with_10_percent_faults(
             if not pending:
                 break
             fake.advance(60)
+            last_tick_at = fake.now()
             await worker.tick(shop_id)
     took = time.monotonic() - started
 
@@ -119,7 +121,8 @@ async def test_a_simulated_day_of_20000_orders_with_10_percent_faults(
         shipments = conn.execute(sa.select(station_shipments.c.order_id,
                                            station_shipments.c.waybill_no)).all()
     # Every order ingested exactly once, at its latest version.
-    visible = {k: o for k, o in truth.items() if o.updated_at <= fake.now() - 180}
+    # Windows end 3 minutes before platform time (read at the start of the last tick).
+    visible = {k: o for k, o in truth.items() if o.updated_at <= last_tick_at - 181}
     assert set(stored) >= set(visible)
     assert set(stored) <= set(truth)
     stale = [k for k, o in visible.items()

@@ -1,0 +1,271 @@
+"""Shops (OAuth, encrypted tokens, refresh), push messages, leases, stock push, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
+
+from cloud.__main__ import run
+from cloud.crypto import Sealer, load_or_create_key
+from cloud.db import make_engine, migrate, shops, write_transaction
+from cloud.db.schema_orders import orders, push_inbox, reservations, stock_pushes
+from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder, StockUpdate
+from cloud.marketplaces.fake_server import RunningFake
+from cloud.order_sync import upsert_order
+from cloud.shops import ShopError, add_shop, authorize_url, exchange_code, load_shop
+from cloud.stock_push import add_mapping, available_to_sell, push_stock
+from cloud.worker import Worker, WorkerSettings, acquire_lease, release_lease
+from tests.cloud.orders.support import (
+    connect_shop,
+    fast_retry,
+    receive,
+    seed_warehouses,
+    ship_at_station,
+)
+
+QUIET = WorkerSettings(listen_push=False, poll_refunds=False, http_timeout=1.0)
+
+
+async def test_several_shops_on_both_platforms_with_tokens_encrypted_and_refreshed(
+    cloud_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake],
+) -> None:
+    pdd_a = serve("pdd", seed=1, shop_id="501", orders_per_hour=60, history_hours=1)
+    pdd_b = serve("pdd", seed=2, shop_id="502", orders_per_hour=60, history_hours=1)
+    top = serve("taobao", seed=3, shop_id="503", orders_per_hour=60, history_hours=1)
+    seed_warehouses(cloud_engine)
+    ids = [await connect_shop(cloud_engine, sealer, r, name=f"店{i}")
+           for i, r in enumerate((pdd_a, pdd_b, top))]
+    assert ids == ["pdd1", "pdd2", "taobao1"]
+    with cloud_engine.connect() as conn:
+        sellers = conn.execute(sa.select(shops.c.id, shops.c.seller_id).order_by(shops.c.id)).all()
+        stored = load_shop(conn, sealer, "pdd1")
+        raw = conn.execute(sa.select(shops.c.access_token_enc).where(shops.c.id == "pdd1")
+                           ).scalar_one()
+    assert [tuple(r) for r in sellers] == [("pdd1", "501"), ("pdd2", "502"), ("taobao1", "503")]
+    assert stored.token is not None and stored.token.access_token not in raw
+    # The token dies on the platform: the next call refreshes it once and stores the new one.
+    pdd_a.fake.expire_token(stored.token.access_token)
+    async with Worker(cloud_engine, sealer, settings=QUIET, clock=pdd_a.fake.clock.now,
+                      retry=fast_retry()) as worker:
+        reports = await worker.run(once=True)
+    assert [r.shop_id for r in reports] == ids and all(not r.error for r in reports)
+    assert pdd_a.fake.tokens.refreshes == 1 and pdd_b.fake.tokens.refreshes == 0
+    with cloud_engine.connect() as conn:
+        fresh = load_shop(conn, sealer, "pdd1").token
+        counts = dict(conn.execute(sa.select(orders.c.shop_id, sa.func.count()).group_by(
+            orders.c.shop_id)).all())
+    assert fresh is not None and fresh.access_token != stored.token.access_token
+    assert pdd_a.fake.tokens.check(fresh.access_token) == "ok"
+    assert set(counts) == set(ids) and all(n > 10 for n in counts.values())
+
+
+async def test_authorisation_is_refused_for_a_wrong_secret(
+    cloud_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake],
+) -> None:
+    running = serve("pdd")
+    with write_transaction(cloud_engine) as conn:
+        shop_id = add_shop(conn, sealer, platform="pdd", name="x", app_key="demo_client_id",
+                           app_secret="wrong", gateway_url=running.base_url)
+        shop = load_shop(conn, sealer, shop_id)
+    url = authorize_url(shop, "http://127.0.0.1/cb", "st8")
+    assert url.startswith(f"{running.base_url}/oauth/authorize?response_type=code&client_id=")
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(ShopError, match="授权失败"):
+            await exchange_code(cloud_engine, sealer, shop_id, "c", http=http)
+
+
+def test_key_file_is_private_and_stable(tmp_path: Path) -> None:
+    path = tmp_path / "k" / "secret.key"
+    key = load_or_create_key(path)
+    assert load_or_create_key(path) == key and path.stat().st_mode & 0o777 == 0o600
+    assert Sealer(key).unseal(Sealer(key).seal("x")) == "x"
+
+
+async def test_a_pdd_push_message_brings_the_order_in_before_polling(
+    cloud_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake],
+) -> None:
+    running = serve("pdd", orders_per_hour=0.0001)
+    fake = running.fake
+    seed_warehouses(cloud_engine)
+    shop_id = await connect_shop(cloud_engine, sealer, running)
+    with fake.lock:
+        order = fake.gen.new_order(fake.now())
+        fake._publish_events()
+    stop = asyncio.Event()
+    async with Worker(cloud_engine, sealer, settings=QUIET, clock=fake.clock.now,
+                      retry=fast_retry()) as worker:
+        worker.client(shop_id)
+        task = asyncio.create_task(worker.listen_pdd(shop_id, stop))
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            with cloud_engine.connect() as conn:
+                got = conn.execute(sa.select(orders.c.platform_order_id)).scalars().all()
+            if got and fake.pmc_acked:
+                break
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+    assert got == [order.order_id]
+    with cloud_engine.connect() as conn:
+        inbox = conn.execute(sa.select(push_inbox.c.topic, push_inbox.c.platform_order_id)).all()
+    assert [tuple(r) for r in inbox] == [("pdd_trade_TradeConfirmed", order.order_id)]
+    assert len(fake.pmc_acked) == 1
+
+
+def test_a_shop_lease_has_one_holder(cloud_engine: Engine) -> None:
+    now = datetime.now(UTC)
+    ttl = timedelta(minutes=1)
+    assert acquire_lease(cloud_engine, "shop:x", "w1", ttl, now=now)
+    assert not acquire_lease(cloud_engine, "shop:x", "w2", ttl, now=now)
+    assert acquire_lease(cloud_engine, "shop:x", "w1", ttl, now=now)  # renewal
+    assert acquire_lease(cloud_engine, "shop:x", "w2", ttl, now=now + 2 * ttl)  # expired
+    release_lease(cloud_engine, "shop:x", "w2")
+    assert acquire_lease(cloud_engine, "shop:x", "w1", ttl, now=now + 2 * ttl)
+
+
+class RecordingClient:
+    """A platform stub for stock pushes: records every update."""
+
+    def __init__(self) -> None:
+        self.updates: list[StockUpdate] = []
+
+    async def update_stock(self, update: StockUpdate) -> None:
+        self.updates.append(update)
+
+
+class _SC:
+    def __init__(self, shop: object, client: RecordingClient) -> None:
+        self.shop, self.client = shop, client
+
+
+STEPS = st.lists(st.tuples(st.sampled_from(["order", "ship", "cancel", "receive"]),
+                           st.integers(0, 2), st.integers(1, 6)), min_size=1, max_size=25)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS, buffer_units=st.integers(0, 3), buffer_percent=st.integers(0, 30))
+def test_stock_push_never_exceeds_available_to_sell(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, int, int]],
+    buffer_units: int, buffer_percent: int,
+) -> None:
+    from cloud.allocation import allocate_pending
+
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('p')}/p.db")
+    migrate(engine)
+    sealer = Sealer(Fernet.generate_key())
+    seed_warehouses(engine, stations_per={"WH1": ["ST1"]})
+    skus_ = ["S0", "S1", "S2"]
+    with write_transaction(engine) as conn:
+        add_shop(conn, sealer, platform="pdd", name="s", app_key="k", app_secret="x",
+                 shop_id="pdd1", default_warehouse_id="WH1")
+        from cloud.db import skus as skus_table
+
+        for n, sku in enumerate(skus_):
+            conn.execute(sa.insert(skus_table).values(sku=sku, name_zh=sku))
+            add_mapping(conn, "pdd1", item_id=f"I{n}", sku_id=f"K{n}", sku=sku,
+                        buffer_units=buffer_units, buffer_percent=buffer_percent)
+    with engine.connect() as conn:
+        shop = load_shop(conn, sealer, "pdd1")
+    client = RecordingClient()
+    open_orders: list[str] = []
+    seq = 0
+    for kind, k, qty in steps:
+        if kind == "receive":
+            receive(engine, "WH1", skus_[k], qty)
+        elif kind == "order":
+            seq += 1
+            po = PlatformOrder(platform="pdd", order_id=f"261123-{seq:015d}",
+                               status=OrderStatus.AWAITING_SHIPMENT, raw_status="1",
+                               updated_at=datetime(2026, 11, 23, tzinfo=UTC) + timedelta(seconds=seq),
+                               lines=(OrderLine(sku_id=f"K{k}", outer_id="", qty=qty, price_fen=1),))
+            with write_transaction(engine) as conn:
+                upsert_order(conn, "pdd1", po)
+            allocate_pending(engine, "pdd1", "WH1")
+            open_orders.append(f"pdd-{po.order_id}")
+        elif kind in ("ship", "cancel") and open_orders:
+            oid = open_orders.pop(k % len(open_orders))
+            with engine.connect() as conn:
+                state = conn.execute(sa.select(orders.c.state).where(orders.c.id == oid)
+                                     ).scalar_one()
+            if state != "allocated":
+                continue
+            if kind == "ship":
+                ship_at_station(engine, oid, f"W{oid[-6:]}")
+                from cloud.fulfilment import collect_shipments
+
+                with write_transaction(engine) as conn:
+                    collect_shipments(conn, "pdd1")
+            else:
+                old = PlatformOrder(platform="pdd", order_id=oid.split("-", 1)[1],
+                                    status=OrderStatus.CLOSED, raw_status="1",
+                                    updated_at=datetime(2026, 11, 24, tzinfo=UTC) + timedelta(
+                                        seconds=seq), lines=())
+                with write_transaction(engine) as conn:
+                    upsert_order(conn, "pdd1", old)
+        asyncio.run(push_stock(engine, _SC(shop, client)))
+        # Independently: on-hand and open reservations straight from the tables.
+        with engine.connect() as conn:
+            for n, sku in enumerate(skus_):
+                on_hand = conn.execute(sa.text(
+                    "SELECT COALESCE(SUM(qty), 0) FROM stock_balances WHERE sku = :s"),
+                    {"s": sku}).scalar_one()
+                held = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(reservations.c.qty), 0))
+                                    .where(reservations.c.sku == sku,
+                                           reservations.c.released_at.is_(None))).scalar_one()
+                _buffer, limit = available_to_sell(on_hand, held, buffer_units, buffer_percent)
+                pushed = [u.quantity for u in client.updates if u.sku_id == f"K{n}"]
+                if pushed:
+                    assert pushed[-1] == limit  # the platform shows exactly what may be sold
+                assert all(q >= 0 for q in pushed)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(stock_pushes)).all()
+    engine.dispose()
+    assert len(rows) == len(client.updates)
+    for r in rows:
+        assert r.ok and 0 <= r.pushed <= r.available
+        assert r.available == max(0, r.on_hand - r.reserved - r.buffer)
+
+
+def test_cli_add_authorise_sync_and_list(
+    tmp_path: Path, serve: Callable[..., RunningFake], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    running = serve("pdd", history_hours=2, orders_per_hour=30)
+    monkeypatch.setenv("PACKLINE_CLOUD_DATA_DIR", str(tmp_path))
+    assert run(["init-db"]) == 0
+    assert run(["shop", "add", "--platform", "pdd", "--name", "旗舰店", "--app-key",
+                "demo_client_id", "--app-secret", "demo_secret", "--gateway",
+                running.base_url, "--warehouse", "WH1"]) == 0
+    assert "pdd1" in capsys.readouterr().out
+    assert run(["shop", "authorize", "pdd1", "--code", "ok"]) == 0
+    assert "已授权" in capsys.readouterr().out
+    assert run(["--lang", "en", "shop", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "pdd1" in listing and "active" in listing and "demo_secret" not in listing
+    sku = running.fake.gen.catalog[0]
+    assert run(["map", "add", "pdd1", "--item", sku.item_id, "--sku-id", sku.sku_id,
+                "--sku", sku.outer_id, "--buffer", "1"]) == 0
+    assert run(["--lang", "en", "worker", "--once", "--no-push"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("pdd1: new ")
+    assert run(["--lang", "en", "orders", "list", "--limit", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "totals:" in out and "*" in out
+    assert run(["--lang", "en", "orders", "exceptions"]) == 0
+    assert "unmapped" in capsys.readouterr().out
+    assert run(["--lang", "en", "map", "list", "pdd1"]) == 0
+    assert "(0-0-1)" in capsys.readouterr().out
+    assert run(["shop", "authorize", "nope", "--code", "x"]) == 1
+    assert "no such shop" in capsys.readouterr().err
+    secret = (tmp_path / "secret.key")
+    assert secret.exists() and "demo_secret" not in (tmp_path / "cloud.db").read_bytes().decode(
+        "latin-1")
