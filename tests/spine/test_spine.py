@@ -62,6 +62,8 @@ BUFFER = 1
 """Safety buffer (units) on the shop's mappings."""
 UNIT_G = 250
 """Unit weight of the SKU at the station."""
+PARCEL_G = QTY * UNIT_G + 30 + 8
+"""What the scale reads: items + the default 30 g packaging + 8 g, inside the tolerance."""
 BARCODE = "6912345000019"
 LOCATION = "A-01-01"
 SYNC_LAG = 4 * 60
@@ -276,7 +278,11 @@ async def spine(broker: MosquittoBroker, engine: Engine, sealer: Sealer, running
             with engine.connect() as conn:
                 ship = conn.execute(sa.select(station_shipments).where(
                     station_shipments.c.order_id == oid)).one()
-            assert (ship.station_id, ship.waybill_no) == (STATION, waybill_no)
+            assert (ship.station_id, ship.waybill_no, ship.weight_g, ship.operator_id) == (
+                STATION, waybill_no, PARCEL_G, "P01")
+            assert kiosk_store.writer.db.execute(
+                "SELECT kind, is_reprint FROM print_log WHERE order_id = ?", [oid]).fetchall() == [
+                ("label", 0)]
             ledger.check("shipment in the cloud", OPENING - QTY - BUFFER)
 
             # 6. the worker writes the tracking number back and pushes stock
@@ -339,7 +345,7 @@ async def pack_at_kiosk(store: Store, db_path: Path, waybill_no: str, platform_o
         for _ in range(QTY):
             await scan(pilot, BARCODE)
         await until(lambda: step() == "weigh", "verification to complete")
-        scale.put(QTY * UNIT_G + 30 + 8)  # default packaging 30 g, inside the tolerance
+        scale.put(PARCEL_G)
         await until(lambda: step() == "shipped", "the parcel to ship")
     assert len(label.jobs) == 1, label.jobs
     return label.jobs[0]
