@@ -46,21 +46,25 @@ from cloud.db.schema import (
     dead_letters,
     downlink_outbox,
     station_alerts,
+    station_health,
     station_shipments,
     station_sign_ins,
     stations,
 )
 from cloud.errors import DatabaseError, InvalidMove
 from cloud.outbound import send_moves, stations_of_warehouse
+from cloud.resync import RESYNC_MARGIN, apply_resync
 from edge.sync.schema import (
     TOPIC_ROOT,
     AckWire,
     AlertWire,
     BadMessage,
     Envelope,
+    HealthWire,
     MovesWire,
     MoveWire,
     Rejected,
+    ResyncWire,
     ShipmentWire,
     SignInWire,
     decode,
@@ -141,6 +145,8 @@ class IngestSettings:
     """How long the list of a warehouse's stations (relay targets) is reused."""
     shared_group: str | None = None
     """Subscribe as ``$share/{group}/…`` so several ingest processes split the load."""
+    resync_margin: timedelta = RESYNC_MARGIN
+    """How far before a restored station's restore point a resync looks (``cloud.resync``)."""
 
 
 @dataclass
@@ -152,6 +158,8 @@ class IngestCounters:
     moves_duplicate: int = 0
     dead_letters: int = 0
     relayed: int = 0
+    resyncs: int = 0
+    health_reports: int = 0
     down_published: int = 0
     down_acked: int = 0
     batches: int = 0
@@ -402,6 +410,19 @@ class Ingest:
     def _insert_other(
         self, conn: Connection, station: str, env: Envelope, payload: BaseModel, now: datetime
     ) -> None:
+        if isinstance(payload, ResyncWire):
+            done = apply_resync(conn, station, env.msg_id, payload, now,
+                                margin=self.settings.resync_margin)
+            if done is not None:
+                self.counters.resyncs += 1
+                self._queued_here = True
+                log.info("resync of restored station %s: %d own moves, %d down-messages re-sent",
+                         station, *done)
+            return
+        if isinstance(payload, HealthWire):
+            record_health(conn, station, env, payload, now)
+            self.counters.health_reports += 1
+            return
         if isinstance(payload, AlertWire):
             table, row = station_alerts, {
                 "kind": payload.kind, "subject": payload.subject[:200], "detail": payload.detail,
@@ -485,6 +506,24 @@ class Ingest:
         with write_transaction(self.engine) as conn:
             conn.execute(sa.update(downlink_outbox).where(downlink_outbox.c.acked_at.is_(None))
                          .values(next_attempt_at=self._clock()))
+
+
+def record_health(conn: Connection, station: str, env: Envelope, wire: HealthWire, now: datetime) -> None:
+    """Keep the station's latest health report (a late, older one changes nothing)."""
+    row = {
+        "station_id": station, "msg_id": env.msg_id, "reported_at": env.created_at,
+        "received_at": now, "backup_last_success_at": wire.backup_last_success_at,
+        "backup_lag_seconds": wire.backup_lag_seconds,
+        "backup_last_error": _clean(wire.backup_last_error) if wire.backup_last_error else None,
+        "outbox_backlog": wire.outbox_backlog, "detail": wire.model_dump(mode="json"),
+    }
+    insert = (postgresql.insert(station_health) if conn.dialect.name == "postgresql"
+              else sqlite.insert(station_health)).values(**row)
+    conn.execute(insert.on_conflict_do_update(
+        index_elements=[station_health.c.station_id],
+        set_={k: insert.excluded[k] for k in row if k != "station_id"},
+        where=station_health.c.reported_at <= insert.excluded.reported_at,
+    ))
 
 
 def _clean(text: str) -> str:

@@ -4,7 +4,8 @@ State directory layout (secrets 0600)::
 
     registry.json            stations, their status, hashes (never plaintext passwords)
     ca/ca.key, ca/ca.crt     the broker CA
-    cloud.env                the cloud's broker credentials (PACKLINE_CLOUD_BROKER_*)
+    cloud.env                the cloud's broker credentials and, after broker-config, where
+                             the broker is (PACKLINE_CLOUD_BROKER_*)
     stations/<id>/station.env      the station's settings and secrets (PACKLINE_*)
     stations/<id>/ca.crt           CA to trust for the broker
     stations/<id>/client.crt|key   client certificate (``--client-cert`` only)
@@ -28,6 +29,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from provisioning.broker_files import BrokerSettings, render_acl, render_conf
 from provisioning.files import write_private, write_public
@@ -174,7 +176,9 @@ class Provisioner:
         client_cert: bool = False,
         s3_endpoint: str = "",
         s3_bucket: str = "packline-backups",
+        s3_region: str = "us-east-1",
         station_config_dir: str = "/etc/packline",
+        data_dir: str = "/var/lib/packline",
         devices: DeviceDefaults | None = None,
     ) -> Enrolment:
         """Create a station's identity, credentials, ACL entry and config file.
@@ -217,9 +221,13 @@ class Provisioner:
         port = broker_port or (broker.port if broker else 8883)
         dev = devices or DeviceDefaults()
         cfg = Path(station_config_dir)
+        backup_query = urlencode({"endpoint": s3_endpoint, "region": s3_region} if s3_endpoint
+                                 else {"region": s3_region}, safe=":/")
         env = {
             "PACKLINE_STATION_ID": station,
             "PACKLINE_WAREHOUSE": warehouse,
+            # every unit (kiosk as packer, sync and backup as packline) opens the same database
+            "PACKLINE_HOME": data_dir,
             "PACKLINE_BROKER_HOST": host,
             "PACKLINE_BROKER_PORT": str(port),
             "PACKLINE_BROKER_CA": str(cfg / "ca.crt"),
@@ -230,6 +238,10 @@ class Provisioner:
             "PACKLINE_S3_PREFIX": prefix,
             "PACKLINE_S3_ACCESS_KEY_ID": access_key,
             "PACKLINE_S3_SECRET_ACCESS_KEY": secret_key,
+            # what `packline-edge backup run` / `restore` read (boto3 takes the AWS_* pair)
+            "PACKLINE_BACKUP_URL": f"s3://{s3_bucket}/{prefix}edge.db?{backup_query}",
+            "AWS_ACCESS_KEY_ID": access_key,
+            "AWS_SECRET_ACCESS_KEY": secret_key,
             "PACKLINE_SCANNER_URL": dev.scanner_url,
             "PACKLINE_SCALE_URL": dev.scale_url,
             "PACKLINE_LABEL_PRINTER_URL": dev.label_printer_url,
@@ -290,7 +302,18 @@ class Provisioner:
         reg["broker"] = settings.to_json()
         self._save(reg)
         self._write_broker_files(reg, settings, server_cert=True)
+        self._write_cloud_env(settings)
         return Path(settings.out) / "mosquitto.conf"
+
+    def _write_cloud_env(self, s: BrokerSettings) -> None:
+        """Add where the broker is to ``cloud.env`` (``packline-cloud ingest`` reads
+        ``PACKLINE_CLOUD_BROKER_HOST/PORT/CA``); the credentials are kept."""
+        path = self.state_dir / "cloud.env"
+        values = read_env_file(path)
+        values["PACKLINE_CLOUD_BROKER_HOST"] = s.hostnames[0] if s.hostnames else "127.0.0.1"
+        values["PACKLINE_CLOUD_BROKER_PORT"] = str(s.port)
+        values["PACKLINE_CLOUD_BROKER_CA"] = str(Path(s.out) / "ca.crt")
+        write_private(path, "".join(_env_line(k, v) for k, v in values.items()))
 
     def _write_broker_files(self, reg: dict[str, Any], s: BrokerSettings, *, server_cert: bool) -> None:
         out = Path(s.out)

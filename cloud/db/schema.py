@@ -273,3 +273,36 @@ station_sign_ins = sa.Table(
     sa.CheckConstraint("event IN ('sign_in', 'sign_out')", name="event"),
 )
 """Operators signing in and out at stations (staff reports)."""
+
+# ---------------------------------------------------------------------------- health, resync (0003)
+station_health = sa.Table(
+    "station_health",
+    metadata,
+    sa.Column("station_id", sa.String(64), primary_key=True),
+    sa.Column("msg_id", sa.String(64), nullable=False),
+    sa.Column("reported_at", UtcDateTime(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("backup_last_success_at", UtcDateTime(), nullable=True),
+    sa.Column("backup_lag_seconds", sa.Float(), nullable=False),
+    sa.Column("backup_last_error", sa.Text(), nullable=True),
+    sa.Column("outbox_backlog", sa.Integer(), nullable=False),
+    sa.Column("detail", json_type(), nullable=False),
+)
+"""The latest health report of each station (backup state, outbox backlog); an older
+report arriving late never replaces a newer one. ``detail`` is the whole ``HealthWire``."""
+
+station_resyncs = sa.Table(
+    "station_resyncs",
+    metadata,
+    sa.Column("msg_id", sa.String(64), primary_key=True),
+    sa.Column("station_id", sa.String(64), nullable=False, index=True),
+    sa.Column("restore_point", UtcDateTime(), nullable=False),
+    sa.Column("restored_txid", sa.BigInteger(), nullable=False),
+    sa.Column("restored_at", UtcDateTime(), nullable=False),
+    sa.Column("cutoff", UtcDateTime(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("moves_sent", sa.Integer(), nullable=False),
+    sa.Column("downlinks_resent", sa.Integer(), nullable=False),
+)
+"""Resyncs of stations restored from backup, once per request ``msg_id`` (a repeated
+request is acked and changes nothing); what the cloud re-sent for each."""

@@ -15,7 +15,7 @@ from types import FrameType
 import click
 
 from edge.backup.replica import open_target
-from edge.backup.replicator import Replicator
+from edge.backup.replicator import read_health
 from edge.backup.restore import restore
 from edge.backup.runner import BackupRunner
 from edge.errors import EdgeError
@@ -109,11 +109,14 @@ def run_command(
 def status_command(db_path: str, target_url: str | None) -> None:
     """显示备份状态 / show backup health (local; with --target also the replica)."""
     try:
-        target = open_target(target_url or "file:///nonexistent-backup-target")
-        rep = Replicator(db_path, target)
-        h = rep.health()
-        click.echo(h.summary() if target_url else h.summary().replace(h.target, "-"))
+        # Read-only: a Replicator here would tidy the spool under a running backup's feet.
+        h = read_health(db_path)
+        if h is None:
+            click.echo("尚未备份过 / never backed up")
+        else:
+            click.echo(h.summary())
         if target_url:
+            target = open_target(target_url)
             from edge.backup.replica import iter_levels
 
             infos = list(iter_levels(target, range(0, 10)))
@@ -129,9 +132,16 @@ def status_command(db_path: str, target_url: str | None) -> None:
 @click.option("--txid", default=None, help="恢复到该事务 / restore to this TXID (16 hex digits or decimal)")
 @click.option("--at", "at", default=None, help="恢复到该时间之前 / restore to the state before this time (ISO 8601)")
 @click.option("--no-check", is_flag=True, help="跳过完整性检查 / skip PRAGMA integrity_check")
+@click.option("--no-resync-mark", is_flag=True,
+              help="不标记重新同步（仅查看备份）/ do not mark the copy for a resync (inspection only)")
 @click.argument("out", type=click.Path(dir_okay=False))
-def restore_command(target_url: str, txid: str | None, at: str | None, no_check: bool, out: str) -> None:
-    """从备份恢复数据库到 OUT / restore the database from the replica into OUT."""
+def restore_command(
+    target_url: str, txid: str | None, at: str | None, no_check: bool, no_resync_mark: bool, out: str,
+) -> None:
+    """从备份恢复数据库到 OUT / restore the database from the replica into OUT.
+
+    A station database is marked so that its sync daemon resyncs with the cloud once on its
+    first start (``edge.sync.resync``; docs/restore-drill.md)."""
     if txid is not None and at is not None:
         raise click.UsageError("--txid 与 --at 只能选一个 / give --txid or --at, not both")
     want_txid = parse_txid(txid) if txid is not None else None
@@ -153,6 +163,12 @@ def restore_command(target_url: str, txid: str | None, at: str | None, no_check:
         raise click.ClickException(str(err)) from err
     for w in result.warnings:
         click.echo(f"警告 / warning: {w}", err=True)
+    if not no_resync_mark:
+        from edge.sync.resync import mark_restored
+
+        if mark_restored(out, txid=result.txid, restore_point=result.timestamp):
+            click.echo("已标记：同步服务首次启动时将与云端重新同步一次 / "
+                       "marked: the sync daemon resyncs with the cloud once on its first start")
     when = result.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC" if result.timestamp else "-"
     click.echo(f"已恢复 / restored {out}: txid {result.txid} ({result.txid:016x}), {when}, {len(result.files)} 个文件 files")
     if not result.complete:

@@ -78,6 +78,9 @@ class Meta:
     """Last successful upload (ms since epoch)."""
     last_capture_ms: int = 0
     """Last capture that produced a file."""
+    last_error: str = ""
+    """Last error of capture or upload ('' once one succeeds), kept here so the kiosk and
+    ``backup status`` (other processes) can show it."""
 
     @property
     def mark(self) -> WalMark | None:
@@ -155,8 +158,6 @@ class Replicator:
     """Wall clock (seconds); injectable for tests."""
     compress: bool = True
     """LZ4-compress pages (literal-only blocks otherwise)."""
-    last_error: str | None = None
-    """Last error seen by capture or upload."""
     bytes_uploaded: int = 0
     """Bytes shipped by this instance."""
     _meta: Meta = field(default_factory=Meta)
@@ -169,6 +170,18 @@ class Replicator:
         self.spool = os.path.join(self.dir, "spool")
         os.makedirs(self.spool, exist_ok=True)
         self._load()
+
+    @property
+    def last_error(self) -> str | None:
+        """Last error seen by capture or upload (None after a success); persisted."""
+        return self._meta.last_error or None
+
+    @last_error.setter
+    def last_error(self, value: str | None) -> None:
+        if (value or "") != self._meta.last_error:
+            self._meta.last_error = value or ""
+            with contextlib.suppress(OSError):
+                self._save_meta()
 
     # -- sidecar -----------------------------------------------------------
     @property
@@ -244,17 +257,7 @@ class Replicator:
     # -- spool -------------------------------------------------------------
     def spooled(self) -> list[SpoolFile]:
         """Spool files in upload order (L0 N before L9 1-N before L0 N+1)."""
-        out = []
-        for name in os.listdir(self.spool):
-            if not name.endswith(".ltx") or "_" not in name:
-                continue
-            level_s, rest = name.split("_", 1)
-            parsed = ltx.parse_filename(rest)
-            if parsed is None or not level_s.isdigit():
-                continue
-            out.append(SpoolFile(int(level_s), parsed[0], parsed[1], os.path.join(self.spool, name)))
-        out.sort(key=lambda s: (s.max_txid, s.level))
-        return out
+        return list_spool(self.spool)
 
     def _spool_path(self, level: int, min_txid: int, max_txid: int) -> str:
         return os.path.join(self.spool, f"{level}_{ltx.filename(min_txid, max_txid)}")
@@ -412,23 +415,104 @@ class Replicator:
 
     def health(self) -> BackupHealth:
         """Current backup health."""
-        m = self._meta
-        pending = [s for s in self.spooled() if s.level == 0 and s.max_txid > m.uploaded_txid]
-        lag_s = 0.0
-        if pending:
-            with contextlib.suppress(OSError, BackupError), open(pending[0].path, "rb") as f:
-                ts = ltx.Header.unpack(f.read(ltx.HEADER_SIZE)).timestamp_ms
-                lag_s = max(0.0, self.clock() - ts / 1000)
-        last = dt.datetime.fromtimestamp(m.last_success_ms / 1000, tz=dt.UTC) if m.last_success_ms else None
-        return BackupHealth(
-            target=_redact(self.target.url),
-            last_success_at=last,
-            lag_seconds=lag_s,
-            lag_txids=max(0, m.txid - m.uploaded_txid),
-            last_error=self.last_error,
-            txid=m.txid,
-            uploaded_txid=m.uploaded_txid,
-        )
+        return compute_health(self._meta, self.spooled(), _redact(self.target.url), self.clock())
+
+def list_spool(spool: str) -> list[SpoolFile]:
+    """The spool's LTX files in upload order; an absent spool is empty."""
+    out = []
+    try:
+        names = os.listdir(spool)
+    except FileNotFoundError:
+        return []
+    for name in names:
+        if not name.endswith(".ltx") or "_" not in name:
+            continue
+        level_s, rest = name.split("_", 1)
+        parsed = ltx.parse_filename(rest)
+        if parsed is None or not level_s.isdigit():
+            continue
+        out.append(SpoolFile(int(level_s), parsed[0], parsed[1], os.path.join(spool, name)))
+    out.sort(key=lambda s: (s.max_txid, s.level))
+    return out
+
+
+def compute_health(meta: Meta, spooled: list[SpoolFile], target: str, now_s: float) -> BackupHealth:
+    """Health from the sidecar state: the one rule for the runner and for readers."""
+    pending = [s for s in spooled if s.level == 0 and s.max_txid > meta.uploaded_txid]
+    txid = max([meta.txid, *(s.max_txid for s in spooled)])
+    lag_s = 0.0
+    if pending:
+        # The runner may upload and delete the file between listing and opening it.
+        with contextlib.suppress(OSError, BackupError), open(pending[0].path, "rb") as f:
+            ts = ltx.Header.unpack(f.read(ltx.HEADER_SIZE)).timestamp_ms
+            lag_s = max(0.0, now_s - ts / 1000)
+    last = dt.datetime.fromtimestamp(meta.last_success_ms / 1000, tz=dt.UTC) if meta.last_success_ms else None
+    return BackupHealth(
+        target=target,
+        last_success_at=last,
+        lag_seconds=lag_s,
+        lag_txids=max(0, txid - meta.uploaded_txid),
+        last_error=meta.last_error or None,
+        txid=txid,
+        uploaded_txid=meta.uploaded_txid,
+    )
+
+
+def read_health(db_path: str, now_s: float | None = None) -> BackupHealth | None:
+    """Backup health read from the sidecar without touching it (for the kiosk, the sync
+    daemon and ``backup status``: constructing a ``Replicator`` would create directories and
+    delete a running backup's ``.tmp`` spool files). None when never backed up."""
+    side = sidecar_dir(db_path)
+    try:
+        with open(os.path.join(side, "meta.json")) as f:
+            raw = json.load(f)
+        meta = Meta(**{k: v for k, v in raw.items() if k in Meta.__dataclass_fields__})
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError) as err:
+        return BackupHealth(target="-", last_success_at=None, lag_seconds=0.0, lag_txids=0,
+                            last_error=f"meta.json: {err}", txid=0, uploaded_txid=0)
+    return compute_health(meta, list_spool(os.path.join(side, "spool")), "-",
+                          time.time() if now_s is None else now_s)
+
+
+ERROR_FILE = "last_error"
+"""Sidecar file holding the backup service's last error (removed by the next success)."""
+
+
+def read_health(db_path: str, clock: Callable[[], float] = time.time) -> BackupHealth | None:
+    """Backup health from the sidecar beside ``db_path`` without touching it (no target,
+    no spool clean-up: safe while the backup service runs). None when there is no sidecar."""
+    d = sidecar_dir(db_path)
+    try:
+        with open(os.path.join(d, "meta.json")) as f:
+            raw = json.load(f)
+        m = Meta(**{k: v for k, v in raw.items() if k in Meta.__dataclass_fields__})
+    except (OSError, ValueError, TypeError):
+        return None
+    spool = os.path.join(d, "spool")
+    pending: list[tuple[int, str]] = []
+    with contextlib.suppress(OSError):
+        for name in os.listdir(spool):
+            level_s, _, rest = name.partition("_")
+            parsed = ltx.parse_filename(rest) if name.endswith(".ltx") else None
+            if parsed is not None and level_s == "0" and parsed[1] > m.uploaded_txid:
+                pending.append((parsed[1], os.path.join(spool, name)))
+    lag_s = 0.0
+    if pending:
+        with contextlib.suppress(OSError, BackupError), open(min(pending)[1], "rb") as f:
+            ts = ltx.Header.unpack(f.read(ltx.HEADER_SIZE)).timestamp_ms
+            lag_s = max(0.0, clock() - ts / 1000)
+    error: str | None = None
+    with contextlib.suppress(OSError):
+        with open(os.path.join(d, ERROR_FILE), encoding="utf-8") as f:
+            error = f.read().strip()[:500] or None
+    last = dt.datetime.fromtimestamp(m.last_success_ms / 1000, tz=dt.UTC) if m.last_success_ms else None
+    return BackupHealth(
+        target="-", last_success_at=last, lag_seconds=lag_s,
+        lag_txids=max(0, m.txid - m.uploaded_txid), last_error=error, txid=m.txid,
+        uploaded_txid=m.uploaded_txid,
+    )
 
 
 def _redact(url: str) -> str:

@@ -332,6 +332,10 @@ class Writer:
                 [key, value],
             )
 
+    def delete_setting(self, key: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM settings WHERE key = ?", [key])
+
     def upsert_warehouse(
         self, warehouse_id: str, name: str,
         policy: NegativeStockPolicy = NegativeStockPolicy.REFUSE,

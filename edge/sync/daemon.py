@@ -11,6 +11,10 @@ The loop reads top to bottom (house style 18): wait briefly for down-messages an
 them, flush app acks, publish due outbox rows, record the status — again. All state that
 matters is in the database, so a SIGKILL at any point loses nothing: on restart the window
 is rebuilt from unacked rows and the broker redelivers unacked down-messages.
+
+On start, a database restored from backup queues its one ``resync`` request
+(``edge.sync.resync``); every turn may publish a health report on ``up/health``
+(``edge.sync.health``: backup state and backlog, on change and every minute).
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ from types import FrameType
 
 import click
 
+from edge.errors import SyncError
 from edge.store import Store, open_store
 from edge.sync.broker import Broker, ConnectionState, Message
+from edge.sync.health import CHECK_EVERY, HEALTH_EVERY, HealthReporter
 from edge.sync.inbox import Inbox
 from edge.sync.outbox import Outbox, OutboxSettings
+from edge.sync.resync import request_resync
 from edge.sync.schema import TOPIC_ROOT
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,11 @@ class DaemonSettings:
     """Seconds between inbox prunes."""
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     """Window and backoff of the outbox."""
+    health_every: float | None = HEALTH_EVERY
+    """Seconds between health reports on ``up/health`` when nothing changes (None: no
+    reports, for tests that count every published message)."""
+    health_check_every: float = CHECK_EVERY
+    """Seconds between looks for a health change (reported at once)."""
 
 
 class SyncDaemon:
@@ -71,6 +83,13 @@ class SyncDaemon:
         """Station → cloud."""
         self.inbox = Inbox(store.writer, broker, self.outbox)
         """Cloud → station."""
+        self.health = HealthReporter(
+            self.station_id, store.path, store.queries,
+            lambda topic, payload: broker.publish(topic, payload, qos=1),
+            every=self.settings.health_every or HEALTH_EVERY, check_every=self.settings.health_check_every)
+        """Backup health and backlog for the cloud (``edge.sync.health``)."""
+        self.resync_msg_id: str | None = None
+        """The resync request queued by this start (a restored database), if any."""
         self.stop_event = threading.Event()
         """Set to end :meth:`run`."""
         self._events: list[ConnectionState] = []
@@ -86,7 +105,11 @@ class SyncDaemon:
             self._events.append(state)
 
     def start(self) -> None:
-        """Begin connecting (in the background, with reconnects)."""
+        """Queue the resync a restored database owes (once, ``edge.sync.resync``), then
+        begin connecting (in the background, with reconnects)."""
+        self.resync_msg_id = request_resync(self.store.writer, self.store.queries)
+        if self.resync_msg_id:
+            log.info("restored database: resync %s queued for the cloud", self.resync_msg_id)
         self.broker.start()
         self.write_status(force=True)
 
@@ -115,6 +138,7 @@ class SyncDaemon:
             msg = self.broker.receive(0)
         self.inbox.flush_acks()
         self.outbox.pump()
+        self._report_health()
         self.write_status()
         self._prune()
         return handled
@@ -129,6 +153,14 @@ class SyncDaemon:
             self.store.writer.prune_inbox(before)
         except sqlite3.OperationalError as err:  # busy: next time
             log.warning("could not prune the inbox: %s", err)
+
+    def _report_health(self) -> None:
+        if self.settings.health_every is None:
+            return
+        try:
+            self.health.maybe_publish(self.broker.connected)
+        except (SyncError, sqlite3.OperationalError) as err:  # next check tries again
+            log.warning("could not send the health report: %s", err)
 
     def _handle(self, msg: Message) -> None:
         for attempt in range(5):

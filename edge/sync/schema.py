@@ -105,7 +105,8 @@ class Envelope(BaseModel):
 TOPIC_ROOT = "packline/v1"
 """Versioned root of every Packline topic."""
 
-UP_KINDS: frozenset[str] = frozenset({"move", "alert", "shipment", "sign_in", "ack"})
+UP_KINDS: frozenset[str] = frozenset(
+    {"move", "alert", "shipment", "sign_in", "ack", "resync", "health"})
 """Kinds a station sends on ``…/up/{kind}``."""
 DOWN_KINDS: frozenset[str] = frozenset({"ack", "catalog", "task", "intercept", "po", "moves"})
 """Kinds the cloud sends on ``…/down/{kind}``."""
@@ -311,8 +312,47 @@ class PurchaseOrderWire(_Wire):
     lines: list[PoLineWire] = Field(min_length=1, max_length=1000)
 
 
+class ResyncWire(_Wire):
+    """A station restored from its backup asks the cloud for what the copy lacks (kind
+    ``resync``, sent once through the outbox; its ``msg_id`` is the idempotency key).
+
+    The cloud answers with the station's own moves from ``restore_point`` on (kind
+    ``moves``) and re-sends every down-message it acked from then on; the station applies
+    each id once, so answering twice changes nothing. See ``edge.sync.resync``."""
+
+    restore_point: datetime
+    """The newest moment the restored copy holds (station clock, UTC): the backup's time."""
+    restored_txid: int = Field(default=0, ge=0)
+    """Backup transaction id the copy was restored to (for the operator's record)."""
+    restored_at: datetime
+    """When ``packline-edge restore`` ran (UTC)."""
+
+
+class HealthWire(_Wire):
+    """A station's health (kind ``health``): published directly, latest wins, not stored
+    at the station (writing it would itself trigger a backup)."""
+
+    backup_configured: bool
+    """A backup sidecar exists beside the database (the backup service has run)."""
+    backup_last_success_at: datetime | None = None
+    """Last successful upload to the replica (UTC)."""
+    backup_lag_seconds: float = Field(default=0.0, ge=0)
+    """Age of the oldest change not yet uploaded."""
+    backup_lag_txids: int = Field(default=0, ge=0)
+    """Captured transactions not yet uploaded."""
+    backup_txid: int = Field(default=0, ge=0)
+    """Last captured backup transaction id."""
+    backup_last_error: str | None = Field(default=None, max_length=500)
+    """The backup service's last error, if it recorded one."""
+    outbox_backlog: int = Field(default=0, ge=0)
+    """Messages waiting for the cloud's ack."""
+    outbox_oldest_at: datetime | None = None
+    """Creation time of the oldest unacked message."""
+
+
 class MovesWire(_Wire):
-    """Moves recorded at other stations of the same warehouse (kind ``moves``, relayed)."""
+    """Moves of the station's warehouse (kind ``moves``): relayed from its other stations,
+    or the station's own moves re-sent after a restore (``ResyncWire``)."""
 
     moves: list[MoveWire] = Field(min_length=1, max_length=5000)
 
@@ -323,6 +363,8 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("up", "shipment"): ShipmentWire,
     ("up", "sign_in"): SignInWire,
     ("up", "ack"): AckWire,
+    ("up", "resync"): ResyncWire,
+    ("up", "health"): HealthWire,
     ("down", "ack"): AckWire,
     ("down", "catalog"): CatalogWire,
     ("down", "task"): TaskWire,

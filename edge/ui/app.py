@@ -8,8 +8,10 @@ one mapping from errors to words.
 from __future__ import annotations
 
 import gc
+import sqlite3
 import threading
 import time
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from textual import work
@@ -20,6 +22,7 @@ from textual.worker import get_current_worker
 
 from edge.errors import DeviceError, EdgeError, PackError, PrinterError
 from edge.hardware.ports import Weight
+from edge.ui.health import StationHealth, read_health
 from edge.ui.i18n import I18n
 from edge.ui.messages import (
     DeviceStateChanged,
@@ -62,8 +65,8 @@ class PacklineApp(App[None]):
     """Latest scale reading."""
     device_states: reactive[dict[str, str]] = reactive(dict, always_update=True)
     """device → ok / off / error / busy."""
-    sync_text: reactive[str] = reactive("")
-    """What the sync helper reports for the status bar."""
+    health: reactive[StationHealth | None] = reactive(None, always_update=True)
+    """The latest sync and backup reading of the status worker (None before the first)."""
 
     def __init__(self, services: Services) -> None:
         super().__init__()
@@ -80,6 +83,12 @@ class PacklineApp(App[None]):
         """How many times the kiosk alarmed (tests read it; the terminal bell is silent headless)."""
         self._parcel_lock = threading.Lock()
         """Serialises simulated-scale changes."""
+        self.health_reads = 0
+        """Readings the status worker delivered (tests wait on it)."""
+        self.health_error = ""
+        """The status worker's last failure to read, one line ('' when fine)."""
+        self._health_wake = threading.Event()
+        """Set to make the status worker read now instead of at its next period."""
         self.set_reactive(PacklineApp.lang, services.i18n.lang)
         d = services.devices
         self.set_reactive(PacklineApp.device_states, {
@@ -103,6 +112,8 @@ class PacklineApp(App[None]):
             self._scanner_loop()
         if self.services.devices.scale is not None:
             self._scale_loop()
+        if self.services.store.path != ":memory:":
+            self._status_loop()
 
     @property
     def station_id(self) -> str:
@@ -183,8 +194,56 @@ class PacklineApp(App[None]):
         self.device_details[msg.device] = msg.detail
         self.device_states = {**self.device_states, msg.device: msg.state}
 
+    # ------------------------------------------------------------------ sync and backup
+    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
+    def _status_loop(self) -> None:
+        """Every ``status_period_s``, read sync and backup state on this thread's own
+        connection and post it; the UI thread never queries for it."""
+        svc = self.services
+        worker = get_current_worker()
+        queries = svc.store.reader()
+        try:
+            while not worker.is_cancelled:
+                self._health_wake.clear()
+                try:
+                    health = read_health(queries, svc.store.path, svc.wall_clock())
+                except (sqlite3.Error, OSError) as err:
+                    self.health_error = f"{type(err).__name__}: {err}"
+                else:
+                    self.health_error = ""
+                    self.post_message(SyncStatusChanged(health))
+                self._health_wake.wait(svc.settings.status_period_s)
+        finally:
+            queries.db.close()
+
+    def refresh_health(self) -> None:
+        """Ask the status worker to read now (after a shipment, or in tests)."""
+        self._health_wake.set()
+
     def on_sync_status_changed(self, msg: SyncStatusChanged) -> None:
-        self.sync_text = msg.text
+        self.health_reads += 1
+        self.health = msg.health
+
+    def format_age(self, age: timedelta | None) -> str:
+        """``12秒`` / ``5分钟`` / ``3小时`` / ``2天`` (en: 12s, 5m, 3h, 2d)."""
+        seconds = max(0, int(age.total_seconds())) if age is not None else 0
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+            if seconds >= size:
+                return self.t(f"age.{unit}", n=seconds // size)
+        return self.t("age.s", n=seconds)
+
+    def format_time(self, when: datetime | None, *, date: bool = False) -> str:
+        """A UTC time in the display zone: ``08:01:02`` today, ``11-22 08:01`` another day,
+        the full date and time with ``date``; ``从未`` / ``never`` for None."""
+        if when is None:
+            return self.t("time.never")
+        tz = self.services.display_tz
+        local = when.astimezone(tz) if tz is not None else when.astimezone()
+        now = self.services.wall_clock()
+        today = (now.astimezone(tz) if tz is not None else now.astimezone()).date()
+        if date:
+            return local.strftime("%Y-%m-%d %H:%M:%S")
+        return local.strftime("%H:%M:%S" if local.date() == today else "%m-%d %H:%M")
 
     def put_parcel(self, grams: int) -> None:
         """Simulation: put a parcel of ``grams`` on the simulated scale (in a thread)."""

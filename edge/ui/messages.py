@@ -12,6 +12,7 @@ from typing import Any
 from textual.message import Message
 
 from edge.hardware.ports import Weight
+from edge.ui.health import StationHealth
 
 
 @dataclass
@@ -88,6 +89,6 @@ class ShipFailed(Message):
 
 @dataclass
 class SyncStatusChanged(Message):
-    """The sync helper reports the link state for the status bar."""
+    """The status worker read the station's sync and backup state (every few seconds)."""
 
-    text: str
+    health: StationHealth

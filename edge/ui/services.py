@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,8 @@ class KioskSettings(BaseModel):
     """The same code twice within this many seconds is one read."""
     scale_poll_s: float = Field(default=0.15, gt=0)
     """How often the scale is read."""
+    status_period_s: float = Field(default=2.0, gt=0)
+    """How often the status worker re-reads sync and backup state."""
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id → keys, e.g. ``{"pack.put_parcel": "f5"}``."""
 
@@ -148,6 +151,10 @@ class Services:
     """(stored hash, typed PIN) → ok."""
     pii_key: bytes | None = None
     """The station key that unseals receivers for the label (None: print the masked copy)."""
+    wall_clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """Now (UTC) for the ages the status shows; tests fix it."""
+    display_tz: tzinfo | None = None
+    """Zone for times shown to people (None: the machine's local zone)."""
     reader: Queries = field(init=False)
     """Reads for the UI thread (its own connection on a file database)."""
     orders: StoreOrderSource = field(init=False)

@@ -73,7 +73,17 @@ EXPECTED_TABLES.update({  # 0002_sync (tables of the sync branch)
     },
     "station_sign_ins": {"msg_id", "station_id", "operator_id", "event", "at", "received_at"},
 })
-EXPECTED_TABLES.update({  # 0003_orders
+EXPECTED_TABLES.update({  # 0003_station_health_resync
+    "station_health": {
+        "station_id", "msg_id", "reported_at", "received_at", "backup_last_success_at",
+        "backup_lag_seconds", "backup_last_error", "outbox_backlog", "detail",
+    },
+    "station_resyncs": {
+        "msg_id", "station_id", "restore_point", "restored_txid", "restored_at", "cutoff",
+        "received_at", "moves_sent", "downlinks_resent",
+    },
+})
+EXPECTED_TABLES.update({  # 0003_orders (after 0003_station_health_resync)
     t.name: {c.name for c in t.columns} for t in ORDER_TABLES})
 
 

@@ -125,6 +125,12 @@ def test_enrol_writes_secret_config_and_registry_without_plaintext(prov: Provisi
     assert env["PACKLINE_S3_PREFIX"] == "stations/WH-SZ/st-07/" == e.s3_prefix
     assert env["PACKLINE_S3_SECRET_ACCESS_KEY"] == e.s3_secret_access_key
     assert env["PACKLINE_SCANNER_URL"] == "evdev:///dev/packline/scanner"
+    # what the sync, backup and restore commands read, and one database for every unit
+    assert env["PACKLINE_HOME"] == "/var/lib/packline"
+    assert env["PACKLINE_BACKUP_URL"] == (
+        "s3://bk/stations/WH-SZ/st-07/edge.db?endpoint=http://127.0.0.1:9000&region=us-east-1")
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
+        e.s3_access_key_id, e.s3_secret_access_key)
     # the plaintext password appears nowhere else in the state or broker files
     for path in tmp_path.rglob("*"):
         if path.is_file() and path != e.env_file:
@@ -231,3 +237,21 @@ def test_module_entry_point_runs(tmp_path: Path) -> None:
     )
     assert out.stdout.splitlines()[0] == f"CA written to {tmp_path / 's' / 'ca' / 'ca.crt'}"
     assert mode(tmp_path / "s" / "cloud.env") == 0o600
+
+
+def test_cloud_env_tells_ingest_where_the_broker_is(prov: Provisioner, tmp_path: Path) -> None:
+    env = read_env_file(tmp_path / "state" / "cloud.env")
+    assert env["PACKLINE_CLOUD_BROKER_USERNAME"] == "cloud"
+    assert env["PACKLINE_CLOUD_BROKER_PASSWORD"] == prov.cloud_credentials()[1]
+    assert (env["PACKLINE_CLOUD_BROKER_HOST"], env["PACKLINE_CLOUD_BROKER_PORT"]) == ("127.0.0.1", "18883")
+    assert env["PACKLINE_CLOUD_BROKER_CA"] == str(tmp_path / "broker" / "ca.crt")
+    assert (tmp_path / "broker" / "ca.crt").exists()
+    assert mode(tmp_path / "state" / "cloud.env") == 0o600
+    # the names are the ones `packline-cloud ingest` reads
+    from cloud.ingest import ingest_command
+
+    envvars = {p.name: getattr(p, "envvar", None) for p in ingest_command.params}
+    assert {envvars[n] for n in ("host", "port", "ca_file", "username", "password")} <= set(env)
+    # enrolling a station later keeps them
+    prov.enrol("st-09", "WH1")
+    assert read_env_file(tmp_path / "state" / "cloud.env") == env

@@ -13,6 +13,8 @@ from cloud.db.schema import (
     dead_letters,
     downlink_outbox,
     station_alerts,
+    station_health,
+    station_resyncs,
     station_shipments,
     station_sign_ins,
     stations,
@@ -23,7 +25,9 @@ from edge.sync.schema import (
     AckWire,
     AlertWire,
     Envelope,
+    HealthWire,
     MovesWire,
+    ResyncWire,
     ShipmentWire,
     SignInWire,
     up_topic,
@@ -86,3 +90,41 @@ def test_ingest_on_both_engines(cloud_engine: Engine, tmp_path) -> None:
     with cloud_engine.connect() as conn:
         acked = conn.execute(sa.select(downlink_outbox.c.acked_at)).scalar_one()
     assert acked == NOW
+
+
+def test_health_and_resync_on_both_engines(cloud_engine: Engine, tmp_path) -> None:
+    seed(cloud_engine)
+    store = make_station(tmp_path / "st.db", "st-01")
+    record_moves(store, 3)
+    rows = store.queries.outbox_pending(10)
+    bus = RecordingBus()
+    ingest = Ingest(cloud_engine, bus, IngestSettings(), clock=lambda: NOW)
+    ingest.handle_batch([Msg(up_topic("st-01", "move"), envelope("move", "st-01", r.payload, r.msg_id))
+                         for r in rows])
+
+    def health(msg_id: str, at: datetime, backlog: int) -> Msg:
+        wire = HealthWire(backup_configured=True, backup_last_success_at=NOW, backup_lag_seconds=2.5,
+                          backup_lag_txids=1, outbox_backlog=backlog)
+        env = Envelope(msg_id=msg_id, kind="health", station_id="st-01", created_at=at,
+                       payload=wire.model_dump(mode="json"))
+        return Msg(up_topic("st-01", "health"), env.model_dump_json().encode())
+
+    resync = ResyncWire(restore_point=NOW, restored_txid=12, restored_at=NOW)
+    req = Msg(up_topic("st-01", "resync"), envelope("resync", "st-01", resync.model_dump(mode="json"),
+                                                    "resync-00001"))
+    ingest.handle_batch([health("health-0002", NOW, 5), health("health-0001", NOW.replace(hour=8), 9), req])
+    ingest.handle_batch([req])  # the outbox re-sent it: acked again, nothing re-sent
+    with cloud_engine.connect() as conn:
+        h = conn.execute(sa.select(station_health)).one()
+        r = conn.execute(sa.select(station_resyncs)).one()
+        down = conn.execute(sa.select(downlink_outbox.c.station_id, downlink_outbox.c.kind,
+                                      downlink_outbox.c.payload)
+                            .where(downlink_outbox.c.station_id == "st-01")).all()
+    assert (h.station_id, h.msg_id, h.outbox_backlog, h.backup_lag_seconds, h.backup_last_success_at) == (
+        "st-01", "health-0002", 5, 2.5, NOW)
+    assert (r.station_id, r.restored_txid, r.moves_sent, r.downlinks_resent) == ("st-01", 12, 3, 0)
+    assert [(d.kind, len(d.payload["moves"])) for d in down] == [("moves", 3)]
+    acks = [AckWire.model_validate(Envelope.model_validate_json(p).payload) for t, p in bus.published
+            if t.endswith("st-01/down/ack")]
+    assert acks[1].msg_ids == ["health-0002", "health-0001", "resync-00001"]
+    assert acks[2].msg_ids == ["resync-00001"]

@@ -54,7 +54,7 @@ def cloud(server: FakeBrokerServer) -> FakeBroker:
 def make_daemon(server: FakeBrokerServer, store: Store, clock: Clock | None = None,
                 **outbox: float) -> SyncDaemon:
     broker = server.client(STATION, username=STATION)
-    daemon = SyncDaemon(store, broker, DaemonSettings(tick=0, outbox=OutboxSettings(**outbox)))  # type: ignore[arg-type]
+    daemon = SyncDaemon(store, broker, DaemonSettings(tick=0, health_every=None, outbox=OutboxSettings(**outbox)))  # type: ignore[arg-type]
     if clock is not None:
         daemon.outbox._monotonic = clock
     daemon.start()

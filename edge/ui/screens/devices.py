@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -9,10 +11,16 @@ from textual.widgets import Label, Static
 
 from edge.errors import EdgeError
 from edge.hardware.ports import Weight
+from edge.ui.health import StationHealth
 from edge.ui.screens.base import KioskScreen
 from edge.ui.widgets.buttons import BigButton
 from edge.ui.widgets.scan_input import ScanInput
 from edge.ui.widgets.status_bar import DEVICES, StatusBar
+
+SYNC_ROWS = ("state", "backlog", "oldest", "last_ack", "error")
+"""Rows of the sync panel (``#sync-<row>``)."""
+BACKUP_ROWS = ("state", "last_success", "lag", "error")
+"""Rows of the backup panel (``#backup-<row>``)."""
 
 
 class DevicesScreen(KioskScreen):
@@ -28,9 +36,18 @@ class DevicesScreen(KioskScreen):
             yield ScanInput(debounce_s=self.papp.services.settings.scan_debounce_s, id="scan")
             yield Label(id="last-scan", classes="big-reading")
             yield Label(id="scale-reading", classes="big-reading")
-            with Vertical(id="device-list"):
-                for dev in DEVICES:
-                    yield Label(id=f"state-{dev}", classes="device-row")
+            with Horizontal(id="device-panels"):
+                with Vertical(id="device-list"):
+                    for dev in DEVICES:
+                        yield Label(id=f"state-{dev}", classes="device-row")
+                with Vertical(id="sync-panel", classes="health-panel"):
+                    yield Label(id="sync-title", classes="panel-title")
+                    for row in SYNC_ROWS:
+                        yield Label(id=f"sync-{row}", classes="health-row")
+                with Vertical(id="backup-panel", classes="health-panel"):
+                    yield Label(id="backup-title", classes="panel-title")
+                    for row in BACKUP_ROWS:
+                        yield Label(id=f"backup-{row}", classes="health-row")
         with Horizontal(id="devices-actions"):
             yield BigButton("", id="test-label", variant="primary")
             yield BigButton("", id="test-slip", variant="primary")
@@ -43,6 +60,8 @@ class DevicesScreen(KioskScreen):
         super().on_mount()
         self.watch(self.papp, "weight", self._weight_changed, init=True)
         self.watch(self.papp, "device_states", self._states_changed, init=True)
+        self.watch(self.papp, "health", self._health_changed, init=False)
+        self.papp.refresh_health()
         self.query_one("#put-parcel", BigButton).display = self.papp.services.devices.simulated
 
     def apply_language(self) -> None:
@@ -56,6 +75,74 @@ class DevicesScreen(KioskScreen):
         self._show_scan()
         self._weight_changed(self.papp.weight)
         self._states_changed()
+        self.query_one("#sync-title", Label).update(t("devices.sync.title"))
+        self.query_one("#backup-title", Label).update(t("devices.backup.title"))
+        self._health_changed()
+
+    def _health_changed(self, _value: object = None) -> None:
+        """Fill the sync and backup panels from the status worker's latest reading."""
+        app = self.papp
+        t = self.t
+        health = app.health
+        sync_rows: dict[str, tuple[str, str]]
+        backup_rows: dict[str, tuple[str, str]]
+        if health is None:
+            reading = (t("devices.reading"), "idle")
+            sync_rows = {"state": reading} | dict.fromkeys(SYNC_ROWS[1:], ("", "idle"))
+            backup_rows = {"state": reading} | dict.fromkeys(BACKUP_ROWS[1:], ("", "idle"))
+        else:
+            sync_rows = self._sync_rows(health)
+            backup_rows = self._backup_rows(health)
+        for prefix, rows in (("sync", sync_rows), ("backup", backup_rows)):
+            for row, (text, level) in rows.items():
+                label = self.query_one(f"#{prefix}-{row}", Label)
+                if str(label.render()) != text:
+                    label.update(text)
+                if set(label.classes) != {"health-row", f"sync-{level}"}:
+                    label.set_classes(f"health-row sync-{level}")
+
+    def _sync_rows(self, health: StationHealth) -> dict[str, tuple[str, str]]:
+        app, t, s = self.papp, self.t, health.sync
+        level = health.sync_level()
+        if s.online:
+            state = t("sync.online")
+        elif not s.daemon_running:
+            state = t("sync.not_running")
+        else:
+            state = t("sync.offline")
+        error = s.last_error if s.last_error and health.sync_error_current else None
+        return {
+            "state": (t("devices.sync.state", state=state), level),
+            "backlog": (t("devices.sync.backlog", n=s.backlog), level if s.backlog else "idle"),
+            "oldest": (t("devices.sync.oldest", age=app.format_age(s.oldest_age))
+                       if s.oldest_age is not None else "", level),
+            "last_ack": (t("devices.sync.last_ack", time=app.format_time(s.last_ack_at, date=True)),
+                         "idle"),
+            "error": (t("devices.sync.error", error=error or t("devices.none_short")),
+                      "error" if error else "idle"),
+        }
+
+    def _backup_rows(self, health: StationHealth) -> dict[str, tuple[str, str]]:
+        app, t, b = self.papp, self.t, health.backup
+        if b is None:
+            return {"state": (t("devices.backup.none"), "warn"),
+                    **dict.fromkeys(BACKUP_ROWS[1:], ("", "idle"))}
+        if b.last_error:
+            state, level = t("devices.backup.failed"), "error"
+        elif b.ok:
+            state, level = t("devices.backup.ok"), "ok"
+        else:
+            state, level = t("devices.backup.behind"), "warn"
+        return {
+            "state": (state, level),
+            "last_success": (t("devices.backup.last_success",
+                               time=app.format_time(b.last_success_at, date=True)), "idle"),
+            "lag": (t("devices.backup.lag", n=b.lag_txids,
+                      age=app.format_age(timedelta(seconds=b.lag_seconds))),
+                    "idle" if b.ok else "warn"),
+            "error": (t("devices.backup.error", error=b.last_error or t("devices.none_short")),
+                      "error" if b.last_error else "idle"),
+        }
 
     def _show_scan(self) -> None:
         self.query_one("#last-scan", Label).update(

@@ -474,6 +474,7 @@ class PackScreen(KioskScreen):
 
     @on(OrderShipped)
     def _shipped(self, msg: OrderShipped) -> None:
+        self.papp.refresh_health()  # the backlog grew by this shipment: show it now
         order = self.order
         self.shipped_order = order
         self.say("pack.shipped", "ok", no=order.platform_order_no if order else msg.order_id,

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from edge.backup import BackupRunner, Replicator, ltx, open_target, restore
 from edge.backup.cli import main as cli_main
 from edge.backup.replica import FileInfo
+from edge.backup.replicator import read_health
 from edge.errors import BackupError
 from tests.edge.backup.helpers import (
     ROOT,
@@ -102,10 +103,15 @@ def test_s3_unreachable_then_catches_up(tmp_path: Path, moto: Moto, bucket: str,
         h = runner.health()
         assert h.lag_txids >= 3 and h.lag_seconds > 0 and not h.ok
         assert "S3" in (h.last_error or "")
+        # another process (the kiosk, the sync daemon) sees the same state from the sidecar
+        seen = read_health(str(db))
+        assert seen is not None and "S3" in (seen.last_error or "") and seen.lag_txids >= 3
         proxy.start()                                  # S3 back on the same port
         wait_for(lambda: runner.health().lag_txids == 0 and runner.health().last_error is None, timeout=30)
     finally:
         runner.stop()
+    seen = read_health(str(db))
+    assert seen is not None and seen.last_error is None and seen.lag_txids == 0
     h = runner.health()
     assert h.ok and h.last_success_at is not None
     txids = l0_txids(moto, bucket, "station-01/app.db")

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,10 @@ from tests.fixtures.pack_orders import seed_packing
 
 SIZE = (120, 40)
 """Terminal size for Pilot and snapshot tests."""
+
+NOW = datetime(2026, 11, 23, 8, 10, tzinfo=UTC)
+"""The kiosk's wall clock in tests (the store's StepClock starts at 08:00), so the ages the
+status bar shows are fixed."""
 
 
 @dataclass
@@ -50,7 +55,7 @@ class Rig:
                           label_printer=self.label, slip_printer=self.slip,
                           put_parcel=self.scale.put, remove_parcel=self.scale.remove)
         services = Services(store=self.store, devices=devices, settings=settings,
-                            i18n=I18n(lang))
+                            i18n=I18n(lang), wall_clock=lambda: NOW, display_tz=UTC)
         return make_app(settings, services=services)
 
     # database views ---------------------------------------------------------
@@ -89,6 +94,15 @@ async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: fl
             raise AssertionError("condition not reached in time")
         await pilot.pause(0.02)
     await pilot.pause()
+
+
+async def fresh_health(pilot: Pilot[Any]) -> None:
+    """Make the status worker read the database now and wait until the UI has it."""
+    app = pilot.app
+    assert isinstance(app, PacklineApp)
+    seen = app.health_reads
+    app.refresh_health()
+    await wait_for(pilot, lambda: app.health_reads > seen)
 
 
 def type_keys(app: PacklineApp, code: str) -> None:

@@ -75,7 +75,7 @@ async def test_missing_scale_shows_as_a_fault_not_a_crash(db_path: Path) -> None
             assert app.device_states["label_printer"] == "off"
             await scan(pilot, "B-P01")
             await wait_for(pilot, lambda: type(app.screen).__name__ == "HomeScreen")
-            assert "电子秤:故障" in "".join(
+            assert "秤✗" in "".join(
                 str(w.render()) for w in app.screen.query("StatusBar Label"))
     finally:
         app.services.close()

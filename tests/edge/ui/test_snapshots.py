@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.edge.ui.conftest import SIZE, Rig, scan, wait_for
+from tests.edge.ui.conftest import SIZE, Rig, fresh_health, scan, wait_for
 
 CUP, SOCK = "6901234567892", "6905555000017"
 Steps = Callable[[Rig, Pilot[Any]], Awaitable[None]]
@@ -102,6 +102,7 @@ STATES: dict[str, Steps] = {
 def test_screen(snap_compare: Any, rig: Rig, state: str, lang: str) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await STATES[state](rig, pilot)
+        await fresh_health(pilot)
         await pilot.pause(0.05)
 
     assert snap_compare(rig.app(lang=lang), terminal_size=SIZE, run_before=run_before)

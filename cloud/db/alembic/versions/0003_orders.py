@@ -1,7 +1,7 @@
 """orders: shop config, order sync, allocation, waybills, write-backs, stock pushes, leases
 
 Revision ID: 0003_orders
-Revises: 0002_sync
+Revises: 0003_station_health_resync (main took that number first; the ids stay as they were)
 Create Date: 2026-11-23
 
 The tables are created from their definitions in ``cloud/db/schema_orders.py`` as they
@@ -19,7 +19,7 @@ from cloud.db.schema import NAMING_CONVENTION, metadata
 from cloud.db.schema_orders import ORDER_TABLES
 
 revision: str = "0003_orders"
-down_revision: str | None = "0002_sync"
+down_revision: str | None = "0003_station_health_resync"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
