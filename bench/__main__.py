@@ -13,6 +13,7 @@ BENCHES: dict[str, str] = {
     "marketplaces": "bench.marketplaces:main",
     "sync": "bench.sync:main",
     "scan_latency": "bench.scan_latency:main",
+    "orders": "bench.orders:main",
 }
 """Registered benchmarks, run in this order by ``python -m bench``."""
 

@@ -306,11 +306,22 @@ async def write_back(engine: Engine, sc: Any, *, now: datetime | None = None,
         async with sem:
             outcome: str = "done"
             error: str | None = None
+            writer = getattr(sc, "writer", None) or sc.client
             try:
+                if row.attempts > 0:
+                    # An earlier attempt may have arrived (timed out on our side): look first.
+                    try:
+                        po = await sc.client.get_order(row.platform_order_id)
+                        if po.tracking_number == row.waybill_no:
+                            outcomes.append((row, "done", None))
+                            return
+                    except MarketplaceError as err:
+                        outcomes.append((row, "retry", err.message))
+                        return
                 for attempt in range(3):
                     try:
-                        await sc.client.ship(row.platform_order_id, carrier_for_api,
-                                             row.waybill_no, modify=row.modify)
+                        await writer.ship(row.platform_order_id, carrier_for_api,
+                                          row.waybill_no, modify=row.modify)
                         break
                     except BusinessError as err:
                         # A token replaced by a concurrent refresh while this call was in

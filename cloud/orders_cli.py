@@ -34,15 +34,11 @@ Renderer = Callable[[Sequence[str], Sequence[Sequence[str]], Collection[int]], s
 
 
 def register(cli: click.Group, render: Callable[..., str]) -> None:
-    """Add the shop, map, orders, worker and fake-platform commands to ``cli``.
+    """Add the shop, map, orders and worker commands to ``cli``.
 
     ``render`` is the CLI's table renderer (``cloud.__main__.render_table``).
     """
-    from cloud.marketplaces.fake_server import fake_platform_command
-
     render_table = render
-
-    cli.add_command(fake_platform_command)
 
     @cli.group("shop")
     def shop() -> None:

@@ -321,6 +321,10 @@ class ShopClient:
     """The platform client (``PddClient`` / ``TaobaoClient``)."""
     tokens: TokenManager
     """Token manager (persists refreshed tokens)."""
+    writer: MarketplaceClient | None = None
+    """A client for calls that are not idempotent on the platform (shipping write-back):
+    same shop and tokens, but a timed-out call is not re-sent blindly — the caller checks
+    the platform first. None: use ``client``."""
 
 
 def open_client(
@@ -349,6 +353,9 @@ def open_client(
         tokens.set(shop_id, shop.token)
         client = pdd.PddClient(cfg, shop_id, tokens, http=http, limiter=limiter, retry=retry,
                                clock=clock)
+        writer: MarketplaceClient = pdd.PddClient(cfg, shop_id, tokens, http=http,
+                                                  limiter=limiter, retry=_no_resend(retry),
+                                                  clock=clock)
     else:
         tcfg = taobao.TopConfig(app_key=shop.app_key, app_secret=shop.app_secret,
                                 gateway_url=shop.gateway_url, oauth_url=shop.oauth_url())
@@ -357,7 +364,18 @@ def open_client(
         tokens.set(shop_id, shop.token)
         client = taobao.TaobaoClient(tcfg, shop_id, tokens, http=http, limiter=limiter,
                                      retry=retry, clock=clock)
-    return ShopClient(shop=shop, client=client, tokens=tokens)
+        writer = taobao.TaobaoClient(tcfg, shop_id, tokens, http=http, limiter=limiter,
+                                     retry=_no_resend(retry), clock=clock)
+    return ShopClient(shop=shop, client=client, tokens=tokens, writer=writer)
+
+
+def _no_resend(retry: RetryPolicy | None) -> RetryPolicy:
+    """``retry`` without re-sending after a transient failure (a timeout may have arrived);
+    rate-limited calls are still retried (the platform refused them unprocessed)."""
+    base = retry or RetryPolicy()
+    return RetryPolicy(rate_limited_attempts=base.rate_limited_attempts, transient_attempts=1,
+                       base_delay=base.base_delay, max_delay=base.max_delay, sleep=base.sleep,
+                       rng=base.rng)
 
 
 async def refresh_if_due(sc: ShopClient, *, now: float, margin: float = 300.0) -> bool:

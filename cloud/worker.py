@@ -272,7 +272,7 @@ class Worker:
 
     async def listen_pdd(self, shop_id: str, stop: asyncio.Event) -> None:
         """Listen to PMC for the shop's app until ``stop``; reconnects with backoff."""
-        from cloud.marketplaces.pdd import PddPushClient
+        from cloud.marketplaces.pdd_push import PddPushClient
 
         delay = 1.0
         while not stop.is_set():

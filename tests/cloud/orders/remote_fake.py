@@ -29,6 +29,8 @@ class OrderTruth:
     """Tracking number on the platform."""
     created_at: int = 0
     """Creation (epoch s)."""
+    closed: bool = False
+    """Closed or refunded on the platform."""
 
 
 def _child(conn: Connection, platform: str, seed: int, start: float,
@@ -52,7 +54,9 @@ def _child(conn: Connection, platform: str, seed: int, start: float,
                     fake._publish_events()
                     out: Any = fake.now()
                 elif cmd == "orders":
-                    out = [OrderTruth(o.order_id, o.updated_at, o.tracking_number, o.created_at)
+                    out = [OrderTruth(o.order_id, o.updated_at, o.tracking_number, o.created_at,
+                                      o.phase.value == "closed" or (
+                                          o.refund is not None and o.refund.value == "success"))
                            for o in fake.gen.orders.values()]
                 elif cmd == "shipments":
                     out = [(s.order_id, s.tracking_number, s.modification) for s in fake.shipments]

@@ -130,18 +130,25 @@ async def test_a_simulated_day_of_20000_orders_with_10_percent_faults(
     assert stale == []
     # Every station shipment written back exactly once.
     assert len(shipments) > ORDERS * 0.4
-    assert all(w.state == "done" for w in wbs), Counter(w.state for w in wbs)
+    # Done, except where the platform closed the order (refunded) before the tracking
+    # number got there: those wait for a person, as they should.
+    not_done = {w.order_id.split("-", 1)[1] for w in wbs if w.state != "done"}
+    assert all(w.state in ("done", "failed") for w in wbs), Counter(w.state for w in wbs)
+    assert all(truth[k].closed for k in not_done), not_done
+    assert len(not_done) < len(wbs) / 1000
     assert {(w.order_id, w.waybill_no) for w in wbs} == {(o, n) for o, n in shipments}
     firsts = Counter(oid for oid, _n, mod in platform_shipments if not mod)
     ours = {oid.split("-", 1)[1] for oid in shipped_waybills}
     assert {k for k, n in firsts.items() if n > 1} == set()
-    assert ours <= set(firsts)
+    assert ours - not_done <= set(firsts)
     mods = Counter(oid for oid, _n, mod in platform_shipments if mod)
     expected_mods = Counter({oid.split("-", 1)[1]: len(ns) - 1
-                             for oid, ns in shipped_waybills.items() if len(ns) > 1})
+                             for oid, ns in shipped_waybills.items()
+                             if len(ns) > 1 and oid.split("-", 1)[1] not in not_done})
     assert mods == expected_mods
     for oid, numbers in shipped_waybills.items():
-        assert truth[oid.split("-", 1)[1]].tracking_number == numbers[-1]
+        if oid.split("-", 1)[1] not in not_done:
+            assert truth[oid.split("-", 1)[1]].tracking_number == numbers[-1]
     # No stock push above available-to-sell, each recorded with its inputs.
     assert pushes
     for p in pushes:
