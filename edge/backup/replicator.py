@@ -476,45 +476,6 @@ def read_health(db_path: str, now_s: float | None = None) -> BackupHealth | None
                           time.time() if now_s is None else now_s)
 
 
-ERROR_FILE = "last_error"
-"""Sidecar file holding the backup service's last error (removed by the next success)."""
-
-
-def read_health(db_path: str, clock: Callable[[], float] = time.time) -> BackupHealth | None:
-    """Backup health from the sidecar beside ``db_path`` without touching it (no target,
-    no spool clean-up: safe while the backup service runs). None when there is no sidecar."""
-    d = sidecar_dir(db_path)
-    try:
-        with open(os.path.join(d, "meta.json")) as f:
-            raw = json.load(f)
-        m = Meta(**{k: v for k, v in raw.items() if k in Meta.__dataclass_fields__})
-    except (OSError, ValueError, TypeError):
-        return None
-    spool = os.path.join(d, "spool")
-    pending: list[tuple[int, str]] = []
-    with contextlib.suppress(OSError):
-        for name in os.listdir(spool):
-            level_s, _, rest = name.partition("_")
-            parsed = ltx.parse_filename(rest) if name.endswith(".ltx") else None
-            if parsed is not None and level_s == "0" and parsed[1] > m.uploaded_txid:
-                pending.append((parsed[1], os.path.join(spool, name)))
-    lag_s = 0.0
-    if pending:
-        with contextlib.suppress(OSError, BackupError), open(min(pending)[1], "rb") as f:
-            ts = ltx.Header.unpack(f.read(ltx.HEADER_SIZE)).timestamp_ms
-            lag_s = max(0.0, clock() - ts / 1000)
-    error: str | None = None
-    with contextlib.suppress(OSError):
-        with open(os.path.join(d, ERROR_FILE), encoding="utf-8") as f:
-            error = f.read().strip()[:500] or None
-    last = dt.datetime.fromtimestamp(m.last_success_ms / 1000, tz=dt.UTC) if m.last_success_ms else None
-    return BackupHealth(
-        target="-", last_success_at=last, lag_seconds=lag_s,
-        lag_txids=max(0, m.txid - m.uploaded_txid), last_error=error, txid=m.txid,
-        uploaded_txid=m.uploaded_txid,
-    )
-
-
 def _redact(url: str) -> str:
     """Drop anything that looks like a credential from a URL's query."""
     from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse

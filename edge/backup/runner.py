@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edge.backup.replica import Target, open_target
-from edge.backup.replicator import ERROR_FILE, BackupHealth, Replicator
+from edge.backup.replicator import BackupHealth, Replicator
 from edge.errors import BackupError
 
 log = logging.getLogger(__name__)
@@ -90,23 +90,7 @@ class BackupRunner:
         msg = str(err) if isinstance(err, BackupError) else f"{type(err).__name__}: {err}"
         with self._lock:
             self.replicator.last_error = msg
-        self._record_error(msg)
         log.warning("backup: %s", msg)
-
-    def _record_error(self, msg: str | None) -> None:
-        """Keep the last error in the sidecar for ``read_health`` (the sync daemon sends it
-        to the cloud); None removes it. Best effort: health must never stop the backup."""
-        path = os.path.join(self.replicator.dir, ERROR_FILE)
-        try:
-            if msg is None:
-                if os.path.exists(path):
-                    os.remove(path)
-            else:
-                with open(path + ".tmp", "w", encoding="utf-8") as f:
-                    f.write(msg[:500])
-                os.replace(path + ".tmp", path)
-        except OSError as err:
-            log.debug("could not record the backup error: %s", err)
 
     def run(self, stop: threading.Event) -> None:
         """The loop; returns when ``stop`` is set."""
@@ -138,7 +122,6 @@ class BackupRunner:
                     with self._lock:
                         r.upload()
                     backoff = 0.0
-                    self._record_error(None)
                 except Exception as err:  # noqa: BLE001
                     self._failed(err)
                     backoff = min(self.max_backoff, max(0.5, backoff * 2))

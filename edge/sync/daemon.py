@@ -51,7 +51,12 @@ class DaemonSettings:
     max_batch: int = 2000
     """Most down-messages handled before the outbox gets a turn."""
     status_every: float = 1.0
-    """Seconds between status records (and on every connection change)."""
+    """Seconds between checks of the link state; it is written when it changed (and on
+    every connection change)."""
+    heartbeat_every: float = 60.0
+    """Seconds between heartbeats when nothing else changed. Each one is a database write,
+    and every write is a backup upload: an idle station must stay idle (see ``STALE_AFTER``
+    in ``edge.sync.status``, which must be comfortably longer)."""
     inbox_keep: timedelta = timedelta(days=30)
     """How long applied down-message ids are kept for deduplication: longer than the
     broker keeps a session (7 days asked, ``persistent_client_expiration`` 14 days) plus
@@ -95,6 +100,8 @@ class SyncDaemon:
         self._events: list[ConnectionState] = []
         self._events_lock = threading.Lock()
         self._last_status = 0.0
+        self._last_heartbeat = 0.0
+        self._last_values: dict[str, str] = {}
         self._last_prune = 0.0
         self._online_since: datetime | None = None
         broker.add_connection_listener(self._on_connection)
@@ -192,7 +199,6 @@ class SyncDaemon:
         self._last_status = now
         values = {
             "connected": "1" if self.broker.connected and not stopping else "0",
-            "heartbeat_at": datetime.now(UTC).isoformat(),
             "in_flight": str(self.outbox.in_flight),
             "daemon": "stopped" if stopping else "running",
         }
@@ -201,10 +207,17 @@ class SyncDaemon:
         error = self.outbox.counters.last_error or self.inbox.counters.last_error or reason
         if error:
             values["last_error"] = error[:300]
+        if (not force and values == self._last_values
+                and now - self._last_heartbeat < self.settings.heartbeat_every):
+            return
+        values["heartbeat_at"] = datetime.now(UTC).isoformat()
         try:
             self.store.writer.set_sync_state(values)
         except sqlite3.OperationalError as err:  # busy: the next turn writes it
             log.warning("could not record sync status: %s", err)
+            return
+        self._last_heartbeat = now
+        self._last_values = {k: v for k, v in values.items() if k != "heartbeat_at"}
 
 
 # ---------------------------------------------------------------------------- CLI

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 from edge.store.queries import OutboxStats, Queries
 
-STALE_AFTER = timedelta(seconds=10)
-"""A daemon heartbeat older than this means the daemon is not running: offline."""
+STALE_AFTER = timedelta(seconds=150)
+"""A daemon heartbeat older than this means the daemon is not running: offline. The daemon
+writes one at least every ``DaemonSettings.heartbeat_every`` (60 s) and on every change."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,3 +225,26 @@ def test_congestion_window_halves_on_time_outs_and_grows_with_acks(server, stati
     daemon.step()
     assert daemon.outbox.cwnd == 50  # +1 per acked row, capped at the window
     assert [Envelope.model_validate_json(m.payload).msg_id for m in drain(cloud)] == ids[40:60]
+
+
+def test_an_idle_daemon_does_not_write_the_database(server: FakeBrokerServer, station_store: Store,
+                                                    cloud: FakeBroker) -> None:
+    """Every database write is a backup upload: an idle, connected station writes nothing
+    between heartbeats; a change of link state is written at once."""
+    broker = server.client(STATION, username=STATION)
+    daemon = SyncDaemon(station_store, broker,
+                        DaemonSettings(tick=0, health_every=None, status_every=0.0, heartbeat_every=3600))
+    daemon.start()
+    for _ in range(5):
+        daemon.step(0)
+    conn = station_store.writer.db.conn
+    before = conn.total_changes
+    for _ in range(50):
+        daemon.step(0)
+    assert conn.total_changes == before
+    broker.disconnect()
+    for _ in range(5):
+        daemon.step(0)
+    assert conn.total_changes > before
+    state = dict(conn.execute("SELECT key, value FROM sync_state").fetchall())
+    assert state["connected"] == "0"

@@ -34,7 +34,7 @@ def test_offline_with_a_backlog_shows_its_age() -> None:
 
 
 def test_a_stale_heartbeat_means_the_daemon_is_not_running() -> None:
-    s = compute_status(OutboxStats(3, NOW - timedelta(days=2), None), state(beat=timedelta(seconds=30)), NOW)
+    s = compute_status(OutboxStats(3, NOW - timedelta(days=2), None), state(beat=timedelta(seconds=151)), NOW)
     assert (s.online, s.daemon_running) == (False, False)
     assert s.label("zh") == "同步未运行 · 待同步 3 条 (2 天)"
 
