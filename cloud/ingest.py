@@ -41,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from cloud import ledger_store
+from cloud.db import write_transaction
 from cloud.db.schema import (
     dead_letters,
     downlink_outbox,
@@ -73,6 +74,11 @@ from edge.sync.schema import (
 )
 
 log = logging.getLogger(__name__)
+
+_ENVELOPE_COLUMNS = {"msg_id", "station_id", "received_at"}
+# Columns a payload fills; stations may send more (telemetry) than the tables keep.
+_SHIPMENT_COLUMNS = set(station_shipments.c.keys()) - _ENVELOPE_COLUMNS
+_SIGN_IN_COLUMNS = set(station_sign_ins.c.keys()) - _ENVELOPE_COLUMNS
 
 UP_FILTER = f"{TOPIC_ROOT}/st/+/up/#"
 """What the cloud subscribes to."""
@@ -264,7 +270,7 @@ class Ingest:
                 where = parse_topic(m.topic)
                 self._dead(batch, m.topic, where[0] if where else None, None,
                            f"internal error: {type(one).__name__}: {one}"[:500], m.payload, now)
-                with self.engine.begin() as conn:
+                with write_transaction(self.engine) as conn:
                     conn.execute(sa.insert(dead_letters), batch.dead)
                 if not self.settings.puback_on_receipt:
                     self.bus.ack(m)
@@ -276,7 +282,7 @@ class Ingest:
         batch = _Batch()
         for m in messages:
             self._classify(m, batch, now)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             self._apply(conn, batch, now)
         self._send_acks(batch, now)
         if not self.settings.puback_on_receipt:
@@ -423,9 +429,9 @@ class Ingest:
                 "raised_at": env.created_at,
             }
         elif isinstance(payload, ShipmentWire):
-            table, row = station_shipments, payload.model_dump()
+            table, row = station_shipments, payload.model_dump(include=_SHIPMENT_COLUMNS)
         elif isinstance(payload, SignInWire):
-            table, row = station_sign_ins, payload.model_dump()
+            table, row = station_sign_ins, payload.model_dump(include=_SIGN_IN_COLUMNS)
         else:  # decode() only returns known kinds
             raise AssertionError(type(payload).__name__)
         row.update(msg_id=env.msg_id, station_id=station, received_at=now)
@@ -474,7 +480,7 @@ class Ingest:
             .order_by(ranked.c.seq)
             .limit(self.settings.publish_batch)
         )
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             rows = conn.execute(query).all()
             if not rows:
                 return 0
@@ -497,7 +503,7 @@ class Ingest:
     def reconnected(self) -> None:
         """After a reconnect every unacked down-message is due again."""
         self._next_poll = 0.0
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(sa.update(downlink_outbox).where(downlink_outbox.c.acked_at.is_(None))
                          .values(next_attempt_at=self._clock()))
 

@@ -1,7 +1,7 @@
 """Order-side tables: shop credentials, order sync, allocation, outbound, stock push.
 
 They live on the shared :data:`cloud.db.schema.metadata` (importing :mod:`cloud.db`
-registers them) and are created by migration ``0003_orders``. Conventions as in
+registers them) and are created by migration ``0004_orders``. Conventions as in
 :mod:`cloud.db.schema`: text ids, money in fen, UTC timestamps. Buyer PII is never
 stored in clear: platform ciphertext stays ciphertext (``receiver_cipher``), anything we
 decrypt is sealed with the cloud key (``receiver_sealed``), screens read the masks.
@@ -276,4 +276,4 @@ ORDER_TABLES: tuple[sa.Table, ...] = (
     reservations, waybills, order_intercepts, tracking_writebacks, stock_pushes, push_inbox,
     job_leases,
 )
-"""Tables created by migration ``0003_orders``, in creation order."""
+"""Tables created by migration ``0004_orders``, in creation order."""

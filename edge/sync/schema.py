@@ -185,6 +185,16 @@ class ShipmentWire(_Wire):
     """Who shipped it."""
     shipped_at: datetime
     """When (UTC)."""
+    platform: str | None = Field(default=None, max_length=16)
+    """Platform of the order, as the task gave it."""
+    platform_order_no: str | None = Field(default=None, max_length=64)
+    """Platform order number, as the task gave it."""
+    station_id: str | None = Field(default=None, max_length=64)
+    """Sending station (the envelope's and the topic's station is the one that counts)."""
+    move_ids: list[str] = Field(default_factory=list, max_length=1000)
+    """The SHIP moves recorded with the shipment (they travel as ``move`` messages)."""
+    kpis: dict[str, float] = Field(default_factory=dict, max_length=32)
+    """Packer telemetry: rejected scans, weighings, seconds spent packing."""
 
 
 class SignInWire(_Wire):
@@ -196,6 +206,10 @@ class SignInWire(_Wire):
     """``sign_in`` or ``sign_out``."""
     at: datetime
     """When (UTC)."""
+    method: str | None = Field(default=None, max_length=16)
+    """How (``badge`` or ``pin``) for a sign-in."""
+    station_id: str | None = Field(default=None, max_length=64)
+    """Sending station (the envelope's and the topic's station is the one that counts)."""
 
 
 class LocationWire(_Wire):

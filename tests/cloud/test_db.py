@@ -56,6 +56,8 @@ EXPECTED_TABLES = {
         "device_id", "occurred_at", "recorded_at", "received_at", "reverses_move_id", "note",
     },
     "stock_balances": {"warehouse_id", "sku", "location", "qty"},
+}
+EXPECTED_TABLES.update({  # 0002_sync (tables of the sync branch)
     "dead_letters": {"id", "received_at", "topic", "station_id", "msg_id", "reason", "payload"},
     "downlink_outbox": {
         "seq", "msg_id", "station_id", "kind", "payload", "created_at", "attempts",
@@ -70,6 +72,8 @@ EXPECTED_TABLES = {
         "shipped_at", "received_at", "tracking_pushed_at",
     },
     "station_sign_ins": {"msg_id", "station_id", "operator_id", "event", "at", "received_at"},
+})
+EXPECTED_TABLES.update({  # 0003_station_health_resync
     "station_health": {
         "station_id", "msg_id", "reported_at", "received_at", "backup_last_success_at",
         "backup_lag_seconds", "backup_last_error", "outbox_backlog", "detail",
@@ -78,8 +82,8 @@ EXPECTED_TABLES = {
         "msg_id", "station_id", "restore_point", "restored_txid", "restored_at", "cutoff",
         "received_at", "moves_sent", "downlinks_resent",
     },
-}
-EXPECTED_TABLES.update({  # 0003_orders
+})
+EXPECTED_TABLES.update({  # 0004_orders
     t.name: {c.name for c in t.columns} for t in ORDER_TABLES})
 
 

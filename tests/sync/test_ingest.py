@@ -217,3 +217,35 @@ def test_a_station_cannot_move_stock_of_another_warehouse(engine, tmp_path) -> N
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(ledger_store.stock_moves)
                             .where(ledger_store.stock_moves.c.move_id == row.msg_id)).scalar_one() == 0
+
+
+def test_kiosk_shipment_and_sign_in_messages_are_stored(engine, tmp_path) -> None:
+    """What the kiosk's packing writes enqueue (telemetry included) is what ingest takes."""
+    from cloud.db.schema import station_shipments, station_sign_ins
+    from edge.store.packing import PackingWriter, StoreOrderSource
+    from tests.fixtures.pack_orders import seed_packing
+
+    store = make_station(tmp_path / "kiosk.db", "st-02")
+    seed_packing(store)
+    packing = PackingWriter(store.writer)
+    packing.sign_in("P01", method="badge")
+    order = StoreOrderSource(store.queries).order("O1")
+    assert order is not None
+    packing.ship(order, operator_id="P01", weight_g=352,
+                 kpis={"rejected_scans": 1, "weighings": 2, "pack_seconds": 7.5})
+    rows = [r for r in store.queries.outbox_pending(100) if r.kind in ("shipment", "sign_in")]
+    assert [r.kind for r in rows] == ["sign_in", "shipment"]
+    bus = RecordingBus()
+    Ingest(engine, bus, IngestSettings()).handle_batch(
+        [Msg(up_topic("st-02", r.kind), envelope(r.kind, "st-02", r.payload, r.msg_id))
+         for r in rows])
+    ack = acks_for(bus, "st-02")
+    assert (ack.msg_ids, ack.rejected) == ([r.msg_id for r in rows], [])
+    with engine.connect() as conn:
+        ship = conn.execute(sa.select(station_shipments).where(
+            station_shipments.c.msg_id == rows[1].msg_id)).one()
+        sign = conn.execute(sa.select(station_sign_ins).where(
+            station_sign_ins.c.msg_id == rows[0].msg_id)).one()
+    assert (ship.station_id, ship.order_id, ship.waybill_no, ship.carrier, ship.weight_g,
+            ship.operator_id) == ("st-02", "O1", "SF1001", "SF", 352, "P01")
+    assert (sign.station_id, sign.operator_id, sign.event) == ("st-02", "P01", "sign_in")
