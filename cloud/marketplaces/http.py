@@ -304,3 +304,88 @@ def transport_error(err: httpx.HTTPError, *, platform: str, api: str) -> Marketp
     if isinstance(err, httpx.TimeoutException):
         return TransientError(f"{platform} {api} 请求超时", platform=platform, api=api)
     return TransientError(f"{platform} {api} 网络错误: {err}", platform=platform, api=api)
+
+
+class GatewayClient:
+    """What every platform client shares: one shop on one signed gateway, the app's rate
+    limiter and token manager, retries, token refresh, and the platform's envelope.
+
+    A subclass names its form fields, passes its ``httpx.Auth`` signer and envelope reader,
+    and implements the API calls on top of :meth:`_call`.
+    """
+
+    platform: str
+    """Platform code (``pdd``, ``taobao``)."""
+    api_field: str
+    """Form field naming the API: ``type`` on PDD, ``method`` on TOP."""
+    token_field: str
+    """Form field carrying the shop's access token: ``access_token`` / ``session``."""
+
+    def __init__(
+        self,
+        config: Any,
+        shop_id: str,
+        tokens: TokenManager,
+        *,
+        auth: httpx.Auth,
+        unwrap: Callable[[str, Any], Any],
+        limits: Mapping[str, list[Limit]],
+        http: httpx.AsyncClient | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.config = config
+        """App credentials and endpoints (``gateway_url`` among them)."""
+        self.shop_id = shop_id
+        """The shop (PDD mall id, TOP seller id)."""
+        self.tokens = tokens
+        """Token manager shared by the app's clients."""
+        self._owns_http = http is None
+        self.http = http or build_client()
+        """Injected HTTP client."""
+        self._auth = auth
+        self._unwrap = unwrap
+        """The platform's envelope reader: the payload, or the platform's error raised."""
+        self._caller = ApiCaller(
+            shop=shop_id, send=self._send, tokens=tokens,
+            limiter=limiter if limiter is not None else RateLimiter(limits),
+            retry=retry or RetryPolicy(),
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this instance created it."""
+        if self._owns_http:
+            await self.http.aclose()
+
+    async def _call(self, api: str, wire: dict[str, str], *, needs_token: bool) -> Any:
+        return await self._caller.call(api, wire, needs_token=needs_token)
+
+    async def _send(self, api: str, params: dict[str, str], token: Token | None) -> Any:
+        form = {self.api_field: api, **params}
+        if token is not None:
+            form[self.token_field] = token.access_token
+        try:
+            response = await self.http.post(self.config.gateway_url, data=form, auth=self._auth)
+        except httpx.HTTPError as err:
+            raise transport_error(err, platform=self.platform, api=api) from err
+        try:
+            return self._unwrap(api, loads(response.content))
+        except MarketplaceError as err:
+            err.platform, err.api = self.platform, api
+            if isinstance(err, MalformedResponse) and response.status_code >= 500:
+                raise TransientError(f"{api}: HTTP {response.status_code}",
+                                     platform=self.platform, api=api) from err
+            raise
+
+
+def refresher(
+    oauth_token: Callable[..., Awaitable[Token]], config: Any, http: httpx.AsyncClient, *,
+    clock: Callable[[], float] = time.time,
+) -> Callable[[Token], Awaitable[Token]]:
+    """A TokenManager refresher that posts ``grant_type=refresh_token`` via ``oauth_token``."""
+
+    async def refresh(token: Token) -> Token:
+        return await oauth_token(config, http, {
+            "grant_type": "refresh_token", "refresh_token": token.refresh_token}, clock=clock)
+
+    return refresh

@@ -52,13 +52,13 @@ from cloud.marketplaces.errors import (
     TransientError,
 )
 from cloud.marketplaces.http import (
-    ApiCaller,
+    GatewayClient,
     Limit,
     RateLimiter,
     RetryPolicy,
     TokenManager,
-    build_client,
     loads,
+    refresher,
     transport_error,
 )
 
@@ -311,10 +311,12 @@ class PddConfig:
     """PMC WebSocket base URL (``ws://127.0.0.1:port`` in tests)."""
 
 
-class PddClient:
+class PddClient(GatewayClient):
     """PDD calls for one shop. Implements :class:`~cloud.marketplaces.base.MarketplaceClient`."""
 
     platform = PLATFORM
+    api_field = "type"
+    token_field = "access_token"  # noqa: S105 - the name of a form field, not a secret
     max_window_seconds = MAX_WINDOW_SECONDS
 
     def __init__(
@@ -328,60 +330,22 @@ class PddClient:
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.config = config
-        """App credentials and endpoints."""
-        self.shop_id = shop_id
-        """Shop (mall) id."""
-        self.tokens = tokens
-        """Token manager shared by the app's clients."""
-        self._owns_http = http is None
-        self.http = http or build_client()
-        """Injected HTTP client."""
-        self._auth = PddAuth(config.client_id, config.client_secret, clock=clock)
-        self._caller = ApiCaller(
-            shop=shop_id, send=self._send, tokens=tokens,
-            limiter=limiter if limiter is not None else RateLimiter(LIMITS),
-            retry=retry or RetryPolicy(),
-        )
+        super().__init__(
+            config, shop_id, tokens, auth=PddAuth(config.client_id, config.client_secret, clock=clock),
+            unwrap=unwrap, limits=LIMITS, http=http, limiter=limiter, retry=retry)
+        self.config: PddConfig = config
 
     @staticmethod
     def token_refresher(
         config: PddConfig, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.time
     ) -> Callable[[Token], Any]:
-        """A TokenManager refresher that POSTs ``grant_type=refresh_token`` to the OAuth URL."""
-
-        async def refresh(token: Token) -> Token:
-            return await oauth_token(config, http, {
-                "grant_type": "refresh_token", "refresh_token": token.refresh_token}, clock=clock)
-
-        return refresh
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this instance created it."""
-        if self._owns_http:
-            await self.http.aclose()
-
-    async def _send(self, api: str, params: dict[str, str], token: Token | None) -> Any:
-        form = {"type": api, **params}
-        if token is not None:
-            form["access_token"] = token.access_token
-        try:
-            response = await self.http.post(self.config.gateway_url, data=form, auth=self._auth)
-        except httpx.HTTPError as err:
-            raise transport_error(err, platform=PLATFORM, api=api) from err
-        try:
-            return unwrap(api, loads(response.content))
-        except MarketplaceError as err:
-            err.platform, err.api = PLATFORM, api
-            if isinstance(err, MalformedResponse) and response.status_code >= 500:
-                raise TransientError(f"{api}: HTTP {response.status_code}", platform=PLATFORM,
-                                     api=api) from err
-            raise
+        """A TokenManager refresher that posts ``grant_type=refresh_token`` to the OAuth URL."""
+        return refresher(oauth_token, config, http, clock=clock)
 
     async def call(self, api: str, params: Mapping[str, Any], *, needs_token: bool = True) -> Any:
         """Generic signed call; returns the payload under the API's root key."""
         wire = {k: wire_value(v) for k, v in params.items() if v is not None}
-        return await self._caller.call(api, wire, needs_token=needs_token)
+        return await self._call(api, wire, needs_token=needs_token)
 
     # ------------------------------------------------------------------ calls
 

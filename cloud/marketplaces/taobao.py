@@ -53,13 +53,13 @@ from cloud.marketplaces.errors import (
     TransientError,
 )
 from cloud.marketplaces.http import (
-    ApiCaller,
+    GatewayClient,
     Limit,
     RateLimiter,
     RetryPolicy,
     TokenManager,
-    build_client,
     loads,
+    refresher,
     transport_error,
 )
 from cloud.marketplaces.pdd import wire_value
@@ -286,10 +286,12 @@ class TopConfig:
     """``md5``, ``hmac`` or ``hmac-sha256``."""
 
 
-class TaobaoClient:
+class TaobaoClient(GatewayClient):
     """TOP calls for one shop. Implements :class:`~cloud.marketplaces.base.MarketplaceClient`."""
 
     platform = PLATFORM
+    api_field = "method"
+    token_field = "session"  # noqa: S105 - the name of a form field, not a secret
     max_window_seconds = MAX_WINDOW_SECONDS
 
     def __init__(
@@ -303,63 +305,24 @@ class TaobaoClient:
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.config = config
-        """App credentials and endpoints."""
-        self.shop_id = shop_id
-        """Seller (user) id."""
-        self.tokens = tokens
-        """Token manager shared by the app's clients."""
-        self._owns_http = http is None
-        self.http = http or build_client()
-        """Injected HTTP client."""
-        self._auth = TopAuth(config.app_key, config.app_secret,
-                             sign_method=config.sign_method, clock=clock)
-        self._caller = ApiCaller(
-            shop=shop_id, send=self._send, tokens=tokens,
-            limiter=limiter if limiter is not None else RateLimiter(LIMITS),
-            retry=retry or RetryPolicy(),
-        )
+        auth = TopAuth(config.app_key, config.app_secret, sign_method=config.sign_method, clock=clock)
+        super().__init__(config, shop_id, tokens, auth=auth, unwrap=unwrap, limits=LIMITS,
+                         http=http, limiter=limiter, retry=retry)
+        self.config: TopConfig = config
 
     @staticmethod
     def token_refresher(
         config: TopConfig, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.time
     ) -> Callable[[Token], Any]:
-        """A TokenManager refresher posting ``grant_type=refresh_token`` to the OAuth URL."""
-
-        async def refresh(token: Token) -> Token:
-            return await oauth_token(config, http, {
-                "grant_type": "refresh_token", "refresh_token": token.refresh_token}, clock=clock)
-
-        return refresh
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this instance created it."""
-        if self._owns_http:
-            await self.http.aclose()
-
-    async def _send(self, method: str, params: dict[str, str], token: Token | None) -> Any:
-        form = {"method": method, **params}
-        if token is not None:
-            form["session"] = token.access_token
-        try:
-            response = await self.http.post(self.config.gateway_url, data=form, auth=self._auth)
-        except httpx.HTTPError as err:
-            raise transport_error(err, platform=PLATFORM, api=method) from err
-        try:
-            return unwrap(method, loads(response.content))
-        except MarketplaceError as err:
-            err.platform, err.api = PLATFORM, method
-            if isinstance(err, MalformedResponse) and response.status_code >= 500:
-                raise TransientError(f"{method}: HTTP {response.status_code}",
-                                     platform=PLATFORM, api=method) from err
-            raise
+        """A TokenManager refresher that posts ``grant_type=refresh_token`` to the OAuth URL."""
+        return refresher(oauth_token, config, http, clock=clock)
 
     async def call(
         self, method: str, params: Mapping[str, Any], *, needs_token: bool = True
     ) -> dict[str, Any]:
         """Generic signed call; returns the flat response body."""
         wire = {k: wire_value(v) for k, v in params.items() if v is not None}
-        result: dict[str, Any] = await self._caller.call(method, wire, needs_token=needs_token)
+        result: dict[str, Any] = await self._call(method, wire, needs_token=needs_token)
         return result
 
     # ------------------------------------------------------------------ calls
