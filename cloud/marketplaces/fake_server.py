@@ -13,6 +13,7 @@ Ground truth for tests is plain Python on the fake object: ``orders()``,
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import json
 import random
@@ -236,7 +237,7 @@ async def read_params(request: Request) -> dict[str, str]:
     return params
 
 
-class FakeBase:
+class FakeBase(abc.ABC):
     """State and ground truth shared by the platform fakes."""
 
     platform = ""
@@ -326,9 +327,9 @@ class FakeBase:
         for event in events:
             self.publish(event)
 
+    @abc.abstractmethod
     def publish(self, event: Any) -> None:
         """Turn a generator event into a push message (platform specific)."""
-        raise NotImplementedError
 
     async def stall(self) -> None:
         """The ``timeout`` fault: wait longer than a client should."""

@@ -258,19 +258,25 @@ def _nibble(n: int) -> int:
     return n + 0x30 if n <= 9 else n + 0x37
 
 
-class YaohuaA9Decoder:
-    """Yaohua XK3190-A9 continuous frames (spec §2.1).
+class _StxFrameDecoder:
+    """Fixed-length frames that start with STX: find STX, take ``FRAME_LEN`` bytes, parse.
 
-    12 bytes: STX, sign, six digits, decimal places ``'0'..'4'``, XOR of bytes 1–8 as two
-    upper-case hex ASCII nibbles, ETX. The value is in kg. The frame has no stable flag.
+    A bad frame is counted and skipped by one byte, so the reader resyncs at the next STX;
+    nothing here raises on bad input.
     """
 
-    FRAME_LEN = 12
+    FRAME_LEN = 0
+    """Bytes per frame, STX included."""
 
     def __init__(self) -> None:
         self.bad_frames = 0
-        """Frames with a wrong length, character or checksum."""
+        """Frames with a wrong length, character, status byte or checksum."""
         self._buf = bytearray()
+
+    @staticmethod
+    def parse(frame: bytes) -> Reading | None:
+        """One frame's reading, or None when the frame is not valid."""
+        return None
 
     def feed(self, data: bytes) -> list[Reading]:
         """Consume bytes; return the readings of every complete valid frame."""
@@ -284,8 +290,7 @@ class YaohuaA9Decoder:
             del self._buf[:start]
             if len(self._buf) < self.FRAME_LEN:
                 break
-            frame = bytes(self._buf[: self.FRAME_LEN])
-            reading = self.parse(frame)
+            reading = self.parse(bytes(self._buf[: self.FRAME_LEN]))
             if reading is None:
                 self.bad_frames += 1
                 del self._buf[:1]  # resync at the next STX
@@ -295,6 +300,17 @@ class YaohuaA9Decoder:
         if len(self._buf) > _MAX_BUFFER:
             self._buf.clear()
         return out
+
+
+class YaohuaA9Decoder(_StxFrameDecoder):
+    """Yaohua XK3190-A9 continuous frames (spec §2.1).
+
+    12 bytes: STX, sign, six digits, decimal places ``'0'..'4'``, XOR of bytes 1–8 as two
+    upper-case hex ASCII nibbles, ETX. The value is in kg. The frame has no stable flag.
+    """
+
+    FRAME_LEN = 12
+
 
     @staticmethod
     def parse(frame: bytes) -> Reading | None:
@@ -332,7 +348,7 @@ def encode_yaohua_a9(grams: int, decimals: int = 1) -> bytes:
 _LB = Fraction(45359237, 100000)  # grams per pound
 
 
-class ToledoDecoder:
+class ToledoDecoder(_StxFrameDecoder):
     """Mettler-Toledo standard continuous output (spec §2.3).
 
     ``STX SWA SWB SWC`` + 6 weight digits + 6 tare digits + ``CR`` (+ an optional
@@ -345,33 +361,6 @@ class ToledoDecoder:
 
     FRAME_LEN = 17
 
-    def __init__(self) -> None:
-        self.bad_frames = 0
-        """Frames with a wrong length, status byte or digit."""
-        self._buf = bytearray()
-
-    def feed(self, data: bytes) -> list[Reading]:
-        """Consume bytes; return the readings of every complete valid frame."""
-        self._buf += data
-        out: list[Reading] = []
-        while True:
-            start = self._buf.find(STX)
-            if start < 0:
-                self._buf.clear()
-                break
-            del self._buf[:start]
-            if len(self._buf) < self.FRAME_LEN:
-                break
-            reading = self.parse(bytes(self._buf[: self.FRAME_LEN]))
-            if reading is None:
-                self.bad_frames += 1
-                del self._buf[:1]
-            else:
-                out.append(reading)
-                del self._buf[: self.FRAME_LEN]
-        if len(self._buf) > _MAX_BUFFER:
-            self._buf.clear()
-        return out
 
     @staticmethod
     def parse(frame: bytes) -> Reading | None:
