@@ -25,6 +25,7 @@ import httpx
 
 from cloud.marketplaces.base import Token
 from cloud.marketplaces.errors import (
+    BusinessError,
     MalformedResponse,
     MarketplaceError,
     RateLimited,
@@ -295,6 +296,17 @@ class ApiCaller:
                 if self._limiter is not None:
                     await self._limiter.acquire(self.shop, api)
                 return await self._send(api, params, fresh)
+            except BusinessError:
+                # A concurrent refresh replaced (and the platform revoked) the token while
+                # this call was in flight: the refusal says nothing about the call itself.
+                if token is None or self._tokens is None:
+                    raise
+                current = self._tokens.current(self.shop)
+                if current.access_token == token.access_token:
+                    raise
+                if self._limiter is not None:
+                    await self._limiter.acquire(self.shop, api)
+                return await self._send(api, params, current)
 
         return await call_with_retry(once, self._retry)
 
