@@ -70,10 +70,11 @@ def intercept(conn: Connection, order_id: str, station_id: str, cause: str, reas
         order_intercepts.c.order_id == order_id, order_intercepts.c.cause == cause[:128])).first()
     if exists:
         return None
-    msg_id = send_intercept(conn, station_id, order_id, reason)
+    now = now or datetime.now(UTC)
+    msg_id = send_intercept(conn, station_id, order_id, reason, now=now)
     conn.execute(sa.insert(order_intercepts).values(
         order_id=order_id, cause=cause[:128], reason=reason[:200], station_id=station_id,
-        msg_id=msg_id, created_at=now or datetime.now(UTC)))
+        msg_id=msg_id, created_at=now))
     return msg_id
 
 
@@ -184,7 +185,7 @@ async def request_waybills(engine: Engine, sc: Any, *, limit: int = 200,
                 if state.state != "allocated" or not state.station_id:
                     continue  # cancelled meanwhile: the waybill stays unused
                 send_task(conn, state.station_id,
-                          _task(conn, row, w.number, w.carrier, w.print_data))
+                          _task(conn, row, w.number, w.carrier, w.print_data), now=now)
                 conn.execute(sa.update(orders).where(orders.c.id == row.id).values(
                     state="tasked", updated_at=now))
                 result.issued += 1

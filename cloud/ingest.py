@@ -193,7 +193,8 @@ class Ingest:
         """Running totals."""
         self.stop_event = threading.Event()
         """Set to end :meth:`run`."""
-        self._clock = clock
+        self.clock = clock
+        """The ingest's one clock: every timestamp it writes and every "is it due"."""
         self._reconnected = threading.Event()
         self._next_poll = 0.0
         self._queued_here = False
@@ -265,7 +266,7 @@ class Ingest:
             except (DatabaseError, sa.exc.OperationalError):
                 raise
             except Exception as one:  # noqa: BLE001 - see _handle_with_retry
-                now = self._clock()
+                now = self.clock()
                 batch = _Batch()
                 where = parse_topic(m.topic)
                 self._dead(batch, m.topic, where[0] if where else None, None,
@@ -278,7 +279,7 @@ class Ingest:
     # ------------------------------------------------------------------ uplink
     def handle_batch(self, messages: Sequence[ReceivedMessage]) -> None:
         """Apply a batch in one transaction, then ack it (app ack, then PUBACK)."""
-        now = self._clock()
+        now = self.clock()
         batch = _Batch()
         for m in messages:
             self._classify(m, batch, now)
@@ -394,7 +395,7 @@ class Ingest:
             for target in targets:
                 mine = [w for w in wires if w.station_id != target]
                 for i in range(0, len(mine), RELAY_CHUNK):
-                    send_moves(conn, target, MovesWire(moves=mine[i : i + RELAY_CHUNK]))
+                    send_moves(conn, target, MovesWire(moves=mine[i : i + RELAY_CHUNK]), now=now)
                     self._queued_here = True
                     self.counters.relayed += len(mine[i : i + RELAY_CHUNK])
 
@@ -465,7 +466,7 @@ class Ingest:
         """Publish due down-messages (at most ``window`` unacked per station)."""
         if not self.bus.connected:
             return 0
-        now = self._clock()
+        now = self.clock()
         o = downlink_outbox.c
         rank = sa.func.row_number().over(partition_by=o.station_id, order_by=o.seq).label("pos")
         ranked = (
@@ -505,7 +506,7 @@ class Ingest:
         self._next_poll = 0.0
         with write_transaction(self.engine) as conn:
             conn.execute(sa.update(downlink_outbox).where(downlink_outbox.c.acked_at.is_(None))
-                         .values(next_attempt_at=self._clock()))
+                         .values(next_attempt_at=self.clock()))
 
 
 def record_health(conn: Connection, station: str, env: Envelope, wire: HealthWire, now: datetime) -> None:

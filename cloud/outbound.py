@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -35,12 +35,15 @@ from edge.sync.schema import (
 
 def enqueue_down(
     conn: Connection, station_id: str, kind: str, payload: BaseModel, *,
-    msg_id: str | None = None, now: datetime | None = None,
+    now: datetime, msg_id: str | None = None,
 ) -> str:
-    """Queue one message for ``station_id`` inside the caller's transaction; returns its id."""
+    """Queue one message for ``station_id`` inside the caller's transaction; returns its id.
+
+    ``now`` is required: it is the caller's clock (the one that later decides what is due),
+    never the wall clock read here.
+    """
     if kind not in DOWN_KINDS or kind == "ack":
         raise ValueError(f"not a down-message kind: {kind!r}")
-    now = now or datetime.now(UTC)
     msg_id = msg_id or str(uuid.uuid4())
     conn.execute(
         sa.insert(downlink_outbox).values(
@@ -51,29 +54,36 @@ def enqueue_down(
     return msg_id
 
 
-def send_task(conn: Connection, station_id: str, task: TaskWire) -> str:
+def send_task(conn: Connection, station_id: str, task: TaskWire, *, now: datetime) -> str:
     """A pack task (order, lines, waybill print data) for one station."""
-    return enqueue_down(conn, station_id, "task", task)
+    return enqueue_down(conn, station_id, "task", task, now=now)
 
 
-def send_intercept(conn: Connection, station_id: str, order_id: str, reason: str) -> str:
+def send_intercept(
+    conn: Connection, station_id: str, order_id: str, reason: str, *, now: datetime
+) -> str:
     """Stop an order at the station that packs it (refund, address change)."""
-    return enqueue_down(conn, station_id, "intercept", InterceptWire(order_id=order_id, reason=reason))
+    return enqueue_down(conn, station_id, "intercept", InterceptWire(order_id=order_id, reason=reason),
+                        now=now)
 
 
-def send_catalog(conn: Connection, station_ids: Sequence[str], catalog: CatalogWire) -> list[str]:
+def send_catalog(
+    conn: Connection, station_ids: Sequence[str], catalog: CatalogWire, *, now: datetime
+) -> list[str]:
     """Catalog changes (SKUs, barcodes, locations, warehouses) for each given station."""
-    return [enqueue_down(conn, s, "catalog", catalog) for s in station_ids]
+    return [enqueue_down(conn, s, "catalog", catalog, now=now) for s in station_ids]
 
 
-def send_po(conn: Connection, station_ids: Sequence[str], po: PurchaseOrderWire) -> list[str]:
+def send_po(
+    conn: Connection, station_ids: Sequence[str], po: PurchaseOrderWire, *, now: datetime
+) -> list[str]:
     """A purchase order to receive, for the stations of its warehouse."""
-    return [enqueue_down(conn, s, "po", po) for s in station_ids]
+    return [enqueue_down(conn, s, "po", po, now=now) for s in station_ids]
 
 
-def send_moves(conn: Connection, station_id: str, moves: MovesWire) -> str:
+def send_moves(conn: Connection, station_id: str, moves: MovesWire, *, now: datetime) -> str:
     """Moves recorded elsewhere in the station's warehouse (used by ingest's relay)."""
-    return enqueue_down(conn, station_id, "moves", moves)
+    return enqueue_down(conn, station_id, "moves", moves, now=now)
 
 
 def stations_of_warehouse(conn: Connection, warehouse_id: str) -> list[str]:

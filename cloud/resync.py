@@ -88,7 +88,7 @@ def apply_resync(
     stored = ledger_store.get_moves(conn, ids)
     wires = [MoveWire.from_move(stored[i].move) for i in ids if i in stored]
     for start in range(0, len(wires), CHUNK):
-        send_moves(conn, station_id, MovesWire(moves=wires[start : start + CHUNK]))
+        send_moves(conn, station_id, MovesWire(moves=wires[start : start + CHUNK]), now=now)
     conn.execute(
         sa.update(station_resyncs).where(station_resyncs.c.msg_id == msg_id)
         .values(moves_sent=len(wires), downlinks_resent=requeued)

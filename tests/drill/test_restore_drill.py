@@ -192,7 +192,7 @@ def test_restore_drill(
         a_ids = record_moves(a, 30, per_tx=3)
         b_ids = record_moves(b, 20, per_tx=2)
         with engine.begin() as conn:
-            send_task(conn, "st-01", task("O-1"))
+            send_task(conn, "st-01", task("O-1"), now=datetime.now(UTC))
         wait_until(lambda: converged(engine, [a, b]) and idle() and order_state(a, "O-1") is not None,
                    40, what="phase 1 convergence")
 
@@ -214,8 +214,8 @@ def test_restore_drill(
         a_ids += lost_own
         b_ids += record_moves(b, 10, start=20, per_tx=2)
         with engine.begin() as conn:
-            send_task(conn, "st-01", task("O-2"))
-            send_intercept(conn, "st-01", "O-1", "买家申请退款")
+            send_task(conn, "st-01", task("O-2"), now=datetime.now(UTC))
+            send_intercept(conn, "st-01", "O-1", "买家申请退款", now=datetime.now(UTC))
         wait_until(lambda: converged(engine, [a, b]) and idle()
                    and order_state(a, "O-1") == ("intercepted", "买家申请退款")
                    and order_state(a, "O-2") is not None, 40, what="phase 3 convergence")

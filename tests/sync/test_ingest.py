@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from tests.sync.harness import make_cloud, make_station, record_moves
 from tests.sync.helpers import envelope
 
 ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -102,8 +104,9 @@ def test_station_acks_and_rejections_close_downlink_rows(engine) -> None:
     bus = RecordingBus()
     ingest = Ingest(engine, bus, IngestSettings())
     with engine.begin() as conn:
-        a, b = send_catalog(conn, ["st-01", "st-02"], CatalogWire())
-        c = enqueue_down(conn, "st-01", "intercept", InterceptWire(order_id="O-1", reason="退款"))
+        a, b = send_catalog(conn, ["st-01", "st-02"], CatalogWire(), now=NOW)
+        c = enqueue_down(conn, "st-01", "intercept", InterceptWire(order_id="O-1", reason="退款"),
+                         now=NOW)
     ack = AckWire(msg_ids=[a, b], rejected=[Rejected(msg_id=c, reason="bad")])
     # st-01 acks its own row and (wrongly) st-02's: only its own is closed
     ingest.handle_batch([Msg(up_topic("st-01", "ack"),
@@ -119,7 +122,7 @@ def test_station_acks_and_rejections_close_downlink_rows(engine) -> None:
 
 def test_enqueue_down_refuses_unknown_kinds(engine) -> None:
     with engine.begin() as conn, pytest.raises(ValueError, match="not a down-message kind"):
-        enqueue_down(conn, "st-01", "ack", CatalogWire())
+        enqueue_down(conn, "st-01", "ack", CatalogWire(), now=NOW)
 
 
 _json = st.recursive(

@@ -65,6 +65,10 @@ class World:
         self.stores = {s: make_station(tmp_path / f"{s}.db", s) for s in STATIONS}
         self.daemons = {s: self.daemon(st) for s, st in self.stores.items()}
 
+    def ingest_now(self) -> datetime:
+        """The time on the ingest's own clock (what decides which down-message is due)."""
+        return self.ingest.clock()
+
     def daemon(self, store: Store) -> SyncDaemon:
         s = store.writer.station_id
         d = SyncDaemon(store, self.server.client(s, username=s), DaemonSettings(tick=0, health_every=None))
@@ -133,7 +137,7 @@ def test_restored_station_gets_back_everything_the_copy_lacks(tmp_path: Path) ->
     record_moves(a, 20)
     record_moves(b, 10)
     with w.engine.begin() as conn:
-        send_task(conn, "st-01", task("O-1"))
+        send_task(conn, "st-01", task("O-1"), now=w.ingest_now())
     w.settle("before the backup")
     unacked_in_copy = set(record_moves(a, 5, start=20))  # recorded, not yet sent
     snapshot_db(tmp_path / "st-01.db", tmp_path / "backup.db")  # the last backup upload
@@ -141,10 +145,11 @@ def test_restored_station_gets_back_everything_the_copy_lacks(tmp_path: Path) ->
     lost_own = set(record_moves(a, 10, start=25))
     record_moves(b, 12, start=10)
     with w.engine.begin() as conn:
-        send_task(conn, "st-01", task("O-2"))
-        send_intercept(conn, "st-01", "O-1", "买家申请退款")
+        send_task(conn, "st-01", task("O-2"), now=w.ingest_now())
+        send_intercept(conn, "st-01", "O-1", "买家申请退款", now=w.ingest_now())
         send_po(conn, ["st-01"], PurchaseOrderWire(po_id="PO-9", supplier="义乌供应商", warehouse_id="WH1",
-                                                   lines=[PoLineWire(line_no=1, sku="CUP-350", qty_ordered=50)]))
+                                                   lines=[PoLineWire(line_no=1, sku="CUP-350", qty_ordered=50)]),
+                now=w.ingest_now())
     w.settle("after the backup point")
     before_crash = station_state(a)
     written = own_move_ids(a)
@@ -181,7 +186,7 @@ def test_resync_is_sent_once_and_repeating_it_changes_nothing(tmp_path: Path) ->
     snapshot_db(tmp_path / "st-01.db", tmp_path / "backup.db")
     record_moves(a, 5, start=10)
     with w.engine.begin() as conn:
-        send_task(conn, "st-01", task("O-5"))
+        send_task(conn, "st-01", task("O-5"), now=w.ingest_now())
     w.settle("before the crash")
     store = crash_and_restore(w, tmp_path, tmp_path / "backup.db")
     w.settle("after the restore")
@@ -233,8 +238,8 @@ def test_resync_re_sends_only_what_is_newer_than_the_restore_point(cloud_engine:
         for mid, m in zip(ids, minutes, strict=True):
             when = t0 + timedelta(minutes=m)
             ledger_store.insert_moves(conn, [replace(moves[mid], recorded_at=when)], received_at=when)
-        tasks = [send_task(conn, "st-01", task(f"O-{i}")) for i in range(3)]
-        other = send_task(conn, "st-02", task("O-9"))
+        tasks = [send_task(conn, "st-01", task(f"O-{i}"), now=t0) for i in range(3)]
+        other = send_task(conn, "st-02", task("O-9"), now=t0)
         acked = {tasks[0]: 0, tasks[1]: 20, tasks[2]: 30, other: 30}
         for mid, m in acked.items():
             conn.execute(sa.update(downlink_outbox).where(downlink_outbox.c.msg_id == mid)
