@@ -3,7 +3,7 @@
 Side by side in one run, over the same windows of the same fake shop (the fake runs in its
 own process, with PDD's published rate limits):
 
-* **ingest** — :func:`cloud.order_sync.sync_orders` into a fresh SQLite database
+* **ingest** — :func:`cloud.orders.order_sync.sync_orders` into a fresh SQLite database
   (windows, backwards paging, normalisation, SKU mapping, upsert, checkpoint);
 * **discard** — the same paging with the same client, results thrown away;
 * **ceiling** — what the rate limit of ``pdd.order.number.list.increment.get`` allows
@@ -37,7 +37,7 @@ async def _main() -> None:
     from cloud.db import make_engine, migrate
     from cloud.marketplaces.http import RateLimiter
     from cloud.marketplaces.pdd import LIMITS
-    from cloud.order_sync import SyncSettings, fetch_window, sync_orders
+    from cloud.orders.order_sync import SyncSettings, fetch_window, sync_orders
     from cloud.shops import open_client
     from tests.cloud.orders.remote_fake import RemoteFake
     from tests.cloud.orders.support import connect_shop, seed_warehouses

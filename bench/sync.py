@@ -118,7 +118,7 @@ def packline(broker, root: Path, n: int, tag: str, extra: tuple[str, ...] = ()) 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     # The cloud's persistent session exists before stations publish, as in production
     # (otherwise the first messages meet "no matching subscribers" and wait for a re-send).
-    from cloud.ingest import UP_FILTER
+    from cloud.sync.ingest import UP_FILTER
     from edge.sync.broker import MqttBroker
 
     session = MqttBroker(broker.settings("cloud", client_id=f"ingest-{tag}"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cloud.__main__ import cli as cloud_cli
+from cloud.cli import cli as cloud_cli
 from edge.__main__ import COMMANDS, cli
 from edge.domain.models import MoveReason
 

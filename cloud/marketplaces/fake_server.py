@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import click
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
@@ -417,33 +416,3 @@ def run_fake_platform(platform: str, port: int = 0, seed: int = 0, *,
     """
     fake = make_fake(platform, seed, fault_rate=fault_rate, clock=clock, **settings)
     return RunningFake(fake, port=port).start()
-
-
-@click.command("fake-platform")
-@click.argument("platform", type=click.Choice(["pdd", "taobao"]))
-@click.option("--port", type=int, default=8700, show_default=True, help="监听端口 / port")
-@click.option("--seed", type=int, default=0, show_default=True, help="订单流随机种子 / seed")
-@click.option("--fault-rate", type=float, default=0.0, show_default=True,
-              help="注入故障比例 / share of faulted calls")
-@click.option("--tick", type=float, default=0.0, show_default=True,
-              help="每秒推进的模拟秒数 / simulated seconds per real second (0 = real time)")
-def fake_platform_command(platform: str, port: int, seed: int, fault_rate: float,
-                          tick: float) -> None:
-    """运行模拟电商平台 (PDD / 淘宝) 供测试和演示 / Run a fake marketplace platform."""
-    running = run_fake_platform(platform, port, seed, fault_rate=fault_rate)
-    fake = running.fake
-    token = fake.issue_token()
-    click.echo(f"fake {platform} on {running.base_url}{fake.gateway_path}")
-    click.echo(f"app_key={fake.settings.app_key} app_secret={fake.settings.app_secret} "
-               f"shop_id={fake.settings.shop_id}")
-    click.echo(f"access_token={token.access_token} refresh_token={token.refresh_token}")
-    click.echo(f"orders={len(fake.orders())} (Ctrl-C 停止 / to stop)")
-    try:
-        while True:
-            time.sleep(1.0)
-            if tick > 0:
-                fake.advance(tick)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        running.stop()

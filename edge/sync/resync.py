@@ -16,7 +16,7 @@ How (the simplest design that is correct, with every step idempotent):
    ``ResyncWire``), deletes ``restore.pending`` and records ``restore.resync_msg_id``.
    A crash before the commit leaves the marker, a crash after it leaves the outbox row:
    either way exactly one request exists, and the outbox re-sends it until the cloud's ack.
-3. The cloud (``cloud.resync``) answers once per request id: the station's own moves since
+3. The cloud (``cloud.sync.resync``) answers once per request id: the station's own moves since
    the restore point (less a margin for clock skew) as ``moves`` down-messages, and every
    down-message it acked since then re-sent with its original id. The station applies them
    through the ordinary inbox: ``Writer.apply_remote_moves`` skips known move ids (own

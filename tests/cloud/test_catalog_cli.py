@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from cloud import ledger_store
-from cloud.__main__ import run
+from cloud.cli import run
 from cloud.db import make_engine, schema
 from edge.cli.seed import apply_demo
 from edge.domain import demo, pii

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cloud.__main__ import cli, render_table, run
+from cloud.cli import cli, render_table, run
 from cloud.db import make_engine
 from cloud.ledger_store import insert_moves
 from edge.domain.models import MoveReason

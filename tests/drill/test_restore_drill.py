@@ -36,8 +36,8 @@ import pytest
 import sqlalchemy as sa
 
 from cloud.db.schema import station_health
-from cloud.outbound import pending_count, send_intercept, send_task
-from cloud.resync import resync_count
+from cloud.sync.outbound import pending_count, send_intercept, send_task
+from cloud.sync.resync import resync_count
 from edge.backup.replicator import read_health, sidecar_dir
 from edge.store import Store
 from edge.sync.broker import MqttBroker

@@ -248,7 +248,7 @@ def test_cloud_env_tells_ingest_where_the_broker_is(prov: Provisioner, tmp_path:
     assert (tmp_path / "broker" / "ca.crt").exists()
     assert mode(tmp_path / "state" / "cloud.env") == 0o600
     # the names are the ones `packline-cloud ingest` reads
-    from cloud.ingest import ingest_command
+    from cloud.cli.sync import ingest_command
 
     envvars = {p.name: getattr(p, "envvar", None) for p in ingest_command.params}
     assert {envvars[n] for n in ("host", "port", "ca_file", "username", "password")} <= set(env)

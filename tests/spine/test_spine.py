@@ -32,10 +32,10 @@ from cloud.crypto import Sealer
 from cloud.db import make_engine, migrate
 from cloud.db.schema import station_shipments, stock_balances, stock_moves
 from cloud.db.schema_orders import orders, reservations, stock_pushes, waybills
-from cloud.ingest import Ingest, IngestSettings
 from cloud.marketplaces.fake_server import RunningFake, run_fake_platform
 from cloud.marketplaces.generator import Line, SimClock
-from cloud.worker import Worker, WorkerSettings
+from cloud.orders.worker import Worker, WorkerSettings
+from cloud.sync.ingest import Ingest, IngestSettings
 from edge.domain.models import MoveReason, MoveRequest, NegativeStockPolicy
 from edge.hardware.fakes import FakePrinter, FakeScale
 from edge.store import Store, open_store

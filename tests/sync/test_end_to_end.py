@@ -8,8 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from cloud.db.schema import dead_letters, downlink_outbox, station_alerts, station_shipments
-from cloud.ingest import Ingest, IngestSettings
-from cloud.outbound import pending_count, send_intercept, send_task
+from cloud.sync.ingest import Ingest, IngestSettings
+from cloud.sync.outbound import pending_count, send_intercept, send_task
 from edge.store import Store
 from edge.sync.daemon import DaemonSettings, SyncDaemon
 from edge.sync.fake_broker import FakeBrokerServer, packline_acl

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from cloud.ingest import Ingest, IngestSettings
+from cloud.sync.ingest import Ingest, IngestSettings
 from edge.store import Store
 from edge.sync.broker import MqttBroker
 from edge.sync.daemon import DaemonSettings, SyncDaemon

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from cloud.db.schema import station_health
-from cloud.ingest import Ingest, IngestSettings
+from cloud.sync.ingest import Ingest, IngestSettings
 from edge.backup import Replicator, open_target
 from edge.backup.cli import main as backup_cli
 from edge.backup.replicator import read_health, sidecar_dir

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from cloud import ledger_store
 from cloud.db.schema import dead_letters, downlink_outbox
-from cloud.ingest import Ingest, IngestSettings
-from cloud.outbound import enqueue_down, send_catalog
+from cloud.sync.ingest import Ingest, IngestSettings
+from cloud.sync.outbound import enqueue_down, send_catalog
 from edge.sync.schema import AckWire, CatalogWire, Envelope, InterceptWire, Rejected, up_topic
 from tests.sync.harness import make_cloud, make_station, record_moves
 from tests.sync.helpers import envelope

@@ -20,7 +20,7 @@ from cloud.db.schema import (
     stations,
     warehouses,
 )
-from cloud.ingest import Ingest, IngestSettings
+from cloud.sync.ingest import Ingest, IngestSettings
 from edge.sync.schema import (
     AckWire,
     AlertWire,

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 
 from cloud import ledger_store
 from cloud.db.schema import downlink_outbox, station_resyncs, stations, stock_moves, warehouses
-from cloud.ingest import Ingest, IngestSettings
-from cloud.outbound import pending_count, send_intercept, send_po, send_task
-from cloud.resync import apply_resync, resync_count
+from cloud.sync.ingest import Ingest, IngestSettings
+from cloud.sync.outbound import pending_count, send_intercept, send_po, send_task
+from cloud.sync.resync import apply_resync, resync_count
 from edge.store import Store, open_store
 from edge.sync.daemon import DaemonSettings, SyncDaemon
 from edge.sync.fake_broker import FakeBrokerServer, packline_acl

@@ -137,8 +137,7 @@ def test_cli_command_serves_until_interrupted(tmp_path) -> None:
     with __import__("socket").socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    code = ("from cloud.marketplaces.fake_server import fake_platform_command; "
-            "fake_platform_command()")
+    code = "from cloud.cli.platform import fake_platform_command; fake_platform_command()"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "pdd", "--port", str(port), "--seed", "3",
          "--fault-rate", "0"], cwd=os.getcwd(), stdout=subprocess.PIPE, text=True,

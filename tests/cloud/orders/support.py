@@ -18,8 +18,8 @@ from cloud.db import skus, stations, warehouses, write_transaction
 from cloud.db.schema import station_shipments
 from cloud.marketplaces.fake_server import RunningFake
 from cloud.marketplaces.http import RetryPolicy
+from cloud.orders.stock_push import add_mapping
 from cloud.shops import add_shop, exchange_code
-from cloud.stock_push import add_mapping
 from edge.domain.models import Move, MoveReason
 
 _seq = itertools.count(1)

@@ -12,7 +12,7 @@ from cloud.crypto import Sealer
 from cloud.db.schema import downlink_outbox
 from cloud.db.schema_orders import orders, reservations, stock_pushes, tracking_writebacks, waybills
 from cloud.marketplaces.fake_server import RunningFake
-from cloud.worker import Worker, WorkerSettings
+from cloud.orders.worker import Worker, WorkerSettings
 from tests.cloud.orders.support import connect_shop, fast_retry, seed_warehouses, ship_at_station
 
 

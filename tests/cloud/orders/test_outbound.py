@@ -15,8 +15,8 @@ from cloud.db.schema import downlink_outbox
 from cloud.db.schema_orders import orders, reservations, tracking_writebacks, waybills
 from cloud.marketplaces.fake_server import RunningFake
 from cloud.marketplaces.generator import Phase
-from cloud.stock_push import add_mapping
-from cloud.worker import Worker, WorkerSettings
+from cloud.orders.stock_push import add_mapping
+from cloud.orders.worker import Worker, WorkerSettings
 from tests.cloud.orders.support import (
     connect_shop,
     fast_retry,
@@ -219,7 +219,7 @@ async def test_refund_list_windows_intercept_without_the_order_stream(
     from datetime import UTC, datetime
 
     from cloud.db.schema_orders import order_intercepts, refunds
-    from cloud.order_sync import sync_refunds
+    from cloud.orders.order_sync import sync_refunds
 
     running = serve("pdd")
     fake = running.fake

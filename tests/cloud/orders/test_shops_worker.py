@@ -15,16 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from cloud.__main__ import run
+from cloud.cli import run
 from cloud.crypto import Sealer, load_or_create_key
 from cloud.db import make_engine, migrate, shops, write_transaction
 from cloud.db.schema_orders import orders, push_inbox, reservations, stock_pushes
 from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder, StockUpdate
 from cloud.marketplaces.fake_server import RunningFake
-from cloud.order_sync import upsert_order
+from cloud.orders.order_sync import upsert_order
+from cloud.orders.stock_push import add_mapping, available_to_sell, push_stock
+from cloud.orders.worker import Worker, WorkerSettings, acquire_lease, release_lease
 from cloud.shops import ShopError, add_shop, authorize_url, exchange_code, load_shop
-from cloud.stock_push import add_mapping, available_to_sell, push_stock
-from cloud.worker import Worker, WorkerSettings, acquire_lease, release_lease
 from tests.cloud.orders.support import (
     connect_shop,
     fast_retry,
@@ -157,7 +157,7 @@ def test_stock_push_never_exceeds_available_to_sell(
     tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, int, int]],
     buffer_units: int, buffer_percent: int,
 ) -> None:
-    from cloud.allocation import allocate_pending
+    from cloud.orders.allocation import allocate_pending
 
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('p')}/p.db")
     migrate(engine)
@@ -200,7 +200,7 @@ def test_stock_push_never_exceeds_available_to_sell(
                 continue
             if kind == "ship":
                 ship_at_station(engine, oid, f"W{oid[-6:]}")
-                from cloud.fulfilment import collect_shipments
+                from cloud.orders.fulfilment import collect_shipments
 
                 with write_transaction(engine) as conn:
                     collect_shipments(conn, "pdd1")

@@ -22,9 +22,9 @@ from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import orders, sku_mappings, stock_pushes, tracking_writebacks, waybills
 from cloud.marketplaces.http import RateLimiter
 from cloud.marketplaces.pdd import LIMITS
-from cloud.order_sync import SyncSettings, get_cursor
-from cloud.stock_push import available_to_sell, compute
-from cloud.worker import Worker, WorkerSettings
+from cloud.orders.order_sync import SyncSettings, get_cursor
+from cloud.orders.stock_push import available_to_sell, compute
+from cloud.orders.worker import Worker, WorkerSettings
 from tests.cloud.orders.remote_fake import RemoteFake
 from tests.cloud.orders.support import connect_shop, fast_retry, seed_warehouses, ship_many
 

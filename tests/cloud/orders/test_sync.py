@@ -19,9 +19,9 @@ from cloud.db import metadata, shops, write_transaction
 from cloud.db.schema_orders import order_lines, orders, sync_cursors
 from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder, Receiver
 from cloud.marketplaces.fake_server import RunningFake
-from cloud.order_sync import SyncSettings, get_cursor, sync_orders, upsert_order
+from cloud.orders.order_sync import SyncSettings, get_cursor, sync_orders, upsert_order
+from cloud.orders.worker import Worker, WorkerSettings
 from cloud.shops import add_shop, open_client
-from cloud.worker import Worker, WorkerSettings
 from tests.cloud.orders.support import connect_shop, fast_retry, seed_warehouses
 
 

@@ -20,7 +20,7 @@ PII: platform ciphertext is stored as it came (``receiver_cipher``), masks for s
 (``receiver_masked``); nothing decrypted is stored except sealed (:func:`seal_receiver`).
 
 Changes that reach an order already at a station (address change, refund request,
-closure) become intercepts (:func:`cloud.fulfilment.intercept`). Push messages only
+closure) become intercepts (:func:`cloud.orders.fulfilment.intercept`). Push messages only
 trigger a re-read of the order (:func:`handle_push`); polling reconciles.
 """
 
@@ -47,7 +47,6 @@ from cloud.db.schema_orders import (
     sku_mappings,
     sync_cursors,
 )
-from cloud.fulfilment import intercept, release_reservations
 from cloud.marketplaces.base import (
     OrderStatus,
     PlatformOrder,
@@ -57,6 +56,7 @@ from cloud.marketplaces.base import (
     read_window,
 )
 from cloud.marketplaces.errors import BusinessError
+from cloud.orders.fulfilment import intercept, release_reservations
 from cloud.shops import ShopClient
 
 log = logging.getLogger("packline.order_sync")

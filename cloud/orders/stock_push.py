@@ -24,11 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cloud.allocation import serving_warehouses
 from cloud.db import stock_balances, write_transaction
 from cloud.db.schema_orders import reservations, sku_mappings, stock_pushes
 from cloud.marketplaces.base import StockUpdate
 from cloud.marketplaces.errors import MarketplaceError
+from cloud.orders.allocation import serving_warehouses
 
 
 @dataclass(frozen=True)

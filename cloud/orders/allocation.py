@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from cloud.db import stations, stock_balances, warehouses, write_transaction
 from cloud.db.schema_orders import order_lines, orders, reservations, shop_warehouses
-from cloud.order_sync import REFUND_REQUESTED, find_mapping
+from cloud.orders.order_sync import REFUND_REQUESTED, find_mapping
 
 RETRYABLE = ("unmapped", "out_of_stock", "no_station", "no_warehouse")
 """Exception codes re-reviewed on every pass (the cause can go away by itself)."""

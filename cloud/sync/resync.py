@@ -44,7 +44,7 @@ from sqlalchemy.engine import Connection
 
 from cloud import ledger_store
 from cloud.db.schema import downlink_outbox, station_resyncs, stock_moves
-from cloud.outbound import send_moves
+from cloud.sync.outbound import send_moves
 from edge.sync.schema import MovesWire, MoveWire, ResyncWire
 
 RESYNC_MARGIN = timedelta(hours=1)

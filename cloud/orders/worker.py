@@ -31,12 +31,12 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cloud import allocation, fulfilment, order_sync, stock_push
 from cloud.crypto import Sealer
 from cloud.db import write_transaction
 from cloud.db.schema_orders import job_leases
 from cloud.marketplaces.errors import MarketplaceError, TokenExpired
 from cloud.marketplaces.http import RateLimiter, RetryPolicy, build_client
+from cloud.orders import allocation, fulfilment, order_sync, stock_push
 from cloud.shops import ShopClient, active_shop_ids, mark_reauth, open_client, refresh_if_due
 
 log = logging.getLogger("packline.worker")

@@ -11,21 +11,19 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cloud import ledger_store
+from cloud.cli.base import CliContext, cli
 from cloud.db import schema
 from cloud.errors import CloudError, ConfigError
 from edge.domain import catalog, demo
 from edge.domain.models import Move, MoveReason, NegativeStockPolicy
 from edge.errors import EdgeError
-
-if TYPE_CHECKING:
-    from cloud.__main__ import CliContext
 
 CLOUD_STATION = "cloud"
 """``station_id`` stamped on moves recorded by the cloud itself (not at a station)."""
@@ -56,7 +54,7 @@ def barcode_owners(conn: Connection) -> dict[str, str]:
     return {b: s for b, s in conn.execute(sa.select(schema.sku_barcodes.c.barcode, schema.sku_barcodes.c.sku))}
 
 
-@click.command("import-catalog")
+@cli.command("import-catalog")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--skip-bad", is_flag=True, help="跳过错误行, 导入其余 / import the good rows, skip bad ones.")
 @click.option("--dry-run", is_flag=True, help="只检查不导入 / check only, import nothing.")
@@ -88,7 +86,7 @@ def import_catalog(obj: CliContext, file: Path, skip_bad: bool, dry_run: bool) -
                   if result.bad_lines else ""))
 
 
-@click.command("export-catalog")
+@cli.command("export-catalog")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def export_catalog(obj: CliContext, file: Path) -> None:
@@ -137,7 +135,7 @@ def record_cloud_move(
     return move, bool(new)
 
 
-@click.command("adjust")
+@cli.command("adjust")
 @click.option("--warehouse", "warehouse_id", required=True, metavar="ID", help="仓库 / warehouse.")
 @click.option("--sku", required=True, help="商品编码 / SKU.")
 @click.option("--location", required=True, help="库位 / location.")
@@ -162,7 +160,7 @@ def adjust(obj: CliContext, warehouse_id: str, sku: str, location: str, qty: int
                      f"adjusted {sku} at {location} by {qty:+d}, balance {move.balance_after} (move {move.move_id})"))
 
 
-@click.command("seed-demo")
+@cli.command("seed-demo")
 @click.option("--seed", type=int, default=7, show_default=True, help="随机种子 / random seed.")
 @click.option("--station", "station_id", default="ST1", show_default=True, help="工作站 / station id.")
 @click.option("--warehouse", "warehouse_id", default="WH1", show_default=True, help="仓库 / warehouse id.")
@@ -200,7 +198,3 @@ def seed_demo(obj: CliContext, seed: int, station_id: str, warehouse_id: str) ->
             detail={"skus": len(data.skus), "moves": len(moves), "warehouse_id": warehouse_id}))
     click.echo(obj.t(f"演示数据已导入: {len(data.skus)} 个商品, {len(moves)} 条期初库存",
                      f"demo data seeded: {len(data.skus)} SKUs, {len(moves)} opening-stock moves"))
-
-
-COMMANDS = (import_catalog, export_catalog, adjust, seed_demo)
-"""Mounted on ``packline-cloud`` by ``cloud.__main__``."""

@@ -3,11 +3,11 @@
 * :func:`request_waybills` — allocated orders get an e-waybill from the platform (the
   receiver goes as platform ciphertext / Taobao ``oaid``, never decrypted) and, in the
   same transaction that stores it, a pack task with the opaque print data is queued for
-  the station (:func:`cloud.outbound.send_task`), so packing works offline.
+  the station (:func:`cloud.sync.outbound.send_task`), so packing works offline.
 * :func:`intercept` — a refund or address change reaching an order at a station queues
-  one intercept per cause (:func:`cloud.outbound.send_intercept`).
+  one intercept per cause (:func:`cloud.sync.outbound.send_intercept`).
 * :func:`collect_shipments` / :func:`write_back` — station shipments (``station_shipments``,
-  stored by ``cloud.ingest``) become ``tracking_writebacks`` rows, one per (order, waybill):
+  stored by ``cloud.sync.ingest``) become ``tracking_writebacks`` rows, one per (order, waybill):
   the first is a first shipment, a later different waybill a modification. Each row is
   written to the platform exactly once: retried with backoff on transient errors, and a
   business refusal is checked against the platform's order (already carrying this
@@ -38,7 +38,7 @@ from cloud.db.schema_orders import (
 )
 from cloud.marketplaces.base import Address, OrderStatus, WaybillRequest
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
-from cloud.outbound import send_intercept, send_task
+from cloud.sync.outbound import send_intercept, send_task
 from edge.sync.schema import TaskLineWire, TaskWire
 
 log = logging.getLogger("packline.fulfilment")

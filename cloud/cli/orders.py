@@ -1,0 +1,266 @@
+"""CLI commands for shops, orders and the worker (registered on ``packline-cloud``).
+
+    packline-cloud fake-platform pdd --port 8700            # a fake PDD for trying things
+    packline-cloud shop add --platform pdd --name 旗舰店 --app-key K --app-secret S \\
+        --gateway http://127.0.0.1:8700 --warehouse WH1
+    packline-cloud shop authorize pdd1 [--code CODE]
+    packline-cloud shop list
+    packline-cloud map add pdd1 --item 100000000 --sku-id 1000000000 --sku SKU-0001
+    packline-cloud worker [--once] [--interval 10]
+    packline-cloud orders list [--state tasked] / orders exceptions
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, datetime
+
+import click
+import sqlalchemy as sa
+
+from cloud.cli.base import CliContext, cli, render_table
+from cloud.crypto import sealer_for
+from cloud.db import skus, warehouses
+from cloud.db.schema_orders import orders, sku_mappings, stock_pushes
+from cloud.errors import ConfigError
+
+
+@cli.group("shop")
+def shop() -> None:
+    """店铺 / Marketplace shops."""
+
+@shop.command("add")
+@click.option("--platform", type=click.Choice(["pdd", "taobao"]), required=True,
+              help="平台 / platform.")
+@click.option("--name", required=True, help="店铺名 / shop name.")
+@click.option("--app-key", required=True, help="应用 key / app key (client_id).")
+@click.option("--app-secret", required=True, help="应用密钥 (加密保存) / app secret (stored encrypted).")
+@click.option("--gateway", metavar="URL", default=None,
+              help="网关地址, 默认正式网关 / gateway URL (default: the real one).")
+@click.option("--warehouse", "warehouse_id", metavar="ID", default=None,
+              help="默认发货仓库 / default warehouse.")
+@click.option("--carrier", default="ZTO", show_default=True, help="面单快递公司 / waybill carrier code.")
+@click.option("--logistics-id", default="115", show_default=True,
+              help="PDD 物流公司 id / PDD logistics id for shipping.")
+@click.pass_obj
+def shop_add(obj: CliContext, platform: str, name: str, app_key: str, app_secret: str,
+             gateway: str | None, warehouse_id: str | None, carrier: str,
+             logistics_id: str) -> None:
+    """添加店铺 / Add a shop (then authorise it)."""
+    from cloud.shops import add_shop
+
+    sealer = sealer_for(obj.settings)
+    with obj.connect() as conn:
+        if warehouse_id and not conn.execute(sa.select(warehouses.c.id).where(
+                warehouses.c.id == warehouse_id)).first():
+            conn.execute(sa.insert(warehouses).values(id=warehouse_id, name=warehouse_id))
+        shop_id = add_shop(conn, sealer, platform=platform, name=name, app_key=app_key,
+                           app_secret=app_secret, gateway_url=gateway,
+                           default_warehouse_id=warehouse_id, carrier_code=carrier,
+                           logistics_id=logistics_id)
+    click.echo(obj.t(f"已添加店铺 {shop_id}, 下一步: packline-cloud shop authorize {shop_id}",
+                     f"added shop {shop_id}; next: packline-cloud shop authorize {shop_id}"))
+
+@shop.command("authorize")
+@click.argument("shop_ref")
+@click.option("--code", default=None, help="授权码 (回调地址里的 code) / authorisation code.")
+@click.option("--redirect-uri", default="http://127.0.0.1/packline/callback",
+              show_default=True, help="回调地址 / redirect URI registered for the app.")
+@click.pass_obj
+def shop_authorize(obj: CliContext, shop_ref: str, code: str | None,
+                   redirect_uri: str) -> None:
+    """授权店铺 (OAuth) / Authorise a shop (OAuth code flow)."""
+    from cloud.shops import authorize_url, exchange_code, load_shop, resolve_shop_id
+
+    sealer = sealer_for(obj.settings)
+    with obj.connect() as conn:
+        shop_id = resolve_shop_id(conn, shop_ref)
+        shop = load_shop(conn, sealer, shop_id)
+    if code is None:
+        click.echo(obj.t("请在浏览器打开并同意授权:", "Open this page and approve the app:"))
+        click.echo(authorize_url(shop, redirect_uri, secrets.token_urlsafe(8)))
+        code = click.prompt(obj.t("回调地址中的 code", "the code from the redirect"))
+    token = asyncio.run(exchange_code(obj.engine(), sealer, shop_id, code.strip(),
+                                      redirect_uri=redirect_uri))
+    expires = (datetime.fromtimestamp(token.expires_at, UTC).strftime("%Y-%m-%d %H:%M")
+               if token.expires_at else "?")
+    click.echo(obj.t(f"店铺 {shop_id} 已授权 (平台店铺 {token.owner_id}, 令牌到期 {expires} UTC)",
+                     f"shop {shop_id} authorised (platform shop {token.owner_id}, "
+                     f"token expires {expires} UTC)"))
+
+@shop.command("list")
+@click.pass_obj
+def shop_list(obj: CliContext) -> None:
+    """列出店铺 / List shops (no secrets shown)."""
+    from cloud.shops import list_shops
+
+    with obj.connect() as conn:
+        rows = list_shops(conn)
+    if not rows:
+        click.echo(obj.t("还没有店铺", "no shops"))
+        return
+    headers = [obj.t("编号", "Id"), obj.t("平台", "Platform"), obj.t("名称", "Name"),
+               obj.t("平台店铺", "Seller"), obj.t("状态", "Status"),
+               obj.t("令牌到期(UTC)", "Token expires (UTC)"), obj.t("网关", "Gateway")]
+    click.echo(render_table(headers, [[
+        r["id"], r["platform"], r["name"], r["seller_id"] or "-", r["status"],
+        r["token_expires_at"].strftime("%Y-%m-%d %H:%M") if r["token_expires_at"] else "-",
+        r["gateway_url"]] for r in rows]))
+
+@cli.group("map")
+def map_group() -> None:
+    """平台商品关联 / Platform SKU mappings."""
+
+@map_group.command("add")
+@click.argument("shop_ref")
+@click.option("--item", "item_id", required=True, help="平台商品 id / goods id (num_iid).")
+@click.option("--sku-id", default="", help="平台 SKU id / platform sku_id.")
+@click.option("--outer-id", default="", help="商家编码 / merchant code (outer_id).")
+@click.option("--sku", required=True, help="Packline SKU.")
+@click.option("--buffer", "buffer_units", type=click.IntRange(0), default=0,
+              help="安全库存件数 / safety buffer, units.")
+@click.option("--buffer-percent", type=click.IntRange(0, 100), default=0,
+              help="安全库存百分比 / safety buffer, percent of on-hand.")
+@click.pass_obj
+def map_add(obj: CliContext, shop_ref: str, item_id: str, sku_id: str, outer_id: str,
+            sku: str, buffer_units: int, buffer_percent: int) -> None:
+    """关联平台 SKU 与 Packline SKU / Map a platform SKU to a Packline SKU."""
+    from cloud.orders.stock_push import add_mapping
+    from cloud.shops import resolve_shop_id
+
+    if not sku_id and not outer_id:
+        raise ConfigError("需要 --sku-id 或 --outer-id / give --sku-id or --outer-id")
+    with obj.connect() as conn:
+        shop_id = resolve_shop_id(conn, shop_ref)
+        if not conn.execute(sa.select(skus.c.sku).where(skus.c.sku == sku)).first():
+            conn.execute(sa.insert(skus).values(sku=sku, name_zh=sku))
+        mapping_id = add_mapping(conn, shop_id, item_id=item_id, sku=sku, sku_id=sku_id,
+                                 outer_id=outer_id, buffer_units=buffer_units,
+                                 buffer_percent=buffer_percent)
+    click.echo(obj.t(f"已关联 #{mapping_id}", f"mapped #{mapping_id}"))
+
+@map_group.command("list")
+@click.argument("shop_ref")
+@click.pass_obj
+def map_list(obj: CliContext, shop_ref: str) -> None:
+    """列出关联和最近一次库存推送 / Mappings with their last stock push."""
+    from cloud.shops import resolve_shop_id
+
+    with obj.connect() as conn:
+        shop_id = resolve_shop_id(conn, shop_ref)
+        maps = conn.execute(sa.select(sku_mappings).where(
+            sku_mappings.c.shop_id == shop_id).order_by(sku_mappings.c.id)).all()
+        rows = []
+        for m in maps:
+            last = conn.execute(sa.select(stock_pushes).where(
+                stock_pushes.c.mapping_id == m.id).order_by(stock_pushes.c.id.desc())
+                .limit(1)).first()
+            rows.append([str(m.id), m.platform_item_id, m.platform_sku_id or m.outer_id,
+                         m.sku, f"{m.buffer_units}+{m.buffer_percent}%",
+                         "-" if last is None else
+                         f"{last.pushed} ({last.on_hand}-{last.reserved}-{last.buffer})"
+                         + ("" if last.ok else " ✗")])
+    if not rows:
+        click.echo(obj.t("没有关联", "no mappings"))
+        return
+    click.echo(render_table(["#", obj.t("商品", "Item"), "SKU id", "SKU",
+                             obj.t("安全库存", "Buffer"),
+                             obj.t("推送(在库-占用-安全)", "Pushed (on hand-reserved-buffer)")],
+                            rows))
+
+@cli.group("orders")
+def orders_group() -> None:
+    """订单 / Orders."""
+
+@orders_group.command("list")
+@click.option("--shop", "shop_ref", default=None, help="只看此店铺 / only this shop.")
+@click.option("--state", default=None, help="只看此状态 / only this state.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=30, show_default=True)
+@click.pass_obj
+def orders_list(obj: CliContext, shop_ref: str | None, state: str | None,
+                limit: int) -> None:
+    """订单列表, 最新在前 (收件人已脱敏) / Orders, newest first (receiver masked)."""
+    from cloud.shops import resolve_shop_id
+
+    with obj.connect() as conn:
+        q = sa.select(orders).order_by(orders.c.platform_updated_at.desc()).limit(limit)
+        if shop_ref:
+            q = q.where(orders.c.shop_id == resolve_shop_id(conn, shop_ref))
+        if state:
+            q = q.where(orders.c.state == state)
+        rows = conn.execute(q).all()
+        total = conn.execute(sa.select(orders.c.state, sa.func.count()).group_by(
+            orders.c.state)).all()
+    if not rows:
+        click.echo(obj.t("还没有订单", "no orders"))
+        return
+    headers = [obj.t("订单", "Order"), obj.t("店铺", "Shop"), obj.t("平台状态", "Platform"),
+               obj.t("状态", "State"), obj.t("金额", "Paid"), obj.t("收件人", "Receiver"),
+               obj.t("仓库/工作站", "Warehouse/station"), obj.t("更新(UTC)", "Updated (UTC)"),
+               obj.t("原因", "Reason")]
+    click.echo(render_table(headers, [[
+        r.platform_order_id, r.shop_id, r.platform_status, r.state,
+        f"{r.pay_fen / 100:.2f}",
+        f"{(r.receiver_masked or {}).get('name', '')} {(r.receiver_masked or {}).get('phone', '')}",
+        f"{r.warehouse_id or '-'}/{r.station_id or '-'}",
+        r.platform_updated_at.strftime("%m-%d %H:%M"), r.exception_code or ""]
+        for r in rows], right_align={4}))
+    click.echo(obj.t("合计: ", "totals: ") + ", ".join(f"{s} {n}" for s, n in sorted(total)))
+
+@orders_group.command("exceptions")
+@click.option("--shop", "shop_ref", default=None, help="只看此店铺 / only this shop.")
+@click.pass_obj
+def orders_exceptions(obj: CliContext, shop_ref: str | None) -> None:
+    """异常订单及原因 / The exception list, with reasons."""
+    from cloud.orders.order_sync import exceptions
+    from cloud.shops import resolve_shop_id
+
+    with obj.connect() as conn:
+        rows = exceptions(conn, resolve_shop_id(conn, shop_ref) if shop_ref else None)
+    if not rows:
+        click.echo(obj.t("没有异常订单", "no exceptions"))
+        return
+    click.echo(render_table([obj.t("订单", "Order"), obj.t("店铺", "Shop"),
+                             obj.t("原因", "Code"), obj.t("说明", "Detail")],
+                            [[r["platform_order_id"], r["shop_id"], r["exception_code"] or "",
+                              r["exception_detail"] or ""] for r in rows]))
+
+@cli.command("worker")
+@click.option("--once", is_flag=True, help="每个店铺只跑一轮 / one pass over every shop.")
+@click.option("--interval", type=click.FloatRange(0.5), default=10.0, show_default=True,
+              help="每轮间隔秒数 / seconds between passes.")
+@click.option("--no-push", is_flag=True, help="不监听平台推送 / do not listen to push messages.")
+@click.pass_obj
+def worker_command(obj: CliContext, once: bool, interval: float, no_push: bool) -> None:
+    """同步订单、分配、面单、回传、库存推送 / Sync orders, allocate, waybills, write-backs, stock."""
+    from cloud.orders.worker import Worker, WorkerSettings
+
+    sealer = sealer_for(obj.settings)
+    settings = WorkerSettings(interval=interval, listen_push=not no_push)
+    with obj.connect():
+        pass  # the schema is current
+
+    async def main() -> None:
+        async with Worker(obj.engine(), sealer, settings=settings) as worker:
+            reports = await worker.run(once=once)
+            for r in reports:
+                sync = r.sync
+                click.echo(obj.t(
+                    f"{r.shop_id}: 新订单 {sync.inserted if sync else 0}, 更新 "
+                    f"{sync.updated if sync else 0}, 分配 {r.allocated}, 面单 "
+                    f"{r.waybills.issued if r.waybills else 0}, 回传 "
+                    f"{r.writeback.done if r.writeback else 0}, 库存推送 "
+                    f"{r.stock.pushed if r.stock else 0}"
+                    + (f", 错误: {r.error}" if r.error else ""),
+                    f"{r.shop_id}: new {sync.inserted if sync else 0}, updated "
+                    f"{sync.updated if sync else 0}, allocated {r.allocated}, waybills "
+                    f"{r.waybills.issued if r.waybills else 0}, written back "
+                    f"{r.writeback.done if r.writeback else 0}, stock pushes "
+                    f"{r.stock.pushed if r.stock else 0}"
+                    + (f", error: {r.error}" if r.error else "")))
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
