@@ -286,6 +286,54 @@ def test_check_detects_a_tampered_cache(seeded: Run, db: Path) -> None:
     assert sql(db, "SELECT qty FROM balances WHERE sku = ? AND location = ?", (sku, loc)) == [(qty,)]
 
 
+def forge(db: Path, sql_text: str, params: tuple[object, ...] = ()) -> None:
+    """Edit the ledger as a tool that drops the append-only triggers would."""
+    conn = sqlite3.connect(db)
+    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                            "AND tbl_name = 'stock_moves'").fetchall()
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute(sql_text, params)
+    for _, ddl in triggers:
+        conn.execute(ddl)
+    conn.commit()
+    conn.close()
+
+
+def test_check_names_a_forged_quantity_and_rebuild_refuses(seeded: Run, db: Path) -> None:
+    """Cache and ledger forged together (the fold still matches): the balance chain and the
+    outbox row name the move, and --rebuild does not turn the forgery into balances."""
+    move_id, sku, loc, qty = sql(db, "SELECT move_id, sku, location, qty_delta FROM stock_moves "
+                                     "ORDER BY seq LIMIT 1")[0]
+    forge(db, "UPDATE stock_moves SET qty_delta = qty_delta + 1000 WHERE move_id = ?", (move_id,))
+    forge(db, "UPDATE balances SET qty = qty + 1000 WHERE sku = ? AND location = ?", (sku, loc))
+    before = sql(db, "SELECT * FROM balances ORDER BY sku, location")
+    bad = seeded("check")
+    assert bad.exit_code == 1
+    named = [ln for ln in bad.stdout.splitlines() if ln.strip().startswith(f"{move_id}:")]
+    assert len(named) == 2, bad.stdout  # the chain, and the move as sent to the cloud
+    assert f"balance_after {qty} ≠ 0 +{int(str(qty)) + 1000}" in named[0]
+    assert f"qty_delta {int(str(qty)) + 1000} ≠ {qty}" in named[1]
+    assert "the ledger fails its checks" in one_line(bad.stderr)
+    refused = seeded("check", "--rebuild")
+    assert refused.exit_code == 1
+    assert "not rebuilding" in one_line(refused.stderr)
+    assert sql(db, "SELECT * FROM balances ORDER BY sku, location") == before
+    assert sql(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'balances.rebuild'") == [(0,)]
+
+
+def test_check_names_a_move_whose_id_was_rewritten(seeded: Run, db: Path) -> None:
+    """A REPLACE (here with the triggers dropped) that gave a move a new id: the id the
+    cloud was sent is missing, so check names it although every balance still adds up."""
+    (move_id,) = sql(db, "SELECT move_id FROM stock_moves ORDER BY seq DESC LIMIT 1")[0]
+    forge(db, "UPDATE stock_moves SET move_id = 'forged-0000-0000' WHERE move_id = ?", (move_id,))
+    bad = seeded("check")
+    assert bad.exit_code == 1
+    assert f"  {move_id}: 流水缺失 / a move sent to the cloud is missing from the ledger" in bad.stdout
+    assert "forged-0000-0000" not in bad.stdout  # own id with no outbox row: may come from a resync
+    assert seeded("check", "--rebuild").exit_code == 1
+
+
 def test_files_that_cannot_be_read(station: Run, tmp_path: Path, db: Path) -> None:
     (tmp_path / "corrupt.xlsx").write_bytes(b"PK\x03\x04garbage")
     for path, needle in ((tmp_path / "none.csv", "no such file"),
