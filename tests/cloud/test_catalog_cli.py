@@ -75,6 +75,41 @@ def test_adjust_needs_reason_refuses_negative_and_is_audited(
     engine.dispose()
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_export_writes_formula_text_as_text_and_imports_it_back(
+    seeded: str, tmp_path: Path, suffix: str
+) -> None:
+    risky = {"EVIL-1": '=HYPERLINK("http://evil.example","点我")', "EVIL-2": "+86 手机壳", "EVIL-3": "@A1"}
+    engine = make_engine(seeded)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(schema.skus), [{"sku": k, "name_zh": v} for k, v in risky.items()])
+    out = tmp_path / f"catalog{suffix}"
+    assert cloud(seeded, "export-catalog", str(out)) == 0
+    if suffix == ".csv":
+        lines = out.read_bytes().split(b"\r\n")
+        evil = [ln for ln in lines if ln.startswith(b"EVIL-")]
+        assert evil == [
+            '''EVIL-1,"'=HYPERLINK(""http://evil.example"",""点我"")",,,,,,,,,,,'''.encode(),
+            "EVIL-2,'+86 手机壳,,,,,,,,,,,".encode(),
+            b"EVIL-3,'@A1,,,,,,,,,,,",
+        ]
+    else:
+        import zipfile
+
+        sheet = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml").decode()
+        assert "<f>" not in sheet
+        assert 't="inlineStr"><is><t>=HYPERLINK("http://evil.example","点我")</t></is>' in sheet
+        assert 't="inlineStr"><is><t>@A1</t></is>' in sheet
+    with engine.begin() as conn:  # the import restores exactly the names exported
+        conn.execute(sa.update(schema.skus).where(schema.skus.c.sku.like("EVIL-%")).values(name_zh="x"))
+    assert cloud(seeded, "import-catalog", str(out)) == 0
+    with engine.begin() as conn:
+        got = dict(conn.execute(sa.select(schema.skus.c.sku, schema.skus.c.name_zh)
+                                .where(schema.skus.c.sku.like("EVIL-%"))).all())
+    engine.dispose()
+    assert got == risky
+
+
 def test_catalog_round_trip_and_atomic_bad_file(
     seeded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

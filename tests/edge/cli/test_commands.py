@@ -216,6 +216,46 @@ def test_export_import_round_trip(seeded: Run, db: Path, tmp_path: Path, suffix:
     assert sql(other_db, "SELECT * FROM barcodes ORDER BY barcode") == sql(db, "SELECT * FROM barcodes ORDER BY barcode")
 
 
+RISKY = {"EVIL-1": "=cmd|' /C calc'!A0", "EVIL-2": "-10% 特价", "EVIL-3": "'=引号"}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_export_writes_formula_text_as_text_and_imports_it_back(
+    station: Run, db: Path, tmp_path: Path, suffix: str
+) -> None:
+    store = open_store(db)
+    store.writer.upsert_skus([{"sku": k, "name_zh": v, "spec": "+1"} for k, v in RISKY.items()])
+    store.close()
+    out = tmp_path / f"catalog{suffix}"
+    assert station("export-catalog", str(out)).exit_code == 0
+    if suffix == ".csv":
+        lines = out.read_bytes().split(b"\r\n")
+        assert lines[1:4] == [
+            b"EVIL-1,'=cmd|' /C calc'!A0,,'+1,0,,,,,,,,",
+            "EVIL-2,'-10% 特价,,'+1,0,,,,,,,,".encode(),
+            "EVIL-3,''=引号,,'+1,0,,,,,,,,".encode(),
+        ]
+    else:
+        import zipfile
+
+        sheet = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml").decode()
+        assert "<f>" not in sheet
+        assert 't="inlineStr"><is><t>=cmd|\' /C calc\'!A0</t></is>' in sheet
+    other = tmp_path / "other" / "edge.db"
+    assert station("init", "--station", "ST2", "--warehouse", "WH9", db_path=other).exit_code == 0
+    assert station("import-catalog", str(out), db_path=other).exit_code == 0
+    assert sql(other, "SELECT sku, name_zh, spec FROM skus ORDER BY sku") == [
+        (k, v, "+1") for k, v in RISKY.items()]
+
+
+def test_import_refuses_a_formula_without_a_cached_value(station: Run, tmp_path: Path) -> None:
+    from tests.edge.domain.test_spreadsheet import formula_workbook
+
+    result = station("import-catalog", str(formula_workbook(tmp_path / "f.xlsx", None)))
+    assert result.exit_code != 0
+    assert one_line(result.stderr).startswith("错误 / error: 第 2 行: 公式没有计算结果")
+
+
 def test_stock_and_history(seeded: Run, db: Path) -> None:
     sku, loc, qty = sql(db, "SELECT sku, location, qty FROM balances ORDER BY sku LIMIT 1")[0]
     result = seeded("stock", "--sku", str(sku))
