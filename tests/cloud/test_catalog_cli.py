@@ -75,6 +75,26 @@ def test_adjust_needs_reason_refuses_negative_and_is_audited(
     engine.dispose()
 
 
+@pytest.mark.parametrize("qty", ["10000001", str(-(2**64))])
+def test_adjust_beyond_the_move_limit_is_one_line(
+    seeded: str, capsys: pytest.CaptureFixture[str], qty: str
+) -> None:
+    """The stations take at most ±10,000,000 per move (the wire limit): the cloud refuses
+    more instead of recording a move it could not relay."""
+    engine = make_engine(seeded)
+    with engine.begin() as conn:
+        bal = ledger_store.balances(conn, warehouse_id="WH1")[0]
+        before = conn.execute(sa.select(sa.func.count()).select_from(schema.stock_moves)).scalar_one()
+    capsys.readouterr()
+    assert cloud(seeded, "adjust", "--warehouse", "WH1", "--sku", bal.sku, "--location", bal.location,
+                 "--qty", qty, "--reason", "r", "--operator", "M01") == 2
+    assert capsys.readouterr().err == (f"错误 / error: 数量超出范围 (最多 ±10,000,000): {qty} / "
+                                       f"a move changes at most ±10,000,000 units: {qty}\n")
+    with engine.begin() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.stock_moves)).scalar_one() == before
+    engine.dispose()
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_export_writes_formula_text_as_text_and_imports_it_back(
     seeded: str, tmp_path: Path, suffix: str

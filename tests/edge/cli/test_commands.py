@@ -107,6 +107,23 @@ def test_bad_arguments_are_one_line(run: Run, args: list[str], needle: str) -> N
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("qty", ["10000001", "-10000001", str(2**63), str(2**64), str(-(2**63) - 1)])
+def test_adjust_beyond_the_move_limit_is_one_line(seeded: Run, db: Path, qty: str) -> None:
+    """Past ±10,000,000 a move could not travel to the cloud (the wire limit); past 64 bits
+    SQLite cannot store it: either used to end in a traceback."""
+    sku, loc = sql(db, "SELECT sku, location FROM balances ORDER BY sku LIMIT 1")[0]
+    moves = sql(db, "SELECT COUNT(*) FROM stock_moves")
+    result = seeded("adjust", "--sku", str(sku), "--location", str(loc), "--qty", qty, "--reason", "r",
+                    "--operator", "L01")
+    assert result.exit_code == 1
+    assert one_line(result.stderr) == (f"错误 / error: 数量超出范围 (最多 ±10,000,000): {qty} / "
+                                       f"a move changes at most ±10,000,000 units: {qty}")
+    assert sql(db, "SELECT COUNT(*) FROM stock_moves") == moves
+    ok = seeded("adjust", "--sku", str(sku), "--location", str(loc), "--qty", "10000000", "--reason", "r",
+                "--operator", "L01")
+    assert ok.exit_code == 0, ok.output
+
+
 def test_seed_demo(seeded: Run, db: Path) -> None:
     def count(table: str) -> int:
         return int(str(sql(db, f"SELECT COUNT(*) FROM {table}")[0][0]))

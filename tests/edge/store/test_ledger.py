@@ -95,6 +95,13 @@ def test_replace_cannot_rewrite_the_audit_log(store: Store, verb: str) -> None:
     assert db.execute("SELECT actor, action FROM audit_log").fetchall() == [("op1", "login")]
 
 
+@pytest.mark.parametrize("qty", [10_000_001, -10_000_001, 2**64])
+def test_a_move_beyond_the_wire_limit_is_refused_before_anything_is_written(store: Store, qty: int) -> None:
+    with pytest.raises(LedgerError, match="±10,000,000"):
+        store.writer.record_move(receive("CUP-350", "A-01-01", qty))
+    assert store.queries.move_count() == 0 and store.queries.outbox_stats().pending == 0
+
+
 def test_audit_log_is_append_only(store: Store) -> None:
     store.writer.audit("op1", "login", "op1")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
