@@ -124,6 +124,22 @@ def test_adjust_beyond_the_move_limit_is_one_line(seeded: Run, db: Path, qty: st
     assert ok.exit_code == 0, ok.output
 
 
+@pytest.mark.parametrize(("args", "code", "line"), [
+    (["--at", "garbage"], 2, "错误 / error: 无效的时间 / invalid timestamp: garbage"),
+    (["--txid", "zz"], 2, "错误 / error: 无效的事务号 / invalid TXID: zz"),
+    (["--txid", "1", "--at", "2026-12-01"], 2, "错误 / error: --txid 与 --at 只能选一个 / give --txid or --at, not both"),
+    ([], 1, "错误 / error: 备份为空 / the replica is empty: file://{replica}"),
+])
+def test_restore_errors_are_one_documented_line(
+    run: Run, tmp_path: Path, args: list[str], code: int, line: str
+) -> None:
+    replica = tmp_path / "replica"
+    replica.mkdir()
+    result = run("restore", "--target", f"file://{replica}", *args, str(tmp_path / "out.db"))
+    assert result.exit_code == code
+    assert one_line(result.stderr) == line.format(replica=replica)
+
+
 def test_seed_demo(seeded: Run, db: Path) -> None:
     def count(table: str) -> int:
         return int(str(sql(db, f"SELECT COUNT(*) FROM {table}")[0][0]))
