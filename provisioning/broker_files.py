@@ -13,6 +13,9 @@ can never reach another station's. The cloud connects on a listener of its own
 (``per_listener_settings true``; its password file holds only the cloud account), where
 client ids stay free, so several ``ingest --shared`` processes can run as ``cloud`` side
 by side. ``use_username_as_clientid`` is not reloaded on SIGHUP, like the listeners.
+(``per_listener_settings`` is what Debian's 2.0.11 offers; 2.1 deprecates it for per-listener
+``plugin_use`` of the password-file and acl-file plugins and ``listener_allow_anonymous``,
+3.0 removes it: moving to those is a rewrite of :func:`render_conf` only.)
 """
 
 from __future__ import annotations
