@@ -319,7 +319,6 @@ class Provisioner:
         reg["broker"] = settings.to_json()
         self._save(reg)
         self._write_broker_files(reg, settings, server_cert=True)
-        self._write_cloud_env(settings)
         return Path(settings.out) / "mosquitto.conf"
 
     def _write_cloud_env(self, s: BrokerSettings) -> None:
@@ -361,6 +360,9 @@ class Provisioner:
                 entry = pwd.getpwnam(owner)
                 os.chown(out / "data", entry.pw_uid, entry.pw_gid)
         write_public(out / "mosquitto.conf", render_conf(s, with_crl=with_crl), owner)
+        # with every rewrite: a registry from before the cloud had its own listener gets the
+        # cloud's port into cloud.env with the first enrol or revoke after the upgrade
+        self._write_cloud_env(s)
 
 
 def default_file_owner(s: BrokerSettings, euid: int | None = None) -> str | None:

@@ -296,3 +296,17 @@ def test_cloud_env_tells_ingest_where_the_broker_is(prov: Provisioner, tmp_path:
     # enrolling a station later keeps them
     prov.enrol("st-09", "WH1")
     assert read_env_file(tmp_path / "state" / "cloud.env") == env
+
+
+def test_a_registry_from_before_the_cloud_listener_moves_the_cloud_to_it(prov: Provisioner, tmp_path: Path) -> None:
+    """A hub provisioned before the cloud had its own listener: the registry has no
+    cloud_port, and cloud.env points at the station port, where the cloud has no password
+    any more. The next rewrite puts the cloud's listener in cloud.env."""
+    reg = json.loads(prov.registry_path.read_text())
+    del reg["broker"]["cloud_port"]
+    prov.registry_path.write_text(json.dumps(reg))
+    env_file = tmp_path / "state" / "cloud.env"
+    env_file.write_text(env_file.read_text().replace('PORT="18893"', 'PORT="18883"'))
+    prov.enrol("st-01", "WH1")
+    assert read_env_file(env_file)["PACKLINE_CLOUD_BROKER_PORT"] == "8893"
+    assert "listener 8893 127.0.0.1\n" in (tmp_path / "broker" / "mosquitto.conf").read_text()
