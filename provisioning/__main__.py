@@ -49,7 +49,10 @@ def init(prov: Provisioner) -> None:
 @cli.command("broker-config")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for mosquitto.conf, passwd, acl and certificates.")
-@click.option("--port", type=int, default=8883, show_default=True, help="TLS (password) listener port.")
+@click.option("--port", type=int, default=8883, show_default=True,
+              help="Stations' TLS (password) listener port; client id = username there.")
+@click.option("--cloud-port", type=int, default=8893, show_default=True,
+              help="The cloud's TLS listener port (cloud account only; any client id).")
 @click.option("--bind", default="0.0.0.0", show_default=True, help="Listener bind address.")  # noqa: S104
 @click.option("--hostname", "hostnames", multiple=True,
               help="Server certificate name or IP (repeatable). Default: 127.0.0.1, localhost, this host.")
@@ -59,17 +62,19 @@ def init(prov: Provisioner) -> None:
 @click.option("--persistence-dir", default=None, help="Persistence location (default OUT/data).")
 @click.option("--autosave-interval", type=int, default=60, show_default=True)
 @click.option("--run-as-user", default=None, help="'user' line of mosquitto.conf.")
-@click.option("--file-owner", default=None, help="Chown broker files to this user (e.g. mosquitto).")
+@click.option("--file-owner", default=None,
+              help="Chown broker files to this user. Default as root: the --run-as-user account, "
+                   "else mosquitto (the broker reads its password file after dropping to it).")
 @click.pass_obj
 def broker_config(
-    prov: Provisioner, out: Path, port: int, bind: str, hostnames: tuple[str, ...],
+    prov: Provisioner, out: Path, port: int, cloud_port: int, bind: str, hostnames: tuple[str, ...],
     mtls_port: int | None, max_queued_messages: int, max_inflight_messages: int,
     persistence_dir: str | None, autosave_interval: int, run_as_user: str | None, file_owner: str | None,
 ) -> None:
     """Write the mosquitto configuration, password file, ACL and TLS files."""
     names = list(hostnames) or ["127.0.0.1", "localhost", socket.gethostname()]
     settings = BrokerSettings(
-        out=str(out.resolve()), port=port, bind=bind, hostnames=names, mtls_port=mtls_port,
+        out=str(out.resolve()), port=port, cloud_port=cloud_port, bind=bind, hostnames=names, mtls_port=mtls_port,
         max_queued_messages=max_queued_messages, max_inflight_messages=max_inflight_messages,
         persistence_dir=persistence_dir, autosave_interval=autosave_interval,
         run_as_user=run_as_user, file_owner=file_owner,

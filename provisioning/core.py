@@ -11,7 +11,8 @@ State directory layout (secrets 0600)::
     stations/<id>/client.crt|key   client certificate (``--client-cert`` only)
     stations/<id>/s3-policy.json   IAM-style policy restricting its backup prefix
 
-``broker-config`` writes ``mosquitto.conf``, ``passwd``, ``acl``, ``ca.crt``,
+``broker-config`` writes ``mosquitto.conf``, ``passwd`` (stations), ``passwd.cloud``
+(the cloud account, for its own listener), ``acl``, ``ca.crt``,
 ``server.crt``, ``server.key`` (and ``crl.pem`` with an mTLS listener) to its ``--out``
 directory and remembers the settings so ``enrol`` and ``revoke`` regenerate them.
 """
@@ -26,12 +27,18 @@ import re
 import secrets
 import socket
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from provisioning.broker_files import BrokerSettings, render_acl, render_conf
+from provisioning.broker_files import (
+    CLOUD_PASSWD,
+    BrokerSettings,
+    listener_ports,
+    render_acl,
+    render_conf,
+)
 from provisioning.files import write_private, write_public
 from provisioning.passwd import hash_password, new_password, render_passwd
 from provisioning.pki import build_crl, issue_client_cert, issue_server_cert, load_or_create_ca
@@ -41,7 +48,8 @@ CLOUD_USER = "cloud"
 STATION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 """Station ids: lower-case letters, digits, ``-``, ``_`` (never ``/``, ``+``, ``#``)."""
 RESERVED = frozenset({CLOUD_USER, "admin", "root", "mosquitto"})
-"""Ids that cannot be stations."""
+"""Ids that cannot be stations (nor can any id starting with ``cloud``: the cloud's MQTT
+client ids, e.g. ``cloud-ingest``, must never be a station's forced client id)."""
 
 
 class ProvisionError(Exception):
@@ -187,7 +195,7 @@ class Provisioner:
         addition to its password. Refuses ids that are malformed, reserved or in use
         (a revoked id is never reused).
         """
-        if not STATION_ID.match(station) or station in RESERVED:
+        if not STATION_ID.match(station) or station in RESERVED or station.startswith(CLOUD_USER):
             raise ProvisionError(
                 f"站点编号无效 / invalid station id {station!r}: use a-z 0-9 - _ (max 63), not a reserved name"
             )
@@ -297,12 +305,20 @@ class Provisioner:
 
     # -- broker ---------------------------------------------------------------------------
     def write_broker_config(self, settings: BrokerSettings) -> Path:
-        """Write every broker file to ``settings.out`` and remember the settings."""
+        """Write every broker file to ``settings.out`` and remember the settings.
+
+        Run as root without a ``file_owner``, the secret files are handed to the account
+        mosquitto drops to (``run_as_user``, default ``mosquitto``): mosquitto 2.0 reads its
+        password file after dropping privileges, so a root-owned 0600 file stops it at start
+        ("Unable to open pwfile")."""
+        settings = replace(settings, file_owner=default_file_owner(settings))
+        ports = listener_ports(settings)
+        if len(set(ports)) != len(ports):
+            raise ProvisionError(f"端口重复 / the listener ports must differ: {ports}")
         reg = self.init()
         reg["broker"] = settings.to_json()
         self._save(reg)
         self._write_broker_files(reg, settings, server_cert=True)
-        self._write_cloud_env(settings)
         return Path(settings.out) / "mosquitto.conf"
 
     def _write_cloud_env(self, s: BrokerSettings) -> None:
@@ -311,7 +327,7 @@ class Provisioner:
         path = self.state_dir / "cloud.env"
         values = read_env_file(path)
         values["PACKLINE_CLOUD_BROKER_HOST"] = s.hostnames[0] if s.hostnames else "127.0.0.1"
-        values["PACKLINE_CLOUD_BROKER_PORT"] = str(s.port)
+        values["PACKLINE_CLOUD_BROKER_PORT"] = str(s.cloud_port)
         values["PACKLINE_CLOUD_BROKER_CA"] = str(Path(s.out) / "ca.crt")
         write_private(path, "".join(_env_line(k, v) for k, v in values.items()))
 
@@ -320,8 +336,8 @@ class Provisioner:
         out.mkdir(parents=True, exist_ok=True)
         ca = load_or_create_ca(self.state_dir / "ca")
         active = {k: v for k, v in reg["stations"].items() if not v.get("revoked_at")}
-        users = {reg["cloud"]["username"]: reg["cloud"]["password_hash"]}
-        users.update({k: v["password_hash"] for k, v in active.items()})
+        cloud = {reg["cloud"]["username"]: reg["cloud"]["password_hash"]}
+        users = {k: v["password_hash"] for k, v in active.items()}
         owner = s.file_owner
         write_public(out / "ca.crt", ca.cert_pem(), owner)
         if server_cert or not (out / "server.crt").exists():
@@ -329,6 +345,7 @@ class Provisioner:
             write_public(out / "server.crt", cert, owner)
             write_private(out / "server.key", key, owner)
         write_private(out / "passwd", render_passwd(users), owner)
+        write_private(out / CLOUD_PASSWD, render_passwd(cloud), owner)
         write_public(out / "acl", render_acl(reg["cloud"]["username"], list(active)), owner)
         with_crl = s.mtls_port is not None
         if with_crl:
@@ -343,6 +360,27 @@ class Provisioner:
                 entry = pwd.getpwnam(owner)
                 os.chown(out / "data", entry.pw_uid, entry.pw_gid)
         write_public(out / "mosquitto.conf", render_conf(s, with_crl=with_crl), owner)
+        # with every rewrite: a registry from before the cloud had its own listener gets the
+        # cloud's port into cloud.env with the first enrol or revoke after the upgrade
+        self._write_cloud_env(s)
+
+
+def default_file_owner(s: BrokerSettings, euid: int | None = None) -> str | None:
+    """The owner to give the broker files: ``s.file_owner`` if set; as root, the account the
+    broker drops to (``run_as_user`` or ``mosquitto``, when it exists and is not root);
+    otherwise None (the files stay the caller's, as is the broker that the caller starts)."""
+    if s.file_owner is not None:
+        return s.file_owner
+    if (os.geteuid() if euid is None else euid) != 0:
+        return None
+    user = s.run_as_user or "mosquitto"
+    if user == "root":
+        return None
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return None
+    return user
 
 
 def read_env_file(path: Path) -> dict[str, str]:

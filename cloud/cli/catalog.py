@@ -22,7 +22,7 @@ from cloud.cli.base import CliContext, cli
 from cloud.db import schema
 from cloud.errors import CloudError, ConfigError
 from edge.domain import catalog, demo
-from edge.domain.models import Move, MoveReason, NegativeStockPolicy
+from edge.domain.models import Move, MoveReason, NegativeStockPolicy, qty_out_of_range
 from edge.errors import EdgeError
 
 CLOUD_STATION = "cloud"
@@ -114,6 +114,8 @@ def record_cloud_move(
     """Record a move made in the cloud (not at a station); returns (move, newly stored)."""
     if qty_delta == 0:
         raise ConfigError("数量变动不能为 0 / the quantity change must not be 0")
+    if (too_big := qty_out_of_range(qty_delta)) is not None:  # the stations could not take it
+        raise ConfigError(too_big)
     wh = conn.execute(sa.select(schema.warehouses).where(schema.warehouses.c.id == warehouse_id)).mappings().first()
     if wh is None:
         raise ConfigError(f"未知仓库 / unknown warehouse: {warehouse_id}")

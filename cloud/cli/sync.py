@@ -15,7 +15,7 @@ from cloud.sync.ingest import Ingest, IngestSettings
 @cli.command("ingest")
 @click.option("--host", envvar="PACKLINE_CLOUD_BROKER_HOST", default="127.0.0.1", show_default=True,
               help="Broker host.")
-@click.option("--port", envvar="PACKLINE_CLOUD_BROKER_PORT", type=int, default=8883, show_default=True,
+@click.option("--port", envvar="PACKLINE_CLOUD_BROKER_PORT", type=int, default=8893, show_default=True,
               help="Broker TLS port.")
 @click.option("--username", envvar="PACKLINE_CLOUD_BROKER_USERNAME", default="cloud", show_default=True,
               help="Broker user.")

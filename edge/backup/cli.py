@@ -18,6 +18,7 @@ from edge.backup.replica import open_target
 from edge.backup.replicator import read_health
 from edge.backup.restore import restore
 from edge.backup.runner import BackupRunner
+from edge.cli.common import BadArguments, Command, UserError
 from edge.errors import EdgeError
 
 
@@ -127,7 +128,7 @@ def status_command(db_path: str, target_url: str | None) -> None:
         raise click.ClickException(str(err)) from err
 
 
-@click.command("restore")
+@click.command("restore", cls=Command)  # usage errors: one "错误 / error:" line
 @_TARGET
 @click.option("--txid", default=None, help="恢复到该事务 / restore to this TXID (16 hex digits or decimal)")
 @click.option("--at", "at", default=None, help="恢复到该时间之前 / restore to the state before this time (ISO 8601)")
@@ -143,9 +144,12 @@ def restore_command(
     A station database is marked so that its sync daemon resyncs with the cloud once on its
     first start (``edge.sync.resync``; docs/restore-drill.md)."""
     if txid is not None and at is not None:
-        raise click.UsageError("--txid 与 --at 只能选一个 / give --txid or --at, not both")
-    want_txid = parse_txid(txid) if txid is not None else None
-    want_time = parse_time(at) if at is not None else None
+        raise BadArguments("--txid 与 --at 只能选一个 / give --txid or --at, not both")
+    try:
+        want_txid = parse_txid(txid) if txid is not None else None
+        want_time = parse_time(at) if at is not None else None
+    except click.BadParameter as err:
+        raise BadArguments(err.message) from err
     try:
         target = open_target(target_url)
         with click.progressbar(length=1, label="恢复中 / restoring", show_pos=False) as bar:
@@ -160,7 +164,7 @@ def restore_command(
                 target, out, txid=want_txid, timestamp=want_time, progress=progress, integrity_check=not no_check
             )
     except EdgeError as err:
-        raise click.ClickException(str(err)) from err
+        raise UserError(str(err)) from err
     for w in result.warnings:
         click.echo(f"警告 / warning: {w}", err=True)
     if not no_resync_mark:

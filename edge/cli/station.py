@@ -10,6 +10,7 @@ from edge.cli.common import Command, UserError, db_path, format_table, friendly,
 from edge.cli.seed import DEMO_SETTING, apply_demo, initialise
 from edge.domain import pii
 from edge.domain.models import NegativeStockPolicy
+from edge.store.integrity import ledger_problems
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -98,8 +99,14 @@ def seed_demo_cmd(ctx: click.Context, seed: int, orders: int, station_id: str,
 @click.pass_context
 @friendly
 def check_cmd(ctx: click.Context, rebuild: bool) -> None:
-    """核对库存 = 流水合计 / verify balances equal the sum of stock moves."""
+    """核对库存 = 流水合计，流水结存连续且与发给云端的一致 / verify the balances, the
+    balance chain of every move and each move against its outbox row."""
     with station(ctx) as store:
+        problems = ledger_problems(store.writer.db)
+        if problems:
+            click.echo(f"流水被改动 / the ledger has forged or damaged moves ({len(problems)}):")
+            for p in problems:
+                click.echo(f"  {p.move_id}: {p.problem}")
         cached = store.queries.cached_balances()
         folded = store.queries.fold_moves()
         keys = sorted(set(cached) | set(folded))
@@ -109,6 +116,10 @@ def check_cmd(ctx: click.Context, rebuild: bool) -> None:
             click.echo(f"库存缓存与流水不一致 / balances differ from the ledger ({len(diffs)}):")
             click.echo(format_table(["SKU", "库位 location", "缓存 cache", "流水 ledger"],
                                     diffs, align_right=(2, 3)))
+        if problems:
+            refusal = " (不重建 / not rebuilding balances from it)" if rebuild else ""
+            raise UserError(f"流水校验失败，{len(problems)} 条可疑 / the ledger fails its checks: "
+                            f"{len(problems)} suspect moves{refusal}; restore it from a backup")
         if rebuild:
             n = store.writer.rebuild_balances()
             store.writer.audit("system", "balances.rebuild", "balances",

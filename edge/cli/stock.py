@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from edge.cli.common import Command, UserError, format_table, friendly, require_operator, station
+from edge.domain.models import qty_out_of_range
 
 
 @click.command("stock", cls=Command)
@@ -68,6 +69,8 @@ def adjust_cmd(ctx: click.Context, sku: str, location: str, qty: int, reason: st
     """手工调整库存（记审计） / manual stock adjustment with a reason (audited)."""
     if qty == 0:
         raise UserError("数量变动不能为 0 / --qty must not be 0")
+    if (too_big := qty_out_of_range(qty)) is not None:
+        raise UserError(too_big)
     if not reason.strip():
         raise UserError("必须写明调整原因 / --reason must not be empty")
     with station(ctx) as store:

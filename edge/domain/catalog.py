@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.domain.barcodes import is_gtin, looks_like_gtin
+from edge.domain.spreadsheet import protect, unprotect, xlsx_text_cell
 from edge.errors import UnreadableFile
 
 # --------------------------------------------------------------------------- columns
@@ -259,12 +260,13 @@ def _read_csv(text: str) -> list[tuple[int, list[str]]]:
     out: list[tuple[int, list[str]]] = []
     start = 1
     for cells in reader:
-        out.append((start, cells))
+        out.append((start, [unprotect(c) for c in cells]))  # what export_catalog protected
         start = reader.line_num + 1
     return out
 
 
-def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
+def _load_xlsx(path: Path, *, data_only: bool) -> tuple[list[list[Any]], list[tuple[int, int]]]:
+    """(values by row, positions of formula cells) of the first sheet."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -272,19 +274,43 @@ def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
         with warnings.catch_warnings():
             # Workbooks from WPS and older Excel trigger style warnings that mean nothing here.
             warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as err:
         if isinstance(err, FileNotFoundError | PermissionError | IsADirectoryError):
             raise
         raise UnreadableFile(f"不是有效的 XLSX 文件 / not a valid XLSX workbook: {path.name}") from err
     try:
-        ws = wb.worksheets[0]
-        return [
-            (i, [_cell_text(v) for v in row])
-            for i, row in enumerate(ws.iter_rows(values_only=True), start=1)
-        ]
+        values: list[list[Any]] = []
+        formulas: list[tuple[int, int]] = []
+        for i, row in enumerate(wb.worksheets[0].iter_rows()):
+            values.append([getattr(c, "value", None) for c in row])
+            formulas += [(i, j) for j, c in enumerate(row) if getattr(c, "data_type", None) == "f"]
+        return values, formulas
     finally:
         wb.close()
+
+
+def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
+    """The first sheet's rows as text. A formula cell counts with the value Excel cached for
+    it; one without a cached value (written by a program, never opened in Excel) is refused
+    with its cell reference rather than read as empty."""
+    from openpyxl.utils import get_column_letter
+
+    rows, formulas = _load_xlsx(path, data_only=False)
+    if formulas:
+        cached, _ = _load_xlsx(path, data_only=True)
+        for i, j in formulas:
+            rows[i][j] = cached[i][j] if i < len(cached) and j < len(cached[i]) else None
+        missing = [(i + 1, f"{get_column_letter(j + 1)}{i + 1}") for i, j in formulas if rows[i][j] is None]
+        if missing:
+            line = missing[0][0]
+            cells = ", ".join(ref for _, ref in missing[:10]) + (" …" if len(missing) > 10 else "")
+            raise UnreadableFile(
+                f"第 {line} 行: 公式没有计算结果（请在 Excel 中打开并保存，或粘贴为数值） {cells} / "
+                f"line {line}: formula cells without a cached value (open and save the file in "
+                f"Excel, or paste as values): {cells}"
+            )
+    return [(i, [_cell_text(v) for v in row]) for i, row in enumerate(rows, start=1)]
 
 
 # --------------------------------------------------------------------------- parsing
@@ -548,7 +574,8 @@ def export_catalog(rows: Iterable[Mapping[str, Any] | CatalogRow], path: str | P
     """Write rows (store-shaped dicts with ``barcodes`` or ``CatalogRow``) to ``path``.
 
     ``.csv`` is written as UTF-8 with a BOM so Excel opens it; ``.xlsx`` as a workbook with
-    every cell as text (barcodes stay digits). The output parses back to the same rows.
+    every cell as text (barcodes stay digits). No cell is ever evaluated as a formula
+    (:mod:`edge.domain.spreadsheet`). The output parses back to the same rows.
     Returns the number of rows written.
     """
     p = Path(path)
@@ -561,16 +588,16 @@ def export_catalog(rows: Iterable[Mapping[str, Any] | CatalogRow], path: str | P
             writer = csv.writer(fh)
             writer.writerow(header)
             for cells in body:
-                writer.writerow(cells)
+                writer.writerow([protect(c) for c in cells])
                 count += 1
     elif suffix == ".xlsx":
         import openpyxl
 
         wb = openpyxl.Workbook(write_only=True)
         ws = wb.create_sheet("商品")
-        ws.append(header)
+        ws.append([xlsx_text_cell(ws, h) for h in header])
         for cells in body:
-            ws.append([c if c != "" else None for c in cells])
+            ws.append([xlsx_text_cell(ws, c) if c != "" else None for c in cells])
             count += 1
         wb.save(p)
     else:

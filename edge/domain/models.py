@@ -80,6 +80,19 @@ class NegativeStockPolicy(enum.StrEnum):
     """Record the move and raise a ``negative_stock`` alert (never silently)."""
 
 
+MAX_MOVE_QTY = 10_000_000
+"""The largest quantity one move may change (either sign): the wire schema's bound, so a
+move recorded anywhere can travel to the cloud and the other stations."""
+
+
+def qty_out_of_range(qty: int) -> str | None:
+    """The one-line refusal (中文 / English) for a move quantity beyond ±``MAX_MOVE_QTY``."""
+    if abs(qty) <= MAX_MOVE_QTY:
+        return None
+    return (f"数量超出范围 (最多 ±{MAX_MOVE_QTY:,}): {qty} / "
+            f"a move changes at most ±{MAX_MOVE_QTY:,} units: {qty}")
+
+
 @dataclass(frozen=True, slots=True)
 class Move:
     """One append-only change of stock at one location. ``move_id`` is the idempotency key."""

@@ -258,6 +258,27 @@ def m005_sync_downlink(db: Database) -> None:
     )
 
 
+@migrations()
+def m006_append_only_refuses_replace(db: Database) -> None:
+    """``REPLACE`` / ``INSERT OR REPLACE`` is refused on the append-only tables like UPDATE
+    and DELETE: SQLite resolves the conflict by deleting the old row *without* firing the
+    DELETE trigger (unless ``PRAGMA recursive_triggers`` is on, which is per connection), so
+    a BEFORE INSERT trigger refuses any insert that would collide with an existing key
+    (``seq``, ``move_id``, ``reverses_move_id``, ``audit_id``), whatever the connection's
+    pragmas. A plain duplicate INSERT still fails, with this message instead of UNIQUE."""
+    db.executescript(
+        """
+        CREATE TRIGGER stock_moves_no_replace BEFORE INSERT ON stock_moves
+        WHEN EXISTS (SELECT 1 FROM stock_moves WHERE seq = NEW.seq OR move_id = NEW.move_id
+                     OR (NEW.reverses_move_id IS NOT NULL AND reverses_move_id = NEW.reverses_move_id))
+        BEGIN SELECT RAISE(ABORT, 'stock_moves is append-only'); END;
+        CREATE TRIGGER audit_log_no_replace BEFORE INSERT ON audit_log
+        WHEN EXISTS (SELECT 1 FROM audit_log WHERE audit_id = NEW.audit_id)
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

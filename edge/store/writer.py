@@ -20,7 +20,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from edge.domain.ledger import plan_reversal
-from edge.domain.models import Move, MoveReason, MoveRequest, NegativeStockPolicy
+from edge.domain.models import Move, MoveReason, MoveRequest, NegativeStockPolicy, qty_out_of_range
 from edge.errors import AlreadyReversed, InsufficientStock, LedgerError, PackError, UnknownSku
 from edge.store.queries import row_to_move
 from edge.sync.schema import MoveWire
@@ -135,6 +135,8 @@ class Writer:
     def _insert_move(self, req: MoveRequest, *, outbox: bool, reverses: str | None = None) -> Move:
         if req.qty_delta == 0:
             raise LedgerError("数量变动不能为 0 / a move must change the quantity")
+        if (too_big := qty_out_of_range(req.qty_delta)) is not None:
+            raise LedgerError(too_big)
         if self.db.execute("SELECT 1 FROM skus WHERE sku = ?", [req.sku]).fetchone() is None:
             raise UnknownSku(f"未知商品 / unknown SKU: {req.sku}")
         warehouse_id, _ = self._location(req.location)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.domain.models import Move, MoveReason
+from edge.domain.models import MAX_MOVE_QTY, Move, MoveReason
 
 WIRE_VERSION = 1
 
@@ -29,7 +29,7 @@ class MoveWire(BaseModel):
     """Packline SKU code."""
     location: str = Field(min_length=1, max_length=64)
     """Location code (bin) inside the warehouse."""
-    qty_delta: int = Field(ge=-10_000_000, le=10_000_000)
+    qty_delta: int = Field(ge=-MAX_MOVE_QTY, le=MAX_MOVE_QTY)
     """Signed quantity: positive into stock, negative out. Never zero."""
     balance_after: int
     """The balance at this location right after the move, as the recording station saw it."""

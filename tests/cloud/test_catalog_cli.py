@@ -75,6 +75,61 @@ def test_adjust_needs_reason_refuses_negative_and_is_audited(
     engine.dispose()
 
 
+@pytest.mark.parametrize("qty", ["10000001", str(-(2**64))])
+def test_adjust_beyond_the_move_limit_is_one_line(
+    seeded: str, capsys: pytest.CaptureFixture[str], qty: str
+) -> None:
+    """The stations take at most ±10,000,000 per move (the wire limit): the cloud refuses
+    more instead of recording a move it could not relay."""
+    engine = make_engine(seeded)
+    with engine.begin() as conn:
+        bal = ledger_store.balances(conn, warehouse_id="WH1")[0]
+        before = conn.execute(sa.select(sa.func.count()).select_from(schema.stock_moves)).scalar_one()
+    capsys.readouterr()
+    assert cloud(seeded, "adjust", "--warehouse", "WH1", "--sku", bal.sku, "--location", bal.location,
+                 "--qty", qty, "--reason", "r", "--operator", "M01") == 2
+    assert capsys.readouterr().err == (f"错误 / error: 数量超出范围 (最多 ±10,000,000): {qty} / "
+                                       f"a move changes at most ±10,000,000 units: {qty}\n")
+    with engine.begin() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.stock_moves)).scalar_one() == before
+    engine.dispose()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_export_writes_formula_text_as_text_and_imports_it_back(
+    seeded: str, tmp_path: Path, suffix: str
+) -> None:
+    risky = {"EVIL-1": '=HYPERLINK("http://evil.example","点我")', "EVIL-2": "+86 手机壳", "EVIL-3": "@A1"}
+    engine = make_engine(seeded)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(schema.skus), [{"sku": k, "name_zh": v} for k, v in risky.items()])
+    out = tmp_path / f"catalog{suffix}"
+    assert cloud(seeded, "export-catalog", str(out)) == 0
+    if suffix == ".csv":
+        lines = out.read_bytes().split(b"\r\n")
+        evil = [ln for ln in lines if ln.startswith(b"EVIL-")]
+        assert evil == [
+            '''EVIL-1,"'=HYPERLINK(""http://evil.example"",""点我"")",,,,,,,,,,,'''.encode(),
+            "EVIL-2,'+86 手机壳,,,,,,,,,,,".encode(),
+            b"EVIL-3,'@A1,,,,,,,,,,,",
+        ]
+    else:
+        import zipfile
+
+        sheet = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml").decode()
+        assert "<f>" not in sheet
+        assert 't="inlineStr"><is><t>=HYPERLINK("http://evil.example","点我")</t></is>' in sheet
+        assert 't="inlineStr"><is><t>@A1</t></is>' in sheet
+    with engine.begin() as conn:  # the import restores exactly the names exported
+        conn.execute(sa.update(schema.skus).where(schema.skus.c.sku.like("EVIL-%")).values(name_zh="x"))
+    assert cloud(seeded, "import-catalog", str(out)) == 0
+    with engine.begin() as conn:
+        got = dict(conn.execute(sa.select(schema.skus.c.sku, schema.skus.c.name_zh)
+                                .where(schema.skus.c.sku.like("EVIL-%"))).all())
+    engine.dispose()
+    assert got == risky
+
+
 def test_catalog_round_trip_and_atomic_bad_file(
     seeded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -90,7 +90,7 @@ EXPECTED_TABLES.update({  # 0004_orders
 def test_migrations_create_every_table(cloud_db_url: str) -> None:
     engine = make_engine(cloud_db_url)
     try:
-        assert migrate(engine) == "0004_orders" == head_revision()
+        assert migrate(engine) == "0005b_refuse_replace" == head_revision()
         inspector = sa.inspect(engine)
         tables = set(inspector.get_table_names())
         assert tables == set(EXPECTED_TABLES) | {"alembic_version"}
@@ -105,12 +105,12 @@ def test_migrations_create_every_table(cloud_db_url: str) -> None:
 
 
 def test_migrate_is_idempotent_and_accepts_a_url(cloud_db_url: str) -> None:
-    assert migrate(cloud_db_url) == "0004_orders"
-    assert migrate(cloud_db_url) == "0004_orders"
+    assert migrate(cloud_db_url) == "0005b_refuse_replace"
+    assert migrate(cloud_db_url) == "0005b_refuse_replace"
     engine = make_engine(cloud_db_url)
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == "0004_orders"
+            assert current_revision(conn) == "0005b_refuse_replace"
             require_current(conn)
             assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
@@ -138,7 +138,7 @@ def test_downgrade_to_base_and_upgrade_again(cloud_engine: Engine) -> None:
     with cloud_engine.begin() as conn:
         command.downgrade(alembic_config(conn), "base")
     assert set(sa.inspect(cloud_engine).get_table_names()) == {"alembic_version"}
-    assert migrate(cloud_engine) == "0004_orders"
+    assert migrate(cloud_engine) == "0005b_refuse_replace"
     with cloud_engine.begin() as conn:
         assert insert_moves(conn, [make_move(1)]) == [make_move(1).move_id]
     # The append-only triggers came back with the tables.
@@ -165,6 +165,53 @@ def test_append_only_tables_refuse_update_and_delete(
         conn.execute(sa.text(sql))
     with cloud_engine.connect() as conn:
         assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 1
+
+
+def test_a_move_cannot_be_replaced(cloud_engine: Engine) -> None:
+    """SQLite: REPLACE (which deletes the old row without its DELETE trigger unless the
+    connection set recursive_triggers) leaves the move as it was; PostgreSQL has no
+    REPLACE, and its upsert is refused by the UPDATE trigger. Re-delivery still works."""
+    move = make_move(1)
+    with cloud_engine.begin() as conn:
+        insert_moves(conn, [move])
+        before = conn.execute(sa.select(stock_moves)).all()
+    forged_qty = "UPDATE SET qty_delta = 999"
+    if cloud_engine.dialect.name == "sqlite":
+        with cloud_engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA recursive_triggers = off")  # as the sqlite3 shell has it
+            conn.exec_driver_sql(
+                "REPLACE INTO stock_moves SELECT move_id, sku, location, warehouse_id, station_id, 999, "
+                "999, reason, source_type, source_id, source_line, operator_id, device_id, occurred_at, "
+                "recorded_at, received_at, reverses_move_id, 'forged' FROM stock_moves")
+            conn.exec_driver_sql(
+                "INSERT OR REPLACE INTO stock_moves SELECT move_id, sku, location, warehouse_id, "
+                "station_id, 998, 998, reason, source_type, source_id, source_line, operator_id, device_id, "
+                "occurred_at, recorded_at, received_at, reverses_move_id, note FROM stock_moves")
+    else:
+        with pytest.raises(sa.exc.DBAPIError, match="stock_moves is append-only"), cloud_engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO stock_moves SELECT * FROM stock_moves "
+                f"ON CONFLICT (move_id) DO {forged_qty}")
+    with cloud_engine.begin() as conn:
+        assert conn.execute(sa.select(stock_moves)).all() == before
+        assert insert_moves(conn, [move, make_move(2)]) == [make_move(2).move_id]  # idempotent as before
+        assert conn.execute(sa.select(sa.func.sum(stock_moves.c.qty_delta))).scalar() == 10
+
+
+def test_the_audit_log_cannot_be_replaced(cloud_engine: Engine) -> None:
+    with cloud_engine.begin() as conn:
+        conn.execute(sa.insert(audit_log).values(at=datetime.now(UTC), actor="u-1", action="test"))
+    if cloud_engine.dialect.name == "sqlite":
+        statement = "REPLACE INTO audit_log (id, at, actor, action) SELECT id, at, 'forged', action FROM audit_log"
+    else:
+        statement = ("INSERT INTO audit_log SELECT * FROM audit_log "
+                     "ON CONFLICT (id) DO UPDATE SET actor = 'forged'")
+    with pytest.raises(sa.exc.DBAPIError, match="audit_log is append-only"), cloud_engine.begin() as conn:
+        if cloud_engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA recursive_triggers = off")
+        conn.exec_driver_sql(statement)
+    with cloud_engine.connect() as conn:
+        assert conn.execute(sa.select(audit_log.c.actor)).scalars().all() == ["u-1"]
 
 
 def test_append_only_refuses_truncate_on_postgresql(cloud_engine: Engine) -> None:

@@ -159,7 +159,7 @@ def test_restore_drill(
     broker.reload()  # enrol rewrote passwd and ACL
     station_env = read_env_file(enrolment.env_file)
     cloud_env = read_env_file(prov.state_dir / "cloud.env")
-    assert cloud_env["PACKLINE_CLOUD_BROKER_PORT"] == str(broker.port)
+    assert cloud_env["PACKLINE_CLOUD_BROKER_PORT"] == str(broker.cloud_port)
     machine1, machine2 = tmp_path / "machine-1", tmp_path / "machine-2"
     a_env = base_env(station_env, PACKLINE_BROKER_CA=broker.ca_file, PACKLINE_HOME=str(machine1))
     url = station_env["PACKLINE_BACKUP_URL"]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from edge.errors import BrokerRefused, BrokerUnavailable
-from edge.sync.broker import Broker, Message, MqttBroker
+from edge.sync.broker import Broker, ConnectionState, Message, MqttBroker
 from provisioning.pki import create_ca
 from tests.fixtures.mosquitto import MosquittoBroker
 
@@ -165,7 +165,7 @@ def test_revoked_certificate_station_loses_acl_and_is_refused_by_the_crl(
     mosquitto_broker: MosquittoBroker, connect: Connect
 ) -> None:
     live = connect("st-cert")
-    assert connect("st-cert", client_id="st-cert-2").connected  # the cert works before revocation
+    assert live.connected  # the cert works before revocation
     mosquitto_broker.revoke("st-cert")
     d = live.publish("packline/v1/st/st-cert/up/moves", b"after-revoke")
     assert d.wait(WAIT) and (d.ok, d.reason) == (False, "Not authorized")
@@ -188,3 +188,63 @@ def test_certificate_listener_needs_a_certificate(mosquitto_broker: MosquittoBro
     client = MqttBroker(mosquitto_broker.settings("st-01", port=mosquitto_broker.mtls_port))
     with pytest.raises(BrokerUnavailable, match="before CONNACK"):
         client.connect(timeout=2)
+
+
+@pytest.mark.parametrize("thief", ["st-01", "st-cert"])
+def test_a_station_cannot_take_another_stations_session(
+    mosquitto_broker: MosquittoBroker, connect: Connect, thief: str
+) -> None:
+    """st-01's password (or st-cert's certificate) with client id ``st-02`` must not resume
+    st-02's persistent session (its queued down-messages stay queued for st-02), nor drop a
+    live st-02: on the station listeners the client id is the authenticated username."""
+    st2 = connect("st-02")
+    st2.subscribe("packline/v1/st/st-02/down/#")
+    st2.disconnect()
+    cloud = connect("cloud")
+    for i in range(3):
+        d = cloud.publish(f"packline/v1/st/st-02/down/t{i}", str(i).encode())
+        assert d.wait(WAIT) and d.ok
+    impostor = connect(thief, client_id="st-02")
+    impostor.subscribe("packline/v1/st/st-02/down/#")  # refused by the ACL in any case
+    assert impostor.receive(1.0) is None
+    impostor.disconnect()
+
+    back = MqttBroker(mosquitto_broker.settings("st-02"))
+    events: list[ConnectionState] = []
+    back.add_connection_listener(events.append)
+    assert back.connect(timeout=WAIT).session_present is True
+    try:
+        assert [next_message(back).payload for _ in range(3)] == [b"0", b"1", b"2"]
+        # a live st-02 is not kicked off by another station connecting with its id
+        again = connect(thief, client_id="st-02")
+        assert again.connected
+        d = cloud.publish("packline/v1/st/st-02/down/after", b"still-mine")
+        assert d.wait(WAIT) and d.ok
+        assert next_message(back).payload == b"still-mine"
+        assert [e.connected for e in events] == [True], events
+    finally:
+        back.disconnect()
+
+
+def test_the_cloud_listener_accepts_only_the_cloud_with_free_client_ids(
+    mosquitto_broker: MosquittoBroker, connect: Connect
+) -> None:
+    """Several ingest processes share the ``cloud`` account with their own client ids (and
+    do not drop each other); a station's password is refused on the cloud's listener."""
+    a = connect("cloud", client_id="cloud-ingest-1")
+    b = connect("cloud", client_id="cloud-ingest-2")
+    a.subscribe("$share/ingest/packline/v1/st/+/up/#")
+    b.subscribe("$share/ingest/packline/v1/st/+/up/#")
+    st1 = connect("st-01")
+    for i in range(4):
+        assert st1.publish("packline/v1/st/st-01/up/moves", str(i).encode()).wait(WAIT)
+    got = []
+    for client in (a, b):
+        while (msg := client.receive(1.0)) is not None:
+            client.ack(msg)
+            got.append(msg.payload)
+    assert sorted(got) == [b"0", b"1", b"2", b"3"]
+    assert a.connected and b.connected
+    station = MqttBroker(mosquitto_broker.settings("st-01", port=mosquitto_broker.cloud_port))
+    with pytest.raises(BrokerRefused, match="Not authorized"):
+        station.connect(timeout=WAIT)

@@ -163,7 +163,7 @@ def test_cloud_consumer_killed_mid_batch_and_restarted(
     engine = make_cloud(cloud_db, STATIONS)
     recorders, syncers = stations(tmp_path)
     cmd = [sys.executable, "-m", "cloud", "--db", f"sqlite:///{cloud_db}", "ingest",
-           "--host", broker.host, "--port", str(broker.port), "--password", str(broker.cloud.password),
+           "--host", broker.host, "--port", str(broker.cloud_port), "--password", str(broker.cloud.password),
            "--ca-file", broker.ca_file, "--resend-after", "1", "--max-seconds", "150", *puback]
     rng = random.Random(7)
     with running_daemon(broker, syncers[0]), running_daemon(broker, syncers[1]):

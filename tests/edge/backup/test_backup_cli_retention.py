@@ -45,7 +45,7 @@ def test_cli_run_once_status_and_restore(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "不支持的备份地址 / unsupported replica URL" in r.output
     assert "Traceback" not in r.output
     r = cli.invoke(cli_main, ["restore", "--target", url, "--at", "2000-01-01T00:00:00Z", str(tmp_path / "z.db")])
-    assert r.exit_code == 1 and "Error:" in r.output
+    assert r.exit_code == 1 and "错误 / error:" in r.output
     assert parse_txid("0x10") == 16 and parse_txid("10") == 10 and parse_txid("0000000000000010") == 16
 
 

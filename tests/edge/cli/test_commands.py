@@ -107,6 +107,39 @@ def test_bad_arguments_are_one_line(run: Run, args: list[str], needle: str) -> N
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("qty", ["10000001", "-10000001", str(2**63), str(2**64), str(-(2**63) - 1)])
+def test_adjust_beyond_the_move_limit_is_one_line(seeded: Run, db: Path, qty: str) -> None:
+    """Past ±10,000,000 a move could not travel to the cloud (the wire limit); past 64 bits
+    SQLite cannot store it: either used to end in a traceback."""
+    sku, loc = sql(db, "SELECT sku, location FROM balances ORDER BY sku LIMIT 1")[0]
+    moves = sql(db, "SELECT COUNT(*) FROM stock_moves")
+    result = seeded("adjust", "--sku", str(sku), "--location", str(loc), "--qty", qty, "--reason", "r",
+                    "--operator", "L01")
+    assert result.exit_code == 1
+    assert one_line(result.stderr) == (f"错误 / error: 数量超出范围 (最多 ±10,000,000): {qty} / "
+                                       f"a move changes at most ±10,000,000 units: {qty}")
+    assert sql(db, "SELECT COUNT(*) FROM stock_moves") == moves
+    ok = seeded("adjust", "--sku", str(sku), "--location", str(loc), "--qty", "10000000", "--reason", "r",
+                "--operator", "L01")
+    assert ok.exit_code == 0, ok.output
+
+
+@pytest.mark.parametrize(("args", "code", "line"), [
+    (["--at", "garbage"], 2, "错误 / error: 无效的时间 / invalid timestamp: garbage"),
+    (["--txid", "zz"], 2, "错误 / error: 无效的事务号 / invalid TXID: zz"),
+    (["--txid", "1", "--at", "2026-12-01"], 2, "错误 / error: --txid 与 --at 只能选一个 / give --txid or --at, not both"),
+    ([], 1, "错误 / error: 备份为空 / the replica is empty: file://{replica}"),
+])
+def test_restore_errors_are_one_documented_line(
+    run: Run, tmp_path: Path, args: list[str], code: int, line: str
+) -> None:
+    replica = tmp_path / "replica"
+    replica.mkdir()
+    result = run("restore", "--target", f"file://{replica}", *args, str(tmp_path / "out.db"))
+    assert result.exit_code == code
+    assert one_line(result.stderr) == line.format(replica=replica)
+
+
 def test_seed_demo(seeded: Run, db: Path) -> None:
     def count(table: str) -> int:
         return int(str(sql(db, f"SELECT COUNT(*) FROM {table}")[0][0]))
@@ -216,6 +249,46 @@ def test_export_import_round_trip(seeded: Run, db: Path, tmp_path: Path, suffix:
     assert sql(other_db, "SELECT * FROM barcodes ORDER BY barcode") == sql(db, "SELECT * FROM barcodes ORDER BY barcode")
 
 
+RISKY = {"EVIL-1": "=cmd|' /C calc'!A0", "EVIL-2": "-10% 特价", "EVIL-3": "'=引号"}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_export_writes_formula_text_as_text_and_imports_it_back(
+    station: Run, db: Path, tmp_path: Path, suffix: str
+) -> None:
+    store = open_store(db)
+    store.writer.upsert_skus([{"sku": k, "name_zh": v, "spec": "+1"} for k, v in RISKY.items()])
+    store.close()
+    out = tmp_path / f"catalog{suffix}"
+    assert station("export-catalog", str(out)).exit_code == 0
+    if suffix == ".csv":
+        lines = out.read_bytes().split(b"\r\n")
+        assert lines[1:4] == [
+            b"EVIL-1,'=cmd|' /C calc'!A0,,'+1,0,,,,,,,,",
+            "EVIL-2,'-10% 特价,,'+1,0,,,,,,,,".encode(),
+            "EVIL-3,''=引号,,'+1,0,,,,,,,,".encode(),
+        ]
+    else:
+        import zipfile
+
+        sheet = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml").decode()
+        assert "<f>" not in sheet
+        assert 't="inlineStr"><is><t>=cmd|\' /C calc\'!A0</t></is>' in sheet
+    other = tmp_path / "other" / "edge.db"
+    assert station("init", "--station", "ST2", "--warehouse", "WH9", db_path=other).exit_code == 0
+    assert station("import-catalog", str(out), db_path=other).exit_code == 0
+    assert sql(other, "SELECT sku, name_zh, spec FROM skus ORDER BY sku") == [
+        (k, v, "+1") for k, v in RISKY.items()]
+
+
+def test_import_refuses_a_formula_without_a_cached_value(station: Run, tmp_path: Path) -> None:
+    from tests.edge.domain.test_spreadsheet import formula_workbook
+
+    result = station("import-catalog", str(formula_workbook(tmp_path / "f.xlsx", None)))
+    assert result.exit_code != 0
+    assert one_line(result.stderr).startswith("错误 / error: 第 2 行: 公式没有计算结果")
+
+
 def test_stock_and_history(seeded: Run, db: Path) -> None:
     sku, loc, qty = sql(db, "SELECT sku, location, qty FROM balances ORDER BY sku LIMIT 1")[0]
     result = seeded("stock", "--sku", str(sku))
@@ -284,6 +357,54 @@ def test_check_detects_a_tampered_cache(seeded: Run, db: Path) -> None:
     assert fixed.exit_code == 0 and "OK" in fixed.stdout
     assert seeded("check").exit_code == 0
     assert sql(db, "SELECT qty FROM balances WHERE sku = ? AND location = ?", (sku, loc)) == [(qty,)]
+
+
+def forge(db: Path, sql_text: str, params: tuple[object, ...] = ()) -> None:
+    """Edit the ledger as a tool that drops the append-only triggers would."""
+    conn = sqlite3.connect(db)
+    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                            "AND tbl_name = 'stock_moves'").fetchall()
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute(sql_text, params)
+    for _, ddl in triggers:
+        conn.execute(ddl)
+    conn.commit()
+    conn.close()
+
+
+def test_check_names_a_forged_quantity_and_rebuild_refuses(seeded: Run, db: Path) -> None:
+    """Cache and ledger forged together (the fold still matches): the balance chain and the
+    outbox row name the move, and --rebuild does not turn the forgery into balances."""
+    move_id, sku, loc, qty = sql(db, "SELECT move_id, sku, location, qty_delta FROM stock_moves "
+                                     "ORDER BY seq LIMIT 1")[0]
+    forge(db, "UPDATE stock_moves SET qty_delta = qty_delta + 1000 WHERE move_id = ?", (move_id,))
+    forge(db, "UPDATE balances SET qty = qty + 1000 WHERE sku = ? AND location = ?", (sku, loc))
+    before = sql(db, "SELECT * FROM balances ORDER BY sku, location")
+    bad = seeded("check")
+    assert bad.exit_code == 1
+    named = [ln for ln in bad.stdout.splitlines() if ln.strip().startswith(f"{move_id}:")]
+    assert len(named) == 2, bad.stdout  # the chain, and the move as sent to the cloud
+    assert f"balance_after {qty} ≠ 0 +{int(str(qty)) + 1000}" in named[0]
+    assert f"qty_delta {int(str(qty)) + 1000} ≠ {qty}" in named[1]
+    assert "the ledger fails its checks" in one_line(bad.stderr)
+    refused = seeded("check", "--rebuild")
+    assert refused.exit_code == 1
+    assert "not rebuilding" in one_line(refused.stderr)
+    assert sql(db, "SELECT * FROM balances ORDER BY sku, location") == before
+    assert sql(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'balances.rebuild'") == [(0,)]
+
+
+def test_check_names_a_move_whose_id_was_rewritten(seeded: Run, db: Path) -> None:
+    """A REPLACE (here with the triggers dropped) that gave a move a new id: the id the
+    cloud was sent is missing, so check names it although every balance still adds up."""
+    (move_id,) = sql(db, "SELECT move_id FROM stock_moves ORDER BY seq DESC LIMIT 1")[0]
+    forge(db, "UPDATE stock_moves SET move_id = 'forged-0000-0000' WHERE move_id = ?", (move_id,))
+    bad = seeded("check")
+    assert bad.exit_code == 1
+    assert f"  {move_id}: 流水缺失 / a move sent to the cloud is missing from the ledger" in bad.stdout
+    assert "forged-0000-0000" not in bad.stdout  # own id with no outbox row: may come from a resync
+    assert seeded("check", "--rebuild").exit_code == 1
 
 
 def test_files_that_cannot_be_read(station: Run, tmp_path: Path, db: Path) -> None:

@@ -47,6 +47,61 @@ def test_stock_moves_are_append_only(store: Store) -> None:
     assert store.queries.move(move.move_id) == move
 
 
+@pytest.mark.parametrize("verb", ["REPLACE", "INSERT OR REPLACE"])
+def test_replace_cannot_rewrite_a_move(store: Store, verb: str) -> None:
+    """REPLACE deletes the conflicting row without firing the DELETE trigger when
+    recursive_triggers is off (SQLite's default, e.g. the sqlite3 shell; sqlite-utils turns
+    it on for our own connections): a move's quantity, or its id, could be rewritten."""
+    move = store.writer.record_move(receive("CUP-350", "A-01-01", 3))
+    later = store.writer.record_move(receive("CUP-350", "A-01-01", 4))
+    db = store.writer.db
+    db.execute("PRAGMA recursive_triggers = off")  # as any other connection has it
+    (seq,) = db.execute("SELECT seq FROM stock_moves WHERE move_id = ?", [move.move_id]).fetchone()
+    cols = "seq, move_id, warehouse_id, sku, location, qty_delta, balance_after, reason, " \
+           "source_type, source_id, operator_id, station_id, occurred_at, recorded_at"
+    keep = "warehouse_id, sku, location, 99, 99, reason, source_type, source_id, operator_id, " \
+           "station_id, occurred_at, recorded_at"
+    forgeries = [
+        (seq, move.move_id),  # same row, new quantity
+        (seq, "forged-move-id-0001"),  # same seq, new id: the original id vanishes
+        (None, later.move_id),  # same move id, new seq
+    ]
+    for new_seq, new_id in forgeries:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute(f"{verb} INTO stock_moves ({cols}) SELECT ?, ?, {keep} FROM stock_moves "
+                       "WHERE move_id = ?", [new_seq, new_id, move.move_id])
+    # a second reversal of one move cannot replace the first one either
+    rev = store.writer.reverse_move(move.move_id, operator_id="op1")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute(f"{verb} INTO stock_moves ({cols}, reverses_move_id) SELECT NULL, 'forged-rev-0001', "
+                   f"{keep}, reverses_move_id FROM stock_moves WHERE move_id = ?", [rev.move_id])
+    db.conn.rollback()
+    assert [m.move_id for m in reversed(store.queries.moves("CUP-350", limit=10))] == [
+        move.move_id, later.move_id, rev.move_id]
+    assert store.queries.move(move.move_id) == move
+    assert store.queries.move(later.move_id) == later
+
+
+@pytest.mark.parametrize("verb", ["REPLACE", "INSERT OR REPLACE"])
+def test_replace_cannot_rewrite_the_audit_log(store: Store, verb: str) -> None:
+    store.writer.audit("op1", "login", "op1")
+    db = store.writer.db
+    db.execute("PRAGMA recursive_triggers = off")
+    (audit_id,) = db.execute("SELECT audit_id FROM audit_log").fetchone()
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute(f"{verb} INTO audit_log (audit_id, at, actor, action, subject) VALUES (?, 'x', 'x', 'x', 'x')",
+                   [audit_id])
+    db.conn.rollback()
+    assert db.execute("SELECT actor, action FROM audit_log").fetchall() == [("op1", "login")]
+
+
+@pytest.mark.parametrize("qty", [10_000_001, -10_000_001, 2**64])
+def test_a_move_beyond_the_wire_limit_is_refused_before_anything_is_written(store: Store, qty: int) -> None:
+    with pytest.raises(LedgerError, match="±10,000,000"):
+        store.writer.record_move(receive("CUP-350", "A-01-01", qty))
+    assert store.queries.move_count() == 0 and store.queries.outbox_stats().pending == 0
+
+
 def test_audit_log_is_append_only(store: Store) -> None:
     store.writer.audit("op1", "login", "op1")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
