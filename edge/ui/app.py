@@ -237,10 +237,9 @@ class PacklineApp(App[None]):
         the full date and time with ``date``; ``从未`` / ``never`` for None."""
         if when is None:
             return self.t("time.never")
-        tz = self.services.display_tz
-        local = when.astimezone(tz) if tz is not None else when.astimezone()
-        now = self.services.wall_clock()
-        today = (now.astimezone(tz) if tz is not None else now.astimezone()).date()
+        tz = self.services.zone
+        local = when.astimezone(tz)
+        today = self.services.wall_clock().astimezone(tz).date()
         if date:
             return local.strftime("%Y-%m-%d %H:%M:%S")
         return local.strftime("%H:%M:%S" if local.date() == today else "%m-%d %H:%M")

@@ -461,7 +461,9 @@ class PackScreen(KioskScreen):
         slip = svc.devices.slip_printer
         if svc.settings.print_slip and slip is not None and not reprint:
             try:
-                slip.write(svc.renderers.slip(order, svc.packing.print_facts(order.order_id)))
+                facts = {**svc.packing.print_facts(order.order_id), "now": svc.wall_clock(),
+                         "tz": svc.zone}
+                slip.write(svc.renderers.slip(order, facts))
                 svc.packing.record_print(order.order_id, "slip", operator_id=operator)
             except Exception as err:  # a slip never blocks shipping
                 if not isinstance(err, EdgeError):
