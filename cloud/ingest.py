@@ -51,6 +51,7 @@ from cloud.db.schema import (
     station_sign_ins,
     stations,
 )
+from cloud.dead_letter import msg_id_of, unseen
 from cloud.errors import DatabaseError, InvalidMove
 from cloud.outbound import send_moves, stations_of_warehouse
 from cloud.resync import RESYNC_MARGIN, apply_resync
@@ -269,10 +270,13 @@ class Ingest:
                 now = self.clock()
                 batch = _Batch()
                 where = parse_topic(m.topic)
-                self._dead(batch, m.topic, where[0] if where else None, None,
+                self._dead(batch, m.topic, where[0] if where else None, msg_id_of(m.payload),
                            f"internal error: {type(one).__name__}: {one}"[:500], m.payload, now)
                 with write_transaction(self.engine) as conn:
-                    conn.execute(sa.insert(dead_letters), batch.dead)
+                    if rows := unseen(conn, batch.dead):
+                        conn.execute(sa.insert(dead_letters), rows)
+                self.counters.dead_letters -= len(batch.dead) - len(rows)
+                self._send_acks(batch, now)  # the station stops re-sending it
                 if not self.settings.puback_on_receipt:
                     self.bus.ack(m)
 
@@ -330,7 +334,10 @@ class Ingest:
         for station, ack in batch.station_acks:
             self._down_acked(conn, station, ack, now)
         if batch.dead:
-            conn.execute(sa.insert(dead_letters), batch.dead)
+            rows = unseen(conn, batch.dead)
+            self.counters.dead_letters -= len(batch.dead) - len(rows)  # re-sends: no new row
+            if rows:
+                conn.execute(sa.insert(dead_letters), rows)
 
     def _foreign_moves(self, conn: Connection, batch: _Batch, now: datetime) -> None:
         """Dead-letter moves a registered station records in a warehouse not its own (a

@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cloud import allocation, fulfilment, order_sync, stock_push
+from cloud import allocation, fulfilment, order_sync, retention, stock_push
 from cloud.crypto import Sealer
 from cloud.db import write_transaction
 from cloud.db.schema_orders import job_leases
@@ -102,6 +103,11 @@ class WorkerSettings:
     """Parallel tracking write-backs per shop."""
     writeback_backoff: float = 5.0
     """First retry delay of a failed write-back, seconds (doubles per attempt)."""
+    keep_reports: int = 100
+    """``run`` returns at most this many tick reports, the latest (a worker that runs for
+    months must not keep one per tick)."""
+    retention: retention.RetentionSettings = field(default_factory=retention.RetentionSettings)
+    """What the worker prunes, and how often (``cloud.retention``)."""
 
 
 @dataclass
@@ -157,6 +163,7 @@ class Worker:
         self._retry = retry
         self._clients: dict[str, ShopClient] = {}
         self._limiters: dict[str, RateLimiter | None] = {}
+        self._pruned_at: float | None = None
 
     async def __aenter__(self) -> Worker:
         if self._http is None:
@@ -313,7 +320,7 @@ class Worker:
                   max_ticks: int | None = None) -> list[TickReport]:
         """Tick every active shop we can lease, every ``interval`` seconds, until ``stop``."""
         stop = stop or asyncio.Event()
-        reports: list[TickReport] = []
+        reports: deque[TickReport] = deque(maxlen=self.settings.keep_reports)
         listeners: dict[str, asyncio.Task[None]] = {}
         ticks = 0
         try:
@@ -328,6 +335,7 @@ class Worker:
                             and self.client(shop_id).shop.platform == "pdd"):
                         listeners[shop_id] = asyncio.create_task(self.listen_pdd(shop_id, stop))
                     reports.append(await self.tick(shop_id))
+                self.prune_if_due()
                 ticks += 1
                 if once or (max_ticks is not None and ticks >= max_ticks):
                     break
@@ -341,4 +349,21 @@ class Worker:
                     await task
             for shop_id in listeners:
                 release_lease(self.engine, f"shop:{shop_id}", self.owner)
-        return reports
+        return list(reports)
+
+    def prune_if_due(self) -> dict[str, int] | None:
+        """Apply the retention policy when ``retention.every`` seconds passed on the
+        worker's clock and no other worker is pruning; returns rows deleted per table."""
+        r = self.settings.retention
+        now_s = self.clock()
+        if self._pruned_at is not None and now_s - self._pruned_at < r.every:
+            return None
+        now = datetime.fromtimestamp(now_s, UTC)
+        if not acquire_lease(self.engine, "retention", self.owner, timedelta(seconds=r.every),
+                             now=now):
+            return None
+        self._pruned_at = now_s
+        done = retention.prune(self.engine, now, r)
+        if any(done.values()):
+            log.info("retention pruned %s", done)
+        return done
