@@ -231,7 +231,7 @@ class Worker:
             alloc = allocation.allocate_pending(self.engine, shop_id,
                                                 sc.shop.default_warehouse_id)
             report.allocated, report.exceptions = len(alloc.allocated), len(alloc.exceptions)
-            report.waybills = await fulfilment.request_waybills(self.engine, sc)
+            report.waybills = await fulfilment.request_waybills(self.engine, sc, owner=self.owner)
 
         async def ship() -> None:
             with write_transaction(self.engine) as conn:
@@ -334,7 +334,7 @@ class Worker:
                     if (self.settings.listen_push and not once and shop_id not in listeners
                             and self.client(shop_id).shop.platform == "pdd"):
                         listeners[shop_id] = asyncio.create_task(self.listen_pdd(shop_id, stop))
-                    reports.append(await self.tick(shop_id))
+                    reports.append(await self.tick_leased(shop_id))
                 self.prune_if_due()
                 ticks += 1
                 if once or (max_ticks is not None and ticks >= max_ticks):
@@ -350,6 +350,25 @@ class Worker:
             for shop_id in listeners:
                 release_lease(self.engine, f"shop:{shop_id}", self.owner)
         return list(reports)
+
+    async def tick_leased(self, shop_id: str) -> TickReport:
+        """``tick`` while renewing the shop's lease every third of its TTL, so a tick that
+        runs longer than the TTL is not joined by another worker half-way."""
+        renewer = asyncio.create_task(self._renew(f"shop:{shop_id}"))
+        try:
+            return await self.tick(shop_id)
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+    async def _renew(self, job: str) -> None:
+        ttl = self.settings.lease_ttl
+        while True:
+            await asyncio.sleep(ttl.total_seconds() / 3)
+            if not await asyncio.to_thread(acquire_lease, self.engine, job, self.owner, ttl):
+                log.warning("lease %s was taken over while its tick ran", job)
+                return
 
     def prune_if_due(self) -> dict[str, int] | None:
         """Apply the retention policy when ``retention.every`` seconds passed on the
