@@ -1,7 +1,7 @@
 """Order sync: platform orders → Packline orders, incrementally, exactly once.
 
 Per shop and stream a checkpoint (``sync_cursors``) says "everything modified before
-this instant has been read". Each run reads windows as spec §5.4 says::
+this instant has been read". Each run reads windows as docs/specs/marketplaces.md §5.4 says::
 
     window = [cursor − overlap, min(platform_now − lag, cursor − overlap + max_span)]
 

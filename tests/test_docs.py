@@ -11,7 +11,8 @@ from cloud.__main__ import cli as cloud_cli
 from edge.__main__ import COMMANDS, cli
 from edge.domain.models import MoveReason
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def section(title: str) -> str:
@@ -80,3 +81,22 @@ def test_the_overview_names_exactly_the_platforms_a_shop_can_be_added_for() -> N
     names = {"pdd": "Pinduoduo", "taobao": "Taobao", "jd": "JD"}
     first_line = overview().splitlines()[2]
     assert {code for code, name in names.items() if name in first_line} == set(platform.type.choices)
+
+
+SOURCES = [p for top in ("edge", "cloud", "provisioning", "systemd")
+           for p in sorted((ROOT / top).rglob("*")) if p.suffix in (".py", ".service", ".sh")]
+"""Code and units whose comments may cite documents."""
+
+DOC_PATH = re.compile(r"\bdocs/[\w./-]+\.md\b")
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_cited_documents_are_in_the_repository(path: Path) -> None:
+    """Every cited document exists; a section sign (§) names the document it points into,
+    in the same file; nothing points outside the repository."""
+    text = path.read_text(encoding="utf-8")
+    cited = set(DOC_PATH.findall(text))
+    assert not [c for c in cited if not (ROOT / c).is_file()], f"{path}: missing {cited}"
+    assert "shared/specs" not in text and not re.search(r"\bspec §", text)
+    if "§" in text:
+        assert cited, f"{path} cites sections (§) of no document in the repository"

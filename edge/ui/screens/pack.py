@@ -473,7 +473,7 @@ class PackScreen(KioskScreen):
             self._ship_now(order, grams)
 
     def kpis(self) -> dict[str, Any]:
-        """Packer telemetry for the current order (floor-practice §8)."""
+        """Packer telemetry for the current order (docs/specs/floor-practice.md §8)."""
         session = self.packer.session if self.packer is not None else None
         return {"rejected_scans": session.rejected if session else 0,
                 "weighings": self._weighings,
