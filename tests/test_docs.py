@@ -100,3 +100,16 @@ def test_cited_documents_are_in_the_repository(path: Path) -> None:
     assert "shared/specs" not in text and not re.search(r"\bspec §", text)
     if "§" in text:
         assert cited, f"{path} cites sections (§) of no document in the repository"
+
+
+def test_the_architecture_map_names_real_modules_and_commands() -> None:
+    """docs/architecture.md names code paths that exist and every systemd unit."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    paths = set(re.findall(r"`((?:edge|cloud|provisioning|systemd|tests)/[\w./-]+)`", text))
+    assert len(paths) > 20
+    missing = [p for p in paths if not (ROOT / p.split(" ")[0]).exists()]
+    assert missing == []
+    for unit in sorted((ROOT / "systemd").glob("*.service")):
+        assert unit.name in text, f"{unit.name} is not on the map"
+    for kind in ("move", "shipment", "task", "intercept", "ack"):
+        assert f"`{kind}`" in text
