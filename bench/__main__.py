@@ -14,6 +14,7 @@ BENCHES: dict[str, str] = {
     "sync": "bench.sync:main",
     "scan_latency": "bench.scan_latency:main",
     "orders": "bench.orders:main",
+    "station_year": "bench.station_year:main",
 }
 """Registered benchmarks, run in this order by ``python -m bench``."""
 

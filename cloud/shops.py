@@ -3,7 +3,7 @@
 A seller has several shops on PDD and Taobao. Each shop row (``shops`` + ``shop_config``)
 keeps the app key, the app secret and both tokens encrypted with the cloud key
 (:mod:`cloud.crypto`); they are never logged or shown. Authorisation follows the
-platforms' OAuth code flow (spec §1.6, §2.5)::
+platforms' OAuth code flow (docs/specs/marketplaces.md §1.6, §2.5)::
 
     url = authorize_url(shop, redirect_uri, state)   # the merchant opens it and approves
     token = await exchange_code(engine, sealer, shop_id, code)   # code from the redirect

@@ -1,6 +1,6 @@
 """Rendering mosquitto 2.0 configuration, ACL and password files.
 
-Facts this relies on (spec §4.4): a ``listener`` line is always declared (without one
+Facts this relies on (docs/specs/edge-devices-sync-backup.md §4.4): a ``listener`` line is always declared (without one
 mosquitto 2.0 runs in local-only mode and ignores ``allow_anonymous false``); ACLs use
 literal per-user blocks (the dynamic-security plugin in 2.0 does not expand ``%u``);
 ``max_queued_messages`` overflow is dropped silently, so it is set explicitly.

@@ -499,7 +499,7 @@ ListOrders = Callable[..., Awaitable[OrderPage]]
 async def read_window(
     list_orders: ListOrders, start: datetime, end: datetime, *, page_size: int = 100
 ) -> list[PlatformOrder]:
-    """Every order of a window, the way the platforms say avoids missed orders (§1.7.1, §5.4):
+    """Every order of a window, the way the platforms say avoids missed orders (docs/specs/marketplaces.md §1.7.1, §5.4):
     count first, then every page from the last back to the first; newest version wins.
 
     Results are sorted newest first, and an order changed while we page leaves the window

@@ -1,4 +1,4 @@
-"""Fake Pinduoduo open platform (spec §1, checklist §6.1, settings §7).
+"""Fake Pinduoduo open platform (docs/specs/marketplaces.md §1, checklist §6.1, settings §7).
 
 ``FakePdd`` is an ASGI callable: ``POST /api/router`` (gateway), ``POST /oauth/token``
 and the PMC WebSocket ``/message/{client_id}/{timestamp_ms}/{sign}``.

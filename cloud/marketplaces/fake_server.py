@@ -2,7 +2,7 @@
 
 ``FakePdd`` (:mod:`cloud.marketplaces.fake_pdd`) and ``FakeTop``
 (:mod:`cloud.marketplaces.fake_top`) are ASGI callables implementing the platform
-protocols of shared/specs/marketplaces.md §6; every [unverified] behaviour of §7 is
+protocols of docs/specs/marketplaces.md §6; every [unverified] behaviour of §7 is
 a field of their settings. This module holds what both share: settings, the
 fault injector, the rate limiter, the token store, parameter parsing, the
 uvicorn runner and the ``fake-platform`` click command.

@@ -1,4 +1,4 @@
-"""Fake Taobao/Tmall TOP platform (spec §2, checklist §6.2, settings §7).
+"""Fake Taobao/Tmall TOP platform (docs/specs/marketplaces.md §2, checklist §6.2, settings §7).
 
 ``FakeTop`` is an ASGI callable: ``POST /router/rest`` (gateway, both ``simplify``
 shapes), ``POST /token`` (OAuth refresh / code exchange). TMC is HTTP only

@@ -1,6 +1,6 @@
 """Pinduoduo (拼多多开放平台, POP) client: signing, envelope, errors, calls, PMC push.
 
-Spec: shared/specs/marketplaces.md §1. Requests are form-urlencoded POSTs to the
+Spec: docs/specs/marketplaces.md §1. Requests are form-urlencoded POSTs to the
 gateway with every value a string; :class:`PddAuth` adds the system parameters and
 the MD5 signature (§1.3). Replies are unwrapped by per-API root keys (§1.4/§1.7).
 """

@@ -1,4 +1,4 @@
-"""PDD message service (PMC) client over WebSocket (spec §1.8).
+"""PDD message service (PMC) client over WebSocket (docs/specs/marketplaces.md §1.8).
 
 Messages are hints: handle (re-read the order), then ACK. Unacked messages are
 redelivered by the platform, so handlers must be idempotent.

@@ -1,6 +1,6 @@
 """Taobao/Tmall (TOP) client: signing, envelope, errors, calls and TMC over HTTP.
 
-Spec: shared/specs/marketplaces.md §2. Requests are form-urlencoded POSTs; the
+Spec: docs/specs/marketplaces.md §2. Requests are form-urlencoded POSTs; the
 client asks for ``format=json&simplify=true`` and still accepts the non-simplified
 shape (root ``*_response`` and list wrappers) for robustness.
 """

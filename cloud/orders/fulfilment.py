@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ from cloud.db.schema_orders import (
 )
 from cloud.marketplaces.base import Address, OrderStatus, WaybillRequest
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
+from cloud.orders.claims import claim_waybills, release_waybill_claims
 from cloud.sync.outbound import send_intercept, send_task
 from edge.sync.schema import TaskLineWire, TaskWire
 
@@ -128,9 +130,13 @@ class WaybillResult:
 
 
 async def request_waybills(engine: Engine, sc: Any, *, limit: int = 200,
-                           concurrency: int = 4) -> WaybillResult:
-    """E-waybills for the shop's allocated orders, then pack tasks to their stations."""
+                           concurrency: int = 4, owner: str | None = None) -> WaybillResult:
+    """E-waybills for the shop's allocated orders, then pack tasks to their stations.
+
+    Each batch is claimed first (``cloud.orders.claims``, as ``owner``): an order another worker
+    is requesting, or that got its waybill meanwhile, is left alone."""
     shop = sc.shop
+    owner = owner or f"waybills:{uuid.uuid4()}"
     with engine.connect() as conn:
         rows = conn.execute(sa.select(orders).where(
             orders.c.shop_id == shop.id, orders.c.state == "allocated",
@@ -141,7 +147,18 @@ async def request_waybills(engine: Engine, sc: Any, *, limit: int = 200,
 
     async def one(batch: Sequence[Any]) -> None:
         async with sem:
-            await attempt(batch)
+            await one_claimed(batch)
+
+    async def one_claimed(batch: Sequence[Any]) -> None:
+        held = set(claim_waybills(engine, [row.id for row in batch], owner,
+                                  now=datetime.now(UTC)))
+        claimed = [row for row in batch if row.id in held]
+        try:
+            if claimed:
+                await attempt(claimed)
+        finally:  # stored batches released theirs already; this frees failed ones
+            with write_transaction(engine) as conn:
+                release_waybill_claims(conn, [row.id for row in claimed], owner)
 
     async def attempt(batch: Sequence[Any]) -> None:
         packages = []
@@ -172,11 +189,16 @@ async def request_waybills(engine: Engine, sc: Any, *, limit: int = 200,
         by_object = {w.object_id: w for w in got}
         now = datetime.now(UTC)
         with write_transaction(engine) as conn:
+            release_waybill_claims(conn, [row.id for row in batch], owner)
             for row in batch:
                 w = by_object.get(row.id)
                 if w is None:
                     result.deferred += 1
                     continue
+                if conn.execute(sa.select(waybills.c.order_id).where(
+                        waybills.c.order_id == row.id)).first() is not None:
+                    log.warning("order %s already has a waybill; %s unused", row.id, w.number)
+                    continue  # a claim that expired under a very slow request
                 conn.execute(sa.insert(waybills).values(
                     order_id=row.id, waybill_no=w.number, carrier_code=w.carrier,
                     print_data=w.print_data, issued_at=now))

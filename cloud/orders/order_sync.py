@@ -1,7 +1,7 @@
 """Order sync: platform orders → Packline orders, incrementally, exactly once.
 
 Per shop and stream a checkpoint (``sync_cursors``) says "everything modified before
-this instant has been read". Each run reads windows as spec §5.4 says::
+this instant has been read". Each run reads windows as docs/specs/marketplaces.md §5.4 says::
 
     window = [cursor − overlap, min(platform_now − lag, cursor − overlap + max_span)]
 
@@ -270,13 +270,39 @@ _CURRENT = (orders.c.id, orders.c.platform_updated_at, orders.c.state, orders.c.
             orders.c.exception_code)
 
 
+_CONTENT = ("platform_status", "raw_status", "refund_status", "buyer_note", "seller_note",
+            "risk_review", "pay_fen", "receiver_masked", "platform_carrier", "platform_tracking")
+"""Order columns filled from what the platform sends (compared when modified times tie)."""
+
+
+def _unchanged(conn: Connection, oid: str, po: PlatformOrder, values: dict[str, Any],
+               digest: str) -> bool:
+    """Whether ``po`` says nothing new about the stored order. Platforms stamp changes to
+    the whole second, so a second change within the same second carries the same modified
+    time: only identical content is a stale copy."""
+    row = conn.execute(sa.select(*(orders.c[k] for k in _CONTENT), orders.c.receiver_digest)
+                       .where(orders.c.id == oid)).one()
+    if any(row._mapping[k] != values[k] for k in _CONTENT):
+        return False
+    if digest and digest != row.receiver_digest:
+        return False
+    stored = conn.execute(sa.select(order_lines.c.platform_sku_id, order_lines.c.outer_id,
+                                    order_lines.c.qty, order_lines.c.price_fen,
+                                    order_lines.c.is_gift)
+                          .where(order_lines.c.order_id == oid)
+                          .order_by(order_lines.c.line_no)).all()
+    return [tuple(r) for r in stored] == [(ln.sku_id, ln.outer_id, ln.qty, ln.price_fen,
+                                           ln.is_gift) for ln in po.lines]
+
+
 def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
                  now: datetime | None = None, cache: MappingCache | None = None,
                  cur: Any = _UNKNOWN) -> tuple[str, str]:
     """Store one platform order; returns (``inserted``|``updated``|``stale``, order id).
 
-    Newer ``updated_at`` wins; an update reaching an order at a station with a changed
-    address, a refund request or a closure sends an intercept.
+    Newer ``updated_at`` wins, and so does the same one when the content differs; an update
+    reaching an order at a station with a changed address, a refund request or a closure
+    sends an intercept.
     """
     now = now or datetime.now(UTC)
     oid = order_key(po.platform, po.order_id)
@@ -290,7 +316,9 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
         return "inserted", oid
     cipher, masked, digest = _receiver(po)
     values = _values(po, masked, now)
-    if po.updated_at <= cur.platform_updated_at:
+    if po.updated_at < cur.platform_updated_at or (
+            po.updated_at == cur.platform_updated_at
+            and _unchanged(conn, oid, po, values, digest)):
         return "stale", oid
     state = cur.state
     if cipher is not None:

@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from cloud import retention
 from cloud.crypto import Sealer
 from cloud.db import write_transaction
 from cloud.db.schema_orders import job_leases
@@ -102,6 +104,11 @@ class WorkerSettings:
     """Parallel tracking write-backs per shop."""
     writeback_backoff: float = 5.0
     """First retry delay of a failed write-back, seconds (doubles per attempt)."""
+    keep_reports: int = 100
+    """``run`` returns at most this many tick reports, the latest (a worker that runs for
+    months must not keep one per tick)."""
+    retention: retention.RetentionSettings = field(default_factory=retention.RetentionSettings)
+    """What the worker prunes, and how often (``cloud.retention``)."""
 
 
 @dataclass
@@ -157,6 +164,7 @@ class Worker:
         self._retry = retry
         self._clients: dict[str, ShopClient] = {}
         self._limiters: dict[str, RateLimiter | None] = {}
+        self._pruned_at: float | None = None
 
     async def __aenter__(self) -> Worker:
         if self._http is None:
@@ -224,7 +232,7 @@ class Worker:
             alloc = allocation.allocate_pending(self.engine, shop_id,
                                                 sc.shop.default_warehouse_id)
             report.allocated, report.exceptions = len(alloc.allocated), len(alloc.exceptions)
-            report.waybills = await fulfilment.request_waybills(self.engine, sc)
+            report.waybills = await fulfilment.request_waybills(self.engine, sc, owner=self.owner)
 
         async def ship() -> None:
             with write_transaction(self.engine) as conn:
@@ -313,7 +321,7 @@ class Worker:
                   max_ticks: int | None = None) -> list[TickReport]:
         """Tick every active shop we can lease, every ``interval`` seconds, until ``stop``."""
         stop = stop or asyncio.Event()
-        reports: list[TickReport] = []
+        reports: deque[TickReport] = deque(maxlen=self.settings.keep_reports)
         listeners: dict[str, asyncio.Task[None]] = {}
         ticks = 0
         try:
@@ -327,7 +335,8 @@ class Worker:
                     if (self.settings.listen_push and not once and shop_id not in listeners
                             and self.client(shop_id).shop.platform == "pdd"):
                         listeners[shop_id] = asyncio.create_task(self.listen_pdd(shop_id, stop))
-                    reports.append(await self.tick(shop_id))
+                    reports.append(await self.tick_leased(shop_id))
+                self.prune_if_due()
                 ticks += 1
                 if once or (max_ticks is not None and ticks >= max_ticks):
                     break
@@ -341,4 +350,40 @@ class Worker:
                     await task
             for shop_id in listeners:
                 release_lease(self.engine, f"shop:{shop_id}", self.owner)
-        return reports
+        return list(reports)
+
+    async def tick_leased(self, shop_id: str) -> TickReport:
+        """``tick`` while renewing the shop's lease every third of its TTL, so a tick that
+        runs longer than the TTL is not joined by another worker half-way."""
+        renewer = asyncio.create_task(self._renew(f"shop:{shop_id}"))
+        try:
+            return await self.tick(shop_id)
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+    async def _renew(self, job: str) -> None:
+        ttl = self.settings.lease_ttl
+        while True:
+            await asyncio.sleep(ttl.total_seconds() / 3)
+            if not await asyncio.to_thread(acquire_lease, self.engine, job, self.owner, ttl):
+                log.warning("lease %s was taken over while its tick ran", job)
+                return
+
+    def prune_if_due(self) -> dict[str, int] | None:
+        """Apply the retention policy when ``retention.every`` seconds passed on the
+        worker's clock and no other worker is pruning; returns rows deleted per table."""
+        r = self.settings.retention
+        now_s = self.clock()
+        if self._pruned_at is not None and now_s - self._pruned_at < r.every:
+            return None
+        now = datetime.fromtimestamp(now_s, UTC)
+        if not acquire_lease(self.engine, "retention", self.owner, timedelta(seconds=r.every),
+                             now=now):
+            return None
+        self._pruned_at = now_s
+        done = retention.prune(self.engine, now, r)
+        if any(done.values()):
+            log.info("retention pruned %s", done)
+        return done

@@ -49,6 +49,7 @@ from cloud.db.schema import (
     stations,
 )
 from cloud.errors import DatabaseError, InvalidMove
+from cloud.sync.dead_letter import msg_id_of, unseen
 from cloud.sync.outbound import send_moves, stations_of_warehouse
 from cloud.sync.resync import RESYNC_MARGIN, apply_resync
 from edge.sync.schema import (
@@ -266,10 +267,13 @@ class Ingest:
                 now = self.clock()
                 batch = _Batch()
                 where = parse_topic(m.topic)
-                self._dead(batch, m.topic, where[0] if where else None, None,
+                self._dead(batch, m.topic, where[0] if where else None, msg_id_of(m.payload),
                            f"internal error: {type(one).__name__}: {one}"[:500], m.payload, now)
                 with write_transaction(self.engine) as conn:
-                    conn.execute(sa.insert(dead_letters), batch.dead)
+                    if rows := unseen(conn, batch.dead):
+                        conn.execute(sa.insert(dead_letters), rows)
+                self.counters.dead_letters -= len(batch.dead) - len(rows)
+                self._send_acks(batch, now)  # the station stops re-sending it
                 if not self.settings.puback_on_receipt:
                     self.bus.ack(m)
 
@@ -327,7 +331,10 @@ class Ingest:
         for station, ack in batch.station_acks:
             self._down_acked(conn, station, ack, now)
         if batch.dead:
-            conn.execute(sa.insert(dead_letters), batch.dead)
+            rows = unseen(conn, batch.dead)
+            self.counters.dead_letters -= len(batch.dead) - len(rows)  # re-sends: no new row
+            if rows:
+                conn.execute(sa.insert(dead_letters), rows)
 
     def _foreign_moves(self, conn: Connection, batch: _Batch, now: datetime) -> None:
         """Dead-letter moves a registered station records in a warehouse not its own (a

@@ -1,6 +1,6 @@
 """LTX version 3 files, the unit litestream 0.5 replicates (pure encoder and decoder).
 
-Layout (all integers big-endian; see specs/edge-devices-sync-backup.md §5.4):
+Layout (all integers big-endian; see docs/specs/edge-devices-sync-backup.md §5.4):
 
     header   100 bytes   ``LTX1``, flags, page size, commit, min/max TXID, timestamp, ...
     pages    per page    pgno u32 | flags u16 (0x0001) | size u32 | LZ4 block

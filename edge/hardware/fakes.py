@@ -193,7 +193,7 @@ for _code, (_plain, _shifted) in framing.US_KEYMAP.items():
 
 
 def key_events(code: str, *, terminator: str = "enter", t0: float = 0.0) -> list[KeyEvent]:
-    """The evdev events a US-layout wedge scanner emits for ``code`` + terminator (spec §1.1).
+    """The evdev events a US-layout wedge scanner emits for ``code`` + terminator (docs/specs/edge-devices-sync-backup.md §1.1).
 
     Shift is pressed around upper-case letters and shifted symbols, each key is followed
     by ``MSC_SCAN`` and ``SYN_REPORT`` like a real keyboard. ``terminator`` is

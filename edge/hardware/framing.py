@@ -5,7 +5,7 @@ with plain bytes and plain ``(type, code, value)`` events (like pySerial's ``Pac
 framing lives apart from transport). Decoders never raise on bad input: a bad frame is
 dropped and counted in ``bad_frames``.
 
-Sources: spec ``edge-devices-sync-backup.md`` §1.1 (key table), §2.1 (Yaohua A9),
+Sources: ``docs/specs/edge-devices-sync-backup.md`` §1.1 (key table), §2.1 (Yaohua A9),
 §2.3 (Mettler-Toledo standard continuous), §2.4 (``ST,GS,+  1.234kg``), §2.7 (stability).
 """
 
@@ -73,7 +73,7 @@ class KeyEventLike(Protocol):
 
 
 class KeyDecoder:
-    """Turns a keyboard-wedge scanner's evdev events into complete barcodes (spec §1.1).
+    """Turns a keyboard-wedge scanner's evdev events into complete barcodes (docs/specs/edge-devices-sync-backup.md §1.1).
 
     Feed every event; ``feed`` returns the barcode when a terminator (Enter, keypad
     Enter, optionally Tab) ends a non-empty buffer, else None. Key-up and autorepeat
@@ -81,7 +81,7 @@ class KeyDecoder:
     characters beyond ``max_length`` are dropped (counted in ``dropped``).
 
     Alt-keypad mode (a scanner holding Left Alt while typing a character's decimal code
-    on the keypad, spec §1.1) is decoded for printable ASCII codes 32–126; other codes
+    on the keypad, docs/specs/edge-devices-sync-backup.md §1.1) is decoded for printable ASCII codes 32–126; other codes
     are dropped, since their code page is unverified.
     """
 
@@ -182,7 +182,7 @@ def decode_key_events(
 
 
 class LineDecoder:
-    """Splits a serial scanner's byte stream into barcodes at CR and/or LF (spec §1.3).
+    """Splits a serial scanner's byte stream into barcodes at CR and/or LF (docs/specs/edge-devices-sync-backup.md §1.3).
 
     Empty lines are skipped; a line longer than ``max_length`` bytes is dropped and
     counted in ``bad_lines``. Bytes are decoded as UTF-8, falling back to GB18030.
@@ -303,7 +303,7 @@ class _StxFrameDecoder:
 
 
 class YaohuaA9Decoder(_StxFrameDecoder):
-    """Yaohua XK3190-A9 continuous frames (spec §2.1).
+    """Yaohua XK3190-A9 continuous frames (docs/specs/edge-devices-sync-backup.md §2.1).
 
     12 bytes: STX, sign, six digits, decimal places ``'0'..'4'``, XOR of bytes 1–8 as two
     upper-case hex ASCII nibbles, ETX. The value is in kg. The frame has no stable flag.
@@ -349,7 +349,7 @@ _LB = Fraction(45359237, 100000)  # grams per pound
 
 
 class ToledoDecoder(_StxFrameDecoder):
-    """Mettler-Toledo standard continuous output (spec §2.3).
+    """Mettler-Toledo standard continuous output (docs/specs/edge-devices-sync-backup.md §2.3).
 
     ``STX SWA SWB SWC`` + 6 weight digits + 6 tare digits + ``CR`` (+ an optional
     checksum byte, skipped because its algorithm is unverified). Status bits used:
@@ -408,7 +408,7 @@ _UNIT_GRAMS = {"kg": Fraction(1000), "g": Fraction(1), "lb": _LB, "t": Fraction(
 
 
 class GenericLineDecoder:
-    """``ST,GS,+  1.234kg`` lines as sent by CAS and many Chinese indicators (spec §2.4).
+    """``ST,GS,+  1.234kg`` lines as sent by CAS and many Chinese indicators (docs/specs/edge-devices-sync-backup.md §2.4).
 
     ``ST`` stable, ``US`` unstable, ``OL`` overload. Lines end in CR and/or LF.
     """
@@ -489,7 +489,7 @@ def make_decoder(protocol: str) -> FrameDecoder:
 
 
 class StabilityTracker:
-    """Decides stability (spec §2.7) and turns readings into ``Weight`` values.
+    """Decides stability (docs/specs/edge-devices-sync-backup.md §2.7) and turns readings into ``Weight`` values.
 
     The scale's own flag wins when the protocol has one. Without a flag a reading is
     stable after ``count`` consecutive readings within ``tolerance_g`` of the first of

@@ -3,8 +3,8 @@
 Before each job the adapter can ask the printer for its status with the TSPL immediate
 command ``ESC ! ?`` (one status byte back) and refuses to send when the printer reports
 a fault. The status query and its bit table come from TSC's TSPL/TSPL2 programming
-manual and are **unverified** on Xprinter/Gprinter/Deli clones (the packline spec does
-not cover them): if a printer does not answer within ``status_timeout`` the job is sent
+manual and are **unverified** on Xprinter/Gprinter/Deli clones (``docs/specs/edge-devices-sync-backup.md``
+§3.2 does not cover them): if a printer does not answer within ``status_timeout`` the job is sent
 anyway. Connection refused or timed out means offline. On ``/dev/usb/lp*`` the kernel
 usblp driver reports paper-out as ENOSPC on write (from kernel source; unverified here).
 """

@@ -1,9 +1,9 @@
 """USB HID (keyboard-wedge) barcode scanner read through evdev, with an exclusive grab.
 
 The grab (EVIOCGRAB) keeps the scanner's keystrokes away from the console and from
-whichever Textual widget has focus (spec §1.1). python-evdev is imported only when the
+whichever Textual widget has focus (docs/specs/edge-devices-sync-backup.md §1.1). python-evdev is imported only when the
 device opens. Tests inject a device factory (``fakes.FakeEvdevDevice``) because
-``/dev/uinput`` may not exist (spec §1.2).
+``/dev/uinput`` may not exist (docs/specs/edge-devices-sync-backup.md §1.2).
 """
 
 from __future__ import annotations

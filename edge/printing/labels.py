@@ -1,4 +1,4 @@
-"""Waybill labels as TSPL bytes (spec ``edge-devices-sync-backup.md`` §3.2).
+"""Waybill labels as TSPL bytes (``docs/specs/edge-devices-sync-backup.md`` §3.2).
 
 ``TsplBuilder`` writes TSPL commands (ASCII, CR LF after each line, text in GB18030 for
 the resident Simplified Chinese font ``TSS24.BF2``); ``build_waybill`` lays a waybill out
@@ -81,7 +81,7 @@ class Bitmap:
 
 
 def _quote(text: str) -> str:
-    """Map ASCII ``"`` to full-width ``＂``: firmware escapes differ (spec §3.2)."""
+    """Map ASCII ``"`` to full-width ``＂``: firmware escapes differ (docs/specs/edge-devices-sync-backup.md §3.2)."""
     return text.replace('"', "＂").replace("\r", " ").replace("\n", " ")
 
 

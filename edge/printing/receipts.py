@@ -2,7 +2,7 @@
 
 The slip is built into bytes first, so any ``Printer`` (network, USB, file, fake) can
 send it. Text goes out as raw GB18030, which printers sold in China print in their
-default Chinese mode (spec §3.1; escpos's MagicEncode does the same for Hanzi but not
+default Chinese mode (docs/specs/edge-devices-sync-backup.md §3.1; escpos's MagicEncode does the same for Hanzi but not
 for full-width punctuation, so we encode ourselves). python-escpos is imported when a
 slip is built, not when this module is imported.
 """

@@ -279,6 +279,13 @@ def m006_append_only_refuses_replace(db: Database) -> None:
     )
 
 
+@migrations()
+def m007_outbox_acked_index(db: Database) -> None:
+    """Acked outbox rows by ack time: the kiosk's "last ack" (``MAX(acked_at)``, every few
+    seconds) and the retention prune read this index instead of scanning the table."""
+    db.execute("CREATE INDEX outbox_acked ON outbox(acked_at) WHERE acked_at IS NOT NULL")
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

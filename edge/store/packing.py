@@ -97,6 +97,21 @@ class StoreOrderSource:
 
 
 @dataclass(frozen=True, slots=True)
+class WeightOverride:
+    """A lead accepted a weight outside the tolerance; ``ship`` writes it (weigh row and
+    audit) in the shipment's transaction, so a failed shipment leaves no override behind."""
+
+    grams: int
+    """The weight accepted."""
+    expected_g: int
+    """What the order should have weighed."""
+    lead_id: str
+    """The lead who approved."""
+    reason: str
+    """The reason chosen."""
+
+
+@dataclass(frozen=True, slots=True)
 class Shipment:
     """What ``ship`` recorded."""
 
@@ -198,9 +213,11 @@ class PackingWriter:
 
     # ------------------------------------------------------------------ ship
     def ship(self, order: PackOrder, *, operator_id: str, weight_g: int | None,
-             kpis: dict[str, Any] | None = None) -> Shipment:
+             kpis: dict[str, Any] | None = None,
+             override: WeightOverride | None = None) -> Shipment:
         """Ship ``order``: status, SHIP moves from each SKU's default location and the
-        ``shipment`` outbox row, all in one transaction. Raises ``ShipRefused``.
+        ``shipment`` outbox row, all in one transaction, with the lead's weight
+        ``override`` (its weigh row and audit) when there is one. Raises ``ShipRefused``.
 
         ``kpis`` (packer telemetry: refused scans, weighings, seconds to pack) ride along in
         the shipment message for the cloud's staff reports."""
@@ -217,6 +234,13 @@ class PackingWriter:
                     raise ShipRefused(f"订单已拦截: {row[1] or ''} / order intercepted: {row[1] or ''}")
                 if status not in (OrderStatus.WAITING, OrderStatus.PACKING, OrderStatus.PACKED):
                     raise ShipRefused(f"订单状态为 {status.value}，不能发货 / order is {status.value}")
+                if override is not None:
+                    if not override.reason.strip():
+                        raise ShipRefused("超重放行必须选择原因 / an override needs a reason")
+                    self.record_weigh(order.order_id, grams=override.grams,
+                                      expected_g=override.expected_g, within=False,
+                                      operator_id=operator_id, override_by=override.lead_id,
+                                      override_reason=override.reason)
                 requests = []
                 for line in order.lines:
                     if not line.location:

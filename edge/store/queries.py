@@ -174,7 +174,8 @@ class Queries:
         pending, oldest = self.db.execute(
             "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE acked_at IS NULL"
         ).fetchone()
-        (last,) = self.db.execute("SELECT MAX(acked_at) FROM outbox").fetchone()
+        (last,) = self.db.execute(  # the partial index outbox_acked: one probe, any size
+            "SELECT MAX(acked_at) FROM outbox WHERE acked_at IS NOT NULL").fetchone()
         return OutboxStats(
             pending=int(pending),
             oldest_created_at=datetime.fromisoformat(oldest) if oldest else None,

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -497,6 +497,23 @@ class Writer:
                        updated_at = excluded.updated_at""",
                 [(k, v, now) for k, v in values.items()],
             )
+
+    def prune_outbox(self, keep: timedelta, held_until: datetime | None) -> int:
+        """Delete outbox rows the cloud acked more than ``keep`` ago (on the writer's clock)
+        and before ``held_until`` (the point the backup holds: None deletes nothing). The
+        newest acked row stays, so "last ack" survives. Returns how many were deleted.
+
+        The rows are transport copies: the moves stay in ``stock_moves``, the shipments
+        in ``orders``, and the cloud holds what it acked."""
+        if held_until is None:
+            return 0
+        before = min(self._clock() - keep, held_until).isoformat()
+        with self.transaction():
+            cur = self.db.execute(
+                """DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?
+                   AND seq <> (SELECT seq FROM outbox WHERE acked_at IS NOT NULL
+                               ORDER BY acked_at DESC LIMIT 1)""", [before])
+            return int(cur.rowcount)
 
     def prune_inbox(self, before: str) -> int:
         """Forget applied down-message ids received before ``before`` (ISO UTC); returns how

@@ -10,7 +10,7 @@ The port is what the outbox and inbox use; it knows nothing about the database::
     broker.ack(msg)                            # only then the PUBACK goes out
     broker.disconnect()
 
-Facts the adapter relies on (spec §4.1-4.3): ``CallbackAPIVersion.VERSION2``;
+Facts the adapter relies on (docs/specs/edge-devices-sync-backup.md §4.1-4.3): ``CallbackAPIVersion.VERSION2``;
 ``clean_start=False`` on *every* connect plus a ``SessionExpiryInterval`` so the broker
 keeps subscriptions and queued QoS 1 messages while the station is away;
 ``manual_ack=True`` so a message is acknowledged only after the caller's transaction;

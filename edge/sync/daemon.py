@@ -30,6 +30,7 @@ from types import FrameType
 
 import click
 
+from edge.backup.replicator import read_health as read_backup_health
 from edge.errors import SyncError
 from edge.store import Store, open_store
 from edge.sync.broker import Broker, ConnectionState, Message
@@ -62,7 +63,14 @@ class DaemonSettings:
     broker keeps a session (7 days asked, ``persistent_client_expiration`` 14 days) plus
     the cloud's longest re-send delay."""
     prune_every: float = 3600.0
-    """Seconds between inbox prunes."""
+    """Seconds between prunes of the inbox and the outbox."""
+    outbox_keep: timedelta = timedelta(days=30)
+    """How long rows the cloud acked stay in the station's outbox (to look into what was
+    sent). The moves themselves stay in ``stock_moves`` for ever, and the cloud keeps
+    what it acked; a row is deleted only once the backup holds it too."""
+    prune_without_backup: bool = False
+    """Also prune acked outbox rows on a station that has never been backed up (one run
+    deliberately without backup); by default such a station keeps them."""
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     """Window and backoff of the outbox."""
     health_every: float | None = HEALTH_EVERY
@@ -70,6 +78,19 @@ class DaemonSettings:
     reports, for tests that count every published message)."""
     health_check_every: float = CHECK_EVERY
     """Seconds between looks for a health change (reported at once)."""
+
+
+def backed_up_until(db_path: str, now: datetime) -> datetime | None:
+    """Every change committed before this time is in the backup (the backup runner's
+    sidecar, ``edge.backup.replicator.read_health``); None when never backed up."""
+    if db_path == ":memory:":
+        return None
+    health = read_backup_health(db_path, now.timestamp())
+    if health is None or health.last_success_at is None:
+        return None
+    if health.lag_txids:
+        return min(health.last_success_at, now - timedelta(seconds=health.lag_seconds))
+    return health.last_success_at
 
 
 class SyncDaemon:
@@ -156,10 +177,16 @@ class SyncDaemon:
             return
         self._last_prune = now
         before = (datetime.now(UTC) - self.settings.inbox_keep).isoformat()
+        w = self.store.writer
         try:
-            self.store.writer.prune_inbox(before)
+            w.prune_inbox(before)
+            wall = datetime.fromisoformat(w.now())
+            held = backed_up_until(self.store.path, wall)
+            if held is None and self.settings.prune_without_backup:
+                held = wall
+            w.prune_outbox(self.settings.outbox_keep, held)
         except sqlite3.OperationalError as err:  # busy: next time
-            log.warning("could not prune the inbox: %s", err)
+            log.warning("could not prune the inbox or outbox: %s", err)
 
     def _report_health(self) -> None:
         if self.settings.health_every is None:

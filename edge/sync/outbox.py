@@ -1,6 +1,6 @@
 """Station → cloud: publish every outbox row until the cloud's application ack arrives.
 
-The SQLite ``outbox`` table is the only durable record (spec §4.3: paho's queue is RAM
+The SQLite ``outbox`` table is the only durable record (docs/specs/edge-devices-sync-backup.md §4.3: paho's queue is RAM
 only and message ids restart with every client). This module keeps a bounded *window* of
 rows published and not yet acked; a row leaves the window only when the cloud's ``ack``
 for its ``msg_id`` arrives on ``…/down/ack`` — a broker PUBACK proves nothing, mosquitto

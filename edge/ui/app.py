@@ -18,7 +18,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from edge.errors import DeviceError, EdgeError, PackError, PrinterError
 from edge.hardware.ports import Weight
@@ -31,7 +31,7 @@ from edge.ui.messages import (
     SignedIn,
     SyncStatusChanged,
 )
-from edge.ui.screens.base import KioskScreen
+from edge.ui.screens.base import KioskScreen, failure_detail, worker_error
 from edge.ui.screens.devices import DevicesScreen
 from edge.ui.screens.home import HomeScreen
 from edge.ui.screens.pack import PackScreen
@@ -237,10 +237,9 @@ class PacklineApp(App[None]):
         the full date and time with ``date``; ``从未`` / ``never`` for None."""
         if when is None:
             return self.t("time.never")
-        tz = self.services.display_tz
-        local = when.astimezone(tz) if tz is not None else when.astimezone()
-        now = self.services.wall_clock()
-        today = (now.astimezone(tz) if tz is not None else now.astimezone()).date()
+        tz = self.services.zone
+        local = when.astimezone(tz)
+        today = self.services.wall_clock().astimezone(tz).date()
         if date:
             return local.strftime("%Y-%m-%d %H:%M:%S")
         return local.strftime("%H:%M:%S" if local.date() == today else "%m-%d %H:%M")
@@ -319,6 +318,14 @@ class PacklineApp(App[None]):
         if isinstance(err, PackError | EdgeError):
             return self.t("error.pack", detail=str(err))
         return self.t("error.other", detail=str(err))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """An app worker (devices, status, sign-in writes) failed: logged, and said in red
+        on the current screen."""
+        err = worker_error(event)
+        screen = self.kiosk_screen
+        if err is not None and screen is not None:
+            screen.say("error.unexpected", "error", detail=failure_detail(err))
 
     @property
     def kiosk_screen(self) -> KioskScreen | None:

@@ -9,6 +9,17 @@ import click
 from edge.errors import ConfigError
 
 
+def _zone(value: str) -> str:
+    """An IANA zone name, or a one-line usage error."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise click.BadParameter(f"未知时区 / unknown time zone {value!r}") from err
+    return value
+
+
 @click.command("kiosk")
 @click.option("--fake-hardware", is_flag=True,
               help="模拟设备 / simulated devices: pty scale, socket printers, scriptable scanner.")
@@ -30,11 +41,14 @@ from edge.errors import ConfigError
               help="重量允差 / weight tolerance, percent part (the larger applies).")
 @click.option("--no-weigh", is_flag=True, help="不称重直接打印 / print without weighing.")
 @click.option("--print-slip", is_flag=True, help="同时打印装箱单 / also print a packing slip.")
+@click.option("--timezone", envvar="PACKLINE_TIMEZONE", default="Asia/Shanghai", show_default=True,
+              callback=lambda _c, _p, v: _zone(v),
+              help="时区 / IANA zone for printed and shown times.")
 @click.pass_context
 def kiosk(
     ctx: click.Context, fake_hardware: bool, scanner_url: str | None, scale_url: str | None,
     label_printer_url: str | None, slip_printer_url: str | None, lang: str, packaging_g: int,
-    tolerance_g: int, tolerance_pct: float, no_weigh: bool, print_slip: bool,
+    tolerance_g: int, tolerance_pct: float, no_weigh: bool, print_slip: bool, timezone: str,
 ) -> None:
     """启动打包工作站界面 / start the kiosk."""
     from edge.ui.app import make_app
@@ -49,7 +63,7 @@ def kiosk(
         db_path=db_path, lang=lang, packaging_g=packaging_g, tolerance_g=tolerance_g,
         tolerance_pct=tolerance_pct, require_weigh=not no_weigh, print_slip=print_slip,
         scanner_url=scanner_url, scale_url=scale_url, label_printer_url=label_printer_url,
-        slip_printer_url=slip_printer_url, fake_hardware=fake_hardware,
+        slip_printer_url=slip_printer_url, fake_hardware=fake_hardware, timezone=timezone,
     )
     app = make_app(settings)
     try:

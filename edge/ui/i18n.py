@@ -123,6 +123,15 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "error.pack": ("{detail}", "{detail}"),
     "error.other": ("出错了: {detail}", "Something went wrong: {detail}"),
     "error.not_lead": ("需要组长权限", "A warehouse lead is needed"),
+    "error.unexpected": ("出错了: {detail}。请再试一次；仍然出错请叫组长",
+                         "Something went wrong: {detail}. Try again; if it keeps failing, call a lead"),
+    "error.ship_retry": ("未发货: {detail}。面单已打印，请点「重试发货」，不要重打面单",
+                         "Not shipped: {detail}. The label is printed: press Retry ship, "
+                         "do not print it again"),
+    "error.print_unlogged": ("面单已打印，但未能记录: {detail}。请点「重试打印」（只记录，不再打印）",
+                             "The label printed but was not logged: {detail}. Press Retry print "
+                             "(it logs, it does not print again)"),
+    "error.print_retry": ("打印失败: {detail}。请点「重试打印」", "Print failed: {detail}. Press Retry print"),
     # dialogs
     "dialog.yes": ("确定", "Yes"),
     "dialog.no": ("取消", "No"),

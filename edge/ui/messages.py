@@ -69,6 +69,8 @@ class PrintFinished(Message):
     kind: str
     reprint: bool
     error: str | None = None
+    printed: bool = False
+    """With an error: the label did reach the printer, only logging it failed."""
 
 
 @dataclass
@@ -81,10 +83,12 @@ class OrderShipped(Message):
 
 @dataclass
 class ShipFailed(Message):
-    """Shipping was refused; the order is unchanged."""
+    """Shipping was refused or failed; the order is unchanged."""
 
     order_id: str
     error: str
+    retry: bool = False
+    """The failure was not a refusal (e.g. "database is locked"): trying again may work."""
 
 
 @dataclass

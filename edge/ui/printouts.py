@@ -8,7 +8,7 @@ the sender settings of the station.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from edge.domain.packing import PackOrder
@@ -53,6 +53,19 @@ def waybill(order: PackOrder, facts: dict[str, Any]) -> bytes:
     ))
 
 
+def local_time(facts: dict[str, Any]) -> str:
+    """When the order was packed (else ``now``), as ``YYYY-MM-DD HH:MM`` in ``tz``: the
+    print worker puts the kiosk's clock (``now``, aware) and zone (``tz``) in the facts."""
+    tz: tzinfo | None = facts.get("tz")
+    when: datetime | None = facts.get("now")
+    packed = facts.get("packed_at")
+    if packed:
+        when = datetime.fromisoformat(str(packed))
+    if when is None or when.tzinfo is None or tz is None:
+        return "-"  # never guess a zone: a slip without a time beats a wrong one
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
 def slip(order: PackOrder, facts: dict[str, Any]) -> bytes:
     """The packing slip of ``order`` as ESC/POS bytes."""
     r = _receiver(facts)
@@ -60,7 +73,7 @@ def slip(order: PackOrder, facts: dict[str, Any]) -> bytes:
         order_no=order.platform_order_no, waybill_no=order.waybill_no or order.order_id,
         carrier=order.carrier or "", receiver_name=r["name"],
         lines=[SlipLine(line.sku, line.name, line.qty) for line in order.lines],
-        packed_at=str(facts.get("packed_at") or datetime.now().strftime("%Y-%m-%d %H:%M")),
+        packed_at=local_time(facts),
         station=str(facts.get("station", "")), note=order.buyer_note or "",
     ))
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edge.domain.auth import verify_pin
 from edge.domain.packing import PackOrder, PackSettings, Tolerance
@@ -66,6 +67,17 @@ class KioskSettings(BaseModel):
     """How often the status worker re-reads sync and backup state."""
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id → keys, e.g. ``{"pack.put_parcel": "f5"}``."""
+    timezone: str = "Asia/Shanghai"
+    """IANA zone for times shown and printed (packing slips, the status bar)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"未知时区 / unknown time zone {value!r}") from err
+        return value
 
     def pack_settings(self) -> PackSettings:
         return PackSettings(
@@ -154,7 +166,7 @@ class Services:
     wall_clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """Now (UTC) for the ages the status shows; tests fix it."""
     display_tz: tzinfo | None = None
-    """Zone for times shown to people (None: the machine's local zone)."""
+    """Zone for times shown and printed for people (None: ``settings.timezone``)."""
     reader: Queries = field(init=False)
     """Reads for the UI thread (its own connection on a file database)."""
     orders: StoreOrderSource = field(init=False)
@@ -166,6 +178,11 @@ class Services:
         self.reader = self.store.reader()
         self.orders = StoreOrderSource(self.reader)
         self.packing = PackingWriter(self.store.writer)
+
+    @property
+    def zone(self) -> tzinfo:
+        """The zone people read times in: ``display_tz``, else the configured one."""
+        return self.display_tz if self.display_tz is not None else ZoneInfo(self.settings.timezone)
 
     def close(self) -> None:
         self.devices.close()

@@ -176,9 +176,39 @@ def _fuzz_messages() -> st.SearchStrategy[tuple[str, bytes]]:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(_fuzz_messages())
-def test_fuzzed_down_messages_never_crash_the_handler(daemon, fuzz):
+def test_fuzzed_down_messages_never_crash_the_handler(daemon, station_store, fuzz):
+    """Whatever arrives, the handler returns, PUBACKs the message once, and accounts for it
+    exactly once: applied, a duplicate, rejected (reported back under its own id, if
+    at all), or an ack for our outbox; only an applied message adds an inbox row."""
     topic, raw = fuzz
-    daemon.inbox.handle(Message(topic=topic, payload=raw, qos=1))
+    inbox = daemon.inbox
+    pubacked: list[Message] = []
+    real_ack = type(inbox.broker).ack
+    inbox.broker.ack = lambda m: (pubacked.append(m), real_ack(inbox.broker, m))  # type: ignore[method-assign]
+    c = inbox.counters
+    before = (c.applied, c.duplicates, c.rejected)
+    rows = station_store.writer.db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]
+    pending = len(inbox._rejected)
+
+    inbox.handle(Message(topic=topic, payload=raw, qos=1))
+
+    assert [m.payload for m in pubacked] == [raw]
+    applied, dups, rejected = (c.applied - before[0], c.duplicates - before[1],
+                               c.rejected - before[2])
+    assert applied + dups + rejected == 1 or (
+        applied + dups + rejected == 0 and topic == down_topic(STATION, "ack"))
+    assert station_store.writer.db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == rows + applied
+    if rejected:
+        assert c.last_error
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        msg_id = data.get("msg_id") if isinstance(data, dict) else None
+        # Reported back under the message's own id, or not at all (no usable id).
+        assert [r.msg_id for r in inbox._rejected[pending:]] in ([], [msg_id])
+    else:
+        assert len(inbox._rejected) == pending
 
 
 def test_old_inbox_ids_are_pruned_recent_ones_kept(daemon, station_store):

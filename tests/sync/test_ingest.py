@@ -205,6 +205,35 @@ def test_a_message_that_trips_a_bug_is_isolated_and_dead_lettered(engine, tmp_pa
     assert last.reason == "internal error: RuntimeError: boom"
 
 
+def test_a_message_dead_lettered_by_a_bug_keeps_its_id_and_re_sends_add_no_row(
+        engine, tmp_path, monkeypatch) -> None:
+    store = make_station(tmp_path / "st.db", "st-01")
+    record_moves(store, 1)
+    (row,) = store.queries.outbox_pending(10)
+    msg = Msg(up_topic("st-01", "move"), envelope("move", "st-01", row.payload, row.msg_id))
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings())
+
+    def buggy(conn, batch, now):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ingest, "_insert_moves", buggy)
+    mine = sa.select(sa.func.count()).select_from(dead_letters).where(
+        dead_letters.c.station_id == "st-01", dead_letters.c.msg_id == row.msg_id)
+    with engine.connect() as conn:  # the engine is shared: count this message's rows only
+        before = conn.execute(mine).scalar_one()
+        conn.execute(sa.delete(dead_letters).where(dead_letters.c.msg_id == row.msg_id))
+        conn.commit()
+    for _ in range(3):  # the station re-sends until it hears back
+        ingest._handle_with_retry([msg])
+    with engine.connect() as conn:
+        assert conn.execute(mine).scalar_one() == 1
+    assert ingest.counters.dead_letters == 1 and before in (0, 1)
+    rejected = acks_for(bus, "st-01").rejected
+    assert {r.msg_id for r in rejected} == {row.msg_id}  # told, so it stops re-sending
+    assert rejected[0].reason == "internal error: RuntimeError: boom"
+
+
 def test_a_station_cannot_move_stock_of_another_warehouse(engine, tmp_path) -> None:
     store = make_station(tmp_path / "st.db", "st-01")
     record_moves(store, 1)

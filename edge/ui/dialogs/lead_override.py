@@ -13,9 +13,11 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
+from textual.worker import Worker
 
 from edge.ui.dialogs.pin import PinDialog
 from edge.ui.messages import ScanReceived
+from edge.ui.screens.base import failure_detail, worker_error
 from edge.ui.widgets.buttons import BigButton
 from edge.ui.widgets.scan_input import ScanInput
 
@@ -56,6 +58,11 @@ class LeadOverrideDialog(ModalScreen[dict[str, Any] | None]):
         w.update(text)
         w.set_classes("banner banner-error")
         self.papp.alarm()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        err = worker_error(event)
+        if err is not None:  # the PIN check failed: say so, the lead can try again
+            self._error(self.papp.t("error.unexpected", detail=failure_detail(err)))
 
     def handle_scan(self, code: str, source: str) -> None:
         op = self.papp.services.reader.operator_by_badge(code)

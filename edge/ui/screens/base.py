@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, cast
 
 from textual.screen import Screen
 from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
 from edge.ui.messages import ScanReceived
 from edge.ui.widgets.scan_input import ScanInput
 
 if TYPE_CHECKING:
     from edge.ui.app import PacklineApp
+
+log = logging.getLogger("edge.ui")
+
+
+def failure_detail(err: BaseException | None) -> str:
+    """One line for a banner: the error's type and the first line of its text."""
+    if err is None:
+        return "?"
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+
+
+def worker_error(event: Worker.StateChanged) -> BaseException | None:
+    """The error of a worker that just failed (logged with its traceback), else None."""
+    if event.state is not WorkerState.ERROR:
+        return None
+    err = event.worker.error
+    log.error("kiosk worker %s failed", event.worker.name or event.worker.group,
+              exc_info=(type(err), err, err.__traceback__) if err is not None else None)
+    return err if err is not None else RuntimeError("worker failed")
 
 
 class KioskScreen(Screen[None]):
@@ -55,6 +77,16 @@ class KioskScreen(Screen[None]):
 
     def apply_language(self) -> None:
         """Set every label from the i18n table."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        err = worker_error(event)
+        if err is not None:
+            self.worker_failed(event.worker, err)
+
+    def worker_failed(self, worker: Worker[Any], err: BaseException) -> None:
+        """A worker of this screen raised something nobody caught (it is logged): say so
+        in red. Screens override this to put their task back where the operator can resume."""
+        self.say("error.unexpected", "error", detail=failure_detail(err))
 
     def handle_scan(self, code: str, source: str) -> None:
         """A scan arrived while this screen is active."""

@@ -8,6 +8,7 @@ are a red full-width banner and the bell; success is calm green.
 from __future__ import annotations
 
 import enum
+import logging
 import random
 import time
 from typing import Any, ClassVar
@@ -17,21 +18,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
+from textual.worker import Worker
 
 from edge.domain.packing import Outcome, Packer, PackOrder, ScanResult, expected_weight
 from edge.errors import EdgeError
 from edge.hardware.ports import Weight
-from edge.store.packing import ShipRefused
+from edge.store.packing import ShipRefused, WeightOverride
 from edge.ui.dialogs.confirm import ConfirmDialog
 from edge.ui.dialogs.lead_override import LEAD_ROLES, LeadOverrideDialog
 from edge.ui.dialogs.reason import ReasonDialog
 from edge.ui.messages import OrderShipped, PrintFinished, ShipFailed, WeighRecorded
 from edge.ui.printouts import unseal_receiver
-from edge.ui.screens.base import KioskScreen
+from edge.ui.screens.base import KioskScreen, failure_detail
 from edge.ui.widgets.buttons import BigButton
 from edge.ui.widgets.order_lines import OrderLines
 from edge.ui.widgets.scan_input import ScanInput
 from edge.ui.widgets.status_bar import StatusBar
+
+log = logging.getLogger(__name__)
 
 
 class Step(enum.StrEnum):
@@ -104,6 +108,11 @@ class PackScreen(KioskScreen):
         """Weighings of the current order (re-weighs show up as more than one)."""
         self._table_for: str | None = None
         """The order whose lines the table shows (counts are then updated cell by cell)."""
+        self._weight_override: WeightOverride | None = None
+        """A lead's approval of the current order's weight, written when it ships."""
+        self._label_out: str | None = None
+        """The order whose label reached the printer but could not be logged: a retry logs
+        it without printing a second label."""
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -302,6 +311,8 @@ class PackScreen(KioskScreen):
         self.expected_g = expected_weight(order, self.papp.services.settings.pack_settings())
         self.weighed_g = None
         self.shipped_order = None
+        self._weight_override = None
+        self._label_out = None
         self._go(Step.VERIFY)
 
     def _verified(self) -> None:
@@ -332,7 +343,7 @@ class PackScreen(KioskScreen):
         self.weighed_g = w.grams
         self._weighings += 1
         self.papp.scale_cleared = False
-        self._record_weigh(order, w.grams, within, None, None)
+        self._record_weigh(order, w.grams, within)
         if within:
             self.say("weigh.ok", "ok", grams=w.grams)
             self._print(reprint_reason=None)
@@ -342,17 +353,16 @@ class PackScreen(KioskScreen):
             self._go(Step.WEIGH_FAILED)
 
     @work(thread=True, group="weigh", exit_on_error=False)
-    def _record_weigh(self, order: PackOrder, grams: int, within: bool,
-                      lead: str | None, reason: str | None) -> None:
+    def _record_weigh(self, order: PackOrder, grams: int, within: bool) -> None:
+        """Log a weighing (a lead's override is logged with the shipment instead)."""
         svc = self.papp.services
         try:
             svc.packing.record_weigh(order.order_id, grams=grams, expected_g=self.expected_g,
-                                     within=within, operator_id=self.papp.operator_id,
-                                     override_by=lead, override_reason=reason)
+                                     within=within, operator_id=self.papp.operator_id)
         except EdgeError as err:
             self.app.call_from_thread(self.banner, self.papp.error_text(err), "error")
             return
-        self.post_message(WeighRecorded(order.order_id, grams, within, lead))
+        self.post_message(WeighRecorded(order.order_id, grams, within))
 
     def action_put_parcel(self) -> None:
         devices = self.papp.services.devices
@@ -390,7 +400,8 @@ class PackScreen(KioskScreen):
             if reason is None or order is None or self.weighed_g is None:
                 self.focus_scan()
                 return
-            self._record_weigh(order, self.weighed_g, False, lead["operator_id"], reason)
+            self._weight_override = WeightOverride(self.weighed_g, self.expected_g,
+                                            str(lead["operator_id"]), reason)
             self.say("weigh.overridden", "ok", lead=lead["name"], reason=reason)
             self._print(reprint_reason=None)
 
@@ -401,58 +412,86 @@ class PackScreen(KioskScreen):
         order = self.order if reprint_reason is None else (self.shipped_order or self.order)
         if order is None:
             return
+        printed = reprint_reason is None and self._label_out == order.order_id
         if reprint_reason is None:
             self._go(Step.PRINTING)
             self.say("pack.printing", "info")
-        self._print_and_ship(order, self.weighed_g, reprint_reason, ship)
+        self._print_and_ship(order, self.weighed_g, reprint_reason, ship, printed)
 
     @work(thread=True, exclusive=True, group="print", exit_on_error=False)
     def _print_and_ship(self, order: PackOrder, grams: int | None,
-                        reprint_reason: str | None, ship: bool) -> None:
-        """Blocking: printer I/O, then the print log, then (optionally) the shipment."""
+                        reprint_reason: str | None, ship: bool, printed: bool = False) -> None:
+        """Blocking: printer I/O, then the print log, then (optionally) the shipment.
+
+        ``printed``: the label reached the printer before and only its log failed, so this
+        logs it without printing again. Every failure ends in a message the screen shows."""
         svc = self.papp.services
         operator = self.papp.operator_id
         printer = svc.devices.label_printer
+        is_reprint = reprint_reason is not None
         try:
-            if printer is None:
-                raise EdgeError(self.t("devices.none", device=self.t("device.label_printer")))
-            svc.packing.check_print(order.order_id, "label", reprint_reason)
-            self.papp.set_device_state("label_printer", "busy")
-            facts = unseal_receiver(svc.packing.print_facts(order.order_id), svc.pii_key)
-            printer.write(svc.renderers.label(order, facts))
-            self.papp.set_device_state("label_printer", "ok")
-            reprint = svc.packing.record_print(order.order_id, "label", operator_id=operator,
-                                               reprint_reason=reprint_reason)
+            if not printed:
+                if printer is None:
+                    raise EdgeError(self.t("devices.none", device=self.t("device.label_printer")))
+                svc.packing.check_print(order.order_id, "label", reprint_reason)
+                self.papp.set_device_state("label_printer", "busy")
+                facts = unseal_receiver(svc.packing.print_facts(order.order_id), svc.pii_key)
+                printer.write(svc.renderers.label(order, facts))
+                self.papp.set_device_state("label_printer", "ok")
         except EdgeError as err:
             if printer is not None:
                 self.papp.set_device_state("label_printer", "error", str(err))
-            self.post_message(PrintFinished(order.order_id, "label", reprint_reason is not None,
+            self.post_message(PrintFinished(order.order_id, "label", is_reprint,
                                             self.papp.error_text(err)))
+            return
+        except Exception as err:  # a bug or the database: shown, retryable
+            log.exception("printing the label of %s failed", order.order_id)
+            self.post_message(PrintFinished(order.order_id, "label", is_reprint, self.t(
+                "error.print_retry", detail=failure_detail(err))))
+            return
+        try:
+            reprint = svc.packing.record_print(order.order_id, "label", operator_id=operator,
+                                               reprint_reason=reprint_reason)
+        except Exception as err:  # the label is out: a retry only logs it
+            log.exception("logging the label of %s failed", order.order_id)
+            self.post_message(PrintFinished(order.order_id, "label", is_reprint, self.t(
+                "error.print_unlogged", detail=failure_detail(err)), printed=True))
             return
         self.post_message(PrintFinished(order.order_id, "label", reprint))
         slip = svc.devices.slip_printer
         if svc.settings.print_slip and slip is not None and not reprint:
             try:
-                slip.write(svc.renderers.slip(order, svc.packing.print_facts(order.order_id)))
+                facts = {**svc.packing.print_facts(order.order_id), "now": svc.wall_clock(),
+                         "tz": svc.zone}
+                slip.write(svc.renderers.slip(order, facts))
                 svc.packing.record_print(order.order_id, "slip", operator_id=operator)
-            except EdgeError as err:
-                self.papp.set_device_state("slip_printer", "error", str(err))
+            except Exception as err:  # a slip never blocks shipping
+                if not isinstance(err, EdgeError):
+                    log.exception("the packing slip of %s failed", order.order_id)
+                self.papp.set_device_state("slip_printer", "error", failure_detail(err))
         if ship:
             self._ship_now(order, grams)
 
     def kpis(self) -> dict[str, Any]:
-        """Packer telemetry for the current order (floor-practice §8)."""
+        """Packer telemetry for the current order (docs/specs/floor-practice.md §8)."""
         session = self.packer.session if self.packer is not None else None
         return {"rejected_scans": session.rejected if session else 0,
                 "weighings": self._weighings,
                 "pack_seconds": round(time.monotonic() - self._started_at, 1)}
 
     def _ship_now(self, order: PackOrder, grams: int | None) -> None:
+        """Ship (with a lead's weight override, if any) and answer with a message; the
+        order is left as it was when shipping fails, and "retry ship" tries again."""
         try:
             self.papp.services.packing.ship(order, operator_id=self.papp.operator_id,
-                                            weight_g=grams, kpis=self.kpis())
+                                            weight_g=grams, kpis=self.kpis(),
+                                            override=self._weight_override)
         except ShipRefused as err:
             self.post_message(ShipFailed(order.order_id, str(err)))
+            return
+        except Exception as err:  # "database is locked", a bug: retryable
+            log.exception("shipping %s failed", order.order_id)
+            self.post_message(ShipFailed(order.order_id, failure_detail(err), retry=True))
             return
         self.post_message(OrderShipped(order.order_id, grams))
 
@@ -462,6 +501,8 @@ class PackScreen(KioskScreen):
 
     @on(PrintFinished)
     def _printed(self, msg: PrintFinished) -> None:
+        if not msg.reprint:
+            self._label_out = msg.order_id if msg.printed else None
         if msg.error is not None:
             self.banner(msg.error, "error")
             if not msg.reprint:
@@ -477,6 +518,7 @@ class PackScreen(KioskScreen):
         self.papp.refresh_health()  # the backlog grew by this shipment: show it now
         order = self.order
         self.shipped_order = order
+        self._weight_override = None
         self.say("pack.shipped", "ok", no=order.platform_order_no if order else msg.order_id,
                            grams=msg.grams if msg.grams is not None else "-",
                            waybill=order.waybill_no if order else "")
@@ -484,8 +526,17 @@ class PackScreen(KioskScreen):
 
     @on(ShipFailed)
     def _ship_failed(self, msg: ShipFailed) -> None:
-        self.say("error.ship", "error", detail=msg.error)
+        self.say("error.ship_retry" if msg.retry else "error.ship", "error", detail=msg.error)
         self._go(Step.SHIP_FAILED)
+
+    def worker_failed(self, worker: Worker[Any], err: BaseException) -> None:
+        """Whatever a worker did not catch: said in red, and an order stuck in "printing"
+        goes to the step the packer can resume from (ship again once its label is logged)."""
+        super().worker_failed(worker, err)
+        order = self.order
+        if self.step is Step.PRINTING and order is not None:
+            logged = self.papp.services.orders.print_count(order.order_id) > 0
+            self._go(Step.SHIP_FAILED if logged else Step.PRINT_FAILED)
 
     @on(WeighRecorded)
     def _weigh_recorded(self, msg: WeighRecorded) -> None:

@@ -178,3 +178,26 @@ async def test_no_buyer_pii_or_secret_in_clear_anywhere(
     assert fake.settings.app_secret not in text
     assert sealer.unseal(token_enc) in fake.tokens.by_access
     assert masked and "*" in (masked["name"] + masked["phone"])
+
+
+def test_a_change_in_the_same_second_is_an_update_and_a_repeat_is_stale(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    from cryptography.fernet import Fernet
+
+    from cloud.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('s')}/s.db")
+    migrate(engine)
+    first = _po(0, note="请放门口", qty=1)
+    noted = _po(0, note="请放快递柜", qty=1)  # the buyer edited the note within the same second
+    more = _po(0, note="请放快递柜", qty=2)
+    with write_transaction(engine) as conn:
+        add_shop(conn, Sealer(Fernet.generate_key()), platform="pdd", name="s", app_key="k",
+                 app_secret="s", shop_id="pdd1")
+        kinds = [upsert_order(conn, "pdd1", po)[0] for po in (first, first, noted, noted, more, more)]
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(orders)).one()
+        lines = conn.execute(sa.select(order_lines.c.qty)).scalars().all()
+    engine.dispose()
+    assert kinds == ["inserted", "stale", "updated", "stale", "updated", "stale"]
+    assert (row.buyer_note, row.revision, lines) == ("请放快递柜", 3, [2])

@@ -1,0 +1,91 @@
+"""Two workers on one shop at once (a lease that ran out under a slow tick): against one
+PostgreSQL and the fake PDD with faults, every order gets exactly one e-waybill and neither
+worker crashes; and a worker renews its shop's lease while a tick runs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from cloud.crypto import Sealer
+from cloud.db import make_engine, migrate
+from cloud.db.schema_orders import job_leases, orders, waybills
+from cloud.marketplaces.fake_server import RunningFake
+from cloud.orders.order_sync import SyncSettings
+from cloud.orders.worker import TickReport, Worker, WorkerSettings, acquire_lease
+from tests.cloud.orders.support import connect_shop, fast_retry, seed_warehouses
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_engine(postgres_server: Any, postgres_url: str) -> Iterator[Engine]:
+    engine = make_engine(postgres_server.create_schema(postgres_url.rsplit("/", 1)[1]))
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+SETTINGS = WorkerSettings(listen_push=False, poll_refunds=False, http_timeout=1.0,
+                          writeback_backoff=0.01,
+                          sync=SyncSettings(initial_lookback=timedelta(hours=4)))
+
+
+@pytest.mark.timeout(300)
+async def test_two_workers_on_one_shop_request_each_waybill_once(
+        pg_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake]) -> None:
+    # Faults that change nothing on the platform: a timeout fails before issuing, so a
+    # second waybill for an order can only come from two workers asking at once.
+    running = serve("pdd", seed=3, history_hours=3, orders_per_hour=60, fault_rate=0.15,
+                    fault_kinds=("rate_limit", "timeout", "malformed"),
+                    timeout_applies_effect=False, timeout_delay=1.5)
+    fake = running.fake
+    seed_warehouses(pg_engine)
+    shop_id = await connect_shop(pg_engine, sealer, running, stock=10_000)
+    async with (Worker(pg_engine, sealer, settings=SETTINGS, clock=fake.clock.now,
+                       retry=fast_retry(), owner="w1") as w1,
+                Worker(pg_engine, sealer, settings=SETTINGS, clock=fake.clock.now,
+                       retry=fast_retry(), owner="w2") as w2):
+        for _ in range(10):
+            reports = await asyncio.gather(w1.tick(shop_id), w2.tick(shop_id))
+            assert all(isinstance(r, TickReport) for r in reports)
+            fake.advance(300)
+    with pg_engine.connect() as conn:
+        states = Counter(conn.execute(sa.select(orders.c.state)).scalars())
+        stored = dict(conn.execute(sa.select(waybills.c.order_id, waybills.c.waybill_no)).all())
+        tasked = set(conn.execute(sa.select(orders.c.id).where(orders.c.state == "tasked")).scalars())
+        claims = conn.execute(sa.select(sa.func.count()).select_from(job_leases).where(
+            job_leases.c.job.like("waybill:%"))).scalar_one()
+    issued = Counter(oid for w in fake.waybills for oid in w.order_ids)
+    assert len(tasked) >= 100, states
+    assert tasked <= set(stored)  # every tasked order has its waybill (others were closed)...
+    assert {o: n for o, n in issued.items() if n > 1} == {}  # ...and the platform issued one
+    assert {w.number for w in fake.waybills} == set(stored.values())
+    assert states["allocated"] == 0 and claims == 0
+    assert sum(fake.faults.injected.values()) > 20
+
+
+async def test_a_tick_longer_than_the_lease_keeps_it(pg_engine: Engine, sealer: Sealer,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = WorkerSettings(lease_ttl=timedelta(seconds=0.6), listen_push=False)
+    w1 = Worker(pg_engine, sealer, settings=settings, owner="w1")
+    taken: list[bool] = []
+
+    async def slow_tick(shop_id: str) -> TickReport:
+        for _ in range(6):  # 1.8 s: three lease lengths
+            await asyncio.sleep(0.3)
+            taken.append(await asyncio.to_thread(
+                acquire_lease, pg_engine, f"shop:{shop_id}", "w2", settings.lease_ttl))
+        return TickReport(shop_id)
+
+    monkeypatch.setattr(w1, "tick", slow_tick)
+    assert acquire_lease(pg_engine, "shop:pdd1", "w1", settings.lease_ttl)
+    await w1.tick_leased("pdd1")
+    assert taken == [False] * 6  # w2 never got in while w1's tick ran
