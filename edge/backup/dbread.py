@@ -23,9 +23,12 @@ opened and closed per view.
 
 The state read is a committed one at least as new as our snapshot, and nothing in it
 can change while we hold the transaction.  The salts and ``mxFrame`` are remembered so
-the next cycle only needs to hash pages in newly appended frames (see
-:meth:`PageView.changed_since`).  A database in rollback-journal mode works too: the
-shared lock of our read transaction keeps the file still.
+the next cycle only needs to hash pages in newly appended frames
+(:meth:`PageView.frames_pages`) when it can prove nothing else changed; the rules are in
+:mod:`edge.backup.replicator`.  Zero salts mean there is no WAL behind the index (it was
+deleted when the last connection closed): that is no WAL generation and proves nothing.
+A database in rollback-journal mode works too: the shared lock of our read transaction
+keeps the file still.
 """
 
 from __future__ import annotations

@@ -89,3 +89,29 @@ def refusal(target_url: str, info: FileInfo, db_path: str) -> ReplicaMismatch:
         f"and {db_path} was not restored from it; nothing was published: restore first with "
         f"`packline-edge restore`, or back up to a new, empty location"
     )
+
+
+def decide(
+    conn: sqlite3.Connection, target: Target, meta_id: int | None, *, fresh: bool, shipped: int,
+    target_url: str, db_path: str,
+) -> tuple[int, int] | None:
+    """The lineage id this database publishes under and the replica's highest TXID, or None
+    when the sidecar already ships this database (nothing asked of the target).  Writes the
+    id into the database when it has none; raises :class:`ReplicaMismatch`.
+
+    ``shipped`` is the sidecar's last TXID: a replica whose files carry no id (written before
+    lineage ids existed) is continued only by the sidecar that wrote it.
+    """
+    db_id = read_db(conn)
+    if not fresh and db_id is not None and db_id == meta_id:
+        return None
+    info = newest(target)
+    if info is not None:
+        rid = replica_id(target, info)
+        legacy = rid == 0 and db_id is None and not fresh and shipped > 0
+        if not legacy and (db_id is None or rid != db_id):
+            raise refusal(target_url, info, db_path)
+    lid = db_id or new_id()
+    if db_id != lid:
+        write_db(conn, lid)
+    return lid, info.max_txid if info is not None else 0

@@ -68,7 +68,6 @@ log = logging.getLogger(__name__)
 
 HASH_SIZE = 8
 _ZERO_HASH = b"\x00" * HASH_SIZE
-_WAL_HEADER, _FRAME_HEADER = 32, 24
 
 
 def page_hash(data: bytes) -> bytes:
@@ -255,24 +254,15 @@ class Replicator:
 
     def _check_lineage(self, conn: sqlite3.Connection) -> None:
         m = self._meta
-        db_id = lineage.read_db(conn)
         meta_id = int(m.lineage, 16) if m.lineage else None
-        if not self._fresh and db_id is not None and db_id == meta_id:
-            return  # the database this sidecar has been shipping: no need to ask the target
-        info = lineage.newest(self.target)
-        if info is None:
-            lid = db_id or lineage.new_id()
-        else:
-            rid = lineage.replica_id(self.target, info)
-            legacy = rid == 0 and db_id is None and not self._fresh and m.txid > 0
-            if not legacy and (db_id is None or rid != db_id):
-                raise lineage.refusal(redact(self.target.url), info, self.db_path)
-            lid = db_id or lineage.new_id()
-            # never reuse a TXID that is already in the replica
-            m.txid = max(m.txid, info.max_txid)
-            m.uploaded_txid = max(m.uploaded_txid, info.max_txid)
-        if db_id != lid:
-            lineage.write_db(conn, lid)
+        decided = lineage.decide(conn, self.target, meta_id, fresh=self._fresh, shipped=m.txid,
+                                 target_url=redact(self.target.url), db_path=self.db_path)
+        if decided is None:
+            return  # the database this sidecar has been shipping
+        lid, remote_max = decided
+        # never reuse a TXID that is already in the replica
+        m.txid = max(m.txid, remote_max)
+        m.uploaded_txid = max(m.uploaded_txid, remote_max)
         if meta_id is not None and meta_id != lid:
             self._trusted = False  # the hash table describes another database
         m.lineage = f"{lid:016x}"
@@ -395,32 +385,15 @@ class Replicator:
 
     def maybe_checkpoint(self) -> str | None:
         """With ``hold``, after a capture: take over checkpointing.  Returns the mode run."""
-        pin = self.guard.pin
-        if not self.hold or pin is None or pin.mark is None or not pin.page_size:
+        if not self.hold:
             return None
-        frame = _FRAME_HEADER + pin.page_size
+        before = self.guard.releases
         try:
-            wal_frames = max(0, (os.path.getsize(self.db_path + "-wal") - _WAL_HEADER) // frame)
-        except FileNotFoundError:
-            return None
-        try:
-            if wal_frames >= self.truncate_pages:
-                # Every reader must be gone, ours too: the next capture compares every page.
-                self.guard.release()
+            return self.guard.checkpoint_after_capture(self.checkpoint_pages, self.truncate_pages)
+        finally:
+            if self.guard.releases != before:
+                # our pin was let go: the next capture compares every page (no snapshot needed)
                 self._continuous, self._expect_reset = False, True
-                try:
-                    self.guard.checkpoint("TRUNCATE")
-                finally:
-                    self.guard.hold(PageView(self.db_path).open(), None)
-                return "TRUNCATE"
-            if pin.mark.mx_frame >= self.checkpoint_pages:
-                _busy, in_wal, done = self.guard.checkpoint("PASSIVE")
-                if in_wal >= 0 and done == in_wal:
-                    self.guard.repin()  # lets the next writer restart the WAL from the start
-                return "PASSIVE"
-        except sqlite3.Error as err:
-            log.info("backup: checkpoint skipped: %s", err)
-        return None
 
     def close(self) -> None:
         """Let go of the database (pin and connection)."""

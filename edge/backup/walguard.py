@@ -24,10 +24,16 @@ every page.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import sqlite3
 
 from edge.backup.dbread import PageView
 from edge.errors import BackupError
+
+log = logging.getLogger(__name__)
+
+_WAL_HEADER, _FRAME_HEADER = 32, 24
 
 
 class WalGuard:
@@ -42,6 +48,8 @@ class WalGuard:
         """The read transaction held between captures."""
         self.pin_txid: int | None = None
         """The TXID whose state the pin shows (None when unknown)."""
+        self.releases = 0
+        """Times the pin was let go without a successor (the hold was broken)."""
 
     def connect(self) -> sqlite3.Connection:
         """Open the connection once (the database must exist)."""
@@ -76,6 +84,7 @@ class WalGuard:
         """Let go of the pin."""
         if self.pin is not None:
             self.pin.close()
+            self.releases += 1
         self.pin, self.pin_txid = None, None
 
     def checkpoint(self, mode: str) -> tuple[int, int, int]:
@@ -84,6 +93,36 @@ class WalGuard:
             raise ValueError(mode)
         row = self.connect().execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
         return int(row[0]), int(row[1]), int(row[2])
+
+    def checkpoint_after_capture(self, passive_pages: int, truncate_pages: int) -> str | None:
+        """Run after a capture is in the spool (the pin shows it): PASSIVE once the WAL has
+        ``passive_pages`` frames (then a fresh pin, so the next writer may restart the WAL),
+        TRUNCATE once the WAL file is ``truncate_pages`` frames long (the pin is let go for
+        it).  Returns the mode run, or None."""
+        pin = self.pin
+        if pin is None or pin.mark is None or not pin.page_size:
+            return None
+        try:
+            size = os.path.getsize(self.db_path + "-wal")
+        except FileNotFoundError:
+            return None
+        try:
+            if (size - _WAL_HEADER) // (_FRAME_HEADER + pin.page_size) >= truncate_pages:
+                self.release()  # every reader must be gone, ours too
+                try:
+                    self.checkpoint("TRUNCATE")
+                except sqlite3.Error as err:
+                    log.info("backup: TRUNCATE checkpoint failed: %s", err)
+                self.hold(PageView(self.db_path).open(), None)
+                return "TRUNCATE"
+            if pin.mark.mx_frame >= passive_pages:
+                _busy, in_wal, done = self.checkpoint("PASSIVE")
+                if in_wal >= 0 and done == in_wal:
+                    self.repin()
+                return "PASSIVE"
+        except sqlite3.Error as err:
+            log.info("backup: checkpoint skipped: %s", err)
+        return None
 
     def close(self) -> None:
         """Release the pin and close the connection."""
