@@ -263,8 +263,8 @@ class Replicator:
         # never reuse a TXID that is already in the replica
         m.txid = max(m.txid, remote_max)
         m.uploaded_txid = max(m.uploaded_txid, remote_max)
-        if meta_id is not None and meta_id != lid:
-            self._trusted = False  # the hash table describes another database
+        if meta_id != lid:
+            self._trusted = False  # the hash table does not describe this database
         m.lineage = f"{lid:016x}"
         self._fresh = False
         self._save_meta()

@@ -150,8 +150,14 @@ def test_runner_keeps_the_wal_and_misses_nothing_beside_short_lived_writers(tmp_
                     break
             time.sleep(0.1)
         wal_frames = (os.path.getsize(f"{db}-wal") - 32) // (4096 + 24)
+        with open(f"{db}-wal", "rb") as f:
+            restarts = int.from_bytes(f.read(16)[12:16], "big")  # WAL header: checkpoint sequence
     finally:
         runner.stop()
+    meta = json.loads((tmp_path / ".s.db-backup" / "meta.json").read_text())
+    # the WAL restarted under the runner's read transaction, and the runner followed every
+    # restart from the WAL alone (no full comparison, no extra snapshot)
+    assert restarts >= 1 and meta["resets"] == 0, (restarts, meta)
     assert len(want) == 180
     proc = litestream_restore(f"file://{tmp_path}/rep", tmp_path / "lt.db")
     assert proc.returncode == 0, proc.stderr
