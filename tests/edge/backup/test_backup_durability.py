@@ -289,3 +289,44 @@ def test_verification_that_is_stale_or_missing_is_not_green(tmp_path: Path) -> N
     h = read_health(str(db), now[0] + 2 * 600 + 601)
     assert h is not None and h.level == "warn" and not h.ok
     conn.close()
+
+
+def wal_salt1(db: Path) -> int:
+    with open(f"{db}-wal", "rb") as f:
+        return int.from_bytes(f.read(32)[16:20], "big")
+
+
+def test_held_replicator_checkpoints_and_follows_the_wal_restarts_it_can_prove(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    conn = open_station_db(db)                    # the application's connection (autocheckpoint on)
+    target = open_target(f"file://{tmp_path}/rep")
+    rep = Replicator(str(db), target, hold=True, checkpoint_pages=10, truncate_pages=10**6)
+    write_moves(conn, 30)
+    assert rep.capture() == 1
+    write_moves(conn, 30, start=30)
+    assert rep.capture() == 2
+    assert rep.maybe_checkpoint() == "PASSIVE"    # all copied; a fresh read transaction
+    before = wal_salt1(db)
+    write_moves(conn, 5, start=60)                # this writer restarts the WAL
+    assert wal_salt1(db) == before + 1
+    assert rep.capture() == 3
+    assert rep.meta.resets == 0                   # followed from the WAL alone
+    rep.truncate_pages = 1
+    write_moves(conn, 5, start=65)
+    assert rep.capture() == 4
+    assert rep.maybe_checkpoint() == "TRUNCATE"   # our own reset, after the capture
+    assert os.path.getsize(f"{db}-wal") == 0
+    write_moves(conn, 5, start=70)
+    assert rep.capture() == 5                     # every page compared; not a foreign reset
+    assert rep.meta.resets == 0 and snapshots(tmp_path / "rep") == []
+    rep.upload()
+    rep.close()
+    assert snapshots(tmp_path / "rep") == ["0000000000000001-0000000000000001.ltx"]
+    from edge.backup import restore
+
+    res = restore(target, str(tmp_path / "out.db"))
+    assert res.txid == 5 and rows(tmp_path / "out.db") == rows(db) and len(rows(db)) == 75
+    proc = litestream_restore(f"file://{tmp_path}/rep", tmp_path / "lt.db")
+    assert proc.returncode == 0, proc.stderr
+    assert rows(tmp_path / "lt.db") == rows(db)
+    conn.close()
