@@ -179,15 +179,24 @@ class PageView:
             return
         if page_size != self.page_size:
             raise BackupError("WAL 页大小与数据库不符 / WAL page size differs from the database")
-        wal = open(self.db_path + "-wal", "rb")
+        try:
+            wal = open(self.db_path + "-wal", "rb")
+        except FileNotFoundError:
+            if n_backfill >= mx_frame:
+                return
+            raise
         self._wal = wal
         head = wal.read(_WAL_HEADER)
+        if n_backfill >= mx_frame:
+            # Everything is in the database file already.  The WAL stays open so that
+            # frames_pages() can tell which pages those frames held, unless a writer has
+            # already restarted it (then frames_pages() answers None: compare every page).
+            if len(head) != _WAL_HEADER or head[16:24] != salts:
+                wal.close()
+                self._wal = None
+            return
         if len(head) != _WAL_HEADER or head[16:24] != salts:
             raise BackupError("WAL 与索引不符 / WAL header does not match the wal-index")
-        if n_backfill >= mx_frame:
-            # Everything is in the database file already (the WAL stays open so that
-            # frames_pages() can tell which pages those frames held).
-            return
         frame_size = _FRAME_HEADER + page_size
         frames: dict[int, int] = {}
         fd = wal.fileno()
