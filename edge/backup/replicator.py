@@ -477,6 +477,14 @@ class Replicator:
         self.sync(verify=True)
         return self._last_verify
 
+    def verify_held(self) -> bool | None:
+        """With ``hold``: verify against the pinned state when it is the last captured TXID
+        and everything is uploaded (no new capture; writes since wait for the next one)."""
+        pin = self.guard.pin
+        if not self.hold or pin is None or self.guard.pin_txid != self._meta.txid:
+            return None
+        return self._verify_with(pin)
+
     def _verify_with(self, view: PageView) -> bool | None:
         m = self._meta
         self._last_verify = None
@@ -487,6 +495,7 @@ class Replicator:
         # TargetUnavailable propagates: no verdict, and due again once the target answers
         problem = compare_restore(self.target, m.txid, view, self.dir)
         m.verify_attempt_ms = now_ms
+        m.last_error = ""  # the target answered (an unreachable one raised above)
         if problem is None:
             m.verified_ms, m.verified_txid, m.verify_error = now_ms, m.txid, ""
         else:

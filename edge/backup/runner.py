@@ -163,12 +163,11 @@ class BackupRunner:
                     self._failed(err)
                     backoff = min(self.max_backoff, max(0.5, backoff * 2))
                     retry_at = time.monotonic() + backoff
-            elif dirty_since is None and now >= retry_at and not r.spooled() and r.verify_due():
+            if now >= retry_at and not r.spooled() and r.verify_due():
+                # against the pinned state of the last capture, even while new writes wait
                 try:
                     with self._lock:
-                        r.sync(verify=True)
-                except ReplicaMismatch:
-                    raise
+                        r.verify_held()
                 except Exception as err:  # noqa: BLE001
                     self._failed(err)
                     backoff = min(self.max_backoff, max(0.5, backoff * 2))
