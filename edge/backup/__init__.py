@@ -3,7 +3,11 @@
 - :mod:`edge.backup.ltx`: LTX v3 encoder/decoder (pure; CRC-64 via crcmod, LZ4 blocks).
 - :mod:`edge.backup.dbread`: a consistent, copy-free view of the live database's pages.
 - :mod:`edge.backup.replica`: ``s3://`` and ``file://`` targets in litestream's layout.
-- :mod:`edge.backup.replicator`: page-hash diffing, spool, upload, retention, health.
+- :mod:`edge.backup.replicator`: page-hash diffing, spool, upload, retention.
+- :mod:`edge.backup.walguard`: the runner's own connection and read transaction; checkpoints.
+- :mod:`edge.backup.lineage`: which database a replica belongs to (refuses another's).
+- :mod:`edge.backup.verify`: verification restores compared page by page with the database.
+- :mod:`edge.backup.sidecar`, :mod:`edge.backup.health`: ``meta.json`` and the health it gives.
 - :mod:`edge.backup.runner`: :class:`BackupRunner`, the background loop.
 - :mod:`edge.backup.restore`: restore without the litestream binary.
 - :mod:`edge.backup.cli`: ``backup run``, ``backup status``, ``restore`` click commands.

@@ -14,6 +14,8 @@ from types import FrameType
 
 import click
 
+from edge.backup.health import DEFAULT_VERIFY_INTERVAL
+from edge.backup.lineage import ReplicaMismatch
 from edge.backup.replica import open_target
 from edge.backup.replicator import read_health
 from edge.backup.restore import restore
@@ -77,19 +79,28 @@ def backup_group() -> None:
 @click.option("--interval", default=3.0, show_default=True, help="写入后多少秒备份 / seconds after a write")
 @click.option("--snapshot-interval", default=3600.0, show_default=True, help="全量快照间隔秒 / seconds between snapshots")
 @click.option("--retention", default=86400.0, show_default=True, help="快照保留秒 / keep snapshots (seconds)")
+@click.option("--verify-interval", default=DEFAULT_VERIFY_INTERVAL, show_default=True,
+              help="恢复验证间隔秒（0 每次）/ seconds between verification restores (0: every sync)")
 @click.option("--once", is_flag=True, help="同步一次后退出 / sync once and exit")
 def run_command(
-    db_path: str, target_url: str, interval: float, snapshot_interval: float, retention: float, once: bool
+    db_path: str, target_url: str, interval: float, snapshot_interval: float, retention: float,
+    verify_interval: float, once: bool,
 ) -> None:
     """持续备份到目标 / replicate the database to the target until stopped."""
     try:
         runner = BackupRunner(
-            db_path, target_url, interval=interval, snapshot_interval=snapshot_interval, retention=retention
+            db_path, target_url, interval=interval, snapshot_interval=snapshot_interval, retention=retention,
+            verify_interval=verify_interval,
         )
         if once:
             txid = runner.replicator.sync()
-            click.echo(runner.health().summary() + (f" (新 txid {txid} / new TXID)" if txid else ""))
+            h = runner.health()
+            click.echo(h.summary() + (f" (新 txid {txid} / new TXID)" if txid else ""))
+            if h.level == "error":
+                raise SystemExit(1)
             return
+    except ReplicaMismatch as err:
+        raise _user_error(err) from err
     except EdgeError as err:
         raise click.ClickException(str(err)) from err
     stop = threading.Event()
@@ -101,14 +112,24 @@ def run_command(
     signal.signal(signal.SIGINT, on_signal)
     click.echo(f"备份开始 / backup running: {db_path} -> {runner.health().target}")
     runner.run(stop)
+    if runner.refused is not None:
+        raise _user_error(runner.refused)
     click.echo(runner.health().summary())
+
+
+def _user_error(err: Exception) -> click.ClickException:
+    from edge.cli.common import UserError
+
+    return UserError(str(err))
 
 
 @backup_group.command("status")
 @_DB
 @click.option("--target", "target_url", envvar="PACKLINE_BACKUP_URL", default=None, help="同时查看远端 / also list the replica")
 def status_command(db_path: str, target_url: str | None) -> None:
-    """显示备份状态 / show backup health (local; with --target also the replica)."""
+    """显示备份状态 / show backup health (local; with --target also the replica).
+
+    Exit status 1 when the backup fails or its last verification restore did not match."""
     try:
         # Read-only: a Replicator here would tidy the spool under a running backup's feet.
         h = read_health(db_path)
@@ -126,6 +147,8 @@ def status_command(db_path: str, target_url: str | None) -> None:
             click.echo(f"远端 / replica: {len(infos)} 个文件 files, {len(snaps)} 个快照 snapshots, 最新 txid latest {top}")
     except EdgeError as err:
         raise click.ClickException(str(err)) from err
+    if h is not None and h.level == "error":
+        raise SystemExit(1)
 
 
 @click.command("restore", cls=Command)  # usage errors: one "错误 / error:" line

@@ -23,9 +23,12 @@ opened and closed per view.
 
 The state read is a committed one at least as new as our snapshot, and nothing in it
 can change while we hold the transaction.  The salts and ``mxFrame`` are remembered so
-the next cycle only needs to hash pages in newly appended frames (see
-:meth:`PageView.changed_since`).  A database in rollback-journal mode works too: the
-shared lock of our read transaction keeps the file still.
+the next cycle only needs to hash pages in newly appended frames
+(:meth:`PageView.frames_pages`) when it can prove nothing else changed; the rules are in
+:mod:`edge.backup.replicator`.  Zero salts mean there is no WAL behind the index (it was
+deleted when the last connection closed): that is no WAL generation and proves nothing.
+A database in rollback-journal mode works too: the shared lock of our read transaction
+keeps the file still.
 """
 
 from __future__ import annotations
@@ -172,15 +175,26 @@ class PageView:
         self, mx_frame: int, n_page: int, page_size: int, salts: bytes, n_backfill: int, _c: int
     ) -> None:
         self.mark = WalMark(salts, mx_frame)
-        if mx_frame == 0 or n_backfill >= mx_frame:
-            # Everything is in the database file already.
-            self.page_count = 0
+        if mx_frame == 0:
             return
         if page_size != self.page_size:
             raise BackupError("WAL 页大小与数据库不符 / WAL page size differs from the database")
-        wal = open(self.db_path + "-wal", "rb")
+        try:
+            wal = open(self.db_path + "-wal", "rb")
+        except FileNotFoundError:
+            if n_backfill >= mx_frame:
+                return
+            raise
         self._wal = wal
         head = wal.read(_WAL_HEADER)
+        if n_backfill >= mx_frame:
+            # Everything is in the database file already.  The WAL stays open so that
+            # frames_pages() can tell which pages those frames held, unless a writer has
+            # already restarted it (then frames_pages() answers None: compare every page).
+            if len(head) != _WAL_HEADER or head[16:24] != salts:
+                wal.close()
+                self._wal = None
+            return
         if len(head) != _WAL_HEADER or head[16:24] != salts:
             raise BackupError("WAL 与索引不符 / WAL header does not match the wal-index")
         frame_size = _FRAME_HEADER + page_size
@@ -227,25 +241,30 @@ class PageView:
                     yield p, bytes(view[i * ps : (i + 1) * ps])
             pgno += n
 
-    def changed_since(self, mark: WalMark | None) -> set[int] | None:
-        """Pages that may differ from the state at ``mark``, or None if unknown (scan all).
-
-        Within one WAL generation (same salts) only pages in frames appended after
-        ``mark.mx_frame`` can have changed: checkpoints copy content, they never change it.
-        """
-        if mark is None or self.mark is None or mark.salts != self.mark.salts:
-            return None
-        if self.mark.mx_frame < mark.mx_frame:
-            return None
-        if self.mark.mx_frame == mark.mx_frame:
+    def frames_pages(self, first: int, last: int) -> set[int] | None:
+        """The page numbers held by WAL frames ``first+1..last`` of this view's WAL
+        generation, or None when they cannot be read any more (the WAL was restarted
+        under a reader that only uses the database file)."""
+        if first >= last:
             return set()
         wal = self._wal
-        if wal is None:
+        if wal is None or self.mark is None:
             return None
         frame_size = _FRAME_HEADER + self.page_size
         fd = wal.fileno()
         out: set[int] = set()
-        for i in range(mark.mx_frame, self.mark.mx_frame):
-            fh = os.pread(fd, 4, _WAL_HEADER + i * frame_size)
-            out.add(int.from_bytes(fh, "big"))
+        for i in range(first, last):
+            fh = os.pread(fd, 16, _WAL_HEADER + i * frame_size)
+            if len(fh) != 16 or fh[8:16] != self.mark.salts:
+                return None
+            out.add(int.from_bytes(fh[:4], "big"))
         return out
+
+
+NO_SALTS = b"\x00" * 8
+"""The salts of a wal-index with no WAL behind it (the file was deleted or is empty)."""
+
+
+def salt1(salts: bytes) -> int:
+    """The first WAL salt: SQLite adds one to it each time it restarts the WAL."""
+    return int.from_bytes(salts[:4], "big")

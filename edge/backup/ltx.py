@@ -100,6 +100,9 @@ class Header:
     """Milliseconds since the epoch when the file was made."""
     flags: int = FLAG_NO_CHECKSUM
     """Header flags; only 0x2 (NoChecksum) is valid."""
+    node_id: int = 0
+    """The NodeID field (bytes 72-80).  Packline stores the database's lineage id here (see
+    :mod:`edge.backup.lineage`); ``litestream restore`` ignores it."""
 
     @property
     def is_snapshot(self) -> bool:
@@ -110,7 +113,7 @@ class Header:
         """The 100 header bytes."""
         head = _HEADER.pack(
             MAGIC, self.flags, self.page_size, self.commit, self.min_txid, self.max_txid,
-            self.timestamp_ms, 0, 0, 0, 0, 0, 0,
+            self.timestamp_ms, 0, 0, 0, 0, 0, self.node_id,
         )
         return head + b"\x00" * (HEADER_SIZE - len(head))
 
@@ -119,7 +122,7 @@ class Header:
         """Parse and validate a header; raise CorruptReplica when it is not one."""
         if len(data) < HEADER_SIZE:
             raise CorruptReplica("LTX 头部不完整 / truncated LTX header")
-        (magic, flags, page_size, commit, min_txid, max_txid, ts, pre, *_rest) = _HEADER.unpack(
+        (magic, flags, page_size, commit, min_txid, max_txid, ts, pre, *_rest, node_id) = _HEADER.unpack(
             data[: _HEADER.size]
         )
         if magic != MAGIC:
@@ -132,7 +135,7 @@ class Header:
             raise CorruptReplica(f"LTX 事务号无效 / invalid LTX txids {min_txid}-{max_txid}")
         if pre != 0 and (flags & FLAG_NO_CHECKSUM or min_txid == 1):
             raise CorruptReplica("LTX 预校验和不应存在 / unexpected pre-apply checksum")
-        return cls(page_size, commit, min_txid, max_txid, ts, flags)
+        return cls(page_size, commit, min_txid, max_txid, ts, flags, node_id)
 
 
 def _uvarint(n: int) -> bytes:

@@ -76,6 +76,11 @@ class Target(Protocol):
         """Remove files (missing ones are ignored)."""
 
 
+class TargetUnavailable(BackupError):
+    """The replica could not be reached or read (network, permissions): not a verdict on
+    its content."""
+
+
 def _sort(infos: list[FileInfo]) -> list[FileInfo]:
     return sorted(infos, key=lambda i: (i.min_txid, i.max_txid))
 
@@ -106,7 +111,7 @@ class FileTarget:
             os.utime(tmp, ns=(timestamp_ms * 1_000_000, timestamp_ms * 1_000_000))
             os.replace(tmp, dest)
         except OSError as err:
-            raise BackupError(f"写入备份目录失败 / cannot write replica {self.root}: {err}") from err
+            raise TargetUnavailable(f"写入备份目录失败 / cannot write replica {self.root}: {err}") from err
 
     def files(self, level: int) -> list[FileInfo]:
         """Files at ``level``."""
@@ -115,7 +120,7 @@ class FileTarget:
         except FileNotFoundError:
             return []
         except OSError as err:
-            raise BackupError(f"无法列出备份 / cannot list replica {self.root}: {err}") from err
+            raise TargetUnavailable(f"无法列出备份 / cannot list replica {self.root}: {err}") from err
         out = []
         for name in names:
             parsed = ltx.parse_filename(name)
@@ -131,7 +136,7 @@ class FileTarget:
         try:
             return open(self._path(info.level, info.min_txid, info.max_txid), "rb", buffering=1 << 20)
         except OSError as err:
-            raise BackupError(f"无法读取备份文件 / cannot read {info.name}: {err}") from err
+            raise TargetUnavailable(f"无法读取备份文件 / cannot read {info.name}: {err}") from err
 
     def read_header(self, info: FileInfo) -> bytes:
         """First 100 bytes."""
@@ -164,7 +169,7 @@ class S3Target:
         return self._level_prefix(level) + ltx.filename(min_txid, max_txid)
 
     def _fail(self, what: str, err: Exception) -> BackupError:
-        return BackupError(f"S3 {what} 失败 / S3 {what} failed ({self.url}): {err}")
+        return TargetUnavailable(f"S3 {what} 失败 / S3 {what} failed ({self.url}): {err}")
 
     def put(self, level: int, min_txid: int, max_txid: int, path: str, timestamp_ms: int) -> None:
         """One PutObject (atomic: a killed upload leaves no object)."""

@@ -1,12 +1,26 @@
 """Turns changes in the live database into LTX files and ships them in order.
 
-One *capture* reads a consistent view (:class:`~edge.backup.dbread.PageView`),
-finds the pages whose BLAKE2b-64 hash differs from the hash table kept in the
-sidecar directory, and writes them as one incremental LTX file with the next
-transaction id (``L0 <N>-<N>``) into a local spool.  When a snapshot is due the same
-view also becomes ``L9 <1>-<N>``.  *Upload* ships spooled files to the target in
-TXID order, then deletes them; retention prunes old snapshots and the increments
-that only they could use.
+One *capture* reads a consistent view (:class:`~edge.backup.dbread.PageView`), finds the
+pages that may have changed since the last capture, hashes them (BLAKE2b-64) against the
+hash table kept in the sidecar directory, and writes the changed ones as one incremental
+LTX file with the next transaction id (``L0 <N>-<N>``) into a local spool.  When a
+snapshot is due the same view also becomes ``L9 <1>-<N>``.  *Upload* ships spooled files
+to the target in TXID order, then deletes them; retention prunes old snapshots and the
+increments that only they could use.
+
+Which pages may have changed (the bug of issue #10 was trusting the WAL when it could not
+be trusted):
+
+- same WAL generation (equal, non-zero salts) and the WAL only grew: the pages of the
+  frames appended since; within one generation the database file only changes by copying
+  those frames;
+- the runner held its read transaction since the last capture (:mod:`edge.backup.walguard`)
+  and the WAL was restarted exactly once (first salt + 1) or was empty then: the pages of
+  every frame of the new WAL (the pin kept the database file at the captured state);
+- anything else (the WAL was deleted because the last connection closed, reset by a
+  checkpoint we did not run, restarted more than once, a new sidecar): **every** page is
+  hashed and compared with the table of what was shipped, and when that finds a change the
+  capture also ships a full snapshot; ``meta.json`` records the reset (``last_reset``).
 
 Crash safety (sidecar ``.<db>-backup/``):
 
@@ -23,18 +37,34 @@ Crash safety (sidecar ``.<db>-backup/``):
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import json
+import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from edge.backup import ltx
-from edge.backup.dbread import PageView, WalMark
+from edge.backup import lineage, ltx
+from edge.backup.dbread import NO_SALTS, PageView, salt1
+from edge.backup.health import (
+    DEFAULT_VERIFY_INTERVAL,
+    BackupHealth,
+    compute_health,
+    read_health,
+    redact,
+)
 from edge.backup.replica import FileInfo, Target, iter_levels
+from edge.backup.sidecar import Meta, SpoolFile, fsync_dir, list_spool, sidecar_dir
+from edge.backup.verify import compare_restore
+from edge.backup.walguard import WalGuard
 from edge.errors import BackupError
+
+__all__ = ["BackupHealth", "Meta", "Replicator", "SpoolFile", "list_spool", "page_hash",
+           "read_health", "sidecar_dir"]
+
+log = logging.getLogger(__name__)
 
 HASH_SIZE = 8
 _ZERO_HASH = b"\x00" * HASH_SIZE
@@ -44,104 +74,6 @@ def page_hash(data: bytes) -> bytes:
     """8-byte BLAKE2b of a page (never all zero, so zero means "unknown")."""
     h = hashlib.blake2b(data, digest_size=HASH_SIZE).digest()
     return h if h != _ZERO_HASH else b"\x00" * (HASH_SIZE - 1) + b"\x01"
-
-
-def sidecar_dir(db_path: str) -> str:
-    """``<dir>/.<name>-backup``, next to the database."""
-    d, name = os.path.split(os.path.abspath(db_path))
-    return os.path.join(d, f".{name}-backup")
-
-
-@dataclass
-class Meta:
-    """What the sidecar remembers between runs (``meta.json``)."""
-
-    txid: int = 0
-    """Last TXID captured into the spool (the hash table describes this state)."""
-    uploaded_txid: int = 0
-    """Last L0 TXID the target has confirmed."""
-    page_size: int = 0
-    """Page size of the captured state."""
-    page_count: int = 0
-    """Page count of the captured state."""
-    clean: bool = True
-    """False while hashes.bin is being patched."""
-    salts: str = ""
-    """WAL salts (hex) of the captured state's view."""
-    mx_frame: int = 0
-    """Last WAL frame of the captured state's view."""
-    snapshot_txid: int = 0
-    """TXID of the last snapshot written to the spool."""
-    snapshot_ms: int = 0
-    """When that snapshot was taken (ms since epoch)."""
-    last_success_ms: int = 0
-    """Last successful upload (ms since epoch)."""
-    last_capture_ms: int = 0
-    """Last capture that produced a file."""
-    last_error: str = ""
-    """Last error of capture or upload ('' once one succeeds), kept here so the kiosk and
-    ``backup status`` (other processes) can show it."""
-
-    @property
-    def mark(self) -> WalMark | None:
-        """The WAL position of the captured state, if any."""
-        return WalMark(bytes.fromhex(self.salts), self.mx_frame) if self.salts else None
-
-
-@dataclass(frozen=True)
-class BackupHealth:
-    """Backup state for the kiosk devices screen and for sync to send to the cloud."""
-
-    target: str
-    """Replica URL (credentials never appear in it)."""
-    last_success_at: dt.datetime | None
-    """Last successful upload (UTC)."""
-    lag_seconds: float
-    """Age of the oldest change not yet uploaded (0 when up to date)."""
-    lag_txids: int
-    """Captured transactions not yet uploaded."""
-    last_error: str | None
-    """Last error message, cleared by the next success."""
-    txid: int
-    """Last captured TXID."""
-    uploaded_txid: int
-    """Last uploaded TXID."""
-
-    @property
-    def ok(self) -> bool:
-        """No error and nothing waiting."""
-        return self.last_error is None and self.lag_txids == 0
-
-    def summary(self) -> str:
-        """One line, Chinese then English."""
-        when = self.last_success_at.strftime("%Y-%m-%d %H:%M:%S UTC") if self.last_success_at else "从未 / never"
-        state = "正常 / OK" if self.ok else "落后 / behind"
-        line = (
-            f"备份 {state}: 已上传 txid {self.uploaded_txid}/{self.txid}, 落后 {self.lag_txids} 个 "
-            f"({self.lag_seconds:.0f}s), 上次成功 {when} / last success {when}"
-        )
-        if self.last_error:
-            line += f"; 错误 / error: {self.last_error}"
-        return line
-
-
-@dataclass
-class SpoolFile:
-    """An LTX file waiting in the spool."""
-
-    level: int
-    min_txid: int
-    max_txid: int
-    path: str
-    timestamp_ms: int = 0
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass
@@ -158,17 +90,31 @@ class Replicator:
     """Wall clock (seconds); injectable for tests."""
     compress: bool = True
     """LZ4-compress pages (literal-only blocks otherwise)."""
+    verify_interval: float = DEFAULT_VERIFY_INTERVAL
+    """Seconds between verification restores (0: at every sync)."""
+    hold: bool = False
+    """Keep a connection and the last capture's read transaction between captures (the
+    runner); a one-shot sync lets go when it returns."""
+    checkpoint_pages: int = 1000
+    """With ``hold``: a PASSIVE checkpoint after a capture once the WAL has this many frames."""
+    truncate_pages: int = 16384
+    """With ``hold``: a TRUNCATE checkpoint once the WAL file is this many frames long."""
     bytes_uploaded: int = 0
     """Bytes shipped by this instance."""
     _meta: Meta = field(default_factory=Meta)
     _hashes: bytearray = field(default_factory=bytearray)
     _trusted: bool = False
     _fresh: bool = True
+    _checked: bool = False
+    _continuous: bool = False
+    _expect_reset: bool = False
+    _last_verify: bool | None = None
 
     def __post_init__(self) -> None:
         self.dir = sidecar_dir(self.db_path)
         self.spool = os.path.join(self.dir, "spool")
         os.makedirs(self.spool, exist_ok=True)
+        self.guard = WalGuard(self.db_path)
         self._load()
 
     @property
@@ -204,9 +150,6 @@ class Replicator:
                 raw = json.load(f)
             self._meta = Meta(**{k: v for k, v in raw.items() if k in Meta.__dataclass_fields__})
             self._fresh = False
-        except FileNotFoundError:
-            self._meta = Meta()
-            self._fresh = True
         except (OSError, ValueError, TypeError):
             self._meta = Meta()
             self._fresh = True
@@ -267,7 +210,8 @@ class Replicator:
     ) -> int:
         path = self._spool_path(level, min_txid, max_txid)
         tmp = path + ".tmp"
-        header = ltx.Header(view.page_size, view.page_count, min_txid, max_txid, ts_ms)
+        node = int(self._meta.lineage, 16) if self._meta.lineage else 0
+        header = ltx.Header(view.page_size, view.page_count, min_txid, max_txid, ts_ms, node_id=node)
         lock = ltx.lock_pgno(view.page_size)
         with open(tmp, "wb", buffering=1 << 20) as f:
             enc = ltx.Encoder(f, header, compress=self.compress)
@@ -282,13 +226,50 @@ class Replicator:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        _fsync_dir(self.spool)
+        fsync_dir(self.spool)
         return size
 
-    # -- capture -----------------------------------------------------------
-    def _remote_max(self) -> int:
-        return max((i.max_txid for i in iter_levels(self.target, range(0, 10))), default=0)
+    # -- which database ------------------------------------------------------
+    def check_replica(self) -> None:
+        """Make sure this database may publish into the target (:mod:`edge.backup.lineage`);
+        raises :class:`~edge.backup.lineage.ReplicaMismatch` when it holds another history."""
+        if not os.path.exists(self.db_path):
+            raise BackupError(f"数据库不存在 / database not found: {self.db_path}")
+        if self.hold:
+            conn = self.guard.connect()
+        else:
+            try:
+                conn = sqlite3.connect(f"file:{self.db_path}?mode=rw", uri=True, isolation_level=None,
+                                       timeout=5.0)
+            except sqlite3.Error as err:
+                raise BackupError(f"无法打开数据库 / cannot open database {self.db_path}: {err}") from err
+        try:
+            self._check_lineage(conn)
+        except sqlite3.Error as err:
+            raise BackupError(f"数据库错误 / database error {self.db_path}: {err}") from err
+        finally:
+            if not self.hold:
+                conn.close()
+        self._checked = True
 
+    def _check_lineage(self, conn: sqlite3.Connection) -> None:
+        m = self._meta
+        meta_id = int(m.lineage, 16) if m.lineage else None
+        decided = lineage.decide(conn, self.target, meta_id, fresh=self._fresh, shipped=m.txid,
+                                 target_url=redact(self.target.url), db_path=self.db_path)
+        if decided is None:
+            return  # the database this sidecar has been shipping
+        lid, remote_max = decided
+        # never reuse a TXID that is already in the replica
+        m.txid = max(m.txid, remote_max)
+        m.uploaded_txid = max(m.uploaded_txid, remote_max)
+        if meta_id != lid:
+            self._trusted = False  # the hash table does not describe this database
+        m.lineage = f"{lid:016x}"
+        self._fresh = False
+        self._save_meta()
+
+    # -- capture -----------------------------------------------------------
     def snapshot_due(self) -> bool:
         """True when no snapshot exists yet or the interval has passed."""
         m = self._meta
@@ -296,20 +277,55 @@ class Replicator:
 
     def capture(self, *, force_snapshot: bool = False) -> int | None:
         """Spool the changes since the last capture; return the new TXID or None."""
-        if self._fresh:
-            # No sidecar: never reuse TXIDs a previous install may have uploaded.
-            remote = self._remote_max()
-            self._meta.txid = max(self._meta.txid, remote)
-            self._meta.uploaded_txid = max(self._meta.uploaded_txid, remote)
-            self._fresh = False
+        txid, view = self._capture_view(force_snapshot)
+        self._settle(view)
+        return txid
+
+    def _capture_view(self, force_snapshot: bool) -> tuple[int | None, PageView]:
+        if self.hold:
+            self.guard.connect()
+        if not self._checked or self._fresh:
+            self.check_replica()
         try:
             view = PageView(self.db_path).open()
         except FileNotFoundError as err:
             raise BackupError(f"数据库不存在 / database not found: {self.db_path}") from err
         try:
-            return self._capture(view, force_snapshot)
-        finally:
+            return self._capture(view, force_snapshot), view
+        except BaseException:
             view.close()
+            raise
+
+    def _settle(self, view: PageView) -> None:
+        """After a capture: the view becomes the pin (hold) or is closed."""
+        if self.hold:
+            self.guard.hold(view, self._meta.txid)
+            self._continuous = True
+        else:
+            view.close()
+            self._continuous = False
+
+    def _candidates(self, view: PageView) -> tuple[set[int] | None, str]:
+        """Pages that may differ from the captured state, or None and why we cannot tell."""
+        mark, cur = self._meta.mark, view.mark
+        if mark is None or cur is None:
+            return None, "没有 WAL 位置 / no WAL position to compare"
+        if mark.salts == cur.salts and mark.salts != NO_SALTS and cur.mx_frame >= mark.mx_frame:
+            pages = view.frames_pages(mark.mx_frame, cur.mx_frame)
+            if pages is not None:
+                return pages, ""
+        elif self._continuous and (
+            mark.mx_frame == 0 or (mark.salts != NO_SALTS and salt1(cur.salts) == (salt1(mark.salts) + 1) % 2**32)
+        ):
+            pages = view.frames_pages(0, cur.mx_frame)
+            if pages is not None:
+                return pages, ""
+        if cur.salts == NO_SALTS:
+            return None, ("WAL 已被检查点合并并删除（最后一个连接关闭）/ "
+                          "the WAL was checkpointed and deleted (the last connection closed)")
+        if cur.salts != mark.salts:
+            return None, "WAL 已被重置（盐值改变）/ the WAL was reset (its salts changed)"
+        return None, "WAL 变短 / the WAL shrank (reset)"
 
     def _capture(self, view: PageView, force_snapshot: bool) -> int | None:
         m = self._meta
@@ -318,7 +334,9 @@ class Replicator:
             return None  # an empty file: nothing to back up yet
         lock = ltx.lock_pgno(view.page_size)
         trusted = self._trusted and m.page_size == view.page_size
-        candidates = view.changed_since(m.mark) if trusted else None
+        candidates, why = self._candidates(view) if trusted else (None, "")
+        reset = trusted and candidates is None and not self._expect_reset
+        self._expect_reset = False
         old = self._hashes
         new = bytearray(old[: n * HASH_SIZE])
         if len(new) < n * HASH_SIZE:
@@ -350,16 +368,37 @@ class Replicator:
             m.last_capture_ms = now_ms
             self._save_hashes(changed, full=full or candidates is None)
             self._trusted = True
+        if reset and txid is not None:
+            m.last_reset, m.last_reset_ms, m.resets = why, now_ms, m.resets + 1
+            log.warning("backup: %s: compared every page, txid %d + snapshot", why, txid)
         if view.mark is not None:
             m.salts, m.mx_frame = view.mark.salts.hex(), view.mark.mx_frame
         else:
             m.salts, m.mx_frame = "", 0
-        if (force_snapshot or self.snapshot_due()) and m.snapshot_txid != m.txid:
+        snap = force_snapshot or self.snapshot_due() or (reset and txid is not None)
+        if snap and m.snapshot_txid != m.txid:
             self._write_spool(view, ltx.SNAPSHOT_LEVEL, 1, m.txid, range(1, n + 1), now_ms)
             m.snapshot_txid = m.txid
             m.snapshot_ms = now_ms
         self._save_meta()
         return txid
+
+    def maybe_checkpoint(self) -> str | None:
+        """With ``hold``, after a capture: take over checkpointing.  Returns the mode run."""
+        if not self.hold:
+            return None
+        before = self.guard.releases
+        try:
+            return self.guard.checkpoint_after_capture(self.checkpoint_pages, self.truncate_pages)
+        finally:
+            if self.guard.releases != before:
+                # our pin was let go: the next capture compares every page (no snapshot needed)
+                self._continuous, self._expect_reset = False, True
+
+    def close(self) -> None:
+        """Let go of the database (pin and connection)."""
+        self.guard.close()
+        self._continuous = False
 
     # -- upload ------------------------------------------------------------
     def upload(self) -> int:
@@ -403,83 +442,69 @@ class Replicator:
             self.target.delete(drop)
         return drop
 
-    def sync(self, *, force_snapshot: bool = False) -> int | None:
-        """Capture then upload; errors are recorded in ``last_error`` and re-raised."""
+    def sync(self, *, force_snapshot: bool = False, verify: bool | None = None) -> int | None:
+        """Capture, upload, and (when ``verify`` or, by default, when due) verify a restore
+        against the captured state.  Capture/upload errors are recorded in ``last_error``
+        and re-raised; a verification's verdict is recorded in the sidecar."""
         try:
-            txid = self.capture(force_snapshot=force_snapshot)
-            self.upload()
+            txid, view = self._capture_view(force_snapshot)
+            try:
+                self.upload()
+                if verify or (verify is None and self.verify_due()):
+                    self._verify_with(view)
+            finally:
+                self._settle(view)
             return txid
         except BackupError as err:
             self.last_error = str(err)
             raise
 
+    # -- verification ----------------------------------------------------------
+    def verify_due(self) -> bool:
+        """Never verified, last one failed, or ``verify_interval`` passed (and no attempt
+        within the last minute)."""
+        m, now_ms = self._meta, self.clock() * 1000
+        if m.verify_attempt_ms and now_ms - m.verify_attempt_ms < min(self.verify_interval, 60.0) * 1000:
+            return False
+        if m.verify_error or not m.verified_ms:
+            return True
+        return now_ms - m.verified_ms >= self.verify_interval * 1000
+
+    def verify(self) -> bool | None:
+        """Sync, then restore the replica and compare it with the database now.  True: equal;
+        False: it differs (recorded; status red); None: could not run (changes waiting).
+        An unreachable target raises, like an upload."""
+        self.sync(verify=True)
+        return self._last_verify
+
+    def verify_held(self) -> bool | None:
+        """With ``hold``: verify against the pinned state when it is the last captured TXID
+        and everything is uploaded (no new capture; writes since wait for the next one)."""
+        pin = self.guard.pin
+        if not self.hold or pin is None or self.guard.pin_txid != self._meta.txid:
+            return None
+        return self._verify_with(pin)
+
+    def _verify_with(self, view: PageView) -> bool | None:
+        m = self._meta
+        self._last_verify = None
+        if m.txid == 0 or m.uploaded_txid != m.txid or any(s.level == 0 for s in self.spooled()):
+            return None
+        now_ms = int(self.clock() * 1000)
+        m.verify_interval = self.verify_interval
+        # TargetUnavailable propagates: no verdict, and due again once the target answers
+        problem = compare_restore(self.target, m.txid, view, self.dir)
+        m.verify_attempt_ms = now_ms
+        m.last_error = ""  # the target answered (an unreachable one raised above)
+        if problem is None:
+            m.verified_ms, m.verified_txid, m.verify_error = now_ms, m.txid, ""
+        else:
+            m.verify_error = problem
+            log.error("backup: verification restore failed: %s", problem)
+        self._save_meta()
+        self._last_verify = problem is None
+        return self._last_verify
+
     def health(self) -> BackupHealth:
         """Current backup health."""
-        return compute_health(self._meta, self.spooled(), _redact(self.target.url), self.clock())
-
-def list_spool(spool: str) -> list[SpoolFile]:
-    """The spool's LTX files in upload order; an absent spool is empty."""
-    out = []
-    try:
-        names = os.listdir(spool)
-    except FileNotFoundError:
-        return []
-    for name in names:
-        if not name.endswith(".ltx") or "_" not in name:
-            continue
-        level_s, rest = name.split("_", 1)
-        parsed = ltx.parse_filename(rest)
-        if parsed is None or not level_s.isdigit():
-            continue
-        out.append(SpoolFile(int(level_s), parsed[0], parsed[1], os.path.join(spool, name)))
-    out.sort(key=lambda s: (s.max_txid, s.level))
-    return out
-
-
-def compute_health(meta: Meta, spooled: list[SpoolFile], target: str, now_s: float) -> BackupHealth:
-    """Health from the sidecar state: the one rule for the runner and for readers."""
-    pending = [s for s in spooled if s.level == 0 and s.max_txid > meta.uploaded_txid]
-    txid = max([meta.txid, *(s.max_txid for s in spooled)])
-    lag_s = 0.0
-    if pending:
-        # The runner may upload and delete the file between listing and opening it.
-        with contextlib.suppress(OSError, BackupError), open(pending[0].path, "rb") as f:
-            ts = ltx.Header.unpack(f.read(ltx.HEADER_SIZE)).timestamp_ms
-            lag_s = max(0.0, now_s - ts / 1000)
-    last = dt.datetime.fromtimestamp(meta.last_success_ms / 1000, tz=dt.UTC) if meta.last_success_ms else None
-    return BackupHealth(
-        target=target,
-        last_success_at=last,
-        lag_seconds=lag_s,
-        lag_txids=max(0, txid - meta.uploaded_txid),
-        last_error=meta.last_error or None,
-        txid=txid,
-        uploaded_txid=meta.uploaded_txid,
-    )
-
-
-def read_health(db_path: str, now_s: float | None = None) -> BackupHealth | None:
-    """Backup health read from the sidecar without touching it (for the kiosk, the sync
-    daemon and ``backup status``: constructing a ``Replicator`` would create directories and
-    delete a running backup's ``.tmp`` spool files). None when never backed up."""
-    side = sidecar_dir(db_path)
-    try:
-        with open(os.path.join(side, "meta.json")) as f:
-            raw = json.load(f)
-        meta = Meta(**{k: v for k, v in raw.items() if k in Meta.__dataclass_fields__})
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, TypeError) as err:
-        return BackupHealth(target="-", last_success_at=None, lag_seconds=0.0, lag_txids=0,
-                            last_error=f"meta.json: {err}", txid=0, uploaded_txid=0)
-    return compute_health(meta, list_spool(os.path.join(side, "spool")), "-",
-                          time.time() if now_s is None else now_s)
-
-
-def _redact(url: str) -> str:
-    """Drop anything that looks like a credential from a URL's query."""
-    from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
-
-    p = urlparse(url)
-    q = [(k, v) for k, v in parse_qsl(p.query) if "secret" not in k.lower() and "key" not in k.lower()]
-    return urlunparse(p._replace(query=urlencode(q, safe=":/")))
+        return compute_health(self._meta, self.spooled(), redact(self.target.url), self.clock())

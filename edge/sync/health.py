@@ -37,7 +37,7 @@ def build_health(db_path: str, queries: Queries) -> HealthWire:
         backup_lag_seconds=round(backup.lag_seconds, 1) if backup else 0.0,
         backup_lag_txids=backup.lag_txids if backup else 0,
         backup_txid=backup.txid if backup else 0,
-        backup_last_error=backup.last_error[:500] if backup and backup.last_error else None,
+        backup_last_error=backup.problem[:500] if backup and backup.problem else None,
         outbox_backlog=stats.pending,
         outbox_oldest_at=stats.oldest_created_at,
     )

@@ -127,7 +127,7 @@ class DevicesScreen(KioskScreen):
         if b is None:
             return {"state": (t("devices.backup.none"), "warn"),
                     **dict.fromkeys(BACKUP_ROWS[1:], ("", "idle"))}
-        if b.last_error:
+        if b.level == "error":
             state, level = t("devices.backup.failed"), "error"
         elif b.ok:
             state, level = t("devices.backup.ok"), "ok"
@@ -140,8 +140,8 @@ class DevicesScreen(KioskScreen):
             "lag": (t("devices.backup.lag", n=b.lag_txids,
                       age=app.format_age(timedelta(seconds=b.lag_seconds))),
                     "idle" if b.ok else "warn"),
-            "error": (t("devices.backup.error", error=b.last_error or t("devices.none_short")),
-                      "error" if b.last_error else "idle"),
+            "error": (t("devices.backup.error", error=b.problem or t("devices.none_short")),
+                      "error" if b.problem else "idle"),
         }
 
     def _show_scan(self) -> None:

@@ -108,6 +108,7 @@ def test_s3_unreachable_then_catches_up(tmp_path: Path, moto: Moto, bucket: str,
         assert seen is not None and "S3" in (seen.last_error or "") and seen.lag_txids >= 3
         proxy.start()                                  # S3 back on the same port
         wait_for(lambda: runner.health().lag_txids == 0 and runner.health().last_error is None, timeout=30)
+        wait_for(lambda: runner.health().ok, timeout=30)  # a verification restore matched
     finally:
         runner.stop()
     seen = read_health(str(db))
