@@ -88,9 +88,9 @@ def test_commands_before_init_db_say_so(cloud_db_url: str, capsys: pytest.Captur
 def test_init_db_show_stock_and_history(cloud_db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["--db", cloud_db_url, "init-db"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("数据库已是最新版本 0004_orders: ")
+    assert out.startswith("数据库已是最新版本 0005_web_users: ")
     assert run(["--lang", "en", "--db", cloud_db_url, "init-db"]) == 0
-    assert capsys.readouterr().out.startswith("database at revision 0004_orders: ")
+    assert capsys.readouterr().out.startswith("database at revision 0005_web_users: ")
 
     assert run(["--db", cloud_db_url, "show-stock"]) == 0
     assert capsys.readouterr().out == "没有库存记录\n"

@@ -48,7 +48,10 @@ EXPECTED_TABLES = {
         "id", "platform", "name", "seller_id", "app_key", "access_token_enc",
         "refresh_token_enc", "token_expires_at", "refresh_expires_at", "created_at",
     },
-    "users": {"id", "username", "display_name", "role", "password_hash", "active", "created_at"},
+    "users": {
+        "id", "username", "display_name", "role", "password_hash", "active", "created_at",
+        "totp_secret_enc", "failed_logins", "locked_until", "last_login_at", "session_version",
+    },
     "audit_log": {"id", "at", "actor", "action", "subject", "detail"},
     "stock_moves": {
         "move_id", "sku", "location", "warehouse_id", "station_id", "qty_delta",
@@ -85,12 +88,15 @@ EXPECTED_TABLES.update({  # 0003_station_health_resync
 })
 EXPECTED_TABLES.update({  # 0004_orders
     t.name: {c.name for c in t.columns} for t in ORDER_TABLES})
+EXPECTED_TABLES.update({  # 0005_web_users
+    "login_failures": {"id", "at", "ip", "username"},
+})
 
 
 def test_migrations_create_every_table(cloud_db_url: str) -> None:
     engine = make_engine(cloud_db_url)
     try:
-        assert migrate(engine) == "0004_orders" == head_revision()
+        assert migrate(engine) == "0005_web_users" == head_revision()
         inspector = sa.inspect(engine)
         tables = set(inspector.get_table_names())
         assert tables == set(EXPECTED_TABLES) | {"alembic_version"}
@@ -105,12 +111,12 @@ def test_migrations_create_every_table(cloud_db_url: str) -> None:
 
 
 def test_migrate_is_idempotent_and_accepts_a_url(cloud_db_url: str) -> None:
-    assert migrate(cloud_db_url) == "0004_orders"
-    assert migrate(cloud_db_url) == "0004_orders"
+    assert migrate(cloud_db_url) == "0005_web_users"
+    assert migrate(cloud_db_url) == "0005_web_users"
     engine = make_engine(cloud_db_url)
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == "0004_orders"
+            assert current_revision(conn) == "0005_web_users"
             require_current(conn)
             assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
@@ -138,7 +144,7 @@ def test_downgrade_to_base_and_upgrade_again(cloud_engine: Engine) -> None:
     with cloud_engine.begin() as conn:
         command.downgrade(alembic_config(conn), "base")
     assert set(sa.inspect(cloud_engine).get_table_names()) == {"alembic_version"}
-    assert migrate(cloud_engine) == "0004_orders"
+    assert migrate(cloud_engine) == "0005_web_users"
     with cloud_engine.begin() as conn:
         assert insert_moves(conn, [make_move(1)]) == [make_move(1).move_id]
     # The append-only triggers came back with the tables.
