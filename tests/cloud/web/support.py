@@ -92,7 +92,8 @@ def seed_data(engine: Engine) -> None:
                                            created_at=T0))
         base = {"shop_id": "shop-pdd", "platform": "pdd", "platform_status": "paid",
                 "raw_status": "1", "platform_updated_at": T0, "first_seen_at": T0,
-                "updated_at": T0}
+                "updated_at": T0, "buyer_note": "", "exception_code": None,
+                "platform_tracking": ""}
         conn.execute(orders.insert(), [
             {**base, "id": "pdd-1001", "platform_order_id": "1001", "state": "shipped",
              "ordered_at": T0 - timedelta(days=1), "pay_fen": 12990,
