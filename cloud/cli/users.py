@@ -22,8 +22,10 @@ _password_option = click.option(
 
 @cli.group("user")
 def user() -> None:
-    """网页用户 / Users of the web app (roles: packer, warehouse_lead, purchaser, finance,
-    manager, admin)."""
+    """网页用户 / Users of the web app.
+
+    Roles: packer, warehouse_lead, purchaser, finance, manager, admin.
+    """
 
 
 @user.command("add")

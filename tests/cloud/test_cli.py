@@ -20,8 +20,8 @@ COMMANDS = sorted(cli.commands)
 
 def test_the_commands_we_ship() -> None:
     assert COMMANDS == ["adjust", "export-catalog", "fake-platform", "history", "import-catalog",
-                        "ingest", "init-db", "map", "orders", "seed-demo", "shop", "show-stock",
-                        "worker"]
+                        "ingest", "init-db", "map", "orders", "seed-demo", "serve", "shop",
+                        "show-stock", "user", "worker"]
 
 
 @pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)], ids=["group", *COMMANDS])
