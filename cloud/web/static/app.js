@@ -13,6 +13,7 @@
     if (table) { table.hidden = true; }
     var chart = window.echarts.init(el);
     chart.setOption({
+      animation: false,
       grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis" },
       xAxis: { type: "value", minInterval: 1 },
