@@ -140,6 +140,7 @@ users = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     # 0005_web_users: sign-in state of the web app
     sa.Column("totp_secret_enc", sa.Text(), nullable=True),
+    sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
     sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("locked_until", UtcDateTime(), nullable=True),
     sa.Column("last_login_at", UtcDateTime(), nullable=True),
@@ -148,7 +149,8 @@ users = sa.Table(
 )
 """People who sign in (cloud web UI and stations); ``role`` is an ``edge.domain.models.Role``.
 
-``totp_secret_enc`` is the TOTP second factor sealed with the cloud key (NULL = none);
+``totp_secret_enc`` is the TOTP second factor sealed with the cloud key (NULL = none),
+``totp_last_step`` the time step of the last code accepted (a code is never accepted twice);
 ``failed_logins`` counts failures since the last success or lock-out, ``locked_until``
 refuses sign-in until then; a session is valid only while it carries the user's current
 ``session_version`` (bumped by a password reset, a role change or deactivation)."""

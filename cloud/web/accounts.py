@@ -13,6 +13,7 @@ toward the lock-out (``max_failed_logins`` in a row locks the account for
 from __future__ import annotations
 
 import enum
+import hmac
 import re
 import uuid
 from dataclasses import dataclass
@@ -231,10 +232,23 @@ def totp_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="Packline")
 
 
+def totp_step(secret: str, code: str, now: datetime) -> int | None:
+    """The 30-second time step whose TOTP of ``secret`` is ``code`` (the one at ``now``, or
+    one either side for clock drift), or ``None``."""
+    code = code.strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
 def totp_matches(secret: str, code: str, now: datetime) -> bool:
     """Whether ``code`` is the TOTP of ``secret`` at ``now`` (±30 s for clock drift)."""
-    code = code.strip().replace(" ", "")
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1)
+    return totp_step(secret, code, now) is not None
 
 
 def enable_totp(conn: Connection, now: datetime, sealer: Sealer, user_id: str, secret: str,
@@ -242,11 +256,12 @@ def enable_totp(conn: Connection, now: datetime, sealer: Sealer, user_id: str, s
     """Turn on the second factor once the user proved the app shows the right code."""
     user = get_user(conn, user_id)
     assert user is not None
-    if not totp_matches(secret, code, now):
+    step = totp_step(secret, code, now)
+    if step is None:
         raise AccountError("验证码不对, 请看手机上的验证器重新输入",
                            "wrong code: check the authenticator app and try again", "code")
     conn.execute(users.update().where(users.c.id == user_id).values(
-        totp_secret_enc=sealer.seal(secret)))
+        totp_secret_enc=sealer.seal(secret), totp_last_step=step))
     audit.record(conn, now, user.username, "user.totp_enable", user.username)
 
 
@@ -370,6 +385,9 @@ def check_totp(conn: Connection, now: datetime, policy: LoginPolicy, sealer: Sea
     refused = _refusal(conn, now, policy, ip, user, user.username)
     if refused is not None:
         return refused
-    if not totp_matches(sealer.unseal(row["totp_secret_enc"]), code, now):
+    step = totp_step(sealer.unseal(row["totp_secret_enc"]), code, now)
+    last = row["totp_last_step"]
+    if step is None or (last is not None and step <= last):  # a used code never counts twice
         return _fail(conn, now, policy, ip, user.username, user, "totp")
+    conn.execute(users.update().where(users.c.id == user.id).values(totp_last_step=step))
     return _succeed(conn, now, user, ip)

@@ -50,7 +50,8 @@ EXPECTED_TABLES = {
     },
     "users": {
         "id", "username", "display_name", "role", "password_hash", "active", "created_at",
-        "totp_secret_enc", "failed_logins", "locked_until", "last_login_at", "session_version",
+        "totp_secret_enc", "totp_last_step", "failed_logins", "locked_until", "last_login_at",
+        "session_version",
     },
     "audit_log": {"id", "at", "actor", "action", "subject", "detail"},
     "stock_moves": {

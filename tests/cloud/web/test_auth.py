@@ -138,10 +138,16 @@ async def test_totp_second_step(client: httpx.AsyncClient, cloud_engine: Engine,
                                                 "next": "/orders"})
     assert ok.status_code == 303 and ok.headers["location"] == "/orders"
     assert (await client.get("/orders")).status_code == 200
+    # the same code again, still inside its 30 s window: a replay, refused
+    await client.post("/logout", data={"csrf_token": await token(client, "/")})
+    await login(client, "u-manager")
+    replay = await client.post("/login/totp", data={"csrf_token": await token(client, "/login/totp"),
+                                                    "code": code})
+    assert replay.status_code == 400 and "验证码不对" in replay.text
     with cloud_engine.begin() as conn:
         steps = [r.detail["step"] for r in conn.execute(
             sa.select(audit_log.c.detail).where(audit_log.c.action == "login.failed"))]
-    assert steps == ["totp"]
+    assert steps == ["totp", "totp"]
 
 
 async def test_totp_step_expires(client: httpx.AsyncClient, cloud_engine: Engine,

@@ -22,6 +22,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("totp_secret_enc", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
         batch.add_column(
             sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("locked_until", UtcDateTime(), nullable=True))
@@ -44,5 +45,5 @@ def downgrade() -> None:
     op.drop_table("login_failures")
     with op.batch_alter_table("users") as batch:
         for column in ("session_version", "last_login_at", "locked_until", "failed_logins",
-                       "totp_secret_enc"):
+                       "totp_last_step", "totp_secret_enc"):
             batch.drop_column(column)
