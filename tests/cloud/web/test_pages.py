@@ -8,8 +8,10 @@ from pathlib import Path
 
 import httpx
 import pyotp
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
 
 from cloud.db.schema import audit_log, users
 from cloud.web import accounts
@@ -236,3 +238,21 @@ async def test_not_found_and_security_headers(client: httpx.AsyncClient,
     assert page.headers["cache-control"] == "no-store"
     cookie = page.headers.get("set-cookie", "")
     assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+
+
+async def test_a_server_error_is_one_page_not_a_traceback(
+        app: Starlette, cloud_engine: Engine, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    add_users(cloud_engine)
+
+    def broken(conn: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("cloud.web.queries.dashboard", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        await login(c, "u-admin")
+        r = await c.get("/")
+    assert r.status_code == 500
+    assert "服务器出错, 已记录" in r.text and "disk on fire" not in r.text
+    assert "disk on fire" in caplog.text
