@@ -8,7 +8,8 @@ traceback; exit status 2 for bad arguments, 1 for other failures.
 One way to add a command: see :mod:`cloud.cli.base`. The command modules, one per area:
 :mod:`~cloud.cli.stock` (database, stock), :mod:`~cloud.cli.catalog` (catalog, adjustments,
 demo data), :mod:`~cloud.cli.orders` (shops, mappings, orders, worker), :mod:`~cloud.cli.sync`
-(ingest) and :mod:`~cloud.cli.platform` (fake marketplaces).
+(ingest), :mod:`~cloud.cli.platform` (fake marketplaces), :mod:`~cloud.cli.users` (web
+users) and :mod:`~cloud.cli.web` (``serve``, the web app).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from collections.abc import Sequence
 import click
 import sqlalchemy as sa
 
-from cloud.cli import catalog, orders, platform, stock, sync
+from cloud.cli import catalog, orders, platform, stock, sync, users, web
 from cloud.cli.base import CliContext, _first_line, cli, render_table
 from cloud.errors import CloudError, ConfigError
 
-COMMAND_MODULES = (stock, catalog, orders, sync, platform)
+COMMAND_MODULES = (stock, catalog, orders, sync, platform, users, web)
 """Imported for their ``@cli.command`` registrations."""
 
 __all__ = ["COMMAND_MODULES", "CliContext", "cli", "main", "render_table", "run"]

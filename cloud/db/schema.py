@@ -138,9 +138,34 @@ users = sa.Table(
     sa.Column("password_hash", sa.Text(), nullable=False),
     sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    # 0006_web_users: sign-in state of the web app
+    sa.Column("totp_secret_enc", sa.Text(), nullable=True),
+    sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+    sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("locked_until", UtcDateTime(), nullable=True),
+    sa.Column("last_login_at", UtcDateTime(), nullable=True),
+    sa.Column("session_version", sa.Integer(), nullable=False, server_default="0"),
     sa.CheckConstraint(_in("role", [r.value for r in Role]), name="role"),
 )
-"""People who sign in (cloud web UI and stations); ``role`` is an ``edge.domain.models.Role``."""
+"""People who sign in (cloud web UI and stations); ``role`` is an ``edge.domain.models.Role``.
+
+``totp_secret_enc`` is the TOTP second factor sealed with the cloud key (NULL = none),
+``totp_last_step`` the time step of the last code accepted (a code is never accepted twice);
+``failed_logins`` counts failures since the last success or lock-out, ``locked_until``
+refuses sign-in until then; a session is valid only while it carries the user's current
+``session_version`` (bumped by a password reset, a role change or deactivation)."""
+
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Index("ix_login_failures_ip_at", "ip", "at"),
+)
+"""Failed web sign-ins per client address, for throttling by address (rows older than the
+throttling window are pruned); the audit log keeps the permanent record."""
 
 audit_log = sa.Table(
     "audit_log",

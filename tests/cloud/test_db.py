@@ -36,6 +36,9 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
+HEAD = "0006_web_users"
+"""The newest migration, written out (not read from Alembic)."""
+
 EXPECTED_TABLES = {
     "warehouses": {"id", "name", "negative_stock_policy"},
     "stations": {"id", "warehouse_id", "name", "status", "created_at", "revoked_at"},
@@ -48,7 +51,11 @@ EXPECTED_TABLES = {
         "id", "platform", "name", "seller_id", "app_key", "access_token_enc",
         "refresh_token_enc", "token_expires_at", "refresh_expires_at", "created_at",
     },
-    "users": {"id", "username", "display_name", "role", "password_hash", "active", "created_at"},
+    "users": {
+        "id", "username", "display_name", "role", "password_hash", "active", "created_at",
+        "totp_secret_enc", "totp_last_step", "failed_logins", "locked_until", "last_login_at",
+        "session_version",
+    },
     "audit_log": {"id", "at", "actor", "action", "subject", "detail"},
     "stock_moves": {
         "move_id", "sku", "location", "warehouse_id", "station_id", "qty_delta",
@@ -85,12 +92,15 @@ EXPECTED_TABLES.update({  # 0003_station_health_resync
 })
 EXPECTED_TABLES.update({  # 0004_orders
     t.name: {c.name for c in t.columns} for t in ORDER_TABLES})
+EXPECTED_TABLES.update({  # 0006_web_users
+    "login_failures": {"id", "at", "ip", "username"},
+})
 
 
 def test_migrations_create_every_table(cloud_db_url: str) -> None:
     engine = make_engine(cloud_db_url)
     try:
-        assert migrate(engine) == "0005b_refuse_replace" == head_revision()
+        assert migrate(engine) == HEAD == head_revision()
         inspector = sa.inspect(engine)
         tables = set(inspector.get_table_names())
         assert tables == set(EXPECTED_TABLES) | {"alembic_version"}
@@ -105,12 +115,12 @@ def test_migrations_create_every_table(cloud_db_url: str) -> None:
 
 
 def test_migrate_is_idempotent_and_accepts_a_url(cloud_db_url: str) -> None:
-    assert migrate(cloud_db_url) == "0005b_refuse_replace"
-    assert migrate(cloud_db_url) == "0005b_refuse_replace"
+    assert migrate(cloud_db_url) == HEAD
+    assert migrate(cloud_db_url) == HEAD
     engine = make_engine(cloud_db_url)
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == "0005b_refuse_replace"
+            assert current_revision(conn) == HEAD
             require_current(conn)
             assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
@@ -138,7 +148,7 @@ def test_downgrade_to_base_and_upgrade_again(cloud_engine: Engine) -> None:
     with cloud_engine.begin() as conn:
         command.downgrade(alembic_config(conn), "base")
     assert set(sa.inspect(cloud_engine).get_table_names()) == {"alembic_version"}
-    assert migrate(cloud_engine) == "0005b_refuse_replace"
+    assert migrate(cloud_engine) == HEAD
     with cloud_engine.begin() as conn:
         assert insert_moves(conn, [make_move(1)]) == [make_move(1).move_id]
     # The append-only triggers came back with the tables.

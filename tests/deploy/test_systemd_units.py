@@ -41,6 +41,7 @@ UNIT_NAMES = [
     "packline-kiosk.service",
     "packline-sync.service",
     "packline-backup.service",
+    "packline-cloud.service",
     "packline-cloud-ingest.service",
     "packline-cloud-worker@.service",
 ]
@@ -168,6 +169,7 @@ def test_every_unit_runs_a_command_that_exists() -> None:
         seen[unit.name] = " ".join(resolve(argv, env))
     assert seen == {
         "packline-backup.service": "packline-edge backup run",
+        "packline-cloud.service": "packline-cloud serve",
         "packline-cloud-ingest.service": "packline-cloud ingest",
         "packline-cloud-worker@.service": "packline-cloud worker",
         "packline-kiosk.service": "packline-edge kiosk",
@@ -177,8 +179,8 @@ def test_every_unit_runs_a_command_that_exists() -> None:
 
 def test_the_command_check_refuses_what_does_not_exist() -> None:
     env = provisioned_env()
-    with pytest.raises(click.UsageError, match="No such command 'serve'"):
-        resolve(["/opt/packline/venv/bin/packline-cloud", "serve"], env)
+    with pytest.raises(click.UsageError, match="No such command 'reports'"):
+        resolve(["/opt/packline/venv/bin/packline-cloud", "reports"], env)
     with pytest.raises(click.NoSuchOption):
         resolve(["/opt/packline/venv/bin/packline-edge", "sync", "--hots", "h"], env)
     with pytest.raises(click.MissingParameter):  # the broker host comes from station.env

@@ -1,6 +1,6 @@
 """append-only tables refuse REPLACE on SQLite
 
-Revision ID: 0005b_refuse_replace
+Revision ID: 0005_refuse_replace
 Revises: 0004_orders
 Create Date: 2026-12-03
 
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0005b_refuse_replace"
+revision: str = "0005_refuse_replace"
 down_revision: str | None = "0004_orders"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,226 @@
+"""The web app's one message catalogue: every visible text, in Chinese and English.
+
+Templates call ``_("key", name=...)``; Chinese is the default, English is switched in the
+session (the language toggle in the header, which works without JavaScript). A test checks
+that every key used in a template or route is here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGS: tuple[str, ...] = ("zh", "en")
+"""Supported languages, default first."""
+
+DEFAULT_LANG = "zh"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # frame
+    "app.name": ("Packline 进销存", "Packline"),
+    "nav.home": ("首页", "Home"),
+    "nav.stock": ("库存", "Stock"),
+    "nav.moves": ("库存流水", "Stock moves"),
+    "nav.stations": ("工作站", "Stations"),
+    "nav.orders": ("订单", "Orders"),
+    "nav.users": ("用户", "Users"),
+    "nav.audit": ("审计日志", "Audit log"),
+    "nav.account": ("我的账户", "My account"),
+    "nav.menu": ("菜单", "Menu"),
+    "action.logout": ("退出", "Sign out"),
+    "lang.other": ("English", "中文"),
+    "lang.switch_title": ("切换到英文", "Switch to Chinese"),
+    "action.filter": ("筛选", "Filter"),
+    "action.reset": ("清除", "Clear"),
+    "action.back_home": ("返回首页", "Back to home"),
+    "action.more": ("更多", "More"),
+    "filter.all": ("全部", "All"),
+    "empty.none": ("没有记录", "Nothing to show"),
+    "list.count": ("共 {n} 条", "{n} rows"),
+    "list.truncated": ("只显示前 {n} 条, 请缩小筛选范围", "showing the first {n} rows: narrow the filters"),
+    "filter.bad_date": ("日期格式应为 年-月-日 (如 2026-12-01)", "dates are YYYY-MM-DD (e.g. 2026-12-01)"),
+    "time.zone_note": ("时间为北京时间", "times are China Standard Time"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    # sign-in
+    "login.title": ("登录", "Sign in"),
+    "login.subtitle": ("仓库与店铺管理后台", "Warehouse and shop management"),
+    "field.username": ("用户名", "Username"),
+    "field.password": ("密码", "Password"),
+    "action.login": ("登录", "Sign in"),
+    "login.bad": ("用户名或密码不对", "Wrong username or password"),
+    "login.locked": ("账户已锁定 (连续登录失败), 请于 {until} 后再试, 或请管理员重置密码",
+                     "The account is locked after repeated failures: try again after {until}, "
+                     "or ask an admin to reset the password"),
+    "login.throttled": ("此地址登录失败次数过多, 请于 {until} 后再试",
+                        "Too many failed sign-ins from this address: try again after {until}"),
+    "login.expired": ("会话已过期, 请重新登录", "Your session expired: please sign in again"),
+    "login.required": ("请先登录", "Please sign in"),
+    "login.signed_out": ("已退出", "Signed out"),
+    "totp.title": ("两步验证", "Two-step verification"),
+    "totp.hint": ("请输入验证器应用中显示的 6 位数字", "Enter the 6-digit code from your authenticator app"),
+    "field.code": ("验证码", "Code"),
+    "action.verify": ("验证", "Verify"),
+    "totp.bad": ("验证码不对", "Wrong code"),
+    "totp.start_again": ("重新登录", "Start again"),
+    # dashboard
+    "dash.title": ("概览", "Overview"),
+    "dash.hello": ("你好, {name}", "Hello, {name}"),
+    "dash.skus": ("在售商品", "Active SKUs"),
+    "dash.warehouses": ("仓库", "Warehouses"),
+    "dash.stations": ("工作站", "Stations"),
+    "dash.units": ("在库总件数", "Units on hand"),
+    "dash.orders_open": ("待发货订单", "Orders to ship"),
+    "dash.exceptions": ("异常订单", "Order exceptions"),
+    "dash.alerts": ("未处理的工作站提醒", "Open station alerts"),
+    "dash.users": ("用户", "Users"),
+    "dash.orders_by_state": ("各状态订单", "Orders by state"),
+    "dash.stations_attention": ("需要关注的工作站", "Stations needing attention"),
+    # stock
+    "stock.title": ("库存", "Stock"),
+    "stock.include_zero": ("含零库存", "Include zero"),
+    "stock.total": ("共 {n} 行, 合计 {units} 件", "{n} rows, {units} units in all"),
+    "col.warehouse": ("仓库", "Warehouse"),
+    "col.sku": ("SKU", "SKU"),
+    "col.name": ("品名", "Name"),
+    "col.location": ("库位", "Location"),
+    "col.qty": ("数量", "Qty"),
+    "moves.title": ("库存流水", "Stock moves"),
+    "col.time": ("时间", "Time"),
+    "col.delta": ("变动", "Change"),
+    "col.balance": ("结存", "Balance"),
+    "col.reason": ("原因", "Reason"),
+    "col.source": ("来源单据", "Source"),
+    "col.station": ("工作站", "Station"),
+    "col.operator": ("操作员", "Operator"),
+    "col.note": ("备注", "Note"),
+    "filter.since": ("起始日期", "From date"),
+    "filter.until": ("截止日期", "To date"),
+    "filter.limit": ("条数", "Rows"),
+    "moves.reversal_of": ("冲销 {id}", "reverses {id}"),
+    # stations
+    "stations.title": ("工作站", "Stations"),
+    "col.status": ("状态", "Status"),
+    "col.last_contact": ("最近联系", "Last contact"),
+    "col.backup": ("备份", "Backup"),
+    "col.backup_last": ("最近成功备份", "Last good backup"),
+    "col.backup_lag": ("备份延迟", "Backup lag"),
+    "col.backlog": ("待上传消息", "Upload backlog"),
+    "col.error": ("最近错误", "Last error"),
+    "station.pending": ("待启用", "pending"),
+    "station.active": ("在用", "active"),
+    "station.revoked": ("已停用", "revoked"),
+    "health.ok": ("正常", "OK"),
+    "health.lagging": ("备份滞后", "Backup lagging"),
+    "health.error": ("备份出错", "Backup failing"),
+    "health.silent": ("长时间未联系", "Not heard from"),
+    "health.none": ("从未上报", "Never reported"),
+    "duration.s": ("{n} 秒", "{n} s"),
+    "duration.m": ("{n} 分钟", "{n} min"),
+    "duration.h": ("{n} 小时", "{n} h"),
+    "duration.d": ("{n} 天", "{n} d"),
+    # orders
+    "orders.title": ("订单", "Orders"),
+    "orders.search": ("订单号", "Order no."),
+    "col.order_no": ("订单号", "Order no."),
+    "col.shop": ("店铺", "Shop"),
+    "col.platform": ("平台", "Platform"),
+    "col.state": ("状态", "State"),
+    "col.receiver": ("收件人 (脱敏)", "Receiver (masked)"),
+    "col.amount": ("实付 (元)", "Paid (CNY)"),
+    "col.ordered_at": ("下单时间", "Ordered"),
+    "col.exception": ("异常", "Exception"),
+    "col.buyer_note": ("买家留言", "Buyer note"),
+    "col.tracking": ("运单号", "Waybill"),
+    "state.pending": ("待审核", "pending"),
+    "state.exception": ("异常", "exception"),
+    "state.allocated": ("已分配", "allocated"),
+    "state.tasked": ("待打包", "tasked"),
+    "state.shipped": ("已发货", "shipped"),
+    "state.intercepted": ("已拦截", "intercepted"),
+    "state.cancelled": ("已取消", "cancelled"),
+    "platform.pdd": ("拼多多", "Pinduoduo"),
+    "platform.taobao": ("淘宝/天猫", "Taobao/Tmall"),
+    "platform.jd": ("京东", "JD"),
+    # users
+    "users.title": ("用户", "Users"),
+    "users.new": ("新建用户", "New user"),
+    "col.username": ("用户名", "Username"),
+    "col.display_name": ("姓名", "Name"),
+    "col.role": ("角色", "Role"),
+    "col.totp": ("两步验证", "2-step"),
+    "col.last_login": ("最近登录", "Last sign-in"),
+    "col.active": ("启用", "Active"),
+    "field.display_name": ("姓名", "Name"),
+    "field.role": ("角色", "Role"),
+    "field.initial_password": ("初始密码 (至少 10 位)", "Initial password (10+ characters)"),
+    "action.create": ("创建", "Create"),
+    "action.change_role": ("改角色", "Change role"),
+    "users.created": ("已创建用户 {name}", "User {name} created"),
+    "users.role_changed": ("{name} 的角色已改为 {role}", "{name} is now {role}"),
+    "users.locked_until": ("锁定至 {until}", "locked until {until}"),
+    "role.packer": ("打包员", "Packer"),
+    "role.warehouse_lead": ("仓库主管", "Warehouse lead"),
+    "role.purchaser": ("采购", "Purchaser"),
+    "role.finance": ("财务", "Finance"),
+    "role.manager": ("经理", "Manager"),
+    "role.admin": ("管理员", "Admin"),
+    # account
+    "account.title": ("我的账户", "My account"),
+    "account.role": ("角色: {role}", "Role: {role}"),
+    "account.totp_on": ("两步验证已开启", "Two-step verification is on"),
+    "account.totp_off": ("两步验证未开启. 开启后, 登录时还需输入手机验证器应用 (如 Google Authenticator、"
+                         "Microsoft Authenticator) 中的验证码.",
+                         "Two-step verification is off. When on, signing in also asks for the code "
+                         "of an authenticator app on your phone."),
+    "account.totp_secret": ("在验证器应用中添加账户, 手动输入此密钥:",
+                            "In the authenticator app, add an account with this key:"),
+    "account.totp_confirm": ("然后输入应用显示的验证码:", "Then enter the code the app shows:"),
+    "action.enable_totp": ("开启两步验证", "Turn on"),
+    "action.disable_totp": ("关闭两步验证", "Turn off"),
+    "account.totp_enabled": ("两步验证已开启", "Two-step verification turned on"),
+    "account.totp_disabled": ("两步验证已关闭", "Two-step verification turned off"),
+    # audit
+    "audit.title": ("审计日志", "Audit log"),
+    "audit.export": ("导出 CSV", "Export CSV"),
+    "col.actor": ("操作人", "Actor"),
+    "col.action": ("操作", "Action"),
+    "col.subject": ("对象", "Subject"),
+    "col.detail": ("详情", "Detail"),
+    "audit.login": ("登录", "signed in"),
+    "audit.login.failed": ("登录失败", "sign-in failed"),
+    "audit.login.throttled": ("登录被限流", "sign-in throttled"),
+    "audit.login.refused_locked": ("锁定期间尝试登录", "sign-in while locked"),
+    "audit.logout": ("退出", "signed out"),
+    "audit.user.locked": ("账户锁定", "account locked"),
+    "audit.user.create": ("新建用户", "user created"),
+    "audit.user.role": ("修改角色", "role changed"),
+    "audit.user.enable": ("启用用户", "user enabled"),
+    "audit.user.disable": ("停用用户", "user disabled"),
+    "audit.user.password_reset": ("重置密码", "password reset"),
+    "audit.user.totp_enable": ("开启两步验证", "2-step on"),
+    "audit.user.totp_disable": ("关闭两步验证", "2-step off"),
+    # errors
+    "error.forbidden_title": ("无权访问", "Not allowed"),
+    "error.forbidden": ("你的角色 ({role}) 不能使用此页面或操作. 如需权限, 请联系管理员.",
+                        "Your role ({role}) cannot use this page or action. Ask an admin."),
+    "error.not_found_title": ("页面不存在", "Page not found"),
+    "error.not_found": ("找不到这个页面", "There is no such page"),
+    "error.csrf_title": ("表单已失效", "Form expired"),
+    "error.csrf": ("表单已失效 (可能在别的窗口退出或过期了), 请返回刷新页面后重试.",
+                   "The form expired (signed out elsewhere, or too old): go back, reload and retry."),
+    "error.server_title": ("出错了", "Something went wrong"),
+    "error.server": ("服务器出错, 已记录. 请稍后重试.", "A server error was logged. Please retry later."),
+}
+"""key → (Chinese, English)."""
+
+
+def normalize_lang(value: object) -> str:
+    """``value`` if it is a supported language, else the default."""
+    return value if isinstance(value, str) and value in LANGS else DEFAULT_LANG
+
+
+def gettext(lang: str, key: str, **params: Any) -> str:
+    """The text for ``key`` in ``lang``, with ``{name}`` placeholders filled in."""
+    zh, en = MESSAGES[key]
+    text = en if lang == "en" else zh
+    return text.format(**params) if params else text

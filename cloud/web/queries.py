@@ -1,0 +1,205 @@
+"""Read-only queries behind the pages (stock itself comes from :mod:`cloud.ledger_store`).
+
+Each is one simple query on a ``Connection``; pages run them through
+:func:`cloud.web.context.read`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from cloud.db.schema import (
+    shops,
+    skus,
+    station_alerts,
+    station_health,
+    stations,
+    stock_balances,
+    users,
+    warehouses,
+)
+from cloud.db.schema_orders import ORDER_STATES, orders
+
+BACKUP_LAG_WARN = timedelta(hours=1)
+"""A station whose backup is older than this is flagged."""
+
+SILENT_AFTER = timedelta(hours=1)
+"""A station not heard from for this long is flagged."""
+
+OPEN_ORDER_STATES = ("pending", "allocated", "tasked")
+"""Orders still to be shipped (exceptions are counted apart)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """The counts on the home page."""
+
+    active_skus: int
+    warehouses: int
+    stations: int
+    units_on_hand: int
+    open_orders: int
+    exceptions: int
+    open_alerts: int
+    users: int
+    orders_by_state: dict[str, int]
+
+
+def _count(conn: Connection, table: sa.Table, *where: Any) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*where))
+               .scalar_one())
+
+
+def dashboard(conn: Connection) -> Dashboard:
+    """Counts for the home page."""
+    by_state = {state: 0 for state in ORDER_STATES}
+    for state, n in conn.execute(
+            sa.select(orders.c.state, sa.func.count()).group_by(orders.c.state)):
+        by_state[state] = int(n)
+    units = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(stock_balances.c.qty), 0)))
+    return Dashboard(
+        active_skus=_count(conn, skus, skus.c.active.is_(True)),
+        warehouses=_count(conn, warehouses),
+        stations=_count(conn, stations, stations.c.status != "revoked"),
+        units_on_hand=int(units.scalar_one()),
+        open_orders=sum(by_state[s] for s in OPEN_ORDER_STATES),
+        exceptions=by_state["exception"],
+        open_alerts=_count(conn, station_alerts, station_alerts.c.acknowledged_at.is_(None)),
+        users=_count(conn, users, users.c.active.is_(True)),
+        orders_by_state=by_state,
+    )
+
+
+def warehouse_ids(conn: Connection) -> list[str]:
+    """Every warehouse id, sorted (for filter choices)."""
+    return list(conn.execute(sa.select(warehouses.c.id).order_by(warehouses.c.id)).scalars())
+
+
+def sku_names(conn: Connection, sku_codes: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """``sku`` → (Chinese name, English name) for the given SKUs that are in the catalog."""
+    codes = sorted(set(sku_codes))
+    names: dict[str, tuple[str, str | None]] = {}
+    for start in range(0, len(codes), 500):
+        chunk = codes[start:start + 500]
+        for r in conn.execute(sa.select(skus.c.sku, skus.c.name_zh, skus.c.name_en)
+                              .where(skus.c.sku.in_(chunk))):
+            names[r.sku] = (r.name_zh, r.name_en)
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class StationRow:
+    """A station with its latest health report (``None`` fields when it never reported)."""
+
+    id: str
+    name: str
+    warehouse_id: str
+    status: str
+    last_contact: datetime | None
+    backup_last_success_at: datetime | None
+    backup_lag_seconds: float | None
+    backup_last_error: str | None
+    outbox_backlog: int | None
+    health: str
+    """``ok``, ``lagging``, ``error``, ``silent`` or ``none`` (never reported)."""
+
+
+def _health(row: Any, now: datetime) -> str:
+    if row.received_at is None:
+        return "none"
+    if row.backup_last_error:
+        return "error"
+    if row.received_at < now - SILENT_AFTER:
+        return "silent"
+    if row.backup_lag_seconds > BACKUP_LAG_WARN.total_seconds():
+        return "lagging"
+    return "ok"
+
+
+def station_rows(conn: Connection, now: datetime) -> list[StationRow]:
+    """Every station with last contact and backup health, by warehouse and id."""
+    s, h = stations, station_health
+    query = (sa.select(s.c.id, s.c.name, s.c.warehouse_id, s.c.status, h.c.received_at,
+                       h.c.backup_last_success_at, h.c.backup_lag_seconds,
+                       h.c.backup_last_error, h.c.outbox_backlog)
+             .select_from(s.outerjoin(h, h.c.station_id == s.c.id))
+             .order_by(s.c.warehouse_id, s.c.id))
+    return [StationRow(r.id, r.name, r.warehouse_id, r.status, r.received_at,
+                       r.backup_last_success_at, r.backup_lag_seconds, r.backup_last_error,
+                       r.outbox_backlog, _health(r, now))
+            for r in conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    """Filters of the order list (all optional); ``until`` is exclusive."""
+
+    state: str | None = None
+    shop_id: str | None = None
+    platform: str | None = None
+    order_no: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """One order in the list: masked receiver only."""
+
+    id: str
+    platform: str
+    platform_order_id: str
+    shop_name: str
+    state: str
+    exception_code: str | None
+    receiver: str
+    pay_fen: int
+    ordered_at: datetime | None
+    buyer_note: str
+    tracking: str
+
+
+def _receiver(masked: Any) -> str:
+    if not isinstance(masked, dict):
+        return ""
+    return " ".join(str(masked.get(k, "")) for k in ("name", "phone", "address") if masked.get(k))
+
+
+def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
+               offset: int = 0) -> list[OrderRow]:
+    """Orders across shops matching ``flt``, newest order first."""
+    o = orders
+    query = (sa.select(o.c.id, o.c.platform, o.c.platform_order_id, shops.c.name, o.c.state,
+                       o.c.exception_code, o.c.receiver_masked, o.c.pay_fen, o.c.ordered_at,
+                       o.c.buyer_note, o.c.platform_tracking)
+             .select_from(o.join(shops, shops.c.id == o.c.shop_id)))
+    if flt.state:
+        query = query.where(o.c.state == flt.state)
+    if flt.shop_id:
+        query = query.where(o.c.shop_id == flt.shop_id)
+    if flt.platform:
+        query = query.where(o.c.platform == flt.platform)
+    if flt.order_no:
+        query = query.where(o.c.platform_order_id == flt.order_no)
+    if flt.since is not None:
+        query = query.where(o.c.ordered_at >= flt.since)
+    if flt.until is not None:
+        query = query.where(o.c.ordered_at < flt.until)
+    query = query.order_by(o.c.ordered_at.desc(), o.c.id.desc()).limit(limit).offset(offset)
+    return [OrderRow(r.id, r.platform, r.platform_order_id, r.name, r.state, r.exception_code,
+                     _receiver(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
+                     r.platform_tracking)
+            for r in conn.execute(query)]
+
+
+def shop_choices(conn: Connection) -> list[tuple[str, str, str]]:
+    """(id, platform, name) of every shop, for the order filter."""
+    return [(r.id, r.platform, r.name)
+            for r in conn.execute(sa.select(shops.c.id, shops.c.platform, shops.c.name)
+                                  .order_by(shops.c.platform, shops.c.name))]

@@ -1,0 +1,225 @@
+"""The web app in headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+``packline-cloud serve`` runs as a subprocess on a free loopback port, on each database
+engine. A manager signs in, reads stock and orders (htmx filters), switches language; an
+admin signs in with a TOTP code and reads users and the audit log; with JavaScript off the
+forms still work. Screenshots of the main pages in Chinese and English go to
+``var/screenshots/`` (or ``$PACKLINE_SCREENSHOT_DIR``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyotp
+import pytest
+from cryptography.fernet import Fernet
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy.engine import Engine
+
+from cloud.crypto import Sealer
+from cloud.web import accounts
+from cloud.web.assets import VENDOR_FILES, vendor_assets
+from edge.domain.models import Role
+from tests.cloud.web.support import PASSWORD, T0, add_users, seed_data
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[3]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+SHOTS = Path(os.environ.get("PACKLINE_SCREENSHOT_DIR", ROOT / "var" / "screenshots"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(cloud_engine: Engine, cloud_db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``serve`` on a free port over a database with users and demo rows; yields (url, secret)."""
+    missing = vendor_assets(None).missing()
+    assert not missing, f"run `npm ci` in {ROOT} first (missing {missing})"
+    assert CHROMIUM.exists(), "apt-get install chromium (./packline test does)"
+    made = add_users(cloud_engine)
+    seed_data(cloud_engine)
+    key = Fernet.generate_key()
+    (tmp_path / "secret.key").write_bytes(key + b"\n")
+    secret = accounts.new_totp_secret()
+    with cloud_engine.begin() as conn:
+        accounts.enable_totp(conn, T0, Sealer(key), made[Role.ADMIN].id, secret,
+                             pyotp.TOTP(secret).at(T0))
+    port = _free_port()
+    env = {**os.environ, "PACKLINE_CLOUD_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env.pop("PACKLINE_WEB_VENDOR_DIR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cloud", "--db", cloud_db_url, "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    out = proc.stdout.read() if proc.stdout else ""
+                    pytest.fail(f"serve did not start: {out}")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}", secret
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def shot(page: Page, name: str, backend: str) -> None:
+    if backend == "sqlite":  # the pages are the same on both engines: keep one set
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, base: str, user: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+
+
+def backend_of(url: str) -> str:
+    return url.split(":", 1)[0].split("+", 1)[0]
+
+
+def test_manager_reads_stock_and_orders_in_both_languages(
+        server: tuple[str, str], browser: Browser, cloud_db_url: str) -> None:
+    base, _secret = server
+    backend = backend_of(cloud_db_url)
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page.goto(f"{base}/login")
+    expect(page.locator("h1")).to_have_text("登录")
+    shot(page, "login-zh", backend)
+    sign_in(page, base, "u-manager")
+    expect(page.locator("h1")).to_have_text("你好, 测试manager")
+    expect(page.locator("#orders-chart canvas")).to_have_count(1)  # ECharts drew the chart
+    shot(page, "home-zh", backend)
+
+    page.click("nav.mainnav >> text=库存")
+    expect(page.locator("#stock-table tbody tr")).to_have_count(2)
+    assert page.evaluate("typeof window.htmx") == "object"
+    page.fill("input[name=sku]", "SKU-1")
+    page.press("input[name=sku]", "Enter")  # htmx swaps the table and pushes the URL
+    expect(page.locator("#stock-table tbody tr")).to_have_count(1)
+    expect(page).to_have_url(f"{base}/stock?warehouse=&sku=SKU-1&location=")
+    expect(page.locator("#stock-table tbody tr td").nth(2)).to_have_text("保温杯 500ml")
+    page.goto(f"{base}/stock")
+    shot(page, "stock-zh", backend)
+
+    page.goto(f"{base}/orders")
+    expect(page.locator("#orders-table tbody tr")).to_have_count(3)
+    page.select_option("#f-state", "exception")
+    page.click("form.filters button.primary")
+    expect(page.locator("#orders-table tbody tr")).to_have_count(1)
+    expect(page.locator("#orders-table")).to_contain_text("请发顺丰")
+    page.goto(f"{base}/orders")
+    shot(page, "orders-zh", backend)
+
+    page.click("#lang-toggle")
+    expect(page.locator("h1")).to_have_text("Orders")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#orders-table")).to_contain_text("Pinduoduo")
+    shot(page, "orders-en", backend)
+    page.goto(f"{base}/stock")
+    expect(page.locator("#stock-table")).to_contain_text("Vacuum flask 500ml")
+    shot(page, "stock-en", backend)
+    page.goto(f"{base}/")
+    expect(page.locator("h1")).to_have_text("Hello, 测试manager")
+    shot(page, "home-en", backend)
+    page.goto(f"{base}/stations")
+    expect(page.locator("#stations-table")).to_contain_text("Backup failing")
+    shot(page, "stations-en", backend)
+
+    page.click("#lang-toggle")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.goto(f"{base}/stock/moves")
+    expect(page.locator("h1")).to_have_text("库存流水")
+    shot(page, "moves-zh-phone", backend)
+    page.goto(f"{base}/users")  # managers do not manage users
+    expect(page.locator("h1")).to_have_text("无权访问")
+
+
+def test_admin_signs_in_with_totp(server: tuple[str, str], browser: Browser,
+                                  cloud_db_url: str) -> None:
+    base, secret = server
+    backend = backend_of(cloud_db_url)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    sign_in(page, base, "u-admin")
+    expect(page.locator("h1")).to_have_text("两步验证")
+    shot(page, "totp-zh", backend)
+    page.fill("#code", "000000")
+    page.click("#totp-submit")
+    expect(page.locator("#login-error")).to_have_text("验证码不对")
+    page.fill("#code", pyotp.TOTP(secret).now())  # the server runs on the wall clock
+    page.click("#totp-submit")
+    expect(page.locator("h1")).to_have_text("你好, 测试admin")
+    page.click("nav.mainnav >> text=用户")
+    expect(page.locator("#users-table tbody tr")).to_have_count(6)
+    shot(page, "users-zh", backend)
+    page.click("nav.mainnav >> text=审计日志")
+    expect(page.locator("#audit-table")).to_contain_text("登录失败")
+    shot(page, "audit-zh", backend)
+    page.click("#lang-toggle")
+    expect(page.locator("#audit-table")).to_contain_text("sign-in failed")
+    shot(page, "audit-en", backend)
+    page.click("#logout")
+    expect(page.locator("h1")).to_have_text("Sign in")
+
+
+def test_forms_work_with_javascript_off(server: tuple[str, str], browser: Browser) -> None:
+    base, _secret = server
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, base, "u-finance")
+    expect(page.locator("h1")).to_have_text("你好, 测试finance")
+    page.goto(f"{base}/orders")
+    page.fill("input[name=q]", "1003")
+    page.click("form.filters button.primary")  # a plain GET form
+    expect(page).to_have_url(f"{base}/orders?state=&platform=&shop=&q=1003&since=&until=")
+    expect(page.locator("#orders-table tbody tr")).to_have_count(1)
+    page.click("#lang-toggle")  # a plain POST form with the CSRF token
+    expect(page.locator("h1")).to_have_text("Orders")
+    context.close()
+
+
+def test_vendor_files_are_the_pinned_npm_packages() -> None:
+    import json
+
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    pinned = json.loads((ROOT / "package.json").read_text())["dependencies"]
+    for name, path in VENDOR_FILES.items():
+        package = path.split("/", 1)[0]
+        assert lock["packages"][f"node_modules/{package}"]["version"] == pinned[package], name

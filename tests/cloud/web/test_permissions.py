@@ -1,0 +1,120 @@
+"""Every route × every role against the permission matrix; anonymous users are sent to sign in.
+
+The routes are read from the app's router, so a route added without ``@requires`` or
+``@public`` fails here, and one added with a permission is walked for every role.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+
+from cloud.web.permissions import MATRIX, PUBLIC, Permission, access_of
+from edge.domain.models import Role
+from tests.cloud.web.support import add_users, login, seed_data, token, username
+
+EXPECTED_PUBLIC = {
+    ("GET", "/login"), ("POST", "/login"), ("GET", "/login/totp"), ("POST", "/login/totp"),
+    ("POST", "/logout"), ("POST", "/lang"), ("GET", "/static/vendor/{name}"), ("MOUNT", "/static"),
+}
+"""Endpoints anyone may call; anything else must name a permission."""
+
+P, R = Permission, Role
+INTENDED: dict[Permission, set[Role]] = {
+    P.DASHBOARD_VIEW: set(Role),
+    P.ACCOUNT_SELF: set(Role),
+    P.STOCK_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
+    P.STATIONS_VIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
+    P.ORDERS_VIEW: {R.WAREHOUSE_LEAD, R.FINANCE, R.MANAGER, R.ADMIN},
+    P.USERS_MANAGE: {R.ADMIN},
+    P.AUDIT_VIEW: {R.ADMIN},
+}
+"""Who may do what, written out by hand from the issue's roles (packers work at the kiosk)."""
+
+
+def endpoints(app: Starlette) -> list[tuple[str, str, object]]:
+    """(method, path, access) of every route and mount of the app."""
+    found: list[tuple[str, str, object]] = []
+    for route in app.routes:
+        if isinstance(route, Mount):
+            found.append(("MOUNT", route.path, access_of(route.app)))
+        elif isinstance(route, Route):
+            for method in sorted((route.methods or set()) - {"HEAD"}):
+                found.append((method, route.path, access_of(route.endpoint)))
+        else:
+            pytest.fail(f"unexpected route type {route!r}")
+    return found
+
+
+def test_the_matrix_is_the_intended_one() -> None:
+    assert {p: set(roles) for p, roles in MATRIX.items()} == INTENDED
+
+
+def test_every_route_declares_its_access(app: Starlette) -> None:
+    found = endpoints(app)
+    undeclared = [(m, p) for m, p, access in found if access is None]
+    assert not undeclared, f"routes without @requires or @public: {undeclared}"
+    assert {(m, p) for m, p, access in found if access == PUBLIC} == EXPECTED_PUBLIC
+    assert len(found) > len(EXPECTED_PUBLIC)
+
+
+def _url(path: str, ids: dict[str, str]) -> str:
+    for name, value in ids.items():
+        path = path.replace("{" + name + "}", quote(value))
+    assert "{" not in path, f"no test value for a parameter of {path}"
+    return path
+
+
+async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncClient,
+                                          cloud_engine: Engine) -> None:
+    made = add_users(cloud_engine)
+    seed_data(cloud_engine)
+    ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js"}
+    guarded = [(m, p, a) for m, p, a in endpoints(app) if isinstance(a, Permission)]
+    assert {a for _m, _p, a in guarded} == set(Permission)  # every permission guards a route
+    checked = 0
+    for role in Role:
+        client.cookies.clear()
+        assert (await login(client, username(role))).status_code == 303
+        csrf = await token(client, "/account")
+        for method, path, permission in guarded:
+            url = _url(path, ids)
+            if method == "GET":
+                r = await client.get(url)
+            else:  # an empty form: allowed roles get a validation answer, never a change
+                r = await client.request(method, url, data={"csrf_token": csrf})
+            allowed = role in INTENDED[permission]
+            assert (r.status_code != 403) == allowed, f"{role} {method} {path}: {r.status_code}"
+            if allowed:
+                assert r.status_code in (200, 303, 400), f"{role} {method} {path}: {r.status_code}"
+                assert not r.headers.get("location", "").startswith("/login")
+            else:
+                assert "无权访问" in r.text
+            checked += 1
+    assert checked == len(guarded) * len(Role)
+    with cloud_engine.begin() as conn:
+        from cloud.web import accounts
+
+        assert accounts.get_user(conn, made[Role.PACKER].id).role is Role.PACKER  # type: ignore[union-attr]
+
+
+async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.AsyncClient,
+                                                cloud_engine: Engine) -> None:
+    made = add_users(cloud_engine)
+    ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js"}
+    csrf = await token(client)
+    for method, path, access in endpoints(app):
+        if not isinstance(access, Permission):
+            continue
+        url = _url(path, ids)
+        r = await (client.get(url) if method == "GET"
+                   else client.request(method, url, data={"csrf_token": csrf}))
+        assert r.status_code == 303, f"{method} {path}"
+        assert r.headers["location"].startswith("/login?next=")
+    partial = await client.get("/orders", headers={"HX-Request": "true"})
+    assert partial.status_code == 204 and partial.headers["HX-Redirect"].startswith("/login")
