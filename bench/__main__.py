@@ -15,6 +15,7 @@ BENCHES: dict[str, str] = {
     "scan_latency": "bench.scan_latency:main",
     "orders": "bench.orders:main",
     "station_year": "bench.station_year:main",
+    "station_size": "bench.station_size:main",
 }
 """Registered benchmarks, run in this order by ``python -m bench``."""
 
@@ -31,7 +32,13 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(BENCHES))
         return 0
     if args in (["-h"], ["--help"]):
-        print(f"usage: python -m bench [NAME ...]   (names: {', '.join(BENCHES)})")
+        print(f"usage: python -m bench [NAME ...] | NAME --option ...   (names: {', '.join(BENCHES)})")
+        return 0
+    if len(args) > 1 and args[0] in BENCHES and args[1].startswith("-"):
+        # ``python -m bench NAME --option ...``: the options go to that bench
+        module, _, func = BENCHES[args[0]].partition(":")
+        print(f"== {args[0]} ==", flush=True)
+        getattr(importlib.import_module(module), func or "main")(args[1:])
         return 0
     unknown = [a for a in args if a not in BENCHES]
     if unknown:

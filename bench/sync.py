@@ -40,14 +40,14 @@ def start_broker(root: Path, stations: tuple[str, ...], inflight: int = 20):  # 
 
     prov = Provisioner(root / "state")
     out = root / "broker"
-    port, mtls = free_port(), free_port()
+    port, cloud_port, mtls = free_port(), free_port(), free_port()
     prov.write_broker_config(BrokerSettings(
-        out=str(out), port=port, bind="127.0.0.1", hostnames=["127.0.0.1", "localhost"],
+        out=str(out), port=port, cloud_port=cloud_port, bind="127.0.0.1", hostnames=["127.0.0.1", "localhost"],
         mtls_port=mtls, max_queued_messages=200_000, max_inflight_messages=inflight,
         run_as_user="root"))
     user, password = prov.cloud_credentials()
     accounts = {s: Credentials(s, prov.enrol(s, "WH1").password) for s in stations}
-    broker = MosquittoBroker(host="127.0.0.1", port=port, mtls_port=mtls, ca_file=str(out / "ca.crt"),
+    broker = MosquittoBroker(host="127.0.0.1", port=port, cloud_port=cloud_port, mtls_port=mtls, ca_file=str(out / "ca.crt"),
                              cloud=Credentials(user, password), stations=accounts, directory=out,
                              provisioner=prov)
     broker.start()
@@ -79,7 +79,7 @@ def raw_paho(broker, n: int) -> float:  # type: ignore[no-untyped-def]
     sub.on_message = on_message
     sub.on_connect = lambda c, u, f, rc, p: (c.subscribe("packline/v1/st/+/up/raw", 1), connected.set())
     sub.on_subscribe = lambda *a: connected.set()
-    sub.connect(broker.host, broker.port)
+    sub.connect(broker.host, broker.cloud_port)
     sub.loop_start()
     connected.wait(10)
     time.sleep(0.5)
@@ -127,7 +127,7 @@ def packline(broker, root: Path, n: int, tag: str, extra: tuple[str, ...] = ()) 
     session.disconnect()
     ingest = subprocess.Popen(
         [sys.executable, "-m", "cloud", "--db", f"sqlite:///{cloud_db}", "ingest", "--host", broker.host,
-         "--port", str(broker.port), "--password", str(broker.cloud.password), "--ca-file", broker.ca_file,
+         "--port", str(broker.cloud_port), "--password", str(broker.cloud.password), "--ca-file", broker.ca_file,
          "--client-id", f"ingest-{tag}", *extra],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)

@@ -26,9 +26,11 @@ trigger a re-read of the order (:func:`handle_push`); polling reconciles.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -91,6 +93,10 @@ class SyncSettings:
     """Where a new shop's cursor starts, before platform now."""
     max_windows: int = 100
     """Windows read per run at most (the rest next run)."""
+    read_ahead: int = 4
+    """Windows read at once (their pages share the client's rate limiter); each window is
+    still written, with its checkpoint, in order, so a failure leaves the cursor after the
+    last window written and the next run re-reads from there."""
     refund_lookback: timedelta = timedelta(hours=1)
     """Where a new shop's refund cursor starts. Short on purpose: PDD has no "all" refund
     status, so each window costs one call per status under a 100 calls / 10 s limit, and
@@ -431,44 +437,80 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
     if cursor is None:
         cursor = platform_now - s.initial_lookback
     span = min(s.span, timedelta(seconds=getattr(sc.client, "max_window_seconds", 1800)))
-    while result.windows < s.max_windows:
+    planned: list[tuple[datetime, datetime]] = []
+    while len(planned) < s.max_windows:
         window = plan_window(cursor, platform_now, max_span=span, overlap=s.overlap, lag=s.lag)
         if window is None:
             break
-        start, end = window
-        got = await fetch_window(sc.client, start, end, page_size=s.page_size)
-        stamp = datetime.now(UTC)
-        with write_transaction(engine) as conn:
-            cache = MappingCache(conn, shop_id)
-            ids = [order_key(po.platform, po.order_id) for po in got]
-            current: dict[str, Any] = {}
-            for i in range(0, len(ids), 500):
-                for row in conn.execute(sa.select(*_CURRENT).where(orders.c.id.in_(ids[i:i + 500]))):
-                    current[row.id] = row
-            new_orders: list[dict[str, Any]] = []
-            new_lines: list[dict[str, Any]] = []
-            for po in sorted(got, key=lambda o: o.updated_at):
-                oid = order_key(po.platform, po.order_id)
-                if oid not in current:
-                    new_orders.append(_new_order_row(shop_id, po, stamp))
-                    new_lines += _line_rows(conn, shop_id, oid, po, cache)
-                    result.inserted += 1
-                    continue
-                kind, _ = upsert_order(conn, shop_id, po, now=stamp, cache=cache,
-                                       cur=current[oid])
-                if kind == "updated":
-                    result.updated += 1
-                else:
-                    result.stale += 1
-            if new_orders:
-                conn.execute(sa.insert(orders), new_orders)
-            if new_lines:
-                conn.execute(sa.insert(order_lines), new_lines)
-            set_cursor(conn, shop_id, "orders", end, window, len(got))
-        result.windows += 1
-        result.fetched += len(got)
-        cursor = end
+        planned.append(window)
+        cursor = window[1]
+    todo = iter(planned)
+    reading: deque[tuple[tuple[datetime, datetime], asyncio.Task[list[PlatformOrder]]]] = deque()
+
+    def read_next() -> None:
+        nxt = next(todo, None)
+        if nxt is not None:
+            reading.append((nxt, asyncio.ensure_future(
+                fetch_window(sc.client, *nxt, page_size=s.page_size))))
+
+    last: dict[str, PlatformOrder] = {}
+    try:
+        for _ in range(max(1, s.read_ahead)):
+            read_next()
+        while reading:
+            window, task = reading.popleft()
+            got = await task
+            read_next()
+            _store_window(engine, shop_id, window, got, result, last)
+            last = {po.order_id: po for po in got}
+    finally:
+        for _, task in reading:
+            task.cancel()
+        await asyncio.gather(*(task for _, task in reading), return_exceptions=True)
     return result
+
+
+def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime],
+                  got: list[PlatformOrder], result: SyncResult,
+                  last: dict[str, PlatformOrder]) -> None:
+    """Write one window's orders and move the checkpoint to its end, in one transaction.
+
+    ``last`` holds the previous window's orders, written by this run: an identical copy
+    read again in the overlap is stale without asking the database."""
+    end = window[1]
+    stamp = datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        cache = MappingCache(conn, shop_id)
+        ids = [order_key(po.platform, po.order_id) for po in got]
+        current: dict[str, Any] = {}
+        for i in range(0, len(ids), 500):
+            for row in conn.execute(sa.select(*_CURRENT).where(orders.c.id.in_(ids[i:i + 500]))):
+                current[row.id] = row
+        new_orders: list[dict[str, Any]] = []
+        new_lines: list[dict[str, Any]] = []
+        for po in sorted(got, key=lambda o: o.updated_at):
+            oid = order_key(po.platform, po.order_id)
+            if last.get(po.order_id) == po and oid in current:
+                result.stale += 1
+                continue
+            if oid not in current:
+                new_orders.append(_new_order_row(shop_id, po, stamp))
+                new_lines += _line_rows(conn, shop_id, oid, po, cache)
+                result.inserted += 1
+                continue
+            kind, _ = upsert_order(conn, shop_id, po, now=stamp, cache=cache,
+                                   cur=current[oid])
+            if kind == "updated":
+                result.updated += 1
+            else:
+                result.stale += 1
+        if new_orders:
+            conn.execute(sa.insert(orders), new_orders)
+        if new_lines:
+            conn.execute(sa.insert(order_lines), new_lines)
+        set_cursor(conn, shop_id, "orders", end, window, len(got))
+    result.windows += 1
+    result.fetched += len(got)
 
 
 async def sync_refunds(engine: Engine, sc: ShopClient, *, platform_now: datetime,

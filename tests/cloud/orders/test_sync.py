@@ -53,7 +53,9 @@ async def test_windows_overlap_backwards_paging_and_resume_after_a_crash(
     fake = running.fake
     seed_warehouses(cloud_engine)
     shop_id = await connect_shop(cloud_engine, sealer, running, stock=None)
-    sync = SyncSettings(initial_lookback=timedelta(hours=3, minutes=10), page_size=40)
+    # One window at a time, so "the 9th call" has one meaning (read-ahead: the test below).
+    sync = SyncSettings(initial_lookback=timedelta(hours=3, minutes=10), page_size=40,
+                        read_ahead=1)
     now = datetime.fromtimestamp(fake.now(), UTC)
     import httpx
 
@@ -100,6 +102,58 @@ async def test_windows_overlap_backwards_paging_and_resume_after_a_crash(
     assert set(stored) == expected
     for k in expected:
         assert stored[k] == datetime.fromtimestamp(truth[k].updated_at, UTC)
+
+
+async def test_windows_are_read_ahead_together_but_stored_in_order(
+    cloud_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake],
+) -> None:
+    """Several windows are read at once; a failure in the third leaves the checkpoint at
+    the end of the second, even though later windows were read."""
+    running = serve("pdd", history_hours=3, orders_per_hour=300)
+    seed_warehouses(cloud_engine)
+    shop_id = await connect_shop(cloud_engine, sealer, running, stock=None)
+    now = datetime.fromtimestamp(running.fake.now(), UTC)
+    sync = SyncSettings(initial_lookback=timedelta(hours=3), read_ahead=4)
+    # Hand-planned: 30-minute windows from now − 3 h − 5 min overlap, 25 minutes apart.
+    first = now - timedelta(hours=3, minutes=5)
+    third_start = first + timedelta(minutes=50)
+    second_end = first + timedelta(minutes=55)
+    import asyncio
+
+    import httpx
+
+    async with httpx.AsyncClient(timeout=5) as http:
+        sc = open_client(cloud_engine, sealer, shop_id, http=http, clock=fake_clock(running),
+                         retry=fast_retry())
+        inner = sc.client.list_orders
+        flight = {"now": 0, "max": 0}
+        starts: list[datetime] = []
+
+        async def list_orders(start: datetime, end: datetime, **kw: Any) -> Any:
+            flight["now"] += 1
+            flight["max"] = max(flight["max"], flight["now"])
+            starts.append(start)
+            try:
+                await asyncio.sleep(0.05)
+                if start == third_start:
+                    from cloud.marketplaces.errors import TransientError
+
+                    raise TransientError("injected crash")
+                return await inner(start, end, **kw)
+            finally:
+                flight["now"] -= 1
+
+        sc.client.list_orders = list_orders  # type: ignore[method-assign]
+        with pytest.raises(Exception, match="injected crash"):
+            await sync_orders(cloud_engine, sc, platform_now=now, settings=sync)
+    assert flight["max"] >= 4
+    assert any(s > third_start for s in starts)  # a later window was read too
+    with cloud_engine.connect() as conn:
+        assert get_cursor(conn, shop_id, "orders") == second_end
+
+
+def fake_clock(running: RunningFake) -> Callable[[], float]:
+    return running.fake.clock.now  # type: ignore[no-any-return]
 
 
 def _po(n: int, *, note: str = "", qty: int = 1, status: OrderStatus = OrderStatus.AWAITING_SHIPMENT
