@@ -199,6 +199,7 @@ class Ingest:
         self._station_cache: dict[str, tuple[float, list[str]]] = {}
         self._home: dict[str, tuple[str, str]] = {}
         self._home_loaded = -1e18
+        self._fresh_this_batch = False
         bus.add_connection_listener(self._on_connection)
         group = self.settings.shared_group
         bus.subscribe(f"$share/{group}/{UP_FILTER}" if group else UP_FILTER, qos=1)
@@ -336,6 +337,7 @@ class Ingest:
         enrolment registers a station, see ``provisioning``) and moves a station records in
         a warehouse not its own (a station's broker account must not change another
         warehouse's stock). Acks pass: they only close the station's own down-messages."""
+        self._fresh_this_batch = False
         keep: list[tuple[str, MoveWire]] = []
         for station, wire in batch.moves:
             why = self._refusal(conn, station, wire.warehouse_id)
@@ -371,13 +373,15 @@ class Ingest:
 
     def _registered(self, conn: Connection, station: str) -> tuple[str, str] | None:
         """(warehouse, status) of an enrolled station, cached for ``station_cache_seconds``;
-        a station not in the cache reloads it at once (it may have just been enrolled)."""
+        a station not in the cache reloads it (once per batch): it may have just been
+        enrolled, and a refusal is for good."""
         now = time.monotonic()
         stale = now - self._home_loaded > self.settings.station_cache_seconds
-        if stale or (station not in self._home and now - self._home_loaded > 0.5):
+        if stale or (station not in self._home and not self._fresh_this_batch):
             rows = conn.execute(sa.select(stations.c.id, stations.c.warehouse_id, stations.c.status))
             self._home = {r.id: (r.warehouse_id, r.status) for r in rows}
             self._home_loaded = now
+            self._fresh_this_batch = True
         return self._home.get(station)
 
     def _insert_moves(self, conn: Connection, batch: _Batch, now: datetime) -> set[str]:

@@ -311,7 +311,11 @@ def test_a_station_enrolled_after_ingest_started_is_accepted_at_once(engine, tmp
 
     bus = RecordingBus()
     ingest = Ingest(engine, bus, IngestSettings(station_cache_seconds=3600))
-    ingest.handle_batch([])  # the registry is loaded (and cached for an hour)
+    known = make_station(tmp_path / "known.db", "st-01")
+    record_moves(known, 1)
+    first = known.queries.outbox_pending(1)[0]
+    ingest.handle_batch([Msg(up_topic("st-01", "move"), envelope("move", "st-01", first.payload, first.msg_id))])
+    assert acks_for(bus, "st-01").msg_ids == [first.msg_id]  # registry loaded, cached for an hour
     with engine.begin() as conn:
         conn.execute(sa.insert(stations).values(id="st-new", warehouse_id="WH1", name="新工作站",
                                                 status="pending", created_at=NOW))
