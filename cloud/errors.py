@@ -8,6 +8,7 @@
     │   └── MigrationError      a migration failed (the transaction was rolled back)
     └── LedgerError             stock moves or balances were refused
         └── InvalidMove         a move fails validation (empty SKU, naive time, bad reason, ...)
+            └── ReversalConflict a second reversal of a move already reversed
 
 Adapters raise these ``from`` the library error so the cause is kept.
 """
@@ -63,4 +64,19 @@ class InvalidMove(LedgerError):
         super().__init__(
             f"库存变动 {move_id or '(无编号)'} 无效: {problem_zh} / "
             f"invalid move {move_id or '(no id)'}: {problem_en}"
+        )
+
+
+class ReversalConflict(InvalidMove):
+    """A reversal of a move that another move already reverses (two stations each reversed
+    it): a move is reversed at most once in the whole system, so the later one is refused.
+    ``reverses_move_id`` is the reversed move, ``winner_id`` the reversal that stands."""
+
+    def __init__(self, move_id: str, reverses_move_id: str, winner_id: str) -> None:
+        self.reverses_move_id = reverses_move_id
+        self.winner_id = winner_id
+        super().__init__(
+            move_id,
+            f"冲销冲突: {reverses_move_id} 已被 {winner_id} 冲销",
+            f"reversal conflict: {reverses_move_id} already reversed by {winner_id}",
         )

@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from cloud.db.schema import stock_balances, stock_moves
-from cloud.errors import DatabaseError, InvalidMove
+from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
 from edge.domain.models import Move, MoveReason
 
 INT32_MAX = 2**31 - 1
@@ -165,7 +165,9 @@ def insert_moves(
     and leave balances untouched; each new move adds its ``qty_delta`` to its
     (warehouse, sku, location) balance in this same transaction. All moves are validated
     first (:func:`validate_move`): one invalid move raises :class:`InvalidMove` and
-    nothing is written. ``received_at`` (default: now) must be timezone-aware.
+    nothing is written. A reversal of a move that another move already reverses (stored,
+    or earlier in ``moves``) raises :class:`ReversalConflict`: a move is reversed at most
+    once (the unique index on ``reverses_move_id`` backs this up under concurrency). ``received_at`` (default: now) must be timezone-aware.
     Database failures raise :class:`DatabaseError` from the driver error.
     """
     received = received_at if received_at is not None else datetime.now(UTC)
@@ -179,6 +181,7 @@ def insert_moves(
         return []
     insert = _insert_for(conn)
     try:
+        _check_reversals(conn, rows.values())
         stmt = (
             insert(stock_moves)
             .on_conflict_do_nothing(index_elements=[stock_moves.c.move_id])
@@ -190,6 +193,26 @@ def insert_moves(
     except sa.exc.DBAPIError as err:
         raise DatabaseError(f"写入库存变动失败 / storing moves failed: {_first_line(err)}") from err
     return [move_id for move_id in rows if move_id in new_ids]
+
+
+def _check_reversals(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    """Raise :class:`ReversalConflict` for the first reversal of an already reversed move."""
+    by_target: dict[str, str] = {}
+    for row in rows:
+        target = row["reverses_move_id"]
+        if target is None:
+            continue
+        if target in by_target:
+            raise ReversalConflict(row["move_id"], target, by_target[target])
+        by_target[target] = row["move_id"]
+    targets = sorted(by_target)
+    m = stock_moves.c
+    for start in range(0, len(targets), 500):
+        query = sa.select(m.move_id, m.reverses_move_id).where(
+            m.reverses_move_id.in_(targets[start : start + 500]))
+        for winner, target in conn.execute(query):
+            if winner != by_target[target]:
+                raise ReversalConflict(by_target[target], target, winner)
 
 
 def _add_to_balances(

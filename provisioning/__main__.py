@@ -9,7 +9,11 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -32,9 +36,37 @@ def cli(ctx: click.Context, state: Path) -> None:
     ctx.obj = Provisioner(state)
 
 
-def _fail(err: ProvisionError) -> None:
+def _fail(err: Exception) -> None:
     click.echo(f"错误 / error: {err}", err=True)
     sys.exit(1)
+
+
+CLOUD_DB_HELP = ("Cloud database URL: the station is registered (or revoked) there in the same "
+                 "step, so ingest accepts (or refuses) its messages. Env: PACKLINE_CLOUD_DATABASE_URL.")
+
+
+@contextmanager
+def _cloud(url: str | None) -> Iterator[Any]:
+    """A write transaction on the cloud database (None without a URL), rolled back if the
+    provisioning step inside fails."""
+    if not url:
+        yield None
+        return
+    from cloud.db import make_engine, require_current, write_transaction
+
+    engine = make_engine(url)
+    try:
+        with write_transaction(engine) as conn:
+            require_current(conn)
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _cloud_errors() -> tuple[type[Exception], ...]:
+    from cloud.errors import CloudError
+
+    return (ProvisionError, CloudError)
 
 
 @cli.command()
@@ -101,24 +133,37 @@ def broker_config(
 @click.option("--scale-url", default=DeviceDefaults.scale_url, show_default=True)
 @click.option("--label-printer-url", default=DeviceDefaults.label_printer_url, show_default=True)
 @click.option("--receipt-printer-url", default=DeviceDefaults.receipt_printer_url, show_default=True)
+@click.option("--cloud-db", envvar="PACKLINE_CLOUD_DATABASE_URL", default=None, help=CLOUD_DB_HELP)
 @click.pass_obj
 def enrol(
     prov: Provisioner, station: str, warehouse: str, broker_host: str | None, broker_port: int | None,
     client_cert: bool, s3_endpoint: str, s3_bucket: str, config_dir: str, scanner_url: str,
-    scale_url: str, label_printer_url: str, receipt_printer_url: str,
+    scale_url: str, label_printer_url: str, receipt_printer_url: str, cloud_db: str | None,
 ) -> None:
-    """Enrol STATION: broker account, ACL, S3 prefix and its station.env."""
+    """Enrol STATION: broker account, ACL, S3 prefix, its station.env and (with --cloud-db)
+    its registration in the cloud."""
     try:
-        result = prov.enrol(
-            station, warehouse, broker_host=broker_host, broker_port=broker_port,
-            client_cert=client_cert, s3_endpoint=s3_endpoint, s3_bucket=s3_bucket,
-            station_config_dir=config_dir,
-            devices=DeviceDefaults(scanner_url, scale_url, label_printer_url, receipt_printer_url),
-        )
-    except ProvisionError as err:
+        with _cloud(cloud_db) as conn:
+            if conn is not None:
+                from cloud.station_registry import register_station
+
+                register_station(conn, station, warehouse, now=datetime.now(UTC))
+            result = prov.enrol(
+                station, warehouse, broker_host=broker_host, broker_port=broker_port,
+                client_cert=client_cert, s3_endpoint=s3_endpoint, s3_bucket=s3_bucket,
+                station_config_dir=config_dir,
+                devices=DeviceDefaults(scanner_url, scale_url, label_printer_url, receipt_printer_url),
+            )
+    except _cloud_errors() as err:
         _fail(err)
         return
     click.echo(f"station {station} enrolled; config with secrets written to {result.env_file}")
+    if cloud_db:
+        click.echo(f"station {station} registered in the cloud for warehouse {warehouse}")
+    else:
+        click.echo("提示: 未指定 --cloud-db, 站点未在云端登记 (云端拒收未登记站点的消息) / note: no "
+                   "--cloud-db: the station is not registered in the cloud, whose ingest refuses "
+                   "unregistered stations", err=True)
     click.echo(f"S3 prefix {result.s3_prefix}; policy written to {result.directory / 's3-policy.json'}")
     if result.client_cert:
         click.echo(f"client certificate written to {result.client_cert}")
@@ -126,12 +171,19 @@ def enrol(
 
 @cli.command()
 @click.argument("station")
+@click.option("--cloud-db", envvar="PACKLINE_CLOUD_DATABASE_URL", default=None, help=CLOUD_DB_HELP)
 @click.pass_obj
-def revoke(prov: Provisioner, station: str) -> None:
-    """Revoke STATION: remove its broker user and ACL, regenerate broker files."""
+def revoke(prov: Provisioner, station: str, cloud_db: str | None) -> None:
+    """Revoke STATION: remove its broker user and ACL, regenerate broker files and (with
+    --cloud-db) mark it revoked in the cloud."""
     try:
-        rewritten = prov.revoke(station)
-    except ProvisionError as err:
+        with _cloud(cloud_db) as conn:
+            if conn is not None:
+                from cloud.station_registry import revoke_station
+
+                revoke_station(conn, station, now=datetime.now(UTC))
+            rewritten = prov.revoke(station)
+    except _cloud_errors() as err:
         _fail(err)
         return
     click.echo(f"station {station} revoked")

@@ -2,7 +2,7 @@
 
 ``import-catalog`` / ``export-catalog`` share the station's parser (``edge.domain.catalog``),
 so the same spreadsheet works in both places; ``adjust`` records a cloud-side correction as a
-move with a reason, operator and audit entry; ``seed-demo`` fills an empty cloud with the same
+move with a reason, operator and audit entry, relayed to the warehouse's stations; ``seed-demo`` fills an empty cloud with the same
 demo seller the station's ``seed-demo`` creates (same opening-move ids, so sync applies them once).
 """
 
@@ -21,9 +21,11 @@ from cloud import ledger_store
 from cloud.cli.base import CliContext, cli
 from cloud.db import schema
 from cloud.errors import CloudError, ConfigError
+from cloud.sync.outbound import relay_moves
 from edge.domain import catalog, demo
 from edge.domain.models import Move, MoveReason, NegativeStockPolicy, qty_out_of_range
 from edge.errors import EdgeError
+from edge.sync.schema import MoveWire
 
 CLOUD_STATION = "cloud"
 """``station_id`` stamped on moves recorded by the cloud itself (not at a station)."""
@@ -109,9 +111,14 @@ def export_catalog(obj: CliContext, file: Path) -> None:
 def record_cloud_move(
     conn: Connection, *, warehouse_id: str, sku: str, location: str, qty_delta: int,
     reason: MoveReason, operator_id: str, note: str, source_type: str, source_id: str,
-    move_id: str | None = None,
+    now: datetime, move_id: str | None = None,
 ) -> tuple[Move, bool]:
-    """Record a move made in the cloud (not at a station); returns (move, newly stored)."""
+    """Record a move made in the cloud (not at a station); returns (move, newly stored).
+
+    A new move is queued, in the same transaction, for every station of the warehouse
+    (``outbound.relay_moves``): the cloud's ledger and the stations' are one ledger, so a
+    cloud-side correction reaches the floor exactly like a move relayed from a station.
+    ``now`` is the caller's clock (the one ingest judges re-sends by)."""
     if qty_delta == 0:
         raise ConfigError("数量变动不能为 0 / the quantity change must not be 0")
     if (too_big := qty_out_of_range(qty_delta)) is not None:  # the stations could not take it
@@ -126,7 +133,6 @@ def record_cloud_move(
     after = current + qty_delta
     if after < 0 and wh["negative_stock_policy"] == NegativeStockPolicy.REFUSE.value:
         raise CloudError(f"库存不足: {sku}@{location} 现有 {current} / insufficient stock: {sku} at {location} has {current}")
-    now = datetime.now(UTC)
     move = Move(
         move_id=move_id or str(uuid.uuid4()), sku=sku, location=location, qty_delta=qty_delta,
         balance_after=after, reason=reason, source_type=source_type, source_id=source_id,
@@ -134,6 +140,8 @@ def record_cloud_move(
         occurred_at=now, recorded_at=now, note=note, warehouse_id=warehouse_id,
     )
     new = ledger_store.insert_moves(conn, [move], received_at=now)
+    if new:
+        relay_moves(conn, [MoveWire.from_move(move)], now=now)
     return move, bool(new)
 
 
@@ -150,13 +158,14 @@ def adjust(obj: CliContext, warehouse_id: str, sku: str, location: str, qty: int
     """手工调整库存 (记录原因与审计) / Record a manual stock adjustment (reason, audit log)."""
     if not reason.strip():
         raise ConfigError("手工调整必须写明原因 / a manual adjustment needs a reason")
+    now = datetime.now(UTC)
     with obj.connect() as conn:
         move, _ = record_cloud_move(
             conn, warehouse_id=warehouse_id, sku=sku, location=location, qty_delta=qty,
             reason=MoveReason.MANUAL_ADJUST, operator_id=operator, note=reason,
-            source_type="manual", source_id=str(uuid.uuid4()))
+            source_type="manual", source_id=str(uuid.uuid4()), now=now)
         conn.execute(schema.audit_log.insert().values(
-            at=datetime.now(UTC), actor=operator, action="stock.adjust", subject=f"{sku}@{location}",
+            at=now, actor=operator, action="stock.adjust", subject=f"{sku}@{location}",
             detail={"move_id": move.move_id, "qty_delta": qty, "note": reason, "warehouse_id": warehouse_id}))
     click.echo(obj.t(f"已调整 {sku}@{location} {qty:+d}, 结余 {move.balance_after} (记录 {move.move_id})",
                      f"adjusted {sku} at {location} by {qty:+d}, balance {move.balance_after} (move {move.move_id})"))

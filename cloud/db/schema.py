@@ -198,13 +198,14 @@ stock_moves = sa.Table(
     sa.Column("occurred_at", UtcDateTime(), nullable=False),
     sa.Column("recorded_at", UtcDateTime(), nullable=False),
     sa.Column("received_at", UtcDateTime(), nullable=False),
-    sa.Column("reverses_move_id", sa.String(64), nullable=True, index=True),
+    sa.Column("reverses_move_id", sa.String(64), nullable=True, index=True, unique=True),
     sa.Column("note", sa.Text(), nullable=True),
     sa.Index("ix_stock_moves_wh_sku_loc_occurred", "warehouse_id", "sku", "location", "occurred_at"),
     sa.Index("ix_stock_moves_sku_occurred", "sku", "occurred_at"),
     sa.Index("ix_stock_moves_station_occurred", "station_id", "occurred_at"),
 )
 """The cloud copy of every station's ledger: append-only facts, one row per ``move_id``.
+A move is reversed at most once: ``reverses_move_id`` is unique (0005).
 
 No foreign keys on purpose: a fact recorded at a station is kept even when the catalog
 or station registry has not caught up; ``balance_after`` is what the station reported.
@@ -283,8 +284,13 @@ station_shipments = sa.Table(
     sa.Column("shipped_at", UtcDateTime(), nullable=False),
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("tracking_pushed_at", UtcDateTime(), nullable=True),
+    sa.Column("rejected_scans", sa.Integer(), nullable=True),
+    sa.Column("weighings", sa.Integer(), nullable=True),
+    sa.Column("pack_seconds", sa.Float(), nullable=True),
 )
-"""Orders shipped at stations; marketplace sync pushes the tracking numbers."""
+"""Orders shipped at stations; marketplace sync pushes the tracking numbers. The packer
+figures (wrong or extra items scanned, weighings, seconds from first scan to ship) come
+from the shipment's ``kpis`` (0005; NULL when the station did not send them)."""
 
 station_sign_ins = sa.Table(
     "station_sign_ins",

@@ -47,10 +47,11 @@ from cloud.db.schema import (
     station_shipments,
     station_sign_ins,
     stations,
+    stock_moves,
 )
-from cloud.errors import DatabaseError, InvalidMove
+from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
 from cloud.sync.dead_letter import msg_id_of, unseen
-from cloud.sync.outbound import send_moves, stations_of_warehouse
+from cloud.sync.outbound import relay_moves, stations_of_warehouse
 from cloud.sync.resync import RESYNC_MARGIN, apply_resync
 from edge.sync.schema import (
     TOPIC_ROOT,
@@ -59,7 +60,6 @@ from edge.sync.schema import (
     BadMessage,
     Envelope,
     HealthWire,
-    MovesWire,
     MoveWire,
     Rejected,
     ResyncWire,
@@ -80,8 +80,6 @@ _SIGN_IN_COLUMNS = set(station_sign_ins.c.keys()) - _ENVELOPE_COLUMNS
 
 UP_FILTER = f"{TOPIC_ROOT}/st/+/up/#"
 """What the cloud subscribes to."""
-RELAY_CHUNK = 500
-"""Most moves in one relayed ``moves`` message."""
 
 
 class ReceivedMessage(Protocol):
@@ -197,8 +195,9 @@ class Ingest:
         self._next_poll = 0.0
         self._queued_here = False
         self._station_cache: dict[str, tuple[float, list[str]]] = {}
-        self._home: dict[str, str] = {}
+        self._home: dict[str, tuple[str, str]] = {}
         self._home_loaded = -1e18
+        self._fresh_this_batch = False
         bus.add_connection_listener(self._on_connection)
         group = self.settings.shared_group
         bus.subscribe(f"$share/{group}/{UP_FILTER}" if group else UP_FILTER, qos=1)
@@ -323,6 +322,7 @@ class Ingest:
             batch.rejected[station].append(Rejected(msg_id=msg_id, reason=reason[:500]))
 
     def _apply(self, conn: Connection, batch: _Batch, now: datetime) -> None:
+        self._refuse_unenrolled(conn, batch, now)
         new_ids = self._insert_moves(conn, batch, now)
         self._relay(conn, batch, new_ids, now)
         for station, env, payload in batch.others:
@@ -336,32 +336,59 @@ class Ingest:
             if rows:
                 conn.execute(sa.insert(dead_letters), rows)
 
-    def _foreign_moves(self, conn: Connection, batch: _Batch, now: datetime) -> None:
-        """Dead-letter moves a registered station records in a warehouse not its own (a
-        station's broker account must not change another warehouse's stock)."""
+    def _refuse_unenrolled(self, conn: Connection, batch: _Batch, now: datetime) -> None:
+        """Dead-letter, with the reason, what an unknown or revoked station sends (only
+        enrolment registers a station, see ``provisioning``) and moves a station records in
+        a warehouse not its own (a station's broker account must not change another
+        warehouse's stock). Acks pass: they only close the station's own down-messages."""
+        self._fresh_this_batch = False
         keep: list[tuple[str, MoveWire]] = []
         for station, wire in batch.moves:
-            home = self._warehouse_of(conn, station)
-            if home is not None and wire.warehouse_id != home:
-                raw = Envelope(msg_id=wire.move_id, kind="move", station_id=station,
-                               created_at=now, payload=wire.model_dump(mode="json"))
-                self._dead(batch, f"{TOPIC_ROOT}/st/{station}/up/move", station, wire.move_id,
-                           f"station {station} belongs to {home}, not {wire.warehouse_id}",
-                           encode(raw), now)
-            else:
+            why = self._refusal(conn, station, wire.warehouse_id)
+            if why is None:
                 keep.append((station, wire))
+                continue
+            raw = Envelope(msg_id=wire.move_id, kind="move", station_id=station,
+                           created_at=now, payload=wire.model_dump(mode="json"))
+            self._dead(batch, f"{TOPIC_ROOT}/st/{station}/up/move", station, wire.move_id, why,
+                       encode(raw), now)
         batch.moves = keep
+        others: list[tuple[str, Envelope, BaseModel]] = []
+        for station, env, payload in batch.others:
+            why = self._refusal(conn, station, None)
+            if why is None:
+                others.append((station, env, payload))
+            else:
+                self._dead(batch, f"{TOPIC_ROOT}/st/{station}/up/{env.kind}", station, env.msg_id,
+                           why, encode(env), now)
+        batch.others = others
 
-    def _warehouse_of(self, conn: Connection, station: str) -> str | None:
-        """The registered warehouse of a station (None if not registered), cached."""
+    def _refusal(self, conn: Connection, station: str, warehouse_id: str | None) -> str | None:
+        """Why a message of ``station`` (about ``warehouse_id``) is refused, or None."""
+        entry = self._registered(conn, station)
+        if entry is None:
+            return f"unknown station {station}: not enrolled (packline-provision enrol)"
+        home, status = entry
+        if status == "revoked":
+            return f"station {station} is revoked"
+        if warehouse_id is not None and warehouse_id != home:
+            return f"station {station} belongs to {home}, not {warehouse_id}"
+        return None
+
+    def _registered(self, conn: Connection, station: str) -> tuple[str, str] | None:
+        """(warehouse, status) of an enrolled station, cached for ``station_cache_seconds``;
+        a station not in the cache reloads it (once per batch): it may have just been
+        enrolled, and a refusal is for good."""
         now = time.monotonic()
-        if now - self._home_loaded > self.settings.station_cache_seconds:
-            self._home = dict(conn.execute(sa.select(stations.c.id, stations.c.warehouse_id)).all())
+        stale = now - self._home_loaded > self.settings.station_cache_seconds
+        if stale or (station not in self._home and not self._fresh_this_batch):
+            rows = conn.execute(sa.select(stations.c.id, stations.c.warehouse_id, stations.c.status))
+            self._home = {r.id: (r.warehouse_id, r.status) for r in rows}
             self._home_loaded = now
+            self._fresh_this_batch = True
         return self._home.get(station)
 
     def _insert_moves(self, conn: Connection, batch: _Batch, now: datetime) -> set[str]:
-        self._foreign_moves(conn, batch, now)
         if not batch.moves:
             return set()
         try:
@@ -379,6 +406,8 @@ class Ingest:
                                    created_at=now, payload=wire.model_dump(mode="json"))
                     self._dead(batch, f"{TOPIC_ROOT}/st/{station}/up/move", station, wire.move_id,
                                f"invalid move: {err}", encode(raw), now)
+                    if isinstance(err, ReversalConflict):
+                        self._conflict_alert(conn, station, wire, err, now)
         rejected = {r.msg_id for rs in batch.rejected.values() for r in rs}
         for station, wire in batch.moves:
             if wire.move_id not in rejected:
@@ -387,21 +416,31 @@ class Ingest:
         self.counters.moves_duplicate += len(batch.moves) - len(new)
         return new
 
+    def _conflict_alert(
+        self, conn: Connection, station: str, wire: MoveWire, err: ReversalConflict, now: datetime,
+    ) -> None:
+        """A second reversal of one move: an alert for the manager (once per move), beside
+        the dead letter and the rejection the station gets."""
+        winner = conn.execute(sa.select(stock_moves.c.station_id)
+                              .where(stock_moves.c.move_id == err.winner_id)).scalar()
+        conn.execute(_insert_ignore(conn, station_alerts).values(
+            msg_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"reversal_conflict/{wire.move_id}")),
+            station_id=station, kind="reversal_conflict", subject=err.reverses_move_id,
+            detail={"move_id": wire.move_id, "reverses_move_id": err.reverses_move_id,
+                    "winner_move_id": err.winner_id, "winner_station_id": winner,
+                    "sku": wire.sku, "location": wire.location, "qty_delta": wire.qty_delta,
+                    "warehouse_id": wire.warehouse_id},
+            raised_at=wire.recorded_at, received_at=now))
+
     def _relay(self, conn: Connection, batch: _Batch, new_ids: set[str], now: datetime) -> None:
-        by_wh: dict[str, list[MoveWire]] = defaultdict(list)
-        seen: set[str] = set()
+        seen: dict[str, MoveWire] = {}
         for _, wire in batch.moves:
-            if wire.move_id in new_ids and wire.move_id not in seen:
-                seen.add(wire.move_id)
-                by_wh[wire.warehouse_id].append(wire)
-        for warehouse_id, wires in by_wh.items():
-            targets = self._stations_of(conn, warehouse_id)
-            for target in targets:
-                mine = [w for w in wires if w.station_id != target]
-                for i in range(0, len(mine), RELAY_CHUNK):
-                    send_moves(conn, target, MovesWire(moves=mine[i : i + RELAY_CHUNK]), now=now)
-                    self._queued_here = True
-                    self.counters.relayed += len(mine[i : i + RELAY_CHUNK])
+            if wire.move_id in new_ids:
+                seen.setdefault(wire.move_id, wire)
+        if seen:
+            self.counters.relayed += relay_moves(
+                conn, list(seen.values()), now=now, stations_of=lambda wh: self._stations_of(conn, wh))
+            self._queued_here = True
 
     def _stations_of(self, conn: Connection, warehouse_id: str) -> list[str]:
         """Stations of a warehouse, cached for ``station_cache_seconds``."""
@@ -435,6 +474,7 @@ class Ingest:
             }
         elif isinstance(payload, ShipmentWire):
             table, row = station_shipments, payload.model_dump(include=_SHIPMENT_COLUMNS)
+            row.update(_packer_figures(payload.kpis))
         elif isinstance(payload, SignInWire):
             table, row = station_sign_ins, payload.model_dump(include=_SIGN_IN_COLUMNS)
         else:  # decode() only returns known kinds
@@ -529,6 +569,18 @@ def record_health(conn: Connection, station: str, env: Envelope, wire: HealthWir
         set_={k: insert.excluded[k] for k in row if k != "station_id"},
         where=station_health.c.reported_at <= insert.excluded.reported_at,
     ))
+
+
+def _packer_figures(kpis: dict[str, float]) -> dict[str, Any]:
+    """The packer figures a shipment carries, as ``station_shipments`` columns (None when
+    not sent): wrong or extra items scanned, weighings, seconds to pack."""
+    def count(key: str) -> int | None:
+        value = kpis.get(key)
+        return None if value is None else max(0, min(int(value), 2**31 - 1))
+
+    seconds = kpis.get("pack_seconds")
+    return {"rejected_scans": count("rejected_scans"), "weighings": count("weighings"),
+            "pack_seconds": None if seconds is None else max(0.0, float(seconds))}
 
 
 def _clean(text: str) -> str:

@@ -15,7 +15,8 @@ ack for its ``msg_id`` arrives on ``up/ack``. The station applies each ``msg_id`
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from edge.sync.schema import (
     CatalogWire,
     InterceptWire,
     MovesWire,
+    MoveWire,
     PurchaseOrderWire,
     TaskWire,
 )
@@ -84,6 +86,34 @@ def send_po(
 def send_moves(conn: Connection, station_id: str, moves: MovesWire, *, now: datetime) -> str:
     """Moves recorded elsewhere in the station's warehouse (used by ingest's relay)."""
     return enqueue_down(conn, station_id, "moves", moves, now=now)
+
+
+RELAY_CHUNK = 500
+"""Most moves in one relayed ``moves`` message."""
+
+
+def relay_moves(
+    conn: Connection, moves: Sequence[MoveWire], *, now: datetime,
+    stations_of: Callable[[str], Sequence[str]] | None = None,
+) -> int:
+    """Queue ``moves`` for every station of their warehouse except the one that recorded
+    each (ingest relays station moves; the cloud's own moves, ``station_id`` ``cloud``, go
+    to all of them), in the caller's transaction, so the move and its relay commit together
+    and each station gets it once (it applies each ``move_id`` once anyway). ``stations_of``
+    (default: :func:`stations_of_warehouse`) lists a warehouse's stations. Returns the
+    number of (move, station) deliveries queued."""
+    lookup = stations_of or (lambda wh: stations_of_warehouse(conn, wh))
+    by_wh: dict[str, list[MoveWire]] = defaultdict(list)
+    for wire in moves:
+        by_wh[wire.warehouse_id].append(wire)
+    queued = 0
+    for warehouse_id, wires in by_wh.items():
+        for target in lookup(warehouse_id):
+            mine = [w for w in wires if w.station_id != target]
+            for i in range(0, len(mine), RELAY_CHUNK):
+                send_moves(conn, target, MovesWire(moves=mine[i : i + RELAY_CHUNK]), now=now)
+                queued += len(mine[i : i + RELAY_CHUNK])
+    return queued
 
 
 def stations_of_warehouse(conn: Connection, warehouse_id: str) -> list[str]:

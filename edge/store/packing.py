@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from edge.domain.models import MoveReason, MoveRequest
+from sqlite_utils import Database
+
+from edge.domain.models import MoveReason, MoveRequest, NegativeStockPolicy
 from edge.domain.packing import OrderStatus, PackLine, PackOrder
 from edge.errors import InsufficientStock, LedgerError, PackError
 from edge.store import Queries, Writer
@@ -31,11 +33,15 @@ class ShipRefused(PackError):
 
 def load_order(q: Queries, where: str, params: list[Any]) -> PackOrder | None:
     """The first order matching ``where`` (a constant SQL fragment), with its lines."""
-    row = q.db.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE {where} LIMIT 1", params).fetchone()
+    return _read_order(q.db, where, params)
+
+
+def _read_order(db: Database, where: str, params: list[Any]) -> PackOrder | None:
+    row = db.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE {where} LIMIT 1", params).fetchone()
     if row is None:
         return None
     (order_id, platform, pno, status, waybill, carrier, reason, packaging, note) = row
-    lines = q.db.execute(
+    lines = db.execute(
         """SELECT l.line_no, l.sku, l.qty, COALESCE(s.name_zh, l.sku),
                   COALESCE(s.unit_weight_g, 0), s.default_location, s.name_en
            FROM order_lines l LEFT JOIN skus s USING (sku)
@@ -215,25 +221,33 @@ class PackingWriter:
     def ship(self, order: PackOrder, *, operator_id: str, weight_g: int | None,
              kpis: dict[str, Any] | None = None,
              override: WeightOverride | None = None) -> Shipment:
-        """Ship ``order``: status, SHIP moves from each SKU's default location and the
-        ``shipment`` outbox row, all in one transaction, with the lead's weight
-        ``override`` (its weigh row and audit) when there is one. Raises ``ShipRefused``.
+        """Ship ``order``: status, SHIP moves and the ``shipment`` outbox row, all in one
+        transaction, with the lead's weight ``override`` (its weigh row and audit) when there
+        is one. Raises ``ShipRefused``.
 
-        ``kpis`` (packer telemetry: refused scans, weighings, seconds to pack) ride along in
-        the shipment message for the cloud's staff reports."""
+        ``order`` is what the packer scanned; the order is read again inside the
+        transaction and shipping is refused if it changed since (lines, waybill, carrier,
+        intercept): a newer version from the cloud must be scanned again. Stock is taken
+        from each SKU's default location first, then the warehouse's other locations
+        that hold it (``plan_takes``). ``kpis`` (packer telemetry: refused scans,
+        weighings, seconds to pack) ride along in the shipment message for the cloud."""
         try:
             with self.w.transaction() as db:
-                row = db.execute(
-                    "SELECT status, intercept_reason FROM orders WHERE order_id = ?",
-                    [order.order_id],
-                ).fetchone()
-                if row is None:
+                current = _read_order(db, "order_id = ?", [order.order_id])
+                if current is None:
                     raise ShipRefused(f"没有这个订单 / no such order: {order.order_id}")
-                status = OrderStatus(row[0])
+                status = current.status
                 if status is OrderStatus.INTERCEPTED:
-                    raise ShipRefused(f"订单已拦截: {row[1] or ''} / order intercepted: {row[1] or ''}")
+                    why = current.intercept_reason or ""
+                    raise ShipRefused(f"订单已拦截: {why} / order intercepted: {why}")
                 if status not in (OrderStatus.WAITING, OrderStatus.PACKING, OrderStatus.PACKED):
                     raise ShipRefused(f"订单状态为 {status.value}，不能发货 / order is {status.value}")
+                changed = _changes(order, current)
+                if changed:
+                    raise ShipRefused(
+                        f"订单在扫描后已更新 ({'、'.join(zh for zh, _ in changed)})，请重新扫描 / "
+                        f"the order changed since it was scanned ({', '.join(en for _, en in changed)}): "
+                        "scan it again")
                 if override is not None:
                     if not override.reason.strip():
                         raise ShipRefused("超重放行必须选择原因 / an override needs a reason")
@@ -241,15 +255,12 @@ class PackingWriter:
                                       expected_g=override.expected_g, within=False,
                                       operator_id=operator_id, override_by=override.lead_id,
                                       override_reason=override.reason)
-                requests = []
-                for line in order.lines:
-                    if not line.location:
-                        raise ShipRefused(f"{line.sku} 没有默认库位 / {line.sku} has no default location")
-                    requests.append(MoveRequest(
-                        sku=line.sku, location=line.location, qty_delta=-line.qty,
-                        reason=MoveReason.SHIP, source_type="order", source_id=order.order_id,
-                        source_line=str(line.line_no), operator_id=operator_id,
-                    ))
+                requests = [
+                    MoveRequest(sku=line.sku, location=loc, qty_delta=-qty, reason=MoveReason.SHIP,
+                                source_type="order", source_id=order.order_id,
+                                source_line=str(line.line_no), operator_id=operator_id)
+                    for line, loc, qty in plan_takes(db, current)
+                ]
                 moves = self.w.record_moves(requests)
                 now = self.w.now()
                 db.execute(
@@ -258,9 +269,9 @@ class PackingWriter:
                     [now, operator_id, now, now, order.order_id],
                 )
                 msg_id = self.w.enqueue("shipment", {
-                    "order_id": order.order_id, "platform": order.platform,
-                    "platform_order_no": order.platform_order_no, "waybill_no": order.waybill_no,
-                    "carrier": order.carrier, "weight_g": weight_g, "operator_id": operator_id,
+                    "order_id": order.order_id, "platform": current.platform,
+                    "platform_order_no": current.platform_order_no, "waybill_no": current.waybill_no,
+                    "carrier": current.carrier, "weight_g": weight_g, "operator_id": operator_id,
                     "station_id": self.w.station_id, "shipped_at": now,
                     "move_ids": [m.move_id for m in moves], "kpis": kpis or {},
                 })
@@ -272,3 +283,60 @@ class PackingWriter:
             ) from err
         except LedgerError as err:
             raise ShipRefused(f"未发货 / not shipped: {err}") from err
+
+
+def _changes(scanned: PackOrder, current: PackOrder) -> list[tuple[str, str]]:
+    """What differs between the order as scanned and as stored now (zh, en)."""
+    found = []
+    if [(ln.line_no, ln.sku, ln.qty) for ln in scanned.lines] != \
+            [(ln.line_no, ln.sku, ln.qty) for ln in current.lines]:
+        found.append(("商品明细", "lines"))
+    if (scanned.waybill_no, scanned.carrier) != (current.waybill_no, current.carrier):
+        found.append(("面单", "waybill"))
+    return found
+
+
+def plan_takes(db: Database, order: PackOrder) -> list[tuple[PackLine, str, int]]:
+    """(line, location, units) to take for each line, in the caller's transaction.
+
+    Each SKU is taken from its default location first, then from the other locations of
+    the same warehouse that hold it, by location code. When the warehouse as a whole holds
+    too little, its negative-stock policy decides, never silently: ``refuse`` raises
+    ``ShipRefused`` (the message names what the warehouse holds); ``allow_with_alert``
+    takes the rest from the default location, whose move raises the ``negative_stock`` alert.
+    """
+    left: dict[tuple[str, str], int] = {}
+    plan: list[tuple[PackLine, str, int]] = []
+    for line in order.lines:
+        if not line.location:
+            raise ShipRefused(f"{line.sku} 没有默认库位 / {line.sku} has no default location")
+        found = db.execute(
+            """SELECT l.warehouse_id, w.negative_stock_policy FROM locations l
+               JOIN warehouses w USING (warehouse_id) WHERE l.code = ?""", [line.location]).fetchone()
+        if found is None:
+            raise ShipRefused(f"未知库位 / unknown location: {line.location}")
+        warehouse, policy = found[0], NegativeStockPolicy(found[1])
+        holding = db.execute(
+            """SELECT b.location, b.qty FROM balances b JOIN locations l ON l.code = b.location
+               WHERE b.sku = ? AND l.warehouse_id = ? AND b.qty > 0 AND b.location <> ?
+               ORDER BY b.location""", [line.sku, warehouse, line.location]).fetchall()
+        default = db.execute("SELECT qty FROM balances WHERE sku = ? AND location = ?",
+                             [line.sku, line.location]).fetchone()
+        need = line.qty
+        for loc, qty in [(line.location, default[0] if default else 0), *holding]:
+            have = left.setdefault((line.sku, loc), int(qty))
+            take = min(need, max(have, 0))
+            if take > 0:
+                plan.append((line, loc, take))
+                left[(line.sku, loc)] = have - take
+                need -= take
+        if need > 0:
+            if policy is NegativeStockPolicy.REFUSE:
+                has = line.qty - need
+                raise ShipRefused(
+                    f"库存不足，未发货: {line.sku} 全仓 {warehouse} 可发 {has}，需要 {line.qty} / "
+                    f"not shipped, insufficient stock: {line.sku} in warehouse {warehouse} has {has}"
+                    f" of {line.qty}")
+            plan.append((line, line.location, need))
+            left[(line.sku, line.location)] = left.get((line.sku, line.location), 0) - need
+    return plan

@@ -9,6 +9,7 @@ writer through a lock; reads use their own connections (WAL lets them run alongs
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -57,8 +58,6 @@ class Writer:
         """Source of move and message ids (UUID4 by default)."""
         self._lock = threading.RLock()
         """Serialises transactions from worker threads on the one connection."""
-        self._warehouse_of: dict[str, tuple[str, NegativeStockPolicy]] = {}
-        """Cache: location → (warehouse, negative-stock policy). Cleared on catalog writes."""
 
     # ------------------------------------------------------------------ transactions
     @contextmanager
@@ -116,20 +115,37 @@ class Writer:
             return self._insert_move(request, outbox=True, reverses=move_id)
 
     def apply_remote_moves(self, moves: Sequence[Move]) -> list[Move]:
-        """Apply moves recorded at other stations of this warehouse, each id once.
+        """Apply moves recorded elsewhere (other stations of this warehouse, the cloud),
+        each id once, move by move. Returns the moves that were new here.
 
-        They are facts that already happened, so they are never refused; a balance taken
-        below zero raises an alert. Returns the moves that were new here.
+        They are facts that already happened, so they are never refused for stock; a
+        balance taken below zero raises an alert. A reversal of a move this station already
+        reversed (two stations each reversed it; the cloud kept the other one) is skipped
+        with a ``reversal_conflict`` alert: both reverse the same quantity at the same
+        location, so the balance is the truth either way. A move the database refuses is
+        skipped with a ``relayed_move_refused`` alert; neither takes its neighbours down.
         """
         applied: list[Move] = []
         with self.transaction():
             for move in moves:
-                exists = self.db.execute(
-                    "SELECT 1 FROM stock_moves WHERE move_id = ?", [move.move_id]
-                ).fetchone()
-                if exists:
+                if self.db.execute("SELECT 1 FROM stock_moves WHERE move_id = ?",
+                                   [move.move_id]).fetchone():
                     continue
-                applied.append(self._append(move, check=False))
+                taken = move.reverses_move_id and self.db.execute(
+                    "SELECT move_id FROM stock_moves WHERE reverses_move_id = ?",
+                    [move.reverses_move_id]).fetchone()
+                if taken:
+                    self._alert_rows("reversal_conflict", move.reverses_move_id or "", {
+                        "move_id": move.move_id, "station_id": move.station_id,
+                        "kept_move_id": taken[0], "sku": move.sku, "location": move.location,
+                        "qty_delta": move.qty_delta})
+                    continue
+                try:
+                    with self.db.atomic():
+                        applied.append(self._append(move, check=False))
+                except sqlite3.IntegrityError as err:
+                    self._alert_rows("relayed_move_refused", move.move_id,
+                                     {"reason": str(err), "station_id": move.station_id})
         return applied
 
     def _insert_move(self, req: MoveRequest, *, outbox: bool, reverses: str | None = None) -> Move:
@@ -203,9 +219,9 @@ class Writer:
         return move
 
     def _location(self, code: str) -> tuple[str, NegativeStockPolicy]:
-        cached = self._warehouse_of.get(code)
-        if cached:
-            return cached
+        """(warehouse, negative-stock policy) of a location, read fresh in the caller's
+        transaction: the sync daemon (another process) applies catalog changes, so a
+        per-process cache would keep a policy the warehouse no longer has."""
         row = self.db.execute(
             """SELECT l.warehouse_id, w.negative_stock_policy FROM locations l
                JOIN warehouses w USING (warehouse_id) WHERE l.code = ?""",
@@ -213,9 +229,7 @@ class Writer:
         ).fetchone()
         if row is None:
             raise UnknownSku(f"未知库位 / unknown location: {code}")
-        found = (row[0], NegativeStockPolicy(row[1]))
-        self._warehouse_of[code] = found
-        return found
+        return row[0], NegativeStockPolicy(row[1])
 
     def _policy_for(self, move: Move) -> NegativeStockPolicy:
         try:
@@ -347,13 +361,11 @@ class Writer:
                 {"warehouse_id": warehouse_id, "name": name, "negative_stock_policy": policy.value},
                 pk="warehouse_id",
             )
-        self._warehouse_of.clear()
 
     def upsert_locations(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows: code, warehouse_id, zone, bin, name."""
         with self.transaction():
             self.db.table("locations").upsert_all(rows, pk="code")
-        self._warehouse_of.clear()
 
     def upsert_skus(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows with the ``skus`` columns; ``barcodes`` (list of (code, units)) optional."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,33 @@ def test_export_writes_formula_text_as_text_and_imports_it_back(
                                 .where(schema.skus.c.sku.like("EVIL-%"))).all())
     engine.dispose()
     assert got == risky
+
+
+def test_a_cloud_adjustment_is_relayed_once_to_each_station_of_its_warehouse(seeded: str) -> None:
+    engine = make_engine(seeded)
+    with engine.begin() as conn:
+        bal = ledger_store.balances(conn, warehouse_id="WH1")[0]
+        conn.execute(sa.insert(schema.warehouses).values(id="WH2", name="义乌仓"))
+        conn.execute(sa.insert(schema.stations), [
+            {"id": sid, "warehouse_id": wh, "name": sid, "status": status,
+             "created_at": datetime(2026, 12, 1, tzinfo=UTC)}
+            for sid, wh, status in (("ST2", "WH1", "active"), ("ST8", "WH1", "revoked"),
+                                    ("ST9", "WH2", "active"))])
+    assert cloud(seeded, "adjust", "--warehouse", "WH1", "--sku", bal.sku, "--location", bal.location,
+                 "--qty", "3", "--reason", "盘盈", "--operator", "M01") == 0
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(schema.downlink_outbox.c.station_id, schema.downlink_outbox.c.kind,
+                                      schema.downlink_outbox.c.payload)
+                            .order_by(schema.downlink_outbox.c.station_id)).all()
+        move = conn.execute(sa.select(schema.stock_moves).where(
+            schema.stock_moves.c.source_type == "manual")).mappings().one()
+    engine.dispose()
+    # ST1 (seeded, pending) and ST2 of WH1, once each; not the revoked ST8, not WH2's ST9
+    assert [(r.station_id, r.kind) for r in rows] == [("ST1", "moves"), ("ST2", "moves")]
+    for r in rows:
+        assert [(m["move_id"], m["qty_delta"], m["sku"], m["location"], m["station_id"])
+                for m in r.payload["moves"]] == [
+            (move["move_id"], 3, bal.sku, bal.location, "cloud")]
 
 
 def test_catalog_round_trip_and_atomic_bad_file(

@@ -36,7 +36,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0006_web_users"
+HEAD = "0007_ledger_one_truth"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -77,6 +77,7 @@ EXPECTED_TABLES.update({  # 0002_sync (tables of the sync branch)
     "station_shipments": {
         "msg_id", "station_id", "order_id", "waybill_no", "carrier", "weight_g", "operator_id",
         "shipped_at", "received_at", "tracking_pushed_at",
+        "rejected_scans", "weighings", "pack_seconds",  # 0007_ledger_one_truth
     },
     "station_sign_ins": {"msg_id", "station_id", "operator_id", "event", "at", "received_at"},
 })

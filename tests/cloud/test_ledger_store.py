@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from cloud.db import stock_balances, stock_moves
-from cloud.errors import InvalidMove
+from cloud.errors import InvalidMove, ReversalConflict
 from cloud.ledger_store import (
     BalanceMismatch,
     StoredMove,
@@ -288,3 +288,41 @@ def test_large_batches_span_several_insert_pages(cloud_engine: Engine) -> None:
         totals = {b.sku: b.qty for b in balances(conn)}
         assert totals == {f"SKU-{k}": sum(1 for n in range(2600) if n % 7 == k) for k in range(7)}
         assert check_balances(conn) == []
+
+
+def _reversal(n: int, of: Move, station: str) -> Move:
+    return make_move(n, qty_delta=-of.qty_delta, balance_after=0, reason=MoveReason.REVERSAL,
+                     source_type="reversal", source_id=of.move_id, reverses_move_id=of.move_id,
+                     station_id=station)
+
+
+def test_a_move_is_reversed_at_most_once(cloud_engine: Engine) -> None:
+    original = make_move(1, qty_delta=10, balance_after=10)
+    first, second = _reversal(2, original, "st-1"), _reversal(3, original, "st-2")
+    with cloud_engine.begin() as conn:
+        insert_moves(conn, [original, first])
+    with pytest.raises(ReversalConflict, match="already reversed") as err, cloud_engine.begin() as conn:
+        insert_moves(conn, [make_move(4), second])  # refused whole, like any invalid move
+    assert (err.value.move_id, err.value.winner_id) == (second.move_id, first.move_id)
+    with cloud_engine.begin() as conn:
+        assert insert_moves(conn, [first]) == []  # the same reversal again is a duplicate
+        assert [b.qty for b in balances(conn, include_zero=True)] == [0]  # 10 - 10, not -10
+        assert count_moves(cloud_engine) == 2
+
+
+def test_two_reversals_of_one_move_in_one_batch_conflict(cloud_engine: Engine) -> None:
+    original = make_move(1, qty_delta=10, balance_after=10)
+    with pytest.raises(ReversalConflict), cloud_engine.begin() as conn:
+        insert_moves(conn, [original, _reversal(2, original, "st-1"), _reversal(3, original, "st-2")])
+    assert count_moves(cloud_engine) == 0
+
+
+def test_the_database_itself_refuses_a_second_reversal(cloud_engine: Engine) -> None:
+    """The unique index holds even for a writer that skips the check (a concurrent ingest)."""
+    original = make_move(1, qty_delta=10, balance_after=10)
+    with cloud_engine.begin() as conn:
+        insert_moves(conn, [original, _reversal(2, original, "st-1")])
+    row = {c.name: getattr(_reversal(3, original, "st-2"), c.name, None) for c in stock_moves.columns}
+    row.update(reason=int(MoveReason.REVERSAL), received_at=RECEIVED)
+    with pytest.raises(sa.exc.IntegrityError), cloud_engine.begin() as conn:
+        conn.execute(sa.insert(stock_moves).values(**row))

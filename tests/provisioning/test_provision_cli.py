@@ -310,3 +310,42 @@ def test_a_registry_from_before_the_cloud_listener_moves_the_cloud_to_it(prov: P
     prov.enrol("st-01", "WH1")
     assert read_env_file(env_file)["PACKLINE_CLOUD_BROKER_PORT"] == "8893"
     assert "listener 8893 127.0.0.1\n" in (tmp_path / "broker" / "mosquitto.conf").read_text()
+
+
+def test_enrol_and_revoke_register_the_station_in_the_cloud(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from cloud.db import make_engine, migrate
+    from cloud.db.schema import stations, warehouses
+
+    url = f"sqlite:///{tmp_path / 'cloud.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(warehouses).values(id="WH1", name="杭州主仓"))
+    runner = CliRunner()
+    state = str(tmp_path / "s")
+
+    def registry() -> list[tuple[str, str, str, bool]]:
+        with engine.connect() as conn:
+            return [(r.id, r.warehouse_id, r.status, r.revoked_at is not None)
+                    for r in conn.execute(sa.select(stations).order_by(stations.c.id))]
+
+    r = runner.invoke(cli, ["--state", state, "enrol", "st-01", "--warehouse", "WH1", "--cloud-db", url])
+    assert r.exit_code == 0, r.output
+    assert "registered in the cloud for warehouse WH1" in r.output
+    assert registry() == [("st-01", "WH1", "pending", False)]
+    # a warehouse the cloud does not know: nothing is enrolled anywhere
+    r = runner.invoke(cli, ["--state", state, "enrol", "st-02", "--warehouse", "WH9", "--cloud-db", url])
+    assert r.exit_code == 1
+    assert r.output.strip().splitlines() == [
+        "错误 / error: 云端没有仓库 WH9 / the cloud has no warehouse WH9"]
+    assert "st-02" not in Provisioner(tmp_path / "s").stations()
+    # refused by provisioning (id in use): the cloud is left as it was
+    r = runner.invoke(cli, ["--state", state, "enrol", "st-01", "--warehouse", "WH1"],
+                      env={"PACKLINE_CLOUD_DATABASE_URL": url})
+    assert r.exit_code == 1 and registry() == [("st-01", "WH1", "pending", False)]
+    r = runner.invoke(cli, ["--state", state, "revoke", "st-01"], env={"PACKLINE_CLOUD_DATABASE_URL": url})
+    assert r.exit_code == 0, r.output
+    assert registry() == [("st-01", "WH1", "revoked", True)]
+    engine.dispose()

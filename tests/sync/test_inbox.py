@@ -247,3 +247,41 @@ def test_a_new_task_for_a_shipped_order_is_rejected_not_applied(cloud, daemon, s
     assert "PackError" in acks.rejected[0].reason
     assert station_store.writer.db.execute(
         "SELECT status, waybill_no FROM orders WHERE order_id='O-1'").fetchone() == ("shipped", "YT1234567890")
+
+
+def test_a_relayed_reversal_of_a_move_reversed_here_is_a_conflict_and_its_neighbours_arrive(
+    cloud, daemon, station_store,
+):
+    """Another station reversed the same move: its reversal is skipped with an alert (the
+    balance stays the truth: reversed once), and the other moves of the batch are applied."""
+    from edge.domain.models import MoveRequest
+
+    w = station_store.writer
+    original = w.record_move(MoveRequest(sku="CUP-350", location="A-01-01", qty_delta=10,
+                                         reason=MoveReason.RECEIVE, source_type="po",
+                                         source_id="PO-1", operator_id="op1"))
+    mine = w.reverse_move(original.move_id, operator_id="op1", note="录错")
+
+    def relayed(n: int, **fields: object) -> dict:
+        return {"move_id": f"m-remote-{n:06d}", "warehouse_id": "WH1", "sku": "TOWEL-W",
+                "location": "A-01-02", "qty_delta": 3, "balance_after": 3,
+                "reason": int(MoveReason.RECEIVE), "source_type": "po", "source_id": "PO-2",
+                "operator_id": "op2", "station_id": "st2",
+                "occurred_at": "2026-11-23T07:00:00+00:00",
+                "recorded_at": "2026-11-23T07:00:01+00:00", **fields}
+
+    theirs = relayed(2, sku="CUP-350", location="A-01-01", qty_delta=-10, balance_after=0,
+                     reason=int(MoveReason.REVERSAL), source_type="reversal",
+                     source_id=original.move_id, reverses_move_id=original.move_id)
+    msg = send(cloud, "moves", {"moves": [relayed(1), theirs, relayed(3, qty_delta=2)]})
+    daemon.step()
+    daemon.step()
+    q = station_store.queries
+    assert (q.balance("CUP-350", "A-01-01"), q.balance("TOWEL-W", "A-01-02")) == (0, 5)
+    ids = {m.move_id for m in q.moves(limit=100)}
+    assert ids == {original.move_id, mine.move_id, "m-remote-000001", "m-remote-000003"}
+    ack = up_acks(cloud)
+    assert msg in ack.msg_ids and ack.rejected == []
+    alerts = w.db.execute("SELECT kind, subject, detail FROM alerts").fetchall()
+    assert [(k, s, json.loads(d)["kept_move_id"]) for k, s, d in alerts] == [
+        ("reversal_conflict", original.move_id, mine.move_id)]

@@ -19,7 +19,16 @@ from cloud import ledger_store
 from cloud.db.schema import dead_letters, downlink_outbox
 from cloud.sync.ingest import Ingest, IngestSettings
 from cloud.sync.outbound import enqueue_down, send_catalog
-from edge.sync.schema import AckWire, CatalogWire, Envelope, InterceptWire, Rejected, up_topic
+from edge.domain.models import MoveReason, MoveRequest
+from edge.sync.schema import (
+    AckWire,
+    CatalogWire,
+    Envelope,
+    InterceptWire,
+    MoveWire,
+    Rejected,
+    up_topic,
+)
 from tests.sync.harness import make_cloud, make_station, record_moves
 from tests.sync.helpers import envelope
 
@@ -281,3 +290,112 @@ def test_kiosk_shipment_and_sign_in_messages_are_stored(engine, tmp_path) -> Non
     assert (ship.station_id, ship.order_id, ship.waybill_no, ship.carrier, ship.weight_g,
             ship.operator_id) == ("st-02", "O1", "SF1001", "SF", 352, "P01")
     assert (sign.station_id, sign.operator_id, sign.event) == ("st-02", "P01", "sign_in")
+    assert (ship.rejected_scans, ship.weighings, ship.pack_seconds) == (1, 2, 7.5)
+
+
+def _dead_reasons(engine, msg_ids):  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(dead_letters.c.msg_id, dead_letters.c.reason)
+                                 .where(dead_letters.c.msg_id.in_(msg_ids))).all())
+
+
+@pytest.mark.parametrize("station,status,reason", [
+    ("st-77", None, "unknown station st-77: not enrolled (packline-provision enrol)"),
+    ("st-rv", "revoked", "station st-rv is revoked"),
+])
+def test_moves_and_shipments_of_an_unenrolled_or_revoked_station_are_refused(
+    engine, tmp_path, station, status, reason,
+) -> None:
+    from cloud.db.schema import station_shipments, stations
+
+    if status is not None:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(stations).values(id=station, warehouse_id="WH1", name=station,
+                                                    status=status, created_at=NOW))
+    store = make_station(tmp_path / "st.db", station)
+    record_moves(store, 2)
+    rows = store.queries.outbox_pending(10)
+    ship = envelope("shipment", station, {"order_id": "O-9", "waybill_no": "SF9", "carrier": "SF",
+                                          "operator_id": "P01", "shipped_at": NOW.isoformat()})
+    ship_id = Envelope.model_validate_json(ship).msg_id
+    bus = RecordingBus()
+    Ingest(engine, bus, IngestSettings()).handle_batch(
+        [Msg(up_topic(station, "move"), envelope("move", station, r.payload, r.msg_id)) for r in rows]
+        + [Msg(up_topic(station, "shipment"), ship)])
+    ack = acks_for(bus, station)
+    assert ack.msg_ids == []
+    assert [(r.msg_id, r.reason) for r in ack.rejected] == [
+        (r.msg_id, reason) for r in rows] + [(ship_id, reason)]
+    assert _dead_reasons(engine, [r.msg_id for r in rows] + [ship_id]) == {
+        m: reason for m in [r.msg_id for r in rows] + [ship_id]}
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(ledger_store.stock_moves)
+                            .where(ledger_store.stock_moves.c.station_id == station)).scalar_one() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(station_shipments)
+                            .where(station_shipments.c.msg_id == ship_id)).scalar_one() == 0
+
+
+def test_a_station_enrolled_after_ingest_started_is_accepted_at_once(engine, tmp_path) -> None:
+    from cloud.db.schema import stations
+
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings(station_cache_seconds=3600))
+    known = make_station(tmp_path / "known.db", "st-01")
+    record_moves(known, 1)
+    first = known.queries.outbox_pending(1)[0]
+    ingest.handle_batch([Msg(up_topic("st-01", "move"), envelope("move", "st-01", first.payload, first.msg_id))])
+    assert acks_for(bus, "st-01").msg_ids == [first.msg_id]  # registry loaded, cached for an hour
+    with engine.begin() as conn:
+        conn.execute(sa.insert(stations).values(id="st-new", warehouse_id="WH1", name="新工作站",
+                                                status="pending", created_at=NOW))
+    store = make_station(tmp_path / "st.db", "st-new")
+    record_moves(store, 1)
+    row = store.queries.outbox_pending(1)[0]
+    ingest.handle_batch([Msg(up_topic("st-new", "move"), envelope("move", "st-new", row.payload, row.msg_id))])
+    assert acks_for(bus, "st-new").msg_ids == [row.msg_id]
+
+
+def test_two_stations_reversing_one_move_the_second_is_a_conflict_with_an_alert(tmp_path) -> None:
+    """The cloud applies one reversal; the other is refused with its reason, dead-lettered
+    and raised as an alert, and the moves beside it in the batch are applied."""
+    from cloud.db.schema import station_alerts
+
+    engine = make_cloud(tmp_path / "cloud.db", ("st-01", "st-02"))
+
+    a, b = make_station(tmp_path / "a.db", "st-01"), make_station(tmp_path / "b.db", "st-02")
+    original = a.writer.record_move(MoveRequest(
+        sku="CUP-350", location="A-01-01", qty_delta=10, reason=MoveReason.RECEIVE,
+        source_type="po", source_id="PO-R", operator_id="op1"))
+    b.writer.apply_remote_moves([original])
+    first = a.writer.reverse_move(original.move_id, operator_id="op1", note="录错")
+    second = b.writer.reverse_move(original.move_id, operator_id="op2", note="录错了")
+    beside = b.writer.record_move(MoveRequest(
+        sku="TOWEL-W", location="A-01-02", qty_delta=4, reason=MoveReason.RECEIVE,
+        source_type="po", source_id="PO-S", operator_id="op2"))
+    bus = RecordingBus()
+    ingest = Ingest(engine, bus, IngestSettings())
+
+    def up(store, moves):  # type: ignore[no-untyped-def]
+        sid = store.writer.station_id
+        return [Msg(up_topic(sid, "move"), envelope("move", sid, MoveWire.from_move(m).model_dump(mode="json"),
+                                                     m.move_id)) for m in moves]
+
+    ingest.handle_batch(up(a, [original, first]))
+    ingest.handle_batch(up(b, [second, beside]) + up(b, [second]))  # and a redelivery
+    ack = acks_for(bus, "st-02")
+    assert ack.msg_ids == [beside.move_id]
+    why = f"already reversed by {first.move_id}"
+    assert [r.msg_id for r in ack.rejected] == [second.move_id, second.move_id]
+    assert all(why in r.reason for r in ack.rejected)
+    assert why in _dead_reasons(engine, [second.move_id])[second.move_id]
+    with engine.connect() as conn:
+        alerts = conn.execute(sa.select(station_alerts).where(
+            station_alerts.c.kind == "reversal_conflict")).mappings().all()
+        cloud = {(x.sku, x.location): x.qty for x in ledger_store.balances(conn, warehouse_id="WH1")
+                 if x.sku in ("CUP-350", "TOWEL-W") and x.qty}
+        ids = set(conn.execute(sa.select(ledger_store.stock_moves.c.move_id)).scalars())
+    assert [(x["station_id"], x["subject"], x["detail"]["winner_move_id"], x["detail"]["winner_station_id"])
+            for x in alerts] == [("st-02", original.move_id, first.move_id, "st-01")]
+    assert {first.move_id, beside.move_id} <= ids and second.move_id not in ids
+    assert cloud == {("TOWEL-W", "A-01-02"): 4}  # CUP-350: +10 -10 = 0, not -10 below the truth
+    engine.dispose()

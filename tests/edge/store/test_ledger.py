@@ -273,3 +273,23 @@ def test_balances_equal_fold_of_moves(ops: list[tuple]) -> None:  # type: ignore
         running[(m.sku, m.location)] = running.get((m.sku, m.location), 0) + m.qty_delta
         assert m.balance_after == running[(m.sku, m.location)]
     s.close()
+
+
+def test_the_negative_stock_policy_is_read_fresh_not_cached_per_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The kiosk and the sync daemon are two processes on one database: a policy change the
+    daemon applies (catalog from the cloud) holds for the kiosk's very next move."""
+    from edge.domain.models import NegativeStockPolicy
+
+    kiosk = open_store(tmp_path / "st.db", station_id="ST1")
+    seed_small_catalog(kiosk, NegativeStockPolicy.REFUSE)
+    with pytest.raises(InsufficientStock):
+        kiosk.writer.record_move(ship("CUP-350", "A-01-01", 1))
+    daemon = open_store(tmp_path / "st.db", station_id="ST1")
+    daemon.writer.upsert_warehouse("WH1", "杭州主仓", NegativeStockPolicy.ALLOW_WITH_ALERT)
+    move = kiosk.writer.record_move(ship("CUP-350", "A-01-01", 1))
+    assert move.balance_after == -1
+    daemon.writer.upsert_warehouse("WH1", "杭州主仓", NegativeStockPolicy.REFUSE)
+    with pytest.raises(InsufficientStock):
+        kiosk.writer.record_move(ship("CUP-350", "A-01-01", 1))
+    kiosk.close()
+    daemon.close()

@@ -138,3 +138,81 @@ def test_sign_in_and_out(packing: tuple[Store, StoreOrderSource, PackingWriter])
     assert [(e["operator_id"], e["event"], e["station_id"]) for e in events] == [
         ("P01", "sign_in", "ST1"), ("P01", "sign_out", "ST1")]
     assert events[0]["method"] == "badge"
+
+
+def _stock(store: Store, *rows: tuple[str, str, int]) -> None:
+    from edge.domain.models import MoveRequest
+
+    store.writer.record_moves([
+        MoveRequest(sku=sku, location=loc, qty_delta=qty, reason=MoveReason.RECEIVE,
+                    source_type="po", source_id="PO-1", operator_id="L01") for sku, loc, qty in rows])
+
+
+def _ship_moves(store: Store, order_id: str) -> list[tuple[str, str, int]]:
+    return [(r[0], r[1], r[2]) for r in store.writer.db.execute(
+        "SELECT sku, location, qty_delta FROM stock_moves WHERE source_id = ? AND reason = ? "
+        "ORDER BY rowid", [order_id, int(MoveReason.SHIP)]).fetchall()]
+
+
+@pytest.mark.parametrize("change,what", [
+    ("INSERT INTO order_lines (order_id, line_no, sku, qty) VALUES ('O3', 3, 'SOCK-M', 1)", "lines"),
+    ("UPDATE orders SET waybill_no = 'SF9003' WHERE order_id = 'O3'", "waybill"),
+    ("UPDATE order_lines SET qty = 3 WHERE order_id = 'O3' AND line_no = 2", "lines"),
+])
+def test_an_order_changed_since_the_first_scan_is_not_shipped(
+    packing: tuple[Store, StoreOrderSource, PackingWriter], change: str, what: str,
+) -> None:
+    store, src, pw = packing
+    scanned = src.order("O3")
+    assert scanned is not None
+    with store.writer.transaction() as db:  # a newer version of the order arrived meanwhile
+        db.execute(change)
+    with pytest.raises(ShipRefused, match=r"订单在扫描后已更新.*scan it again") as err:
+        pw.ship(scanned, operator_id="P01", weight_g=900)
+    assert f"({what})" in str(err.value)
+    assert _ship_moves(store, "O3") == [] and outbox(store, "shipment") == []
+    assert store.writer.db.execute("SELECT status FROM orders WHERE order_id = 'O3'").fetchone()[0] == "waiting"
+
+
+def test_ship_takes_the_default_location_first_then_the_other_bins_of_the_warehouse(store: Store) -> None:
+    seed_packing(store, stock=False)
+    src, pw = StoreOrderSource(store.queries), PackingWriter(store.writer)
+    # CUP-350's default bin A-01-01 holds 5; A-01-02 holds 4 and Y-01-01 (another warehouse) 50
+    _stock(store, ("CUP-350", "A-01-01", 5), ("CUP-350", "A-01-02", 4), ("CUP-350", "Y-01-01", 50))
+    o2 = src.order("O2")
+    assert o2 is not None
+    o4 = src.order("O4")  # 12 × CUP-350: more than WH1's 9
+    assert o4 is not None
+    with pytest.raises(ShipRefused, match=r"库存不足.*CUP-350 全仓 WH1 可发 9，需要 12"):
+        pw.ship(o4, operator_id="P01", weight_g=3900)
+    assert _ship_moves(store, "O4") == []
+    with store.writer.transaction() as db:
+        db.execute("UPDATE order_lines SET qty = 7 WHERE order_id = 'O4'")
+    o4 = src.order("O4")
+    assert o4 is not None
+    pw.ship(o4, operator_id="P01", weight_g=2300)
+    assert _ship_moves(store, "O4") == [("CUP-350", "A-01-01", -5), ("CUP-350", "A-01-02", -2)]
+    pw.ship(o2, operator_id="P01", weight_g=350)  # the default bin is empty now
+    assert _ship_moves(store, "O2") == [("CUP-350", "A-01-02", -1)]
+    q = store.queries
+    assert (q.balance("CUP-350", "A-01-01"), q.balance("CUP-350", "A-01-02"),
+            q.balance("CUP-350", "Y-01-01")) == (0, 1, 50)
+    assert store.writer.db.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 0
+
+
+def test_a_warehouse_short_with_allow_policy_ships_with_a_negative_stock_alert(store: Store) -> None:
+    from edge.domain.models import NegativeStockPolicy
+
+    seed_packing(store, stock=False)
+    store.writer.upsert_warehouse("WH1", "杭州主仓", NegativeStockPolicy.ALLOW_WITH_ALERT)
+    _stock(store, ("CUP-350", "A-01-01", 3), ("CUP-350", "A-01-02", 4))
+    o4 = StoreOrderSource(store.queries).order("O4")
+    assert o4 is not None
+    PackingWriter(store.writer).ship(o4, operator_id="P01", weight_g=3900)
+    assert _ship_moves(store, "O4") == [
+        ("CUP-350", "A-01-01", -3), ("CUP-350", "A-01-02", -4), ("CUP-350", "A-01-01", -5)]
+    assert store.queries.balance("CUP-350", "A-01-01") == -5
+    alerts = store.writer.db.execute("SELECT kind, subject, detail FROM alerts").fetchall()
+    assert [(k, s, json.loads(d)["balance"]) for k, s, d in alerts] == [
+        ("negative_stock", "CUP-350@A-01-01", -5)]
+    assert [a["kind"] for a in outbox(store, "alert")] == ["negative_stock"]

@@ -334,3 +334,20 @@ async def test_packing_slip_prints_after_the_label_and_never_blocks_shipping(rig
     assert rig.rows("SELECT order_id, kind FROM print_log ORDER BY print_id") == [
         ("O3", "label"), ("O3", "slip"), ("O1", "label")]
     assert rig.status("O1") == "shipped"
+
+
+async def test_an_order_changed_after_the_first_scan_is_refused_with_a_banner(rig: Rig) -> None:
+    app = rig.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in_by_badge(pilot)
+        await pilot.click("#go-pack")
+        await scan(pilot, "SF1001")
+        with rig.store.writer.transaction() as db:  # a newer waybill arrived from the cloud
+            db.execute("UPDATE orders SET waybill_no = 'SF9001' WHERE order_id = 'O1'")
+        await scan(pilot, CUP)
+        rig.scale.put(350)
+        await wait_for(pilot, lambda: step(app) == "ship_failed")
+        assert banner_kind(app) == "error"
+        assert "订单在扫描后已更新" in banner_text(app) and "Traceback" not in banner_text(app)
+    assert rig.status("O1") == "waiting"
+    assert rig.ship_moves("O1") == [] and rig.outbox("shipment") == []

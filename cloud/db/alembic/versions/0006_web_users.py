@@ -1,7 +1,7 @@
 """web users: TOTP, lock-out, session version; failed sign-ins by address
 
 Revision ID: 0006_web_users
-Revises: 0004_orders
+Revises: 0005_refuse_replace
 Create Date: 2026-12-03
 """
 from __future__ import annotations
