@@ -78,8 +78,8 @@ def test_downlink_task_and_intercept_reach_the_station_and_are_acked(tmp_path: P
                     carrier="SF", lines=[TaskLineWire(line_no=1, sku="CUP-350", qty=1)],
                     ordered_at="2026-11-23T07:00:00Z", print_data={"tpl": "sf"})
     with engine.begin() as conn:
-        send_task(conn, "st-02", task)
-        send_intercept(conn, "st-02", "O-7", "买家申请退款")
+        send_task(conn, "st-02", task, now=ingest.clock())
+        send_intercept(conn, "st-02", "O-7", "买家申请退款", now=ingest.clock())
     wait_until(lambda: pending(engine) == 0, 10, lambda: turn(ingest, daemons), "downlink acks")
     row = stores[1].writer.db.execute(
         "SELECT status, intercept_reason, waybill_no FROM orders WHERE order_id = 'O-7'").fetchone()

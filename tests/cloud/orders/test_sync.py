@@ -62,7 +62,7 @@ async def test_windows_overlap_backwards_paging_and_resume_after_a_crash(
                          retry=fast_retry())
         rec = Recorder(sc.client, fail_at=9)  # dies inside a multi-page window
         with pytest.raises(Exception, match="injected crash"):
-            await sync_orders(cloud_engine, sc, platform_now=now, settings=sync)
+            await sync_orders(cloud_engine, sc, platform_now=now, now=now, settings=sync)
         with cloud_engine.connect() as conn:
             cursor_after_crash = get_cursor(conn, shop_id, "orders")
         # Only windows whose every page was read moved the checkpoint.
@@ -72,7 +72,7 @@ async def test_windows_overlap_backwards_paging_and_resume_after_a_crash(
         sc2 = open_client(cloud_engine, sealer, shop_id, http=http, clock=fake.clock.now,
                           retry=fast_retry())
         rec2 = Recorder(sc2.client)
-        result = await sync_orders(cloud_engine, sc2, platform_now=now, settings=sync)
+        result = await sync_orders(cloud_engine, sc2, platform_now=now, now=now, settings=sync)
     assert rec2.calls[0][0] == cursor_after_crash - timedelta(minutes=5)
     by_window: dict[tuple[datetime, datetime], list[tuple[int, bool]]] = {}
     for start, end, page, has_next in rec2.calls:
@@ -126,7 +126,8 @@ def test_upsert_is_idempotent_and_newest_wins(tmp_path_factory: pytest.TempPathF
     with write_transaction(engine) as conn:
         add_shop(conn, sealer, platform="pdd", name="s", app_key="k", app_secret="s",
                  shop_id="pdd1")
-        kinds = [upsert_order(conn, "pdd1", versions[n])[0] for n in order]
+        kinds = [upsert_order(conn, "pdd1", versions[n], now=datetime(2026, 11, 23, 12, tzinfo=UTC))[0]
+                 for n in order]
     newest = max(order)
     with engine.connect() as conn:
         row = conn.execute(sa.select(orders)).one()
