@@ -2,8 +2,8 @@
 
 Put this directory on ``PYTHONPATH`` (``./packline test`` does, for its second run), set
 ``PACKLINE_TEST_DATE`` (ISO 8601, e.g. ``2027-12-01``) and run pytest with
-``-p no:time_machine`` (the plugin's module is already imported here, and pytest would warn
-that it cannot rewrite it, an error under ``filterwarnings = error``): pytest and every Python subprocess it
+``-W ignore::pytest.PytestAssertRewriteWarning`` (time-machine's pytest plugin is already
+imported here, so pytest warns it cannot rewrite it: an error under ``filterwarnings``): pytest and every Python subprocess it
 starts (station processes, CLIs, fake platforms) then read a wall clock running from that
 date (``time-machine`` with ``tick=True``). Monotonic clocks are left alone, so timeouts
 still work. It finds time bombs: code or tests that only pass while the real date is near
