@@ -1,15 +1,18 @@
 """The station's sync daemon, inbox and health reports take every timestamp, and the inbox
-prune its cut-off, from the store's clock: with the wall clock moved years away, nothing
-they write shows the wall clock."""
+prune its cut-off, from the store's clock; the cloud's ingest (moves, relay, downlink,
+acks, health) from its own. With the wall clock moved years away, nothing either writes
+shows the wall clock."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 import time_machine
 
+from cloud.db.schema import downlink_outbox, station_health, stock_moves
 from cloud.ingest import Ingest, IngestSettings
 from cloud.outbound import send_task
 from edge.domain.models import NegativeStockPolicy
@@ -66,6 +69,7 @@ def test_daemon_inbox_and_health_use_the_store_clock_not_the_wall_clock(tmp_path
         daemon._last_prune = 0.0  # prune on the next turn: the cut-off is T0 − 30 days
         daemon.write_status(force=True)
         daemon.step(0)
+        ingest.step(0)  # takes the station's ack of the task
 
     state = store.queries.sync_state()
     assert state["heartbeat_at"] == "2026-11-23T09:00:00+00:00"
@@ -80,3 +84,18 @@ def test_daemon_inbox_and_health_use_the_store_clock_not_the_wall_clock(tmp_path
         assert env["created_at"].startswith("2026-11-23T09:00:00"), (topic, env["created_at"])
     health = [json.loads(p)["payload"] for t, p in published if t.endswith("/health")]
     assert all(h["backup_configured"] is False for h in health)
+    with engine.connect() as conn:
+        cloud = {
+            "stock_moves.received_at": conn.execute(sa.select(stock_moves.c.received_at)
+                                                    ).scalars().all(),
+            "station_health.received_at": conn.execute(sa.select(station_health.c.received_at)
+                                                       ).scalars().all(),
+            "downlink_outbox": [v for row in conn.execute(sa.select(
+                downlink_outbox.c.next_attempt_at, downlink_outbox.c.last_sent_at,
+                downlink_outbox.c.acked_at)) for v in row],
+        }
+    assert len(cloud["stock_moves.received_at"]) == 2 and cloud["station_health.received_at"]
+    assert None not in cloud["downlink_outbox"]  # sent and acked
+    assert {k: [v for v in vs if v != T0] for k, vs in cloud.items()} == {
+        "stock_moves.received_at": [], "station_health.received_at": [],
+        "downlink_outbox": [T0 + timedelta(seconds=10)]}  # next attempt: T0 + resend_after
