@@ -233,7 +233,8 @@ def test_module_entry_point_runs(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "provisioning", "--state", str(tmp_path / "s"), "init"],
         cwd=root, capture_output=True, text=True, timeout=60, check=True,
-        env={**os.environ, "PYTHONPATH": str(root)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])},
     )
     assert out.stdout.splitlines()[0] == f"CA written to {tmp_path / 's' / 'ca' / 'ca.crt'}"
     assert mode(tmp_path / "s" / "cloud.env") == 0o600
