@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import pwd
@@ -256,3 +257,22 @@ def test_cloud_env_tells_ingest_where_the_broker_is(prov: Provisioner, tmp_path:
     # enrolling a station later keeps them
     prov.enrol("st-09", "WH1")
     assert read_env_file(tmp_path / "state" / "cloud.env") == env
+
+
+def test_certificates_and_crl_outlive_a_station(prov: Provisioner, tmp_path: Path) -> None:
+    """Nothing rotates the CA, renews a certificate or re-signs the CRL on a schedule: the CA
+    lasts 20 years, server and client certificates 10 (a station's service life), and the
+    CRL is good until the CA ends (mosquitto refuses every client past its nextUpdate)."""
+    e = prov.enrol("st-l", "WH1", client_cert=True)
+    assert e.client_cert is not None
+    broker = tmp_path / "broker"
+    ca = x509.load_pem_x509_certificate((broker / "ca.crt").read_bytes())
+    server = x509.load_pem_x509_certificate((broker / "server.crt").read_bytes())
+    client = x509.load_pem_x509_certificate(e.client_cert.read_bytes())
+    crl = x509.load_pem_x509_crl((broker / "crl.pem").read_bytes())
+    year = dt.timedelta(days=365)
+    lasts = {name: c.not_valid_after_utc - c.not_valid_before_utc
+             for name, c in (("ca", ca), ("server", server), ("client", client))}
+    assert lasts["ca"] >= 20 * year and lasts["server"] >= 10 * year and lasts["client"] >= 10 * year
+    assert server.not_valid_after_utc <= ca.not_valid_after_utc
+    assert crl.next_update_utc is not None and crl.next_update_utc >= ca.not_valid_after_utc - year
