@@ -59,7 +59,7 @@ async def _main() -> None:
                 sc = open_client(engine, sealer, shop_id, http=http, clock=fake.clock.now,
                                  limiter=RateLimiter(LIMITS))
                 t0 = time.perf_counter()
-                result = await sync_orders(engine, sc, platform_now=now, settings=settings)
+                result = await sync_orders(engine, sc, platform_now=now, now=now, settings=settings)
                 ingest_s = time.perf_counter() - t0
                 windows = result.windows
                 # The same windows again, results discarded.

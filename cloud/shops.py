@@ -221,7 +221,7 @@ def active_shop_ids(conn: Connection) -> list[str]:
 
 
 def store_token(conn: Connection, sealer: Sealer, shop_id: str, token: Token,
-                *, now: datetime | None = None) -> None:
+                *, now: datetime) -> None:
     """Persist ``token`` encrypted and mark the shop active."""
     values: dict[str, Any] = {
         "access_token_enc": sealer.seal(token.access_token),
@@ -235,7 +235,7 @@ def store_token(conn: Connection, sealer: Sealer, shop_id: str, token: Token,
         values["seller_id"] = token.owner_id
     conn.execute(sa.update(shops).where(shops.c.id == shop_id).values(**values))
     conn.execute(sa.update(shop_config).where(shop_config.c.shop_id == shop_id).values(
-        status="active", authorized_at=now or datetime.now(UTC)))
+        status="active", authorized_at=now))
 
 
 def mark_reauth(engine: Engine, shop_id: str) -> None:
@@ -307,7 +307,7 @@ async def exchange_code(
         owner_id=as_str(data.get("owner_id", data.get("taobao_user_id"))),
     )
     with write_transaction(engine) as conn:
-        store_token(conn, sealer, shop_id, token)
+        store_token(conn, sealer, shop_id, token, now=datetime.fromtimestamp(now, UTC))
     return token
 
 
@@ -341,7 +341,7 @@ def open_client(
 
     async def persist(_shop: str, token: Token) -> None:
         with write_transaction(engine) as conn:
-            store_token(conn, sealer, shop_id, token)
+            store_token(conn, sealer, shop_id, token, now=datetime.fromtimestamp(clock(), UTC))
 
     client: MarketplaceClient
     if shop.platform == "pdd":

@@ -20,10 +20,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from provisioning.files import write_private, write_public
 
-CA_DAYS = 3650
-"""Validity of the CA certificate."""
-LEAF_DAYS = 825
-"""Validity of server and client certificates."""
+CA_DAYS = 7305
+"""Validity of the CA certificate: 20 years. Nothing rotates the CA (every station trusts
+it), so it must outlive any station."""
+LEAF_DAYS = 3653
+"""Validity of server and client certificates: 10 years, a station's service life. Nothing
+renews them (``broker-config`` re-issues the server's only when it is run again), so
+a shorter life would lock every station out of the broker on one day."""
 
 
 @dataclass(frozen=True)
@@ -143,13 +146,18 @@ def issue_client_cert(ca: CertificateAuthority, common_name: str) -> tuple[bytes
 
 
 def build_crl(ca: CertificateAuthority, revoked_serials: list[int]) -> bytes:
-    """A PEM CRL signed by the CA listing ``revoked_serials`` (valid for 30 days)."""
+    """A PEM CRL signed by the CA listing ``revoked_serials``.
+
+    Its ``nextUpdate`` is the CA's own end of validity: OpenSSL (mosquitto) refuses every
+    client certificate once the CRL is past ``nextUpdate``, and the CRL is only rewritten when
+    the broker files are (a revocation), not on a schedule.
+    """
     now = _now()
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.cert.subject)
         .last_update(now - dt.timedelta(minutes=5))
-        .next_update(now + dt.timedelta(days=30))
+        .next_update(max(ca.cert.not_valid_after_utc, now + dt.timedelta(days=1)))
     )
     for serial in sorted(set(revoked_serials)):
         builder = builder.add_revoked_certificate(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -99,9 +99,8 @@ def _lock(conn: Connection) -> None:
 
 
 def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None, *,
-                     limit: int = 1000, now: datetime | None = None) -> AllocationResult:
+                     limit: int = 1000, now: datetime) -> AllocationResult:
     """Review and allocate the shop's pending (and retryable exception) orders."""
-    now = now or datetime.now(UTC)
     result = AllocationResult()
     with write_transaction(engine) as conn:
         _lock(conn)

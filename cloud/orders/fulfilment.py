@@ -21,7 +21,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,22 +57,21 @@ RELEASE_GRACE = timedelta(minutes=10)
 
 
 def release_reservations(conn: Connection, order_id: str, reason: str, *,
-                         now: datetime | None = None) -> int:
+                         now: datetime) -> int:
     """Release an order's open reservations; returns how many rows were released."""
     result = conn.execute(sa.update(reservations).where(
         reservations.c.order_id == order_id, reservations.c.released_at.is_(None)).values(
-        released_at=now or datetime.now(UTC), release_reason=reason[:32]))
+        released_at=now, release_reason=reason[:32]))
     return int(result.rowcount or 0)
 
 
 def intercept(conn: Connection, order_id: str, station_id: str, cause: str, reason: str, *,
-              now: datetime | None = None) -> str | None:
+              now: datetime) -> str | None:
     """Queue an intercept for ``station_id`` once per (order, cause); returns the msg id."""
     exists = conn.execute(sa.select(order_intercepts.c.msg_id).where(
         order_intercepts.c.order_id == order_id, order_intercepts.c.cause == cause[:128])).first()
     if exists:
         return None
-    now = now or datetime.now(UTC)
     msg_id = send_intercept(conn, station_id, order_id, reason, now=now)
     conn.execute(sa.insert(order_intercepts).values(
         order_id=order_id, cause=cause[:128], reason=reason[:200], station_id=station_id,
@@ -129,7 +128,7 @@ class WaybillResult:
     """Orders left for the next pass (transient failures)."""
 
 
-async def request_waybills(engine: Engine, sc: Any, *, limit: int = 200,
+async def request_waybills(engine: Engine, sc: Any, *, now: datetime, limit: int = 200,
                            concurrency: int = 4, owner: str | None = None) -> WaybillResult:
     """E-waybills for the shop's allocated orders, then pack tasks to their stations.
 
@@ -150,8 +149,7 @@ async def request_waybills(engine: Engine, sc: Any, *, limit: int = 200,
             await one_claimed(batch)
 
     async def one_claimed(batch: Sequence[Any]) -> None:
-        held = set(claim_waybills(engine, [row.id for row in batch], owner,
-                                  now=datetime.now(UTC)))
+        held = set(claim_waybills(engine, [row.id for row in batch], owner, now=now))
         claimed = [row for row in batch if row.id in held]
         try:
             if claimed:
@@ -179,7 +177,7 @@ async def request_waybills(engine: Engine, sc: Any, *, limit: int = 200,
                 for row in batch:  # find the one the platform refuses
                     await attempt([row])
                 return
-            _waybill_exception(engine, batch[0].id, err)
+            _waybill_exception(engine, batch[0].id, err, now)
             result.failed += 1
             return
         except MarketplaceError as err:
@@ -187,7 +185,6 @@ async def request_waybills(engine: Engine, sc: Any, *, limit: int = 200,
             result.deferred += len(batch)
             return
         by_object = {w.object_id: w for w in got}
-        now = datetime.now(UTC)
         with write_transaction(engine) as conn:
             release_waybill_claims(conn, [row.id for row in batch], owner)
             for row in batch:
@@ -216,23 +213,22 @@ async def request_waybills(engine: Engine, sc: Any, *, limit: int = 200,
     return result
 
 
-def _waybill_exception(engine: Engine, order_id: str, err: BusinessError) -> None:
+def _waybill_exception(engine: Engine, order_id: str, err: BusinessError, now: datetime) -> None:
     with write_transaction(engine) as conn:
-        release_reservations(conn, order_id, "waybill_failed")
+        release_reservations(conn, order_id, "waybill_failed", now=now)
         conn.execute(sa.update(orders).where(orders.c.id == order_id,
                                              orders.c.state == "allocated").values(
             state="exception", exception_code="waybill", warehouse_id=None, station_id=None,
             exception_detail=f"面单申请失败 / waybill refused: {err.sub_msg or err.msg}"[:500],
-            updated_at=datetime.now(UTC)))
+            updated_at=now))
 
 
 # -------------------------------------------------------------------- shipments
 
 
-def collect_shipments(conn: Connection, shop_id: str, *, now: datetime | None = None,
+def collect_shipments(conn: Connection, shop_id: str, *, now: datetime,
                       limit: int = 5000) -> int:
     """Turn new station shipments of the shop's orders into write-back rows."""
-    now = now or datetime.now(UTC)
     s, o, w = station_shipments, orders, tracking_writebacks
     new = conn.execute(
         sa.select(s.c.msg_id, s.c.order_id, s.c.waybill_no, s.c.carrier, o.c.state)
@@ -299,7 +295,7 @@ def _backoff(attempts: int, base: float) -> timedelta:
     return timedelta(seconds=min(600.0, base * 2 ** min(attempts, 7)))
 
 
-async def write_back(engine: Engine, sc: Any, *, now: datetime | None = None,
+async def write_back(engine: Engine, sc: Any, *, now: datetime,
                      limit: int = 2000, concurrency: int = 8,
                      max_attempts: int = 12, backoff: float = 5.0) -> WritebackResult:
     """Write due tracking numbers of the shop to the platform, each exactly once.
@@ -310,7 +306,6 @@ async def write_back(engine: Engine, sc: Any, *, now: datetime | None = None,
     ``backoff`` seconds, up to ``max_attempts``.
     """
     shop = sc.shop
-    now = now or datetime.now(UTC)
     w, o = tracking_writebacks, orders
     with engine.connect() as conn:
         due = conn.execute(

@@ -33,7 +33,7 @@ import logging
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -137,9 +137,9 @@ def get_cursor(conn: Connection, shop_id: str, stream: str) -> datetime | None:
 
 
 def set_cursor(conn: Connection, shop_id: str, stream: str, cursor: datetime,
-               window: tuple[datetime, datetime] | None = None, count: int = 0) -> None:
+               window: tuple[datetime, datetime] | None = None, count: int = 0, *,
+               now: datetime) -> None:
     """Move the checkpoint (in the caller's transaction, with the window's data)."""
-    now = datetime.now(UTC)
     values = {"cursor_at": cursor, "updated_at": now, "last_count": count,
               "last_window_start": window[0] if window else None,
               "last_window_end": window[1] if window else None}
@@ -302,7 +302,7 @@ def _unchanged(conn: Connection, oid: str, po: PlatformOrder, values: dict[str, 
 
 
 def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
-                 now: datetime | None = None, cache: MappingCache | None = None,
+                 now: datetime, cache: MappingCache | None = None,
                  cur: Any = _UNKNOWN) -> tuple[str, str]:
     """Store one platform order; returns (``inserted``|``updated``|``stale``, order id).
 
@@ -310,7 +310,6 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
     reaching an order at a station with a changed address, a refund request or a closure
     sends an intercept.
     """
-    now = now or datetime.now(UTC)
     oid = order_key(po.platform, po.order_id)
     if cur is _UNKNOWN:
         cur = conn.execute(sa.select(*_CURRENT).where(orders.c.id == oid)).first()
@@ -368,14 +367,13 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
 
 
 def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
-                  now: datetime | None = None) -> str:
+                  now: datetime) -> str:
     """Store an after-sales record (newer wins) and apply it to the order.
 
     A pending refund on an order at a station intercepts it; on an allocated order it
     releases the stock and files an exception; a successful refund before shipping
     cancels the order.
     """
-    now = now or datetime.now(UTC)
     cur = conn.execute(sa.select(refunds.c.platform_updated_at).where(
         refunds.c.shop_id == shop_id, refunds.c.refund_id == event.refund_id)).first()
     values = {"platform_order_id": event.order_id, "status": event.status[:64],
@@ -427,8 +425,11 @@ async def fetch_window(client: Any, start: datetime, end: datetime, *,
 
 
 async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
-                      settings: SyncSettings | None = None) -> SyncResult:
-    """Read every window from the checkpoint up to ``platform_now − lag``."""
+                      now: datetime, settings: SyncSettings | None = None) -> SyncResult:
+    """Read every window from the checkpoint up to ``platform_now − lag``.
+
+    ``platform_now`` plans the windows (the platform's clock); ``now`` (ours) stamps rows.
+    """
     s = settings or SyncSettings()
     result = SyncResult()
     shop_id = sc.shop.id
@@ -461,7 +462,7 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
             window, task = reading.popleft()
             got = await task
             read_next()
-            _store_window(engine, shop_id, window, got, result, last)
+            _store_window(engine, shop_id, window, got, result, last, now=now)
             last = {po.order_id: po for po in got}
     finally:
         for _, task in reading:
@@ -472,13 +473,13 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
 
 def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime],
                   got: list[PlatformOrder], result: SyncResult,
-                  last: dict[str, PlatformOrder]) -> None:
+                  last: dict[str, PlatformOrder], *, now: datetime) -> None:
     """Write one window's orders and move the checkpoint to its end, in one transaction.
 
     ``last`` holds the previous window's orders, written by this run: an identical copy
     read again in the overlap is stale without asking the database."""
     end = window[1]
-    stamp = datetime.now(UTC)
+    stamp = now
     with write_transaction(engine) as conn:
         cache = MappingCache(conn, shop_id)
         ids = [order_key(po.platform, po.order_id) for po in got]
@@ -508,13 +509,13 @@ def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
             conn.execute(sa.insert(orders), new_orders)
         if new_lines:
             conn.execute(sa.insert(order_lines), new_lines)
-        set_cursor(conn, shop_id, "orders", end, window, len(got))
+        set_cursor(conn, shop_id, "orders", end, window, len(got), now=stamp)
     result.windows += 1
     result.fetched += len(got)
 
 
 async def sync_refunds(engine: Engine, sc: ShopClient, *, platform_now: datetime,
-                       settings: SyncSettings | None = None) -> int:
+                       now: datetime, settings: SyncSettings | None = None) -> int:
     """Read refund windows like order windows; returns the number of records read."""
     s = settings or SyncSettings()
     with engine.connect() as conn:
@@ -528,18 +529,19 @@ async def sync_refunds(engine: Engine, sc: ShopClient, *, platform_now: datetime
         if window is None:
             break
         events = await sc.client.refunds_in_window(*window)
-        stamp = datetime.now(UTC)
+        stamp = now
         with write_transaction(engine) as conn:
             for event in sorted(events, key=lambda e: e.updated_at):
                 upsert_refund(conn, sc.shop.id, event, now=stamp)
-            set_cursor(conn, sc.shop.id, "refunds", window[1], window, len(events))
+            set_cursor(conn, sc.shop.id, "refunds", window[1], window, len(events), now=stamp)
         total += len(events)
         windows += 1
         cursor = window[1]
     return total
 
 
-async def refetch_orders(engine: Engine, sc: ShopClient, order_ids: Sequence[str]) -> int:
+async def refetch_orders(engine: Engine, sc: ShopClient, order_ids: Sequence[str], *,
+                         now: datetime) -> int:
     """Re-read orders by platform id (push hints); returns how many were stored/updated."""
     changed = 0
     for platform_order_id in order_ids:
@@ -550,15 +552,15 @@ async def refetch_orders(engine: Engine, sc: ShopClient, order_ids: Sequence[str
             log.info("push re-read of %s failed: %s", platform_order_id, err.message)
             continue
         with write_transaction(engine) as conn:
-            kind, _ = upsert_order(conn, sc.shop.id, po)
+            kind, _ = upsert_order(conn, sc.shop.id, po, now=now)
         changed += kind != "stale"
     return changed
 
 
-async def handle_push(engine: Engine, sc: ShopClient, messages: Sequence[PushMessage]) -> int:
+async def handle_push(engine: Engine, sc: ShopClient, messages: Sequence[PushMessage], *,
+                      now: datetime) -> int:
     """Record push messages once (by id) and re-read the orders they name."""
     fresh: list[str] = []
-    now = datetime.now(UTC)
     with write_transaction(engine) as conn:
         for msg in messages:
             seen = conn.execute(sa.select(push_inbox.c.msg_id).where(
@@ -570,7 +572,7 @@ async def handle_push(engine: Engine, sc: ShopClient, messages: Sequence[PushMes
                 platform_order_id=msg.order_id[:64], received_at=now))
             if msg.order_id and msg.order_id not in fresh:
                 fresh.append(msg.order_id)
-    return await refetch_orders(engine, sc, fresh)
+    return await refetch_orders(engine, sc, fresh, now=now)
 
 
 def seal_receiver(conn: Connection, sealer: Sealer, order_id: str,

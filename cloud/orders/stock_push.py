@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -91,7 +91,7 @@ class PushResult:
     """Mappings whose available-to-sell equals the last accepted push."""
 
 
-async def push_stock(engine: Engine, sc: Any, *, force: bool = False,
+async def push_stock(engine: Engine, sc: Any, *, now: datetime, force: bool = False,
                      concurrency: int = 4) -> PushResult:
     """Push every mapped SKU of the shop whose available-to-sell changed."""
     shop = sc.shop
@@ -122,7 +122,7 @@ async def push_stock(engine: Engine, sc: Any, *, force: bool = False,
                     shop_id=shop.id, mapping_id=mapping.id, sku=mapping.sku,
                     on_hand=avail.on_hand, reserved=avail.reserved, buffer=avail.buffer,
                     available=avail.available, pushed=avail.available, ok=ok,
-                    answer=answer[:1000], at=datetime.now(UTC)))
+                    answer=answer[:1000], at=now))
             if ok:
                 result.pushed += 1
             else:

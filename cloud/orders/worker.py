@@ -50,9 +50,8 @@ def worker_id() -> str:
 
 
 def acquire_lease(engine: Engine, job: str, owner: str, ttl: timedelta, *,
-                  now: datetime | None = None) -> bool:
+                  now: datetime) -> bool:
     """Take (or extend) the lease of ``job`` unless another live owner holds it."""
-    now = now or datetime.now(UTC)
     j = job_leases.c
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
@@ -194,6 +193,10 @@ class Worker:
             self._clients[shop_id] = sc
         return sc
 
+    def now(self) -> datetime:
+        """The worker's clock as a UTC datetime: every timestamp and "is it due" of a tick."""
+        return datetime.fromtimestamp(self.clock(), UTC)
+
     def forget(self, shop_id: str) -> None:
         """Drop a cached client (after re-authorisation)."""
         self._clients.pop(shop_id, None)
@@ -211,7 +214,7 @@ class Worker:
             await refresh_if_due(sc, now=self.clock())
         except MarketplaceError as err:
             return self._failed(report, shop_id, err)
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        now = self.now()
         if s.platform_time:
             # Windows follow the platform's clock (spec: calibrate with pdd.time.get).
             try:
@@ -221,28 +224,30 @@ class Worker:
 
         async def sync() -> None:
             report.sync = await order_sync.sync_orders(self.engine, sc, platform_now=now,
-                                                       settings=s.sync)
+                                                       now=self.now(), settings=s.sync)
             if s.poll_refunds:
                 report.refunds = await order_sync.sync_refunds(self.engine, sc,
-                                                               platform_now=now, settings=s.sync)
+                                                               platform_now=now, now=self.now(),
+                                                               settings=s.sync)
             if s.listen_push and sc.shop.platform == "taobao":
                 report.pushes_handled = await self.consume_tmc(sc)
 
         async def allocate() -> None:
             alloc = allocation.allocate_pending(self.engine, shop_id,
-                                                sc.shop.default_warehouse_id)
+                                                sc.shop.default_warehouse_id, now=self.now())
             report.allocated, report.exceptions = len(alloc.allocated), len(alloc.exceptions)
-            report.waybills = await fulfilment.request_waybills(self.engine, sc, owner=self.owner)
+            report.waybills = await fulfilment.request_waybills(self.engine, sc, now=self.now(),
+                                                                owner=self.owner)
 
         async def ship() -> None:
             with write_transaction(self.engine) as conn:
-                report.shipments = fulfilment.collect_shipments(conn, shop_id)
+                report.shipments = fulfilment.collect_shipments(conn, shop_id, now=self.now())
             report.writeback = await fulfilment.write_back(
-                self.engine, sc, concurrency=s.writeback_concurrency,
+                self.engine, sc, now=self.now(), concurrency=s.writeback_concurrency,
                 backoff=s.writeback_backoff)
 
         async def stock() -> None:
-            report.stock = await stock_push.push_stock(self.engine, sc)
+            report.stock = await stock_push.push_stock(self.engine, sc, now=self.now())
 
         for step in (sync, allocate, ship, stock):
             try:
@@ -274,7 +279,7 @@ class Worker:
             if not messages:
                 break
             mine = [m for m in messages if not sc.shop.seller_id or m.shop_id == sc.shop.seller_id]
-            handled += await order_sync.handle_push(self.engine, sc, mine)
+            handled += await order_sync.handle_push(self.engine, sc, mine, now=self.now())
             await client.tmc_confirm([m.id for m in messages])
         return handled
 
@@ -293,7 +298,8 @@ class Worker:
                     async def consume(push: PddPushClient = push, sc: ShopClient = sc) -> None:
                         async for msg in push.messages():
                             target = self._pdd_shop_for(msg.shop_id) or sc
-                            await order_sync.handle_push(self.engine, target, [msg])
+                            await order_sync.handle_push(self.engine, target, [msg],
+                                                         now=self.now())
                             await push.ack(msg)  # only after the re-read was stored
 
                     consumer = asyncio.create_task(consume())
@@ -330,7 +336,8 @@ class Worker:
                     shop_ids = active_shop_ids(conn)
                 for shop_id in shop_ids:
                     job = f"shop:{shop_id}"
-                    if not acquire_lease(self.engine, job, self.owner, self.settings.lease_ttl):
+                    if not acquire_lease(self.engine, job, self.owner, self.settings.lease_ttl,
+                                         now=self.now()):
                         continue
                     if (self.settings.listen_push and not once and shop_id not in listeners
                             and self.client(shop_id).shop.platform == "pdd"):
@@ -367,7 +374,8 @@ class Worker:
         ttl = self.settings.lease_ttl
         while True:
             await asyncio.sleep(ttl.total_seconds() / 3)
-            if not await asyncio.to_thread(acquire_lease, self.engine, job, self.owner, ttl):
+            if not await asyncio.to_thread(acquire_lease, self.engine, job, self.owner, ttl,
+                                          now=self.now()):
                 log.warning("lease %s was taken over while its tick ran", job)
                 return
 

@@ -79,6 +79,11 @@ class Writer:
             else:
                 conn.execute("COMMIT")
 
+    @property
+    def clock(self) -> Clock:
+        """The station's one clock (UTC): the sync daemon, inbox and health reports read it too."""
+        return self._clock
+
     def now(self) -> str:
         return self._clock().isoformat()
 

@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 
 import click
@@ -112,7 +112,8 @@ class SyncDaemon:
         self.health = HealthReporter(
             self.station_id, store.path, store.queries,
             lambda topic, payload: broker.publish(topic, payload, qos=1),
-            every=self.settings.health_every or HEALTH_EVERY, check_every=self.settings.health_check_every)
+            every=self.settings.health_every or HEALTH_EVERY, check_every=self.settings.health_check_every,
+            clock=store.writer.clock)
         """Backup health and backlog for the cloud (``edge.sync.health``)."""
         self.resync_msg_id: str | None = None
         """The resync request queued by this start (a restored database), if any."""
@@ -176,8 +177,8 @@ class SyncDaemon:
         if self._last_prune and now - self._last_prune < self.settings.prune_every:
             return
         self._last_prune = now
-        before = (datetime.now(UTC) - self.settings.inbox_keep).isoformat()
         w = self.store.writer
+        before = (w.clock() - self.settings.inbox_keep).isoformat()
         try:
             w.prune_inbox(before)
             wall = datetime.fromisoformat(w.now())
@@ -211,7 +212,7 @@ class SyncDaemon:
             events, self._events = self._events, []
         for state in events:
             if state.connected:
-                self._online_since = datetime.now(UTC)
+                self._online_since = self.store.writer.clock()
                 self.outbox.reconnected()
             else:
                 self._online_since = None
@@ -237,7 +238,7 @@ class SyncDaemon:
         if (not force and values == self._last_values
                 and now - self._last_heartbeat < self.settings.heartbeat_every):
             return
-        values["heartbeat_at"] = datetime.now(UTC).isoformat()
+        values["heartbeat_at"] = self.store.writer.now()
         try:
             self.store.writer.set_sync_state(values)
         except sqlite3.OperationalError as err:  # busy: the next turn writes it

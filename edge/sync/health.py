@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from edge.backup.replicator import read_health
 from edge.store.queries import Queries
@@ -27,9 +27,9 @@ CHECK_EVERY = 5.0
 """Seconds between looks for a change (a change is reported at once)."""
 
 
-def build_health(db_path: str, queries: Queries) -> HealthWire:
-    """The station's health now."""
-    backup = read_health(db_path) if db_path != ":memory:" else None
+def build_health(db_path: str, queries: Queries, now: datetime) -> HealthWire:
+    """The station's health at ``now`` (the backup lag is measured to it)."""
+    backup = read_health(db_path, now.timestamp()) if db_path != ":memory:" else None
     stats = queries.outbox_stats()
     return HealthWire(
         backup_configured=backup is not None,
@@ -55,7 +55,8 @@ class HealthReporter:
     def __init__(
         self, station_id: str, db_path: str, queries: Queries,
         publish: Callable[[str, bytes], object], *, every: float = HEALTH_EVERY,
-        check_every: float = CHECK_EVERY, monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime], check_every: float = CHECK_EVERY,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.station_id = station_id
         """Sender."""
@@ -73,6 +74,8 @@ class HealthReporter:
         """Reports published."""
         self.last: HealthWire | None = None
         """The last report published."""
+        self.clock = clock
+        """The station's clock (UTC): report times and the backup lag."""
         self._monotonic = monotonic
         self._last_sent = -1e18
         self._last_check = -1e18
@@ -83,12 +86,13 @@ class HealthReporter:
         if not connected or now - self._last_check < self.check_every:
             return False
         self._last_check = now
-        health = build_health(self.db_path, self.queries)
+        at = self.clock()
+        health = build_health(self.db_path, self.queries, at)
         changed = self.last is None or _signature(health) != _signature(self.last)
         if not changed and now - self._last_sent < self.every:
             return False
         env = Envelope(msg_id=str(uuid.uuid4()), kind="health", station_id=self.station_id,
-                       created_at=datetime.now(UTC), payload=health.model_dump(mode="json"))
+                       created_at=at, payload=health.model_dump(mode="json"))
         self.publish(up_topic(self.station_id, "health"), encode(env))
         self.last, self._last_sent = health, now
         self.sent += 1

@@ -23,7 +23,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel
 
@@ -167,7 +167,7 @@ class Inbox:
         if isinstance(payload, AckWire):
             self.outbox.acked(payload)
             self.counters.acks += len(payload.msg_ids)
-            self.counters.last_ack_at = datetime.now(UTC)
+            self.counters.last_ack_at = self.writer.clock()
             return
         effect = effect_for(payload)
         if self.writer.apply_once(env.msg_id, env.kind, effect):
@@ -195,7 +195,7 @@ class Inbox:
             rej, self._rejected = self._rejected[:ACK_BATCH], self._rejected[ACK_BATCH:]
             env = Envelope(
                 msg_id=str(uuid.uuid4()), kind="ack", station_id=self.station_id,
-                created_at=datetime.now(UTC),
+                created_at=self.writer.clock(),
                 payload=AckWire(msg_ids=ids, rejected=rej).model_dump(mode="json"),
             )
             try:

@@ -108,7 +108,8 @@ def base_env(values: dict[str, str], **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PACKLINE_", "AWS_"))}
     env.update(values)
     env.update(overrides)
-    env["PYTHONPATH"] = str(ROOT)
+    # ROOT first; the rest kept (tests/timetravel moves the child processes' clock too)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     return env
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import pwd
@@ -273,7 +274,8 @@ def test_module_entry_point_runs(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "provisioning", "--state", str(tmp_path / "s"), "init"],
         cwd=root, capture_output=True, text=True, timeout=60, check=True,
-        env={**os.environ, "PYTHONPATH": str(root)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])},
     )
     assert out.stdout.splitlines()[0] == f"CA written to {tmp_path / 's' / 'ca' / 'ca.crt'}"
     assert mode(tmp_path / "s" / "cloud.env") == 0o600
@@ -349,3 +351,22 @@ def test_enrol_and_revoke_register_the_station_in_the_cloud(tmp_path: Path) -> N
     assert r.exit_code == 0, r.output
     assert registry() == [("st-01", "WH1", "revoked", True)]
     engine.dispose()
+
+
+def test_certificates_and_crl_outlive_a_station(prov: Provisioner, tmp_path: Path) -> None:
+    """Nothing rotates the CA, renews a certificate or re-signs the CRL on a schedule: the CA
+    lasts 20 years, server and client certificates 10 (a station's service life), and the
+    CRL is good until the CA ends (mosquitto refuses every client past its nextUpdate)."""
+    e = prov.enrol("st-l", "WH1", client_cert=True)
+    assert e.client_cert is not None
+    broker = tmp_path / "broker"
+    ca = x509.load_pem_x509_certificate((broker / "ca.crt").read_bytes())
+    server = x509.load_pem_x509_certificate((broker / "server.crt").read_bytes())
+    client = x509.load_pem_x509_certificate(e.client_cert.read_bytes())
+    crl = x509.load_pem_x509_crl((broker / "crl.pem").read_bytes())
+    year = dt.timedelta(days=365)
+    lasts = {name: c.not_valid_after_utc - c.not_valid_before_utc
+             for name, c in (("ca", ca), ("server", server), ("client", client))}
+    assert lasts["ca"] >= 20 * year and lasts["server"] >= 10 * year and lasts["client"] >= 10 * year
+    assert server.not_valid_after_utc <= ca.not_valid_after_utc
+    assert crl.next_update_utc is not None and crl.next_update_utc >= ca.not_valid_after_utc - year

@@ -82,7 +82,7 @@ def test_marker_without_a_backup_time_uses_the_newest_time_in_the_copy(tmp_path:
 def test_backup_health_is_read_from_the_sidecar_without_touching_it(tmp_path: Path) -> None:
     db = tmp_path / "st.db"
     store = make_station(db, "st-01")
-    assert read_health(str(db)) is None and build_health(str(db), store.queries).backup_configured is False
+    assert read_health(str(db)) is None and build_health(str(db), store.queries, store.writer.clock()).backup_configured is False
     runner = BackupRunner(str(db), f"file://{tmp_path}/rep")
     runner.replicator.sync()
     before = sorted(p.name for p in Path(sidecar_dir(str(db))).rglob("*"))
@@ -98,7 +98,7 @@ def test_backup_health_is_read_from_the_sidecar_without_touching_it(tmp_path: Pa
     h = read_health(str(db))
     assert h is not None and (h.txid, h.uploaded_txid, h.lag_txids) == (2, 1, 1)
     assert h.last_error == "RuntimeError: S3 unreachable"
-    wire = build_health(str(db), store.queries)
+    wire = build_health(str(db), store.queries, store.writer.clock())
     assert wire.backup_configured and wire.backup_lag_txids == 1 and wire.outbox_backlog == 2
     assert wire.backup_last_error == "RuntimeError: S3 unreachable"
     runner.replicator.upload()  # a success clears the recorded error

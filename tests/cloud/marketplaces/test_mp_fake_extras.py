@@ -141,7 +141,8 @@ def test_cli_command_serves_until_interrupted(tmp_path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "pdd", "--port", str(port), "--seed", "3",
          "--fault-rate", "0"], cwd=os.getcwd(), stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.getcwd()})
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(
+            [os.getcwd(), *filter(None, [os.environ.get("PYTHONPATH")])])})
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(4)]

@@ -82,10 +82,11 @@ async def test_a_tick_longer_than_the_lease_keeps_it(pg_engine: Engine, sealer: 
         for _ in range(6):  # 6 s: three lease lengths (wide margins: CI machines are busy)
             await asyncio.sleep(1.0)
             taken.append(await asyncio.to_thread(
-                acquire_lease, pg_engine, f"shop:{shop_id}", "w2", settings.lease_ttl))
+                acquire_lease, pg_engine, f"shop:{shop_id}", "w2", settings.lease_ttl,
+                now=w1.now()))
         return TickReport(shop_id)
 
     monkeypatch.setattr(w1, "tick", slow_tick)
-    assert acquire_lease(pg_engine, "shop:pdd1", "w1", settings.lease_ttl)
+    assert acquire_lease(pg_engine, "shop:pdd1", "w1", settings.lease_ttl, now=w1.now())
     await w1.tick_leased("pdd1")
     assert taken == [False] * 6  # w2 never got in while w1's tick ran

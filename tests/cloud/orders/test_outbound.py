@@ -235,7 +235,8 @@ async def test_refund_list_windows_intercept_without_the_order_stream(
         fake.advance(400)
         sc = worker.client(shop_id)
         read = await sync_refunds(cloud_engine, sc,
-                                  platform_now=datetime.fromtimestamp(fake.now(), UTC))
+                                  platform_now=datetime.fromtimestamp(fake.now(), UTC),
+                                  now=worker.now())
     assert read == 1
     with cloud_engine.connect() as conn:
         causes = conn.execute(sa.select(order_intercepts.c.cause)).scalars().all()

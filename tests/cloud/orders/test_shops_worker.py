@@ -178,6 +178,7 @@ def test_stock_push_never_exceeds_available_to_sell(
     client = RecordingClient()
     open_orders: list[str] = []
     seq = 0
+    now = datetime(2026, 11, 25, tzinfo=UTC)  # the one clock of this run (after every order)
     for kind, k, qty in steps:
         if kind == "receive":
             receive(engine, "WH1", skus_[k], qty)
@@ -188,8 +189,8 @@ def test_stock_push_never_exceeds_available_to_sell(
                                updated_at=datetime(2026, 11, 23, tzinfo=UTC) + timedelta(seconds=seq),
                                lines=(OrderLine(sku_id=f"K{k}", outer_id="", qty=qty, price_fen=1),))
             with write_transaction(engine) as conn:
-                upsert_order(conn, "pdd1", po)
-            allocate_pending(engine, "pdd1", "WH1")
+                upsert_order(conn, "pdd1", po, now=now)
+            allocate_pending(engine, "pdd1", "WH1", now=now)
             open_orders.append(f"pdd-{po.order_id}")
         elif kind in ("ship", "cancel") and open_orders:
             oid = open_orders.pop(k % len(open_orders))
@@ -203,15 +204,15 @@ def test_stock_push_never_exceeds_available_to_sell(
                 from cloud.orders.fulfilment import collect_shipments
 
                 with write_transaction(engine) as conn:
-                    collect_shipments(conn, "pdd1")
+                    collect_shipments(conn, "pdd1", now=now)
             else:
                 old = PlatformOrder(platform="pdd", order_id=oid.split("-", 1)[1],
                                     status=OrderStatus.CLOSED, raw_status="1",
                                     updated_at=datetime(2026, 11, 24, tzinfo=UTC) + timedelta(
                                         seconds=seq), lines=())
                 with write_transaction(engine) as conn:
-                    upsert_order(conn, "pdd1", old)
-        asyncio.run(push_stock(engine, _SC(shop, client)))
+                    upsert_order(conn, "pdd1", old, now=now)
+        asyncio.run(push_stock(engine, _SC(shop, client), now=now))
         # Independently: on-hand and open reservations straight from the tables.
         with engine.connect() as conn:
             for n, sku in enumerate(skus_):

@@ -24,6 +24,8 @@ from cloud.orders.worker import Worker, WorkerSettings
 from cloud.shops import add_shop, open_client
 from tests.cloud.orders.support import connect_shop, fast_retry, seed_warehouses
 
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+"""A fixed time for rows stamped outside a worker."""
 
 class Recorder:
     """Wraps a client's ``list_orders`` to record (start, end, page, use_has_next)."""
@@ -64,7 +66,7 @@ async def test_windows_overlap_backwards_paging_and_resume_after_a_crash(
                          retry=fast_retry())
         rec = Recorder(sc.client, fail_at=9)  # dies inside a multi-page window
         with pytest.raises(Exception, match="injected crash"):
-            await sync_orders(cloud_engine, sc, platform_now=now, settings=sync)
+            await sync_orders(cloud_engine, sc, platform_now=now, now=now, settings=sync)
         with cloud_engine.connect() as conn:
             cursor_after_crash = get_cursor(conn, shop_id, "orders")
         # Only windows whose every page was read moved the checkpoint.
@@ -74,7 +76,7 @@ async def test_windows_overlap_backwards_paging_and_resume_after_a_crash(
         sc2 = open_client(cloud_engine, sealer, shop_id, http=http, clock=fake.clock.now,
                           retry=fast_retry())
         rec2 = Recorder(sc2.client)
-        result = await sync_orders(cloud_engine, sc2, platform_now=now, settings=sync)
+        result = await sync_orders(cloud_engine, sc2, platform_now=now, now=now, settings=sync)
     assert rec2.calls[0][0] == cursor_after_crash - timedelta(minutes=5)
     by_window: dict[tuple[datetime, datetime], list[tuple[int, bool]]] = {}
     for start, end, page, has_next in rec2.calls:
@@ -180,7 +182,8 @@ def test_upsert_is_idempotent_and_newest_wins(tmp_path_factory: pytest.TempPathF
     with write_transaction(engine) as conn:
         add_shop(conn, sealer, platform="pdd", name="s", app_key="k", app_secret="s",
                  shop_id="pdd1")
-        kinds = [upsert_order(conn, "pdd1", versions[n])[0] for n in order]
+        kinds = [upsert_order(conn, "pdd1", versions[n], now=datetime(2026, 11, 23, 12, tzinfo=UTC))[0]
+                 for n in order]
     newest = max(order)
     with engine.connect() as conn:
         row = conn.execute(sa.select(orders)).one()
@@ -248,7 +251,8 @@ def test_a_change_in_the_same_second_is_an_update_and_a_repeat_is_stale(
     with write_transaction(engine) as conn:
         add_shop(conn, Sealer(Fernet.generate_key()), platform="pdd", name="s", app_key="k",
                  app_secret="s", shop_id="pdd1")
-        kinds = [upsert_order(conn, "pdd1", po)[0] for po in (first, first, noted, noted, more, more)]
+        kinds = [upsert_order(conn, "pdd1", po, now=NOW)[0]
+                 for po in (first, first, noted, noted, more, more)]
     with engine.connect() as conn:
         row = conn.execute(sa.select(orders)).one()
         lines = conn.execute(sa.select(order_lines.c.qty)).scalars().all()
