@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
@@ -200,12 +199,12 @@ def test_status_row_tracks_the_link(server, station_store, cloud):
 
     daemon = make_daemon(server, station_store)
     daemon.step()
-    status = read_status(station_store.queries, datetime.now(UTC))
+    status = read_status(station_store.queries, station_store.writer.clock())
     assert status.online and status.daemon_running and status.backlog == 0
     server.stop()
     receive_moves(station_store, 2)
     daemon.step()
-    status = read_status(station_store.queries, datetime.now(UTC))
+    status = read_status(station_store.queries, station_store.writer.clock())
     assert not status.online and status.daemon_running and status.backlog == 2
     assert status.label("en").startswith("offline · 2 waiting")
 
