@@ -147,7 +147,7 @@ async def test_windows_are_read_ahead_together_but_stored_in_order(
 
         sc.client.list_orders = list_orders  # type: ignore[method-assign]
         with pytest.raises(Exception, match="injected crash"):
-            await sync_orders(cloud_engine, sc, platform_now=now, settings=sync)
+            await sync_orders(cloud_engine, sc, platform_now=now, now=now, settings=sync)
     assert flight["max"] >= 4
     assert any(s > third_start for s in starts)  # a later window was read too
     with cloud_engine.connect() as conn:
