@@ -258,8 +258,11 @@ station_shipments = sa.Table(
     sa.Column("shipped_at", UtcDateTime(), nullable=False),
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("tracking_pushed_at", UtcDateTime(), nullable=True),
+    sa.Column("move_ids", json_type(), nullable=True),
 )
-"""Orders shipped at stations; marketplace sync pushes the tracking numbers."""
+"""Orders shipped at stations; marketplace sync pushes the tracking numbers. ``move_ids``
+lists the shipment's SHIP moves: once all are in the ledger the order's reservation is
+released (``cloud.reservations.on_ingest``)."""
 
 station_sign_ins = sa.Table(
     "station_sign_ins",

@@ -69,7 +69,7 @@ EXPECTED_TABLES.update({  # 0002_sync (tables of the sync branch)
     },
     "station_shipments": {
         "msg_id", "station_id", "order_id", "waybill_no", "carrier", "weight_g", "operator_id",
-        "shipped_at", "received_at", "tracking_pushed_at",
+        "shipped_at", "received_at", "tracking_pushed_at", "move_ids",  # move_ids: 0005
     },
     "station_sign_ins": {"msg_id", "station_id", "operator_id", "event", "at", "received_at"},
 })
@@ -83,14 +83,14 @@ EXPECTED_TABLES.update({  # 0003_station_health_resync
         "received_at", "moves_sent", "downlinks_resent",
     },
 })
-EXPECTED_TABLES.update({  # 0004_orders
+EXPECTED_TABLES.update({  # 0004_orders (with the columns 0005_reservations_atp adds)
     t.name: {c.name for c in t.columns} for t in ORDER_TABLES})
 
 
 def test_migrations_create_every_table(cloud_db_url: str) -> None:
     engine = make_engine(cloud_db_url)
     try:
-        assert migrate(engine) == "0004_orders" == head_revision()
+        assert migrate(engine) == "0005_reservations_atp" == head_revision()
         inspector = sa.inspect(engine)
         tables = set(inspector.get_table_names())
         assert tables == set(EXPECTED_TABLES) | {"alembic_version"}
@@ -105,12 +105,12 @@ def test_migrations_create_every_table(cloud_db_url: str) -> None:
 
 
 def test_migrate_is_idempotent_and_accepts_a_url(cloud_db_url: str) -> None:
-    assert migrate(cloud_db_url) == "0004_orders"
-    assert migrate(cloud_db_url) == "0004_orders"
+    assert migrate(cloud_db_url) == "0005_reservations_atp"
+    assert migrate(cloud_db_url) == "0005_reservations_atp"
     engine = make_engine(cloud_db_url)
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == "0004_orders"
+            assert current_revision(conn) == "0005_reservations_atp"
             require_current(conn)
             assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
@@ -138,7 +138,7 @@ def test_downgrade_to_base_and_upgrade_again(cloud_engine: Engine) -> None:
     with cloud_engine.begin() as conn:
         command.downgrade(alembic_config(conn), "base")
     assert set(sa.inspect(cloud_engine).get_table_names()) == {"alembic_version"}
-    assert migrate(cloud_engine) == "0004_orders"
+    assert migrate(cloud_engine) == "0005_reservations_atp"
     with cloud_engine.begin() as conn:
         assert insert_moves(conn, [make_move(1)]) == [make_move(1).move_id]
     # The append-only triggers came back with the tables.
