@@ -122,9 +122,13 @@ def map_group() -> None:
               help="安全库存件数 / safety buffer, units.")
 @click.option("--buffer-percent", type=click.IntRange(0, 100), default=0,
               help="安全库存百分比 / safety buffer, percent of on-hand.")
+@click.option("--share", "stock_share", type=click.IntRange(0), default=1,
+              show_default=True,
+              help="共享库存权重 / weight of this mapping in stock it shares with other "
+                   "shops or listings.")
 @click.pass_obj
 def map_add(obj: CliContext, shop_ref: str, item_id: str, sku_id: str, outer_id: str,
-            sku: str, buffer_units: int, buffer_percent: int) -> None:
+            sku: str, buffer_units: int, buffer_percent: int, stock_share: int) -> None:
     """关联平台 SKU 与 Packline SKU / Map a platform SKU to a Packline SKU."""
     from cloud.orders.stock_push import add_mapping
     from cloud.shops import resolve_shop_id
@@ -137,7 +141,7 @@ def map_add(obj: CliContext, shop_ref: str, item_id: str, sku_id: str, outer_id:
             conn.execute(sa.insert(skus).values(sku=sku, name_zh=sku))
         mapping_id = add_mapping(conn, shop_id, item_id=item_id, sku=sku, sku_id=sku_id,
                                  outer_id=outer_id, buffer_units=buffer_units,
-                                 buffer_percent=buffer_percent)
+                                 buffer_percent=buffer_percent, stock_share=stock_share)
     click.echo(obj.t(f"已关联 #{mapping_id}", f"mapped #{mapping_id}"))
 
 @map_group.command("list")
@@ -157,7 +161,7 @@ def map_list(obj: CliContext, shop_ref: str) -> None:
                 stock_pushes.c.mapping_id == m.id).order_by(stock_pushes.c.id.desc())
                 .limit(1)).first()
             rows.append([str(m.id), m.platform_item_id, m.platform_sku_id or m.outer_id,
-                         m.sku, f"{m.buffer_units}+{m.buffer_percent}%",
+                         m.sku, f"{m.buffer_units}+{m.buffer_percent}%", str(m.stock_share),
                          "-" if last is None else
                          f"{last.pushed} ({last.on_hand}-{last.reserved}-{last.buffer})"
                          + ("" if last.ok else " ✗")])
@@ -165,7 +169,7 @@ def map_list(obj: CliContext, shop_ref: str) -> None:
         click.echo(obj.t("没有关联", "no mappings"))
         return
     click.echo(render_table(["#", obj.t("商品", "Item"), "SKU id", "SKU",
-                             obj.t("安全库存", "Buffer"),
+                             obj.t("安全库存", "Buffer"), obj.t("份额", "Share"),
                              obj.t("推送(在库-占用-安全)", "Pushed (on hand-reserved-buffer)")],
                             rows))
 

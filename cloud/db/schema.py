@@ -287,10 +287,13 @@ station_shipments = sa.Table(
     sa.Column("rejected_scans", sa.Integer(), nullable=True),
     sa.Column("weighings", sa.Integer(), nullable=True),
     sa.Column("pack_seconds", sa.Float(), nullable=True),
+    sa.Column("move_ids", json_type(), nullable=True),
 )
 """Orders shipped at stations; marketplace sync pushes the tracking numbers. The packer
 figures (wrong or extra items scanned, weighings, seconds from first scan to ship) come
-from the shipment's ``kpis`` (0005; NULL when the station did not send them)."""
+from the shipment's ``kpis`` (0007; NULL when the station did not send them). ``move_ids``
+lists the shipment's SHIP moves: once all are in the ledger the order's reservation is
+released (``cloud.orders.reservations.on_ingest``)."""
 
 station_sign_ins = sa.Table(
     "station_sign_ins",

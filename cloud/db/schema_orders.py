@@ -79,7 +79,9 @@ sku_mappings = sa.Table(
     sa.Column("buffer_units", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("buffer_percent", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("push_stock", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("stock_share", sa.Integer(), nullable=False, server_default="1"),
     sa.CheckConstraint("units > 0", name="units"),
+    sa.CheckConstraint("stock_share >= 0", name="stock_share"),
     sa.CheckConstraint("buffer_units >= 0", name="buffer_units"),
     sa.CheckConstraint("buffer_percent >= 0 AND buffer_percent <= 100", name="buffer_percent"),
     sa.UniqueConstraint("shop_id", "platform_item_id", "platform_sku_id", "outer_id"),
@@ -88,7 +90,8 @@ sku_mappings = sa.Table(
 )
 """Platform SKU (``sku_id``, else merchant code ``outer_id``) → Packline SKU, with the
 stock-push rule: safety buffer = ``buffer_units`` + ceil(on-hand × ``buffer_percent`` %);
-one platform unit takes ``units`` Packline units."""
+one platform unit takes ``units`` Packline units. Mappings that draw on the same
+warehouse stock split it by ``stock_share`` (a weight; see docs/stock-model.md)."""
 
 orders = sa.Table(
     "orders",
@@ -171,13 +174,18 @@ reservations = sa.Table(
     sa.Column("sku", sa.String(64), primary_key=True),
     sa.Column("warehouse_id", sa.String(64), primary_key=True),
     sa.Column("qty", sa.Integer(), nullable=False),
+    sa.Column("shipped_qty", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("released_at", UtcDateTime(), nullable=True),
     sa.Column("release_reason", sa.String(32), nullable=True),
     sa.CheckConstraint("qty > 0", name="qty"),
+    sa.CheckConstraint("shipped_qty >= 0 AND shipped_qty <= qty", name="shipped_qty"),
     sa.Index("ix_reservations_open", "warehouse_id", "sku", "released_at"),
 )
-"""Stock reserved for allocated, unshipped orders; released on ship or cancel."""
+"""Stock reserved for every paid, unshipped order (``cloud.orders.reservations``). An open row
+holds ``qty − shipped_qty``: the order's SHIP moves reaching the cloud consume it in the
+same transaction that lowers on-hand; released when the shipment is complete, or when the
+order is cancelled, refunded or no longer needs it."""
 
 waybills = sa.Table(
     "waybills",
@@ -237,14 +245,24 @@ stock_pushes = sa.Table(
     sa.Column("buffer", sa.BigInteger(), nullable=False),
     sa.Column("available", sa.BigInteger(), nullable=False),
     sa.Column("pushed", sa.BigInteger(), nullable=False),
+    sa.Column("units", sa.Integer(), nullable=False, server_default="1"),
+    sa.Column("allotted", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("guard_units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("detail", json_type(), nullable=True),
     sa.Column("ok", sa.Boolean(), nullable=False),
     sa.Column("answer", sa.Text(), nullable=False),
     sa.Column("at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint("pushed >= 0 AND pushed <= available", name="never_above"),
+    sa.CheckConstraint("pushed >= 0 AND pushed * units <= guard_units", name="guard"),
     sa.Index("ix_stock_pushes_mapping", "mapping_id", "id"),
 )
-"""Every stock push with its inputs (on-hand, reserved, buffer → available), the value
-pushed and the platform's answer. The check constraint makes oversell a database error."""
+"""Every stock push with its inputs (on-hand, reserved, the mapping's share ``allotted``,
+buffer → available, per-warehouse ``detail``), the value pushed and the platform's answer.
+
+``guard_units`` is the oversell guard: Packline units the mapping may offer, computed at
+push time by a separate query (``cloud.orders.stock_push.guard_units``: the fold of the ledger's
+moves minus open reservations, split by the shares) — not by the function that chose
+``pushed``. The row is written *before* the platform is called, and the check constraint
+refuses ``pushed × units > guard_units``, so a push above it never leaves Packline."""
 
 push_inbox = sa.Table(
     "push_inbox",

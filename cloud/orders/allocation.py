@@ -4,13 +4,19 @@ An order passes review when the platform says it awaits shipment, it is not unde
 review, no refund was requested, the buyer left no note, and every line (gifts too) maps
 to a Packline SKU. It is then allocated to the shop's default warehouse if that has the
 stock for every line, else to the first serving warehouse (by id) that has it, and to
-that warehouse's first working station; its stock is reserved (``reservations``) in the
-same transaction. Orders failing any rule go to the exception list with the reason;
-stock and mapping failures are retried on later passes, the others wait for a person.
+that warehouse's first working station; its reservation moves to that warehouse in the
+same transaction (``cloud.orders.reservations``: every paid order reserves from the moment it
+is known, allocated or not). Orders failing any rule go to the exception list with the
+reason; stock and mapping failures are retried on later passes, the others wait for a
+person.
 
-Stock here is warehouse stock: on-hand (``stock_balances``) minus open reservations.
-All allocations run under one lock (``BEGIN IMMEDIATE`` on SQLite, a transaction-level
-advisory lock on PostgreSQL), so two workers never reserve the same unit twice.
+Stock here is warehouse stock, all locations: on-hand (``stock_balances``) minus the
+reservations of orders that are allocated or held for a person. Orders still in the
+queue (pending, or waiting for stock, a mapping or a station) are served oldest first,
+so their own provisional reservations do not stop each other: an order that cannot be
+filled does not hold back a later one that can. All allocations run under one lock
+(``BEGIN IMMEDIATE`` on SQLite, a transaction-level advisory lock on PostgreSQL), so two
+workers never reserve the same unit twice.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cloud.db import stations, stock_balances, warehouses, write_transaction
-from cloud.db.schema_orders import order_lines, orders, reservations, shop_warehouses
-from cloud.orders.order_sync import REFUND_REQUESTED, find_mapping
+from cloud.db import stations, stock_balances, write_transaction
+from cloud.db.schema_orders import order_lines, orders, reservations
+from cloud.orders.order_sync import REFUND_REQUESTED
+from cloud.orders.reservations import find_mapping, reconcile, serving_warehouses
 
 RETRYABLE = ("unmapped", "out_of_stock", "no_station", "no_warehouse")
 """Exception codes re-reviewed on every pass (the cause can go away by itself)."""
@@ -56,21 +63,10 @@ class AllocationResult:
     """Order id → exception code."""
 
 
-def serving_warehouses(conn: Connection, shop_id: str, default: str | None) -> list[str]:
-    """Warehouses that serve the shop (all when none are configured), default first."""
-    ids = [r[0] for r in conn.execute(sa.select(shop_warehouses.c.warehouse_id).where(
-        shop_warehouses.c.shop_id == shop_id).order_by(shop_warehouses.c.warehouse_id))]
-    if not ids:
-        ids = [r[0] for r in conn.execute(sa.select(warehouses.c.id).order_by(warehouses.c.id))]
-    if default in ids:
-        ids.remove(default)
-        ids.insert(0, default)
-    return ids
-
-
 def free_stock(conn: Connection, warehouse_ids: list[str], skus: set[str]
                ) -> dict[tuple[str, str], int]:
-    """(warehouse, sku) → on-hand − open reservations."""
+    """(warehouse, sku) → on-hand − units reserved for orders out of the queue
+    (allocated, at a station, shipped awaiting their moves, or held for a person)."""
     out: dict[tuple[str, str], int] = defaultdict(int)
     if not warehouse_ids or not skus:
         return out
@@ -78,10 +74,14 @@ def free_stock(conn: Connection, warehouse_ids: list[str], skus: set[str]
     for wh, sku, qty in conn.execute(sa.select(b.warehouse_id, b.sku, sa.func.sum(b.qty)).where(
             b.warehouse_id.in_(warehouse_ids), b.sku.in_(skus)).group_by(b.warehouse_id, b.sku)):
         out[(wh, sku)] += int(qty)
-    r = reservations.c
-    for wh, sku, qty in conn.execute(sa.select(r.warehouse_id, r.sku, sa.func.sum(r.qty)).where(
-            r.warehouse_id.in_(warehouse_ids), r.sku.in_(skus), r.released_at.is_(None)
-    ).group_by(r.warehouse_id, r.sku)):
+    r, o = reservations.c, orders.c
+    queued = sa.or_(o.state == "pending",
+                    sa.and_(o.state == "exception", o.exception_code.in_(RETRYABLE)))
+    for wh, sku, qty in conn.execute(
+            sa.select(r.warehouse_id, r.sku, sa.func.sum(r.qty - r.shipped_qty))
+            .join(orders, o.id == r.order_id).where(
+                r.warehouse_id.in_(warehouse_ids), r.sku.in_(skus), r.released_at.is_(None),
+                ~queued).group_by(r.warehouse_id, r.sku)):
         out[(wh, sku)] -= int(qty)
     return out
 
@@ -158,6 +158,13 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
                 if station is None:
                     code = "no_station"
             if code is not None:
+                if code not in RETRYABLE:  # held for a person: its units stay held
+                    for wh, sku, qty in conn.execute(sa.select(
+                            reservations.c.warehouse_id, reservations.c.sku,
+                            reservations.c.qty - reservations.c.shipped_qty).where(
+                            reservations.c.order_id == row.id,
+                            reservations.c.released_at.is_(None))):
+                        stock[(wh, sku)] -= int(qty)
                 detail = detail or EXCEPTION_TEXT[code]
                 if (row.state != "exception" or row.exception_code != code
                         or row.exception_detail != detail):
@@ -167,18 +174,14 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
                 result.exceptions[row.id] = code
                 continue
             assert chosen is not None
-            # A re-allocated order (after a refund request was withdrawn) replaces its old,
-            # released reservations.
-            conn.execute(sa.delete(reservations).where(reservations.c.order_id == row.id,
-                                                       reservations.c.released_at.isnot(None)))
             for sku, qty in need.items():
                 stock[(chosen, sku)] -= qty
-                conn.execute(sa.insert(reservations).values(
-                    order_id=row.id, sku=sku, warehouse_id=chosen, qty=qty, created_at=now))
             conn.execute(sa.update(orders).where(orders.c.id == row.id).values(
                 state="allocated", warehouse_id=chosen, station_id=station,
                 exception_code=None, exception_detail=None, updated_at=now))
             result.allocated.append(row.id)
+        # Allocated orders' reservations move to their warehouse; held ones keep theirs.
+        reconcile(conn, [r.id for r in rows], now=now)
     return result
 
 

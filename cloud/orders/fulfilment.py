@@ -11,7 +11,9 @@
   the first is a first shipment, a later different waybill a modification. Each row is
   written to the platform exactly once: retried with backoff on transient errors, and a
   business refusal is checked against the platform's order (already carrying this
-  tracking number = done, e.g. after a timed-out call that did arrive).
+  tracking number = done, e.g. after a timed-out call that did arrive). The shipped
+  order's reservation is not released here: ingest does it as the SHIP moves arrive
+  (:func:`cloud.orders.reservations.on_ingest`), in the transaction that lowers on-hand.
 """
 
 from __future__ import annotations
@@ -27,19 +29,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cloud.db import stock_moves, write_transaction
+from cloud.db import write_transaction
 from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import (
     order_intercepts,
     order_lines,
     orders,
-    reservations,
     tracking_writebacks,
     waybills,
 )
 from cloud.marketplaces.base import Address, OrderStatus, WaybillRequest
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
 from cloud.orders.claims import claim_waybills, release_waybill_claims
+from cloud.orders.reservations import reconcile
 from cloud.sync.outbound import send_intercept, send_task
 from edge.sync.schema import TaskLineWire, TaskWire
 
@@ -47,22 +49,6 @@ log = logging.getLogger("packline.fulfilment")
 
 AUTH_REPLACED_CODES = frozenset({"20032"})
 """PDD "access_token或client_id错误": also what a call carrying a just-refreshed token gets."""
-
-RELEASE_GRACE = timedelta(minutes=10)
-"""A shipped order's reservation is released when its SHIP move has reached the cloud
-(on-hand dropped), or at the latest this long after the shipment arrived."""
-
-
-# ------------------------------------------------------------------ reservations
-
-
-def release_reservations(conn: Connection, order_id: str, reason: str, *,
-                         now: datetime) -> int:
-    """Release an order's open reservations; returns how many rows were released."""
-    result = conn.execute(sa.update(reservations).where(
-        reservations.c.order_id == order_id, reservations.c.released_at.is_(None)).values(
-        released_at=now, release_reason=reason[:32]))
-    return int(result.rowcount or 0)
 
 
 def intercept(conn: Connection, order_id: str, station_id: str, cause: str, reason: str, *,
@@ -215,12 +201,12 @@ async def request_waybills(engine: Engine, sc: Any, *, now: datetime, limit: int
 
 def _waybill_exception(engine: Engine, order_id: str, err: BusinessError, now: datetime) -> None:
     with write_transaction(engine) as conn:
-        release_reservations(conn, order_id, "waybill_failed", now=now)
         conn.execute(sa.update(orders).where(orders.c.id == order_id,
                                              orders.c.state == "allocated").values(
             state="exception", exception_code="waybill", warehouse_id=None, station_id=None,
             exception_detail=f"面单申请失败 / waybill refused: {err.sub_msg or err.msg}"[:500],
             updated_at=now))
+        reconcile(conn, [order_id], now=now)  # still paid: the units stay held
 
 
 # -------------------------------------------------------------------- shipments
@@ -262,21 +248,7 @@ def collect_shipments(conn: Connection, shop_id: str, *, now: datetime,
     for i in range(0, len(ship_ids), 500):
         conn.execute(sa.update(o).where(o.c.id.in_(ship_ids[i:i + 500])).values(
             state="shipped", updated_at=now))
-    _release_shipped(conn, shop_id, now)
     return made
-
-
-def _release_shipped(conn: Connection, shop_id: str, now: datetime) -> None:
-    r, s, o = reservations, station_shipments, orders
-    shipped_move = sa.exists().where(stock_moves.c.source_id == r.c.order_id,
-                                     stock_moves.c.qty_delta < 0)
-    overdue = sa.exists().where(s.c.order_id == r.c.order_id,
-                                s.c.received_at <= now - RELEASE_GRACE)
-    due = conn.execute(sa.select(r.c.order_id).distinct().join(o, o.c.id == r.c.order_id).where(
-        o.c.shop_id == shop_id, o.c.state == "shipped", r.c.released_at.is_(None),
-        sa.or_(shipped_move, overdue))).scalars().all()
-    for order_id in due:
-        release_reservations(conn, order_id, "shipped", now=now)
 
 
 @dataclass

@@ -21,7 +21,10 @@ PII: platform ciphertext is stored as it came (``receiver_cipher``), masks for s
 
 Changes that reach an order already at a station (address change, refund request,
 closure) become intercepts (:func:`cloud.orders.fulfilment.intercept`). Push messages only
-trigger a re-read of the order (:func:`handle_push`); polling reconciles.
+trigger a re-read of the order (:func:`handle_push`); polling reconciles. Every
+transaction that stores an order also sets its reservation
+(:func:`cloud.orders.reservations.reconcile`): a paid order holds its units from the moment it
+is known, until it ships, is cancelled or refunded.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ from cloud.marketplaces.base import (
     read_window,
 )
 from cloud.marketplaces.errors import BusinessError
-from cloud.orders.fulfilment import intercept, release_reservations
+from cloud.orders.fulfilment import intercept
+from cloud.orders.reservations import Mapping, find_mapping, reconcile
 from cloud.shops import ShopClient
 
 log = logging.getLogger("packline.order_sync")
@@ -150,32 +154,6 @@ def set_cursor(conn: Connection, shop_id: str, stream: str, cursor: datetime,
 
 
 # ------------------------------------------------------------------------ upsert
-
-
-@dataclass(frozen=True)
-class Mapping:
-    """A platform SKU's Packline SKU."""
-
-    sku: str
-    """Packline SKU."""
-    units: int
-    """Packline units per platform unit."""
-
-
-def find_mapping(conn: Connection, shop_id: str, sku_id: str, outer_id: str) -> Mapping | None:
-    """Mapping by platform ``sku_id`` first, else by merchant ``outer_id``."""
-    m = sku_mappings.c
-    if sku_id:
-        row = conn.execute(sa.select(m.sku, m.units).where(
-            m.shop_id == shop_id, m.platform_sku_id == sku_id).limit(1)).first()
-        if row:
-            return Mapping(row[0], row[1])
-    if outer_id:
-        row = conn.execute(sa.select(m.sku, m.units).where(
-            m.shop_id == shop_id, m.outer_id == outer_id).limit(1)).first()
-        if row:
-            return Mapping(row[0], row[1])
-    return None
 
 
 class MappingCache:
@@ -318,6 +296,7 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
         rows = _line_rows(conn, shop_id, oid, po, cache)
         if rows:
             conn.execute(sa.insert(order_lines), rows)
+        reconcile(conn, [oid], now=now)
         return "inserted", oid
     cipher, masked, digest = _receiver(po)
     values = _values(po, masked, now)
@@ -335,7 +314,6 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
     address_changed = bool(cipher is not None and cur.receiver_digest
                            and digest != cur.receiver_digest)
     if state in OPEN_STATES and po.status is OrderStatus.CLOSED:
-        release_reservations(conn, oid, "cancelled", now=now)
         if cur.station_id and state in (*AT_STATION, "intercepted"):
             intercept(conn, oid, cur.station_id, f"closed:{po.updated_at.isoformat()}",
                       "订单已关闭/退款 / order closed or refunded", now=now)
@@ -343,7 +321,6 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
     elif state in OPEN_STATES and po.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) \
             and state != "tasked":
         # Shipped outside Packline (another tool, or by hand on the platform).
-        release_reservations(conn, oid, "shipped_elsewhere", now=now)
         values.update(state="shipped")
     elif state in AT_STATION and (requested or address_changed):
         assert cur.station_id is not None
@@ -355,7 +332,7 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
                       "收货地址已修改 / address changed", now=now)
         values.update(state="intercepted")
     elif state == "allocated" and requested:
-        release_reservations(conn, oid, "refund_requested", now=now)
+        # Still paid: the reservation stays (in the shop's home warehouse) until refunded.
         values.update(state="exception", exception_code="refund",
                       exception_detail="买家申请退款 / refund requested", warehouse_id=None,
                       station_id=None)
@@ -363,6 +340,7 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
         values.update(state="pending", exception_code=None, exception_detail=None)
         _write_lines(conn, shop_id, oid, po, cache)
     conn.execute(sa.update(orders).where(orders.c.id == oid).values(**values))
+    reconcile(conn, [oid], now=now)
     return "updated", oid
 
 
@@ -371,8 +349,8 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
     """Store an after-sales record (newer wins) and apply it to the order.
 
     A pending refund on an order at a station intercepts it; on an allocated order it
-    releases the stock and files an exception; a successful refund before shipping
-    cancels the order.
+    files an exception (the order keeps its reservation while it is still paid); a
+    successful refund before shipping cancels the order and releases its reservation.
     """
     cur = conn.execute(sa.select(refunds.c.platform_updated_at).where(
         refunds.c.shop_id == shop_id, refunds.c.refund_id == event.refund_id)).first()
@@ -395,7 +373,6 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
     state, station = row
     closed = event.status in ("9", "11", "12", "13", "CLOSED", "SELLER_REFUSE_BUYER")
     if event.succeeded and state in OPEN_STATES:
-        release_reservations(conn, oid, "cancelled", now=now)
         if station and state in (*AT_STATION, "intercepted"):
             intercept(conn, oid, station, f"refund:{event.refund_id}",
                       "已退款 / refunded", now=now)
@@ -408,10 +385,10 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
             conn.execute(sa.update(orders).where(orders.c.id == oid).values(
                 state="intercepted", updated_at=now))
         elif state in ("allocated", "pending"):
-            release_reservations(conn, oid, "refund_requested", now=now)
             conn.execute(sa.update(orders).where(orders.c.id == oid).values(
                 state="exception", exception_code="refund", warehouse_id=None, station_id=None,
                 exception_detail="买家申请退款 / refund requested", updated_at=now))
+    reconcile(conn, [oid], now=now)
     return "applied"
 
 
@@ -509,6 +486,7 @@ def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
             conn.execute(sa.insert(orders), new_orders)
         if new_lines:
             conn.execute(sa.insert(order_lines), new_lines)
+        reconcile(conn, ids, now=stamp)
         set_cursor(conn, shop_id, "orders", end, window, len(got), now=stamp)
     result.windows += 1
     result.fetched += len(got)

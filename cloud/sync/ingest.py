@@ -7,8 +7,10 @@ One loop, top to bottom (house style 18):
    goes to ``dead_letters`` with its reason — it never raises, never blocks;
 3. in **one** transaction: insert moves once by ``move_id`` (``ledger_store.insert_moves``),
    alerts/shipments/sign-ins once by ``msg_id``, mark down-messages the stations acked,
-   write dead letters, and queue the *new* moves for the other stations of the same
-   warehouse (``downlink_outbox``, kind ``moves``) so every station's balances converge;
+   write dead letters, queue the *new* moves for the other stations of the same
+   warehouse (``downlink_outbox``, kind ``moves``) so every station's balances converge,
+   and let new SHIP moves consume their orders' reservations
+   (``cloud.orders.reservations.on_ingest``: on-hand and reserved drop together);
 4. after the commit: publish one application ack per station on ``down/ack`` (accepted
    ids, duplicates included, and rejected ids with reasons), then PUBACK every message;
 5. publish due ``downlink_outbox`` rows (new ones and re-sends with backoff, at most
@@ -50,6 +52,7 @@ from cloud.db.schema import (
     stock_moves,
 )
 from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
+from cloud.orders import reservations
 from cloud.sync.dead_letter import msg_id_of, unseen
 from cloud.sync.outbound import relay_moves, stations_of_warehouse
 from cloud.sync.resync import RESYNC_MARGIN, apply_resync
@@ -328,6 +331,9 @@ class Ingest:
         for station, env, payload in batch.others:
             self._insert_other(conn, station, env, payload, now)
             batch.accepted[station].append(env.msg_id)
+        # SHIP moves consume their orders' reservations in this same transaction.
+        reservations.on_ingest(conn, new_ids, [p.order_id for _, _, p in batch.others
+                                               if isinstance(p, ShipmentWire)], now=now)
         for station, ack in batch.station_acks:
             self._down_acked(conn, station, ack, now)
         if batch.dead:

@@ -36,7 +36,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0007_ledger_one_truth"
+HEAD = "0008_reservations_atp"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -78,6 +78,7 @@ EXPECTED_TABLES.update({  # 0002_sync (tables of the sync branch)
         "msg_id", "station_id", "order_id", "waybill_no", "carrier", "weight_g", "operator_id",
         "shipped_at", "received_at", "tracking_pushed_at",
         "rejected_scans", "weighings", "pack_seconds",  # 0007_ledger_one_truth
+        "move_ids",  # 0008_reservations_atp
     },
     "station_sign_ins": {"msg_id", "station_id", "operator_id", "event", "at", "received_at"},
 })
@@ -91,7 +92,7 @@ EXPECTED_TABLES.update({  # 0003_station_health_resync
         "received_at", "moves_sent", "downlinks_resent",
     },
 })
-EXPECTED_TABLES.update({  # 0004_orders
+EXPECTED_TABLES.update({  # 0004_orders (with the columns 0005_reservations_atp adds)
     t.name: {c.name for c in t.columns} for t in ORDER_TABLES})
 EXPECTED_TABLES.update({  # 0006_web_users
     "login_failures": {"id", "at", "ip", "username"},

@@ -18,6 +18,7 @@ from cloud.db import skus, stations, warehouses, write_transaction
 from cloud.db.schema import station_shipments
 from cloud.marketplaces.fake_server import RunningFake
 from cloud.marketplaces.http import RetryPolicy
+from cloud.orders.reservations import on_ingest
 from cloud.orders.stock_push import add_mapping
 from cloud.shops import add_shop, exchange_code
 from edge.domain.models import Move, MoveReason
@@ -76,7 +77,8 @@ def move(engine: Engine, warehouse: str, sku: str, delta: int, reason: MoveReaso
 
 def ship_at_station(engine: Engine, order_id: str, waybill_no: str, *, station: str = "ST1",
                     carrier: str = "ZTO", moves: bool = True) -> str:
-    """What ingest stores when a station ships: SHIP moves and a station_shipments row."""
+    """What ingest stores when a station ships: SHIP moves and a station_shipments row
+    (``moves=False``: the shipment arrives first, its moves are still on the way)."""
     return ship_many(engine, [(order_id, waybill_no, moves)], station=station,
                      carrier=carrier)[0]
 
@@ -94,24 +96,29 @@ def ship_many(engine: Engine, shipments: list[tuple[str, str, bool]], *, station
         for order_id, waybill_no, with_moves in shipments:
             msg_id = f"ship-{next(_seq)}-{uuid.uuid4().hex[:8]}"
             ids.append(msg_id)
+            mine: list[Move] = []
             if with_moves:
                 wh = conn.execute(sa.select(orders.c.warehouse_id).where(
                     orders.c.id == order_id)).scalar_one()
                 lines = conn.execute(sa.select(reservations.c.sku, reservations.c.qty).where(
-                    reservations.c.order_id == order_id)).all()
-                all_moves += [Move(
+                    reservations.c.order_id == order_id,
+                    reservations.c.released_at.is_(None))).all()
+                mine = [Move(
                     move_id=str(uuid.uuid4()), sku=sku, location="A-01", qty_delta=-qty,
                     balance_after=0, reason=MoveReason.SHIP, source_type="order",
                     source_id=order_id, source_line=None, operator_id="u1", station_id=station,
                     device_id=None, occurred_at=now, recorded_at=now,
                     warehouse_id=wh or "WH1") for sku, qty in lines]
+                all_moves += mine
             rows.append({"msg_id": msg_id, "station_id": station, "order_id": order_id,
                          "waybill_no": waybill_no, "carrier": carrier, "weight_g": 500,
-                         "operator_id": "u1", "shipped_at": now, "received_at": now})
-        if all_moves:
-            ledger_store.insert_moves(conn, all_moves)
+                         "operator_id": "u1", "shipped_at": now, "received_at": now,
+                         "move_ids": [m.move_id for m in mine] if with_moves else None})
+        new_ids = ledger_store.insert_moves(conn, all_moves) if all_moves else []
         if rows:
             conn.execute(sa.insert(station_shipments), rows)
+        # As ingest does: the SHIP moves consume the reservations in the same transaction.
+        on_ingest(conn, new_ids, [r["order_id"] for r in rows], now=now)
     return ids
 
 

@@ -88,10 +88,16 @@ async def test_allocation_rules_and_the_exception_list(
         assert "SKU-0005" in got[unmapped].exception_detail
         assert "请发顺丰" in got[noted].exception_detail
         with cloud_engine.connect() as conn:
-            held = dict(conn.execute(sa.select(reservations.c.order_id, reservations.c.qty)
-                                     .join(orders, orders.c.id == reservations.c.order_id)
-                                     .where(reservations.c.released_at.is_(None))).all())
-        assert sorted(held.values()) == [2, 2]
+            held = conn.execute(sa.select(orders.c.platform_order_id, reservations.c.warehouse_id,
+                                          reservations.c.sku, reservations.c.qty)
+                                .join(orders, orders.c.id == reservations.c.order_id)
+                                .where(reservations.c.released_at.is_(None))).all()
+        # Every paid order holds its units, held or not: allocated ones in their warehouse,
+        # the others in the shop's default warehouse; an unmapped line holds nothing.
+        assert sorted(map(tuple, held)) == sorted([
+            (in_default, "WH1", "SKU-0001", 2), (in_other, "WH2", "SKU-0002", 2),
+            (too_many, "WH1", "SKU-0001", 9), (unmapped, "WH1", "SKU-0001", 1),
+            (noted, "WH1", "SKU-0001", 1), (risky, "WH1", "SKU-0001", 1)])
         # Fixing the causes (stock arrives, the SKU gets mapped) allocates on the next pass.
         receive(cloud_engine, "WH1", "SKU-0001", 20)
         catalog = fake.gen.catalog[4]

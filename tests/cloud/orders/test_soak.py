@@ -23,7 +23,7 @@ from cloud.db.schema_orders import orders, sku_mappings, stock_pushes, tracking_
 from cloud.marketplaces.http import RateLimiter
 from cloud.marketplaces.pdd import LIMITS
 from cloud.orders.order_sync import SyncSettings, get_cursor
-from cloud.orders.stock_push import available_to_sell, compute
+from cloud.orders.stock_push import audit_pushes, compute
 from cloud.orders.worker import Worker, WorkerSettings
 from tests.cloud.orders.remote_fake import RemoteFake
 from tests.cloud.orders.support import connect_shop, fast_retry, seed_warehouses, ship_many
@@ -155,9 +155,12 @@ async def test_a_simulated_day_of_20000_orders_with_10_percent_faults(
             assert truth[oid.split("-", 1)[1]].tracking_number == numbers[-1]
     # No stock push above available-to-sell, each recorded with its inputs.
     assert pushes
-    for p in pushes:
-        assert 0 <= p.pushed <= p.available
-        assert p.available == max(0, p.on_hand - p.reserved - p.buffer)
+    for p in pushes:  # one shop, so its share is everything: on-hand − reserved − buffer
+        assert 0 <= p.pushed == p.available == max(0, p.on_hand - p.reserved - p.buffer)
+        assert p.buffer == 2 + -(-max(p.on_hand, 0) * 5 // 100)
+        assert p.pushed * p.units <= p.guard_units
+    with engine.connect() as conn:
+        assert audit_pushes(conn) == []
     # No rate-limit ban: every limiter rejection was an injected fault.
     limited = sum(1 for _api, code in stats["rejections"] if code in LIMIT_CODES)
     assert limited == stats["injected"]["rate_limit"]
@@ -178,6 +181,6 @@ def _check_platform_stock_matches_last_push(engine: Engine, shop_id: str,
             if last is None or not last.ok:
                 continue
             now = compute(conn, shop_id, "WH1", m)
-            assert now.available == available_to_sell(now.on_hand, now.reserved,
-                                                       m.buffer_units, m.buffer_percent)[1]
+            buffer = m.buffer_units + -(-max(now.on_hand, 0) * m.buffer_percent // 100)
+            assert now.available == max(0, now.on_hand - now.reserved - buffer)
             assert platform[(m.platform_item_id, m.platform_sku_id)] == now.available
