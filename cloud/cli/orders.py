@@ -141,7 +141,8 @@ def map_add(obj: CliContext, shop_ref: str, item_id: str, sku_id: str, outer_id:
             conn.execute(sa.insert(skus).values(sku=sku, name_zh=sku))
         mapping_id = add_mapping(conn, shop_id, item_id=item_id, sku=sku, sku_id=sku_id,
                                  outer_id=outer_id, buffer_units=buffer_units,
-                                 buffer_percent=buffer_percent, stock_share=stock_share)
+                                 buffer_percent=buffer_percent, stock_share=stock_share,
+                                 now=datetime.now(UTC))
     click.echo(obj.t(f"已关联 #{mapping_id}", f"mapped #{mapping_id}"))
 
 @map_group.command("list")

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -148,14 +148,13 @@ def shipped_units(conn: Connection, order_ids: Sequence[str]) -> dict[tuple[str,
 # --------------------------------------------------------------- reconcile
 
 
-def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime | None = None
+def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime
               ) -> None:
     """Make the open reservations of ``order_ids`` match the rule (module doc).
 
     An order with a station shipment is left to :func:`on_ingest` (its SHIP moves decide).
     Unmapped lines are mapped on the way when a mapping exists now.
     """
-    now = now or datetime.now(UTC)
     ids = sorted(set(order_ids))
     homes: dict[str, str | None] = {}
     for i in range(0, len(ids), _CHUNK):

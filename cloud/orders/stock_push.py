@@ -263,7 +263,8 @@ def audit_pushes(conn: Connection, shop_id: str | None = None) -> list[int]:
 
 def add_mapping(conn: Connection, shop_id: str, *, item_id: str, sku: str, sku_id: str = "",
                 outer_id: str = "", units: int = 1, buffer_units: int = 0,
-                buffer_percent: int = 0, push: bool = True, stock_share: int = 1) -> int:
+                buffer_percent: int = 0, push: bool = True, stock_share: int = 1,
+                now: datetime) -> int:
     """Map a platform SKU to a Packline SKU with its push rule; returns the mapping id.
 
     Open orders of the shop with lines this mapping now maps reserve them at once."""
@@ -280,5 +281,5 @@ def add_mapping(conn: Connection, shop_id: str, *, item_id: str, sku: str, sku_i
             orders, o.id == ln.order_id).where(
             o.shop_id == shop_id, o.state.in_(RESERVING_STATES), ln.sku.is_(None),
             sa.or_(*keys))).scalars().all()
-        reconcile(conn, waiting)
+        reconcile(conn, waiting, now=now)
     return mapping_id

@@ -76,19 +76,20 @@ def move(engine: Engine, warehouse: str, sku: str, delta: int, reason: MoveReaso
 
 
 def ship_at_station(engine: Engine, order_id: str, waybill_no: str, *, station: str = "ST1",
-                    carrier: str = "ZTO", moves: bool = True) -> str:
+                    carrier: str = "ZTO", moves: bool = True, now: datetime | None = None) -> str:
     """What ingest stores when a station ships: SHIP moves and a station_shipments row
-    (``moves=False``: the shipment arrives first, its moves are still on the way)."""
+    (``moves=False``: the shipment arrives first, its moves are still on the way), at
+    ``now`` on ingest's clock (the wall clock by default)."""
     return ship_many(engine, [(order_id, waybill_no, moves)], station=station,
-                     carrier=carrier)[0]
+                     carrier=carrier, now=now)[0]
 
 
 def ship_many(engine: Engine, shipments: list[tuple[str, str, bool]], *, station: str = "ST1",
-              carrier: str = "ZTO") -> list[str]:
+              carrier: str = "ZTO", now: datetime | None = None) -> list[str]:
     """Several station shipments (order id, waybill, with SHIP moves?) in one transaction."""
     from cloud.db.schema_orders import orders, reservations
 
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     ids = []
     with write_transaction(engine) as conn:
         all_moves: list[Move] = []
@@ -178,7 +179,7 @@ async def connect_shop(engine: Engine, sealer: Sealer, running: Any, *,
             if map_catalog and sku.outer_id not in skip_outer:
                 add_mapping(conn, shop_id, item_id=sku.item_id, sku_id=sku.sku_id,
                             outer_id=sku.outer_id, sku=sku.outer_id, buffer_units=buffer_units,
-                            buffer_percent=buffer_percent)
+                            buffer_percent=buffer_percent, now=datetime.now(UTC))
     if stock:
         for sku in catalog:
             receive(engine, default_warehouse or "WH1", sku.outer_id, stock)

@@ -76,7 +76,7 @@ async def test_every_worker_step_stamps_and_judges_by_the_worker_clock(
                 state, oid = conn.execute(sa.select(orders.c.state, orders.c.id).where(
                     orders.c.platform_order_id == order.order_id)).one()
             assert state == "tasked"
-            ship_at_station(cloud_engine, oid, "ZT-1")
+            ship_at_station(cloud_engine, oid, "ZT-1", now=worker.now())  # ingest on the same clock
             await worker.run(once=True)
     with cloud_engine.connect() as conn:
         wb = conn.execute(sa.select(tracking_writebacks.c.state)).scalars().all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -103,7 +104,7 @@ async def test_allocation_rules_and_the_exception_list(
         catalog = fake.gen.catalog[4]
         with write_transaction(cloud_engine) as conn:
             add_mapping(conn, shop_id, item_id=catalog.item_id, sku_id=catalog.sku_id,
-                        outer_id=catalog.outer_id, sku=catalog.outer_id)
+                        outer_id=catalog.outer_id, sku=catalog.outer_id, now=datetime.now(UTC))
         receive(cloud_engine, "WH1", "SKU-0005", 3)
         await worker.tick(shop_id)
     assert _state(cloud_engine, too_many).state == "tasked"

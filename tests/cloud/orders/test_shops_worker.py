@@ -173,7 +173,8 @@ def test_stock_push_never_exceeds_available_to_sell(
         for n, sku in enumerate(skus_):
             conn.execute(sa.insert(skus_table).values(sku=sku, name_zh=sku))
             add_mapping(conn, "pdd1", item_id=f"I{n}", sku_id=f"K{n}", sku=sku,
-                        buffer_units=buffer_units, buffer_percent=buffer_percent)
+                        buffer_units=buffer_units, buffer_percent=buffer_percent,
+                        now=datetime.now(UTC))
     with engine.connect() as conn:
         shop = load_shop(conn, sealer, "pdd1")
     client = RecordingClient()
