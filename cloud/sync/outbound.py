@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -33,6 +33,12 @@ from edge.sync.schema import (
     PurchaseOrderWire,
     TaskWire,
 )
+
+DUE_AT_ONCE = datetime(1970, 1, 1, tzinfo=UTC)
+"""``next_attempt_at`` of a new down-message: due at once on any clock. The row is written
+by whichever component produced it (worker, ingest's relay, a CLI) on its own clock, but
+only ingest schedules re-sends, on ingest's clock; a writer's clock ahead of ingest's must
+not hold a message back."""
 
 
 def enqueue_down(
@@ -50,7 +56,7 @@ def enqueue_down(
     conn.execute(
         sa.insert(downlink_outbox).values(
             msg_id=msg_id, station_id=station_id, kind=kind,
-            payload=payload.model_dump(mode="json"), created_at=now, next_attempt_at=now,
+            payload=payload.model_dump(mode="json"), created_at=now, next_attempt_at=DUE_AT_ONCE,
         )
     )
     return msg_id

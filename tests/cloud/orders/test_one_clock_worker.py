@@ -46,7 +46,6 @@ def _stamps(engine: Engine) -> dict[str, list[datetime]]:
         "reservations.released_at": reservations.c.released_at,
         "waybills.issued_at": waybills.c.issued_at,
         "downlink_outbox.created_at": downlink_outbox.c.created_at,
-        "downlink_outbox.next_attempt_at": downlink_outbox.c.next_attempt_at,
         "tracking_writebacks.created_at": tracking_writebacks.c.created_at,
         "tracking_writebacks.done_at": tracking_writebacks.c.done_at,
         "stock_pushes.at": stock_pushes.c.at,

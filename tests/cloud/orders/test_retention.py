@@ -49,7 +49,8 @@ def seed(engine: Engine) -> None:
                                   (2, 50, True), (1, 1, False)):
             conn.execute(sa.insert(stock_pushes).values(
                 shop_id="pdd1", mapping_id=mapping, sku="SKU-0001", on_hand=10, reserved=0,
-                buffer=0, available=10, pushed=10, ok=ok, answer="", at=NOW - days * DAY))
+                buffer=0, available=10, pushed=10, guard_units=10, ok=ok, answer="",
+                at=NOW - days * DAY))
 
 
 def survivors(engine: Engine) -> dict[str, list[object]]:
