@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from cloud import ledger_store
 from cloud.cli.catalog import record_cloud_move
+from cloud.db import write_transaction
 from cloud.db.schema import dead_letters, skus, station_alerts, stock_moves
 from edge.domain.models import MoveReason, MoveRequest
 from edge.store import Store
@@ -64,7 +65,9 @@ def test_two_stations_reversing_one_move_through_the_real_broker(
         with running_daemon(broker, syncers[1]):  # the second station reaches the cloud first
             wait_until(lambda: {theirs, *beside} <= _cloud_ids(engine), 30, what="the second station's moves")
             with running_daemon(broker, syncers[0]):
-                with engine.begin() as conn:  # a cloud-side correction travels down as well
+                # a cloud-side correction travels down as well; BEGIN IMMEDIATE, as every cloud
+                # writer beside a running ingest (a read-then-write upgrade can hit SQLITE_BUSY)
+                with write_transaction(engine) as conn:
                     adjust, _ = record_cloud_move(
                         conn, warehouse_id="WH1", sku="TOWEL-W", location="A-01-02", qty_delta=-1,
                         reason=MoveReason.MANUAL_ADJUST, operator_id="M01", note="破损",
