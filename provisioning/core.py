@@ -27,6 +27,7 @@ import re
 import secrets
 import socket
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,9 @@ class Enrolment:
     """Its secret."""
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+def wall_clock() -> dt.datetime:
+    """The provisioning host's clock (UTC): the default ``Provisioner`` clock."""
+    return dt.datetime.now(dt.UTC)
 
 
 def _env_line(key: str, value: str) -> str:
@@ -129,11 +131,16 @@ def s3_policy(bucket: str, prefix: str) -> dict[str, Any]:
 class Provisioner:
     """Operations on one provisioning state directory. The CLI is a thin wrapper."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, clock: Callable[[], dt.datetime] = wall_clock) -> None:
         self.state_dir = state_dir.resolve()
         """Root of the provisioning state."""
+        self.clock = clock
+        """Stamps enrolments and revocations and starts certificates' and the CRL's validity."""
         self.registry_path = self.state_dir / "registry.json"
         """The station registry."""
+
+    def _stamp(self) -> str:
+        return self.clock().isoformat(timespec="seconds")
 
     # -- state ----------------------------------------------------------------------------
     def _load(self) -> dict[str, Any]:
@@ -149,7 +156,7 @@ class Provisioner:
         """Create the CA and the cloud's broker account if missing; return the registry."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.state_dir.chmod(0o700)
-        load_or_create_ca(self.state_dir / "ca")
+        load_or_create_ca(self.state_dir / "ca", now=self.clock())
         reg = self._load()
         if reg["cloud"] is None:
             password = new_password()
@@ -205,7 +212,7 @@ class Provisioner:
         if station in reg["stations"]:
             state = "revoked" if reg["stations"][station].get("revoked_at") else "enrolled"
             raise ProvisionError(f"站点已存在 / station {station} is already {state}")
-        ca = load_or_create_ca(self.state_dir / "ca")
+        ca = load_or_create_ca(self.state_dir / "ca", now=self.clock())
         directory = self.state_dir / "stations" / station
         directory.mkdir(parents=True, exist_ok=True)
         write_public(directory / "ca.crt", ca.cert_pem())
@@ -214,7 +221,7 @@ class Provisioner:
         cert_path = key_path = None
         serial = None
         if client_cert:
-            cert, key, serial = issue_client_cert(ca, station)
+            cert, key, serial = issue_client_cert(ca, station, now=self.clock())
             cert_path, key_path = directory / "client.crt", directory / "client.key"
             write_public(cert_path, cert)
             write_private(key_path, key)
@@ -271,7 +278,7 @@ class Provisioner:
             "s3_bucket": s3_bucket,
             "s3_prefix": prefix,
             "s3_access_key_id": access_key,
-            "enrolled_at": _now(),
+            "enrolled_at": self._stamp(),
             "revoked_at": None,
         }
         self._save(reg)
@@ -293,7 +300,7 @@ class Provisioner:
             raise ProvisionError(f"没有这个站点 / unknown station {station}")
         if entry.get("revoked_at"):
             raise ProvisionError(f"站点已注销 / station {station} is already revoked")
-        entry["revoked_at"] = _now()
+        entry["revoked_at"] = self._stamp()
         entry["password_hash"] = None
         self._save(reg)
         for name in ("station.env", "client.key"):
@@ -334,14 +341,14 @@ class Provisioner:
     def _write_broker_files(self, reg: dict[str, Any], s: BrokerSettings, *, server_cert: bool) -> None:
         out = Path(s.out)
         out.mkdir(parents=True, exist_ok=True)
-        ca = load_or_create_ca(self.state_dir / "ca")
+        ca = load_or_create_ca(self.state_dir / "ca", now=self.clock())
         active = {k: v for k, v in reg["stations"].items() if not v.get("revoked_at")}
         cloud = {reg["cloud"]["username"]: reg["cloud"]["password_hash"]}
         users = {k: v["password_hash"] for k, v in active.items()}
         owner = s.file_owner
         write_public(out / "ca.crt", ca.cert_pem(), owner)
         if server_cert or not (out / "server.crt").exists():
-            cert, key = issue_server_cert(ca, s.hostnames)
+            cert, key = issue_server_cert(ca, s.hostnames, now=self.clock())
             write_public(out / "server.crt", cert, owner)
             write_private(out / "server.key", key, owner)
         write_private(out / "passwd", render_passwd(users), owner)
@@ -353,7 +360,7 @@ class Provisioner:
                 v["cert_serial"] for v in reg["stations"].values()
                 if v.get("revoked_at") and v.get("cert_serial") is not None
             ]
-            write_public(out / "crl.pem", build_crl(ca, revoked), owner)
+            write_public(out / "crl.pem", build_crl(ca, revoked, now=self.clock()), owner)
         if s.persistence_dir is None:
             (out / "data").mkdir(exist_ok=True)
             if owner is not None:

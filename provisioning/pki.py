@@ -55,11 +55,11 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def create_ca(common_name: str = "Packline broker CA") -> CertificateAuthority:
-    """Create a fresh self-signed CA (EC P-256)."""
+def create_ca(common_name: str = "Packline broker CA", *, now: dt.datetime | None = None) -> CertificateAuthority:
+    """Create a fresh self-signed CA (EC P-256), valid from ``now`` (the wall clock by default)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = _now()
+    now = now or _now()
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -83,15 +83,15 @@ def create_ca(common_name: str = "Packline broker CA") -> CertificateAuthority:
     return CertificateAuthority(key=key, cert=cert)
 
 
-def load_or_create_ca(directory: Path) -> CertificateAuthority:
-    """Load ``ca.key``/``ca.crt`` from ``directory``, creating them on first use."""
+def load_or_create_ca(directory: Path, *, now: dt.datetime | None = None) -> CertificateAuthority:
+    """Load ``ca.key``/``ca.crt`` from ``directory``, creating them (valid from ``now``) on first use."""
     key_path, cert_path = directory / "ca.key", directory / "ca.crt"
     if key_path.exists() and cert_path.exists():
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError(f"{key_path} is not an EC private key")
         return CertificateAuthority(key=key, cert=x509.load_pem_x509_certificate(cert_path.read_bytes()))
-    ca = create_ca()
+    ca = create_ca(now=now)
     write_private(key_path, _key_pem(ca.key))
     write_public(cert_path, ca.cert_pem())
     return ca
@@ -102,9 +102,10 @@ def _leaf(
     common_name: str,
     usage: x509.ObjectIdentifier,
     san: list[x509.GeneralName] | None,
+    now: dt.datetime | None,
 ) -> tuple[bytes, bytes, int]:
     key = ec.generate_private_key(ec.SECP256R1())
-    now = _now()
+    now = now or _now()
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
@@ -125,7 +126,9 @@ def _leaf(
     return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key), cert.serial_number
 
 
-def issue_server_cert(ca: CertificateAuthority, hostnames: list[str]) -> tuple[bytes, bytes]:
+def issue_server_cert(
+    ca: CertificateAuthority, hostnames: list[str], *, now: dt.datetime | None = None
+) -> tuple[bytes, bytes]:
     """Issue a server certificate; IP literals become IP SANs, the rest DNS SANs.
 
     Returns ``(cert_pem, key_pem)``; the first hostname is the common name.
@@ -136,23 +139,25 @@ def issue_server_cert(ca: CertificateAuthority, hostnames: list[str]) -> tuple[b
             san.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
             san.append(x509.DNSName(host))
-    cert, key, _ = _leaf(ca, hostnames[0], ExtendedKeyUsageOID.SERVER_AUTH, san)
+    cert, key, _ = _leaf(ca, hostnames[0], ExtendedKeyUsageOID.SERVER_AUTH, san, now)
     return cert, key
 
 
-def issue_client_cert(ca: CertificateAuthority, common_name: str) -> tuple[bytes, bytes, int]:
+def issue_client_cert(
+    ca: CertificateAuthority, common_name: str, *, now: dt.datetime | None = None
+) -> tuple[bytes, bytes, int]:
     """Issue a client certificate with CN = ``common_name``; returns (cert, key, serial)."""
-    return _leaf(ca, common_name, ExtendedKeyUsageOID.CLIENT_AUTH, None)
+    return _leaf(ca, common_name, ExtendedKeyUsageOID.CLIENT_AUTH, None, now)
 
 
-def build_crl(ca: CertificateAuthority, revoked_serials: list[int]) -> bytes:
+def build_crl(ca: CertificateAuthority, revoked_serials: list[int], *, now: dt.datetime | None = None) -> bytes:
     """A PEM CRL signed by the CA listing ``revoked_serials``.
 
     Its ``nextUpdate`` is the CA's own end of validity: OpenSSL (mosquitto) refuses every
     client certificate once the CRL is past ``nextUpdate``, and the CRL is only rewritten when
     the broker files are (a revocation), not on a schedule.
     """
-    now = _now()
+    now = now or _now()
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.cert.subject)

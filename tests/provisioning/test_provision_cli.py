@@ -370,3 +370,23 @@ def test_certificates_and_crl_outlive_a_station(prov: Provisioner, tmp_path: Pat
     assert lasts["ca"] >= 20 * year and lasts["server"] >= 10 * year and lasts["client"] >= 10 * year
     assert server.not_valid_after_utc <= ca.not_valid_after_utc
     assert crl.next_update_utc is not None and crl.next_update_utc >= ca.not_valid_after_utc - year
+
+
+def test_one_clock_stamps_certificates_crl_and_registry(tmp_path: Path) -> None:
+    """A provisioner's injected clock starts every certificate and the CRL and stamps
+    enrolment and revocation; nothing reads the wall clock beside it."""
+    at = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+    p = Provisioner(tmp_path / "state", clock=lambda: at)
+    p.write_broker_config(BrokerSettings(out=str(tmp_path / "broker"), port=18883, cloud_port=18893,
+                                         bind="127.0.0.1", hostnames=["127.0.0.1"], mtls_port=18884))
+    e = p.enrol("st-c", "WH1", client_cert=True)
+    p.revoke("st-c")
+    assert e.client_cert is not None
+    broker = tmp_path / "broker"
+    five_minutes_before = at - dt.timedelta(minutes=5)
+    for path in (broker / "ca.crt", broker / "server.crt", e.client_cert):
+        assert x509.load_pem_x509_certificate(path.read_bytes()).not_valid_before_utc == five_minutes_before
+    crl = x509.load_pem_x509_crl((broker / "crl.pem").read_bytes())
+    assert crl.last_update_utc == five_minutes_before
+    entry = json.loads((tmp_path / "state" / "registry.json").read_text())["stations"]["st-c"]
+    assert entry["enrolled_at"] == entry["revoked_at"] == "2031-05-06T07:08:09+00:00"
