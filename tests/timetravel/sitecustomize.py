@@ -35,3 +35,4 @@ if _offset is not None:
     import time_machine
 
     time_machine.travel(time.time() + float(_offset), tick=True).start()
+    time.time()  # time-machine starts the tick at the first read: anchor it now, as children do
