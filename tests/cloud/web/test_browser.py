@@ -60,7 +60,8 @@ def server(cloud_engine: Engine, cloud_db_url: str, tmp_path: Path) -> Iterator[
         accounts.enable_totp(conn, T0, Sealer(key), made[Role.ADMIN].id, secret,
                              pyotp.TOTP(secret).at(T0))
     port = _free_port()
-    env = {**os.environ, "PACKLINE_CLOUD_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PACKLINE_CLOUD_DATA_DIR": str(tmp_path),
+           "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     env.pop("PACKLINE_WEB_VENDOR_DIR", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "cloud", "--db", cloud_db_url, "serve", "--port", str(port)],
@@ -183,7 +184,7 @@ def test_admin_signs_in_with_totp(server: tuple[str, str], browser: Browser,
     page.fill("#code", "000000")
     page.click("#totp-submit")
     expect(page.locator("#login-error")).to_have_text("验证码不对")
-    page.fill("#code", pyotp.TOTP(secret).now())  # the server runs on the wall clock
+    page.fill("#code", pyotp.TOTP(secret).now())  # the server runs on the wall clock (travelled, too)
     page.click("#totp-submit")
     expect(page.locator("h1")).to_have_text("你好, 测试admin")
     page.click("nav.mainnav >> text=用户")

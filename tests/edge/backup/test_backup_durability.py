@@ -39,7 +39,7 @@ pytestmark = pytest.mark.timeout(240)
 def edge(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """``packline-edge --db DB ARGS`` as its own process (opens, writes, closes the DB)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PACKLINE_", "AWS_CA"))}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     proc = subprocess.run([sys.executable, "-m", "edge", "--db", str(db), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     if check:
