@@ -85,16 +85,26 @@ def test_round_trip_increment(pgnos: set[int], txid: int, compress: bool, salt: 
     assert got == pages
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.data())
-def test_any_single_byte_flip_is_detected(data: st.DataObject) -> None:
+def test_every_single_bit_flip_is_detected_or_harmless() -> None:
+    """Every bit of the file, flipped alone, raises CorruptReplica, or decodes to exactly
+    the pages written: the file checksum covers the decoded pages, as LTX's does, and an LZ4
+    block can spell the same bytes more than one way (here a match offset's high bits over a
+    periodic page). Exhaustive, so not left to a random draw: a 40-example sample hit one of
+    the harmless flips about once in sixteen runs and failed."""
     pages = [(p, page(p)) for p in range(1, 4)]
-    raw = bytearray(ltx.encode(ltx.Header(PS, 3, 1, 7, 99), pages))
-    i = data.draw(st.integers(min_value=0, max_value=len(raw) - 1))
-    bit = data.draw(st.integers(min_value=0, max_value=7))
-    raw[i] ^= 1 << bit
-    with pytest.raises(CorruptReplica):
-        ltx.decode(bytes(raw))
+    raw = ltx.encode(ltx.Header(PS, 3, 1, 7, 99), pages)
+    harmless = 0
+    for i in range(len(raw)):
+        for bit in range(8):
+            flipped = bytearray(raw)
+            flipped[i] ^= 1 << bit
+            try:
+                _, got = ltx.decode(bytes(flipped))
+            except CorruptReplica:
+                continue
+            assert got == pages, (i, bit)
+            harmless += 1
+    assert harmless < 16  # the checksum, not luck, catches the rest
 
 
 def test_truncated_file_is_corrupt() -> None:
