@@ -109,11 +109,12 @@ def seed_data(engine: Engine) -> None:
              "ordered_at": T0 - timedelta(days=3), "pay_fen": 100,
              "receiver_masked": {"name": "王*", "phone": "137****2222", "address": "北京市***"}},
         ])
-        conn.execute(sku_mappings.insert().values(
-            id=1, shop_id="shop-pdd", platform_item_id="9001", platform_sku_id="90011",
-            sku="SKU-1", buffer_units=2))
+        mapping_id = conn.execute(sku_mappings.insert().values(
+            shop_id="shop-pdd", platform_item_id="9001", platform_sku_id="90011",
+            sku="SKU-1", buffer_units=2).returning(sku_mappings.c.id)).scalar_one()
+        assert mapping_id == 1  # the first of a fresh database, on both engines
         conn.execute(stock_pushes.insert().values(
-            shop_id="shop-pdd", mapping_id=1, sku="SKU-1", on_hand=12, reserved=0, buffer=2,
+            shop_id="shop-pdd", mapping_id=mapping_id, sku="SKU-1", on_hand=12, reserved=0, buffer=2,
             allotted=12, available=10, pushed=10, units=1, guard_units=12,
             detail={"WH1": {"on_hand": 12, "reserved": 0, "share": "1/1"}}, ok=True,
             answer="ok", at=T0))
@@ -168,3 +169,12 @@ async def signed_in(client: httpx.AsyncClient, engine: Engine, role: Role = Role
     add_users(engine)
     seed_data(engine)
     assert (await login(client, f"u-{role.value.replace('_', '-')}")).status_code == 303
+
+
+def field_errors(html: str) -> dict[str, list[str]]:
+    """Field → the messages shown next to it."""
+    out: dict[str, list[str]] = {}
+    for name, text in re.findall(r'class="field-error" role="alert" data-field="([^"]*)">([^<]*)<',
+                                 html):
+        out.setdefault(name, []).append(unescape(text))
+    return out

@@ -7,7 +7,6 @@ Numbers are written out by hand: money in fen, the GTINs' check digits worked ou
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from html import unescape
 from typing import Any
@@ -20,21 +19,12 @@ from sqlalchemy.engine import Engine
 from cloud.catalog import upsert_skus
 from cloud.db.schema import audit_log, sku_barcodes, sku_safety_stock, sku_tags, skus, warehouses
 from edge.domain.models import Role
-from tests.cloud.web.support import cells, count, login, signed_in, token
+from tests.cloud.web.support import cells, count, field_errors, login, signed_in, token
 
 EAN = "6901234567892"
 """A valid EAN-13 (check digit 2)."""
 CASE = "16901234567899"
 """A valid ITF-14 case code (check digit 9)."""
-
-
-def field_errors(html: str) -> dict[str, list[str]]:
-    """Field → the messages shown next to it."""
-    out: dict[str, list[str]] = {}
-    for name, text in re.findall(r'class="field-error" role="alert" data-field="([^"]*)">([^<]*)<',
-                                 html):
-        out.setdefault(name, []).append(unescape(text))
-    return out
 
 
 def audit_rows(engine: Engine, *actions: str) -> list[tuple[str, str, str | None, Any]]:
