@@ -348,6 +348,8 @@ def save(conn: Connection, form: ProductForm, *, sku: str | None, actor: str,
          now: datetime) -> str:
     """Create a product (``sku`` ``None``: the form names it) or edit ``sku``; returns the
     SKU. Raises :class:`InputError` with every problem and writes nothing then."""
+    if sku is not None:  # hold the row (PostgreSQL) so old → new is what this edit replaced
+        conn.execute(sa.select(skus.c.sku).where(skus.c.sku == sku).with_for_update())
     before = get(conn, sku) if sku is not None else None
     if sku is not None and before is None:
         raise InputError([Problem("", f"商品 {sku} 不存在", f"there is no product {sku}")])

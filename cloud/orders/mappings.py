@@ -197,7 +197,8 @@ def update_rule(conn: Connection, mapping_id: int, form: Mapping[str, Any], *, a
                 now: datetime) -> None:
     """Set a mapping's push rule from a form; audited as old → new. Raises
     :class:`InputError` (nothing written) on bad input."""
-    row = conn.execute(sa.select(sku_mappings).where(sku_mappings.c.id == mapping_id)).first()
+    row = conn.execute(sa.select(sku_mappings).where(sku_mappings.c.id == mapping_id)
+                       .with_for_update()).first()
     if row is None:
         raise InputError([Problem("", f"没有关联 #{mapping_id}", f"there is no mapping #{mapping_id}")])
     problems: list[Problem] = []
