@@ -64,24 +64,43 @@ def barcode_owners(conn: Connection) -> dict[str, str]:
 
 
 def upsert_skus(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert or update SKUs (``skus`` columns) and replace each row's barcodes if given."""
+    """Insert or update SKUs (``skus`` columns) and replace each row's barcodes if given.
+
+    Written in chunks with one statement per kind of write (a 20,000-row catalog is two
+    orders of magnitude fewer round trips than row by row). A SKU given twice is written
+    as if its rows were applied in order."""
     columns = {c.name for c in schema.skus.columns}
+    merged: dict[str, dict[str, Any]] = {}
     for row in rows:
-        record = {k: v for k, v in row.items() if k in columns}
-        exists = conn.execute(
-            sa.select(schema.skus.c.sku).where(schema.skus.c.sku == row["sku"])
-        ).first()
-        if exists:
-            conn.execute(schema.skus.update().where(schema.skus.c.sku == row["sku"]).values(record))
-        else:
-            conn.execute(schema.skus.insert().values(record))
-        if "barcodes" in row:
-            conn.execute(schema.sku_barcodes.delete().where(schema.sku_barcodes.c.sku == row["sku"]))
-            if row["barcodes"]:
-                conn.execute(schema.sku_barcodes.insert(), [
-                    {"barcode": code, "sku": row["sku"], "units_per_scan": units}
-                    for code, units in row["barcodes"]
-                ])
+        merged[row["sku"]] = {**merged.get(row["sku"], {}), **row}
+    rows = list(merged.values())
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start:start + _CHUNK]
+        codes = [r["sku"] for r in chunk]
+        existing = set(conn.execute(sa.select(schema.skus.c.sku).where(
+            schema.skus.c.sku.in_(codes))).scalars())
+        inserts: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in chunk:
+            record = {k: v for k, v in row.items() if k in columns}
+            target = updates if row["sku"] in existing else inserts
+            target.setdefault(tuple(sorted(record)), []).append(record)
+        for records in inserts.values():
+            conn.execute(schema.skus.insert(), records)
+        for keys, records in updates.items():
+            values: dict[str, Any] = {k: sa.bindparam(f"v_{k}") for k in keys if k != "sku"}
+            if values:
+                conn.execute(schema.skus.update().where(
+                    schema.skus.c.sku == sa.bindparam("v_sku")).values(values),
+                    [{f"v_{k}": v for k, v in r.items()} for r in records])
+        coded = [r for r in chunk if "barcodes" in r]
+        if coded:
+            conn.execute(schema.sku_barcodes.delete().where(
+                schema.sku_barcodes.c.sku.in_([r["sku"] for r in coded])))
+            barcodes = [{"barcode": code, "sku": r["sku"], "units_per_scan": units}
+                        for r in coded for code, units in r["barcodes"] or []]
+            if barcodes:
+                conn.execute(schema.sku_barcodes.insert(), barcodes)
 
 
 def _header(name: str) -> str:
