@@ -2,6 +2,7 @@
 
     CloudError
     ├── ConfigError             bad settings or arguments, shown as one line
+    ├── InputError              a form was refused: every problem names its field
     ├── DatabaseError           the database failed or cannot be used
     │   ├── DatabaseUnavailable the database cannot be reached or opened
     │   ├── SchemaNotCurrent    the schema is missing or behind the code: run ``init-db``
@@ -15,6 +16,8 @@ Adapters raise these ``from`` the library error so the cause is kept.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class CloudError(Exception):
     """Base of every error the cloud raises on purpose."""
@@ -22,6 +25,24 @@ class CloudError(Exception):
 
 class ConfigError(CloudError):
     """Bad settings or command-line arguments."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a form: the field it belongs to and why, in both languages."""
+
+    field: str
+    """The form field's name (``""`` for the form as a whole)."""
+    zh: str
+    en: str
+
+
+class InputError(CloudError):
+    """A form was refused and nothing written; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p.zh} / {p.en}" for p in problems))
 
 
 class DatabaseError(CloudError):

@@ -1,7 +1,8 @@
 """Cloud commands for the catalog, manual adjustments and demo data.
 
-``import-catalog`` / ``export-catalog`` share the station's parser (``edge.domain.catalog``),
-so the same spreadsheet works in both places; ``adjust`` records a cloud-side correction as a
+``import-catalog`` / ``export-catalog`` call :mod:`cloud.catalog` (as the web app's 商品 pages
+do), which reads and writes files with the station's parser, so the same spreadsheet works
+everywhere; ``adjust`` records a cloud-side correction as a
 move with a reason, operator and audit entry, relayed to the warehouse's stations; ``seed-demo`` fills an empty cloud with the same
 demo seller the station's ``seed-demo`` creates (same opening-move ids, so sync applies them once).
 """
@@ -11,49 +12,23 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cloud import catalog as cloud_catalog
 from cloud import ledger_store
 from cloud.cli.base import CliContext, cli
 from cloud.db import schema
 from cloud.errors import CloudError, ConfigError
 from cloud.sync.outbound import relay_moves
-from edge.domain import catalog, demo
+from edge.domain import demo
 from edge.domain.models import Move, MoveReason, NegativeStockPolicy, qty_out_of_range
-from edge.errors import EdgeError
 from edge.sync.schema import MoveWire
 
 CLOUD_STATION = "cloud"
 """``station_id`` stamped on moves recorded by the cloud itself (not at a station)."""
-
-
-def upsert_skus(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert or update SKUs (``skus`` columns) and replace each row's barcodes if given."""
-    columns = {c.name for c in schema.skus.columns}
-    for row in rows:
-        record = {k: v for k, v in row.items() if k in columns}
-        exists = conn.execute(
-            sa.select(schema.skus.c.sku).where(schema.skus.c.sku == row["sku"])
-        ).first()
-        if exists:
-            conn.execute(schema.skus.update().where(schema.skus.c.sku == row["sku"]).values(record))
-        else:
-            conn.execute(schema.skus.insert().values(record))
-        if "barcodes" in row:
-            conn.execute(schema.sku_barcodes.delete().where(schema.sku_barcodes.c.sku == row["sku"]))
-            if row["barcodes"]:
-                conn.execute(schema.sku_barcodes.insert(), [
-                    {"barcode": code, "sku": row["sku"], "units_per_scan": units}
-                    for code, units in row["barcodes"]
-                ])
-
-
-def barcode_owners(conn: Connection) -> dict[str, str]:
-    return {b: s for b, s in conn.execute(sa.select(schema.sku_barcodes.c.barcode, schema.sku_barcodes.c.sku))}
 
 
 @cli.command("import-catalog")
@@ -64,28 +39,22 @@ def barcode_owners(conn: Connection) -> dict[str, str]:
 def import_catalog(obj: CliContext, file: Path, skip_bad: bool, dry_run: bool) -> None:
     """导入商品资料 (CSV/XLSX) / Import the catalog from CSV or XLSX (all or nothing)."""
     with obj.connect() as conn:
-        try:
-            result = catalog.parse_catalog(file, existing_barcodes=barcode_owners(conn))
-        except EdgeError as err:
-            raise ConfigError(str(err)) from err
-        for e in result.errors:
-            where = f" [{e.column}]" if e.column else ""
-            click.echo(f"第 {e.line} 行 / line {e.line}{where}: {e.message}", err=True)
-        if result.errors and not skip_bad:
+        report = cloud_catalog.import_catalog(conn, file, actor="cli", now=datetime.now(UTC),
+                                              skip_bad=skip_bad, dry_run=dry_run)
+        for e in report.errors:
+            click.echo(str(e), err=True)
+        if report.errors and not skip_bad:
             raise CloudError(
-                f"{len(result.bad_lines)} 行有错误, 未导入任何数据 (可用 --skip-bad) / "
-                f"{len(result.bad_lines)} bad rows, nothing imported (see --skip-bad)"
+                f"{len(report.bad_lines)} 行有错误, 未导入任何数据 (可用 --skip-bad) / "
+                f"{len(report.bad_lines)} bad rows, nothing imported (see --skip-bad)"
             )
         if dry_run:
-            click.echo(obj.t(f"检查完毕: {len(result.rows)} 行可导入", f"checked: {len(result.rows)} rows importable"))
+            click.echo(obj.t(f"检查完毕: {report.good_rows} 行可导入",
+                             f"checked: {report.good_rows} rows importable"))
             return
-        upsert_skus(conn, [r.to_store_row() for r in result.rows])
-        conn.execute(schema.audit_log.insert().values(
-            at=datetime.now(UTC), actor="cli", action="catalog.import", subject=str(file.name),
-            detail={"rows": len(result.rows), "skipped": len(result.bad_lines)}))
-    click.echo(obj.t(f"已导入 {len(result.rows)} 个商品", f"imported {len(result.rows)} SKUs")
-               + (obj.t(f", 跳过 {len(result.bad_lines)} 行", f", skipped {len(result.bad_lines)} rows")
-                  if result.bad_lines else ""))
+    click.echo(obj.t(f"已导入 {report.imported} 个商品", f"imported {report.imported} SKUs")
+               + (obj.t(f", 跳过 {len(report.bad_lines)} 行", f", skipped {len(report.bad_lines)} rows")
+                  if report.bad_lines else ""))
 
 
 @cli.command("export-catalog")
@@ -96,15 +65,7 @@ def export_catalog(obj: CliContext, file: Path) -> None:
     if file.suffix.lower() not in (".csv", ".xlsx"):
         raise ConfigError("文件须为 .csv 或 .xlsx / the file must end in .csv or .xlsx")
     with obj.connect() as conn:
-        codes: dict[str, list[tuple[str, int]]] = {}
-        for b, s, u in conn.execute(sa.select(schema.sku_barcodes.c.barcode, schema.sku_barcodes.c.sku,
-                                              schema.sku_barcodes.c.units_per_scan)):
-            codes.setdefault(s, []).append((b, u))
-        rows = [
-            {**dict(r), "barcodes": sorted(codes.get(r["sku"], []))}
-            for r in conn.execute(sa.select(schema.skus).order_by(schema.skus.c.sku)).mappings()
-        ]
-    n = catalog.export_catalog(rows, file)
+        n = cloud_catalog.export_catalog(conn, file)
     click.echo(obj.t(f"已导出 {n} 个商品到 {file}", f"exported {n} SKUs to {file}"))
 
 
@@ -194,7 +155,7 @@ def seed_demo(obj: CliContext, seed: int, station_id: str, warehouse_id: str) ->
         conn.execute(schema.stations.insert().values(id=station_id, warehouse_id=warehouse_id,
                                                      name=f"打包台 {station_id}", status="pending",
                                                      created_at=now))
-        upsert_skus(conn, data.skus)
+        cloud_catalog.upsert_skus(conn, data.skus)
         moves = [
             Move(move_id=demo.opening_move_id(seed, warehouse_id, sku, loc), sku=sku, location=loc,
                  qty_delta=qty, balance_after=qty, reason=MoveReason.RECEIVE, source_type="opening",

@@ -90,6 +90,9 @@ skus = sa.Table(
     sa.Column("cost_fen", sa.BigInteger(), nullable=True),
     sa.Column("image_path", sa.String(500), nullable=True),
     sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    # 0009_products: the selling side of a product
+    sa.Column("price_fen", sa.BigInteger(), nullable=True),
+    sa.Column("category", sa.String(64), nullable=True),
     sa.CheckConstraint("unit_weight_g IS NULL OR unit_weight_g >= 0", name="unit_weight_g"),
     sa.CheckConstraint(
         "(length_mm IS NULL OR length_mm >= 0) AND (width_mm IS NULL OR width_mm >= 0)"
@@ -97,8 +100,30 @@ skus = sa.Table(
         name="dimensions",
     ),
     sa.CheckConstraint("cost_fen IS NULL OR cost_fen >= 0", name="cost_fen"),
+    sa.CheckConstraint("price_fen IS NULL OR price_fen >= 0", name="price_fen"),
 )
-"""The catalog: one row per SKU (库存单位). Money in fen, weight in grams, sizes in mm."""
+"""The catalog: one row per SKU (库存单位). Money in fen, weight in grams, sizes in mm;
+``price_fen`` is the selling price and ``category`` a free-text category (0009)."""
+
+sku_tags = sa.Table(
+    "sku_tags",
+    metadata,
+    sa.Column("sku", sa.String(64), sa.ForeignKey("skus.sku"), primary_key=True),
+    sa.Column("tag", sa.String(32), primary_key=True),
+    sa.Index("ix_sku_tags_tag", "tag"),
+)
+"""Tags of a SKU (any number, each up to 32 characters) for searching and grouping (0009)."""
+
+sku_safety_stock = sa.Table(
+    "sku_safety_stock",
+    metadata,
+    sa.Column("sku", sa.String(64), sa.ForeignKey("skus.sku"), primary_key=True),
+    sa.Column("warehouse_id", sa.String(64), sa.ForeignKey("warehouses.id"), primary_key=True),
+    sa.Column("qty", sa.Integer(), nullable=False),
+    sa.CheckConstraint("qty >= 0", name="qty"),
+)
+"""Safety stock (安全库存) of a SKU per warehouse: the level below which it should be
+replenished. No row = none set. It is not the stock-push buffer (``sku_mappings``)."""
 
 sku_barcodes = sa.Table(
     "sku_barcodes",

@@ -12,7 +12,10 @@ forms update their table in place. Modules:
 * :mod:`~cloud.web.session`, :mod:`~cloud.web.csrf` — session expiry and CSRF tokens.
 * :mod:`~cloud.web.i18n` — the message catalogue (zh, en).
 * :mod:`~cloud.web.assets` — vendor JavaScript from ``node_modules``.
-* ``routes/`` — one module per area; ``templates/`` and ``static/`` are package data.
+* ``routes/`` — one module per area; ``templates/`` and ``static/`` are package data. The
+  商品 and 平台商品关联 pages call library code outside this package: :mod:`cloud.products`,
+  :mod:`cloud.catalog` (the catalog import/export the CLI runs too) and
+  :mod:`cloud.orders.mappings`.
 
 This package's ``__init__`` imports nothing, so the CLI can use :mod:`~cloud.web.accounts`
 without loading Starlette.

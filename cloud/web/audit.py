@@ -3,8 +3,10 @@
 Actions written by the web app and the ``user`` CLI: ``login``, ``login.failed``,
 ``login.throttled``, ``login.refused_locked``, ``logout``, ``user.locked``,
 ``user.create``, ``user.role``, ``user.enable``, ``user.disable``,
-``user.password_reset``, ``user.totp_enable``, ``user.totp_disable``. Other parts of the
-cloud write their own (``catalog.import``, ``stock.adjust``, ...); the page lists them all.
+``user.password_reset``, ``user.totp_enable``, ``user.totp_disable``; the product pages
+``product.create``, ``product.update``, ``product.cost`` and ``product.price`` (old → new),
+``mapping.create``, ``mapping.rule``. Other parts of the cloud write their own
+(``catalog.import``, ``stock.adjust``, ...); the page lists them all.
 """
 
 from __future__ import annotations

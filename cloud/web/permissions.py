@@ -35,6 +35,8 @@ class Permission(enum.StrEnum):
     STOCK_VIEW = "stock.view"
     STATIONS_VIEW = "stations.view"
     ORDERS_VIEW = "orders.view"
+    PRODUCTS_VIEW = "products.view"
+    PRODUCTS_EDIT = "products.edit"
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
     ACCOUNT_SELF = "account.self"
@@ -50,6 +52,9 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.STATIONS_VIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.ORDERS_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
+    Permission.PRODUCTS_VIEW: frozenset({
+        Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
+    Permission.PRODUCTS_EDIT: frozenset({Role.PURCHASER, Role.MANAGER, Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_VIEW: frozenset({Role.ADMIN}),
 }

@@ -178,3 +178,35 @@ def test_catalog_round_trip_and_atomic_bad_file(
         names = set(conn.execute(sa.select(schema.skus.c.sku).where(schema.skus.c.sku.like("NEW-%"))).scalars())
     engine.dispose()
     assert names == {"NEW-1"}
+
+
+def test_import_reports_what_the_cloud_cannot_hold_and_audits_cost_changes(
+    seeded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The web app's import is this one (cloud.catalog): the cloud's limits are row errors,
+    and a cost an import changes is in the audit log as old → new."""
+    engine = make_engine(seeded)
+    with engine.begin() as conn:
+        sku, cost = conn.execute(sa.select(schema.skus.c.sku, schema.skus.c.cost_fen)
+                                 .order_by(schema.skus.c.sku).limit(1)).one()
+    heavy = tmp_path / "heavy.csv"
+    heavy.write_text("商品编码,商品名称,重量(g),长(mm)\nBIG-1,大件,1000001,100001\n", encoding="utf-8")
+    capsys.readouterr()
+    assert cloud(seeded, "import-catalog", str(heavy)) == 1
+    assert capsys.readouterr().err.splitlines()[:2] == [
+        "第 2 行 / line 2 [重量(g)]: 重量超出范围 (最多 1,000,000 g): 1000001 / "
+        "weight out of range (1,000,000 g at most): 1000001",
+        "第 2 行 / line 2 [长(mm)]: 长超出范围 (最多 100,000 mm): 100001 / "
+        "length out of range (100,000 mm at most): 100001"]
+    new_cost = (cost or 0) + 123
+    sheet = tmp_path / "cost.csv"
+    sheet.write_text(f"商品编码,商品名称,成本价(元)\n{sku},改价,{new_cost / 100:.2f}\n", encoding="utf-8")
+    assert cloud(seeded, "import-catalog", str(sheet)) == 0
+    with engine.begin() as conn:
+        entries = conn.execute(sa.select(schema.audit_log.c.actor, schema.audit_log.c.subject,
+                                         schema.audit_log.c.detail).where(
+            schema.audit_log.c.action == "product.cost")).all()
+    engine.dispose()
+    old = "" if cost is None else f"{cost // 100}.{cost % 100:02d}"
+    assert [tuple(e) for e in entries] == [
+        ("cli", sku, {"from": old, "to": f"{new_cost // 100}.{new_cost % 100:02d}", "via": "import"})]

@@ -36,7 +36,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0008_reservations_atp"
+HEAD = "0009_products"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -45,6 +45,7 @@ EXPECTED_TABLES = {
     "skus": {
         "sku", "name_zh", "name_en", "spec", "unit_weight_g", "length_mm", "width_mm",
         "height_mm", "cost_fen", "image_path", "active",
+        "price_fen", "category",  # 0009_products
     },
     "sku_barcodes": {"barcode", "sku", "units_per_scan"},
     "shops": {
@@ -96,6 +97,10 @@ EXPECTED_TABLES.update({  # 0004_orders (with the columns 0005_reservations_atp 
     t.name: {c.name for c in t.columns} for t in ORDER_TABLES})
 EXPECTED_TABLES.update({  # 0006_web_users
     "login_failures": {"id", "at", "ip", "username"},
+})
+EXPECTED_TABLES.update({  # 0009_products
+    "sku_tags": {"sku", "tag"},
+    "sku_safety_stock": {"sku", "warehouse_id", "qty"},
 })
 
 

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from cloud.web.routes import account, audit, auth, home, orders, stations, stock, users
+from cloud.web.routes import (
+    account,
+    audit,
+    auth,
+    home,
+    mappings,
+    orders,
+    products,
+    stations,
+    stock,
+    users,
+)
 
 
 def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *orders.routes,
-            *users.routes, *account.routes, *audit.routes]
+            *products.routes, *mappings.routes, *users.routes, *account.routes, *audit.routes]

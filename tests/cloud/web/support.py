@@ -6,13 +6,14 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from html import unescape
 
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from cloud.db.schema import shops, skus, station_health, stations, users, warehouses
-from cloud.db.schema_orders import orders
+from cloud.db.schema_orders import orders, sku_mappings, stock_pushes
 from cloud.ledger_store import insert_moves
 from cloud.web import accounts
 from edge.domain.models import MoveReason, Role
@@ -63,7 +64,8 @@ def add_users(engine: Engine) -> dict[Role, accounts.User]:
 
 def seed_data(engine: Engine) -> None:
     """A warehouse, two stations (one healthy, one with a failing backup), two SKUs, moves
-    (SKU-1 at A-01: +10, +5, -3 → 12; SKU-2 at B-02: +7), a shop and three orders."""
+    (SKU-1 at A-01: +10, +5, -3 → 12; SKU-2 at B-02: +7), a shop and three orders; mapping
+    #1 (the shop's item 9001 / sku_id 90011 → SKU-1, buffer 2) with one push of 10."""
     with engine.begin() as conn:
         conn.execute(warehouses.insert().values(id="WH1", name="杭州仓"))
         conn.execute(stations.insert(), [
@@ -107,6 +109,15 @@ def seed_data(engine: Engine) -> None:
              "ordered_at": T0 - timedelta(days=3), "pay_fen": 100,
              "receiver_masked": {"name": "王*", "phone": "137****2222", "address": "北京市***"}},
         ])
+        mapping_id = conn.execute(sku_mappings.insert().values(
+            shop_id="shop-pdd", platform_item_id="9001", platform_sku_id="90011",
+            sku="SKU-1", buffer_units=2).returning(sku_mappings.c.id)).scalar_one()
+        assert mapping_id == 1  # the first of a fresh database, on both engines
+        conn.execute(stock_pushes.insert().values(
+            shop_id="shop-pdd", mapping_id=mapping_id, sku="SKU-1", on_hand=12, reserved=0, buffer=2,
+            allotted=12, available=10, pushed=10, units=1, guard_units=12,
+            detail={"WH1": {"on_hand": 12, "reserved": 0, "share": "1/1"}}, ok=True,
+            answer="ok", at=T0))
 
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -140,3 +151,30 @@ def count(engine: Engine, table: sa.Table, *where: sa.ColumnElement[bool]) -> in
     with engine.begin() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*where))
                    .scalar_one())
+
+
+def cells(html: str, table_id: str) -> list[list[str]]:
+    """The text of each body row of a table (tags stripped, whitespace collapsed)."""
+    match = re.search(rf'<table[^>]* id="{table_id}"[^>]*>(.*?)</table>', html, re.S)
+    assert match, f"no table {table_id}"
+    body = match.group(1).split("<tbody>", 1)[1]
+    rows = []
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S):
+        rows.append([" ".join(unescape(re.sub(r"<[^>]+>", " ", c)).split())
+                     for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)])
+    return rows
+
+
+async def signed_in(client: httpx.AsyncClient, engine: Engine, role: Role = Role.ADMIN) -> None:
+    add_users(engine)
+    seed_data(engine)
+    assert (await login(client, f"u-{role.value.replace('_', '-')}")).status_code == 303
+
+
+def field_errors(html: str) -> dict[str, list[str]]:
+    """Field → the messages shown next to it."""
+    out: dict[str, list[str]] = {}
+    for name, text in re.findall(r'class="field-error" role="alert" data-field="([^"]*)">([^<]*)<',
+                                 html):
+        out.setdefault(name, []).append(unescape(text))
+    return out

@@ -2,8 +2,9 @@
 
 ``packline-cloud serve`` runs as a subprocess on a free loopback port, on each database
 engine. A manager signs in, reads stock and orders (htmx filters), switches language; an
-admin signs in with a TOTP code and reads users and the audit log; with JavaScript off the
-forms still work. Screenshots of the main pages in Chinese and English go to
+admin signs in with a TOTP code and reads users and the audit log; an admin imports products
+with a bad row, reads the row report, fixes it, edits a cost and finds the change in the
+audit log; with JavaScript off the forms still work. Screenshots of the main pages in Chinese and English go to
 ``var/screenshots/`` (or ``$PACKLINE_SCREENSHOT_DIR``).
 """
 
@@ -200,6 +201,78 @@ def test_admin_signs_in_with_totp(server: tuple[str, str], browser: Browser,
     expect(page.locator("h1")).to_have_text("Sign in")
 
 
+def test_import_products_with_a_bad_row_then_edit_a_cost_and_find_it_in_the_audit_log(
+        server: tuple[str, str], browser: Browser, cloud_db_url: str, tmp_path: Path) -> None:
+    base, secret = server
+    backend = backend_of(cloud_db_url)
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    sign_in(page, base, "u-admin")
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("#totp-submit")
+    expect(page.locator("h1")).to_have_text("你好, 测试admin")
+    page.click('nav.mainnav a[href="/products"]')
+    expect(page.locator("#products-table tbody tr")).to_have_count(2)
+    page.click("#product-import")
+    expect(page.locator("h1")).to_have_text("批量导入商品")
+
+    bad = tmp_path / "新品.csv"
+    bad.write_text("商品编码,商品名称,成本价(元)\nNEW-1,新品一号,9.90\nNEW-2,,5\n", encoding="utf-8")
+    page.set_input_files("#import-file", str(bad))
+    page.click("#import-submit")
+    expect(page.locator("#import-refused")).to_have_text(
+        "1 行有错误 (共 2 行), 未导入任何数据. 请修改后重新上传.")
+    report = page.locator("#import-report tbody tr")
+    expect(report).to_have_count(1)
+    expect(report.locator("td")).to_have_text(["3", "商品名称", "缺少商品名称"])
+    shot(page, "import-report-zh", backend)
+
+    good = tmp_path / "新品-改.csv"
+    good.write_text("商品编码,商品名称,成本价(元)\nNEW-1,新品一号,9.90\nNEW-2,新品二号,5\n",
+                    encoding="utf-8")
+    page.set_input_files("#import-file", str(good))
+    page.click("#import-submit")
+    expect(page.locator("#import-done")).to_have_text("已导入 2 个商品.")
+
+    page.goto(f"{base}/products")
+    page.fill("#f-q", "NEW-1")
+    page.press("#f-q", "Enter")  # htmx swaps the table
+    expect(page.locator("#products-table tbody tr")).to_have_count(1)
+    page.click("#products-table >> text=NEW-1")
+    expect(page.locator("h1")).to_have_text("商品 NEW-1")
+    expect(page.locator("#f-cost")).to_have_value("9.90")
+    page.fill("#f-cost", "12.80")
+    page.click("#product-save")
+    expect(page.locator(".notice")).to_have_text("商品 NEW-1 已保存")
+    expect(page.locator("#f-cost")).to_have_value("12.80")
+    shot(page, "product-zh", backend)
+
+    page.click('nav.mainnav a[href="/audit"]')
+    page.select_option("#f-action", "product.cost")
+    page.click("form.filters button.primary")
+    rows = page.locator("#audit-table tbody tr")
+    expect(rows).to_have_count(1)  # the import created NEW-1: no cost changed then
+    expect(rows.locator("td").nth(1)).to_have_text("u-admin")
+    expect(rows.locator("td").nth(2)).to_have_text("修改成本价")
+    expect(rows.locator("td").nth(3)).to_have_text("NEW-1")
+    expect(rows.locator("td").nth(4)).to_have_text("from=9.90, to=12.80, via=web")
+    shot(page, "audit-cost-zh", backend)
+
+    page.goto(f"{base}/mappings")
+    expect(page.locator("#mappings-table")).to_contain_text("本关联分得 12")
+    shot(page, "mappings-zh", backend)
+    page.click("#mappings-table >> text=#1")
+    expect(page.locator("#push-now")).to_contain_text("在库 12 − 占用 0, 本关联分得 12, 减安全库存 2 → 可售 10")
+    shot(page, "mapping-zh", backend)
+    page.click("#lang-toggle")
+    expect(page.locator("#push-now")).to_contain_text("10 available")
+    page.goto(f"{base}/mappings")
+    expect(page.locator("#mappings-table")).to_contain_text("this mapping's share 12")
+    shot(page, "mappings-en", backend)
+    page.goto(f"{base}/products")
+    expect(page.locator("h1")).to_have_text("Products")
+    shot(page, "products-en", backend)
+
+
 def test_forms_work_with_javascript_off(server: tuple[str, str], browser: Browser) -> None:
     base, _secret = server
     context = browser.new_context(java_script_enabled=False)
@@ -213,6 +286,26 @@ def test_forms_work_with_javascript_off(server: tuple[str, str], browser: Browse
     expect(page.locator("#orders-table tbody tr")).to_have_count(1)
     page.click("#lang-toggle")  # a plain POST form with the CSRF token
     expect(page.locator("h1")).to_have_text("Orders")
+    context.close()
+
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, base, "u-manager")
+    page.goto(f"{base}/products")
+    page.fill("#f-q", "帆布")
+    page.click("form.filters button.primary")
+    expect(page).to_have_url(f"{base}/products?q=%E5%B8%86%E5%B8%83&category=&tag=")
+    page.click("#products-table >> text=SKU-2")
+    page.fill("#f-price", "abc")
+    page.click("#product-save")
+    expect(page.locator('[data-field="price"]')).to_have_text("售价不是数字: abc")
+    page.fill("#f-price", "19.90")
+    page.click("#product-save")
+    expect(page.locator(".notice")).to_have_text("商品 SKU-2 已保存")
+    page.goto(f"{base}/mappings/1")
+    page.fill("#r-buffer_units", "3")
+    page.click("#rule-save")
+    expect(page.locator(".notice")).to_contain_text("关联 #1 的推送规则已保存")
     context.close()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 from pathlib import Path
 
 import httpx
@@ -16,25 +15,7 @@ from starlette.applications import Starlette
 from cloud.db.schema import audit_log, users
 from cloud.web import accounts
 from edge.domain.models import Role
-from tests.cloud.web.support import add_users, count, login, seed_data, token
-
-
-def cells(html: str, table_id: str) -> list[list[str]]:
-    """The text of each body row of a table (tags stripped, whitespace collapsed)."""
-    match = re.search(rf'<table[^>]* id="{table_id}"[^>]*>(.*?)</table>', html, re.S)
-    assert match, f"no table {table_id}"
-    body = match.group(1).split("<tbody>", 1)[1]
-    rows = []
-    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S):
-        rows.append([" ".join(unescape(re.sub(r"<[^>]+>", " ", c)).split())
-                     for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)])
-    return rows
-
-
-async def signed_in(client: httpx.AsyncClient, engine: Engine, role: Role = Role.ADMIN) -> None:
-    add_users(engine)
-    seed_data(engine)
-    assert (await login(client, f"u-{role.value.replace('_', '-')}")).status_code == 303
+from tests.cloud.web.support import add_users, cells, count, login, signed_in, token
 
 
 async def test_dashboard_counts(client: httpx.AsyncClient, cloud_engine: Engine) -> None:

@@ -10,10 +10,13 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
+from cloud.db.schema import audit_log, skus
+from cloud.db.schema_orders import sku_mappings
 from cloud.web.permissions import MATRIX, PUBLIC, Permission, access_of
 from edge.domain.models import Role
 from tests.cloud.web.support import add_users, login, seed_data, token, username
@@ -31,6 +34,8 @@ INTENDED: dict[Permission, set[Role]] = {
     P.STOCK_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
     P.STATIONS_VIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.ORDERS_VIEW: {R.WAREHOUSE_LEAD, R.FINANCE, R.MANAGER, R.ADMIN},
+    P.PRODUCTS_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
+    P.PRODUCTS_EDIT: {R.PURCHASER, R.MANAGER, R.ADMIN},
     P.USERS_MANAGE: {R.ADMIN},
     P.AUDIT_VIEW: {R.ADMIN},
 }
@@ -74,7 +79,8 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
                                           cloud_engine: Engine) -> None:
     made = add_users(cloud_engine)
     seed_data(cloud_engine)
-    ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js"}
+    ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js", "sku:path": "SKU-1",
+           "mapping_id:int": "1"}
     guarded = [(m, p, a) for m, p, a in endpoints(app) if isinstance(a, Permission)]
     assert {a for _m, _p, a in guarded} == set(Permission)  # every permission guards a route
     checked = 0
@@ -101,12 +107,20 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
         from cloud.web import accounts
 
         assert accounts.get_user(conn, made[Role.PACKER].id).role is Role.PACKER  # type: ignore[union-attr]
+        # the empty forms changed no product and no mapping, and wrote no audit entry for them
+        assert conn.execute(sa.select(skus.c.name_zh).where(skus.c.sku == "SKU-1")).scalar() == "保温杯 500ml"
+        assert conn.execute(sa.select(sku_mappings.c.push_stock, sku_mappings.c.buffer_units)
+                            .where(sku_mappings.c.id == 1)).one() == (True, 2)
+        assert not conn.execute(sa.select(audit_log.c.action).where(
+            audit_log.c.action.like("product.%") | audit_log.c.action.like("mapping.%")
+            | (audit_log.c.action == "catalog.import"))).all()
 
 
 async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.AsyncClient,
                                                 cloud_engine: Engine) -> None:
     made = add_users(cloud_engine)
-    ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js"}
+    ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js", "sku:path": "SKU-1",
+           "mapping_id:int": "1"}
     csrf = await token(client)
     for method, path, access in endpoints(app):
         if not isinstance(access, Permission):
