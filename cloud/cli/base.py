@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Connection, Engine
 
 from cloud.config import CloudSettings
-from cloud.db import make_engine, require_current
+from cloud.db import make_engine, require_current, write_transaction
 from cloud.errors import ConfigError, DatabaseUnavailable
 
 
@@ -45,10 +45,16 @@ class CliContext:
         return self._engine
 
     @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """A connection in a transaction (committed on success) to an up-to-date database."""
+    def connect(self, *, write: bool = False) -> Iterator[Connection]:
+        """A connection in a transaction (committed on success) to an up-to-date database.
+
+        ``write=True`` for a command that writes: the transaction takes SQLite's write lock
+        up front (``write_transaction``, ``BEGIN IMMEDIATE``), so a read-then-write beside a
+        running ingest or worker waits its turn instead of failing half-way with "database
+        is locked". Read-only commands keep a plain transaction and never block a writer."""
         try:
-            with self.engine().begin() as conn:
+            with (write_transaction(self.engine()) if write
+                  else self.engine().begin()) as conn:
                 require_current(conn)
                 yield conn
         except sa.exc.OperationalError as err:

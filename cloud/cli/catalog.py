@@ -38,7 +38,7 @@ CLOUD_STATION = "cloud"
 @click.pass_obj
 def import_catalog(obj: CliContext, file: Path, skip_bad: bool, dry_run: bool) -> None:
     """导入商品资料 (CSV/XLSX) / Import the catalog from CSV or XLSX (all or nothing)."""
-    with obj.connect() as conn:
+    with obj.connect(write=True) as conn:
         report = cloud_catalog.import_catalog(conn, file, actor="cli", now=datetime.now(UTC),
                                               skip_bad=skip_bad, dry_run=dry_run)
         for e in report.errors:
@@ -120,7 +120,7 @@ def adjust(obj: CliContext, warehouse_id: str, sku: str, location: str, qty: int
     if not reason.strip():
         raise ConfigError("手工调整必须写明原因 / a manual adjustment needs a reason")
     now = datetime.now(UTC)
-    with obj.connect() as conn:
+    with obj.connect(write=True) as conn:
         move, _ = record_cloud_move(
             conn, warehouse_id=warehouse_id, sku=sku, location=location, qty_delta=qty,
             reason=MoveReason.MANUAL_ADJUST, operator_id=operator, note=reason,
@@ -141,7 +141,7 @@ def seed_demo(obj: CliContext, seed: int, station_id: str, warehouse_id: str) ->
     """导入演示数据 / Seed demo data: warehouse, station, ~200 SKUs, opening stock."""
     data = demo.generate(seed, orders=0, warehouse_id=warehouse_id)
     now = datetime.now(UTC)
-    with obj.connect() as conn:
+    with obj.connect(write=True) as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(schema.skus)).scalar_one():
             existing = conn.execute(sa.select(schema.warehouses.c.id).where(
                 schema.warehouses.c.id == warehouse_id)).first()

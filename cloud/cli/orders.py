@@ -51,7 +51,7 @@ def shop_add(obj: CliContext, platform: str, name: str, app_key: str, app_secret
     from cloud.shops import add_shop
 
     sealer = sealer_for(obj.settings)
-    with obj.connect() as conn:
+    with obj.connect(write=True) as conn:
         if warehouse_id and not conn.execute(sa.select(warehouses.c.id).where(
                 warehouses.c.id == warehouse_id)).first():
             conn.execute(sa.insert(warehouses).values(id=warehouse_id, name=warehouse_id))
@@ -74,7 +74,7 @@ def shop_authorize(obj: CliContext, shop_ref: str, code: str | None,
     from cloud.shops import authorize_url, exchange_code, load_shop, resolve_shop_id
 
     sealer = sealer_for(obj.settings)
-    with obj.connect() as conn:
+    with obj.connect(write=True) as conn:
         shop_id = resolve_shop_id(conn, shop_ref)
         shop = load_shop(conn, sealer, shop_id)
     if code is None:
@@ -135,7 +135,7 @@ def map_add(obj: CliContext, shop_ref: str, item_id: str, sku_id: str, outer_id:
 
     if not sku_id and not outer_id:
         raise ConfigError("需要 --sku-id 或 --outer-id / give --sku-id or --outer-id")
-    with obj.connect() as conn:
+    with obj.connect(write=True) as conn:
         shop_id = resolve_shop_id(conn, shop_ref)
         if not conn.execute(sa.select(skus.c.sku).where(skus.c.sku == sku)).first():
             conn.execute(sa.insert(skus).values(sku=sku, name_zh=sku))

@@ -36,7 +36,7 @@ def user() -> None:
 @click.pass_obj
 def add(obj: CliContext, username: str, role: str, display_name: str, password: str) -> None:
     """新建用户 / Add a user (the first admin is made this way)."""
-    with obj.connect() as conn:
+    with obj.connect(write=True) as conn:
         created = accounts.create_user(conn, datetime.now(UTC), ACTOR, username=username,
                                        display_name=display_name, role=Role(role),
                                        password=password)
@@ -76,7 +76,7 @@ def list_(obj: CliContext) -> None:
 @click.pass_obj
 def set_role(obj: CliContext, username: str, role: str) -> None:
     """修改角色 / Change a user's role (their sessions end)."""
-    with obj.connect() as conn:
+    with obj.connect(write=True) as conn:
         changed = accounts.set_role(conn, datetime.now(UTC), ACTOR, username, Role(role))
     click.echo(obj.t(f"{changed.username} 的角色: {role}", f"{changed.username} is now {role}"))
 
@@ -87,7 +87,7 @@ def set_role(obj: CliContext, username: str, role: str) -> None:
 @click.pass_obj
 def reset_password(obj: CliContext, username: str, password: str) -> None:
     """重置密码 / Set a new password, clear a lock-out, end the user's sessions."""
-    with obj.connect() as conn:
+    with obj.connect(write=True) as conn:
         accounts.reset_password(conn, datetime.now(UTC), ACTOR, username, password)
     click.echo(obj.t(f"已重置 {username} 的密码", f"password of {username} reset"))
 
@@ -97,6 +97,6 @@ def reset_password(obj: CliContext, username: str, password: str) -> None:
 @click.pass_obj
 def reset_totp(obj: CliContext, username: str) -> None:
     """关闭两步验证 / Remove a user's TOTP second factor (a lost phone)."""
-    with obj.connect() as conn:
+    with obj.connect(write=True) as conn:
         accounts.disable_totp(conn, datetime.now(UTC), ACTOR, username)
     click.echo(obj.t(f"已关闭 {username} 的两步验证", f"two-step verification of {username} removed"))

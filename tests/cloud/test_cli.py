@@ -152,3 +152,39 @@ def test_render_table_pads_by_display_width() -> None:
         "杯子   1\n"
         "ab    22"
     )
+
+
+def test_a_writing_command_takes_sqlites_write_lock_up_front(tmp_path: Path) -> None:
+    """``adjust`` and the other writing commands read, then write: with a deferred
+    transaction another writer (ingest) could commit in between and the command would fail
+    half-way with "database is locked". Their transaction holds the write lock from its
+    start; a read-only command's does not."""
+    import sqlite3
+
+    from cloud.cli.base import CliContext
+    from cloud.config import CloudSettings
+    from cloud.db import migrate
+
+    db = tmp_path / "cloud.db"
+    engine = make_engine(f"sqlite:///{db}")
+    migrate(engine)
+    engine.dispose()
+    ctx = CliContext(CloudSettings(data_dir=tmp_path, database_url=f"sqlite:///{db}"), "en")
+
+    def another_writer_can_begin() -> bool:
+        other = sqlite3.connect(db, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError as err:
+            assert "locked" in str(err)
+            return False
+        finally:
+            other.close()
+
+    with ctx.connect(write=True):
+        assert not another_writer_can_begin()
+    with ctx.connect():
+        assert another_writer_can_begin()
+    ctx.engine().dispose()
