@@ -349,8 +349,9 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
     """Store an after-sales record (newer wins) and apply it to the order.
 
     A pending refund on an order at a station intercepts it; on an allocated order it
-    files an exception (the order keeps its reservation while it is still paid); a
-    successful refund before shipping cancels the order and releases its reservation.
+    files an exception (the order keeps its reservation while it is still paid), which a
+    withdrawn or refused refund sends back to allocation; a successful refund before
+    shipping cancels the order and releases its reservation.
     """
     cur = conn.execute(sa.select(refunds.c.platform_updated_at).where(
         refunds.c.shop_id == shop_id, refunds.c.refund_id == event.refund_id)).first()
@@ -366,11 +367,11 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
         conn.execute(sa.update(refunds).where(
             refunds.c.shop_id == shop_id, refunds.c.refund_id == event.refund_id).values(**values))
     oid = order_key(event.platform, event.order_id)
-    row = conn.execute(sa.select(orders.c.state, orders.c.station_id).where(
-        orders.c.id == oid)).first()
+    row = conn.execute(sa.select(orders.c.state, orders.c.station_id,
+                                 orders.c.exception_code).where(orders.c.id == oid)).first()
     if row is None:
         return "refund_only"
-    state, station = row
+    state, station, code = row
     closed = event.status in ("9", "11", "12", "13", "CLOSED", "SELLER_REFUSE_BUYER")
     if event.succeeded and state in OPEN_STATES:
         if station and state in (*AT_STATION, "intercepted"):
@@ -388,6 +389,11 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
             conn.execute(sa.update(orders).where(orders.c.id == oid).values(
                 state="exception", exception_code="refund", warehouse_id=None, station_id=None,
                 exception_detail="买家申请退款 / refund requested", updated_at=now))
+    elif closed and not event.succeeded and state == "exception" and code == "refund":
+        # Withdrawn by the buyer or refused by the seller: still paid, so it goes back to
+        # allocation (its reservation never lapsed).
+        conn.execute(sa.update(orders).where(orders.c.id == oid).values(
+            state="pending", exception_code=None, exception_detail=None, updated_at=now))
     reconcile(conn, [oid], now=now)
     return "applied"
 
