@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from cloud.web import session
 from cloud.web.context import DISPLAY_TZ, web
-from cloud.web.i18n import gettext
+from cloud.web.i18n import MESSAGES, gettext
 
 
 def fmt_time(value: datetime | None) -> str:
@@ -64,6 +64,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "vendor": {name: web(request).vendor.path(name) is not None
                    for name in ("htmx.min.js", "echarts.min.js")},
         "path": request.url.path,
+        "exception_text": lambda code: (gettext(lang, f"exception.{code}")
+                                        if f"exception.{code}" in MESSAGES else code),
     }
     base.update(context or {})
     return web(request).templates.TemplateResponse(

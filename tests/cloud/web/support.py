@@ -102,7 +102,7 @@ def seed_data(engine: Engine) -> None:
              "receiver_masked": {"name": "张*", "phone": "138****5678", "address": "浙江省杭州市***"},
              "platform_tracking": "ZT123"},
             {**base, "id": "pdd-1002", "platform_order_id": "1002", "state": "exception",
-             "exception_code": "unmapped_sku", "ordered_at": T0, "pay_fen": 500,
+             "exception_code": "unmapped", "ordered_at": T0, "pay_fen": 500,
              "receiver_masked": {"name": "李*", "phone": "139****0001", "address": "上海市***"},
              "buyer_note": "请发顺丰"},
             {**base, "id": "pdd-1003", "platform_order_id": "1003", "state": "allocated",

@@ -48,6 +48,10 @@ def test_keys_built_at_run_time_exist() -> None:
     built |= {f"audit.{a}" for a in ("product.create", "product.update", "product.cost",
                                      "product.price", "catalog.import", "mapping.create",
                                      "mapping.rule")}
+    # Every exception code an order can carry (allocation's list, and a refused e-waybill).
+    from cloud.orders.allocation import EXCEPTION_TEXT
+
+    built |= {f"exception.{c}" for c in (*EXCEPTION_TEXT, "waybill")}
     assert sorted(built - set(MESSAGES)) == []
 
 

@@ -138,7 +138,7 @@ async def test_a_new_mapping_reserves_the_orders_waiting_for_it(
         conn.execute(orders.insert().values(
             id="pdd-2001", shop_id="shop-pdd", platform="pdd", platform_order_id="2001",
             platform_status="awaiting_shipment", raw_status="1", platform_updated_at=T0,
-            first_seen_at=T0, updated_at=T0, state="exception", exception_code="unmapped_sku",
+            first_seen_at=T0, updated_at=T0, state="exception", exception_code="unmapped",
             receiver_masked={}, ordered_at=T0))
         conn.execute(order_lines.insert().values(order_id="pdd-2001", line_no=1,
                                                  platform_sku_id="777", qty=2, price_fen=990))
