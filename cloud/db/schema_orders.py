@@ -207,8 +207,16 @@ order_intercepts = sa.Table(
     sa.Column("station_id", sa.String(64), nullable=True),
     sa.Column("msg_id", sa.String(64), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("seq", sa.Integer(), server_default="0", nullable=False),
+    sa.Column("lifted_at", UtcDateTime(), nullable=True),
+    sa.Column("lift_seq", sa.Integer(), nullable=True),
+    sa.Column("lift_msg_id", sa.String(64), nullable=True),
 )
-"""One row per interception cause (``refund:<id>``, ``address:<digest>``): sent once."""
+"""One row per interception cause (``refund:<id>``, ``address:<digest>``): sent once while
+it stands. ``seq`` numbers the order's hold decisions (intercepts and releases) for the
+station; a withdrawn or refused refund lifts its intercepts (``lifted_at``, with the
+release's ``lift_seq`` and message), and a later request for the same cause intercepts
+again under a new number."""
 
 tracking_writebacks = sa.Table(
     "tracking_writebacks",

@@ -61,7 +61,7 @@ from cloud.marketplaces.base import (
     read_window,
 )
 from cloud.marketplaces.errors import BusinessError
-from cloud.orders.fulfilment import intercept
+from cloud.orders.fulfilment import intercept, lift_refund_intercepts
 from cloud.orders.reservations import Mapping, find_mapping, reconcile
 from cloud.shops import ShopClient
 
@@ -331,6 +331,17 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
             intercept(conn, oid, cur.station_id, f"address:{digest[:16]}",
                       "收货地址已修改 / address changed", now=now)
         values.update(state="intercepted")
+    elif state == "intercepted" and po.status is OrderStatus.AWAITING_SHIPMENT \
+            and cur.station_id:
+        if address_changed:
+            intercept(conn, oid, cur.station_id, f"address:{digest[:16]}",
+                      "收货地址已修改 / address changed", now=now)
+        if requested:
+            intercept(conn, oid, cur.station_id, f"refund:{po.refund_status}",
+                      "买家申请退款 / refund requested", now=now)
+        elif lift_refund_intercepts(conn, oid, "退款申请已撤销 / refund request withdrawn",
+                                    now=now):
+            values.update(state="tasked")
     elif state == "allocated" and requested:
         # Still paid: the reservation stays (in the shop's home warehouse) until refunded.
         values.update(state="exception", exception_code="refund",
@@ -389,6 +400,13 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
             conn.execute(sa.update(orders).where(orders.c.id == oid).values(
                 state="exception", exception_code="refund", warehouse_id=None, station_id=None,
                 exception_detail="买家申请退款 / refund requested", updated_at=now))
+    elif closed and not event.succeeded and state == "intercepted":
+        # Withdrawn or refused while the order sat at a station: it may be packed again,
+        # unless something else (an address change, a closure) still holds it there.
+        if lift_refund_intercepts(conn, oid, "退款申请已撤销 / refund request withdrawn",
+                                  now=now):
+            conn.execute(sa.update(orders).where(orders.c.id == oid).values(
+                state="tasked", updated_at=now))
     elif closed and not event.succeeded and state == "exception" and code == "refund":
         # Withdrawn by the buyer or refused by the seller: still paid, so it goes back to
         # allocation (its reservation never lapsed).

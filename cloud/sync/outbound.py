@@ -31,6 +31,7 @@ from edge.sync.schema import (
     MovesWire,
     MoveWire,
     PurchaseOrderWire,
+    ReleaseWire,
     TaskWire,
 )
 
@@ -68,11 +69,22 @@ def send_task(conn: Connection, station_id: str, task: TaskWire, *, now: datetim
 
 
 def send_intercept(
-    conn: Connection, station_id: str, order_id: str, reason: str, *, now: datetime
+    conn: Connection, station_id: str, order_id: str, reason: str, *, seq: int = 0,
+    now: datetime,
 ) -> str:
-    """Stop an order at the station that packs it (refund, address change)."""
-    return enqueue_down(conn, station_id, "intercept", InterceptWire(order_id=order_id, reason=reason),
-                        now=now)
+    """Stop an order at the station that packs it (refund, address change); ``seq``
+    numbers the order's hold decisions (see ``send_release``)."""
+    return enqueue_down(conn, station_id, "intercept",
+                        InterceptWire(order_id=order_id, reason=reason, seq=seq), now=now)
+
+
+def send_release(
+    conn: Connection, station_id: str, order_id: str, reason: str, *, seq: int, now: datetime
+) -> str:
+    """Let an intercepted order be packed again; the station applies it only if ``seq`` is
+    newer than every hold decision it applied for the order."""
+    return enqueue_down(conn, station_id, "release",
+                        ReleaseWire(order_id=order_id, reason=reason, seq=seq), now=now)
 
 
 def send_catalog(

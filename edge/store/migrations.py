@@ -286,6 +286,22 @@ def m007_outbox_acked_index(db: Database) -> None:
     db.execute("CREATE INDEX outbox_acked ON outbox(acked_at) WHERE acked_at IS NOT NULL")
 
 
+@migrations()
+def m008_order_holds(db: Database) -> None:
+    """The cloud's latest hold decision per order (an intercept or its release), numbered
+    by the cloud per order: a decision older than the one applied — a re-sent intercept
+    arriving after its release — changes nothing."""
+    db.execute(
+        """CREATE TABLE order_holds (
+               order_id TEXT PRIMARY KEY,
+               seq INTEGER NOT NULL CHECK (seq > 0),
+               held INTEGER NOT NULL CHECK (held IN (0, 1)),
+               reason TEXT NOT NULL,
+               updated_at TEXT NOT NULL
+           )"""
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -450,15 +450,36 @@ class Writer:
             self.db.execute("DELETE FROM pending_intercepts WHERE order_id = ?", [order_id])
             return self.intercept_order(order_id, pending[0])
 
-    def intercept_order(self, order_id: str, reason: str) -> str:
+    def _newer_hold(self, order_id: str, seq: int, held: bool, reason: str) -> bool:
+        """Record the cloud's hold decision ``seq`` for the order, in the caller's
+        transaction; False (and nothing recorded) when a decision as new was applied."""
+        if seq <= 0:
+            return True  # an unnumbered intercept: always applied
+        row = self.db.execute("SELECT seq FROM order_holds WHERE order_id = ?",
+                              [order_id]).fetchone()
+        if row is not None and int(row[0]) >= seq:
+            return False
+        self.db.execute(
+            """INSERT INTO order_holds (order_id, seq, held, reason, updated_at)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (order_id) DO UPDATE SET seq = excluded.seq, held = excluded.held,
+                   reason = excluded.reason, updated_at = excluded.updated_at""",
+            [order_id, seq, int(held), reason, self.now()])
+        return True
+
+    def intercept_order(self, order_id: str, reason: str, *, seq: int = 0) -> str:
         """Block an order (refund, address change); returns what happened.
 
         ``intercepted`` for a waiting/packing/packed order; ``too_late`` for a shipped one,
         which raises an ``intercept_after_ship`` alert (someone must call the carrier);
-        ``pending`` when the order is not here yet (applied when its task arrives).
+        ``pending`` when the order is not here yet (applied when its task arrives);
+        ``stale`` when the cloud's decision ``seq`` is older than one applied (a release
+        that overtook this intercept).
         """
         now = self.now()
         with self.transaction():
+            if not self._newer_hold(order_id, seq, True, reason):
+                return "stale"
             row = self.db.execute(
                 "SELECT status FROM orders WHERE order_id = ?", [order_id]
             ).fetchone()
@@ -480,6 +501,29 @@ class Writer:
                 [reason, now, order_id],
             )
             return "intercepted"
+
+    def release_order(self, order_id: str, reason: str, *, seq: int) -> str:
+        """Lift the cloud's intercepts of an order up to ``seq``; returns what happened.
+
+        ``released``: an intercepted order waits to be packed again (the packer scans it
+        afresh); ``pending``: it is not here yet, and an intercept that arrived ahead of its
+        task no longer blocks it; ``stale``: a newer decision was applied; otherwise the
+        order's status (``shipped``, ``waiting`` …), unchanged."""
+        with self.transaction():
+            if not self._newer_hold(order_id, seq, False, reason):
+                return "stale"
+            self.db.execute("DELETE FROM pending_intercepts WHERE order_id = ?", [order_id])
+            row = self.db.execute(
+                "SELECT status FROM orders WHERE order_id = ?", [order_id]).fetchone()
+            if row is None:
+                return "pending"
+            if row[0] != "intercepted":
+                return str(row[0])
+            self.db.execute(
+                """UPDATE orders SET status = 'waiting', intercept_reason = NULL, updated_at = ?
+                   WHERE order_id = ?""", [self.now(), order_id])
+            self.audit("cloud", "order.release", order_id, {"reason": reason, "seq": seq})
+            return "released"
 
     def upsert_purchase_order(self, po: dict[str, Any], lines: Sequence[dict[str, Any]]) -> None:
         """Insert or refresh a purchase order to receive; quantities already received on a

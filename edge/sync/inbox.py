@@ -40,6 +40,7 @@ from edge.sync.schema import (
     MovesWire,
     PurchaseOrderWire,
     Rejected,
+    ReleaseWire,
     TaskWire,
     decode,
     encode,
@@ -80,6 +81,8 @@ def effect_for(payload: BaseModel) -> Callable[[Writer], None]:
         return lambda w: apply_task(w, payload)
     if isinstance(payload, InterceptWire):
         return lambda w: apply_intercept(w, payload)
+    if isinstance(payload, ReleaseWire):
+        return lambda w: apply_release(w, payload)
     if isinstance(payload, PurchaseOrderWire):
         return lambda w: apply_po(w, payload)
     if isinstance(payload, MovesWire):
@@ -116,7 +119,12 @@ def apply_task(w: Writer, t: TaskWire) -> None:
 
 def apply_intercept(w: Writer, i: InterceptWire) -> None:
     """Block the order (or raise an alert if it already shipped)."""
-    w.intercept_order(i.order_id, i.reason)
+    w.intercept_order(i.order_id, i.reason, seq=i.seq)
+
+
+def apply_release(w: Writer, r: ReleaseWire) -> None:
+    """Let an intercepted order be packed again (unless a newer intercept stands)."""
+    w.release_order(r.order_id, r.reason, seq=r.seq)
 
 
 def apply_moves(w: Writer, m: MovesWire) -> None:

@@ -108,7 +108,8 @@ TOPIC_ROOT = "packline/v1"
 UP_KINDS: frozenset[str] = frozenset(
     {"move", "alert", "shipment", "sign_in", "ack", "resync", "health"})
 """Kinds a station sends on ``…/up/{kind}``."""
-DOWN_KINDS: frozenset[str] = frozenset({"ack", "catalog", "task", "intercept", "po", "moves"})
+DOWN_KINDS: frozenset[str] = frozenset(
+    {"ack", "catalog", "task", "intercept", "release", "po", "moves"})
 """Kinds the cloud sends on ``…/down/{kind}``."""
 
 
@@ -290,6 +291,19 @@ class InterceptWire(_Wire):
 
     order_id: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=200)
+    seq: int = Field(default=0, ge=0)
+    """The cloud's number for this hold decision of the order (``ReleaseWire.seq`` counts
+    on from it); 0 from a cloud that does not number them: always applied."""
+
+
+class ReleaseWire(_Wire):
+    """Let an intercepted order be packed again (kind ``release``): the refund request that
+    stopped it was withdrawn or refused."""
+
+    order_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=200)
+    seq: int = Field(ge=1)
+    """Greater than the ``seq`` of every intercept it lifts."""
 
 
 class PoLineWire(_Wire):
@@ -369,6 +383,7 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("down", "catalog"): CatalogWire,
     ("down", "task"): TaskWire,
     ("down", "intercept"): InterceptWire,
+    ("down", "release"): ReleaseWire,
     ("down", "po"): PurchaseOrderWire,
     ("down", "moves"): MovesWire,
 }

@@ -36,7 +36,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0009_products"
+HEAD = "0010_intercept_release"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {

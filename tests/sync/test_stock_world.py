@@ -13,6 +13,8 @@ order side of the system, all through production code:
   that holds the goods, default location first) — or is refused because the order was
   intercepted meanwhile;
 * the buyer cancels (a closed order), intercepting it at the station;
+* the buyer requests a refund, intercepting the order at its station, and withdraws it,
+  releasing the order to be packed again (the release may overtake its intercept);
 * the shop pushes stock (``push_stock``) to a recording platform.
 
 The reference model knows only what the rules did: the moves recorded (with their SKU and
@@ -21,7 +23,7 @@ packing produced. From that alone, for the cloud at any instant:
 
     on hand(SKU)        = Σ units of the model's moves that the cloud holds
     open(SKU)           = Σ units of orders not cancelled whose SHIP moves have not all
-                          reached the cloud
+                          reached the cloud, less the units of those that have
     available to sell   = max(0, on hand − open)
 
 (docs/stock-model.md; every mapping here is one unit per listing unit, no buffer, and no
@@ -114,6 +116,9 @@ class ModelOrder:
     units: int
     note: str
     version: int = 0
+    refund: str = "1"
+    """PDD order-level refund status: 1 none (or withdrawn), 2 requested."""
+    refunded_once: bool = False
     cancelled: bool = False
     ship_moves: set[str] = field(default_factory=set)
     """SHIP move ids its packing recorded (empty until a station ships it)."""
@@ -144,7 +149,10 @@ class StockWorld(LedgerWorld):
         for o in self.orders.values():
             if o.cancelled or (o.ship_moves and o.ship_moves <= cloud_ids):
                 continue
-            out[o.sku] += o.units
+            # SHIP moves consume the order's units as each arrives (a two-location ship
+            # is two moves, which may arrive apart)
+            taken = sum(-self.moves[m].qty for m in o.ship_moves & cloud_ids)
+            out[o.sku] += o.units - min(o.units, taken)
         return out
 
     def _available(self, cloud_ids: set[str]) -> dict[str, int]:
@@ -172,7 +180,7 @@ class StockWorld(LedgerWorld):
             created_at=self.clock.now() - timedelta(days=1),
             lines=(OrderLine(sku_id=LISTINGS[o.sku], outer_id="", qty=o.units, price_fen=990),)
             if status is OrderStatus.AWAITING_SHIPMENT else (),
-            buyer_note=o.note)
+            buyer_note=o.note, refund_status=o.refund)
         with self.engine.begin() as conn:
             upsert_order(conn, "pdd1", po, now=self.clock.now())
 
@@ -213,6 +221,19 @@ class StockWorld(LedgerWorld):
             o = self.orders[live[pick % len(live)]]
             o.cancelled = True
             self._send(o, OrderStatus.CLOSED)
+
+    @rule(pick=st.integers(0, 1000), requested=st.booleans())
+    def refund_request(self, pick: int, requested: bool) -> None:
+        """The buyer asks for a refund (``requested``) or withdraws the request: the order
+        stays paid and reserved; at a station it is intercepted, and released again on
+        withdrawal."""
+        want = "1" if requested else "2"
+        live = sorted(k for k, o in self.orders.items() if not o.cancelled and o.refund == want)
+        if live:
+            o = self.orders[live[pick % len(live)]]
+            o.refund = "2" if requested else "1"
+            o.refunded_once |= requested
+            self._send(o, OrderStatus.AWAITING_SHIPMENT)
 
     @rule(restock=st.booleans(), turns=st.integers(0, 2))
     def allocate_and_task(self, restock: bool, turns: int) -> None:
@@ -304,6 +325,15 @@ class StockWorld(LedgerWorld):
             assert self.platform.shows(sku_id) == available[sku], (sku, available)
         with self.engine.connect() as conn:
             assert audit_pushes(conn) == []
+        # An order nothing holds any more (paid, no refund requested) can be packed where
+        # it is: a withdrawn refund released its intercept.
+        for sid in STATIONS:
+            for oid in self._at(sid, ("intercepted",)):
+                o = self.orders[oid]
+                assert o.cancelled or o.refund == "2", (sid, oid, o)
+        released = [o for o in self.orders.values() if o.refunded_once and o.refund == "1"
+                    and not o.cancelled]
+        event(f"orders released after a withdrawn refund: {min(len(released), 2)}")
         shipped = sum(1 for o in self.orders.values() if o.ship_moves)
         event(f"orders shipped: {min(shipped, 3)}{'+' if shipped >= 3 else ''}")
 
