@@ -14,17 +14,22 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cloud.db.schema import stations, warehouses
+from cloud.db.schema import STATION_ROLES, stations, warehouses
 from cloud.errors import ConfigError
 
 
 def register_station(
     conn: Connection, station_id: str, warehouse_id: str, *, now: datetime, name: str | None = None,
+    role: str = "pack",
 ) -> None:
-    """Register an enrolled station (status ``pending`` until it first connects).
+    """Register an enrolled station (status ``pending`` until it first connects) with its
+    ``role`` (``pack``: takes pack tasks; ``receive``: never given any).
 
-    Raises :class:`ConfigError` for a warehouse the cloud does not know or a station id
-    already registered (a revoked id is never reused)."""
+    Raises :class:`ConfigError` for a warehouse the cloud does not know, an unknown role or
+    a station id already registered (a revoked id is never reused)."""
+    if role not in STATION_ROLES:
+        raise ConfigError(f"未知站点角色 {role} / unknown station role {role} "
+                          f"({', '.join(STATION_ROLES)})")
     if conn.execute(sa.select(warehouses.c.id).where(warehouses.c.id == warehouse_id)).first() is None:
         raise ConfigError(f"云端没有仓库 {warehouse_id} / the cloud has no warehouse {warehouse_id}")
     row = conn.execute(sa.select(stations.c.status).where(stations.c.id == station_id)).first()
@@ -32,7 +37,18 @@ def register_station(
         raise ConfigError(f"云端已有站点 {station_id} ({row[0]}) / station {station_id} is already "
                           f"registered in the cloud ({row[0]})")
     conn.execute(sa.insert(stations).values(id=station_id, warehouse_id=warehouse_id,
-                                            name=name or station_id, status="pending", created_at=now))
+                                            name=name or station_id, status="pending", created_at=now,
+                                            role=role))
+
+
+def set_station_role(conn: Connection, station_id: str, role: str) -> bool:
+    """Change a station's role; False if no such (unrevoked) station."""
+    if role not in STATION_ROLES:
+        raise ConfigError(f"未知站点角色 {role} / unknown station role {role} "
+                          f"({', '.join(STATION_ROLES)})")
+    result = conn.execute(sa.update(stations).where(
+        stations.c.id == station_id, stations.c.status != "revoked").values(role=role))
+    return bool(result.rowcount)
 
 
 def revoke_station(conn: Connection, station_id: str, *, now: datetime) -> bool:

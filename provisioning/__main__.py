@@ -122,6 +122,8 @@ def broker_config(
 @cli.command()
 @click.argument("station")
 @click.option("--warehouse", required=True, help="Warehouse code the station belongs to.")
+@click.option("--role", type=click.Choice(["pack", "receive"]), default="pack", show_default=True,
+              help="pack: takes pack tasks; receive: a receiving/stock desk, never given any.")
 @click.option("--broker-host", default=None, help="Broker host as the station sees it.")
 @click.option("--broker-port", type=int, default=None, help="Broker TLS port.")
 @click.option("--client-cert", is_flag=True, help="Also issue a client certificate (mTLS listener).")
@@ -136,7 +138,7 @@ def broker_config(
 @click.option("--cloud-db", envvar="PACKLINE_CLOUD_DATABASE_URL", default=None, help=CLOUD_DB_HELP)
 @click.pass_obj
 def enrol(
-    prov: Provisioner, station: str, warehouse: str, broker_host: str | None, broker_port: int | None,
+    prov: Provisioner, station: str, warehouse: str, role: str, broker_host: str | None, broker_port: int | None,
     client_cert: bool, s3_endpoint: str, s3_bucket: str, config_dir: str, scanner_url: str,
     scale_url: str, label_printer_url: str, receipt_printer_url: str, cloud_db: str | None,
 ) -> None:
@@ -147,7 +149,7 @@ def enrol(
             if conn is not None:
                 from cloud.station_registry import register_station
 
-                register_station(conn, station, warehouse, now=datetime.now(UTC))
+                register_station(conn, station, warehouse, now=datetime.now(UTC), role=role)
             result = prov.enrol(
                 station, warehouse, broker_host=broker_host, broker_port=broker_port,
                 client_cert=client_cert, s3_endpoint=s3_endpoint, s3_bucket=s3_bucket,

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 import click
 import sqlalchemy as sa
 
-from cloud.cli import catalog, orders, platform, stock, sync, users, web
+from cloud.cli import catalog, orders, platform, stations, stock, sync, users, web
 from cloud.cli.base import CliContext, _first_line, cli, render_table
 from cloud.errors import CloudError, ConfigError
 
-COMMAND_MODULES = (stock, catalog, orders, sync, platform, users, web)
+COMMAND_MODULES = (stock, catalog, orders, sync, platform, users, web, stations)
 """Imported for their ``@cli.command`` registrations."""
 
 __all__ = ["COMMAND_MODULES", "CliContext", "cli", "main", "render_table", "run"]

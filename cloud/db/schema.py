@@ -32,6 +32,8 @@ PLATFORMS: tuple[str, ...] = ("pdd", "taobao", "jd")
 """Marketplace codes stored in ``shops.platform``."""
 
 STATION_STATUSES: tuple[str, ...] = ("pending", "active", "revoked")
+STATION_ROLES: tuple[str, ...] = ("pack", "receive")
+"""``pack``: takes pack tasks; ``receive``: a receiving or stock desk, never given pack tasks."""
 """``stations.status``: provisioned but never connected, working, or locked out."""
 
 APPEND_ONLY_TABLES: tuple[str, ...] = ("stock_moves", "audit_log")
@@ -72,9 +74,11 @@ stations = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Column("role", sa.String(16), nullable=False, server_default="pack"),
     sa.CheckConstraint(_in("status", STATION_STATUSES), name="status"),
+    sa.CheckConstraint(_in("role", STATION_ROLES), name="role"),
 )
-"""Packing stations (edge devices), one warehouse each."""
+"""Packing stations (edge devices), one warehouse each; ``role`` in ``STATION_ROLES``."""
 
 skus = sa.Table(
     "skus",

@@ -4,9 +4,10 @@ An order passes review when the platform says it awaits shipment, it is not unde
 review, no refund was requested, the buyer left no note, and every line (gifts too) maps
 to a Packline SKU. It is then allocated to the shop's default warehouse if that has the
 stock for every line, else to the first serving warehouse (by id) that has it, and to
-that warehouse's first working station; its reservation moves to that warehouse in the
-same transaction (``cloud.orders.reservations``: every paid order reserves from the moment it
-is known, allocated or not). Orders failing any rule go to the exception list with the
+that warehouse's least loaded online packing station (``cloud.orders.stations``); its
+reservation moves to that warehouse in the same transaction
+(``cloud.orders.reservations``: every paid order reserves from the moment it is known,
+allocated or not). Orders failing any rule go to the exception list with the
 reason; stock and mapping failures are retried on later passes, the others wait for a
 person.
 
@@ -29,10 +30,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cloud.db import stations, stock_balances, write_transaction
+from cloud.db import stock_balances, write_transaction
 from cloud.db.schema_orders import order_lines, orders, reservations
 from cloud.orders.order_sync import REFUND_REQUESTED
 from cloud.orders.reservations import find_mapping, reconcile, serving_warehouses
+from cloud.orders.stations import StationPicker
 
 RETRYABLE = ("unmapped", "out_of_stock", "no_station", "no_warehouse")
 """Exception codes re-reviewed on every pass (the cause can go away by itself)."""
@@ -86,13 +88,6 @@ def free_stock(conn: Connection, warehouse_ids: list[str], skus: set[str]
     return out
 
 
-def _station_of(conn: Connection, warehouse_id: str) -> str | None:
-    row = conn.execute(sa.select(stations.c.id).where(
-        stations.c.warehouse_id == warehouse_id, stations.c.status != "revoked",
-    ).order_by(stations.c.id).limit(1)).first()
-    return str(row[0]) if row else None
-
-
 def _lock(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": ALLOCATION_LOCK_KEY})
@@ -126,7 +121,7 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
         for lst in lines_by_order.values():
             all_skus.update(ln.sku for ln in lst if ln.sku)
         stock = free_stock(conn, whs, all_skus)
-        station_cache: dict[str, str | None] = {}
+        picker = StationPicker(conn, now)
         for row in rows:
             code, detail, need = _review(conn, shop_id, row, lines_by_order[row.id])
             if code is None and not whs:
@@ -152,9 +147,7 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
                     code = "out_of_stock"
             station: str | None = None
             if code is None and chosen is not None:
-                if chosen not in station_cache:
-                    station_cache[chosen] = _station_of(conn, chosen)
-                station = station_cache[chosen]
+                station = picker.pick(chosen)
                 if station is None:
                     code = "no_station"
             if code is not None:

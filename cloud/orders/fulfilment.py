@@ -127,7 +127,8 @@ def _sender(sender: dict[str, str]) -> Address:
                    district=sender.get("district", ""), detail=sender.get("detail", ""))
 
 
-def _task(conn: Connection, row: Any, waybill_no: str, carrier: str, print_data: str) -> TaskWire:
+def build_task(conn: Connection, row: Any, waybill_no: str, carrier: str, print_data: str) -> TaskWire:
+    """The pack task of order ``row`` (an ``orders`` row) with its waybill."""
     lines = conn.execute(sa.select(order_lines.c.line_no, order_lines.c.sku,
                                    order_lines.c.sku_qty).where(
         order_lines.c.order_id == row.id).order_by(order_lines.c.line_no)).all()
@@ -231,7 +232,7 @@ async def request_waybills(engine: Engine, sc: Any, *, now: datetime, limit: int
                 if state.state != "allocated" or not state.station_id:
                     continue  # cancelled meanwhile: the waybill stays unused
                 send_task(conn, state.station_id,
-                          _task(conn, row, w.number, w.carrier, w.print_data), now=now)
+                          build_task(conn, row, w.number, w.carrier, w.print_data), now=now)
                 conn.execute(sa.update(orders).where(orders.c.id == row.id).values(
                     state="tasked", updated_at=now))
                 result.issued += 1

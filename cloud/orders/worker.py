@@ -38,7 +38,7 @@ from cloud.db import write_transaction
 from cloud.db.schema_orders import job_leases
 from cloud.marketplaces.errors import MarketplaceError, TokenExpired
 from cloud.marketplaces.http import RateLimiter, RetryPolicy, build_client
-from cloud.orders import allocation, fulfilment, order_sync, stock_push
+from cloud.orders import allocation, fulfilment, order_sync, stations, stock_push
 from cloud.shops import ShopClient, active_shop_ids, mark_reauth, open_client, refresh_if_due
 
 log = logging.getLogger("packline.worker")
@@ -126,6 +126,8 @@ class TickReport:
     """Orders allocated."""
     exceptions: int = 0
     """Orders sent to (or kept in) the exception list."""
+    moved: int = 0
+    """Tasks moved off stations offline too long (``cloud.orders.stations``)."""
     waybills: fulfilment.WaybillResult | None = None
     """Waybills and tasks."""
     shipments: int = 0
@@ -236,6 +238,8 @@ class Worker:
             alloc = allocation.allocate_pending(self.engine, shop_id,
                                                 sc.shop.default_warehouse_id, now=self.now())
             report.allocated, report.exceptions = len(alloc.allocated), len(alloc.exceptions)
+            report.moved = len(stations.move_offline_tasks(self.engine, shop_id,
+                                                           now=self.now()).moved)
             report.waybills = await fulfilment.request_waybills(self.engine, sc, now=self.now(),
                                                                 owner=self.owner)
 

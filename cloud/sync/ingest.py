@@ -53,6 +53,7 @@ from cloud.db.schema import (
 )
 from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
 from cloud.orders import reservations
+from cloud.orders import stations as stations_of_orders
 from cloud.sync.dead_letter import msg_id_of, unseen
 from cloud.sync.outbound import relay_moves, stations_of_warehouse
 from cloud.sync.resync import RESYNC_MARGIN, apply_resync
@@ -332,8 +333,10 @@ class Ingest:
             self._insert_other(conn, station, env, payload, now)
             batch.accepted[station].append(env.msg_id)
         # SHIP moves consume their orders' reservations in this same transaction.
-        reservations.on_ingest(conn, new_ids, [p.order_id for _, _, p in batch.others
-                                               if isinstance(p, ShipmentWire)], now=now)
+        shipped = [(st, p.order_id) for st, _, p in batch.others if isinstance(p, ShipmentWire)]
+        reservations.on_ingest(conn, new_ids, [oid for _, oid in shipped], now=now)
+        if shipped:  # a task moved off a station that shipped it meanwhile
+            stations_of_orders.shipped_elsewhere(conn, shipped, now=now)
         for station, ack in batch.station_acks:
             self._down_acked(conn, station, ack, now)
         if batch.dead:

@@ -15,7 +15,7 @@ from edge.domain.models import MoveReason
 from tests.cloud.helpers import make_move
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = "0010_intercept_release"
+HEAD = "0011_station_roles"
 """The newest migration, written out (not read from Alembic)."""
 COMMANDS = sorted(cli.commands)
 
@@ -23,7 +23,7 @@ COMMANDS = sorted(cli.commands)
 def test_the_commands_we_ship() -> None:
     assert COMMANDS == ["adjust", "export-catalog", "fake-platform", "history", "import-catalog",
                         "ingest", "init-db", "map", "orders", "seed-demo", "serve", "shop",
-                        "show-stock", "user", "worker"]
+                        "show-stock", "station", "user", "worker"]
 
 
 @pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)], ids=["group", *COMMANDS])

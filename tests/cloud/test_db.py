@@ -36,12 +36,13 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0010_intercept_release"
+HEAD = "0011_station_roles"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
     "warehouses": {"id", "name", "negative_stock_policy"},
-    "stations": {"id", "warehouse_id", "name", "status", "created_at", "revoked_at"},
+    "stations": {"id", "warehouse_id", "name", "status", "created_at", "revoked_at",
+                 "role"},  # role: 0011_station_roles
     "skus": {
         "sku", "name_zh", "name_en", "spec", "unit_weight_g", "length_mm", "width_mm",
         "height_mm", "cost_fen", "image_path", "active",

@@ -4,8 +4,11 @@ the convergence check every fault test ends with."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -125,3 +128,65 @@ def assert_converged(engine: Engine, stores: list[Store]) -> None:
         assert station_balances(s) == cloud, s.writer.station_id
         assert s.queries.fold_moves() == s.queries.cached_balances()
         assert unacked_moves(s) == 0
+
+
+# ------------------------------------------------------------------ orders on top
+
+
+class WaybillDesk:
+    """The platform as the cloud's worker sees it in these tests: one waybill per package
+    asked (numbered in order), and the stock each listing was last set to."""
+
+    def __init__(self) -> None:
+        self.issued = 0
+        self.updates: list[Any] = []
+
+    async def get_waybills(self, carrier: str, sender: Any, packages: Sequence[Any]) -> list[Any]:
+        from cloud.marketplaces.base import Waybill
+
+        out = []
+        for p in packages:
+            self.issued += 1
+            out.append(Waybill(number=f"YT{self.issued:08d}", carrier=carrier, print_data="{}",
+                               object_id=p.object_id))
+        return out
+
+    async def update_stock(self, update: Any) -> None:
+        self.updates.append(update)
+
+    def shows(self, sku_id: str) -> int | None:
+        """What the platform shows for a listing (None: never pushed)."""
+        mine = [u.quantity for u in self.updates if u.sku_id == sku_id]
+        return mine[-1] if mine else None
+
+
+@dataclass
+class ShopClient:
+    """What the worker's steps take as ``sc``: the shop and its platform client."""
+
+    shop: Any
+    client: WaybillDesk
+
+
+def add_pdd_shop(engine: Engine, listings: dict[str, str], *, now: datetime) -> ShopClient:
+    """Shop ``pdd1`` on WH1 with ``listings`` (Packline SKU → platform SKU id, one unit per
+    listing unit, no buffer); the SKUs are added to the catalog when missing."""
+    from cryptography.fernet import Fernet
+
+    from cloud.crypto import Sealer
+    from cloud.db.schema import skus
+    from cloud.orders.stock_push import add_mapping
+    from cloud.shops import add_shop, load_shop
+
+    sealer = Sealer(Fernet.generate_key())
+    with engine.begin() as conn:
+        known = set(conn.execute(sa.select(skus.c.sku)).scalars())
+        for sku in listings:
+            if sku not in known:
+                conn.execute(sa.insert(skus).values(sku=sku, name_zh=sku))
+        add_shop(conn, sealer, platform="pdd", name="pdd1", app_key="k", app_secret="x",
+                 shop_id="pdd1", default_warehouse_id=WAREHOUSE, now=now)
+        for sku, sku_id in listings.items():
+            add_mapping(conn, "pdd1", item_id=f"I-{sku}", sku_id=sku_id, sku=sku, now=now)
+        shop = load_shop(conn, sealer, "pdd1")
+    return ShopClient(shop, WaybillDesk())

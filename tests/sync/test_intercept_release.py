@@ -12,60 +12,36 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
 
-from cloud.crypto import Sealer
-from cloud.db import skus, write_transaction
+from cloud.db import write_transaction
 from cloud.db.schema import downlink_outbox, station_shipments
 from cloud.db.schema_orders import order_intercepts, orders, reservations
 from cloud.marketplaces.base import (
-    Address,
     OrderLine,
     OrderStatus,
     PlatformOrder,
     RefundEvent,
-    Waybill,
-    WaybillRequest,
 )
 from cloud.orders.allocation import allocate_pending
 from cloud.orders.fulfilment import request_waybills
 from cloud.orders.order_sync import upsert_order, upsert_refund
-from cloud.orders.stock_push import add_mapping
-from cloud.shops import add_shop, load_shop
 from edge.domain.models import MoveReason, MoveRequest
 from edge.store import Store, open_store
 from edge.store.packing import PackingWriter, ShipRefused, StoreOrderSource
 from tests.fixtures.edge_store import seed_small_catalog
 from tests.fixtures.mosquitto import MosquittoFactory
-from tests.sync.harness import make_cloud
+from tests.sync.harness import add_pdd_shop, make_cloud
 from tests.sync.helpers import wait_until
 from tests.sync.test_faults import running_daemon, running_ingest, stations
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 ORDER = "pdd-261204-000000000000001"
-
-
-class _Platform:
-    """Issues one waybill per package asked."""
-
-    async def get_waybills(self, carrier: str, sender: Address,
-                           packages: Sequence[WaybillRequest]) -> list[Waybill]:
-        return [Waybill(number=f"YT{i:08d}", carrier=carrier, print_data="{}",
-                        object_id=p.object_id) for i, p in enumerate(packages, start=1)]
-
-
-@dataclass
-class _SC:
-    shop: Any
-    client: _Platform
 
 
 def _version(minute: int, refund: str) -> PlatformOrder:
@@ -93,13 +69,7 @@ def test_a_withdrawn_refund_releases_the_order_at_the_station_through_the_real_b
 ) -> None:
     broker = mosquitto_factory(stations=("st-01",), cert_stations=())
     engine = make_cloud(tmp_path / "cloud.db", ("st-01",))
-    sealer = Sealer(Fernet.generate_key())
-    with write_transaction(engine) as conn:
-        conn.execute(sa.insert(skus), [{"sku": "CUP-350", "name_zh": "保温杯"}])
-        add_shop(conn, sealer, platform="pdd", name="pdd1", app_key="k", app_secret="x",
-                 shop_id="pdd1", default_warehouse_id="WH1", now=NOW)
-        add_mapping(conn, "pdd1", item_id="I-CUP", sku_id="A-CUP", sku="CUP-350", now=NOW)
-        shop = load_shop(conn, sealer, "pdd1")
+    sc = add_pdd_shop(engine, {"CUP-350": "A-CUP"}, now=NOW)
     (kiosk,), (syncer,) = stations(tmp_path, ("st-01",))
     with running_ingest(broker, engine) as ingest, running_daemon(broker, syncer):
         kiosk.writer.record_move(MoveRequest(
@@ -109,7 +79,7 @@ def test_a_withdrawn_refund_releases_the_order_at_the_station_through_the_real_b
         with write_transaction(engine) as conn:
             upsert_order(conn, "pdd1", _version(0, "1"), now=ingest.clock())
         allocate_pending(engine, "pdd1", "WH1", now=ingest.clock())
-        asyncio.run(request_waybills(engine, _SC(shop, _Platform()), now=ingest.clock()))
+        asyncio.run(request_waybills(engine, sc, now=ingest.clock()))
         wait_until(lambda: _status(kiosk) == "waiting", 30, what="the pack task at the station")
         scanned = StoreOrderSource(kiosk.queries).order(ORDER)
         assert scanned is not None
@@ -221,12 +191,8 @@ def test_a_refund_record_withdrawn_releases_but_an_address_change_still_holds(
     stopped for a changed address stays stopped (its waybill is wrong) and no release is
     sent."""
     engine = make_cloud(tmp_path / "c.db", ("st-01",))
-    sealer = Sealer(Fernet.generate_key())
+    add_pdd_shop(engine, {"CUP-350": "A-CUP"}, now=NOW)
     with write_transaction(engine) as conn:
-        conn.execute(sa.insert(skus), [{"sku": "CUP-350", "name_zh": "保温杯"}])
-        add_shop(conn, sealer, platform="pdd", name="pdd1", app_key="k", app_secret="x",
-                 shop_id="pdd1", default_warehouse_id="WH1", now=NOW)
-        add_mapping(conn, "pdd1", item_id="I-CUP", sku_id="A-CUP", sku="CUP-350", now=NOW)
         upsert_order(conn, "pdd1", _version(0, "1"), now=NOW)
         conn.execute(sa.update(orders).where(orders.c.id == ORDER).values(
             state="tasked", warehouse_id="WH1", station_id="st-01"))

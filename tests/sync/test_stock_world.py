@@ -40,71 +40,31 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule
 
-from cloud.crypto import Sealer
 from cloud.db import stock_moves
 from cloud.db.schema_orders import reservations
 from cloud.marketplaces.base import (
-    Address,
     OrderLine,
     OrderStatus,
     PlatformOrder,
-    StockUpdate,
-    Waybill,
-    WaybillRequest,
 )
 from cloud.orders.allocation import allocate_pending
 from cloud.orders.fulfilment import request_waybills
 from cloud.orders.order_sync import order_key, upsert_order
-from cloud.orders.stock_push import add_mapping, audit_pushes, push_stock
-from cloud.shops import add_shop, load_shop
+from cloud.orders.stock_push import audit_pushes, push_stock
 from edge.store.packing import PackingWriter, ShipRefused, StoreOrderSource
+from tests.sync.harness import add_pdd_shop
 from tests.sync.test_ledger_model import STATIONS, LedgerWorld, ModelMove
 
 LISTINGS = {"CUP-350": "A-CUP", "TOWEL-W": "A-TOWEL"}
 """Packline SKU → the shop's platform SKU id (one unit per listing unit, no buffer)."""
-SEALER = Sealer(Fernet.generate_key())
-
-
-class Platform:
-    """The shop's platform as the cloud's worker sees it: it issues a waybill for every
-    package asked (numbered in order) and keeps the stock each listing was last set to."""
-
-    def __init__(self) -> None:
-        self.issued = 0
-        self.updates: list[StockUpdate] = []
-
-    async def get_waybills(self, carrier: str, sender: Address,
-                           packages: Sequence[WaybillRequest]) -> list[Waybill]:
-        out = []
-        for p in packages:
-            self.issued += 1
-            out.append(Waybill(number=f"YT{self.issued:08d}", carrier=carrier,
-                               print_data="{}", object_id=p.object_id))
-        return out
-
-    async def update_stock(self, update: StockUpdate) -> None:
-        self.updates.append(update)
-
-    def shows(self, sku_id: str) -> int | None:
-        mine = [u.quantity for u in self.updates if u.sku_id == sku_id]
-        return mine[-1] if mine else None
-
-
-@dataclass
-class _ShopClient:
-    shop: Any
-    client: Platform
 
 
 @dataclass
@@ -127,15 +87,8 @@ class ModelOrder:
 class StockWorld(LedgerWorld):
     def __init__(self) -> None:
         super().__init__()
-        now = self.clock.now()
-        with self.engine.begin() as conn:
-            add_shop(conn, SEALER, platform="pdd", name="pdd1", app_key="k", app_secret="x",
-                     shop_id="pdd1", default_warehouse_id="WH1", now=now)
-            for sku, sku_id in LISTINGS.items():
-                add_mapping(conn, "pdd1", item_id=f"I-{sku}", sku_id=sku_id, sku=sku, now=now)
-            shop = load_shop(conn, SEALER, "pdd1")
-        self.platform = Platform()
-        self.sc = _ShopClient(shop, self.platform)
+        self.sc = add_pdd_shop(self.engine, LISTINGS, now=self.clock.now())
+        self.platform = self.sc.client
         self.orders: dict[str, ModelOrder] = {}
         self.seq = 0
 
@@ -339,6 +292,6 @@ class StockWorld(LedgerWorld):
 
 
 StockWorld.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=40, deadline=None,
+    max_examples=60, stateful_step_count=50, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TestStockWorld = StockWorld.TestCase
