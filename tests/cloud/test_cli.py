@@ -188,3 +188,19 @@ def test_a_writing_command_takes_sqlites_write_lock_up_front(tmp_path: Path) -> 
     with ctx.connect():
         assert another_writer_can_begin()
     ctx.engine().dispose()
+
+
+def test_station_list_and_set_role(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.sync.harness import make_cloud
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    make_cloud(tmp_path / "c.db", ("st-01", "st-02")).dispose()
+    assert run(["--db", url, "station", "set-role", "st-02", "receive"]) == 0
+    assert capsys.readouterr().out == "工作站 st-02 角色已设为 receive\n"
+    assert run(["--lang", "en", "--db", url, "station", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["Station", "Warehouse", "Role", "Last", "report", "Open", "tasks"]
+    assert [ln.split() for ln in lines[2:]] == [["st-01", "WH1", "pack", "never", "reported", "0"],
+                                               ["st-02", "WH1", "receive", "never", "reported", "0"]]
+    assert run(["--db", url, "station", "set-role", "st-09", "pack"]) == 2
+    assert "no such station" in capsys.readouterr().err
