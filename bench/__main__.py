@@ -16,6 +16,7 @@ BENCHES: dict[str, str] = {
     "orders": "bench.orders:main",
     "station_year": "bench.station_year:main",
     "station_size": "bench.station_size:main",
+    "fleet": "bench.fleet:main",
 }
 """Registered benchmarks, run in this order by ``python -m bench``."""
 
