@@ -5,6 +5,8 @@
         --gateway http://127.0.0.1:8700 --warehouse WH1
     packline-cloud shop authorize pdd1 [--code CODE]
     packline-cloud shop list
+    packline-cloud shop push-preview pdd1 / shop confirm-push pdd1 [--trust]
+    packline-cloud shop push-holds / shop approve-cut 3 4
     packline-cloud map add pdd1 --item 100000000 --sku-id 1000000000 --sku SKU-0001
     packline-cloud worker [--once] [--interval 10]
     packline-cloud orders list [--state tasked] / orders exceptions
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -107,6 +110,111 @@ def shop_list(obj: CliContext) -> None:
         r["id"], r["platform"], r["name"], r["seller_id"] or "-", r["status"],
         r["token_expires_at"].strftime("%Y-%m-%d %H:%M") if r["token_expires_at"] else "-",
         r["gateway_url"]] for r in rows]))
+
+def _shop_row(conn: sa.Connection, ref: str) -> Any:
+    from cloud.db.schema_orders import shop_config
+    from cloud.shops import resolve_shop_id
+
+    shop_id = resolve_shop_id(conn, ref)
+    return conn.execute(sa.select(
+        shop_config.c.shop_id.label("id"), shop_config.c.default_warehouse_id,
+        shop_config.c.push_confirmed_at, shop_config.c.push_trust, shop_config.c.push_cut_percent,
+    ).where(shop_config.c.shop_id == shop_id)).one()
+
+
+@shop.command("push-preview")
+@click.argument("shop_ref")
+@click.pass_obj
+def shop_push_preview(obj: CliContext, shop_ref: str) -> None:
+    """首次推送预览 / What the next stock push would send for each listing, and why."""
+    from cloud.orders.stock_push import push_preview
+
+    with obj.connect() as conn:
+        shop_row = _shop_row(conn, shop_ref)
+        rows = push_preview(conn, shop_row.id, shop_row.default_warehouse_id)
+    if not rows:
+        click.echo(obj.t("没有开启库存推送的关联", "no mappings with stock push"))
+        return
+    headers = [obj.t("商品", "Item"), obj.t("平台SKU", "Platform SKU"), "SKU",
+               obj.t("上次推送", "Last pushed"), obj.t("将推送", "Would push"),
+               obj.t("原因", "Why")]
+    click.echo(render_table(headers, [[
+        r.item_id, r.sku_id or r.outer_id, r.avail.sku,
+        "-" if r.last_pushed is None else str(r.last_pushed), str(r.avail.available),
+        obj.t(f"在库 {r.avail.on_hand} − 占用 {r.avail.reserved} → 份额 {r.avail.allotted}"
+              f" − 保留 {r.avail.buffer}" + (f", ÷{r.avail.units}" if r.avail.units > 1 else ""),
+              f"on hand {r.avail.on_hand} − reserved {r.avail.reserved} → share "
+              f"{r.avail.allotted} − buffer {r.avail.buffer}"
+              + (f", ÷{r.avail.units}" if r.avail.units > 1 else ""))] for r in rows],
+        right_align=[3, 4]))
+    zero = sum(1 for r in rows if r.avail.available == 0)
+    if shop_row.push_confirmed_at is None:
+        click.echo(obj.t(
+            f"尚未确认: 确认前不会推送任何库存。{zero} 个商品将推送为 0 (下架)。"
+            f"确认: packline-cloud shop confirm-push {shop_row.id}",
+            f"not confirmed: nothing is pushed until you confirm. {zero} listing(s) would be "
+            f"set to 0 (off sale). To confirm: packline-cloud shop confirm-push {shop_row.id}"))
+
+
+@shop.command("confirm-push")
+@click.argument("shop_ref")
+@click.option("--trust/--no-trust", default=None,
+              help="大幅下调无需批准 / push big cuts without asking (default: ask).")
+@click.option("--cut-percent", type=click.IntRange(1, 100), default=None,
+              help="下调超过此百分比需批准 (默认 50) / a cut by more than this share waits "
+                   "for approval (default 50).")
+@click.pass_obj
+def shop_confirm_push(obj: CliContext, shop_ref: str, trust: bool | None,
+                      cut_percent: int | None) -> None:
+    """确认首次推送 / Let the shop's stock pushes go out (after push-preview)."""
+    from cloud.orders.stock_push import confirm_pushes
+
+    with obj.connect(write=True) as conn:
+        shop_id = _shop_row(conn, shop_ref).id
+        confirm_pushes(conn, shop_id, actor="cli", now=datetime.now(UTC), trust=trust,
+                       cut_percent=cut_percent)
+    click.echo(obj.t(f"店铺 {shop_id} 的库存推送已确认, 下一轮开始推送",
+                     f"stock pushes of shop {shop_id} confirmed: the next pass pushes"))
+
+
+@shop.command("push-holds")
+@click.argument("shop_ref", required=False)
+@click.pass_obj
+def shop_push_holds(obj: CliContext, shop_ref: str | None) -> None:
+    """待批准的大幅下调 / Stock cuts waiting for approval."""
+    from cloud.db.schema_orders import stock_push_holds as h
+
+    with obj.connect() as conn:
+        q = sa.select(h).where(h.c.state == "open").order_by(h.c.id)
+        if shop_ref:
+            q = q.where(h.c.shop_id == _shop_row(conn, shop_ref).id)
+        rows = conn.execute(q).all()
+    if not rows:
+        click.echo(obj.t("没有待批准的下调", "no cuts waiting"))
+        return
+    click.echo(render_table(
+        ["#", obj.t("店铺", "Shop"), "SKU", obj.t("平台现为", "Platform told"),
+         obj.t("将改为", "Would set"), obj.t("自", "Since")],
+        [[str(r.id), r.shop_id, r.sku, str(r.from_qty), str(r.to_qty),
+          f"{r.created_at:%Y-%m-%d %H:%M}"] for r in rows], right_align=[0, 3, 4]))
+    click.echo(obj.t("批准: packline-cloud shop approve-cut 编号 ...",
+                     "approve: packline-cloud shop approve-cut ID ..."))
+
+
+@shop.command("approve-cut")
+@click.argument("hold_ids", nargs=-1, type=int, required=True)
+@click.pass_obj
+def shop_approve_cut(obj: CliContext, hold_ids: tuple[int, ...]) -> None:
+    """批准大幅下调 / Approve waiting stock cuts: the next pass pushes them."""
+    from cloud.orders.stock_push import approve_cuts
+
+    with obj.connect(write=True) as conn:
+        n = approve_cuts(conn, list(hold_ids), actor="cli", now=datetime.now(UTC))
+    if n < len(hold_ids):
+        click.echo(obj.t(f"{len(hold_ids) - n} 个编号不是待批准的下调",
+                         f"{len(hold_ids) - n} id(s) are not waiting cuts"), err=True)
+    click.echo(obj.t(f"已批准 {n} 个下调", f"{n} cut(s) approved"))
+
 
 @cli.group("map")
 def map_group() -> None:
@@ -257,12 +365,20 @@ def worker_command(obj: CliContext, once: bool, interval: float, no_push: bool) 
                     f"{r.waybills.issued if r.waybills else 0}, 回传 "
                     f"{r.writeback.done if r.writeback else 0}, 库存推送 "
                     f"{r.stock.pushed if r.stock else 0}"
+                    + (f", 待确认首次推送 {r.stock.awaiting_confirmation} (shop push-preview)"
+                       if r.stock and r.stock.awaiting_confirmation else "")
+                    + (f", 大幅下调待批准 {r.stock.held} (shop push-holds)"
+                       if r.stock and r.stock.held else "")
                     + (f", 错误: {r.error}" if r.error else ""),
                     f"{r.shop_id}: new {sync.inserted if sync else 0}, updated "
                     f"{sync.updated if sync else 0}, allocated {r.allocated}, waybills "
                     f"{r.waybills.issued if r.waybills else 0}, written back "
                     f"{r.writeback.done if r.writeback else 0}, stock pushes "
                     f"{r.stock.pushed if r.stock else 0}"
+                    + (f", awaiting first-push confirmation {r.stock.awaiting_confirmation} "
+                       "(shop push-preview)" if r.stock and r.stock.awaiting_confirmation else "")
+                    + (f", cuts awaiting approval {r.stock.held} (shop push-holds)"
+                       if r.stock and r.stock.held else "")
                     + (f", error: {r.error}" if r.error else "")))
 
     try:

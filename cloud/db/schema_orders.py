@@ -39,10 +39,20 @@ shop_config = sa.Table(
     sa.Column("sender_sealed", sa.Text(), nullable=True),
     sa.Column("status", sa.String(16), nullable=False, server_default="new"),
     sa.Column("authorized_at", UtcDateTime(), nullable=True),
+    sa.Column("push_confirmed_at", UtcDateTime(), nullable=True),
+    sa.Column("push_confirmed_by", sa.String(64), nullable=True),
+    sa.Column("push_trust", sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column("push_cut_percent", sa.Integer(), server_default="50", nullable=False),
+    sa.CheckConstraint("push_cut_percent BETWEEN 1 AND 100", name="push_cut_percent"),
 )
 """Per shop: app secret (encrypted), gateway, default warehouse, carrier and sender (sealed).
 
-``status``: ``new`` (never authorised), ``active``, ``reauth`` (tokens dead: authorise again)."""
+``status``: ``new`` (never authorised), ``active``, ``reauth`` (tokens dead: authorise again).
+
+Stock push safety (``cloud.orders.stock_push``): nothing is pushed until the manager
+confirmed the first-push preview (``push_confirmed_at/by``); afterwards a push lowering a
+listing to 0 or by more than ``push_cut_percent`` % waits in ``stock_push_holds`` unless
+``push_trust``."""
 
 shop_warehouses = sa.Table(
     "shop_warehouses",
@@ -240,6 +250,30 @@ tracking_writebacks = sa.Table(
 )
 """Tracking numbers to write back to the platform, one per (order, waybill): the first
 shipment, or a modification when a later shipment carries another waybill."""
+
+stock_push_holds = sa.Table(
+    "stock_push_holds",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("shop_id", sa.String(64), nullable=False),
+    sa.Column("mapping_id", sa.BigInteger(), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("from_qty", sa.BigInteger(), nullable=False),
+    sa.Column("to_qty", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, server_default="open"),
+    sa.Column("decided_at", UtcDateTime(), nullable=True),
+    sa.Column("decided_by", sa.String(64), nullable=True),
+    sa.Column("push_id", sa.BigInteger(), nullable=True),
+    sa.CheckConstraint("state IN ('open', 'approved', 'used', 'lapsed')", name="state"),
+    sa.Index("ix_stock_push_holds_mapping", "mapping_id", "state"),
+)
+"""Stock cuts waiting for a person: a push that would lower a listing from ``from_qty`` (what
+the platform was last told) to ``to_qty`` — to 0, or by more than the shop's
+``push_cut_percent`` — is not sent. ``open`` (one per mapping, ``to_qty`` kept current),
+``approved`` (by ``decided_by``: the next push may cut), ``used`` (that push, ``push_id``),
+``lapsed`` (the cut no longer needed: stock came back)."""
 
 stock_pushes = sa.Table(
     "stock_pushes",

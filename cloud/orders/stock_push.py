@@ -22,6 +22,14 @@ balance cache) minus open reservations, split by the same shares, without the bu
 check constraint refuses ``pushed × units > guard_units``: such a push is never sent, it
 is written to the audit log instead and counted as ``refused``. The row then gets the
 platform's answer. :func:`audit_pushes` re-derives every recorded push from its inputs.
+
+Safety for a live shop: a newly connected shop pushes nothing until the manager has seen
+:func:`push_preview` (each listing: what Packline would push and why) and confirmed it
+(:func:`confirm_pushes`) — the stations may hold no stock yet, and a first push of 0 takes
+every listing off sale. Afterwards a push that would lower a listing to 0, or by more than
+the shop's ``push_cut_percent`` of what it was last told, waits in ``stock_push_holds``
+until a person approves it (:func:`approve_cuts`), unless the shop trusts its pushes; a
+cut that is no longer needed (stock came back) lapses by itself.
 """
 
 from __future__ import annotations
@@ -39,7 +47,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from cloud.db import audit_log, stock_balances, write_transaction
-from cloud.db.schema_orders import order_lines, orders, shop_warehouses, sku_mappings, stock_pushes
+from cloud.db.schema_orders import (
+    order_lines,
+    orders,
+    shop_config,
+    shop_warehouses,
+    sku_mappings,
+    stock_push_holds,
+    stock_pushes,
+)
 from cloud.marketplaces.base import StockUpdate
 from cloud.marketplaces.errors import MarketplaceError
 from cloud.orders.reservations import RESERVING_STATES, open_reserved, reconcile, serving_warehouses
@@ -177,6 +193,136 @@ class PushResult:
     """Mappings whose available-to-sell equals the last accepted push."""
     refused: int = 0
     """Pushes the oversell guard stopped (never sent; in the audit log)."""
+    awaiting_confirmation: int = 0
+    """Mappings not pushed because the shop's first-push preview is not confirmed yet."""
+    held: int = 0
+    """Cuts waiting for a person (``stock_push_holds``)."""
+
+
+@dataclass(frozen=True)
+class PushPolicy:
+    """A shop's push safety settings (``shop_config``)."""
+
+    confirmed: bool
+    """The first-push preview was confirmed: pushes may go out."""
+    trust: bool
+    """Cuts go out without asking."""
+    cut_percent: int
+    """A cut by more than this share of the last pushed value waits (as does a cut to 0)."""
+
+
+def push_policy(conn: Connection, shop_id: str) -> PushPolicy:
+    """The shop's push safety settings."""
+    c = shop_config.c
+    row = conn.execute(sa.select(c.push_confirmed_at, c.push_trust, c.push_cut_percent).where(
+        c.shop_id == shop_id)).first()
+    if row is None:
+        return PushPolicy(False, False, 50)
+    return PushPolicy(row.push_confirmed_at is not None, bool(row.push_trust),
+                      int(row.push_cut_percent))
+
+
+def is_cut(before: int | None, after: int, cut_percent: int) -> bool:
+    """Whether lowering a listing from ``before`` (the last pushed value; None: never) to
+    ``after`` needs a person: to 0 from something, or by more than ``cut_percent`` %."""
+    if before is None or before <= 0 or after >= before:
+        return False
+    return after == 0 or (before - after) * 100 > cut_percent * before
+
+
+def _hold(conn: Connection, shop_id: str, avail: Availability, before: int,
+          now: datetime) -> int | None:
+    """A cut to send: the approved hold's id if a person approved it (it is used by this
+    push), else None after opening (or refreshing) the mapping's open hold."""
+    h = stock_push_holds.c
+    approved = conn.execute(sa.select(h.id).where(
+        h.mapping_id == avail.mapping_id, h.state == "approved").order_by(h.id.desc())).first()
+    if approved is not None:
+        return int(approved[0])
+    open_ = conn.execute(sa.select(h.id).where(
+        h.mapping_id == avail.mapping_id, h.state == "open")).first()
+    if open_ is None:
+        conn.execute(sa.insert(stock_push_holds).values(
+            shop_id=shop_id, mapping_id=avail.mapping_id, sku=avail.sku, from_qty=before,
+            to_qty=avail.available, created_at=now, updated_at=now, state="open"))
+        log.warning("库存大幅下调待确认 / stock cut waits for approval: shop %s mapping %s "
+                    "%s → %s", shop_id, avail.mapping_id, before, avail.available)
+    else:
+        conn.execute(sa.update(stock_push_holds).where(h.id == open_[0]).values(
+            from_qty=before, to_qty=avail.available, updated_at=now))
+    return None
+
+
+def _lapse_holds(conn: Connection, mapping_id: int, now: datetime) -> None:
+    h = stock_push_holds.c
+    conn.execute(sa.update(stock_push_holds).where(
+        h.mapping_id == mapping_id, h.state.in_(("open", "approved"))).values(
+        state="lapsed", decided_at=now, decided_by="stock_push"))
+
+
+def confirm_pushes(conn: Connection, shop_id: str, *, actor: str, now: datetime,
+                   trust: bool | None = None, cut_percent: int | None = None) -> None:
+    """The manager saw the first-push preview and lets the shop's pushes go out (and sets
+    the cut policy when given); audited."""
+    values: dict[str, Any] = {"push_confirmed_at": now, "push_confirmed_by": actor[:64]}
+    if trust is not None:
+        values["push_trust"] = trust
+    if cut_percent is not None:
+        if not 1 <= cut_percent <= 100:
+            raise ValueError("cut_percent must be 1..100")
+        values["push_cut_percent"] = cut_percent
+    if not conn.execute(sa.update(shop_config).where(shop_config.c.shop_id == shop_id)
+                        .values(**values)).rowcount:
+        raise LookupError(shop_id)
+    conn.execute(sa.insert(audit_log).values(
+        at=now, actor=actor, action="stock_push.confirm", subject=shop_id,
+        detail={k: v for k, v in values.items() if k != "push_confirmed_at"}))
+
+
+def approve_cuts(conn: Connection, hold_ids: list[int], *, actor: str, now: datetime) -> int:
+    """Approve open holds (their next push may cut); returns how many; audited."""
+    h = stock_push_holds.c
+    rows = conn.execute(sa.select(h.id, h.shop_id, h.mapping_id, h.from_qty, h.to_qty).where(
+        h.id.in_(hold_ids), h.state == "open")).all()
+    for r in rows:
+        conn.execute(sa.update(stock_push_holds).where(h.id == r.id).values(
+            state="approved", decided_at=now, decided_by=actor[:64]))
+        conn.execute(sa.insert(audit_log).values(
+            at=now, actor=actor, action="stock_push.approve_cut", subject=f"{r.shop_id}/{r.mapping_id}",
+            detail={"hold_id": int(r.id), "from": int(r.from_qty), "to": int(r.to_qty)}))
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One mapping in the first-push preview."""
+
+    mapping_id: int
+    """``sku_mappings.id``."""
+    item_id: str
+    """Platform item id."""
+    sku_id: str
+    """Platform SKU id (or empty)."""
+    outer_id: str
+    """Merchant code (or empty)."""
+    last_pushed: int | None
+    """What the platform was last told by Packline (None: never; the platform's own number
+    is not read)."""
+    avail: Availability
+    """What Packline would push, and why."""
+
+
+def push_preview(conn: Connection, shop_id: str, default_warehouse: str | None
+                 ) -> list[PreviewRow]:
+    """What the shop's next push would send for each push-enabled mapping, and why."""
+    out = []
+    for m in conn.execute(sa.select(sku_mappings).where(
+            sku_mappings.c.shop_id == shop_id, sku_mappings.c.push_stock.is_(True)
+    ).order_by(sku_mappings.c.id)).all():
+        out.append(PreviewRow(int(m.id), m.platform_item_id, m.platform_sku_id or "",
+                              m.outer_id or "", last_pushed(conn, m.id),
+                              compute(conn, shop_id, default_warehouse, m)))
+    return out
 
 
 def _record(conn: Connection, shop_id: str, avail: Availability, guard: int,
@@ -206,7 +352,10 @@ def _record(conn: Connection, shop_id: str, avail: Availability, guard: int,
 
 async def push_stock(engine: Engine, sc: Any, *, now: datetime, force: bool = False,
                      concurrency: int = 4) -> PushResult:
-    """Push every mapped SKU of the shop whose available-to-sell changed."""
+    """Push every mapped SKU of the shop whose available-to-sell changed — none before the
+    shop's first-push preview is confirmed; a cut (to 0, or by more than the shop's
+    ``push_cut_percent``) only once a person approved it, unless the shop trusts its pushes
+    (module doc)."""
     shop = sc.shop
     with engine.connect() as conn:
         maps = conn.execute(sa.select(sku_mappings).where(
@@ -215,15 +364,35 @@ async def push_stock(engine: Engine, sc: Any, *, now: datetime, force: bool = Fa
     result = PushResult()
     sem = asyncio.Semaphore(concurrency)
 
+    with engine.connect() as conn:
+        policy = push_policy(conn, shop.id)
+
     async def one(mapping: Any) -> None:
         async with sem:
             with write_transaction(engine) as conn:
                 avail = compute(conn, shop.id, shop.default_warehouse_id, mapping)
-                if not force and last_pushed(conn, mapping.id) == avail.available:
+                before = last_pushed(conn, mapping.id)
+                if not force and before == avail.available:
+                    _lapse_holds(conn, mapping.id, now)  # a cut no longer needed
                     result.unchanged += 1
                     return
+                if not policy.confirmed:  # nothing leaves before the preview is confirmed
+                    result.awaiting_confirmation += 1
+                    return
+                hold_id = None
+                if is_cut(before, avail.available, policy.cut_percent) and not policy.trust:
+                    assert before is not None
+                    hold_id = _hold(conn, shop.id, avail, before, now)
+                    if hold_id is None:
+                        result.held += 1
+                        return
+                else:
+                    _lapse_holds(conn, mapping.id, now)
                 push_id = _record(conn, shop.id, avail, guard_units(conn, mapping.id),
                                   now)
+                if push_id is not None and hold_id is not None:
+                    conn.execute(sa.update(stock_push_holds).where(
+                        stock_push_holds.c.id == hold_id).values(state="used", push_id=push_id))
             if push_id is None:
                 result.refused += 1
                 return

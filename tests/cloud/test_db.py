@@ -36,7 +36,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0011_station_roles"
+HEAD = "0012_push_safety"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -102,6 +102,11 @@ EXPECTED_TABLES.update({  # 0006_web_users
 EXPECTED_TABLES.update({  # 0009_products
     "sku_tags": {"sku", "tag"},
     "sku_safety_stock": {"sku", "warehouse_id", "qty"},
+})
+EXPECTED_TABLES.update({  # 0012_push_safety
+    "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",
+                         "created_at", "updated_at", "state", "decided_at", "decided_by",
+                         "push_id"},
 })
 
 

@@ -170,12 +170,13 @@ class ShopClient:
 
 def add_pdd_shop(engine: Engine, listings: dict[str, str], *, now: datetime) -> ShopClient:
     """Shop ``pdd1`` on WH1 with ``listings`` (Packline SKU → platform SKU id, one unit per
-    listing unit, no buffer); the SKUs are added to the catalog when missing."""
+    listing unit, no buffer), its pushes confirmed and trusted; the SKUs are added to the
+    catalog when missing."""
     from cryptography.fernet import Fernet
 
     from cloud.crypto import Sealer
     from cloud.db.schema import skus
-    from cloud.orders.stock_push import add_mapping
+    from cloud.orders.stock_push import add_mapping, confirm_pushes
     from cloud.shops import add_shop, load_shop
 
     sealer = Sealer(Fernet.generate_key())
@@ -188,5 +189,6 @@ def add_pdd_shop(engine: Engine, listings: dict[str, str], *, now: datetime) -> 
                  shop_id="pdd1", default_warehouse_id=WAREHOUSE, now=now)
         for sku, sku_id in listings.items():
             add_mapping(conn, "pdd1", item_id=f"I-{sku}", sku_id=sku_id, sku=sku, now=now)
+        confirm_pushes(conn, "pdd1", actor="test", now=now, trust=True)
         shop = load_shop(conn, sealer, "pdd1")
     return ShopClient(shop, WaybillDesk())

@@ -19,7 +19,7 @@ from cloud.db.schema import station_shipments
 from cloud.marketplaces.fake_server import RunningFake
 from cloud.marketplaces.http import RetryPolicy
 from cloud.orders.reservations import on_ingest
-from cloud.orders.stock_push import add_mapping
+from cloud.orders.stock_push import add_mapping, confirm_pushes
 from cloud.shops import add_shop, exchange_code
 from edge.domain.models import Move, MoveReason
 
@@ -156,8 +156,10 @@ async def connect_shop(engine: Engine, sealer: Sealer, running: Any, *,
                        name: str = "测试店", default_warehouse: str | None = "WH1",
                        map_catalog: bool = True, stock: int | None = 100,
                        buffer_units: int = 0, buffer_percent: int = 0,
-                       skip_outer: tuple[str, ...] = ()) -> str:
-    """Add a shop for the fake, authorise it (code flow), map its catalog, stock it."""
+                       skip_outer: tuple[str, ...] = (), trust_pushes: bool = True) -> str:
+    """Add a shop for the fake, authorise it (code flow), map its catalog, stock it;
+    ``trust_pushes``: its first-push preview is confirmed and cuts need no approval (the
+    push-safety tests turn this off)."""
     fake = info(running)
     with write_transaction(engine) as conn:
         shop_id = add_shop(conn, sealer, platform=fake.platform, name=name,
@@ -165,6 +167,8 @@ async def connect_shop(engine: Engine, sealer: Sealer, running: Any, *,
                            gateway_url=fake.base_url,
                            default_warehouse_id=default_warehouse,
                            logistics_id="115", carrier_code="ZTO")
+        if trust_pushes:
+            confirm_pushes(conn, shop_id, actor="test", now=datetime.now(UTC), trust=True)
     async with httpx.AsyncClient() as http:
         await exchange_code(engine, sealer, shop_id, "approved-by-merchant", http=http,
                             clock=fake.clock.now)

@@ -262,6 +262,20 @@ def test_cli_add_authorise_sync_and_list(
     assert run(["--lang", "en", "worker", "--once", "--no-push"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[-1].startswith("pdd1: new ")
+    # A new shop pushes nothing before its first-push preview is confirmed.
+    assert out.splitlines()[-1].endswith(
+        "stock pushes 0, awaiting first-push confirmation 1 (shop push-preview)"), out
+    assert running.fake.stock_pushes == []
+    assert run(["--lang", "en", "shop", "push-preview", "pdd1"]) == 0
+    preview = capsys.readouterr().out
+    assert re.search(rf"{sku.item_id} +{sku.sku_id} +{sku.outer_id} +- +0 +on hand 0 − reserved "
+                     r"[1-9]\d* → share -[1-9]\d* − buffer 1", preview), preview
+    assert "1 listing(s) would be set to 0 (off sale)" in preview
+    assert run(["--lang", "en", "shop", "confirm-push", "pdd1", "--trust"]) == 0
+    assert "confirmed" in capsys.readouterr().out
+    assert run(["--lang", "en", "worker", "--once", "--no-push"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("stock pushes 1")
+    assert [(p.sku_id, p.quantity) for p in running.fake.stock_pushes] == [(sku.sku_id, 0)]
     assert run(["--lang", "en", "orders", "list", "--limit", "5"]) == 0
     out = capsys.readouterr().out
     assert "totals:" in out and "*" in out

@@ -32,7 +32,7 @@ from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder, Stock
 from cloud.orders import stock_push
 from cloud.orders.allocation import allocate_pending
 from cloud.orders.order_sync import upsert_order
-from cloud.orders.stock_push import add_mapping, audit_pushes, push_stock
+from cloud.orders.stock_push import add_mapping, audit_pushes, confirm_pushes, push_stock
 from cloud.shops import add_shop, load_shop
 from tests.cloud.orders.support import receive, seed_warehouses, ship_at_station
 
@@ -82,6 +82,7 @@ def _setup(engine: Engine, sealer: Sealer, buffer_units: int, buffer_percent: in
         for shop_id in ("pdd1", "pdd2"):
             add_shop(conn, sealer, platform="pdd", name=shop_id, app_key="k", app_secret="x",
                      shop_id=shop_id, default_warehouse_id="WH1")
+            confirm_pushes(conn, shop_id, actor="test", now=NOW, trust=True)
         for sku in SKUS:
             conn.execute(sa.insert(skus_table).values(sku=sku, name_zh=sku))
         add_mapping(conn, "pdd1", item_id="I0", sku_id="A0", sku="S0", buffer_units=buffer_units,
