@@ -20,7 +20,7 @@ PII: platform ciphertext is stored as it came (``receiver_cipher``), masks for s
 (``receiver_masked``); nothing decrypted is stored except sealed (:func:`seal_receiver`).
 
 Changes that reach an order already at a station (address change, refund request,
-closure) become intercepts (:func:`cloud.orders.fulfilment.intercept`). Push messages only
+closure) become intercepts (:func:`cloud.orders.intercepts.intercept`). Push messages only
 trigger a re-read of the order (:func:`handle_push`); polling reconciles. Every
 transaction that stores an order also sets its reservation
 (:func:`cloud.orders.reservations.reconcile`): a paid order holds its units from the moment it
@@ -61,11 +61,16 @@ from cloud.marketplaces.base import (
     read_window,
 )
 from cloud.marketplaces.errors import BusinessError
-from cloud.orders.fulfilment import intercept, lift_refund_intercepts
+from cloud.orders.intercepts import intercept, lift_refund_intercepts
 from cloud.orders.reservations import Mapping, find_mapping, reconcile
 from cloud.shops import ShopClient
 
 log = logging.getLogger("packline.order_sync")
+
+REFUND_CLOSED = frozenset({"9", "11", "12", "13", "CLOSED", "SELLER_REFUSE_BUYER"})
+"""After-sales statuses that end a refund request without a refund (docs/specs/marketplaces.md):
+PDD ``after_sales_status`` 9 platform refused, 11 withdrawn by the buyer, 12 and 13 lapsed;
+TOP refund ``CLOSED`` and ``SELLER_REFUSE_BUYER``. The order is still paid."""
 
 REFUND_REQUESTED = {
     "pdd": frozenset({"2", "3"}),
@@ -383,7 +388,7 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
     if row is None:
         return "refund_only"
     state, station, code = row
-    closed = event.status in ("9", "11", "12", "13", "CLOSED", "SELLER_REFUSE_BUYER")
+    closed = event.status in REFUND_CLOSED
     if event.succeeded and state in OPEN_STATES:
         if station and state in (*AT_STATION, "intercepted"):
             intercept(conn, oid, station, f"refund:{event.refund_id}",

@@ -115,7 +115,8 @@ def move_offline_tasks(engine: Engine, shop_id: str, *, now: datetime,
                        offline_after: timedelta = OFFLINE_AFTER, limit: int = 500) -> MoveResult:
     """Move the shop's unstarted tasks away from stations offline past ``offline_after``
     (module doc). Tasks stay where they are when no station of the warehouse is online."""
-    from cloud.orders.fulfilment import build_task, intercept
+    from cloud.orders.intercepts import intercept
+    from cloud.orders.waybills import build_task
     from cloud.sync.outbound import send_task
 
     result = MoveResult()
@@ -159,7 +160,7 @@ def shipped_elsewhere(conn: Connection, shipments: list[tuple[str, Any]], *,
     station other than the one that now holds its task (it moved while the first was
     offline) is intercepted at the holder, and an alert is raised for a person."""
     from cloud.db.schema import station_alerts
-    from cloud.orders.fulfilment import intercept
+    from cloud.orders.intercepts import intercept
 
     for station, order_id in shipments:
         row = conn.execute(sa.select(orders.c.station_id, orders.c.state).where(

@@ -38,7 +38,7 @@ from cloud.db import write_transaction
 from cloud.db.schema_orders import job_leases
 from cloud.marketplaces.errors import MarketplaceError, TokenExpired
 from cloud.marketplaces.http import RateLimiter, RetryPolicy, build_client
-from cloud.orders import allocation, fulfilment, order_sync, stations, stock_push
+from cloud.orders import allocation, order_sync, stations, stock_push, waybills, writeback
 from cloud.shops import ShopClient, active_shop_ids, mark_reauth, open_client, refresh_if_due
 
 log = logging.getLogger("packline.worker")
@@ -128,11 +128,11 @@ class TickReport:
     """Orders sent to (or kept in) the exception list."""
     moved: int = 0
     """Tasks moved off stations offline too long (``cloud.orders.stations``)."""
-    waybills: fulfilment.WaybillResult | None = None
+    waybills: waybills.WaybillResult | None = None
     """Waybills and tasks."""
     shipments: int = 0
     """New station shipments collected."""
-    writeback: fulfilment.WritebackResult | None = None
+    writeback: writeback.WritebackResult | None = None
     """Tracking write-backs."""
     stock: stock_push.PushResult | None = None
     """Stock pushes."""
@@ -240,13 +240,13 @@ class Worker:
             report.allocated, report.exceptions = len(alloc.allocated), len(alloc.exceptions)
             report.moved = len(stations.move_offline_tasks(self.engine, shop_id,
                                                            now=self.now()).moved)
-            report.waybills = await fulfilment.request_waybills(self.engine, sc, now=self.now(),
+            report.waybills = await waybills.request_waybills(self.engine, sc, now=self.now(),
                                                                 owner=self.owner)
 
         async def ship() -> None:
             with write_transaction(self.engine) as conn:
-                report.shipments = fulfilment.collect_shipments(conn, shop_id, now=self.now())
-            report.writeback = await fulfilment.write_back(
+                report.shipments = writeback.collect_shipments(conn, shop_id, now=self.now())
+            report.writeback = await writeback.write_back(
                 self.engine, sc, now=self.now(), concurrency=s.writeback_concurrency,
                 backoff=s.writeback_backoff)
 

@@ -29,8 +29,8 @@ from cloud.marketplaces.base import (
     RefundEvent,
 )
 from cloud.orders.allocation import allocate_pending
-from cloud.orders.fulfilment import request_waybills
 from cloud.orders.order_sync import upsert_order, upsert_refund
+from cloud.orders.waybills import request_waybills
 from edge.domain.models import MoveReason, MoveRequest
 from edge.store import Store, open_store
 from edge.store.packing import PackingWriter, ShipRefused, StoreOrderSource
@@ -220,7 +220,7 @@ def test_a_refund_record_withdrawn_releases_but_an_address_change_still_holds(
     assert _cloud_state(engine) == "intercepted"
     with write_transaction(engine) as conn:
         conn.execute(sa.update(orders).where(orders.c.id == ORDER).values(receiver_digest="old"))
-        from cloud.orders.fulfilment import intercept
+        from cloud.orders.intercepts import intercept
 
         intercept(conn, ORDER, "st-01", "address:abc", "收货地址已修改 / address changed", now=NOW)
     refund("12", 4)

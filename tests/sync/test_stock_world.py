@@ -56,9 +56,9 @@ from cloud.marketplaces.base import (
     PlatformOrder,
 )
 from cloud.orders.allocation import allocate_pending
-from cloud.orders.fulfilment import request_waybills
 from cloud.orders.order_sync import order_key, upsert_order
 from cloud.orders.stock_push import audit_pushes, push_stock
+from cloud.orders.waybills import request_waybills
 from edge.store.packing import PackingWriter, ShipRefused, StoreOrderSource
 from tests.sync.harness import add_pdd_shop
 from tests.sync.test_ledger_model import STATIONS, LedgerWorld, ModelMove

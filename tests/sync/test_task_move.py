@@ -23,9 +23,9 @@ from cloud.db.schema import station_alerts, station_health, station_shipments
 from cloud.db.schema_orders import orders, reservations
 from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder
 from cloud.orders.allocation import allocate_pending
-from cloud.orders.fulfilment import request_waybills
 from cloud.orders.order_sync import upsert_order
 from cloud.orders.stations import OFFLINE_AFTER, move_offline_tasks
+from cloud.orders.waybills import request_waybills
 from edge.domain.models import MoveReason
 from edge.store import Store
 from edge.store.packing import PackingWriter, ShipRefused, StoreOrderSource

@@ -203,7 +203,7 @@ def test_stock_push_never_exceeds_available_to_sell(
                 continue
             if kind == "ship":
                 ship_at_station(engine, oid, f"W{oid[-6:]}")
-                from cloud.orders.fulfilment import collect_shipments
+                from cloud.orders.writeback import collect_shipments
 
                 with write_transaction(engine) as conn:
                     collect_shipments(conn, "pdd1", now=now)

@@ -16,9 +16,9 @@ from cloud.db.schema import downlink_outbox, station_alerts, station_health
 from cloud.db.schema_orders import orders
 from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder
 from cloud.orders.allocation import allocate_pending
-from cloud.orders.fulfilment import request_waybills
 from cloud.orders.order_sync import upsert_order
 from cloud.orders.stations import OFFLINE_AFTER, move_offline_tasks, shipped_elsewhere
+from cloud.orders.waybills import request_waybills
 from cloud.station_registry import set_station_role
 from tests.cloud.orders.support import receive
 from tests.sync.harness import ShopClient, add_pdd_shop, make_cloud

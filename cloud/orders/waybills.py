@@ -1,0 +1,178 @@
+"""E-waybills and pack tasks.
+
+:func:`request_waybills` — allocated orders get an e-waybill from the platform (the
+receiver goes as platform ciphertext / Taobao ``oaid``, never decrypted) and, in the same
+transaction that stores it, a pack task with the opaque print data is queued for the
+station (:func:`cloud.sync.outbound.send_task`), so packing works offline. Each batch is
+claimed first (``cloud.orders.claims``), so two workers never ask twice for one order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from cloud.db import write_transaction
+from cloud.db.schema_orders import order_lines, orders, waybills
+from cloud.marketplaces.base import Address, WaybillRequest
+from cloud.marketplaces.errors import BusinessError, MarketplaceError
+from cloud.orders.claims import claim_waybills, release_waybill_claims
+from cloud.orders.reservations import reconcile
+from cloud.sync.outbound import send_task
+from edge.sync.schema import TaskLineWire, TaskWire
+
+log = logging.getLogger("packline.waybills")
+
+WAYBILL_BATCH = 10
+"""Orders per e-waybill request (``pdd.waybill.get`` / ``cainiao.waybill.ii.get`` take a
+list of packages; ten keeps one refusal's re-try per order short)."""
+
+
+def _recipient(platform: str, row: Any) -> Address:
+    cipher = row.receiver_cipher or {}
+    masked = row.receiver_masked or {}
+    region = {"province": masked.get("province", ""), "city": masked.get("city", ""),
+              "district": masked.get("district", "")}
+    if platform == "taobao":
+        return Address(name=masked.get("name", ""), mobile=masked.get("phone", ""),
+                       detail=masked.get("address", ""), oaid=cipher.get("oaid", ""), **region)
+    return Address(name=cipher.get("name", ""), mobile=cipher.get("phone", ""),
+                   detail=cipher.get("address", ""), **region)
+
+
+def _sender(sender: dict[str, str]) -> Address:
+    return Address(name=sender.get("name", ""), mobile=sender.get("mobile", ""),
+                   province=sender.get("province", ""), city=sender.get("city", ""),
+                   district=sender.get("district", ""), detail=sender.get("detail", ""))
+
+
+def build_task(conn: Connection, row: Any, waybill_no: str, carrier: str, print_data: str) -> TaskWire:
+    """The pack task of order ``row`` (an ``orders`` row) with its waybill."""
+    lines = conn.execute(sa.select(order_lines.c.line_no, order_lines.c.sku,
+                                   order_lines.c.sku_qty).where(
+        order_lines.c.order_id == row.id).order_by(order_lines.c.line_no)).all()
+    masked = row.receiver_masked or {}
+    return TaskWire(
+        order_id=row.id, platform=row.platform, shop_id=row.shop_id,
+        platform_order_no=row.platform_order_id,
+        lines=[TaskLineWire(line_no=n, sku=sku, qty=qty) for n, sku, qty in lines],
+        waybill_no=waybill_no, carrier=carrier,
+        print_data={"platform": row.platform, "print_data": print_data},
+        receiver_masked={k: masked.get(k, "") for k in ("name", "phone", "address")},
+        buyer_note=row.buyer_note or None, ordered_at=row.ordered_at or row.first_seen_at,
+    )
+
+
+@dataclass
+class WaybillResult:
+    """What a waybill pass did."""
+
+    issued: int = 0
+    """Waybills stored and tasks sent."""
+    failed: int = 0
+    """Orders moved to the exception list (the platform refused the waybill)."""
+    deferred: int = 0
+    """Orders left for the next pass (transient failures)."""
+
+
+async def request_waybills(engine: Engine, sc: Any, *, now: datetime, limit: int = 200,
+                           concurrency: int = 4, owner: str | None = None) -> WaybillResult:
+    """E-waybills for the shop's allocated orders, then pack tasks to their stations.
+
+    Each batch is claimed first (``cloud.orders.claims``, as ``owner``): an order another worker
+    is requesting, or that got its waybill meanwhile, is left alone."""
+    shop = sc.shop
+    owner = owner or f"waybills:{uuid.uuid4()}"
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(orders).where(
+            orders.c.shop_id == shop.id, orders.c.state == "allocated",
+        ).order_by(orders.c.first_seen_at, orders.c.id).limit(limit)).all()
+    result = WaybillResult()
+    batches = [rows[i:i + WAYBILL_BATCH] for i in range(0, len(rows), WAYBILL_BATCH)]
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(batch: Sequence[Any]) -> None:
+        async with sem:
+            await one_claimed(batch)
+
+    async def one_claimed(batch: Sequence[Any]) -> None:
+        held = set(claim_waybills(engine, [row.id for row in batch], owner, now=now))
+        claimed = [row for row in batch if row.id in held]
+        try:
+            if claimed:
+                await attempt(claimed)
+        finally:  # stored batches released theirs already; this frees failed ones
+            with write_transaction(engine) as conn:
+                release_waybill_claims(conn, [row.id for row in claimed], owner)
+
+    async def attempt(batch: Sequence[Any]) -> None:
+        packages = []
+        with engine.connect() as conn:
+            for row in batch:
+                items = conn.execute(sa.select(order_lines.c.title, order_lines.c.qty).where(
+                    order_lines.c.order_id == row.id).order_by(order_lines.c.line_no)).all()
+                packages.append(WaybillRequest(
+                    object_id=row.id, order_ids=(row.platform_order_id,),
+                    recipient=_recipient(row.platform, row),
+                    items=tuple((t or "商品", q) for t, q in items),
+                    user_id=shop.seller_id))
+        try:
+            got = await sc.client.get_waybills(shop.carrier_code, _sender(shop.sender),
+                                               packages)
+        except BusinessError as err:
+            if len(batch) > 1:
+                for row in batch:  # find the one the platform refuses
+                    await attempt([row])
+                return
+            _waybill_exception(engine, batch[0].id, err, now)
+            result.failed += 1
+            return
+        except MarketplaceError as err:
+            log.info("waybill request deferred: %s", err.message)
+            result.deferred += len(batch)
+            return
+        by_object = {w.object_id: w for w in got}
+        with write_transaction(engine) as conn:
+            release_waybill_claims(conn, [row.id for row in batch], owner)
+            for row in batch:
+                w = by_object.get(row.id)
+                if w is None:
+                    result.deferred += 1
+                    continue
+                if conn.execute(sa.select(waybills.c.order_id).where(
+                        waybills.c.order_id == row.id)).first() is not None:
+                    log.warning("order %s already has a waybill; %s unused", row.id, w.number)
+                    continue  # a claim that expired under a very slow request
+                conn.execute(sa.insert(waybills).values(
+                    order_id=row.id, waybill_no=w.number, carrier_code=w.carrier,
+                    print_data=w.print_data, issued_at=now))
+                state = conn.execute(sa.select(orders.c.state, orders.c.station_id).where(
+                    orders.c.id == row.id)).one()
+                if state.state != "allocated" or not state.station_id:
+                    continue  # cancelled meanwhile: the waybill stays unused
+                send_task(conn, state.station_id,
+                          build_task(conn, row, w.number, w.carrier, w.print_data), now=now)
+                conn.execute(sa.update(orders).where(orders.c.id == row.id).values(
+                    state="tasked", updated_at=now))
+                result.issued += 1
+
+    await asyncio.gather(*(one(b) for b in batches))
+    return result
+
+
+def _waybill_exception(engine: Engine, order_id: str, err: BusinessError, now: datetime) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(sa.update(orders).where(orders.c.id == order_id,
+                                             orders.c.state == "allocated").values(
+            state="exception", exception_code="waybill", warehouse_id=None, station_id=None,
+            exception_detail=f"面单申请失败 / waybill refused: {err.sub_msg or err.msg}"[:500],
+            updated_at=now))
+        reconcile(conn, [order_id], now=now)  # still paid: the units stay held
