@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from cloud.db import schema
 from cloud.errors import ConfigError
 from cloud.web import audit
+from edge import fileio
 from edge.domain import catalog
 from edge.domain.catalog import CatalogRow, RowError
 from edge.errors import EdgeError
@@ -163,7 +164,7 @@ def import_catalog(conn: Connection, path: str | Path, *, actor: str, now: datet
     file itself cannot be read (encoding, format, no SKU or name column)."""
     name = file_name or Path(path).name
     try:
-        result = catalog.parse_catalog(path, existing_barcodes=barcode_owners(conn))
+        result = fileio.parse_catalog(path, existing_barcodes=barcode_owners(conn))
     except EdgeError as err:
         raise ConfigError(str(err)) from err
     errors = list(result.errors)
@@ -221,4 +222,4 @@ def export_catalog(conn: Connection, path: str | Path) -> int:
     """Write every SKU to ``path`` (``.csv`` or ``.xlsx``, cells never formulas); the count."""
     if Path(path).suffix.lower() not in (".csv", ".xlsx"):
         raise ConfigError("文件须为 .csv 或 .xlsx / the file must end in .csv or .xlsx")
-    return catalog.export_catalog(catalog_rows(conn), path)
+    return fileio.export_catalog(catalog_rows(conn), path)

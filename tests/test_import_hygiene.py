@@ -64,3 +64,34 @@ def test_cloud_modules_do_not_import_the_station() -> None:
 def test_the_check_itself_sees_a_forbidden_import() -> None:
     """Guard against a vacuous test: a module known to import click is seen doing so."""
     assert "click" in imported_after("edge.__main__")
+
+
+FILE_IO_CALLS = {"open", "read_bytes", "read_text", "write_bytes", "write_text", "fdopen",
+                 "mkdir", "unlink", "rmdir", "iterdir", "glob"}
+"""Calls that touch the file system (builtin ``open`` and the ``Path``/``os`` methods)."""
+
+
+@pytest.mark.parametrize("module", [m for m in modules_under("edge.domain")])
+def test_the_domain_does_no_file_io(module: str) -> None:
+    """``edge.domain`` takes and returns bytes and rows; reading and writing files is
+    ``edge.fileio`` (the key file, catalog spreadsheets) — so the cloud and tests can use
+    the domain on data from anywhere, and its functions stay pure."""
+    import ast
+
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            if name in FILE_IO_CALLS:
+                found.append(f"{name}() at line {node.lineno}")
+        if isinstance(node, ast.ImportFrom) and node.module == "pathlib":
+            found += [f"pathlib.{a.name} at line {node.lineno}" for a in node.names
+                      if a.name == "Path"]
+        if isinstance(node, ast.Import):
+            found += [f"import {a.name} at line {node.lineno}" for a in node.names
+                      if a.name in ("os", "shutil")]
+    assert found == [], f"{module} does file I/O: {found}"

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from edge.cli.common import Command, UserError, friendly, station
-from edge.domain.catalog import export_catalog, parse_catalog
+from edge.fileio import export_catalog, parse_catalog
 
 _CHUNK = 200
 """SKUs per savepoint while importing (the progress bar moves per chunk)."""

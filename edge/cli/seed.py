@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge import fileio
 from edge.domain import pii
 from edge.domain.auth import hash_pin
 from edge.domain.demo import DemoData, opening_move_id
@@ -28,7 +29,7 @@ def initialise(store: Store, *, station_id: str, warehouse_id: str, warehouse_na
         w.audit("system", "station.init", station_id,
                 {"warehouse_id": warehouse_id, "negative_stock": policy.value})
     w.station_id = station_id
-    return pii.create_key_file(pii.key_path_for(db_path))
+    return fileio.create_key_file(fileio.key_path_for(db_path))
 
 
 def apply_demo(store: Store, data: DemoData, key: bytes, *, operator_id: str = "system") -> None:

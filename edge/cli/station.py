@@ -6,9 +6,9 @@ import re
 
 import click
 
+from edge import fileio
 from edge.cli.common import Command, UserError, db_path, format_table, friendly, station
 from edge.cli.seed import DEMO_SETTING, apply_demo, initialise
-from edge.domain import pii
 from edge.domain.models import NegativeStockPolicy
 from edge.store.integrity import ledger_problems
 
@@ -46,7 +46,7 @@ def init_cmd(ctx: click.Context, station_id: str, warehouse_id: str,
                    warehouse_name=warehouse_name or warehouse_id,
                    policy=NegativeStockPolicy(negative_stock), db_path=path)
     click.echo(f"工作站 {station_id} 已就绪 / station {station_id} ready: {path}")
-    click.echo(f"密钥 / key: {pii.key_path_for(path)}")
+    click.echo(f"密钥 / key: {fileio.key_path_for(path)}")
 
 
 @click.command("seed-demo", cls=Command)

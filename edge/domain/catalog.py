@@ -1,12 +1,13 @@
 """Catalog files: parse and validate a seller's SKU sheet (CSV or XLSX), and export one.
 
-Pure apart from reading and writing the file itself, and shared with the cloud, so nothing
-here imports ``edge.store``. Column headers are Chinese as exported by the usual ERP and Excel
+Pure — bytes in, rows out, and rows in, bytes out: reading and writing the files is
+``edge.fileio`` — and shared with the cloud, so nothing here imports ``edge.store``. Column headers are Chinese as exported by the usual ERP and Excel
 templates (商品编码, 商品名称, 条码, …), with English aliases. Every row is validated and
 *all* problems are collected with their line numbers (the header is line 1), each reason in
 Chinese and English, so a seller can fix the whole sheet in one go.
 
-    result = parse_catalog("skus.xlsx", existing_barcodes={"690...": "CUP-350"},
+    headers, records, encoding = parse_table(data, "skus.xlsx")
+    result = parse_records(headers, records, existing_barcodes={"690...": "CUP-350"},
                            known_locations={"A-01-01"})
     if result.errors: ...            # list[RowError]
     store_rows = [r.to_store_row() for r in result.rows]
@@ -23,7 +24,7 @@ import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 from edge.domain.barcodes import is_gtin, looks_like_gtin
@@ -221,34 +222,36 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def read_table(path: str | Path) -> tuple[list[str], list[tuple[int, list[str]]], str]:
-    """(headers, [(line, cells)], encoding) of the first sheet of an XLSX or a CSV file.
+def table_format(filename: str) -> str:
+    """The suffix of a catalog file this module reads (``.csv``, ``.txt``, ``.xlsx``,
+    ``.xlsm``); ``UnreadableFile`` for any other."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in (".csv", ".txt", ".xlsx", ".xlsm"):
+        raise UnreadableFile(f"只支持 .csv 和 .xlsx 文件 / only .csv and .xlsx files: "
+                             f"{PurePath(filename).name}")
+    return suffix
+
+
+def parse_table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, list[str]]], str]:
+    """(headers, [(line, cells)], encoding) of the first sheet of an XLSX or a CSV file's
+    bytes; ``filename`` gives the format (by suffix) and names the file in errors.
 
     Blank rows are skipped; line numbers count the header as line 1. Raises ``UnreadableFile``
-    for a missing, empty, corrupt or unsupported file.
+    for an empty, corrupt or unsupported file (reading it is ``edge.fileio.read_table``).
     """
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in (".csv", ".txt", ".xlsx", ".xlsm"):
-        raise UnreadableFile(f"只支持 .csv 和 .xlsx 文件 / only .csv and .xlsx files: {p.name}")
+    name = PurePath(filename).name
+    suffix = table_format(filename)
     try:
         if suffix in (".xlsx", ".xlsm"):
-            records, encoding = _read_xlsx(p), "xlsx"
+            records, encoding = _read_xlsx(data, name), "xlsx"
         else:
-            data = p.read_bytes()
             encoding = detect_encoding(data)
             records = _read_csv(data.decode(encoding))
-    except FileNotFoundError as err:
-        raise UnreadableFile(f"文件不存在 / no such file: {p}") from err
-    except IsADirectoryError as err:
-        raise UnreadableFile(f"这是一个目录 / is a directory: {p}") from err
-    except PermissionError as err:
-        raise UnreadableFile(f"没有权限读取 / permission denied: {p}") from err
     except csv.Error as err:
         raise UnreadableFile(f"CSV 格式错误 / malformed CSV: {err}") from err
     rows = [(line, cells) for line, cells in records if any(c.strip() for c in cells)]
     if not rows:
-        raise UnreadableFile(f"文件是空的 / the file is empty: {p.name}")
+        raise UnreadableFile(f"文件是空的 / the file is empty: {name}")
     header_line, headers = rows[0]
     if header_line != 1:
         rows = [(line - header_line + 1, cells) for line, cells in rows]
@@ -265,7 +268,8 @@ def _read_csv(text: str) -> list[tuple[int, list[str]]]:
     return out
 
 
-def _load_xlsx(path: Path, *, data_only: bool) -> tuple[list[list[Any]], list[tuple[int, int]]]:
+def _load_xlsx(data: bytes, name: str, *, data_only: bool
+               ) -> tuple[list[list[Any]], list[tuple[int, int]]]:
     """(values by row, positions of formula cells) of the first sheet."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
@@ -274,11 +278,9 @@ def _load_xlsx(path: Path, *, data_only: bool) -> tuple[list[list[Any]], list[tu
         with warnings.catch_warnings():
             # Workbooks from WPS and older Excel trigger style warnings that mean nothing here.
             warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as err:
-        if isinstance(err, FileNotFoundError | PermissionError | IsADirectoryError):
-            raise
-        raise UnreadableFile(f"不是有效的 XLSX 文件 / not a valid XLSX workbook: {path.name}") from err
+        raise UnreadableFile(f"不是有效的 XLSX 文件 / not a valid XLSX workbook: {name}") from err
     try:
         values: list[list[Any]] = []
         formulas: list[tuple[int, int]] = []
@@ -290,15 +292,15 @@ def _load_xlsx(path: Path, *, data_only: bool) -> tuple[list[list[Any]], list[tu
         wb.close()
 
 
-def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
+def _read_xlsx(data: bytes, name: str) -> list[tuple[int, list[str]]]:
     """The first sheet's rows as text. A formula cell counts with the value Excel cached for
     it; one without a cached value (written by a program, never opened in Excel) is refused
     with its cell reference rather than read as empty."""
     from openpyxl.utils import get_column_letter
 
-    rows, formulas = _load_xlsx(path, data_only=False)
+    rows, formulas = _load_xlsx(data, name, data_only=False)
     if formulas:
-        cached, _ = _load_xlsx(path, data_only=True)
+        cached, _ = _load_xlsx(data, name, data_only=True)
         for i, j in formulas:
             rows[i][j] = cached[i][j] if i < len(cached) and j < len(cached[i]) else None
         missing = [(i + 1, f"{get_column_letter(j + 1)}{i + 1}") for i, j in formulas if rows[i][j] is None]
@@ -380,28 +382,6 @@ class _RowCheck:
         return True
 
 
-def parse_catalog(
-    path: str | Path,
-    *,
-    existing_barcodes: Mapping[str, str] | None = None,
-    known_locations: Collection[str] | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> ParseResult:
-    """Read and validate a catalog file (CSV in UTF-8/UTF-8-BOM/GBK, or XLSX).
-
-    ``existing_barcodes`` maps barcodes already in the database to their SKU: a row may
-    not take a barcode owned by another SKU. ``known_locations``, when given, is the set of
-    valid location codes for ``default_location``. ``progress(done, total)`` is called every
-    500 rows and at the end. Raises ``UnreadableFile`` when the file itself cannot be read
-    or lacks the SKU or name column; row problems are returned in ``errors``.
-    """
-    headers, records, encoding = read_table(path)
-    return parse_records(
-        headers, records, encoding=encoding, existing_barcodes=existing_barcodes,
-        known_locations=known_locations, progress=progress,
-    )
-
-
 def parse_records(
     headers: list[str],
     records: list[tuple[int, list[str]]],
@@ -411,7 +391,14 @@ def parse_records(
     known_locations: Collection[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ParseResult:
-    """``parse_catalog`` on an already-read table (headers and ``(line, cells)`` records)."""
+    """Validate a catalog table (headers and ``(line, cells)`` records, from
+    :func:`parse_table`); ``edge.fileio.parse_catalog`` reads a file and calls this.
+
+    ``existing_barcodes`` maps barcodes already in the database to their SKU: a row may
+    not take a barcode owned by another SKU. ``known_locations``, when given, is the set of
+    valid location codes for ``default_location``. ``progress(done, total)`` is called every
+    500 rows and at the end. Raises ``UnreadableFile`` when the table lacks the SKU or name
+    column; row problems are returned in ``errors``."""
     owners = existing_barcodes or {}
     index: dict[str, int] = {}
     header_of: dict[str, str] = {}
@@ -570,27 +557,29 @@ def _export_cells(row: Mapping[str, Any] | CatalogRow) -> list[str]:
     ]
 
 
-def export_catalog(rows: Iterable[Mapping[str, Any] | CatalogRow], path: str | Path) -> int:
-    """Write rows (store-shaped dicts with ``barcodes`` or ``CatalogRow``) to ``path``.
+def render_catalog(rows: Iterable[Mapping[str, Any] | CatalogRow], filename: str
+                   ) -> tuple[bytes, int]:
+    """(file bytes, rows written) of rows (store-shaped dicts with ``barcodes`` or
+    ``CatalogRow``) as a ``.csv`` or ``.xlsx`` file, by ``filename``'s suffix.
 
-    ``.csv`` is written as UTF-8 with a BOM so Excel opens it; ``.xlsx`` as a workbook with
-    every cell as text (barcodes stay digits). No cell is ever evaluated as a formula
-    (:mod:`edge.domain.spreadsheet`). The output parses back to the same rows.
-    Returns the number of rows written.
+    ``.csv`` is UTF-8 with a BOM so Excel opens it; ``.xlsx`` a workbook with every cell as
+    text (barcodes stay digits). No cell is ever evaluated as a formula
+    (:mod:`edge.domain.spreadsheet`). The output parses back to the same rows (writing it
+    is ``edge.fileio.export_catalog``).
     """
-    p = Path(path)
-    suffix = p.suffix.lower()
+    suffix = PurePath(filename).suffix.lower()
     header = [zh for _, zh in COLUMNS]
     body: Iterator[list[str]] = (_export_cells(r) for r in rows)
     count = 0
     if suffix == ".csv":
-        with p.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(header)
-            for cells in body:
-                writer.writerow([protect(c) for c in cells])
-                count += 1
-    elif suffix == ".xlsx":
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(header)
+        for cells in body:
+            writer.writerow([protect(c) for c in cells])
+            count += 1
+        return text.getvalue().encode("utf-8-sig"), count
+    if suffix == ".xlsx":
         import openpyxl
 
         wb = openpyxl.Workbook(write_only=True)
@@ -599,7 +588,8 @@ def export_catalog(rows: Iterable[Mapping[str, Any] | CatalogRow], path: str | P
         for cells in body:
             ws.append([xlsx_text_cell(ws, c) if c != "" else None for c in cells])
             count += 1
-        wb.save(p)
-    else:
-        raise UnreadableFile(f"只支持导出 .csv 和 .xlsx / can only export .csv or .xlsx: {p.name}")
-    return count
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue(), count
+    raise UnreadableFile(f"只支持导出 .csv 和 .xlsx / can only export .csv or .xlsx: "
+                         f"{PurePath(filename).name}")

@@ -8,9 +8,7 @@ key). The station key is a file next to the database, created at ``init`` with m
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -71,36 +69,3 @@ def mask(receiver: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def key_path_for(db_path: str | Path) -> Path:
-    """Where a station database keeps its key: ``edge.db`` → ``edge.db.key`` beside it."""
-    p = Path(db_path)
-    return p.with_name(p.name + ".key")
-
-
-def create_key_file(path: str | Path) -> bytes:
-    """Create the key file (mode 0600, never overwritten) and return its key.
-
-    An existing file is read instead, so ``init`` can run twice.
-    """
-    p = Path(path)
-    if p.exists():
-        return read_key_file(p)
-    key = new_key()
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key + b"\n")
-    return key
-
-
-def read_key_file(path: str | Path) -> bytes:
-    """The key in ``path``; ``ConfigError`` when missing or malformed."""
-    p = Path(path)
-    try:
-        key = p.read_bytes().strip()
-    except FileNotFoundError as err:
-        raise ConfigError(f"缺少工作站密钥文件 / station key file missing: {p}") from err
-    try:
-        Fernet(key)
-    except ValueError as err:
-        raise ConfigError(f"工作站密钥文件损坏 / station key file is malformed: {p}") from err
-    return key

@@ -348,7 +348,7 @@ def make_app(
             from edge.ui.devices import open_devices
 
             devices = open_devices(settings)
-        from edge.domain.pii import key_path_for, read_key_file
+        from edge.fileio import key_path_for, read_key_file
 
         key_file = key_path_for(settings.db_path)
         services = Services(store=store, devices=devices, settings=settings,

@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from edge import fileio
 from edge.__main__ import COMMANDS
 from edge.domain import pii
 from edge.domain.auth import verify_pin
@@ -81,7 +82,7 @@ def test_init_creates_station_and_private_key(run: Run, db: Path) -> None:
     assert sql(db, "SELECT key, value FROM settings ORDER BY key") == [
         ("station_id", "ST1"), ("warehouse_id", "WH1")]
     assert sql(db, "SELECT * FROM warehouses") == [("WH1", "杭州主仓", "allow_with_alert")]
-    key = pii.key_path_for(db)
+    key = fileio.key_path_for(db)
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     before = key.read_bytes()
     assert run("init", "--station", "ST1", "--warehouse", "WH1").exit_code == 0
@@ -147,7 +148,7 @@ def test_seed_demo(seeded: Run, db: Path) -> None:
     assert 180 <= count("skus") <= 220 and count("orders") == 40 and count("operators") == 5
     assert count("stock_moves") == count("skus")
     assert sql(db, "SELECT value FROM settings WHERE key = 'demo_seed'") == [("5",)]
-    key = pii.read_key_file(pii.key_path_for(db))
+    key = fileio.read_key_file(fileio.key_path_for(db))
     for masked, sealed in sql(db, "SELECT receiver_masked, receiver_sealed FROM orders"):
         full = pii.unseal(str(sealed), key)
         assert json.loads(str(masked)) == pii.mask(full)

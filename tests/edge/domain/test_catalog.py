@@ -8,8 +8,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from edge.domain.catalog import COLUMNS, CatalogRow, export_catalog, parse_catalog
+from edge.domain.catalog import COLUMNS, CatalogRow
 from edge.errors import UnreadableFile
+from edge.fileio import export_catalog, parse_catalog
 
 HEADER = ["商品编码", "商品名称", "英文名称", "规格", "重量(g)", "长(mm)", "宽(mm)", "高(mm)",
           "成本价(元)", "图片", "默认库位", "条码", "箱规条码"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edge import fileio
 from edge.domain import pii
 from edge.domain.auth import hash_pin, verify_pin
 from edge.errors import ConfigError
@@ -36,16 +37,16 @@ def test_mask() -> None:
 
 
 def test_key_file_is_private_and_kept(tmp_path: Path) -> None:
-    path = pii.key_path_for(tmp_path / "edge.db")
+    path = fileio.key_path_for(tmp_path / "edge.db")
     assert path == tmp_path / "edge.db.key"
-    key = pii.create_key_file(path)
+    key = fileio.create_key_file(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert pii.create_key_file(path) == key == pii.read_key_file(path)
+    assert fileio.create_key_file(path) == key == fileio.read_key_file(path)
     path.write_text("not a key")
     with pytest.raises(ConfigError, match="malformed"):
-        pii.read_key_file(path)
+        fileio.read_key_file(path)
     with pytest.raises(ConfigError, match="missing"):
-        pii.read_key_file(tmp_path / "none.key")
+        fileio.read_key_file(tmp_path / "none.key")
 
 
 def test_pin_hash() -> None:

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.domain.catalog import CatalogRow, export_catalog, parse_catalog
+from edge.domain.catalog import CatalogRow
 from edge.domain.spreadsheet import protect, unprotect
 from edge.errors import UnreadableFile
+from edge.fileio import export_catalog, parse_catalog
 
 NASTY = [
     "=cmd|' /C calc'!A0",
