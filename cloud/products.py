@@ -19,7 +19,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +29,7 @@ from cloud.db.schema import sku_barcodes, sku_safety_stock, sku_tags, skus, ware
 from cloud.errors import InputError, Problem
 from cloud.web import audit
 from edge.domain import catalog
+from edge.domain.money import YuanError, yuan_to_fen
 
 MAX_TAGS = 20
 """Most tags one product has."""
@@ -227,26 +227,15 @@ def _split(message: str) -> tuple[str, str]:
 
 def money_fen(text: str, name: str, label_zh: str, label_en: str,
               problems: list[Problem]) -> int | None:
-    """Yuan as typed (``12.5``, ``¥1,299``) → fen; blank → ``None``; problems appended."""
-    t = text.replace("¥", "").replace("￥", "").replace("元", "").replace(",", "").strip()
-    if not t:
-        return None
+    """Yuan as typed (``12.5``, ``¥1,299``) → fen; blank → ``None``; problems appended
+    (``edge.domain.money.yuan_to_fen``, as the catalog import reads it)."""
     try:
-        value = Decimal(t)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
-        problems.append(Problem(name, f"{label_zh}不是数字: {text}", f"{label_en} is not a number: {text}"))
+        fen = yuan_to_fen(text)
+    except YuanError as err:
+        problems.append(Problem(name, f"{label_zh}{err.zh}: {text}", f"{label_en} {err.en}: {text}"))
         return None
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        problems.append(Problem(name, f"{label_zh}最多两位小数: {text}",
-                                f"{label_en} has more than 2 decimal places: {text}"))
+    if fen is None:
         return None
-    if value < 0:
-        problems.append(Problem(name, f"{label_zh}不能为负数: {text}", f"{label_en} cannot be negative: {text}"))
-        return None
-    fen = int(value * 100)
     if fen > MAX_FEN:
         problems.append(Problem(name, f"{label_zh}超出范围 (最多 {yuan(MAX_FEN)} 元): {text}",
                                 f"{label_en} out of range ({yuan(MAX_FEN)} yuan at most): {text}"))

@@ -23,9 +23,7 @@ from sqlalchemy.engine import Connection
 
 from cloud.db.schema import audit_log
 from cloud.web.config import DISPLAY_TZ
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-"""A CSV cell starting with one of these is read as a formula by spreadsheets."""
+from edge.domain.spreadsheet import protect
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +86,10 @@ def actions(conn: Connection) -> list[str]:
 
 
 def neutralize(value: object) -> str:
-    """A CSV cell that a spreadsheet shows as text: a leading ``= + - @`` tab or CR gets ``'``."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    """A CSV cell that a spreadsheet shows as text (``edge.domain.spreadsheet.protect``, as
+    the catalog export writes it): a leading ``= + - @`` (or their full-width forms), tab or
+    CR gets ``'``."""
+    return protect("" if value is None else str(value))
 
 
 def detail_text(detail: dict[str, Any] | None) -> str:

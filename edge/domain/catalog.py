@@ -28,6 +28,7 @@ from pathlib import PurePath
 from typing import Any
 
 from edge.domain.barcodes import is_gtin, looks_like_gtin
+from edge.domain.money import YuanError, yuan_to_fen
 from edge.domain.spreadsheet import protect, unprotect, xlsx_text_cell
 from edge.errors import UnreadableFile
 
@@ -346,26 +347,11 @@ class _RowCheck:
         return int(value)
 
     def cost_fen(self, text: str) -> int | None:
-        t = text.replace("¥", "").replace("￥", "").replace("元", "").replace(",", "").strip()
-        if not t:
-            return None
         try:
-            value = Decimal(t)
-        except InvalidOperation:
-            self.fail("cost", f"成本价不是数字: {text}", f"cost is not a number: {text}")
+            return yuan_to_fen(text)
+        except YuanError as err:
+            self.fail("cost", f"成本价{err.zh}: {text}", f"cost {err.en}: {text}")
             return None
-        if not value.is_finite():
-            self.fail("cost", f"成本价不是数字: {text}", f"cost is not a number: {text}")
-            return None
-        exponent = value.normalize().as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -2:
-            self.fail("cost", f"成本价最多两位小数: {text}",
-                      f"cost has more than 2 decimal places: {text}")
-            return None
-        if value < 0:
-            self.fail("cost", f"成本价不能为负数: {text}", f"cost cannot be negative: {text}")
-            return None
-        return int(value * 100)
 
     def barcode(self, fld: str, code: str) -> bool:
         if _SCIENTIFIC.match(code):
