@@ -36,11 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def start_broker(root: Path, stations: tuple[str, ...], inflight: int = 20):  # type: ignore[no-untyped-def]
     from provisioning.broker_files import BrokerSettings
     from provisioning.core import Provisioner
-    from tests.fixtures.mosquitto import Credentials, MosquittoBroker, free_port
+    from tests.fixtures.mosquitto import Credentials, MosquittoBroker, free_ports
 
     prov = Provisioner(root / "state")
     out = root / "broker"
-    port, cloud_port, mtls = free_port(), free_port(), free_port()
+    port, cloud_port, mtls = free_ports(3)
     prov.write_broker_config(BrokerSettings(
         out=str(out), port=port, cloud_port=cloud_port, bind="127.0.0.1", hostnames=["127.0.0.1", "localhost"],
         mtls_port=mtls, max_queued_messages=200_000, max_inflight_messages=inflight,
