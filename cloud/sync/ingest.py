@@ -469,7 +469,8 @@ class Ingest:
             if done is not None:
                 self.counters.resyncs += 1
                 self._queued_here = True
-                log.info("resync of restored station %s: %d own moves, %d down-messages re-sent",
+                log.info("resync of restored station %s: %d own moves, %d down-messages re-sent, "
+                         "%d shipped orders",
                          station, *done)
             return
         if isinstance(payload, HealthWire):

@@ -32,6 +32,7 @@ from edge.sync.schema import (
     MoveWire,
     PurchaseOrderWire,
     ReleaseWire,
+    ShippedWire,
     TaskWire,
 )
 
@@ -104,6 +105,11 @@ def send_po(
 def send_moves(conn: Connection, station_id: str, moves: MovesWire, *, now: datetime) -> str:
     """Moves recorded elsewhere in the station's warehouse (used by ingest's relay)."""
     return enqueue_down(conn, station_id, "moves", moves, now=now)
+
+
+def send_shipped(conn: Connection, station_id: str, shipped: ShippedWire, *, now: datetime) -> str:
+    """Orders the station shipped, for a station restored from an older copy (resync)."""
+    return enqueue_down(conn, station_id, "shipped", shipped, now=now)
 
 
 RELAY_CHUNK = 500

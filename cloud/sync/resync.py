@@ -9,7 +9,10 @@ may be missing from it that the cloud thinks the station has:
 2. **down-messages acked after the backup point**: pack tasks, intercepts, purchase
    orders, catalog changes and moves relayed from the other stations of the warehouse —
    the cloud marked them delivered, the restored inbox has never seen them;
-3. (harmless) outbox rows the cloud acked after the backup point are unacked again in the
+3. the **status of orders it shipped** after the backup point: the SHIP moves are among
+   its own moves, but the copy shows the order as not shipped, and a packer could ship it
+   again;
+4. (harmless) outbox rows the cloud acked after the backup point are unacked again in the
    copy: the station re-sends them, the cloud finds their ids and only acks them again.
 
 On its first start after the restore the station's sync daemon sends one ``resync``
@@ -22,6 +25,11 @@ batch's transaction, then
   because the station applies each id once;
 - queues the station's own moves recorded or received since ``cutoff`` as ``moves``
   down-messages (``Writer.apply_remote_moves`` skips ids the copy has and never refuses);
+- queues the orders the station shipped since ``cutoff`` (its ``station_shipments``, the
+  first per order) as ``shipped`` down-messages: the station marks each order shipped with
+  the shipment's time and packer, recording no move and queuing no shipment
+  (``Writer.mark_shipped``; an order already shipped there is left alone, one not there yet
+  is marked when its re-sent task arrives);
 - marks every down-message of that station acked since ``cutoff`` (and not refused) as
   unacked again, due now: the ordinary downlink loop re-sends each with its original
   ``msg_id`` until the station acks it, the restored inbox applies the ones it lacks once
@@ -43,25 +51,25 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from cloud import ledger_store
-from cloud.db.schema import downlink_outbox, station_resyncs, stock_moves
-from cloud.sync.outbound import send_moves
-from edge.sync.schema import MovesWire, MoveWire, ResyncWire
+from cloud.db.schema import downlink_outbox, station_resyncs, station_shipments, stock_moves
+from cloud.sync.outbound import send_moves, send_shipped
+from edge.sync.schema import MovesWire, MoveWire, ResyncWire, ShippedOrderWire, ShippedWire
 
 RESYNC_MARGIN = timedelta(hours=1)
 """How far before the restore point the cloud looks: more than any clock skew we expect
 between a station (NTP) and the cloud."""
 CHUNK = 500
-"""Most moves in one re-sent ``moves`` message."""
+"""Most moves in one re-sent ``moves`` message, most orders in one ``shipped`` message."""
 
 
 def apply_resync(
     conn: Connection, station_id: str, msg_id: str, wire: ResyncWire, now: datetime,
     *, margin: timedelta = RESYNC_MARGIN,
-) -> tuple[int, int] | None:
+) -> tuple[int, int, int] | None:
     """Answer one resync request inside the caller's transaction.
 
-    Returns ``(moves queued, down-messages re-queued)``, or None when this ``msg_id`` was
-    answered before (nothing is done again).
+    Returns ``(moves queued, down-messages re-queued, shipped orders queued)``, or None
+    when this ``msg_id`` was answered before (nothing is done again).
     """
     cutoff = min(wire.restore_point, now) - margin
     inserted = conn.execute(_insert_ignore(conn).values(
@@ -89,11 +97,31 @@ def apply_resync(
     wires = [MoveWire.from_move(stored[i].move) for i in ids if i in stored]
     for start in range(0, len(wires), CHUNK):
         send_moves(conn, station_id, MovesWire(moves=wires[start : start + CHUNK]), now=now)
+    shipped = shipped_since(conn, station_id, cutoff)
+    for start in range(0, len(shipped), CHUNK):
+        send_shipped(conn, station_id, ShippedWire(orders=shipped[start : start + CHUNK]), now=now)
     conn.execute(
         sa.update(station_resyncs).where(station_resyncs.c.msg_id == msg_id)
         .values(moves_sent=len(wires), downlinks_resent=requeued)
     )
-    return len(wires), requeued
+    return len(wires), requeued, len(shipped)
+
+
+def shipped_since(conn: Connection, station_id: str, cutoff: datetime) -> list[ShippedOrderWire]:
+    """The orders ``station_id`` shipped (shipment sent or received) since ``cutoff``, each
+    once as its first shipment, in shipping order."""
+    s = station_shipments.c
+    rows = conn.execute(
+        sa.select(s.order_id, s.shipped_at, s.operator_id, s.waybill_no)
+        .where(s.station_id == station_id, sa.or_(s.received_at >= cutoff, s.shipped_at >= cutoff))
+        .order_by(s.shipped_at, s.msg_id)
+    ).all()
+    first: dict[str, ShippedOrderWire] = {}
+    for r in rows:
+        first.setdefault(r.order_id, ShippedOrderWire(
+            order_id=r.order_id, shipped_at=r.shipped_at, shipped_by=r.operator_id,
+            waybill_no=r.waybill_no))
+    return list(first.values())
 
 
 def resync_count(conn: Connection, station_id: str) -> int:

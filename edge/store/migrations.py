@@ -302,6 +302,20 @@ def m008_order_holds(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_pending_shipped(db: Database) -> None:
+    """Orders the cloud says this station shipped (after a restore, ``edge.sync.resync``)
+    that are not here yet: marked shipped when their task arrives."""
+    db.execute(
+        """CREATE TABLE pending_shipped (
+               order_id TEXT PRIMARY KEY,
+               shipped_at TEXT NOT NULL,
+               shipped_by TEXT NOT NULL,
+               received_at TEXT NOT NULL
+           )"""
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

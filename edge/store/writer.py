@@ -525,6 +525,45 @@ class Writer:
             self.audit("cloud", "order.release", order_id, {"reason": reason, "seq": seq})
             return "released"
 
+    def mark_shipped(self, order_id: str, *, shipped_at: str, shipped_by: str) -> str:
+        """Record that this station shipped the order, as the cloud knows it (a restored
+        copy older than the shipment); returns what happened.
+
+        ``shipped``: the order is marked shipped with ``shipped_at``/``shipped_by``; no move
+        is recorded (the SHIP moves come back as moves) and no ``shipment`` message is
+        queued (the cloud has it). ``already``: it was shipped here, nothing changes.
+        ``pending``: the order is not here yet; its task marks it shipped on arrival."""
+        with self.transaction():
+            row = self.db.execute(
+                "SELECT status FROM orders WHERE order_id = ?", [order_id]).fetchone()
+            if row is None:
+                self.db.execute(
+                    """INSERT INTO pending_shipped (order_id, shipped_at, shipped_by, received_at)
+                       VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING""",
+                    [order_id, shipped_at, shipped_by, self.now()])
+                return "pending"
+            if row[0] == "shipped":
+                return "already"
+            self.db.execute(
+                """UPDATE orders SET status = 'shipped', shipped_at = ?, shipped_by = ?,
+                       packed_at = COALESCE(packed_at, ?), updated_at = ? WHERE order_id = ?""",
+                [shipped_at, shipped_by, shipped_at, self.now(), order_id])
+            self.audit("cloud", "order.shipped_restored", order_id,
+                       {"shipped_at": shipped_at, "shipped_by": shipped_by, "was": row[0]})
+            return "shipped"
+
+    def apply_pending_shipped(self, order_id: str) -> str | None:
+        """Mark an order shipped whose ``shipped`` fact arrived before its task; returns
+        ``mark_shipped``'s outcome or None (nothing pending)."""
+        with self.transaction():
+            pending = self.db.execute(
+                "SELECT shipped_at, shipped_by FROM pending_shipped WHERE order_id = ?",
+                [order_id]).fetchone()
+            if pending is None:
+                return None
+            self.db.execute("DELETE FROM pending_shipped WHERE order_id = ?", [order_id])
+            return self.mark_shipped(order_id, shipped_at=pending[0], shipped_by=pending[1])
+
     def upsert_purchase_order(self, po: dict[str, Any], lines: Sequence[dict[str, Any]]) -> None:
         """Insert or refresh a purchase order to receive; quantities already received on a
         line are kept (a line the cloud dropped keeps its row only if something was received)."""

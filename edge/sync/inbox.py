@@ -41,6 +41,7 @@ from edge.sync.schema import (
     PurchaseOrderWire,
     Rejected,
     ReleaseWire,
+    ShippedWire,
     TaskWire,
     decode,
     encode,
@@ -87,6 +88,8 @@ def effect_for(payload: BaseModel) -> Callable[[Writer], None]:
         return lambda w: apply_po(w, payload)
     if isinstance(payload, MovesWire):
         return lambda w: apply_moves(w, payload)
+    if isinstance(payload, ShippedWire):
+        return lambda w: apply_shipped(w, payload)
     raise BadMessage(f"no effect for {type(payload).__name__}")
 
 
@@ -110,11 +113,13 @@ def apply_catalog(w: Writer, c: CatalogWire) -> None:
 
 def apply_task(w: Writer, t: TaskWire) -> None:
     """Store the order to pack with its lines and waybill print data; an intercept that
-    arrived first blocks it at once. A task for an order already shipped is refused
-    (``PackError``: reported back to the cloud as rejected)."""
+    arrived first blocks it at once, and a ``shipped`` fact that arrived first marks it
+    shipped. A task for an order already shipped is refused (``PackError``: reported back
+    to the cloud as rejected)."""
     order = t.model_dump(mode="json", exclude={"lines"})
     w.upsert_order(order, [line.model_dump() for line in t.lines])
     w.apply_pending_intercept(t.order_id)
+    w.apply_pending_shipped(t.order_id)
 
 
 def apply_intercept(w: Writer, i: InterceptWire) -> None:
@@ -130,6 +135,13 @@ def apply_release(w: Writer, r: ReleaseWire) -> None:
 def apply_moves(w: Writer, m: MovesWire) -> None:
     """Apply moves relayed from the other stations of this warehouse, each id once."""
     w.apply_remote_moves([move.to_move() for move in m.moves])
+
+
+def apply_shipped(w: Writer, s: ShippedWire) -> None:
+    """Mark orders shipped that the restored copy predates (``Writer.mark_shipped``)."""
+    for order in s.orders:
+        w.mark_shipped(order.order_id, shipped_at=order.shipped_at.isoformat(),
+                       shipped_by=order.shipped_by)
 
 
 def apply_po(w: Writer, po: PurchaseOrderWire) -> None:

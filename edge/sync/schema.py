@@ -109,7 +109,7 @@ UP_KINDS: frozenset[str] = frozenset(
     {"move", "alert", "shipment", "sign_in", "ack", "resync", "health"})
 """Kinds a station sends on ``…/up/{kind}``."""
 DOWN_KINDS: frozenset[str] = frozenset(
-    {"ack", "catalog", "task", "intercept", "release", "po", "moves"})
+    {"ack", "catalog", "task", "intercept", "release", "po", "moves", "shipped"})
 """Kinds the cloud sends on ``…/down/{kind}``."""
 
 
@@ -331,8 +331,9 @@ class ResyncWire(_Wire):
     ``resync``, sent once through the outbox; its ``msg_id`` is the idempotency key).
 
     The cloud answers with the station's own moves from ``restore_point`` on (kind
-    ``moves``) and re-sends every down-message it acked from then on; the station applies
-    each id once, so answering twice changes nothing. See ``edge.sync.resync``."""
+    ``moves``), the orders the station shipped from then on (kind ``shipped``) and re-sends
+    every down-message it acked from then on; the station applies each id once, so
+    answering twice changes nothing. See ``edge.sync.resync``."""
 
     restore_point: datetime
     """The newest moment the restored copy holds (station clock, UTC): the backup's time."""
@@ -371,6 +372,27 @@ class MovesWire(_Wire):
     moves: list[MoveWire] = Field(min_length=1, max_length=5000)
 
 
+class ShippedOrderWire(_Wire):
+    """One order the station shipped, as the cloud recorded its ``shipment`` message."""
+
+    order_id: str = Field(min_length=1, max_length=64)
+    """Packline order id."""
+    shipped_at: datetime
+    """When the station shipped it (the shipment's ``shipped_at``, UTC)."""
+    shipped_by: str = Field(min_length=1, max_length=64)
+    """Who shipped it (the shipment's ``operator_id``)."""
+    waybill_no: str = Field(min_length=1, max_length=64)
+    """Tracking number on the label (for the operator; the order already carries it)."""
+
+
+class ShippedWire(_Wire):
+    """Orders this station shipped (kind ``shipped``), sent after a restore (``ResyncWire``):
+    the restored copy may predate their shipment. The station marks each order shipped, with
+    no move (the SHIP moves come back as ``moves``) and no new ``shipment`` message."""
+
+    orders: list[ShippedOrderWire] = Field(min_length=1, max_length=5000)
+
+
 PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("up", "move"): MoveWire,
     ("up", "alert"): AlertWire,
@@ -386,6 +408,7 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("down", "release"): ReleaseWire,
     ("down", "po"): PurchaseOrderWire,
     ("down", "moves"): MovesWire,
+    ("down", "shipped"): ShippedWire,
 }
 """(direction, kind) → payload model."""
 

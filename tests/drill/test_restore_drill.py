@@ -8,11 +8,13 @@ as ``setup-station.sh --root`` does). Station B of the same warehouse syncs in a
 
 Station A's card dies after it recorded moves that reached the cloud but not the backup,
 after the cloud sent it a task and an intercept it acked, and while moves it recorded before
-the backup point were still unacked in the backup. A new machine restores with
+the backup point were still unacked in the backup, and after it packed and shipped an order
+the backup had as waiting. A new machine restores with
 ``packline-edge restore`` (and the real ``litestream restore`` reads the same replica), starts
 sync with the same ``station.env`` and ends with: the cloud holds exactly the moves both
 stations wrote, once each; A's balances equal the cloud's; A has the task and the intercept
-again; the resync ran once; the backup goes on in the same replica.
+again, and the order it shipped is shipped again (same time and packer, no new shipment,
+refused if scanned again); the resync ran once; the backup goes on in the same replica.
 """
 
 from __future__ import annotations
@@ -35,11 +37,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from cloud.db.schema import station_health
+from cloud.db.schema import station_health, station_shipments
 from cloud.sync.outbound import pending_count, send_intercept, send_task
 from cloud.sync.resync import resync_count
 from edge.backup.replicator import read_health, sidecar_dir
 from edge.store import Store
+from edge.store.packing import PackingWriter, ShipRefused, StoreOrderSource
 from edge.sync.broker import MqttBroker
 from edge.sync.daemon import DaemonSettings, SyncDaemon
 from edge.sync.outbox import OutboxSettings
@@ -131,6 +134,12 @@ def order_state(store: Store, order_id: str) -> tuple[Any, ...] | None:
     return tuple(row) if row else None
 
 
+def shipped_row(store: Store, order_id: str) -> tuple[Any, ...] | None:
+    row = store.writer.db.execute(
+        "SELECT status, shipped_at, shipped_by FROM orders WHERE order_id = ?", [order_id]).fetchone()
+    return tuple(row) if row else None
+
+
 def moves_rows(path: Path) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(path)
     try:
@@ -147,6 +156,11 @@ def backed_up_since(db: Path, t: float) -> bool:
         return False
     health = read_health(str(db))
     return meta.get("last_capture_ms", 0) > t * 1000 and health is not None and health.lag_txids == 0
+
+
+def shipments(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(station_shipments)).scalar_one())
 
 
 def test_restore_drill(
@@ -194,7 +208,9 @@ def test_restore_drill(
         b_ids = record_moves(b, 20, per_tx=2)
         with engine.begin() as conn:
             send_task(conn, "st-01", task("O-1"), now=datetime.now(UTC))
-        wait_until(lambda: converged(engine, [a, b]) and idle() and order_state(a, "O-1") is not None,
+            send_task(conn, "st-01", task("O-3"), now=datetime.now(UTC))
+        wait_until(lambda: converged(engine, [a, b]) and idle() and order_state(a, "O-1") is not None
+                   and order_state(a, "O-3") is not None,
                    40, what="phase 1 convergence")
 
         # -- 2. moves recorded while A's link is down reach the backup but not the cloud yet
@@ -213,15 +229,23 @@ def test_restore_drill(
         a_sync = processes.start("a-sync-2", sync_args, a_env)
         lost_own = record_moves(a, 15, start=40, per_tx=5)
         a_ids += lost_own
+        o3 = StoreOrderSource(a.queries).order("O-3")
+        assert o3 is not None
+        ship_ids = list(PackingWriter(a.writer).ship(o3, operator_id="P07", weight_g=400).move_ids)
+        a_ids += ship_ids
+        lost_own += ship_ids
         b_ids += record_moves(b, 10, start=20, per_tx=2)
         with engine.begin() as conn:
             send_task(conn, "st-01", task("O-2"), now=datetime.now(UTC))
             send_intercept(conn, "st-01", "O-1", "买家申请退款", now=datetime.now(UTC))
         wait_until(lambda: converged(engine, [a, b]) and idle()
                    and order_state(a, "O-1") == ("intercepted", "买家申请退款")
-                   and order_state(a, "O-2") is not None, 40, what="phase 3 convergence")
+                   and order_state(a, "O-2") is not None and shipments(engine) == 1, 40,
+                   what="phase 3 convergence")
         balances_before = a.queries.cached_balances()
         orders_before = [order_state(a, o) for o in ("O-1", "O-2")]
+        shipped_before = shipped_row(a, "O-3")
+        assert shipped_before is not None and shipped_before[0] == "shipped"
         with engine.connect() as conn:
             health = conn.execute(sa.select(station_health).where(station_health.c.station_id == "st-01")).one()
         assert health.detail["backup_configured"] is True and health.backup_last_success_at is not None
@@ -250,17 +274,25 @@ def test_restore_drill(
             "SELECT msg_id FROM outbox WHERE acked_at IS NULL AND kind = 'move'")} == set(unacked_in_backup)
         assert order_state(a2, "O-1") is not None and order_state(a2, "O-1") != orders_before[0]
         assert order_state(a2, "O-2") is None
+        assert shipped_row(a2, "O-3") == ("waiting", None, None)
 
         # -- 6. services start on the new machine: sync resyncs once, the backup goes on
         a_sync = processes.start("a-sync-3", sync_args, a2_env)
         a_backup = processes.start("a-backup-2", backup_args, a2_env)
         wait_until(lambda: converged(engine, [a2, b]) and idle()
-                   and [order_state(a2, o) for o in ("O-1", "O-2")] == orders_before,
+                   and [order_state(a2, o) for o in ("O-1", "O-2")] == orders_before
+                   and shipped_row(a2, "O-3") == shipped_before,
                    40, what="convergence after the restore")
+        # shipped again as it was: no new shipment message, and it cannot be shipped twice
+        assert a2.writer.db.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'shipment'").fetchone() == (0,)
+        o3_again = StoreOrderSource(a2.queries).order("O-3")
+        assert o3_again is not None
+        with pytest.raises(ShipRefused):
+            PackingWriter(a2.writer).ship(o3_again, operator_id="P07", weight_g=400)
 
         in_cloud = cloud_move_ids(engine)
         assert [m for m, c in Counter(in_cloud).items() if c > 1] == []
-        assert set(in_cloud) == set(a_ids) | set(b_ids) and len(in_cloud) == 30 + 10 + 15 + 30
+        assert set(in_cloud) == set(a_ids) | set(b_ids) and len(in_cloud) == 30 + 10 + 15 + 1 + 30
         assert own_move_ids(a2) == set(a_ids)
         assert a2.queries.cached_balances() == balances_before
         assert_converged(engine, [a2, b])
@@ -268,6 +300,7 @@ def test_restore_drill(
         assert request and a2.queries.setting(PENDING_KEY) is None
         with engine.connect() as conn:
             assert resync_count(conn, "st-01") == 1
+        assert shipments(engine) == 1
 
         # a restart of the sync service does not resync again
         processes.stop(a_sync)

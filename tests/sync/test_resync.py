@@ -14,22 +14,34 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from cloud import ledger_store
-from cloud.db.schema import downlink_outbox, station_resyncs, stations, stock_moves, warehouses
+from cloud.db.schema import (
+    downlink_outbox,
+    station_resyncs,
+    station_shipments,
+    stations,
+    stock_moves,
+    warehouses,
+)
 from cloud.sync.ingest import Ingest, IngestSettings
 from cloud.sync.outbound import pending_count, send_intercept, send_po, send_task
 from cloud.sync.resync import apply_resync, resync_count
 from edge.store import Store, open_store
+from edge.store.packing import PackingWriter, ShipRefused, StoreOrderSource
 from edge.sync.daemon import DaemonSettings, SyncDaemon
 from edge.sync.fake_broker import FakeBrokerServer, packline_acl
+from edge.sync.inbox import apply_shipped, apply_task
 from edge.sync.resync import PENDING_KEY, REQUESTED_KEY, mark_restored
 from edge.sync.schema import (
     PoLineWire,
     PurchaseOrderWire,
     ResyncWire,
+    ShippedOrderWire,
+    ShippedWire,
     TaskLineWire,
     TaskWire,
     up_topic,
@@ -246,13 +258,21 @@ def test_resync_re_sends_only_what_is_newer_than_the_restore_point(cloud_engine:
                          .values(acked_at=t0 + timedelta(minutes=m)))
         conn.execute(sa.update(downlink_outbox).where(downlink_outbox.c.msg_id == tasks[2])
                      .values(rejected_reason="PackError: already shipped"))
+        # shipments: before the point, after it (twice for O-1: the first counts), another station's
+        shipped = [("s-a", "st-01", "O-0", 10, 10, "P01"), ("s-b", "st-01", "O-1", 20, 21, "P01"),
+                   ("s-c", "st-01", "O-1", 25, 26, "P02"), ("s-d", "st-01", "O-2", 14, 41, "P03"),
+                   ("s-e", "st-02", "O-9", 30, 30, "P09")]
+        conn.execute(sa.insert(station_shipments), [
+            {"msg_id": mid, "station_id": st, "order_id": oid, "waybill_no": f"YT{oid}", "carrier": "YTO",
+             "operator_id": op, "shipped_at": t0 + timedelta(minutes=at),
+             "received_at": t0 + timedelta(minutes=rcv)} for mid, st, oid, at, rcv, op in shipped])
         point = t0 + timedelta(minutes=15)
         wire = ResyncWire(restore_point=point, restored_txid=3, restored_at=t0 + timedelta(hours=2))
         now = t0 + timedelta(hours=2)
-        assert apply_resync(conn, "st-01", "resync-0001", wire, now, margin=timedelta(0)) == (3, 1)
+        assert apply_resync(conn, "st-01", "resync-0001", wire, now, margin=timedelta(0)) == (3, 1, 2)
         assert apply_resync(conn, "st-01", "resync-0001", wire, now, margin=timedelta(0)) is None
         # the default margin (an hour of clock skew) reaches back to everything here
-        assert apply_resync(conn, "st-02", "resync-0002", wire, now) == (0, 1)
+        assert apply_resync(conn, "st-02", "resync-0002", wire, now) == (0, 1, 1)
     with engine.connect() as conn:
         row = conn.execute(sa.select(station_resyncs).where(station_resyncs.c.msg_id == "resync-0001")).one()
         due = conn.execute(sa.select(downlink_outbox.c.msg_id, downlink_outbox.c.station_id,
@@ -264,5 +284,116 @@ def test_resync_re_sends_only_what_is_newer_than_the_restore_point(cloud_engine:
     # the task acked after the point comes first (its original seq), then the own moves
     assert [(d.msg_id, d.station_id, d.kind, d.attempts) for d in due[:2]] == [
         (tasks[1], "st-01", "task", 0), (other, "st-02", "task", 0)]
-    assert [d.kind for d in due[2:]] == ["moves"] and due[2].station_id == "st-01"
+    assert [(d.kind, d.station_id) for d in due[2:]] == [
+        ("moves", "st-01"), ("shipped", "st-01"), ("shipped", "st-02")]
     assert [m["move_id"] for m in due[2].payload["moves"]] == ids[2:]
+    # O-2 was shipped before the point but reached the cloud after it: sent too, in shipping order
+    assert ShippedWire.model_validate(due[3].payload).orders == [
+        ShippedOrderWire(order_id="O-2", shipped_at=datetime(2026, 11, 23, 8, 14, tzinfo=UTC),
+                         shipped_by="P03", waybill_no="YTO-2"),
+        ShippedOrderWire(order_id="O-1", shipped_at=datetime(2026, 11, 23, 8, 20, tzinfo=UTC),
+                         shipped_by="P01", waybill_no="YTO-1")]
+    assert [o.order_id for o in ShippedWire.model_validate(due[4].payload).orders] == ["O-9"]
+
+
+def ship(store: Store, order_id: str) -> None:
+    order = StoreOrderSource(store.queries).order(order_id)
+    assert order is not None
+    PackingWriter(store.writer).ship(order, operator_id="P07", weight_g=400)
+
+
+def shipped_rows(store: Store) -> list[tuple[Any, ...]]:
+    return store.writer.db.execute(
+        "SELECT order_id, status, shipped_at, shipped_by FROM orders ORDER BY 1").fetchall()
+
+
+def counts(store: Store) -> tuple[int, int, int]:
+    """(stock moves, shipment outbox rows, balances total): what marking an order shipped must not touch."""
+    db = store.writer.db
+    return (db.execute("SELECT COUNT(*) FROM stock_moves").fetchone()[0],
+            db.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'shipment'").fetchone()[0],
+            db.execute("SELECT COALESCE(SUM(qty), 0) FROM balances").fetchone()[0])
+
+
+def test_orders_shipped_after_the_backup_point_come_back_shipped(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    a = w.stores["st-01"]
+    record_moves(a, 20)  # CUP-350 in stock at its default location
+    with w.engine.begin() as conn:
+        for oid in ("O-1", "O-2", "O-3"):
+            send_task(conn, "st-01", task(oid), now=w.ingest_now())
+    w.settle("tasks at the station")
+    ship(a, "O-1")
+    w.settle("O-1 shipped before the backup point")
+    snapshot_db(tmp_path / "st-01.db", tmp_path / "backup.db")
+    # after the backup point: O-2 shipped, O-4 arrives and is shipped, O-3 still waiting
+    ship(a, "O-2")
+    with w.engine.begin() as conn:
+        send_task(conn, "st-01", task("O-4"), now=w.ingest_now())
+    wait_until(lambda: a.writer.db.execute(
+        "SELECT 1 FROM orders WHERE order_id = 'O-4'").fetchone() is not None, 20, w.turn, "O-4 here")
+    ship(a, "O-4")
+    w.settle("after the backup point")
+    before, at_crash = shipped_rows(a), counts(a)
+    assert [(r[0], r[1]) for r in before] == [
+        ("O-1", "shipped"), ("O-2", "shipped"), ("O-3", "waiting"), ("O-4", "shipped")]
+    with w.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(station_shipments)).scalar_one() == 3
+
+    store = crash_and_restore(w, tmp_path, tmp_path / "backup.db")
+    assert [(r[0], r[1]) for r in shipped_rows(store)] == [
+        ("O-1", "shipped"), ("O-2", "waiting"), ("O-3", "waiting")]  # the copy is behind
+    shipments_in_copy = counts(store)[1]
+    w.settle("after the restore")
+    wait_until(lambda: shipped_rows(store) == before, 20, w.turn, "shipped orders back")
+
+    assert shipped_rows(store) == before  # same time and packer as the real shipment
+    moves, shipments, total = counts(store)
+    assert shipments == shipments_in_copy == 1 and at_crash[1] == 3  # no new shipment message for O-2 or O-4
+    assert (moves, total) == (at_crash[0], at_crash[2])  # no move beyond the re-sent SHIP moves
+    assert_converged(w.engine, [store, w.stores["st-02"]])
+    with w.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(station_shipments)).scalar_one() == 3
+    for oid in ("O-2", "O-4"):
+        order = StoreOrderSource(store.queries).order(oid)
+        assert order is not None
+        with pytest.raises(ShipRefused):
+            PackingWriter(store.writer).ship(order, operator_id="P07", weight_g=400)
+    audits = store.writer.db.execute(
+        "SELECT subject FROM audit_log WHERE action = 'order.shipped_restored' ORDER BY 1").fetchall()
+    assert audits == [("O-2",), ("O-4",)]
+
+    # a second restore of the same state: the shipped orders are re-sent, nothing changes
+    assert mark_restored(store.path, txid=8, restore_point=None)
+    w.daemons["st-01"].broker.disconnect()
+    w.daemons["st-01"] = w.daemon(store)
+    w.settle("second resync")
+    with w.engine.connect() as conn:
+        assert resync_count(conn, "st-01") == 2
+    assert shipped_rows(store) == before
+    assert counts(store) == (moves, shipments, total)
+    assert store.writer.db.execute(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'order.shipped_restored'").fetchone() == (2,)
+
+
+def test_a_shipped_fact_ahead_of_its_task_waits_for_it(tmp_path: Path) -> None:
+    store = make_station(tmp_path / "st.db", "st-01")
+    record_moves(store, 4)
+    at = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    fact = ShippedWire(orders=[
+        ShippedOrderWire(order_id="O-7", shipped_at=at, shipped_by="P02", waybill_no="YTO-7"),
+        ShippedOrderWire(order_id="O-8", shipped_at=at, shipped_by="P03", waybill_no="YTO-8")])
+    apply_task(store.writer, task("O-8"))
+    store.writer.intercept_order("O-8", "买家申请退款")  # stopped in the copy, shipped before the crash
+    before = counts(store)
+    store.writer.apply_once("fact-1", "shipped", lambda wr: apply_shipped(wr, fact))
+    assert store.writer.db.execute("SELECT order_id FROM pending_shipped").fetchall() == [("O-7",)]
+    apply_task(store.writer, task("O-7"))  # the re-sent task overtaken by the fact
+    assert shipped_rows(store) == [("O-7", "shipped", "2026-11-23T09:30:00+00:00", "P02"),
+                                   ("O-8", "shipped", "2026-11-23T09:30:00+00:00", "P03")]
+    assert store.writer.db.execute("SELECT COUNT(*) FROM pending_shipped").fetchone() == (0,)
+    # the same fact again under another id (a second resync): nothing changes
+    store.writer.apply_once("fact-2", "shipped", lambda wr: apply_shipped(wr, fact))
+    assert shipped_rows(store)[0] == ("O-7", "shipped", "2026-11-23T09:30:00+00:00", "P02")
+    assert counts(store) == before
+    assert store.writer.db.execute("SELECT COUNT(*) FROM pending_shipped").fetchone() == (0,)
