@@ -13,12 +13,25 @@ naive alternative costs: ``sqlite3 backup()`` of the whole database every cycle.
 Part 2 builds a database of random 1 MiB blobs (> 1 GiB, so the SQLite lock page is
 in play), snapshots it, and times our restore and ``litestream restore`` against a
 plain file copy of the same bytes.
+
+Part 3 (``--real``) runs at the real size of a station (``bench.station_size`` builds it,
+cached in ``var/bench/``; ``BENCH_STATION_SCALE`` < 1 builds a smaller one): the same
+packing work — ``--real-ships`` orders shipped through ``PackingWriter.ship`` at
+``--real-rate`` per second — once under ``packline-edge backup run`` and once under
+``litestream replicate`` (file replicas, each on its own copy of the database, one after
+the other), and prints side by side the replicating process's CPU (``/proc``), its
+replica's files and bytes, and the restore of each replica at the end.  Then the two
+costs of ours that litestream does not have, at that size: one full comparison of every
+page (after a WAL reset it did not see, or a restart of the service) and one full
+snapshot (``--snapshot-interval``, hourly by default), each against the CPU litestream
+spent on the whole run.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -33,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from edge.backup import BackupRunner, Replicator, open_target, restore
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SCHEMA = """
 CREATE TABLE stock_moves (
@@ -238,6 +253,165 @@ class _Moto:
         self.proc.wait(10)
 
 
+# ----------------------------------------------------------------- part 3: real size
+
+
+def _cpu_s(pid: int) -> float:
+    """utime + stime of a process (seconds)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(path: Path) -> tuple[int, int, dict[str, int]]:
+    """(files, bytes, files per level directory) under a replica."""
+    n, size, levels = 0, 0, {}  # type: ignore[var-annotated]
+    for p in path.rglob("*.ltx"):
+        n += 1
+        size += p.stat().st_size
+        levels[p.parent.name] = levels.get(p.parent.name, 0) + 1
+    return n, size, levels
+
+
+def _quiet(pid: int, settle: float, timeout: float = 600.0) -> float:
+    """Wait until the process used no CPU for ``settle`` seconds; its CPU then."""
+    deadline = time.monotonic() + timeout
+    last = _cpu_s(pid)
+    while time.monotonic() < deadline:
+        time.sleep(settle)
+        now = _cpu_s(pid)
+        if now - last < 0.02 * settle:
+            return now
+        last = now
+    raise RuntimeError(f"process {pid} never went quiet")
+
+
+def _ship_orders(db: Path, ships: int, rate: float) -> float:
+    """Ship ``ships`` waiting orders through the kiosk's own writer, ``rate`` a second;
+    returns the writer's wall time."""
+    from edge.store import open_store
+    from edge.store.packing import PackingWriter, StoreOrderSource
+
+    store = open_store(db, station_id="st-01")
+    try:
+        ids = [r[0] for r in store.writer.db.execute(
+            "SELECT order_id FROM orders WHERE status = 'waiting' ORDER BY order_id LIMIT ?", [ships])]
+        source, packing = StoreOrderSource(store.queries), PackingWriter(store.writer)
+        t0 = time.monotonic()
+        for k, oid in enumerate(ids):
+            order = source.order(oid)
+            assert order is not None
+            packing.ship(order, operator_id="P1", weight_g=400)
+            time.sleep(max(0.0, t0 + (k + 1) / rate - time.monotonic()))
+        return time.monotonic() - t0
+    finally:
+        store.close()
+
+
+def bench_real(work: Path, station: Path, ships: int, rate: float) -> dict[str, dict[str, float]]:
+    """The same packing work under our backup service and under ``litestream replicate``."""
+    out: dict[str, dict[str, float]] = {}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PACKLINE_", "AWS_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    litestream = str(Path(sys.executable).parent / "litestream")
+    for name in ("ours", "litestream"):
+        db, rep = work / f"real-{name}.db", work / f"real-rep-{name}"
+        shutil.copyfile(station, db)
+        if name == "ours":
+            cmd = [sys.executable, "-m", "edge", "backup", "run", "--db", str(db), "--target", f"file://{rep}"]
+        else:
+            cfg = work / "litestream.yml"
+            cfg.write_text(f"dbs:\n  - path: {db}\n    replicas:\n      - type: file\n        path: {rep}\n")
+            cmd = [litestream, "replicate", "-config", str(cfg)]
+        log = open(work / f"{name}.log", "wb")  # kept open for the child
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            t = time.monotonic()
+            while not _tree(rep)[0]:
+                time.sleep(0.2)
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited: {(work / f'{name}.log').read_text()[-2000:]}")
+            start_cpu = _quiet(proc.pid, 3.0)  # first snapshot (and our verification restore)
+            start_wall = time.monotonic() - t
+            files0 = _tree(rep)
+            writer_s = _ship_orders(db, ships, rate)
+            time.sleep(5.0)  # both ship within a few seconds of the last write
+            cpu = _quiet(proc.pid, 3.0) - start_cpu
+            files1 = _tree(rep)
+            if name == "ours":
+                meta = json.loads((work / ".real-ours.db-backup" / "meta.json").read_text())
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+            log.close()
+        restored = work / f"real-restored-{name}.db"
+        t = time.perf_counter()
+        if name == "ours":
+            restore(open_target(f"file://{rep}"), str(restored), integrity_check=False)
+        else:
+            subprocess.run([litestream, "restore", "-o", str(restored), f"file://{rep}"], env=env,
+                           check=True, capture_output=True)
+        restore_s = time.perf_counter() - t
+        probe = sqlite3.connect(restored)
+        shipped = probe.execute("SELECT COUNT(*) FROM orders WHERE status = 'shipped'").fetchone()[0]
+        probe.close()
+        out[name] = {
+            "start_cpu_s": start_cpu, "start_wall_s": start_wall, "cpu_s": cpu, "writer_s": writer_s,
+            "files": files1[0] - files0[0], "bytes": files1[1] - files0[1], "restore_s": restore_s,
+            "shipped": shipped, "levels": files1[2],  # type: ignore[dict-item]
+        }
+        restored.unlink()
+    # ours only: one full comparison of every page and one full snapshot at this size
+    db = work / "real-ours.db"
+    rep_obj = Replicator(str(db), open_target(f"file://{work}/real-rep-ours"))
+    from edge.backup.dbread import PageView
+    from edge.backup.replicator import page_hash
+
+    view = PageView(str(db)).open()
+    try:
+        t = time.process_time()
+        n = sum(1 for _p, data in view.pages(1, view.page_count) if page_hash(data))
+        out["ours"]["compare_cpu_s"] = time.process_time() - t
+        out["ours"]["pages"] = n
+        t = time.process_time()
+        size = rep_obj._write_spool(view, 9, 1, rep_obj.meta.txid, range(1, view.page_count + 1), 0)
+        out["ours"]["snapshot_cpu_s"] = time.process_time() - t
+        out["ours"]["snapshot_bytes"] = size
+        out["ours"]["resets"] = meta["resets"]
+    finally:
+        view.close()
+    for p in work.glob("real-*"):
+        if p.is_file():
+            p.unlink()
+        else:
+            shutil.rmtree(p)
+    return out
+
+
+def print_real(station: Path, r: dict[str, dict[str, Any]], ships: int, rate: float) -> None:
+    o, lt = r["ours"], r["litestream"]
+    print(f"== real size: {station.name} ({station.stat().st_size / 2**20:,.0f} MiB), {ships} orders "
+          f"shipped at {rate:g}/s ==")
+    print(f"{'':12}{'start cpu s':>12}{'run cpu s':>10}{'cpu/1k ships':>13}{'files':>7}{'bytes':>12}"
+          f"{'restore s':>10}  shipped  levels")
+    for name, x in (("ours", o), ("litestream", lt)):
+        print(f"{name:12}{x['start_cpu_s']:>12.2f}{x['cpu_s']:>10.2f}{x['cpu_s'] * 1000 / ships:>13.2f}"
+              f"{x['files']:>7.0f}{_mb(x['bytes']):>12}{x['restore_s']:>10.2f}  {x['shipped']:>7}  "
+              f"{x['levels']}")
+    print(f"ours/litestream: run cpu {o['cpu_s'] / max(lt['cpu_s'], 1e-9):.2f}x, start-up cpu "
+          f"{o['start_cpu_s'] / max(lt['start_cpu_s'], 1e-9):.2f}x, files {o['files'] / max(lt['files'], 1):.2f}x, "
+          f"restore {o['restore_s'] / max(lt['restore_s'], 1e-9):.2f}x")
+    print(f"ours, once per WAL reset or service restart: compare every page ({o['pages']:,.0f} pages) "
+          f"{o['compare_cpu_s']:.2f} cpu s = {o['compare_cpu_s'] / max(lt['cpu_s'], 1e-9):.1f}x litestream's "
+          f"whole run")
+    print(f"ours, once per snapshot interval: full snapshot {o['snapshot_cpu_s']:.2f} cpu s, "
+          f"{_mb(o['snapshot_bytes'])} = {o['snapshot_cpu_s'] / max(lt['cpu_s'], 1e-9):.1f}x litestream's whole run; "
+          f"full comparisons during the run: {o['resets']:.0f}")
+    print(f"snapshots a day at the defaults (ours hourly, litestream daily, its start-up ≈ a snapshot): "
+          f"ours {24 * o['snapshot_cpu_s']:.0f} cpu s {_mb(24 * o['snapshot_bytes'])}, litestream "
+          f"{lt['start_cpu_s']:.0f} cpu s")
+
+
 def _mb(n: float) -> str:
     return f"{n / 1e6:8.2f} MB"
 
@@ -250,7 +424,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--size-mb", type=int, default=1040, help="restore database size in MiB (default > 1 GiB)")
     ap.add_argument("--s3", action="store_true", help="also back up / restore through a local moto_server")
     ap.add_argument("--s3-size-mb", type=int, default=128)
+    ap.add_argument("--real", action="store_true", help="part 3 only: ours vs litestream replicate at real size")
+    ap.add_argument("--station-db", type=Path, default=None, help="real-size station (default: bench.station_size's)")
+    ap.add_argument("--real-ships", type=int, default=600, help="orders shipped during part 3")
+    ap.add_argument("--real-rate", type=float, default=10.0, help="ships per second during part 3")
     args = ap.parse_args(argv)
+    if args.real:
+        from bench import station_size
+
+        station = args.station_db or station_size.DEFAULT_DB
+        if not station.exists():
+            print(f"building {station} …", flush=True)
+            station_size.build(station)
+        with tempfile.TemporaryDirectory(prefix="bench-backup-real-", dir=station.parent) as tmp:
+            print_real(station, bench_real(Path(tmp), station, args.real_ships, args.real_rate),
+                       args.real_ships, args.real_rate)
+        return
     moto = _Moto() if args.s3 else None
     try:
         with tempfile.TemporaryDirectory(prefix="bench-backup-") as tmp:
