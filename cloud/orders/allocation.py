@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cloud.db import stock_balances, write_transaction
+from cloud.db import in_chunks, stock_balances, write_transaction
 from cloud.db.schema_orders import order_lines, orders, reservations
 from cloud.orders.order_sync import REFUND_REQUESTED
 from cloud.orders.reservations import find_mapping, reconcile, serving_warehouses
@@ -110,11 +110,11 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
         lines_by_order: dict[str, list[Any]]
         lines_by_order = defaultdict(list)
         ids = [r.id for r in rows]
-        for chunk in range(0, len(ids), 500):
+        for chunk in in_chunks(ids):
             for ln in conn.execute(sa.select(
                     order_lines.c.order_id, order_lines.c.line_no, order_lines.c.platform_sku_id,
                     order_lines.c.outer_id, order_lines.c.sku, order_lines.c.sku_qty,
-                    order_lines.c.qty).where(order_lines.c.order_id.in_(ids[chunk:chunk + 500]))
+                    order_lines.c.qty).where(order_lines.c.order_id.in_(chunk))
                     .order_by(order_lines.c.order_id, order_lines.c.line_no)):
                 lines_by_order[ln.order_id].append(ln)
         all_skus: set[str] = set()

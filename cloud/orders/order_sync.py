@@ -43,7 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from cloud.crypto import Sealer
-from cloud.db import write_transaction
+from cloud.db import in_chunks, write_transaction
 from cloud.db.schema_orders import (
     order_lines,
     orders,
@@ -490,8 +490,8 @@ def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
         cache = MappingCache(conn, shop_id)
         ids = [order_key(po.platform, po.order_id) for po in got]
         current: dict[str, Any] = {}
-        for i in range(0, len(ids), 500):
-            for row in conn.execute(sa.select(*_CURRENT).where(orders.c.id.in_(ids[i:i + 500]))):
+        for chunk in in_chunks(ids):
+            for row in conn.execute(sa.select(*_CURRENT).where(orders.c.id.in_(chunk))):
                 current[row.id] = row
         new_orders: list[dict[str, Any]] = []
         new_lines: list[dict[str, Any]] = []

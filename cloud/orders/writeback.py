@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cloud.db import write_transaction
+from cloud.db import in_chunks, write_transaction
 from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import orders, tracking_writebacks
 from cloud.marketplaces.base import OrderStatus
@@ -48,9 +48,9 @@ def collect_shipments(conn: Connection, shop_id: str, *, now: datetime,
     made = 0
     order_ids = sorted({r.order_id for r in new})
     known: dict[str, set[str]] = {}
-    for i in range(0, len(order_ids), 500):
+    for chunk in in_chunks(order_ids):
         for order_id, waybill_no in conn.execute(sa.select(w.c.order_id, w.c.waybill_no).where(
-                w.c.order_id.in_(order_ids[i:i + 500]))):
+                w.c.order_id.in_(chunk))):
             known.setdefault(order_id, set()).add(waybill_no)
     rows: list[dict[str, Any]] = []
     to_ship: set[str] = set()
@@ -68,8 +68,8 @@ def collect_shipments(conn: Connection, shop_id: str, *, now: datetime,
     if rows:
         conn.execute(sa.insert(w), rows)
     ship_ids = sorted(to_ship)
-    for i in range(0, len(ship_ids), 500):
-        conn.execute(sa.update(o).where(o.c.id.in_(ship_ids[i:i + 500])).values(
+    for chunk in in_chunks(ship_ids):
+        conn.execute(sa.update(o).where(o.c.id.in_(chunk)).values(
             state="shipped", updated_at=now))
     return made
 

@@ -40,7 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from cloud import ledger_store
-from cloud.db import write_transaction
+from cloud.db import in_chunks, write_transaction
 from cloud.db.schema import (
     dead_letters,
     downlink_outbox,
@@ -129,8 +129,8 @@ class IngestSettings:
     """Longest wait between re-sends."""
     window: int = 10
     """Down-messages published and unacked per station at once (a relayed ``moves``
-    message carries up to 500 moves, so a few in flight keep a station busy; more only
-    overflow its broker queue while it is offline)."""
+    message carries up to ``outbound.MOVES_PER_MESSAGE``, 500, moves, so a few in flight
+    keep a station busy; more only overflow its broker queue while it is offline)."""
     publish_batch: int = 1000
     """Most down-messages published per turn."""
     downlink_poll: float = 0.2
@@ -495,9 +495,9 @@ class Ingest:
         o = downlink_outbox.c
         where = (o.station_id == station, o.acked_at.is_(None))
         if ack.msg_ids:
-            for i in range(0, len(ack.msg_ids), 500):
+            for chunk in in_chunks(ack.msg_ids):
                 r = conn.execute(sa.update(downlink_outbox)
-                                 .where(o.msg_id.in_(ack.msg_ids[i : i + 500]), *where)
+                                 .where(o.msg_id.in_(chunk), *where)
                                  .values(acked_at=now))
                 self.counters.down_acked += r.rowcount
         for rej in ack.rejected:

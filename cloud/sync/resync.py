@@ -44,14 +44,12 @@ from sqlalchemy.engine import Connection
 
 from cloud import ledger_store
 from cloud.db.schema import downlink_outbox, station_resyncs, stock_moves
-from cloud.sync.outbound import send_moves
+from cloud.sync.outbound import MOVES_PER_MESSAGE, send_moves
 from edge.sync.schema import MovesWire, MoveWire, ResyncWire
 
 RESYNC_MARGIN = timedelta(hours=1)
 """How far before the restore point the cloud looks: more than any clock skew we expect
 between a station (NTP) and the cloud."""
-CHUNK = 500
-"""Most moves in one re-sent ``moves`` message."""
 
 
 def apply_resync(
@@ -87,8 +85,9 @@ def apply_resync(
     )]
     stored = ledger_store.get_moves(conn, ids)
     wires = [MoveWire.from_move(stored[i].move) for i in ids if i in stored]
-    for start in range(0, len(wires), CHUNK):
-        send_moves(conn, station_id, MovesWire(moves=wires[start : start + CHUNK]), now=now)
+    for start in range(0, len(wires), MOVES_PER_MESSAGE):
+        send_moves(conn, station_id, MovesWire(moves=wires[start : start + MOVES_PER_MESSAGE]),
+                   now=now)
     conn.execute(
         sa.update(station_resyncs).where(station_resyncs.c.msg_id == msg_id)
         .values(moves_sent=len(wires), downlinks_resent=requeued)
