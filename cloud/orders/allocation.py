@@ -53,6 +53,10 @@ EXCEPTION_TEXT = {
 
 ALLOCATION_LOCK_KEY = 0x5041434B
 """PostgreSQL advisory lock key taken by every allocation transaction."""
+ALLOCATE_PER_PASS = 1000
+"""Orders reviewed per allocation pass, oldest first. A pass is one transaction holding
+:data:`ALLOCATION_LOCK_KEY`, which every other shop's allocation waits for: the bound
+keeps that wait to one pass; the rest are reviewed next tick."""
 
 
 @dataclass
@@ -94,7 +98,7 @@ def _lock(conn: Connection) -> None:
 
 
 def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None, *,
-                     limit: int = 1000, now: datetime) -> AllocationResult:
+                     limit: int = ALLOCATE_PER_PASS, now: datetime) -> AllocationResult:
     """Review and allocate the shop's pending (and retryable exception) orders."""
     result = AllocationResult()
     with write_transaction(engine) as conn:
