@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cloud.db import schema
+from cloud.db import in_chunks, schema
 from cloud.errors import ConfigError
 from cloud.web import audit
 from edge import fileio
@@ -40,8 +40,6 @@ MAX_DIMENSION_MM = 100_000
 
 MAX_FEN = 10_000_000_000 * 100
 """Largest cost or price (fen): 100 亿元."""
-
-_CHUNK = 500
 
 
 def yuan(fen: int | None) -> str:
@@ -75,8 +73,7 @@ def upsert_skus(conn: Connection, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         merged[row["sku"]] = {**merged.get(row["sku"], {}), **row}
     rows = list(merged.values())
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start:start + _CHUNK]
+    for chunk in in_chunks(rows):
         codes = [r["sku"] for r in chunk]
         existing = set(conn.execute(sa.select(schema.skus.c.sku).where(
             schema.skus.c.sku.in_(codes))).scalars())
@@ -198,8 +195,7 @@ def import_catalog(conn: Connection, path: str | Path, *, actor: str, now: datet
 def _costs(conn: Connection, skus: list[str]) -> dict[str, int | None]:
     """SKU → cost of the given SKUs already in the catalog."""
     out: dict[str, int | None] = {}
-    for start in range(0, len(skus), _CHUNK):
-        chunk = skus[start:start + _CHUNK]
+    for chunk in in_chunks(skus):
         for sku, cost in conn.execute(sa.select(schema.skus.c.sku, schema.skus.c.cost_fen)
                                       .where(schema.skus.c.sku.in_(chunk))):
             out[sku] = cost

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from cloud.db.engine import in_chunks
 from cloud.db.schema import stock_balances, stock_moves
 from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
 from edge.domain.models import Move, MoveReason
@@ -207,9 +208,9 @@ def _check_reversals(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
         by_target[target] = row["move_id"]
     targets = sorted(by_target)
     m = stock_moves.c
-    for start in range(0, len(targets), 500):
+    for chunk in in_chunks(targets):
         query = sa.select(m.move_id, m.reverses_move_id).where(
-            m.reverses_move_id.in_(targets[start : start + 500]))
+            m.reverses_move_id.in_(chunk))
         for winner, target in conn.execute(query):
             if winner != by_target[target]:
                 raise ReversalConflict(by_target[target], target, winner)
@@ -295,8 +296,7 @@ def get_moves(conn: Connection, move_ids: Sequence[str]) -> dict[str, StoredMove
         return {}
     found: dict[str, StoredMove] = {}
     ids = list(dict.fromkeys(move_ids))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in in_chunks(ids):
         query = sa.select(stock_moves).where(stock_moves.c.move_id.in_(chunk))
         for row in conn.execute(query).mappings():
             found[row["move_id"]] = _stored_move(row)

@@ -11,7 +11,14 @@
 from __future__ import annotations
 
 from cloud.db import schema_orders  # noqa: F401  (registers the order tables on metadata)
-from cloud.db.engine import SUPPORTED_DIALECTS, make_engine, normalize_url, write_transaction
+from cloud.db.engine import (
+    IN_LIST_CHUNK,
+    SUPPORTED_DIALECTS,
+    in_chunks,
+    make_engine,
+    normalize_url,
+    write_transaction,
+)
 from cloud.db.migrate import (
     alembic_config,
     current_revision,
@@ -35,11 +42,13 @@ from cloud.db.schema import (
 
 __all__ = [
     "APPEND_ONLY_TABLES",
+    "IN_LIST_CHUNK",
     "SUPPORTED_DIALECTS",
     "alembic_config",
     "audit_log",
     "current_revision",
     "head_revision",
+    "in_chunks",
     "make_engine",
     "metadata",
     "migrate",

@@ -13,10 +13,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -26,6 +26,21 @@ from cloud.errors import ConfigError
 
 SUPPORTED_DIALECTS: tuple[str, ...] = ("sqlite", "postgresql")
 """Database engines the cloud runs on."""
+
+IN_LIST_CHUNK = 500
+"""Most values the cloud puts in one ``IN (...)`` list (ids looked up or updated in bulk).
+Each value is a bound parameter: 500 stays under the 999 of SQLite builds before 3.32
+(``SQLITE_MAX_VARIABLE_NUMBER``) with room for the statement's other parameters, and far
+under PostgreSQL's 65,535 per statement."""
+
+_T = TypeVar("_T")
+
+
+def in_chunks(values: Sequence[_T], size: int = IN_LIST_CHUNK) -> Iterator[Sequence[_T]]:
+    """``values`` in consecutive slices of at most ``size``, for one ``IN`` list each."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
 
 _IMMEDIATE_OPTION = "packline_sqlite_begin_immediate"
 

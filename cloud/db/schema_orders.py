@@ -27,6 +27,12 @@ task sent) → shipped; ``exception`` when review fails (``exception_code`` says
 WRITEBACK_STATES: tuple[str, ...] = ("pending", "done", "failed")
 """``tracking_writebacks.state``: to do (retried with backoff), written, given up (needs a person)."""
 
+DEFAULT_PUSH_CUT_PERCENT = 50
+"""``shop_config.push_cut_percent`` unless the manager sets another (``shop confirm-push
+--cut-percent``): a stock push lowering a listing by more than half of what the platform
+was last told waits for a person (README, "看订单 / watch orders arrive"); migration 0012
+wrote the same."""
+
 shop_config = sa.Table(
     "shop_config",
     metadata,
@@ -42,7 +48,8 @@ shop_config = sa.Table(
     sa.Column("push_confirmed_at", UtcDateTime(), nullable=True),
     sa.Column("push_confirmed_by", sa.String(64), nullable=True),
     sa.Column("push_trust", sa.Boolean(), server_default=sa.false(), nullable=False),
-    sa.Column("push_cut_percent", sa.Integer(), server_default="50", nullable=False),
+    sa.Column("push_cut_percent", sa.Integer(), server_default=str(DEFAULT_PUSH_CUT_PERCENT),
+              nullable=False),
     sa.CheckConstraint("push_cut_percent BETWEEN 1 AND 100", name="push_cut_percent"),
 )
 """Per shop: app secret (encrypted), gateway, default warehouse, carrier and sender (sealed).

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cloud.db import stock_balances, write_transaction
+from cloud.db import in_chunks, stock_balances, write_transaction
 from cloud.db.schema_orders import order_lines, orders, reservations
 from cloud.orders.order_sync import REFUND_REQUESTED
 from cloud.orders.reservations import find_mapping, reconcile, serving_warehouses
@@ -53,6 +53,10 @@ EXCEPTION_TEXT = {
 
 ALLOCATION_LOCK_KEY = 0x5041434B
 """PostgreSQL advisory lock key taken by every allocation transaction."""
+ALLOCATE_PER_PASS = 1000
+"""Orders reviewed per allocation pass, oldest first. A pass is one transaction holding
+:data:`ALLOCATION_LOCK_KEY`, which every other shop's allocation waits for: the bound
+keeps that wait to one pass; the rest are reviewed next tick."""
 
 
 @dataclass
@@ -94,7 +98,7 @@ def _lock(conn: Connection) -> None:
 
 
 def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None, *,
-                     limit: int = 1000, now: datetime) -> AllocationResult:
+                     limit: int = ALLOCATE_PER_PASS, now: datetime) -> AllocationResult:
     """Review and allocate the shop's pending (and retryable exception) orders."""
     result = AllocationResult()
     with write_transaction(engine) as conn:
@@ -110,11 +114,11 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
         lines_by_order: dict[str, list[Any]]
         lines_by_order = defaultdict(list)
         ids = [r.id for r in rows]
-        for chunk in range(0, len(ids), 500):
+        for chunk in in_chunks(ids):
             for ln in conn.execute(sa.select(
                     order_lines.c.order_id, order_lines.c.line_no, order_lines.c.platform_sku_id,
                     order_lines.c.outer_id, order_lines.c.sku, order_lines.c.sku_qty,
-                    order_lines.c.qty).where(order_lines.c.order_id.in_(ids[chunk:chunk + 500]))
+                    order_lines.c.qty).where(order_lines.c.order_id.in_(chunk))
                     .order_by(order_lines.c.order_id, order_lines.c.line_no)):
                 lines_by_order[ln.order_id].append(ln)
         all_skus: set[str] = set()

@@ -41,6 +41,12 @@ MAX_SHARE = 10_000
 MAX_UNITS = 10_000
 """Most Packline units one platform unit may take."""
 
+FORM_TEXT_MAX = 64
+"""Longest id or code a mapping form keeps (``sku_mappings``' ids and codes are 64 wide)."""
+
+RECENT_PUSHES = 10
+"""Pushes a mapping's page lists, newest first (the full record is ``stock_pushes``)."""
+
 RULE_FIELDS = ("push_stock", "buffer_units", "buffer_percent", "stock_share")
 """The columns of a mapping's push rule."""
 
@@ -139,7 +145,8 @@ def get_mapping(conn: Connection, mapping_id: int) -> MappingRow | None:
     return found[0] if found else None
 
 
-def recent_pushes(conn: Connection, mapping_id: int, limit: int = 10) -> list[PushRecord]:
+def recent_pushes(conn: Connection, mapping_id: int,
+                  limit: int = RECENT_PUSHES) -> list[PushRecord]:
     """The mapping's latest recorded pushes, newest first."""
     return [_push(p) for p in conn.execute(sa.select(stock_pushes).where(
         stock_pushes.c.mapping_id == mapping_id).order_by(stock_pushes.c.id.desc()).limit(limit))]
@@ -225,7 +232,7 @@ def create(conn: Connection, form: Mapping[str, Any], *, actor: str, now: dateti
     returns the new mapping's id. Raises :class:`InputError` (nothing written) on bad input:
     unknown shop or SKU, no platform SKU id nor merchant code, or a platform SKU the shop
     already maps (orders would then find either mapping)."""
-    def text(name: str, max_len: int = 64) -> str:
+    def text(name: str, max_len: int = FORM_TEXT_MAX) -> str:
         value = form.get(name)
         return value.strip()[:max_len] if isinstance(value, str) else ""
 

@@ -43,7 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from cloud.crypto import Sealer
-from cloud.db import write_transaction
+from cloud.db import in_chunks, write_transaction
 from cloud.db.schema_orders import (
     order_lines,
     orders,
@@ -68,7 +68,8 @@ from cloud.shops import ShopClient
 log = logging.getLogger("packline.order_sync")
 
 REFUND_CLOSED = frozenset({"9", "11", "12", "13", "CLOSED", "SELLER_REFUSE_BUYER"})
-"""After-sales statuses that end a refund request without a refund (docs/specs/marketplaces.md):
+"""After-sales statuses that end a refund request without a refund (docs/specs/marketplaces.md
+§1.7.2, §2.6.7):
 PDD ``after_sales_status`` 9 platform refused, 11 withdrawn by the buyer, 12 and 13 lapsed;
 TOP refund ``CLOSED`` and ``SELLER_REFUSE_BUYER``. The order is still paid."""
 
@@ -85,6 +86,13 @@ AT_STATION = ("tasked",)
 OPEN_STATES = ("pending", "exception", "allocated", "tasked", "intercepted")
 """States of an order not yet shipped nor cancelled."""
 
+MAX_PAGE_SIZE = 100
+"""Largest page both platforms serve (PDD ``page_size`` max 100, TOP 1–100:
+docs/specs/marketplaces.md §1.7.1, §2.6.1): fewest calls per window."""
+DEFAULT_MAX_SPAN = timedelta(minutes=30)
+"""Longest window for a client that does not state its own (``max_window_seconds``): PDD's
+30 minutes, the strictest documented (docs/specs/marketplaces.md §1.7.1)."""
+
 
 @dataclass(frozen=True)
 class SyncSettings:
@@ -96,7 +104,7 @@ class SyncSettings:
     """Windows end at least this long before platform time (the "3-minute" rule)."""
     span: timedelta = timedelta(minutes=30)
     """Window length (PDD max 30 min; 30 min recommended on Taobao)."""
-    page_size: int = 100
+    page_size: int = MAX_PAGE_SIZE
     """Page size (max 100)."""
     initial_lookback: timedelta = timedelta(days=1)
     """Where a new shop's cursor starts, before platform now."""
@@ -424,8 +432,14 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
 # ------------------------------------------------------------------------- runs
 
 
+def _max_span(sc: ShopClient, s: SyncSettings) -> timedelta:
+    """The settings' window length, shortened to what the shop's client accepts."""
+    limit = getattr(sc.client, "max_window_seconds", None)
+    return min(s.span, timedelta(seconds=limit) if limit is not None else DEFAULT_MAX_SPAN)
+
+
 async def fetch_window(client: Any, start: datetime, end: datetime, *,
-                       page_size: int = 100) -> list[PlatformOrder]:
+                       page_size: int = MAX_PAGE_SIZE) -> list[PlatformOrder]:
     """Every order of a window (``cloud.marketplaces.base.read_window``)."""
     return await read_window(client.list_orders, start, end, page_size=page_size)
 
@@ -443,7 +457,7 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
         cursor = get_cursor(conn, shop_id, "orders")
     if cursor is None:
         cursor = platform_now - s.initial_lookback
-    span = min(s.span, timedelta(seconds=getattr(sc.client, "max_window_seconds", 1800)))
+    span = _max_span(sc, s)
     planned: list[tuple[datetime, datetime]] = []
     while len(planned) < s.max_windows:
         window = plan_window(cursor, platform_now, max_span=span, overlap=s.overlap, lag=s.lag)
@@ -490,8 +504,8 @@ def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
         cache = MappingCache(conn, shop_id)
         ids = [order_key(po.platform, po.order_id) for po in got]
         current: dict[str, Any] = {}
-        for i in range(0, len(ids), 500):
-            for row in conn.execute(sa.select(*_CURRENT).where(orders.c.id.in_(ids[i:i + 500]))):
+        for chunk in in_chunks(ids):
+            for row in conn.execute(sa.select(*_CURRENT).where(orders.c.id.in_(chunk))):
                 current[row.id] = row
         new_orders: list[dict[str, Any]] = []
         new_lines: list[dict[str, Any]] = []
@@ -529,7 +543,7 @@ async def sync_refunds(engine: Engine, sc: ShopClient, *, platform_now: datetime
         cursor = get_cursor(conn, sc.shop.id, "refunds")
     if cursor is None:
         cursor = platform_now - s.refund_lookback
-    span = min(s.span, timedelta(seconds=getattr(sc.client, "max_window_seconds", 1800)))
+    span = _max_span(sc, s)
     total = windows = 0
     while windows < s.max_windows:
         window = plan_window(cursor, platform_now, max_span=span, overlap=s.overlap, lag=s.lag)

@@ -34,7 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cloud.db import stock_moves, warehouses
+from cloud.db import in_chunks, stock_moves, warehouses
 from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import (
     order_lines,
@@ -52,7 +52,6 @@ PLACED_STATES = ("allocated", "tasked", "intercepted")
 """States in which the reservation sits in the order's own warehouse."""
 PAID_STATUS = "awaiting_shipment"
 """``orders.platform_status`` of a paid order waiting to ship."""
-_CHUNK = 500
 
 Key = tuple[str, str]
 """(warehouse, SKU)."""
@@ -129,8 +128,7 @@ def shipped_units(conn: Connection, order_ids: Sequence[str]) -> dict[tuple[str,
     m = stock_moves.c
     rev = stock_moves.alias("rev")
     out: dict[tuple[str, str, str], int] = defaultdict(int)
-    for i in range(0, len(order_ids), _CHUNK):
-        ids = order_ids[i:i + _CHUNK]
+    for ids in in_chunks(order_ids):
         ship = sa.and_(m.reason == int(MoveReason.SHIP), m.source_type == "order",
                        m.source_id.in_(ids))
         for oid, wh, sku, qty in conn.execute(sa.select(
@@ -157,8 +155,7 @@ def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime
     """
     ids = sorted(set(order_ids))
     homes: dict[str, str | None] = {}
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i:i + _CHUNK]
+    for chunk in in_chunks(ids):
         rows = conn.execute(sa.select(
             orders.c.id, orders.c.shop_id, orders.c.state, orders.c.platform_status,
             orders.c.warehouse_id).where(orders.c.id.in_(chunk))).all()
@@ -265,8 +262,7 @@ def on_ingest(conn: Connection, move_ids: Iterable[str], shipment_order_ids: Ite
     m = stock_moves.c
     new = sorted(set(move_ids))
     touched = set(shipment_order_ids)
-    for i in range(0, len(new), _CHUNK):
-        chunk = new[i:i + _CHUNK]
+    for chunk in in_chunks(new):
         touched.update(conn.execute(sa.select(m.source_id).where(
             m.move_id.in_(chunk), m.reason == int(MoveReason.SHIP),
             m.source_type == "order")).scalars())
@@ -281,9 +277,9 @@ def on_ingest(conn: Connection, move_ids: Iterable[str], shipment_order_ids: Ite
     shipped = shipped_units(conn, ids)
     complete = _complete_shipments(conn, ids)
     r = reservations.c
-    for i in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         for x in conn.execute(sa.select(reservations).where(
-                r.order_id.in_(ids[i:i + _CHUNK]), r.released_at.is_(None))).all():
+                r.order_id.in_(chunk), r.released_at.is_(None))).all():
             done = min(x.qty, max(0, shipped.get((x.order_id, x.warehouse_id, x.sku), 0)))
             values: dict[str, Any] = {}
             if done != x.shipped_qty:
@@ -300,14 +296,14 @@ def _complete_shipments(conn: Connection, order_ids: list[str]) -> set[str]:
     """Orders with a station shipment whose listed SHIP moves are all in the cloud."""
     s = station_shipments.c
     listed: dict[str, set[str]] = {}
-    for i in range(0, len(order_ids), _CHUNK):
+    for chunk in in_chunks(order_ids):
         for oid, ids in conn.execute(sa.select(s.order_id, s.move_ids).where(
-                s.order_id.in_(order_ids[i:i + _CHUNK]))):
+                s.order_id.in_(chunk))):
             if ids is not None:  # a shipment that did not list its moves: wait for them
                 listed.setdefault(oid, set()).update(ids)
     wanted = sorted({mid for ids in listed.values() for mid in ids})
     present: set[str] = set()
-    for i in range(0, len(wanted), _CHUNK):
+    for chunk in in_chunks(wanted):
         present.update(conn.execute(sa.select(stock_moves.c.move_id).where(
-            stock_moves.c.move_id.in_(wanted[i:i + _CHUNK]))).scalars())
+            stock_moves.c.move_id.in_(chunk))).scalars())
     return {oid for oid, ids in listed.items() if ids <= present}

@@ -38,6 +38,8 @@ from cloud.db.schema_orders import orders, waybills
 OFFLINE_AFTER = timedelta(minutes=15)
 """Silence after which a station is offline: fifteen missed health reports (one a minute),
 long enough that a router restart or a short outage moves nothing."""
+MOVES_PER_PASS = 500
+"""Tasks moved off offline stations per pass (one transaction); the rest next tick."""
 LOAD_STATES = ("allocated", "tasked", "intercepted")
 """Order states that count towards a station's load (held there, not shipped)."""
 
@@ -112,7 +114,8 @@ class MoveResult:
 
 
 def move_offline_tasks(engine: Engine, shop_id: str, *, now: datetime,
-                       offline_after: timedelta = OFFLINE_AFTER, limit: int = 500) -> MoveResult:
+                       offline_after: timedelta = OFFLINE_AFTER,
+                       limit: int = MOVES_PER_PASS) -> MoveResult:
     """Move the shop's unstarted tasks away from stations offline past ``offline_after``
     (module doc). Tasks stay where they are when no station of the warehouse is online."""
     from cloud.orders.intercepts import intercept

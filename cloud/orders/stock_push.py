@@ -48,6 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from cloud.db import audit_log, stock_balances, write_transaction
 from cloud.db.schema_orders import (
+    DEFAULT_PUSH_CUT_PERCENT,
     order_lines,
     orders,
     shop_config,
@@ -61,6 +62,11 @@ from cloud.marketplaces.errors import MarketplaceError
 from cloud.orders.reservations import RESERVING_STATES, open_reserved, reconcile, serving_warehouses
 
 log = logging.getLogger("packline.stock_push")
+
+PUSH_CONCURRENCY = 4
+"""Stock-quantity calls of one shop in flight at once: far below the platforms' limits
+(``pdd.goods.quantity.update`` 4,200/s across apps, docs/specs/marketplaces.md §1.5); the
+shop's calls pass its app's rate limiter anyway."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +223,7 @@ def push_policy(conn: Connection, shop_id: str) -> PushPolicy:
     row = conn.execute(sa.select(c.push_confirmed_at, c.push_trust, c.push_cut_percent).where(
         c.shop_id == shop_id)).first()
     if row is None:
-        return PushPolicy(False, False, 50)
+        return PushPolicy(False, False, DEFAULT_PUSH_CUT_PERCENT)
     return PushPolicy(row.push_confirmed_at is not None, bool(row.push_trust),
                       int(row.push_cut_percent))
 
@@ -351,7 +357,7 @@ def _record(conn: Connection, shop_id: str, avail: Availability, guard: int,
 
 
 async def push_stock(engine: Engine, sc: Any, *, now: datetime, force: bool = False,
-                     concurrency: int = 4) -> PushResult:
+                     concurrency: int = PUSH_CONCURRENCY) -> PushResult:
     """Push every mapped SKU of the shop whose available-to-sell changed — none before the
     shop's first-push preview is confirmed; a cut (to 0, or by more than the shop's
     ``push_cut_percent``) only once a person approved it, unless the shop trusts its pushes

@@ -32,8 +32,15 @@ from edge.sync.schema import TaskLineWire, TaskWire
 log = logging.getLogger("packline.waybills")
 
 WAYBILL_BATCH = 10
-"""Orders per e-waybill request (``pdd.waybill.get`` / ``cainiao.waybill.ii.get`` take a
-list of packages; ten keeps one refusal's re-try per order short)."""
+"""Orders per e-waybill request: the most ``pdd.waybill.get`` and ``cainiao.waybill.ii.get``
+take (``trade_order_info_dtos``, at most 10: docs/specs/marketplaces.md §1.7.8, §2.6.5).
+A refused batch is asked again order by order to find the one the platform refuses."""
+WAYBILLS_PER_PASS = 200
+"""Allocated orders a pass asks waybills for (20 requests of :data:`WAYBILL_BATCH`); the
+rest wait for the next tick, so a backlog cannot hold up the tick's later steps."""
+WAYBILL_CONCURRENCY = 4
+"""Waybill requests of one shop in flight at once. Far below ``pdd.waybill.get``'s limits
+(docs/specs/marketplaces.md §1.5); a shop's calls pass its app's rate limiter anyway."""
 
 
 def _recipient(platform: str, row: Any) -> Address:
@@ -83,8 +90,10 @@ class WaybillResult:
     """Orders left for the next pass (transient failures)."""
 
 
-async def request_waybills(engine: Engine, sc: Any, *, now: datetime, limit: int = 200,
-                           concurrency: int = 4, owner: str | None = None) -> WaybillResult:
+async def request_waybills(engine: Engine, sc: Any, *, now: datetime,
+                           limit: int = WAYBILLS_PER_PASS,
+                           concurrency: int = WAYBILL_CONCURRENCY,
+                           owner: str | None = None) -> WaybillResult:
     """E-waybills for the shop's allocated orders, then pack tasks to their stations.
 
     Each batch is claimed first (``cloud.orders.claims``, as ``owner``): an order another worker

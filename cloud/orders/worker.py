@@ -43,6 +43,26 @@ from cloud.shops import ShopClient, active_shop_ids, mark_reauth, open_client, r
 
 log = logging.getLogger("packline.worker")
 
+REAUTH_MARGIN_SECONDS = 120
+"""A shop whose access token has expired and whose refresh token expires within this many
+seconds needs re-authorising (docs/specs/marketplaces.md §1.6, client rule 5: "within
+about 2 minutes of expiry")."""
+TMC_BATCH = 100
+"""Messages asked for per ``taobao.tmc.messages.consume`` call (the API takes 10–200,
+docs/specs/marketplaces.md §2.7); each is re-read, then the batch is confirmed."""
+TMC_ROUNDS = 20
+"""Consume calls per tick at most: up to 2,000 messages, the rest next tick, so a flood of
+pushes cannot starve the tick's later steps. An empty answer ends the drain early."""
+LEASE_RENEWALS = 3
+"""Times a running tick renews its shop's lease per ``WorkerSettings.lease_ttl``: every
+40 s with the 2-minute default, so two renewals can fail before another worker may take
+the shop."""
+PMC_RECONNECT_FIRST = 1.0
+"""Seconds before the first reconnect of a lost PDD PMC WebSocket; doubles per failure."""
+PMC_RECONNECT_MAX = 60.0
+"""Longest wait between PMC reconnects: pushes only speed things up (polling reconciles,
+docs/specs/marketplaces.md §1.8), so a minute of delay loses nothing."""
+
 
 def worker_id() -> str:
     """``host:pid`` — who holds a lease."""
@@ -99,10 +119,11 @@ class WorkerSettings:
     """Plan windows on the platform's clock (``pdd.time.get`` / ``taobao.time.get``)."""
     http_timeout: float = 15.0
     """HTTP timeout for platform calls."""
-    writeback_concurrency: int = 8
+    writeback_concurrency: int = writeback.CONCURRENCY
     """Parallel tracking write-backs per shop."""
-    writeback_backoff: float = 5.0
-    """First retry delay of a failed write-back, seconds (doubles per attempt)."""
+    writeback_backoff: float = writeback.FIRST_BACKOFF_SECONDS
+    """First retry delay of a failed write-back, seconds (doubles per attempt; see
+    :data:`cloud.orders.writeback.FIRST_BACKOFF_SECONDS`)."""
     keep_reports: int = 100
     """``run`` returns at most this many tick reports, the latest (a worker that runs for
     months must not keep one per tick)."""
@@ -268,7 +289,8 @@ class Worker:
             sc = self._clients.get(shop_id)
             token = sc.tokens.current(shop_id) if sc else None
             dead = token is None or not token.refresh_token or (
-                token.refresh_expires_at and token.refresh_expires_at <= self.clock() + 120)
+                token.refresh_expires_at
+                and token.refresh_expires_at <= self.clock() + REAUTH_MARGIN_SECONDS)
             if dead:
                 mark_reauth(self.engine, shop_id)
                 self.forget(shop_id)
@@ -278,8 +300,8 @@ class Worker:
         """Drain Taobao TMC messages for the shop's app: re-read, then confirm."""
         client: Any = sc.client
         handled = 0
-        for _ in range(20):
-            messages = await client.tmc_consume(quantity=100)
+        for _ in range(TMC_ROUNDS):
+            messages = await client.tmc_consume(quantity=TMC_BATCH)
             if not messages:
                 break
             mine = [m for m in messages if not sc.shop.seller_id or m.shop_id == sc.shop.seller_id]
@@ -291,13 +313,13 @@ class Worker:
         """Listen to PMC for the shop's app until ``stop``; reconnects with backoff."""
         from cloud.marketplaces.pdd_push import PddPushClient
 
-        delay = 1.0
+        delay = PMC_RECONNECT_FIRST
         while not stop.is_set():
             sc = self.client(shop_id)
             cfg = getattr(sc.client, "config", None)
             try:
                 async with PddPushClient(cfg, clock=self.clock) as push:  # type: ignore[arg-type]
-                    delay = 1.0
+                    delay = PMC_RECONNECT_FIRST
 
                     async def consume(push: PddPushClient = push, sc: ShopClient = sc) -> None:
                         async for msg in push.messages():
@@ -319,7 +341,7 @@ class Worker:
                 log.info("PMC connection lost: %s", err.message)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
-            delay = min(delay * 2, 60.0)
+            delay = min(delay * 2, PMC_RECONNECT_MAX)
 
     def _pdd_shop_for(self, mall_id: str) -> ShopClient | None:
         for sc in self._clients.values():
@@ -377,7 +399,7 @@ class Worker:
     async def _renew(self, job: str) -> None:
         ttl = self.settings.lease_ttl
         while True:
-            await asyncio.sleep(ttl.total_seconds() / 3)
+            await asyncio.sleep(ttl.total_seconds() / LEASE_RENEWALS)
             if not await asyncio.to_thread(acquire_lease, self.engine, job, self.owner, ttl,
                                           now=self.now()):
                 log.warning("lease %s was taken over while its tick ran", job)

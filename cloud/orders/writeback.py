@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cloud.db import write_transaction
+from cloud.db import in_chunks, write_transaction
 from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import orders, tracking_writebacks
 from cloud.marketplaces.base import OrderStatus
@@ -31,12 +31,36 @@ log = logging.getLogger("packline.writeback")
 
 AUTH_REPLACED_CODES = frozenset({"20032"})
 """PDD "access_token或client_id错误": also what a call carrying a just-refreshed token gets."""
+AUTH_REPLACED_TRIES = 3
+"""Calls of one write-back attempt when the platform answers :data:`AUTH_REPLACED_CODES`
+(a concurrent refresh replaced the token in flight): the first and two re-sends with the
+new token; a third such answer is an ordinary refusal."""
+FIRST_BACKOFF_SECONDS = 5.0
+"""Wait before the first retry of a failed write-back; it doubles per attempt. Half the
+worker's tick (``WorkerSettings.interval``, 10 s), so the first retry goes out next tick."""
 MAX_BACKOFF_SECONDS = 600.0
-"""Longest wait between two attempts of one write-back (the doubling stops there)."""
+"""Longest wait between two attempts of one write-back (the doubling stops there): a
+tracking number waits at most ten minutes after a platform outage ends."""
+MAX_DOUBLINGS = 7
+"""The wait doubles at most this often (5 s × 2⁷ = 640 s is past
+:data:`MAX_BACKOFF_SECONDS`, so with the defaults only the cap binds)."""
+MAX_ATTEMPTS = 12
+"""Attempts before a write-back is marked ``failed`` for a person. With the defaults the
+waits between them are 5, 10, 20, 40, 80, 160, 320 s and then 600 s four times, 3,035 s:
+about 50 minutes of a platform outage or rate-limit ban are ridden out unattended.
+docs/specs/marketplaces.md §5.6 says which refusals are worth retrying at all."""
+CONCURRENCY = 8
+"""Write-back calls in flight per shop (``WorkerSettings.writeback_concurrency``)."""
+COLLECT_PER_PASS = 5000
+"""Station shipments turned into write-back rows per pass, in one transaction; more wait
+for the next tick (a day of 1,000 parcels fits five times over)."""
+WRITEBACK_PER_PASS = 2000
+"""Write-backs sent per pass; a backlog (after an outage) drains over several ticks, each
+pass ending in one transaction of results."""
 
 
 def collect_shipments(conn: Connection, shop_id: str, *, now: datetime,
-                      limit: int = 5000) -> int:
+                      limit: int = COLLECT_PER_PASS) -> int:
     """Turn new station shipments of the shop's orders into write-back rows."""
     s, o, w = station_shipments, orders, tracking_writebacks
     new = conn.execute(
@@ -48,9 +72,9 @@ def collect_shipments(conn: Connection, shop_id: str, *, now: datetime,
     made = 0
     order_ids = sorted({r.order_id for r in new})
     known: dict[str, set[str]] = {}
-    for i in range(0, len(order_ids), 500):
+    for chunk in in_chunks(order_ids):
         for order_id, waybill_no in conn.execute(sa.select(w.c.order_id, w.c.waybill_no).where(
-                w.c.order_id.in_(order_ids[i:i + 500]))):
+                w.c.order_id.in_(chunk))):
             known.setdefault(order_id, set()).add(waybill_no)
     rows: list[dict[str, Any]] = []
     to_ship: set[str] = set()
@@ -68,8 +92,8 @@ def collect_shipments(conn: Connection, shop_id: str, *, now: datetime,
     if rows:
         conn.execute(sa.insert(w), rows)
     ship_ids = sorted(to_ship)
-    for i in range(0, len(ship_ids), 500):
-        conn.execute(sa.update(o).where(o.c.id.in_(ship_ids[i:i + 500])).values(
+    for chunk in in_chunks(ship_ids):
+        conn.execute(sa.update(o).where(o.c.id.in_(chunk)).values(
             state="shipped", updated_at=now))
     return made
 
@@ -87,12 +111,13 @@ class WritebackResult:
 
 
 def _backoff(attempts: int, base: float) -> timedelta:
-    return timedelta(seconds=min(MAX_BACKOFF_SECONDS, base * 2 ** min(attempts, 7)))
+    return timedelta(seconds=min(MAX_BACKOFF_SECONDS, base * 2 ** min(attempts, MAX_DOUBLINGS)))
 
 
 async def write_back(engine: Engine, sc: Any, *, now: datetime,
-                     limit: int = 2000, concurrency: int = 8,
-                     max_attempts: int = 12, backoff: float = 5.0) -> WritebackResult:
+                     limit: int = WRITEBACK_PER_PASS, concurrency: int = CONCURRENCY,
+                     max_attempts: int = MAX_ATTEMPTS,
+                     backoff: float = FIRST_BACKOFF_SECONDS) -> WritebackResult:
     """Write due tracking numbers of the shop to the platform, each exactly once.
 
     A refusal is checked against the platform's order: carrying this tracking number
@@ -131,7 +156,7 @@ async def write_back(engine: Engine, sc: Any, *, now: datetime,
                     except MarketplaceError as err:
                         outcomes.append((row, "retry", err.message))
                         return
-                for attempt in range(3):
+                for call in range(AUTH_REPLACED_TRIES):
                     try:
                         await writer.ship(row.platform_order_id, carrier_for_api,
                                           row.waybill_no, modify=row.modify)
@@ -139,7 +164,8 @@ async def write_back(engine: Engine, sc: Any, *, now: datetime,
                     except BusinessError as err:
                         # A token replaced by a concurrent refresh while this call was in
                         # flight: send again with the new one.
-                        if err.code not in AUTH_REPLACED_CODES or attempt == 2:
+                        if (err.code not in AUTH_REPLACED_CODES
+                                or call == AUTH_REPLACED_TRIES - 1):
                             raise
             except BusinessError as err:
                 error = err.sub_msg or err.msg

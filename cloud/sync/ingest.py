@@ -25,6 +25,7 @@ insert idempotently and at worst publish a down-message twice.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -40,7 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from cloud import ledger_store
-from cloud.db import write_transaction
+from cloud.db import in_chunks, write_transaction
 from cloud.db.schema import (
     dead_letters,
     downlink_outbox,
@@ -112,6 +113,22 @@ class Bus(Protocol):
     def add_connection_listener(self, listener: Callable[[Any], None]) -> None: ...
 
 
+KEEP_REASONS = 20
+"""Dead-letter reasons ``IngestCounters.reasons`` keeps for the status line (the table
+``dead_letters`` has them all): enough to see a pattern, bounded for a process that runs
+for months."""
+ACK_IDS_PER_MESSAGE = 5000
+"""Most ids (and most rejections) in one ``down/ack`` message: what ``AckWire`` takes
+(``edge.sync.schema``); a larger batch is acked in several messages."""
+STATION_ID_MAX = 64
+"""Longest station id (``Envelope.station_id`` in ``edge.sync.schema``): a dead letter
+from a longer "station" names no real station, so no ack can go back to it."""
+DEAD_PAYLOAD_BYTES = 65536
+"""Bytes of a dead letter's payload kept: enough to read what a rejected message was (one
+move is well under 1 KB of JSON), while junk or an oversized message cannot bloat the
+table."""
+
+
 @dataclass(frozen=True)
 class IngestSettings:
     """Batching and re-send timing."""
@@ -129,8 +146,8 @@ class IngestSettings:
     """Longest wait between re-sends."""
     window: int = 10
     """Down-messages published and unacked per station at once (a relayed ``moves``
-    message carries up to 500 moves, so a few in flight keep a station busy; more only
-    overflow its broker queue while it is offline)."""
+    message carries up to ``outbound.MOVES_PER_MESSAGE``, 500, moves, so a few in flight
+    keep a station busy; more only overflow its broker queue while it is offline)."""
     publish_batch: int = 1000
     """Most down-messages published per turn."""
     downlink_poll: float = 0.2
@@ -147,6 +164,14 @@ class IngestSettings:
     """Subscribe as ``$share/{group}/…`` so several ingest processes split the load."""
     resync_margin: timedelta = RESYNC_MARGIN
     """How far before a restored station's restore point a resync looks (``cloud.sync.resync``)."""
+    db_attempts: int = 5
+    """Tries of a batch the database refuses (busy, restarting) before ingest exits; the
+    broker session keeps the un-PUBACKed messages and systemd starts ingest again."""
+    db_retry_pause: float = 0.2
+    """Seconds before the n-th retry of such a batch, times n: 0.2 + 0.4 + 0.6 + 0.8 = 2 s
+    in all with the defaults, on top of each try's own wait for the lock (SQLite's busy
+    timeout, ``CloudSettings.sqlite_busy_timeout_ms``). Short on purpose: a database away
+    for longer is left to the restart (``Restart=always`` in the ingest unit)."""
 
 
 @dataclass
@@ -164,6 +189,7 @@ class IngestCounters:
     down_acked: int = 0
     batches: int = 0
     reasons: list[str] = field(default_factory=list)
+    """The last :data:`KEEP_REASONS` dead-letter reasons, oldest first."""
 
 
 @dataclass
@@ -200,7 +226,7 @@ class Ingest:
         self._queued_here = False
         self._station_cache: dict[str, tuple[float, list[str]]] = {}
         self._home: dict[str, tuple[str, str]] = {}
-        self._home_loaded = -1e18
+        self._home_loaded = -math.inf  # never: the first batch loads
         self._fresh_this_batch = False
         bus.add_connection_listener(self._on_connection)
         group = self.settings.shared_group
@@ -244,15 +270,16 @@ class Ingest:
         return len(msgs)
 
     def _handle_with_retry(self, msgs: Sequence[ReceivedMessage]) -> None:
-        for attempt in range(1, 6):
+        attempts = self.settings.db_attempts
+        for attempt in range(1, attempts + 1):
             try:
                 self.handle_batch(msgs)
                 return
             except (DatabaseError, sa.exc.OperationalError) as err:  # database busy or away
-                if attempt == 5:
+                if attempt == attempts:
                     raise  # exit: un-PUBACKed messages come back from the session after restart
                 log.warning("database trouble (%s); retrying the batch", err)
-                time.sleep(0.2 * attempt)
+                time.sleep(self.settings.db_retry_pause * attempt)
             except Exception as err:  # a bug must not turn into a crash loop
                 log.exception("batch failed; applying its messages one by one")
                 self._isolate(msgs, err)
@@ -318,11 +345,11 @@ class Ingest:
         batch.dead.append({
             "received_at": now, "topic": _clean(topic[:300]),
             "station_id": _clean(station[:64]) if station else None, "msg_id": msg_id,
-            "reason": _clean(reason), "payload": _clean(raw[:65536].decode("utf-8", "replace")),
+            "reason": _clean(reason), "payload": _clean(raw[:DEAD_PAYLOAD_BYTES].decode("utf-8", "replace")),
         })
         self.counters.dead_letters += 1
-        self.counters.reasons = [*self.counters.reasons[-19:], reason]
-        if station and msg_id and len(station) <= 64:  # only a real station can be told
+        self.counters.reasons = [*self.counters.reasons[-(KEEP_REASONS - 1):], reason]
+        if station and msg_id and len(station) <= STATION_ID_MAX:  # a real station is told
             batch.rejected[station].append(Rejected(msg_id=msg_id, reason=reason[:500]))
 
     def _apply(self, conn: Connection, batch: _Batch, now: datetime) -> None:
@@ -496,9 +523,9 @@ class Ingest:
         o = downlink_outbox.c
         where = (o.station_id == station, o.acked_at.is_(None))
         if ack.msg_ids:
-            for i in range(0, len(ack.msg_ids), 500):
+            for chunk in in_chunks(ack.msg_ids):
                 r = conn.execute(sa.update(downlink_outbox)
-                                 .where(o.msg_id.in_(ack.msg_ids[i : i + 500]), *where)
+                                 .where(o.msg_id.in_(chunk), *where)
                                  .values(acked_at=now))
                 self.counters.down_acked += r.rowcount
         for rej in ack.rejected:
@@ -509,8 +536,9 @@ class Ingest:
     def _send_acks(self, batch: _Batch, now: datetime) -> None:
         for station in sorted(set(batch.accepted) | set(batch.rejected)):
             ids, rej = batch.accepted.get(station, []), batch.rejected.get(station, [])
-            for i in range(0, max(len(ids), len(rej)), 5000):
-                payload = AckWire(msg_ids=ids[i : i + 5000], rejected=rej[i : i + 5000])
+            for i in range(0, max(len(ids), len(rej)), ACK_IDS_PER_MESSAGE):
+                end = i + ACK_IDS_PER_MESSAGE
+                payload = AckWire(msg_ids=ids[i:end], rejected=rej[i:end])
                 env = Envelope(msg_id=str(uuid.uuid4()), kind="ack", station_id=station,
                                created_at=now, payload=payload.model_dump(mode="json"))
                 self.bus.publish(down_topic(station, "ack"), encode(env), qos=1)
@@ -586,7 +614,7 @@ def _packer_figures(kpis: dict[str, float]) -> dict[str, Any]:
     not sent): wrong or extra items scanned, weighings, seconds to pack."""
     def count(key: str) -> int | None:
         value = kpis.get(key)
-        return None if value is None else max(0, min(int(value), 2**31 - 1))
+        return None if value is None else max(0, min(int(value), ledger_store.INT32_MAX))
 
     seconds = kpis.get("pack_seconds")
     return {"rejected_scans": count("rejected_scans"), "weighings": count("weighings"),

@@ -112,8 +112,10 @@ def send_shipped(conn: Connection, station_id: str, shipped: ShippedWire, *, now
     return enqueue_down(conn, station_id, "shipped", shipped, now=now)
 
 
-RELAY_CHUNK = 500
-"""Most moves in one relayed ``moves`` message."""
+MOVES_PER_MESSAGE = 500
+"""Most moves in one down ``moves`` message (a relay or a resync). A tenth of what the wire
+takes (``MovesWire.moves``, at most 5,000 in ``edge.sync.schema``): about 200 KB of JSON
+with ids of everyday length, applied by the station in one transaction."""
 
 
 def relay_moves(
@@ -134,9 +136,10 @@ def relay_moves(
     for warehouse_id, wires in by_wh.items():
         for target in lookup(warehouse_id):
             mine = [w for w in wires if w.station_id != target]
-            for i in range(0, len(mine), RELAY_CHUNK):
-                send_moves(conn, target, MovesWire(moves=mine[i : i + RELAY_CHUNK]), now=now)
-                queued += len(mine[i : i + RELAY_CHUNK])
+            for i in range(0, len(mine), MOVES_PER_MESSAGE):
+                part = mine[i : i + MOVES_PER_MESSAGE]
+                send_moves(conn, target, MovesWire(moves=part), now=now)
+                queued += len(part)
     return queued
 
 

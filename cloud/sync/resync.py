@@ -52,14 +52,15 @@ from sqlalchemy.engine import Connection
 
 from cloud import ledger_store
 from cloud.db.schema import downlink_outbox, station_resyncs, station_shipments, stock_moves
-from cloud.sync.outbound import send_moves, send_shipped
+from cloud.sync.outbound import MOVES_PER_MESSAGE, send_moves, send_shipped
 from edge.sync.schema import MovesWire, MoveWire, ResyncWire, ShippedOrderWire, ShippedWire
 
 RESYNC_MARGIN = timedelta(hours=1)
 """How far before the restore point the cloud looks: more than any clock skew we expect
 between a station (NTP) and the cloud."""
-CHUNK = 500
-"""Most moves in one re-sent ``moves`` message, most orders in one ``shipped`` message."""
+SHIPPED_PER_MESSAGE = 500
+"""Most orders in one ``shipped`` message (the wire takes 5,000, ``ShippedWire.orders``): a
+tenth, as for moves, so one message stays a small transaction on the station."""
 
 
 def apply_resync(
@@ -95,11 +96,13 @@ def apply_resync(
     )]
     stored = ledger_store.get_moves(conn, ids)
     wires = [MoveWire.from_move(stored[i].move) for i in ids if i in stored]
-    for start in range(0, len(wires), CHUNK):
-        send_moves(conn, station_id, MovesWire(moves=wires[start : start + CHUNK]), now=now)
+    for start in range(0, len(wires), MOVES_PER_MESSAGE):
+        send_moves(conn, station_id, MovesWire(moves=wires[start : start + MOVES_PER_MESSAGE]),
+                   now=now)
     shipped = shipped_since(conn, station_id, cutoff)
-    for start in range(0, len(shipped), CHUNK):
-        send_shipped(conn, station_id, ShippedWire(orders=shipped[start : start + CHUNK]), now=now)
+    for start in range(0, len(shipped), SHIPPED_PER_MESSAGE):
+        send_shipped(conn, station_id,
+                     ShippedWire(orders=shipped[start : start + SHIPPED_PER_MESSAGE]), now=now)
     conn.execute(
         sa.update(station_resyncs).where(station_resyncs.c.msg_id == msg_id)
         .values(moves_sent=len(wires), downlinks_resent=requeued)

@@ -19,6 +19,7 @@ from cloud.db import (
     audit_log,
     current_revision,
     head_revision,
+    in_chunks,
     make_engine,
     metadata,
     migrate,
@@ -385,3 +386,22 @@ def test_write_transaction_commits_and_rolls_back(cloud_engine: Engine) -> None:
         raise RuntimeError("boom")
     with cloud_engine.connect() as conn:
         assert conn.execute(sa.select(warehouses.c.id)).scalars().all() == ["W1"]
+
+
+def test_in_chunks_cuts_lists_for_in_clauses() -> None:
+    assert [list(c) for c in in_chunks(list(range(7)), 3)] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(in_chunks([])) == []
+    sizes = [len(c) for c in in_chunks(["id"] * 1001)]
+    assert sizes == [500, 500, 1]  # IN_LIST_CHUNK: under SQLite's old 999 parameters
+
+
+def test_a_thousand_ids_in_chunks_find_every_row(cloud_engine: Engine) -> None:
+    """Looking rows up by 1,001 ids a chunk at a time finds each once (both engines)."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    ids = [f"shop-{i:04d}" for i in range(1001)]
+    with cloud_engine.begin() as conn:
+        conn.execute(sa.insert(shops), [{"id": i, "platform": "pdd", "name": i, "seller_id": i,
+                                         "created_at": now} for i in ids])
+        found = [r for chunk in in_chunks(ids) for r in conn.execute(
+            sa.select(shops.c.id).where(shops.c.id.in_(chunk))).scalars()]
+    assert sorted(found) == ids
