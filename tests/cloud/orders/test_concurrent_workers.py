@@ -33,7 +33,7 @@ def pg_engine(postgres_server: Any, postgres_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-SETTINGS = WorkerSettings(listen_push=False, poll_refunds=False, http_timeout=1.0,
+SETTINGS = WorkerSettings(listen_push=False, poll_refunds=False, http_timeout=3.0,
                           writeback_backoff=0.01,
                           sync=SyncSettings(initial_lookback=timedelta(hours=4)))
 
@@ -42,10 +42,13 @@ SETTINGS = WorkerSettings(listen_push=False, poll_refunds=False, http_timeout=1.
 async def test_two_workers_on_one_shop_request_each_waybill_once(
         pg_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake]) -> None:
     # Faults that change nothing on the platform: a timeout fails before issuing, so a
-    # second waybill for an order can only come from two workers asking at once.
+    # second waybill for an order can only come from two workers asking at once. The client
+    # waits 3 s, the fake's stall 3.5 s: an ordinary reply slowed by a busy CI machine must not
+    # time out, or the waybill it carried is lost and asked for again (a lost reply, which
+    # the platform would also answer with a second number).
     running = serve("pdd", seed=3, history_hours=3, orders_per_hour=60, fault_rate=0.15,
                     fault_kinds=("rate_limit", "timeout", "malformed"),
-                    timeout_applies_effect=False, timeout_delay=1.5)
+                    timeout_applies_effect=False, timeout_delay=3.5)
     fake = running.fake
     seed_warehouses(pg_engine)
     shop_id = await connect_shop(pg_engine, sealer, running, stock=10_000)
