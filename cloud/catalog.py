@@ -24,9 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cloud import audit
 from cloud.db import in_chunks, schema
 from cloud.errors import ConfigError
-from cloud.web import audit
 from edge import fileio
 from edge.domain import catalog
 from edge.domain.catalog import CatalogRow, RowError

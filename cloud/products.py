@@ -24,10 +24,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cloud import audit
 from cloud.catalog import MAX_FEN, range_errors, record_money_change, upsert_skus, yuan
 from cloud.db.schema import sku_barcodes, sku_safety_stock, sku_tags, skus, warehouses
 from cloud.errors import InputError, Problem
-from cloud.web import audit
 from edge.domain import catalog
 from edge.domain.money import YuanError, yuan_to_fen
 

@@ -378,7 +378,14 @@ def _no_resend(retry: RetryPolicy | None) -> RetryPolicy:
                        rng=base.rng)
 
 
-async def refresh_if_due(sc: ShopClient, *, now: float, margin: float = 300.0) -> bool:
+REFRESH_MARGIN_SECONDS = 300.0
+"""Refresh an access token this long before it expires: a call signed just before the
+expiry may reach the platform just after it (slow network, clock skew within the
+platform's ±10 min tolerance is on timestamps, not tokens)."""
+
+
+async def refresh_if_due(sc: ShopClient, *, now: float,
+                         margin: float = REFRESH_MARGIN_SECONDS) -> bool:
     """Refresh the access token when it expires within ``margin`` seconds; True if refreshed."""
     current = sc.tokens.current(sc.shop.id)
     if not current.expires_at or current.expires_at - margin > now or not current.refresh_token:

@@ -11,7 +11,6 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +148,7 @@ def enrol(
             if conn is not None:
                 from cloud.station_registry import register_station
 
-                register_station(conn, station, warehouse, now=datetime.now(UTC), role=role)
+                register_station(conn, station, warehouse, now=prov.clock(), role=role)
             result = prov.enrol(
                 station, warehouse, broker_host=broker_host, broker_port=broker_port,
                 client_cert=client_cert, s3_endpoint=s3_endpoint, s3_bucket=s3_bucket,
@@ -183,7 +182,7 @@ def revoke(prov: Provisioner, station: str, cloud_db: str | None) -> None:
             if conn is not None:
                 from cloud.station_registry import revoke_station
 
-                revoke_station(conn, station, now=datetime.now(UTC))
+                revoke_station(conn, station, now=prov.clock())
             rewritten = prov.revoke(station)
     except _cloud_errors() as err:
         _fail(err)

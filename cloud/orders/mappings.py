@@ -24,13 +24,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cloud import audit
 from cloud.db.schema import shops, skus
 from cloud.db.schema_orders import shop_config, shop_warehouses, sku_mappings, stock_pushes
 from cloud.errors import InputError, Problem
 from cloud.orders import stock_push
 from cloud.orders.reservations import serving_warehouses
 from cloud.products import whole_number
-from cloud.web import audit
 
 MAX_BUFFER_UNITS = 10_000_000
 """Largest buffer in units."""

@@ -8,7 +8,7 @@ forms update their table in place. Modules:
 * :mod:`~cloud.web.permissions` — the one permission matrix and the ``@requires`` guard.
 * :mod:`~cloud.web.accounts` — users, argon2 passwords, lock-out, TOTP (no web imports,
   shared with the ``user`` CLI).
-* :mod:`~cloud.web.audit` — the audit log: write, filter, CSV export.
+* :mod:`~cloud.web.audit` — the audit page's CSV export (the log is :mod:`cloud.audit`).
 * :mod:`~cloud.web.session`, :mod:`~cloud.web.csrf` — session expiry and CSRF tokens.
 * :mod:`~cloud.web.i18n` — the message catalogue (zh, en).
 * :mod:`~cloud.web.assets` — vendor JavaScript from ``node_modules``.

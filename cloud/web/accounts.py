@@ -26,10 +26,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.engine import Connection
 
+from cloud import audit
 from cloud.crypto import Sealer
 from cloud.db.schema import login_failures, users
 from cloud.errors import CloudError
-from cloud.web import audit
 from edge.domain.models import Role
 
 MIN_PASSWORD_LENGTH = 10

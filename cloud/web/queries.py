@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cloud.db import in_chunks
 from cloud.db.schema import (
     shops,
     skus,
@@ -85,8 +86,7 @@ def sku_names(conn: Connection, sku_codes: Iterable[str]) -> dict[str, tuple[str
     """``sku`` → (Chinese name, English name) for the given SKUs that are in the catalog."""
     codes = sorted(set(sku_codes))
     names: dict[str, tuple[str, str | None]] = {}
-    for start in range(0, len(codes), 500):
-        chunk = codes[start:start + 500]
+    for chunk in in_chunks(codes):
         for r in conn.execute(sa.select(skus.c.sku, skus.c.name_zh, skus.c.name_en)
                               .where(skus.c.sku.in_(chunk))):
             names[r.sku] = (r.name_zh, r.name_en)

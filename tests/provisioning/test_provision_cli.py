@@ -353,6 +353,35 @@ def test_enrol_and_revoke_register_the_station_in_the_cloud(tmp_path: Path) -> N
     engine.dispose()
 
 
+def test_the_cloud_registration_takes_the_provisioners_clock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``enrol``/``revoke --cloud-db`` stamp the cloud's station row with the provisioner's
+    clock, the one that starts the certificates, not the wall clock."""
+    import functools
+
+    import sqlalchemy as sa
+
+    import provisioning.__main__ as main
+    from cloud.db import make_engine, migrate
+    from cloud.db.schema import stations, warehouses
+
+    at = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+    monkeypatch.setattr(main, "Provisioner", functools.partial(Provisioner, clock=lambda: at))
+    url = f"sqlite:///{tmp_path / 'cloud.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(warehouses).values(id="WH1", name="杭州主仓"))
+    runner = CliRunner()
+    for args in (["enrol", "st-01", "--warehouse", "WH1"], ["revoke", "st-01"]):
+        r = runner.invoke(cli, ["--state", str(tmp_path / "s"), *args, "--cloud-db", url])
+        assert r.exit_code == 0, r.output
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(stations.c.created_at, stations.c.revoked_at)).one()
+    engine.dispose()
+    assert row.created_at == row.revoked_at == at
+
+
 def test_certificates_and_crl_outlive_a_station(prov: Provisioner, tmp_path: Path) -> None:
     """Nothing rotates the CA, renews a certificate or re-signs the CRL on a schedule: the CA
     lasts 20 years, server and client certificates 10 (a station's service life), and the

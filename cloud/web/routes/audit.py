@@ -6,8 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from cloud.web import audit, session
-from cloud.web.audit import AuditFilter
+from cloud import audit
+from cloud.audit import AuditFilter
+from cloud.web import audit as audit_csv
+from cloud.web import session
 from cloud.web.context import read
 from cloud.web.forms import BadInput, day_start, limit, text
 from cloud.web.i18n import MESSAGES, gettext
@@ -47,7 +49,7 @@ async def audit_page(request: Request) -> Response:
         "rows": rows, "error": error, "action_choices": [
             (a, action_label(lang, a)) for a in await read(request, audit.actions)],
         "f": {k: q.get(k, "") for k in ("action", "actor", "subject", "since", "until")},
-        "label": lambda action: action_label(lang, action), "detail_text": audit.detail_text,
+        "label": lambda action: action_label(lang, action), "detail_text": audit_csv.detail_text,
         "query": request.url.query}, status_code=400 if error else 200)
 
 
@@ -62,7 +64,7 @@ async def audit_export(request: Request) -> Response:
     lang = session.lang(request)
     headers = [gettext(lang, k) for k in
                ("col.time", "col.actor", "col.action", "col.subject", "col.detail")]
-    return Response(audit.to_csv(rows, headers), media_type="text/csv; charset=utf-8", headers={
+    return Response(audit_csv.to_csv(rows, headers), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="packline-audit.csv"'})
 
 

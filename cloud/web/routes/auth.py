@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cloud.web import accounts, audit, session
+from cloud import audit
+from cloud.web import accounts, session
 from cloud.web.accounts import LoginResult, LoginStatus
 from cloud.web.context import client_ip, web, write
 from cloud.web.forms import safe_next, text
