@@ -25,7 +25,6 @@ insert idempotently and at worst publish a down-message twice.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 import uuid
@@ -37,7 +36,6 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from cloud import ledger_store
@@ -45,23 +43,19 @@ from cloud.db import in_chunks, write_transaction
 from cloud.db.schema import (
     dead_letters,
     downlink_outbox,
-    station_alerts,
-    station_health,
-    station_shipments,
-    station_sign_ins,
-    stations,
-    stock_moves,
 )
 from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
 from cloud.orders import reservations
 from cloud.orders import stations as stations_of_orders
 from cloud.sync.dead_letter import msg_id_of, unseen
-from cloud.sync.outbound import relay_moves, stations_of_warehouse
+from cloud.sync.directory import StationDirectory
+from cloud.sync.downlink import make_all_due, publish_due
+from cloud.sync.outbound import relay_moves
+from cloud.sync.reports import clean, record_conflict, record_health, record_report
 from cloud.sync.resync import RESYNC_MARGIN, apply_resync
 from edge.sync.schema import (
     TOPIC_ROOT,
     AckWire,
-    AlertWire,
     BadMessage,
     Envelope,
     HealthWire,
@@ -69,7 +63,6 @@ from edge.sync.schema import (
     Rejected,
     ResyncWire,
     ShipmentWire,
-    SignInWire,
     decode,
     down_topic,
     encode,
@@ -77,11 +70,6 @@ from edge.sync.schema import (
 )
 
 log = logging.getLogger(__name__)
-
-_ENVELOPE_COLUMNS = {"msg_id", "station_id", "received_at"}
-# Columns a payload fills; stations may send more (telemetry) than the tables keep.
-_SHIPMENT_COLUMNS = set(station_shipments.c.keys()) - _ENVELOPE_COLUMNS
-_SIGN_IN_COLUMNS = set(station_sign_ins.c.keys()) - _ENVELOPE_COLUMNS
 
 UP_FILTER = f"{TOPIC_ROOT}/st/+/up/#"
 """What the cloud subscribes to."""
@@ -224,10 +212,8 @@ class Ingest:
         self._reconnected = threading.Event()
         self._next_poll = 0.0
         self._queued_here = False
-        self._station_cache: dict[str, tuple[float, list[str]]] = {}
-        self._home: dict[str, tuple[str, str]] = {}
-        self._home_loaded = -math.inf  # never: the first batch loads
-        self._fresh_this_batch = False
+        self.directory = StationDirectory(self.settings.station_cache_seconds)
+        """Enrolled stations and each warehouse's stations, cached."""
         bus.add_connection_listener(self._on_connection)
         group = self.settings.shared_group
         bus.subscribe(f"$share/{group}/{UP_FILTER}" if group else UP_FILTER, qos=1)
@@ -343,9 +329,9 @@ class Ingest:
         reason: str, raw: bytes, now: datetime,
     ) -> None:
         batch.dead.append({
-            "received_at": now, "topic": _clean(topic[:300]),
-            "station_id": _clean(station[:64]) if station else None, "msg_id": msg_id,
-            "reason": _clean(reason), "payload": _clean(raw[:DEAD_PAYLOAD_BYTES].decode("utf-8", "replace")),
+            "received_at": now, "topic": clean(topic[:300]),
+            "station_id": clean(station[:64]) if station else None, "msg_id": msg_id,
+            "reason": clean(reason), "payload": clean(raw[:DEAD_PAYLOAD_BYTES].decode("utf-8", "replace")),
         })
         self.counters.dead_letters += 1
         self.counters.reasons = [*self.counters.reasons[-(KEEP_REASONS - 1):], reason]
@@ -377,10 +363,10 @@ class Ingest:
         enrolment registers a station, see ``provisioning``) and moves a station records in
         a warehouse not its own (a station's broker account must not change another
         warehouse's stock). Acks pass: they only close the station's own down-messages."""
-        self._fresh_this_batch = False
+        self.directory.new_batch()
         keep: list[tuple[str, MoveWire]] = []
         for station, wire in batch.moves:
-            why = self._refusal(conn, station, wire.warehouse_id)
+            why = self.directory.refusal(conn, station, wire.warehouse_id)
             if why is None:
                 keep.append((station, wire))
                 continue
@@ -391,38 +377,13 @@ class Ingest:
         batch.moves = keep
         others: list[tuple[str, Envelope, BaseModel]] = []
         for station, env, payload in batch.others:
-            why = self._refusal(conn, station, None)
+            why = self.directory.refusal(conn, station, None)
             if why is None:
                 others.append((station, env, payload))
             else:
                 self._dead(batch, f"{TOPIC_ROOT}/st/{station}/up/{env.kind}", station, env.msg_id,
                            why, encode(env), now)
         batch.others = others
-
-    def _refusal(self, conn: Connection, station: str, warehouse_id: str | None) -> str | None:
-        """Why a message of ``station`` (about ``warehouse_id``) is refused, or None."""
-        entry = self._registered(conn, station)
-        if entry is None:
-            return f"unknown station {station}: not enrolled (packline-provision enrol)"
-        home, status = entry
-        if status == "revoked":
-            return f"station {station} is revoked"
-        if warehouse_id is not None and warehouse_id != home:
-            return f"station {station} belongs to {home}, not {warehouse_id}"
-        return None
-
-    def _registered(self, conn: Connection, station: str) -> tuple[str, str] | None:
-        """(warehouse, status) of an enrolled station, cached for ``station_cache_seconds``;
-        a station not in the cache reloads it (once per batch): it may have just been
-        enrolled, and a refusal is for good."""
-        now = time.monotonic()
-        stale = now - self._home_loaded > self.settings.station_cache_seconds
-        if stale or (station not in self._home and not self._fresh_this_batch):
-            rows = conn.execute(sa.select(stations.c.id, stations.c.warehouse_id, stations.c.status))
-            self._home = {r.id: (r.warehouse_id, r.status) for r in rows}
-            self._home_loaded = now
-            self._fresh_this_batch = True
-        return self._home.get(station)
 
     def _insert_moves(self, conn: Connection, batch: _Batch, now: datetime) -> set[str]:
         if not batch.moves:
@@ -443,7 +404,7 @@ class Ingest:
                     self._dead(batch, f"{TOPIC_ROOT}/st/{station}/up/move", station, wire.move_id,
                                f"invalid move: {err}", encode(raw), now)
                     if isinstance(err, ReversalConflict):
-                        self._conflict_alert(conn, station, wire, err, now)
+                        record_conflict(conn, station, wire, err, now)
         rejected = {r.msg_id for rs in batch.rejected.values() for r in rs}
         for station, wire in batch.moves:
             if wire.move_id not in rejected:
@@ -452,22 +413,6 @@ class Ingest:
         self.counters.moves_duplicate += len(batch.moves) - len(new)
         return new
 
-    def _conflict_alert(
-        self, conn: Connection, station: str, wire: MoveWire, err: ReversalConflict, now: datetime,
-    ) -> None:
-        """A second reversal of one move: an alert for the manager (once per move), beside
-        the dead letter and the rejection the station gets."""
-        winner = conn.execute(sa.select(stock_moves.c.station_id)
-                              .where(stock_moves.c.move_id == err.winner_id)).scalar()
-        conn.execute(_insert_ignore(conn, station_alerts).values(
-            msg_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"reversal_conflict/{wire.move_id}")),
-            station_id=station, kind="reversal_conflict", subject=err.reverses_move_id,
-            detail={"move_id": wire.move_id, "reverses_move_id": err.reverses_move_id,
-                    "winner_move_id": err.winner_id, "winner_station_id": winner,
-                    "sku": wire.sku, "location": wire.location, "qty_delta": wire.qty_delta,
-                    "warehouse_id": wire.warehouse_id},
-            raised_at=wire.recorded_at, received_at=now))
-
     def _relay(self, conn: Connection, batch: _Batch, new_ids: set[str], now: datetime) -> None:
         seen: dict[str, MoveWire] = {}
         for _, wire in batch.moves:
@@ -475,17 +420,8 @@ class Ingest:
                 seen.setdefault(wire.move_id, wire)
         if seen:
             self.counters.relayed += relay_moves(
-                conn, list(seen.values()), now=now, stations_of=lambda wh: self._stations_of(conn, wh))
+                conn, list(seen.values()), now=now, stations_of=lambda wh: self.directory.stations_of(conn, wh))
             self._queued_here = True
-
-    def _stations_of(self, conn: Connection, warehouse_id: str) -> list[str]:
-        """Stations of a warehouse, cached for ``station_cache_seconds``."""
-        now = time.monotonic()
-        hit = self._station_cache.get(warehouse_id)
-        if hit is None or now - hit[0] > self.settings.station_cache_seconds:
-            hit = (now, stations_of_warehouse(conn, warehouse_id))
-            self._station_cache[warehouse_id] = hit
-        return hit[1]
 
     def _insert_other(
         self, conn: Connection, station: str, env: Envelope, payload: BaseModel, now: datetime
@@ -499,25 +435,11 @@ class Ingest:
                 log.info("resync of restored station %s: %d own moves, %d down-messages re-sent, "
                          "%d shipped orders",
                          station, *done)
-            return
-        if isinstance(payload, HealthWire):
+        elif isinstance(payload, HealthWire):
             record_health(conn, station, env, payload, now)
             self.counters.health_reports += 1
-            return
-        if isinstance(payload, AlertWire):
-            table, row = station_alerts, {
-                "kind": payload.kind, "subject": payload.subject[:200], "detail": payload.detail,
-                "raised_at": env.created_at,
-            }
-        elif isinstance(payload, ShipmentWire):
-            table, row = station_shipments, payload.model_dump(include=_SHIPMENT_COLUMNS)
-            row.update(_packer_figures(payload.kpis))
-        elif isinstance(payload, SignInWire):
-            table, row = station_sign_ins, payload.model_dump(include=_SIGN_IN_COLUMNS)
-        else:  # decode() only returns known kinds
-            raise AssertionError(type(payload).__name__)
-        row.update(msg_id=env.msg_id, station_id=station, received_at=now)
-        conn.execute(_insert_ignore(conn, table).values(**row))
+        else:  # decode() only returns known kinds: an alert, a shipment, a sign-in
+            record_report(conn, station, env, payload, now)
 
     def _down_acked(self, conn: Connection, station: str, ack: AckWire, now: datetime) -> None:
         o = downlink_outbox.c
@@ -548,85 +470,16 @@ class Ingest:
         """Publish due down-messages (at most ``window`` unacked per station)."""
         if not self.bus.connected:
             return 0
-        now = self.clock()
-        o = downlink_outbox.c
-        rank = sa.func.row_number().over(partition_by=o.station_id, order_by=o.seq).label("pos")
-        ranked = (
-            sa.select(o.seq, o.msg_id, o.station_id, o.kind, o.payload, o.created_at,
-                      o.attempts, o.next_attempt_at, rank)
-            .where(o.acked_at.is_(None))
-            .subquery()
-        )
-        query = (
-            sa.select(ranked)
-            .where(ranked.c.pos <= self.settings.window, ranked.c.next_attempt_at <= now)
-            .order_by(ranked.c.seq)
-            .limit(self.settings.publish_batch)
-        )
-        with write_transaction(self.engine) as conn:
-            rows = conn.execute(query).all()
-            if not rows:
-                return 0
-            updates = []
-            for r in rows:
-                env = Envelope(msg_id=r.msg_id, kind=r.kind, station_id=r.station_id,
-                               created_at=r.created_at, payload=r.payload)
-                self.bus.publish(down_topic(r.station_id, r.kind), encode(env), qos=1)
-                delay = min(self.settings.resend_after * 2 ** r.attempts, self.settings.max_resend_after)
-                updates.append({"b_seq": r.seq, "b_next": now + timedelta(seconds=delay)})
-            conn.execute(
-                sa.update(downlink_outbox)
-                .where(o.seq == sa.bindparam("b_seq"))
-                .values(attempts=o.attempts + 1, last_sent_at=now, next_attempt_at=sa.bindparam("b_next")),
-                updates,
-            )
-        self.counters.down_published += len(rows)
-        return len(rows)
+        s = self.settings
+        published = publish_due(self.engine, self.bus, now=self.clock(), window=s.window,
+                                limit=s.publish_batch, resend_after=s.resend_after,
+                                max_resend_after=s.max_resend_after)
+        self.counters.down_published += published
+        return published
 
     def reconnected(self) -> None:
         """After a reconnect every unacked down-message is due again."""
         self._next_poll = 0.0
-        with write_transaction(self.engine) as conn:
-            conn.execute(sa.update(downlink_outbox).where(downlink_outbox.c.acked_at.is_(None))
-                         .values(next_attempt_at=self.clock()))
+        make_all_due(self.engine, now=self.clock())
 
 
-def record_health(conn: Connection, station: str, env: Envelope, wire: HealthWire, now: datetime) -> None:
-    """Keep the station's latest health report (a late, older one changes nothing)."""
-    row = {
-        "station_id": station, "msg_id": env.msg_id, "reported_at": env.created_at,
-        "received_at": now, "backup_last_success_at": wire.backup_last_success_at,
-        "backup_lag_seconds": wire.backup_lag_seconds,
-        "backup_last_error": _clean(wire.backup_last_error) if wire.backup_last_error else None,
-        "outbox_backlog": wire.outbox_backlog, "detail": wire.model_dump(mode="json"),
-    }
-    insert = (postgresql.insert(station_health) if conn.dialect.name == "postgresql"
-              else sqlite.insert(station_health)).values(**row)
-    conn.execute(insert.on_conflict_do_update(
-        index_elements=[station_health.c.station_id],
-        set_={k: insert.excluded[k] for k in row if k != "station_id"},
-        where=station_health.c.reported_at <= insert.excluded.reported_at,
-    ))
-
-
-def _packer_figures(kpis: dict[str, float]) -> dict[str, Any]:
-    """The packer figures a shipment carries, as ``station_shipments`` columns (None when
-    not sent): wrong or extra items scanned, weighings, seconds to pack."""
-    def count(key: str) -> int | None:
-        value = kpis.get(key)
-        return None if value is None else max(0, min(int(value), ledger_store.INT32_MAX))
-
-    seconds = kpis.get("pack_seconds")
-    return {"rejected_scans": count("rejected_scans"), "weighings": count("weighings"),
-            "pack_seconds": None if seconds is None else max(0.0, float(seconds))}
-
-
-def _clean(text: str) -> str:
-    """Text any engine stores (PostgreSQL refuses NUL characters)."""
-    return text.replace("\x00", "\ufffd")
-
-
-def _insert_ignore(conn: Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
