@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -314,17 +315,27 @@ def test_a_registry_from_before_the_cloud_listener_moves_the_cloud_to_it(prov: P
     assert "listener 8893 127.0.0.1\n" in (tmp_path / "broker" / "mosquitto.conf").read_text()
 
 
-def test_enrol_and_revoke_register_the_station_in_the_cloud(tmp_path: Path) -> None:
+def _cloud_with_wh1(tmp_path: Path) -> tuple[str, Any]:
+    """A migrated SQLite cloud database with warehouse WH1: (url, engine)."""
     import sqlalchemy as sa
 
     from cloud.db import make_engine, migrate
-    from cloud.db.schema import stations, warehouses
+    from cloud.db.schema import warehouses
 
     url = f"sqlite:///{tmp_path / 'cloud.db'}"
     engine = make_engine(url)
     migrate(engine)
     with engine.begin() as conn:
         conn.execute(sa.insert(warehouses).values(id="WH1", name="杭州主仓"))
+    return url, engine
+
+
+def test_enrol_and_revoke_register_the_station_in_the_cloud(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from cloud.db.schema import stations
+
+    url, engine = _cloud_with_wh1(tmp_path)
     runner = CliRunner()
     state = str(tmp_path / "s")
 
@@ -362,16 +373,11 @@ def test_the_cloud_registration_takes_the_provisioners_clock(
     import sqlalchemy as sa
 
     import provisioning.__main__ as main
-    from cloud.db import make_engine, migrate
-    from cloud.db.schema import stations, warehouses
+    from cloud.db.schema import stations
 
     at = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
     monkeypatch.setattr(main, "Provisioner", functools.partial(Provisioner, clock=lambda: at))
-    url = f"sqlite:///{tmp_path / 'cloud.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    with engine.begin() as conn:
-        conn.execute(sa.insert(warehouses).values(id="WH1", name="杭州主仓"))
+    url, engine = _cloud_with_wh1(tmp_path)
     runner = CliRunner()
     for args in (["enrol", "st-01", "--warehouse", "WH1"], ["revoke", "st-01"]):
         r = runner.invoke(cli, ["--state", str(tmp_path / "s"), *args, "--cloud-db", url])
