@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from cloud.cli import catalog, orders, platform, stations, stock, sync, users, web
 from cloud.cli.base import CliContext, _first_line, cli, render_table
-from cloud.errors import CloudError, ConfigError
+from cloud.errors import CloudError, ConfigError, InputError
 
 COMMAND_MODULES = (stock, catalog, orders, sync, platform, users, web, stations)
 """Imported for their ``@cli.command`` registrations."""
@@ -48,7 +48,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as err:
         return _fail(err.format_message(), err.exit_code)
     except CloudError as err:
-        return _fail(str(err), 2 if isinstance(err, ConfigError) else 1)
+        return _fail(str(err), 2 if isinstance(err, ConfigError | InputError) else 1)
     except sa.exc.SQLAlchemyError as err:
         return _fail(f"数据库错误 / database error: {_first_line(getattr(err, 'orig', None) or err)}", 1)
     except KeyboardInterrupt:

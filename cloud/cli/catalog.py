@@ -9,26 +9,19 @@ demo seller the station's ``seed-demo`` creates (same opening-move ids, so sync 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from cloud import catalog as cloud_catalog
-from cloud import ledger_store
+from cloud import ledger_store, stock
 from cloud.cli.base import CliContext, cli
 from cloud.db import schema
 from cloud.errors import CloudError, ConfigError
-from cloud.sync.outbound import relay_moves
 from edge.domain import demo
-from edge.domain.models import Move, MoveReason, NegativeStockPolicy, qty_out_of_range
-from edge.sync.schema import MoveWire
-
-CLOUD_STATION = "cloud"
-"""``station_id`` stamped on moves recorded by the cloud itself (not at a station)."""
+from edge.domain.models import Move, MoveReason
 
 
 @cli.command("import-catalog")
@@ -69,43 +62,6 @@ def export_catalog(obj: CliContext, file: Path) -> None:
     click.echo(obj.t(f"已导出 {n} 个商品到 {file}", f"exported {n} SKUs to {file}"))
 
 
-def record_cloud_move(
-    conn: Connection, *, warehouse_id: str, sku: str, location: str, qty_delta: int,
-    reason: MoveReason, operator_id: str, note: str, source_type: str, source_id: str,
-    now: datetime, move_id: str | None = None,
-) -> tuple[Move, bool]:
-    """Record a move made in the cloud (not at a station); returns (move, newly stored).
-
-    A new move is queued, in the same transaction, for every station of the warehouse
-    (``outbound.relay_moves``): the cloud's ledger and the stations' are one ledger, so a
-    cloud-side correction reaches the floor exactly like a move relayed from a station.
-    ``now`` is the caller's clock (the one ingest judges re-sends by)."""
-    if qty_delta == 0:
-        raise ConfigError("数量变动不能为 0 / the quantity change must not be 0")
-    if (too_big := qty_out_of_range(qty_delta)) is not None:  # the stations could not take it
-        raise ConfigError(too_big)
-    wh = conn.execute(sa.select(schema.warehouses).where(schema.warehouses.c.id == warehouse_id)).mappings().first()
-    if wh is None:
-        raise ConfigError(f"未知仓库 / unknown warehouse: {warehouse_id}")
-    if conn.execute(sa.select(schema.skus.c.sku).where(schema.skus.c.sku == sku)).first() is None:
-        raise ConfigError(f"未知商品 / unknown SKU: {sku}")
-    current = sum(b.qty for b in ledger_store.balances(conn, warehouse_id=warehouse_id, sku=sku,
-                                                       location=location, include_zero=True))
-    after = current + qty_delta
-    if after < 0 and wh["negative_stock_policy"] == NegativeStockPolicy.REFUSE.value:
-        raise CloudError(f"库存不足: {sku}@{location} 现有 {current} / insufficient stock: {sku} at {location} has {current}")
-    move = Move(
-        move_id=move_id or str(uuid.uuid4()), sku=sku, location=location, qty_delta=qty_delta,
-        balance_after=after, reason=reason, source_type=source_type, source_id=source_id,
-        source_line=None, operator_id=operator_id, station_id=CLOUD_STATION, device_id=None,
-        occurred_at=now, recorded_at=now, note=note, warehouse_id=warehouse_id,
-    )
-    new = ledger_store.insert_moves(conn, [move], received_at=now)
-    if new:
-        relay_moves(conn, [MoveWire.from_move(move)], now=now)
-    return move, bool(new)
-
-
 @cli.command("adjust")
 @click.option("--warehouse", "warehouse_id", required=True, metavar="ID", help="仓库 / warehouse.")
 @click.option("--sku", required=True, help="商品编码 / SKU.")
@@ -117,17 +73,9 @@ def record_cloud_move(
 def adjust(obj: CliContext, warehouse_id: str, sku: str, location: str, qty: int, reason: str,
            operator: str) -> None:
     """手工调整库存 (记录原因与审计) / Record a manual stock adjustment (reason, audit log)."""
-    if not reason.strip():
-        raise ConfigError("手工调整必须写明原因 / a manual adjustment needs a reason")
-    now = datetime.now(UTC)
     with obj.connect(write=True) as conn:
-        move, _ = record_cloud_move(
-            conn, warehouse_id=warehouse_id, sku=sku, location=location, qty_delta=qty,
-            reason=MoveReason.MANUAL_ADJUST, operator_id=operator, note=reason,
-            source_type="manual", source_id=str(uuid.uuid4()), now=now)
-        conn.execute(schema.audit_log.insert().values(
-            at=now, actor=operator, action="stock.adjust", subject=f"{sku}@{location}",
-            detail={"move_id": move.move_id, "qty_delta": qty, "note": reason, "warehouse_id": warehouse_id}))
+        move = stock.adjust(conn, warehouse_id=warehouse_id, sku=sku, location=location,
+                            qty_delta=qty, note=reason, actor=operator, now=datetime.now(UTC))
     click.echo(obj.t(f"已调整 {sku}@{location} {qty:+d}, 结余 {move.balance_after} (记录 {move.move_id})",
                      f"adjusted {sku} at {location} by {qty:+d}, balance {move.balance_after} (move {move.move_id})"))
 

@@ -297,8 +297,10 @@ station_alerts = sa.Table(
     sa.Column("raised_at", UtcDateTime(), nullable=False),
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("acknowledged_at", UtcDateTime(), nullable=True),
+    sa.Column("acknowledged_by", sa.String(64), nullable=True),
 )
-"""Alerts raised at stations (negative stock, intercept after shipping, refused sync)."""
+"""Alerts raised at stations (negative stock, intercept after shipping, refused sync);
+``acknowledged_at/by`` when and by whom it was marked done (``cloud.stock.close_alert``)."""
 
 station_shipments = sa.Table(
     "station_shipments",

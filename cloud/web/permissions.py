@@ -33,6 +33,8 @@ class Permission(enum.StrEnum):
 
     DASHBOARD_VIEW = "dashboard.view"
     STOCK_VIEW = "stock.view"
+    STOCK_ADJUST = "stock.adjust"
+    ALERTS_CLOSE = "alerts.close"
     STATIONS_VIEW = "stations.view"
     ORDERS_VIEW = "orders.view"
     PRODUCTS_VIEW = "products.view"
@@ -49,6 +51,8 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.ACCOUNT_SELF: _ALL,
     Permission.STOCK_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
+    Permission.STOCK_ADJUST: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
+    Permission.ALERTS_CLOSE: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.STATIONS_VIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.ORDERS_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.FINANCE, Role.MANAGER, Role.ADMIN}),

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0012_push_safety"
+HEAD = "0013_alert_done"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -75,7 +75,7 @@ EXPECTED_TABLES.update({  # 0002_sync (tables of the sync branch)
     },
     "station_alerts": {
         "msg_id", "station_id", "kind", "subject", "detail", "raised_at", "received_at",
-        "acknowledged_at",
+        "acknowledged_at", "acknowledged_by",
     },
     "station_shipments": {
         "msg_id", "station_id", "order_id", "waybill_no", "carrier", "weight_g", "operator_id",

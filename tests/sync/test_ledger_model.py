@@ -29,10 +29,10 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from cloud.cli.catalog import record_cloud_move
 from cloud.db import make_engine
 from cloud.db.schema import downlink_outbox, skus, station_alerts, stock_moves
 from cloud.errors import CloudError
+from cloud.stock import record_cloud_move
 from cloud.sync.ingest import Ingest, IngestSettings
 from edge.domain.models import MoveReason, MoveRequest, NegativeStockPolicy
 from edge.store import Store, open_store

@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from cloud import ledger_store
-from cloud.cli.catalog import record_cloud_move
 from cloud.db import write_transaction
 from cloud.db.schema import dead_letters, skus, station_alerts, stock_moves
+from cloud.stock import record_cloud_move
 from edge.domain.models import MoveReason, MoveRequest
 from edge.store import Store
 from tests.fixtures.mosquitto import MosquittoFactory

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cloud.cli.catalog import record_cloud_move
 from cloud.db import write_transaction
 from cloud.db.schema import station_alerts, station_health, station_shipments
 from cloud.db.schema_orders import orders, reservations
@@ -26,6 +25,7 @@ from cloud.orders.allocation import allocate_pending
 from cloud.orders.order_sync import upsert_order
 from cloud.orders.stations import OFFLINE_AFTER, move_offline_tasks
 from cloud.orders.waybills import request_waybills
+from cloud.stock import record_cloud_move
 from edge.domain.models import MoveReason
 from edge.store import Store
 from edge.store.packing import PackingWriter, ShipRefused, StoreOrderSource

@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy.engine import Engine
 
 from cloud.crypto import Sealer
+from cloud.db.schema import station_alerts
 from cloud.web import accounts
 from cloud.web.assets import VENDOR_FILES, vendor_assets
 from edge.domain.models import Role
@@ -307,6 +308,40 @@ def test_forms_work_with_javascript_off(server: tuple[str, str], browser: Browse
     page.click("#rule-save")
     expect(page.locator(".notice")).to_contain_text("关联 #1 的推送规则已保存")
     context.close()
+
+
+def test_lead_closes_an_alert_and_adjusts_stock(
+        server: tuple[str, str], browser: Browser, cloud_engine: Engine, cloud_db_url: str) -> None:
+    base, _secret = server
+    backend = backend_of(cloud_db_url)
+    with cloud_engine.begin() as conn:
+        conn.execute(station_alerts.insert().values(
+            msg_id="a-neg-1", station_id="st-1", kind="negative_stock", subject="SKU-2@B-02",
+            detail={"balance": -1}, raised_at=T0, received_at=T0))
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    sign_in(page, base, "u-warehouse-lead")
+    page.click("nav.mainnav >> text=预警")
+    expect(page.locator("#alerts-table tbody tr")).to_have_count(1)
+    expect(page.locator("#alerts-table")).to_contain_text("负库存")
+    shot(page, "alerts-zh", backend)
+    page.fill('#alerts-table input[name="note"]', "已盘点")
+    page.click("#alerts-table >> text=标记已处理")
+    expect(page.locator(".notice")).to_have_text("已标记为已处理")
+    expect(page.locator("#station-alerts")).to_contain_text("没有未处理的提醒")
+    expect(page.locator("#closed-alerts")).to_contain_text("u-warehouse-lead")
+
+    page.set_viewport_size({"width": 390, "height": 844})  # on the phone, on the floor
+    page.goto(f"{base}/stock?sku=SKU-2")
+    page.click('#stock-table a[aria-label="库存调整 SKU-2 B-02"]')
+    expect(page.locator("h1")).to_have_text("库存调整")
+    page.fill('input[name="qty"]', "-1")
+    page.click("text=记录调整")  # no reason: the browser's own check stops the form
+    expect(page.locator("h1")).to_have_text("库存调整")
+    page.fill('input[name="note"]', "破损 1 件")
+    shot(page, "adjust-zh-phone", backend)
+    page.click("text=记录调整")
+    expect(page.locator(".notice")).to_have_text("已调整 SKU-2@B-02 -1, 结余 6")
+    expect(page.locator("h1")).to_have_text("库存流水")
 
 
 def test_vendor_files_are_the_pinned_npm_packages() -> None:

@@ -35,11 +35,12 @@ async def test_dashboard_counts(client: httpx.AsyncClient, cloud_engine: Engine)
 async def test_stock_balances_and_filters(client: httpx.AsyncClient, cloud_engine: Engine) -> None:
     await signed_in(client, cloud_engine, Role.WAREHOUSE_LEAD)
     page = await client.get("/stock")
-    assert cells(page.text, "stock-table") == [
-        ["WH1", "SKU-1", "保温杯 500ml", "A-01", "12"], ["WH1", "SKU-2", "帆布袋", "B-02", "7"]]
+    assert cells(page.text, "stock-table") == [  # the lead may adjust: a ± per row
+        ["WH1", "SKU-1", "保温杯 500ml", "A-01", "12", "±"], ["WH1", "SKU-2", "帆布袋", "B-02", "7", "±"]]
+    assert 'href="/stock/adjust?warehouse=WH1&sku=SKU-2&location=B-02"' in page.text
     assert "共 2 行, 合计 19 件" in page.text
     one = await client.get("/stock", params={"sku": "SKU-2"})
-    assert cells(one.text, "stock-table") == [["WH1", "SKU-2", "帆布袋", "B-02", "7"]]
+    assert cells(one.text, "stock-table") == [["WH1", "SKU-2", "帆布袋", "B-02", "7", "±"]]
     none = await client.get("/stock", params={"warehouse": "WH9"})
     assert "没有记录" in none.text
 
@@ -98,7 +99,7 @@ async def test_language_switch(client: httpx.AsyncClient, cloud_engine: Engine) 
     assert r.status_code == 303 and r.headers["location"] == "/stock?sku=SKU-1"
     page = await client.get(r.headers["location"])
     assert '<html lang="en">' in page.text
-    assert cells(page.text, "stock-table") == [["WH1", "SKU-1", "Vacuum flask 500ml", "A-01", "12"]]
+    assert cells(page.text, "stock-table") == [["WH1", "SKU-1", "Vacuum flask 500ml", "A-01", "12", "±"]]
     assert "1 rows, 12 units in all" in page.text and ">中文</button>" in page.text
     moves = await client.get("/stock/moves", params={"sku": "SKU-1"})
     assert cells(moves.text, "moves-table")[0][6] == "Ship"

@@ -32,6 +32,8 @@ INTENDED: dict[Permission, set[Role]] = {
     P.DASHBOARD_VIEW: set(Role),
     P.ACCOUNT_SELF: set(Role),
     P.STOCK_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
+    P.STOCK_ADJUST: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
+    P.ALERTS_CLOSE: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.STATIONS_VIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.ORDERS_VIEW: {R.WAREHOUSE_LEAD, R.FINANCE, R.MANAGER, R.ADMIN},
     P.PRODUCTS_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
@@ -80,7 +82,7 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
     made = add_users(cloud_engine)
     seed_data(cloud_engine)
     ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js", "sku:path": "SKU-1",
-           "mapping_id:int": "1"}
+           "mapping_id:int": "1", "msg_id": "no-such-alert"}
     guarded = [(m, p, a) for m, p, a in endpoints(app) if isinstance(a, Permission)]
     assert {a for _m, _p, a in guarded} == set(Permission)  # every permission guards a route
     checked = 0
@@ -113,14 +115,15 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
                             .where(sku_mappings.c.id == 1)).one() == (True, 2)
         assert not conn.execute(sa.select(audit_log.c.action).where(
             audit_log.c.action.like("product.%") | audit_log.c.action.like("mapping.%")
-            | (audit_log.c.action == "catalog.import"))).all()
+            | (audit_log.c.action == "catalog.import") | (audit_log.c.action == "stock.adjust")
+            | (audit_log.c.action == "alert.done"))).all()
 
 
 async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.AsyncClient,
                                                 cloud_engine: Engine) -> None:
     made = add_users(cloud_engine)
     ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js", "sku:path": "SKU-1",
-           "mapping_id:int": "1"}
+           "mapping_id:int": "1", "msg_id": "no-such-alert"}
     csrf = await token(client)
     for method, path, access in endpoints(app):
         if not isinstance(access, Permission):
