@@ -15,6 +15,7 @@ what the cloud database needs on top:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -27,10 +28,12 @@ from sqlalchemy.engine import Connection
 from cloud import audit
 from cloud.db import in_chunks, schema
 from cloud.errors import ConfigError
+from cloud.sync.outbound import send_catalog
 from edge import fileio
 from edge.domain import catalog
 from edge.domain.catalog import CatalogRow, RowError
 from edge.errors import EdgeError
+from edge.sync.schema import CatalogWire, SkuWire
 
 MAX_WEIGHT_G = 1_000_000
 """Heaviest unit weight (grams): what a catalog message to a station may carry (``SkuWire``)."""
@@ -63,7 +66,9 @@ def barcode_owners(conn: Connection) -> dict[str, str]:
 
 
 def upsert_skus(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert or update SKUs (``skus`` columns) and replace each row's barcodes if given.
+    """Insert or update SKUs (``skus`` columns) and replace each row's barcodes if given;
+    every SKU written gets one more ``catalog_version`` (what the stations go by, see
+    :func:`send_to_stations`).
 
     Written in chunks with one statement per kind of write (a 20,000-row catalog is two
     orders of magnitude fewer round trips than row by row). A SKU given twice is written
@@ -80,17 +85,17 @@ def upsert_skus(conn: Connection, rows: list[dict[str, Any]]) -> None:
         inserts: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in chunk:
-            record = {k: v for k, v in row.items() if k in columns}
+            record = {k: v for k, v in row.items() if k in columns and k != "catalog_version"}
             target = updates if row["sku"] in existing else inserts
             target.setdefault(tuple(sorted(record)), []).append(record)
         for records in inserts.values():
             conn.execute(schema.skus.insert(), records)
         for keys, records in updates.items():
             values: dict[str, Any] = {k: sa.bindparam(f"v_{k}") for k in keys if k != "sku"}
-            if values:
-                conn.execute(schema.skus.update().where(
-                    schema.skus.c.sku == sa.bindparam("v_sku")).values(values),
-                    [{f"v_{k}": v for k, v in r.items()} for r in records])
+            values["catalog_version"] = schema.skus.c.catalog_version + 1
+            conn.execute(schema.skus.update().where(
+                schema.skus.c.sku == sa.bindparam("v_sku")).values(values),
+                [{f"v_{k}": v for k, v in r.items()} for r in records])
         coded = [r for r in chunk if "barcodes" in r]
         if coded:
             conn.execute(schema.sku_barcodes.delete().where(
@@ -99,6 +104,41 @@ def upsert_skus(conn: Connection, rows: list[dict[str, Any]]) -> None:
                         for r in coded for code, units in r["barcodes"] or []]
             if barcodes:
                 conn.execute(schema.sku_barcodes.insert(), barcodes)
+
+
+SKUS_PER_MESSAGE = 500
+"""Most SKUs in one ``catalog`` down-message: with up to 100 barcodes each that stays well
+under the broker's message size, and a station applies one in a short transaction."""
+
+
+def send_to_stations(conn: Connection, codes: Sequence[str], *, now: datetime) -> int:
+    """Queue the current state of the given SKUs (names, spec, weight, size, active, barcodes,
+    version) as ``catalog`` down-messages for every station that is not revoked, in the
+    caller's transaction: an edit commits with its message or not at all. Returns how many
+    messages were queued. SKUs are the same in every warehouse, so every station gets them."""
+    codes = sorted(set(codes))
+    targets = list(conn.execute(sa.select(schema.stations.c.id).where(
+        schema.stations.c.status != "revoked").order_by(schema.stations.c.id)).scalars())
+    if not codes or not targets:
+        return 0
+    wires: list[SkuWire] = []
+    for chunk in in_chunks(codes):
+        barcodes: dict[str, list[tuple[str, int]]] = {}
+        for b in conn.execute(sa.select(schema.sku_barcodes).where(
+                schema.sku_barcodes.c.sku.in_(chunk)).order_by(schema.sku_barcodes.c.barcode)):
+            barcodes.setdefault(b.sku, []).append((b.barcode, b.units_per_scan))
+        for r in conn.execute(sa.select(schema.skus).where(schema.skus.c.sku.in_(chunk))
+                              .order_by(schema.skus.c.sku)):
+            wires.append(SkuWire(
+                sku=r.sku, name_zh=r.name_zh, name_en=r.name_en, spec=r.spec or "",
+                unit_weight_g=r.unit_weight_g or 0, length_mm=r.length_mm, width_mm=r.width_mm,
+                height_mm=r.height_mm, active=r.active, barcodes=barcodes.get(r.sku, []),
+                version=r.catalog_version))
+    sent = 0
+    for start in range(0, len(wires), SKUS_PER_MESSAGE):
+        sent += len(send_catalog(conn, targets, CatalogWire(
+            skus=wires[start:start + SKUS_PER_MESSAGE]), now=now))
+    return sent
 
 
 def _header(name: str) -> str:
@@ -179,6 +219,7 @@ def import_catalog(conn: Connection, path: str | Path, *, actor: str, now: datet
     rows = [r.to_store_row() for r in good]
     old_costs = _costs(conn, [r["sku"] for r in rows if "cost_fen" in r])
     upsert_skus(conn, rows)
+    send_to_stations(conn, [r["sku"] for r in rows], now=now)
     for r in rows:
         if "cost_fen" in r and r["sku"] in old_costs:
             before = old_costs[r["sku"]]

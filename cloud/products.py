@@ -25,7 +25,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cloud import audit
-from cloud.catalog import MAX_FEN, range_errors, record_money_change, upsert_skus, yuan
+from cloud.catalog import (
+    MAX_FEN,
+    range_errors,
+    record_money_change,
+    send_to_stations,
+    upsert_skus,
+    yuan,
+)
 from cloud.db.schema import sku_barcodes, sku_safety_stock, sku_tags, skus, warehouses
 from cloud.errors import InputError, Problem
 from edge.domain import catalog
@@ -347,6 +354,7 @@ def save(conn: Connection, form: ProductForm, *, sku: str | None, actor: str,
         raise InputError(problems)
     code: str = row["sku"]
     upsert_skus(conn, [row])
+    send_to_stations(conn, [row["sku"]], now=now)
     conn.execute(sku_tags.delete().where(sku_tags.c.sku == code))
     if tag_list:
         conn.execute(sku_tags.insert(), [{"sku": code, "tag": t} for t in tag_list])

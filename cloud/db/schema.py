@@ -97,6 +97,8 @@ skus = sa.Table(
     # 0009_products: the selling side of a product
     sa.Column("price_fen", sa.BigInteger(), nullable=True),
     sa.Column("category", sa.String(64), nullable=True),
+    # 0014_catalog_version: one more per write, sent to the stations with the SKU
+    sa.Column("catalog_version", sa.BigInteger(), nullable=False, server_default="1"),
     sa.CheckConstraint("unit_weight_g IS NULL OR unit_weight_g >= 0", name="unit_weight_g"),
     sa.CheckConstraint(
         "(length_mm IS NULL OR length_mm >= 0) AND (width_mm IS NULL OR width_mm >= 0)"

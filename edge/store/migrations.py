@@ -316,6 +316,14 @@ def m009_pending_shipped(db: Database) -> None:
     )
 
 
+@migrations()
+def m010_sku_cloud_version(db: Database) -> None:
+    """The cloud's catalog version of each SKU it sent (``SkuWire.version``): a copy older
+    than the one applied — a re-sent catalog message overtaken by a later edit — changes
+    nothing. NULL for SKUs only ever imported here."""
+    db.execute("ALTER TABLE skus ADD COLUMN cloud_version INTEGER")
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

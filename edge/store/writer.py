@@ -373,12 +373,25 @@ class Writer:
             self.db.table("locations").upsert_all(rows, pk="code")
 
     def upsert_skus(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows with the ``skus`` columns; ``barcodes`` (list of (code, units)) optional."""
+        """Rows with the ``skus`` columns; ``barcodes`` (list of (code, units)) optional.
+
+        A row with a ``version`` comes from the cloud (``SkuWire.version``): it is skipped
+        when the SKU already holds that version or a newer one, and its barcodes are taken
+        from whichever SKU had them here (the cloud checked they are unique; the old owner's
+        own update follows). Without a version (a local import) a barcode of another SKU is
+        refused."""
         now = self.now()
         with self.transaction():
             for row in rows:
                 barcodes = row.get("barcodes")
-                record = {k: v for k, v in row.items() if k != "barcodes"}
+                record = {k: v for k, v in row.items() if k not in ("barcodes", "version")}
+                version = row.get("version")
+                if version is not None:
+                    held = self.db.execute("SELECT cloud_version FROM skus WHERE sku = ?",
+                                           [row["sku"]]).fetchone()
+                    if held is not None and held[0] is not None and held[0] >= version:
+                        continue  # a late copy of an edit already applied
+                    record["cloud_version"] = version
                 record["updated_at"] = now
                 self.db.table("skus").upsert(record, pk="sku")
                 if barcodes is not None:
@@ -388,9 +401,10 @@ class Writer:
                             "SELECT sku FROM barcodes WHERE barcode = ?", [code]
                         ).fetchone()
                         if owner and owner[0] != row["sku"]:
-                            raise LedgerError(
-                                f"条码 {code} 已属于 {owner[0]} / barcode {code} belongs to {owner[0]}"
-                            )
+                            if version is None:
+                                raise LedgerError(f"条码 {code} 已属于 {owner[0]} / "
+                                                  f"barcode {code} belongs to {owner[0]}")
+                            self.db.execute("DELETE FROM barcodes WHERE barcode = ?", [code])
                         self.db.execute(
                             "INSERT INTO barcodes (barcode, sku, units) VALUES (?, ?, ?)",
                             [code, row["sku"], units],

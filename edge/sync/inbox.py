@@ -104,7 +104,9 @@ def apply_catalog(w: Writer, c: CatalogWire) -> None:
     if c.skus:
         rows = []
         for sku in c.skus:
-            row = sku.model_dump()
+            # the cloud keeps no default location: a SKU it sends keeps the station's own
+            row = sku.model_dump(exclude={"default_location"} if sku.default_location is None
+                                 else set())
             row["active"] = int(sku.active)
             row["barcodes"] = [(code, units) for code, units in sku.barcodes]
             rows.append(row)

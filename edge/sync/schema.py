@@ -245,6 +245,10 @@ class SkuWire(_Wire):
     default_location: str | None = Field(default=None, max_length=64)
     active: bool = True
     barcodes: list[tuple[str, int]] = Field(default_factory=list, max_length=100)
+    version: int | None = Field(default=None, ge=1)
+    """The cloud's version of this SKU (``skus.catalog_version``, one more per edit): a
+    station keeps the newest it applied and ignores an older copy arriving late; the
+    cloud's barcodes win over a station's own. None: not from the cloud (a local import)."""
 
 
 class CatalogWire(_Wire):

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0013_alert_done"
+HEAD = "0014_catalog_version"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -48,6 +48,7 @@ EXPECTED_TABLES = {
         "sku", "name_zh", "name_en", "spec", "unit_weight_g", "length_mm", "width_mm",
         "height_mm", "cost_fen", "image_path", "active",
         "price_fen", "category",  # 0009_products
+        "catalog_version",  # 0014_catalog_version
     },
     "sku_barcodes": {"barcode", "sku", "units_per_scan"},
     "shops": {

@@ -21,10 +21,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("station_alerts") as b:
-        b.add_column(sa.Column("acknowledged_by", sa.String(64), nullable=True))
+    op.add_column("station_alerts", sa.Column("acknowledged_by", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("station_alerts") as b:
-        b.drop_column("acknowledged_by")
+    # plain ALTER (SQLite ≥ 3.35 drops a column): a batch copy of the table would turn the
+    # column-level CHECKs of earlier revisions into table-level ones their downgrades cannot drop
+    op.drop_column("station_alerts", "acknowledged_by")
