@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cloud import operators
 from cloud.db.schema import STATION_ROLES, stations, warehouses
 from cloud.errors import ConfigError
 
@@ -23,7 +24,8 @@ def register_station(
     role: str = "pack",
 ) -> None:
     """Register an enrolled station (status ``pending`` until it first connects) with its
-    ``role`` (``pack``: takes pack tasks; ``receive``: never given any).
+    ``role`` (``pack``: takes pack tasks; ``receive``: never given any), and queue every
+    kiosk operator for it.
 
     Raises :class:`ConfigError` for a warehouse the cloud does not know, an unknown role or
     a station id already registered (a revoked id is never reused)."""
@@ -39,6 +41,7 @@ def register_station(
     conn.execute(sa.insert(stations).values(id=station_id, warehouse_id=warehouse_id,
                                             name=name or station_id, status="pending", created_at=now,
                                             role=role))
+    operators.send_all(conn, station_id, now=now)  # whoever works here can sign in on day one
 
 
 def set_station_role(conn: Connection, station_id: str, role: str) -> bool:

@@ -186,6 +186,25 @@ users = sa.Table(
 refuses sign-in until then; a session is valid only while it carries the user's current
 ``session_version`` (bumped by a password reset, a role change or deactivation)."""
 
+station_operators = sa.Table(
+    "station_operators",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("badge", sa.String(64), nullable=True, unique=True),
+    sa.Column("pin_hash", sa.Text(), nullable=True),
+    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("version", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("role IN ('packer', 'lead')", name="role"),
+    sa.CheckConstraint("version >= 1", name="version"),
+)
+"""Kiosk operators (工作人员: packers and leads), managed in the web app and sent to every
+station (``operators`` down-message, ``cloud.operators``); ``version`` goes up on every
+change so a station keeps the newest copy. The PIN is only kept as its Argon2id hash."""
+
 login_failures = sa.Table(
     "login_failures",
     metadata,

@@ -40,6 +40,7 @@ class Permission(enum.StrEnum):
     PRODUCTS_VIEW = "products.view"
     PRODUCTS_EDIT = "products.edit"
     USERS_MANAGE = "users.manage"
+    OPERATORS_MANAGE = "operators.manage"
     AUDIT_VIEW = "audit.view"
     ACCOUNT_SELF = "account.self"
 
@@ -60,6 +61,7 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
         Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PRODUCTS_EDIT: frozenset({Role.PURCHASER, Role.MANAGER, Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
+    Permission.OPERATORS_MANAGE: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.AUDIT_VIEW: frozenset({Role.ADMIN}),
 }
 """permission → the roles that have it. The only place access is decided."""

@@ -324,6 +324,13 @@ def m010_sku_cloud_version(db: Database) -> None:
     db.execute("ALTER TABLE skus ADD COLUMN cloud_version INTEGER")
 
 
+@migrations()
+def m011_operator_cloud_version(db: Database) -> None:
+    """The cloud's version of each operator it sent (``OperatorWire.version``): an older copy
+    arriving late changes nothing. NULL for operators set up only here (``seed``)."""
+    db.execute("ALTER TABLE operators ADD COLUMN cloud_version INTEGER")
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

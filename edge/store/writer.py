@@ -422,6 +422,28 @@ class Writer:
             )
 
 
+    def apply_cloud_operators(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Operators from the cloud (``OperatorWire`` fields): each applied unless this
+        station already holds its version or a newer one; a badge the cloud gave to another
+        operator is taken from whoever had it here. Returns how many were applied."""
+        applied = 0
+        with self.transaction():
+            for row in rows:
+                held = self.db.execute("SELECT cloud_version FROM operators WHERE operator_id = ?",
+                                       [row["operator_id"]]).fetchone()
+                if held is not None and held[0] is not None and held[0] >= row["version"]:
+                    continue
+                if row.get("badge"):
+                    self.db.execute("UPDATE operators SET badge = NULL WHERE badge = ? "
+                                    "AND operator_id != ?", [row["badge"], row["operator_id"]])
+                self.db.table("operators").upsert(
+                    {"operator_id": row["operator_id"], "name": row["name"], "role": row["role"],
+                     "badge": row.get("badge"), "pin_hash": row.get("pin_hash"),
+                     "active": int(row["active"]), "cloud_version": row["version"]},
+                    pk="operator_id")
+                applied += 1
+        return applied
+
     # ------------------------------------------------------------------ orders
     def upsert_order(self, order: dict[str, Any], lines: Sequence[dict[str, Any]]) -> None:
         """Insert or update an order to pack and replace its lines, keyed by ``order_id``.

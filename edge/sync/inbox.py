@@ -38,6 +38,7 @@ from edge.sync.schema import (
     Envelope,
     InterceptWire,
     MovesWire,
+    OperatorsWire,
     PurchaseOrderWire,
     Rejected,
     ReleaseWire,
@@ -78,6 +79,8 @@ def effect_for(payload: BaseModel) -> Callable[[Writer], None]:
     """The database change a down-message asks for (run inside ``apply_once``)."""
     if isinstance(payload, CatalogWire):
         return lambda w: apply_catalog(w, payload)
+    if isinstance(payload, OperatorsWire):
+        return lambda w: apply_operators(w, payload)
     if isinstance(payload, TaskWire):
         return lambda w: apply_task(w, payload)
     if isinstance(payload, InterceptWire):
@@ -111,6 +114,11 @@ def apply_catalog(w: Writer, c: CatalogWire) -> None:
             row["barcodes"] = [(code, units) for code, units in sku.barcodes]
             rows.append(row)
         w.upsert_skus(rows)
+
+
+def apply_operators(w: Writer, o: OperatorsWire) -> None:
+    """Upsert the cloud's operators (newest version wins; see ``Writer.apply_cloud_operators``)."""
+    w.apply_cloud_operators([op.model_dump() for op in o.operators])
 
 
 def apply_task(w: Writer, t: TaskWire) -> None:

@@ -109,7 +109,7 @@ UP_KINDS: frozenset[str] = frozenset(
     {"move", "alert", "shipment", "sign_in", "ack", "resync", "health"})
 """Kinds a station sends on ``…/up/{kind}``."""
 DOWN_KINDS: frozenset[str] = frozenset(
-    {"ack", "catalog", "task", "intercept", "release", "po", "moves", "shipped"})
+    {"ack", "catalog", "operators", "task", "intercept", "release", "po", "moves", "shipped"})
 """Kinds the cloud sends on ``…/down/{kind}``."""
 
 
@@ -257,6 +257,29 @@ class CatalogWire(_Wire):
     warehouses: list[WarehouseWire] = Field(default_factory=list)
     locations: list[LocationWire] = Field(default_factory=list)
     skus: list[SkuWire] = Field(default_factory=list)
+
+
+class OperatorWire(_Wire):
+    """A kiosk operator as the cloud manages it (web app 工作人员)."""
+
+    operator_id: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=100)
+    role: str = Field(pattern=r"^(packer|lead)$")
+    """What the kiosk lets them do: ``lead`` may also approve overrides."""
+    badge: str | None = Field(default=None, min_length=1, max_length=64)
+    """The badge code a scanner reads at sign-in; unique among operators."""
+    pin_hash: str | None = Field(default=None, max_length=200)
+    """Argon2id hash of the PIN (``edge.domain.auth``), never the PIN itself."""
+    active: bool = True
+    version: int = Field(ge=1)
+    """The cloud's version of this operator: a station keeps the newest it applied."""
+
+
+class OperatorsWire(_Wire):
+    """Operators for a station (kind ``operators``): upserts, newest version wins; an
+    operator the cloud deactivates is sent with ``active`` false, never deleted."""
+
+    operators: list[OperatorWire] = Field(min_length=1, max_length=1000)
 
 
 class TaskLineWire(_Wire):
@@ -407,6 +430,7 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("up", "health"): HealthWire,
     ("down", "ack"): AckWire,
     ("down", "catalog"): CatalogWire,
+    ("down", "operators"): OperatorsWire,
     ("down", "task"): TaskWire,
     ("down", "intercept"): InterceptWire,
     ("down", "release"): ReleaseWire,

@@ -37,10 +37,12 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0014_catalog_version"
+HEAD = "0015_operators"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
+    "station_operators": {"id", "name", "role", "badge", "pin_hash", "active", "version",
+                          "created_at", "updated_at"},  # 0015_operators
     "warehouses": {"id", "name", "negative_stock_policy"},
     "stations": {"id", "warehouse_id", "name", "status", "created_at", "revoked_at",
                  "role"},  # role: 0011_station_roles
