@@ -140,6 +140,8 @@ orders = sa.Table(
     sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
     sa.Column("first_seen_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # 0016_order_review: the buyer note a person approved (review stops on any other)
+    sa.Column("note_approved", sa.Text(), nullable=True),
     sa.CheckConstraint(
         "state IN (" + ", ".join(f"'{s}'" for s in ORDER_STATES) + ")", name="state"),
     sa.UniqueConstraint("shop_id", "platform_order_id"),
@@ -149,6 +151,22 @@ orders = sa.Table(
 
 Upserted from the platform: a record replaces the stored one only when its
 ``platform_updated_at`` is newer. ``revision`` counts the versions applied."""
+
+order_events = sa.Table(
+    "order_events",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("from_state", sa.String(16), nullable=False),
+    sa.Column("to_state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False, server_default=""),
+    sa.Index("ix_order_events_order", "order_id", "id"),
+)
+"""State changes of an order made by a person (审单: approve, hold, release), with who,
+when and why (``cloud.orders.review``); the platform's own changes are not here."""
 
 order_lines = sa.Table(
     "order_lines",

@@ -48,6 +48,7 @@ EXCEPTION_TEXT = {
     "out_of_stock": "库存不足 / out of stock",
     "no_station": "仓库没有可用工作站 / no working station in the warehouse",
     "no_warehouse": "店铺没有发货仓库 / the shop has no warehouse",
+    "held": "人工挂起 / held by hand",
 }
 """Exception codes with their bilingual reasons."""
 
@@ -192,7 +193,7 @@ def _review(conn: Connection, shop_id: str, row: sa.Row[tuple[object, ...]],
         return "risk_review", None, {}
     if row.refund_status in REFUND_REQUESTED.get(row.platform, frozenset()):
         return "refund", None, {}
-    if row.buyer_note.strip():
+    if row.buyer_note.strip() and row.buyer_note != row.note_approved:
         return "buyer_note", f"{EXCEPTION_TEXT['buyer_note']}: {row.buyer_note}"[:500], {}
     need: dict[str, int] = defaultdict(int)
     unmapped: list[str] = []

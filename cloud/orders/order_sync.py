@@ -63,6 +63,7 @@ from cloud.marketplaces.base import (
 from cloud.marketplaces.errors import BusinessError
 from cloud.orders.intercepts import intercept, lift_refund_intercepts
 from cloud.orders.reservations import Mapping, find_mapping, reconcile
+from cloud.orders.review import HELD
 from cloud.shops import ShopClient
 
 log = logging.getLogger("packline.order_sync")
@@ -360,6 +361,8 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
         values.update(state="exception", exception_code="refund",
                       exception_detail="买家申请退款 / refund requested", warehouse_id=None,
                       station_id=None)
+    elif state == "exception" and cur.exception_code == HELD:
+        _write_lines(conn, shop_id, oid, po, cache)  # a person's hold stays until released
     elif state in ("pending", "exception"):
         values.update(state="pending", exception_code=None, exception_detail=None)
         _write_lines(conn, shop_id, oid, po, cache)

@@ -37,6 +37,7 @@ class Permission(enum.StrEnum):
     ALERTS_CLOSE = "alerts.close"
     STATIONS_VIEW = "stations.view"
     ORDERS_VIEW = "orders.view"
+    ORDERS_REVIEW = "orders.review"
     PRODUCTS_VIEW = "products.view"
     PRODUCTS_EDIT = "products.edit"
     USERS_MANAGE = "users.manage"
@@ -57,6 +58,7 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.STATIONS_VIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.ORDERS_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
+    Permission.ORDERS_REVIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.PRODUCTS_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PRODUCTS_EDIT: frozenset({Role.PURCHASER, Role.MANAGER, Role.ADMIN}),

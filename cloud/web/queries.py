@@ -25,7 +25,7 @@ from cloud.db.schema import (
     users,
     warehouses,
 )
-from cloud.db.schema_orders import ORDER_STATES, orders
+from cloud.db.schema_orders import ORDER_STATES, order_lines, orders
 
 BACKUP_LAG_WARN = timedelta(hours=1)
 """A station whose backup is older than this is flagged."""
@@ -203,3 +203,50 @@ def shop_choices(conn: Connection) -> list[tuple[str, str, str]]:
     return [(r.id, r.platform, r.name)
             for r in conn.execute(sa.select(shops.c.id, shops.c.platform, shops.c.name)
                                   .order_by(shops.c.platform, shops.c.name))]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineRow:
+    """One line of an order as the detail page shows it."""
+
+    line_no: int
+    title: str
+    spec: str
+    platform_sku: str
+    qty: int
+    price_fen: int
+    sku: str | None
+    sku_qty: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDetail:
+    """One order for the 审单 page: the list's columns plus what a reviewer needs."""
+
+    row: OrderRow
+    shop_name: str
+    exception_detail: str | None
+    seller_note: str
+    note_approved: str | None
+    warehouse_id: str | None
+    station_id: str | None
+    lines: list[OrderLineRow]
+
+
+def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
+    """The order with its lines (receiver masked), or None."""
+    o = orders
+    r = conn.execute(sa.select(o, shops.c.name.label("shop_name"))
+                     .select_from(o.join(shops, shops.c.id == o.c.shop_id))
+                     .where(o.c.id == order_id)).first()
+    if r is None:
+        return None
+    row = OrderRow(r.id, r.platform, r.platform_order_id, r.shop_name, r.state, r.exception_code,
+                   _receiver(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
+                   r.platform_tracking)
+    lines = [OrderLineRow(ln.line_no, ln.title, ln.spec, ln.outer_id or ln.platform_sku_id,
+                          ln.qty, int(ln.price_fen), ln.sku, ln.sku_qty)
+             for ln in conn.execute(sa.select(order_lines).where(
+                 order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))]
+    return OrderDetail(row, r.shop_name, r.exception_detail, r.seller_note, r.note_approved,
+                       r.warehouse_id, r.station_id, lines)

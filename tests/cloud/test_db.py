@@ -37,10 +37,12 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0015_operators"
+HEAD = "0016_order_review"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
+    "order_events": {"id", "order_id", "at", "actor", "action", "from_state", "to_state",
+                     "reason"},  # 0016_order_review
     "station_operators": {"id", "name", "role", "badge", "pin_hash", "active", "version",
                           "created_at", "updated_at"},  # 0015_operators
     "warehouses": {"id", "name", "negative_stock_policy"},

@@ -1,15 +1,19 @@
-"""订单: one list across shops and platforms, with filters (receivers masked)."""
+"""订单: one list across shops and platforms, with filters (receivers masked); one order's
+page with its lines and 审单 by hand — approve a buyer note, hold with a reason, release
+(``cloud.orders.review``), each recorded with who and why."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cloud.db.schema import PLATFORMS
 from cloud.db.schema_orders import ORDER_STATES
+from cloud.errors import InputError, Problem
+from cloud.orders import review
 from cloud.web import queries, session
-from cloud.web.context import read
+from cloud.web.context import read, web, write
 from cloud.web.forms import BadInput, day_start, limit, text
 from cloud.web.i18n import gettext
 from cloud.web.permissions import Permission, requires
@@ -49,4 +53,50 @@ async def order_list(request: Request) -> Response:
         status_code=400 if error else 200)
 
 
-routes: list[BaseRoute] = [Route("/orders", order_list, methods=["GET"])]
+async def _detail_page(request: Request, order_id: str, errors: list[Problem] | None = None,
+                       reason: str = "", status_code: int = 200) -> Response:
+    detail = await read(request, queries.order_detail, order_id)
+    if detail is None:
+        return RedirectResponse("/orders", status_code=303)
+    events = await read(request, review.events, order_id)
+    names = await read(request, queries.sku_names, [ln.sku for ln in detail.lines if ln.sku])
+    return render(request, "order.html", {
+        "d": detail, "o": detail.row, "events": events, "names": names, "errors": errors or [],
+        "reason": reason, "holdable": (detail.row.state in review.HOLDABLE_STATES
+                                       and detail.row.exception_code != review.HELD)},
+        status_code=status_code)
+
+
+@requires(Permission.ORDERS_VIEW)
+async def order_page(request: Request) -> Response:
+    """One order: lines, masked receiver, notes, why it waits, who changed it by hand."""
+    return await _detail_page(request, request.path_params["order_id"])
+
+
+@requires(Permission.ORDERS_REVIEW)
+async def order_action(request: Request) -> Response:
+    """Approve, hold or release the order (a form per action)."""
+    ctx, actor = web(request), request.state.user.username
+    order_id, action = request.path_params["order_id"], request.path_params["action"]
+    form = await request.form()
+    reason = text(form, "reason", review.REASON_MAX) or ""
+    try:
+        if action == "approve":
+            await write(request, review.approve, order_id, actor=actor, note=reason, now=ctx.now())
+        elif action == "hold":
+            await write(request, review.hold, order_id, actor=actor, reason=reason, now=ctx.now())
+        elif action == "release":
+            await write(request, review.release, order_id, actor=actor, now=ctx.now())
+        else:
+            return RedirectResponse(f"/orders/{order_id}", status_code=303)
+    except InputError as err:
+        return await _detail_page(request, order_id, err.problems, reason, 400)
+    session.flash(request, f"review.{action}_done")
+    return RedirectResponse(f"/orders/{order_id}", status_code=303)
+
+
+routes: list[BaseRoute] = [
+    Route("/orders", order_list, methods=["GET"]),
+    Route("/orders/{order_id}", order_page, methods=["GET"]),
+    Route("/orders/{order_id}/{action}", order_action, methods=["POST"]),
+]

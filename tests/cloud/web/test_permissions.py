@@ -36,6 +36,7 @@ INTENDED: dict[Permission, set[Role]] = {
     P.ALERTS_CLOSE: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.STATIONS_VIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.ORDERS_VIEW: {R.WAREHOUSE_LEAD, R.FINANCE, R.MANAGER, R.ADMIN},
+    P.ORDERS_REVIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.PRODUCTS_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
     P.PRODUCTS_EDIT: {R.PURCHASER, R.MANAGER, R.ADMIN},
     P.USERS_MANAGE: {R.ADMIN},
@@ -84,7 +85,7 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
     seed_data(cloud_engine)
     ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js", "sku:path": "SKU-1",
            "mapping_id:int": "1", "msg_id": "no-such-alert",
-           "operator_id": "no-such-operator"}
+           "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold"}
     guarded = [(m, p, a) for m, p, a in endpoints(app) if isinstance(a, Permission)]
     assert {a for _m, _p, a in guarded} == set(Permission)  # every permission guards a route
     checked = 0
@@ -126,7 +127,7 @@ async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.As
     made = add_users(cloud_engine)
     ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js", "sku:path": "SKU-1",
            "mapping_id:int": "1", "msg_id": "no-such-alert",
-           "operator_id": "no-such-operator"}
+           "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold"}
     csrf = await token(client)
     for method, path, access in endpoints(app):
         if not isinstance(access, Permission):

@@ -1,0 +1,114 @@
+"""审单 by hand: approve an order held for its buyer note, hold an order with a reason,
+release a hold. Each writes an ``order_events`` row (who, when, from → to, why) and an
+audit entry in the caller's transaction; the next allocation pass does the rest.
+
+* **approve** — an order in ``exception`` for its buyer note: the note is recorded as
+  approved (``orders.note_approved``) and the order goes back to ``pending``; a later,
+  different note from the buyer stops it again.
+* **hold** — an order not yet at a station (``pending``, ``exception``, ``allocated``)
+  becomes ``exception`` with code ``held`` and the reason; it keeps its reservation (it is
+  still paid), no allocation pass touches it, and a platform update does not lift it.
+  An order already at a station is stopped there with an intercept instead (not here).
+* **release** — a held order goes back to ``pending``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from cloud import audit
+from cloud.db.schema_orders import order_events, orders
+from cloud.errors import InputError, Problem
+from cloud.orders.reservations import reconcile
+
+HELD = "held"
+"""``orders.exception_code`` of an order a person holds."""
+HOLDABLE_STATES = ("pending", "exception", "allocated")
+"""States a hold applies to: the order has not reached a station."""
+REASON_MAX = 500
+"""Longest reason kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """One state change made by a person."""
+
+    at: datetime
+    actor: str
+    action: str
+    from_state: str
+    to_state: str
+    reason: str
+
+
+def _current(conn: Connection, order_id: str) -> sa.Row:  # type: ignore[type-arg]
+    row = conn.execute(sa.select(orders.c.state, orders.c.exception_code, orders.c.buyer_note)
+                       .where(orders.c.id == order_id).with_for_update()).first()
+    if row is None:
+        raise InputError([Problem("", f"没有订单 {order_id}", f"no order {order_id}")])
+    return row
+
+
+def _record(conn: Connection, order_id: str, *, actor: str, action: str, from_state: str,
+            to_state: str, reason: str, now: datetime) -> None:
+    conn.execute(sa.insert(order_events).values(
+        order_id=order_id, at=now, actor=actor[:64], action=action, from_state=from_state,
+        to_state=to_state, reason=reason))
+    audit.record(conn, now, actor, f"order.{action}", order_id,
+                 {"from": from_state, "to": to_state, "reason": reason})
+
+
+def approve(conn: Connection, order_id: str, *, actor: str, note: str, now: datetime) -> None:
+    """Approve the buyer note of an order held for it (back to ``pending``)."""
+    row = _current(conn, order_id)
+    if row.state != "exception" or row.exception_code != "buyer_note":
+        raise InputError([Problem("", "只有因买家留言待审的订单可以审核通过",
+                                  "only an order held for its buyer note can be approved")])
+    conn.execute(sa.update(orders).where(orders.c.id == order_id).values(
+        state="pending", exception_code=None, exception_detail=None,
+        note_approved=row.buyer_note, updated_at=now))
+    _record(conn, order_id, actor=actor, action="approve", from_state=row.state,
+            to_state="pending", reason=note.strip()[:REASON_MAX], now=now)
+
+
+def hold(conn: Connection, order_id: str, *, actor: str, reason: str, now: datetime) -> None:
+    """Hold an order that has not reached a station, with a reason (required)."""
+    reason = reason.strip()
+    problems = []
+    if not reason:
+        problems.append(Problem("reason", "请写明挂起原因", "say why the order is held"))
+    row = _current(conn, order_id)
+    if row.state not in HOLDABLE_STATES or row.exception_code == HELD:
+        problems.append(Problem("", "该订单已在工作站或已挂起, 不能挂起",
+                                "the order is at a station or already held"))
+    if problems:
+        raise InputError(problems)
+    conn.execute(sa.update(orders).where(orders.c.id == order_id).values(
+        state="exception", exception_code=HELD, exception_detail=reason[:REASON_MAX],
+        warehouse_id=None, station_id=None, updated_at=now))
+    reconcile(conn, [order_id], now=now)  # still paid: its units stay held
+    _record(conn, order_id, actor=actor, action="hold", from_state=row.state,
+            to_state="exception", reason=reason[:REASON_MAX], now=now)
+
+
+def release(conn: Connection, order_id: str, *, actor: str, now: datetime) -> None:
+    """Lift a hold: the order goes back to ``pending`` and the next pass reviews it."""
+    row = _current(conn, order_id)
+    if row.state != "exception" or row.exception_code != HELD:
+        raise InputError([Problem("", "该订单没有被挂起", "the order is not held")])
+    conn.execute(sa.update(orders).where(orders.c.id == order_id).values(
+        state="pending", exception_code=None, exception_detail=None, updated_at=now))
+    _record(conn, order_id, actor=actor, action="release", from_state=row.state,
+            to_state="pending", reason="", now=now)
+
+
+def events(conn: Connection, order_id: str) -> list[OrderEvent]:
+    """The order's hand-made state changes, oldest first."""
+    e = order_events.c
+    return [OrderEvent(r.at, r.actor, r.action, r.from_state, r.to_state, r.reason)
+            for r in conn.execute(sa.select(order_events).where(e.order_id == order_id)
+                                  .order_by(e.id))]
