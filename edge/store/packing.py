@@ -23,6 +23,21 @@ _ORDER_COLS = (
 )
 
 
+OLDEST_SINGLE_ITEM_SQL = """
+    SELECT o.order_id FROM orders o
+    WHERE o.status = 'waiting'
+      AND (SELECT SUM(l.qty) FROM order_lines l
+           WHERE l.order_id = o.order_id AND l.sku = :sku) = :units
+      AND NOT EXISTS (SELECT 1 FROM order_lines x WHERE x.order_id = o.order_id AND x.sku <> :sku)
+    ORDER BY o.ordered_at, o.order_id LIMIT 1"""
+"""The oldest waiting order made of exactly ``:units`` of ``:sku``, for the single-item scan
+(爆款单品扫描即打印, one scan per parcel). It walks the waiting orders oldest first
+(``orders_by_status``) and checks each one's lines on ``order_lines_by_order_sku`` (m010),
+stopping at the first match, so its cost is bounded by the backlog of waiting orders. Starting
+from the SKU's lines instead reads every order that ever held the SKU: a best seller with
+30,000 shipped orders took 17–28 ms per scan, growing with the station's age."""
+
+
 class AlreadyPrinted(PackError):
     """The label was printed before; printing it again needs a reason (a reprint)."""
 
@@ -78,15 +93,7 @@ class StoreOrderSource:
 
     def oldest_single_item_order(self, sku: str, units: int) -> PackOrder | None:
         """The oldest waiting order made of exactly ``units`` of ``sku`` (one SKU only)."""
-        row = self.q.db.execute(
-            """SELECT o.order_id FROM orders o JOIN order_lines l USING (order_id)
-               WHERE o.status = 'waiting' AND l.sku = ?
-                 AND NOT EXISTS (SELECT 1 FROM order_lines x
-                                 WHERE x.order_id = o.order_id AND x.sku <> l.sku)
-               GROUP BY o.order_id HAVING SUM(l.qty) = ?
-               ORDER BY o.ordered_at, o.order_id LIMIT 1""",
-            [sku, units],
-        ).fetchone()
+        row = self.q.db.execute(OLDEST_SINGLE_ITEM_SQL, {"sku": sku, "units": units}).fetchone()
         return self.order(row[0]) if row else None
 
     def print_count(self, order_id: str, kind: str = "label") -> int:

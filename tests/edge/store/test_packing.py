@@ -216,3 +216,47 @@ def test_a_warehouse_short_with_allow_policy_ships_with_a_negative_stock_alert(s
     assert [(k, s, json.loads(d)["balance"]) for k, s, d in alerts] == [
         ("negative_stock", "CUP-350@A-01-01", -5)]
     assert [a["kind"] for a in outbox(store, "alert")] == ["negative_stock"]
+
+
+def _order(store: Store, oid: str, at: str, lines: list[tuple[str, int]],
+           status: str = "waiting") -> None:
+    with store.writer.transaction() as db:
+        db.execute("INSERT INTO orders (order_id, platform, platform_order_no, status, ordered_at, "
+                   "updated_at) VALUES (?, 'pdd', ?, ?, ?, ?)", [oid, f"P-{oid}", status, at, at])
+        db.conn.executemany("INSERT INTO order_lines (order_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",
+                            [(oid, n, sku, qty) for n, (sku, qty) in enumerate(lines, start=1)])
+
+
+def test_single_item_order_is_the_oldest_waiting_one_of_exactly_that_item(store: Store) -> None:
+    """Hand-picked answers: shipped, mixed, wrong-count and cancelled orders never match; two
+    lines of the same SKU add up; equal times fall back to the order id."""
+    src = StoreOrderSource(store.queries)
+    t = "2026-11-23T07:{:02d}:00+00:00".format
+    _order(store, "A0", t(0), [("CUP-350", 1)], status="shipped")
+    _order(store, "A1", t(1), [("CUP-350", 1), ("TOWEL-W", 1)])
+    _order(store, "A2", t(2), [("CUP-350", 2)])
+    _order(store, "A3", t(3), [("CUP-350", 1)], status="cancelled")
+    _order(store, "B9", t(4), [("CUP-350", 1)])
+    _order(store, "B5", t(4), [("CUP-350", 1)])
+    _order(store, "C1", t(5), [("TOWEL-W", 1), ("TOWEL-W", 2)])
+    found = {(sku, units): (o.order_id if (o := src.oldest_single_item_order(sku, units)) else None)
+             for sku, units in (("CUP-350", 1), ("CUP-350", 2), ("CUP-350", 3), ("TOWEL-W", 3),
+                                ("TOWEL-W", 1), ("SOCK-M", 1))}
+    assert found == {("CUP-350", 1): "B5", ("CUP-350", 2): "A2", ("CUP-350", 3): None,
+                     ("TOWEL-W", 3): "C1", ("TOWEL-W", 1): None, ("SOCK-M", 1): None}
+
+
+def test_single_item_scan_walks_waiting_orders_not_the_items_history(store: Store) -> None:
+    """The single-item lookup is driven by the waiting orders and checks each on the (order,
+    SKU) index of migration m010, so a best seller's years of shipped orders are never read."""
+    from edge.store.packing import OLDEST_SINGLE_ITEM_SQL
+
+    db = store.writer.db
+    (index_sql,) = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' "
+                              "AND name = 'order_lines_by_order_sku'").fetchone()
+    assert "order_lines(order_id, sku, qty)" in index_sql
+    plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + OLDEST_SINGLE_ITEM_SQL,
+                                         {"sku": "CUP-350", "units": 1}).fetchall()]
+    assert plan[0].startswith("SEARCH o USING INDEX orders_by_status (status=?)"), plan
+    assert sum("USING COVERING INDEX order_lines_by_order_sku" in p for p in plan) == 2, plan
+    assert not any("order_lines_by_sku" in p for p in plan), plan
