@@ -318,9 +318,10 @@ def m009_pending_shipped(db: Database) -> None:
 
 @migrations()
 def m010_order_lines_by_order_sku(db: Database) -> None:
-    """Order lines by (order, SKU) with the quantity: the single-item scan checks each
-    waiting order's lines on this index alone (``edge.store.packing.OLDEST_SINGLE_ITEM_SQL``)
-    instead of walking every line that ever held the SKU through ``order_lines_by_sku``."""
+    """Order lines by (order, SKU) with the quantity: the single-item scan of a best seller
+    checks each waiting order's lines on this index alone
+    (``edge.store.packing.SINGLE_ITEM_BY_WAITING_SQL``) instead of walking every line that
+    ever held the SKU through ``order_lines_by_sku``."""
     db.execute("CREATE INDEX order_lines_by_order_sku ON order_lines(order_id, sku, qty)")
 
 
