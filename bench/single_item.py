@@ -83,12 +83,14 @@ def run(path: Path, history: int, repeat: int) -> None:
     print(f"{'item':32}{'now ms p50':>12}{'max':>8}{'before p50':>12}{'max':>8}{'before/now':>12}")
     for label, sku in ((f"best seller ({HOT})", HOT), ("no waiting single order", "BENCH-NONE"),
                        ("its own single order", "BENCH-LONE")):
-        found, now = timed(lambda sku=sku: src.oldest_single_item_order(sku, 1), repeat)
+        def current(sku: str = sku) -> Any:
+            return src.oldest_single_item_order(sku, 1)
 
         def previous(sku: str = sku) -> Any:
             row = reader.db.execute(SINGLE_ITEM_BY_LINES_SQL, {"sku": sku, "units": 1}).fetchone()
             return src.order(row[0]) if row else None
 
+        found, now = timed(current, repeat)
         was, before = timed(previous, repeat)
         same = (found.order_id if found else None) == (was.order_id if was else None)
         if not same:
