@@ -13,6 +13,7 @@ BENCHES: dict[str, str] = {
     "marketplaces": "bench.marketplaces:main",
     "sync": "bench.sync:main",
     "scan_latency": "bench.scan_latency:main",
+    "single_item": "bench.single_item:main",
     "orders": "bench.orders:main",
     "station_year": "bench.station_year:main",
     "station_size": "bench.station_size:main",

@@ -331,6 +331,15 @@ def m011_operator_cloud_version(db: Database) -> None:
     db.execute("ALTER TABLE operators ADD COLUMN cloud_version INTEGER")
 
 
+@migrations()
+def m012_order_lines_by_order_sku(db: Database) -> None:
+    """Order lines by (order, SKU) with the quantity: the single-item scan of a best seller
+    checks each waiting order's lines on this index alone
+    (``edge.store.packing.SINGLE_ITEM_BY_WAITING_SQL``) instead of walking every line that
+    ever held the SKU through ``order_lines_by_sku``."""
+    db.execute("CREATE INDEX order_lines_by_order_sku ON order_lines(order_id, sku, qty)")
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

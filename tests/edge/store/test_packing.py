@@ -216,3 +216,75 @@ def test_a_warehouse_short_with_allow_policy_ships_with_a_negative_stock_alert(s
     assert [(k, s, json.loads(d)["balance"]) for k, s, d in alerts] == [
         ("negative_stock", "CUP-350@A-01-01", -5)]
     assert [a["kind"] for a in outbox(store, "alert")] == ["negative_stock"]
+
+
+def _order(store: Store, oid: str, at: str, lines: list[tuple[str, int]],
+           status: str = "waiting") -> None:
+    with store.writer.transaction() as db:
+        db.execute("INSERT INTO orders (order_id, platform, platform_order_no, status, ordered_at, "
+                   "updated_at) VALUES (?, 'pdd', ?, ?, ?, ?)", [oid, f"P-{oid}", status, at, at])
+        db.conn.executemany("INSERT INTO order_lines (order_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",
+                            [(oid, n, sku, qty) for n, (sku, qty) in enumerate(lines, start=1)])
+
+
+@pytest.mark.parametrize("shape", ["by_lines", "by_waiting"])
+def test_single_item_order_is_the_oldest_waiting_one_of_exactly_that_item(
+    store: Store, shape: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hand-picked answers, the same from either query: shipped, mixed, wrong-count and
+    cancelled orders never match; two lines of the same SKU add up; equal times fall back to
+    the order id."""
+    from edge.store import packing
+
+    chosen = {"by_lines": packing.SINGLE_ITEM_BY_LINES_SQL,
+              "by_waiting": packing.SINGLE_ITEM_BY_WAITING_SQL}[shape]
+    monkeypatch.setattr(packing, "single_item_sql", lambda db, sku: chosen)
+    src = StoreOrderSource(store.queries)
+    t = "2026-11-23T07:{:02d}:00+00:00".format
+    _order(store, "A0", t(0), [("CUP-350", 1)], status="shipped")
+    _order(store, "A1", t(1), [("CUP-350", 1), ("TOWEL-W", 1)])
+    _order(store, "A2", t(2), [("CUP-350", 2)])
+    _order(store, "A3", t(3), [("CUP-350", 1)], status="cancelled")
+    _order(store, "B9", t(4), [("CUP-350", 1)])
+    _order(store, "B5", t(4), [("CUP-350", 1)])
+    _order(store, "C1", t(5), [("TOWEL-W", 1), ("TOWEL-W", 2)])
+    found = {(sku, units): (o.order_id if (o := src.oldest_single_item_order(sku, units)) else None)
+             for sku, units in (("CUP-350", 1), ("CUP-350", 2), ("CUP-350", 3), ("TOWEL-W", 3),
+                                ("TOWEL-W", 1), ("SOCK-M", 1))}
+    assert found == {("CUP-350", 1): "B5", ("CUP-350", 2): "A2", ("CUP-350", 3): None,
+                     ("TOWEL-W", 3): "C1", ("TOWEL-W", 1): None, ("SOCK-M", 1): None}
+
+
+def test_a_best_sellers_single_item_scan_walks_the_waiting_orders(
+    store: Store, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An item on many order lines is looked up from the waiting orders, each checked on the
+    (order, SKU) index of migration m012, so its years of shipped orders are never read; an
+    ordinary item still starts from its few lines."""
+    from edge.store import packing
+
+    monkeypatch.setattr(packing, "LINES_FIRST_LIMIT", 3)
+    db = store.writer.db
+    (index_sql,) = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' "
+                              "AND name = 'order_lines_by_order_sku'").fetchone()
+    assert "order_lines(order_id, sku, qty)" in index_sql
+
+    def plan(sql: str) -> list[str]:
+        return [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql,
+                                             {"sku": "CUP-350", "units": 1}).fetchall()]
+
+    by_waiting = plan(packing.SINGLE_ITEM_BY_WAITING_SQL)
+    assert by_waiting[0].startswith("SEARCH o USING INDEX orders_by_status (status=?)"), by_waiting
+    assert sum("USING COVERING INDEX order_lines_by_order_sku" in p for p in by_waiting) == 2
+    assert not any("order_lines_by_sku" in p for p in by_waiting), by_waiting
+    assert "order_lines_by_sku" in plan(packing.SINGLE_ITEM_BY_LINES_SQL)[0]
+
+    t = "2026-11-23T07:{:02d}:00+00:00".format
+    for n in range(2):
+        _order(store, f"H{n}", t(n), [("CUP-350", 1)], status="shipped")
+    assert packing.single_item_sql(db, "CUP-350") == packing.SINGLE_ITEM_BY_LINES_SQL  # 2 lines
+    _order(store, "H2", t(2), [("CUP-350", 1)])
+    assert packing.single_item_sql(db, "CUP-350") == packing.SINGLE_ITEM_BY_WAITING_SQL  # 3
+    assert packing.single_item_sql(db, "SOCK-M") == packing.SINGLE_ITEM_BY_LINES_SQL
+    found = StoreOrderSource(store.queries).oldest_single_item_order("CUP-350", 1)
+    assert found is not None and found.order_id == "H2"
