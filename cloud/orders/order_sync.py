@@ -33,8 +33,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import sys
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -474,6 +475,10 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
             reading.append((nxt, asyncio.ensure_future(
                 fetch_window(sc.client, *nxt, page_size=s.page_size))))
 
+    # One window is written at a time, in a worker thread, while the next ones are read:
+    # window n starts writing only after window n − 1 has committed (with its checkpoint),
+    # so the checkpoint only ever moves to the end of a window whose orders are stored.
+    storing: asyncio.Future[None] | None = None
     last: dict[str, PlatformOrder] = {}
     try:
         for _ in range(max(1, s.read_ahead)):
@@ -482,13 +487,41 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
             window, task = reading.popleft()
             got = await task
             read_next()
-            _store_window(engine, shop_id, window, got, result, last, now=now)
+            if storing is not None:
+                await asyncio.shield(storing)
+            storing = _in_thread(engine, _store_window, engine, shop_id, window, got, result,
+                                 last, now=now)
             last = {po.order_id: po for po in got}
+        if storing is not None:
+            await asyncio.shield(storing)
     finally:
         for _, task in reading:
             task.cancel()
         await asyncio.gather(*(task for _, task in reading), return_exceptions=True)
+        if storing is not None:
+            # A read failed (or the run was cancelled) while a window was being written:
+            # that write finishes (it commits or rolls back whole) before the error goes up.
+            await asyncio.wait([storing])
+            err = None if storing.cancelled() else storing.exception()
+            if err is not None and err is not sys.exc_info()[1]:
+                log.warning("writing a window failed too: %s", err)
     return result
+
+
+def _in_thread(engine: Engine, fn: Callable[..., None], *args: Any, **kwargs: Any
+               ) -> asyncio.Future[None]:
+    """Run a window's write off the event loop (reads go on meanwhile), except on an
+    in-memory SQLite database, whose connection is per thread: there it runs inline."""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            fn(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - handed to the awaiting caller
+            done.set_exception(err)
+        else:
+            done.set_result(None)
+        return done
+    return asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
 
 
 def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime],
