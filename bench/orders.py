@@ -25,7 +25,8 @@ so that the limit binds through the run, on both sides equally. The ceiling of N
 then exact, burst included: a sliding window of ``k`` calls per ``p`` seconds needs at
 least ``⌊(N − 1) / k⌋ · p`` seconds for N calls; the ratios are that time over the phase's
 time. Every other API keeps its published limit. "No ban": the fake's rate-limit refusals
-are counted and printed (0 expected).
+are counted and printed (0 expected). The process runs with the worker's interpreter
+setting (``cloud.orders.worker.SWITCH_INTERVAL``), as ``packline-cloud worker`` does.
 
 ``python -m bench orders`` (``BENCH_ORDERS_HOURS`` sets the history size, default 12 h of
 1500 orders/h; ``BENCH_ORDERS_LIMIT_SCALE`` the factor; 1 means PDD's real limit).
@@ -66,10 +67,12 @@ async def _main() -> None:
     from cloud.marketplaces.http import Limit, RateLimiter
     from cloud.marketplaces.pdd import LIMITS
     from cloud.orders.order_sync import SyncSettings, fetch_window, sync_orders
+    from cloud.orders.worker import SWITCH_INTERVAL, tune_interpreter
     from cloud.shops import open_client
     from tests.cloud.orders.remote_fake import RemoteFake
     from tests.cloud.orders.support import connect_shop, seed_warehouses
 
+    tune_interpreter()  # as the worker process runs sync_orders
     hours = float(os.environ.get("BENCH_ORDERS_HOURS", "12"))
     scale = int(os.environ.get("BENCH_ORDERS_LIMIT_SCALE", "100"))
     (real,) = LIMITS[LIST_API]
@@ -142,7 +145,7 @@ async def _main() -> None:
           f"windows ({ingest_calls} list calls; discard {discard_calls})")
     print(f"limit: {real.calls}/{real.period:g} s scaled 1/{scale} → fake {scaled.calls} calls / "
           f"{scaled.period:g} s; client {allowed} / {paced:.4g} s; "
-          f"rate-limit refusals: {len(refused)}")
+          f"rate-limit refusals: {len(refused)}; switch interval {SWITCH_INTERVAL * 1000:g} ms")
     print(f"  ingest  (HTTP → SQLite): {ingest:8.0f} orders/s  ({ingest_s:.1f} s; this process's "
           f"CPU {1000 * ingest_cpu / result.fetched:.3f} ms/order)")
     print(f"  discard (HTTP only)    : {discard:8.0f} orders/s  ({discard_s:.1f} s; "

@@ -9,7 +9,8 @@ this instant has been read". Each run reads windows as docs/specs/marketplaces.m
 read from the last page back to the first (the client's ``orders_in_window``). The
 orders of a window and the new cursor are written in ONE transaction: a crash re-reads
 the window, and the upsert is idempotent — by platform order id, the record with the
-newer ``updated_at`` wins, equal or older ones are ignored.
+newer ``updated_at`` wins, equal or older ones are ignored. Windows are read a few at
+once and written one at a time, in order, off the event loop (:func:`sync_orders`).
 
 Normalisation: ids as strings, money in fen, times UTC, lines mapped to Packline SKUs
 through ``sku_mappings`` (platform ``sku_id``, else merchant ``outer_id``). An unmapped
@@ -113,8 +114,9 @@ class SyncSettings:
     """Windows read per run at most (the rest next run)."""
     read_ahead: int = 4
     """Windows read at once (their pages share the client's rate limiter); each window is
-    still written, with its checkpoint, in order, so a failure leaves the cursor after the
-    last window written and the next run re-reads from there."""
+    still written, with its checkpoint, in order — one at a time in a worker thread while
+    the next windows are read — so a failure leaves the cursor after the last window
+    written and the next run re-reads from there."""
     refund_lookback: timedelta = timedelta(hours=1)
     """Where a new shop's refund cursor starts. Short on purpose: PDD has no "all" refund
     status, so each window costs one call per status under a 100 calls / 10 s limit, and
