@@ -91,6 +91,9 @@ OPEN_STATES = ("pending", "exception", "allocated", "tasked", "intercepted")
 MAX_PAGE_SIZE = 100
 """Largest page both platforms serve (PDD ``page_size`` max 100, TOP 1–100:
 docs/specs/marketplaces.md §1.7.1, §2.6.1): fewest calls per window."""
+STORE_ATTEMPTS = 3
+"""Times a window's transaction is written before its integrity error goes up: a second
+attempt sees the rows the colliding writer committed, so one retry is normally enough."""
 DEFAULT_MAX_SPAN = timedelta(minutes=30)
 """Longest window for a client that does not state its own (``max_window_seconds``): PDD's
 30 minutes, the strictest documented (docs/specs/marketplaces.md §1.7.1)."""
@@ -532,8 +535,31 @@ def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
     """Write one window's orders and move the checkpoint to its end, in one transaction.
 
     ``last`` holds the previous window's orders, written by this run: an identical copy
-    read again in the overlap is stale without asking the database."""
-    end = window[1]
+    read again in the overlap is stale without asking the database. A transaction that
+    collides with another writer of the same orders (two workers on one shop, PostgreSQL:
+    both found an order new) is rolled back whole and written again, up to
+    :data:`STORE_ATTEMPTS` times; the counts are added to ``result`` once it commits."""
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            counts = _write_window(engine, shop_id, window, got, last, now=now)
+            break
+        except sa.exc.IntegrityError as err:
+            if attempt == STORE_ATTEMPTS:
+                raise
+            log.info("window %s of %s collided with another writer, writing it again: %s",
+                     window[0].isoformat(), shop_id, err.orig)
+    result.inserted += counts["inserted"]
+    result.updated += counts["updated"]
+    result.stale += counts["stale"]
+    result.windows += 1
+    result.fetched += len(got)
+
+
+def _write_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime],
+                  got: list[PlatformOrder], last: dict[str, PlatformOrder], *,
+                  now: datetime) -> dict[str, int]:
+    """One attempt of :func:`_store_window`; returns the counts by kind."""
+    counts = {"inserted": 0, "updated": 0, "stale": 0}
     stamp = now
     with write_transaction(engine) as conn:
         cache = MappingCache(conn, shop_id)
@@ -547,27 +573,23 @@ def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
         for po in sorted(got, key=lambda o: o.updated_at):
             oid = order_key(po.platform, po.order_id)
             if last.get(po.order_id) == po and oid in current:
-                result.stale += 1
+                counts["stale"] += 1
                 continue
             if oid not in current:
                 new_orders.append(_new_order_row(shop_id, po, stamp))
                 new_lines += _line_rows(conn, shop_id, oid, po, cache)
-                result.inserted += 1
+                counts["inserted"] += 1
                 continue
             kind, _ = upsert_order(conn, shop_id, po, now=stamp, cache=cache,
                                    cur=current[oid])
-            if kind == "updated":
-                result.updated += 1
-            else:
-                result.stale += 1
+            counts["updated" if kind == "updated" else "stale"] += 1
         if new_orders:
             conn.execute(sa.insert(orders), new_orders)
         if new_lines:
             conn.execute(sa.insert(order_lines), new_lines)
         reconcile(conn, ids, now=stamp)
-        set_cursor(conn, shop_id, "orders", end, window, len(got), now=stamp)
-    result.windows += 1
-    result.fetched += len(got)
+        set_cursor(conn, shop_id, "orders", window[1], window, len(got), now=stamp)
+    return counts
 
 
 async def sync_refunds(engine: Engine, sc: ShopClient, *, platform_now: datetime,
