@@ -29,7 +29,10 @@ are counted and printed (0 expected). The process runs with the worker's interpr
 setting (``cloud.orders.worker.SWITCH_INTERVAL``), as ``packline-cloud worker`` does.
 
 ``python -m bench orders`` (``BENCH_ORDERS_HOURS`` sets the history size, default 12 h of
-1500 orders/h; ``BENCH_ORDERS_LIMIT_SCALE`` the factor; 1 means PDD's real limit).
+1500 orders/h; ``BENCH_ORDERS_LIMIT_SCALE`` the factor; 1 means PDD's real limit). Quote
+the default run: with ``BENCH_ORDERS_HOURS=4`` (10 windows) the pipeline's fill (the first
+read-ahead windows share the limit before anything is written) and drain (the last window
+is written after the last read) weigh on the ratio, so it is a smoke run.
 """
 
 from __future__ import annotations
