@@ -347,7 +347,7 @@ def orders_exceptions(obj: CliContext, shop_ref: str | None) -> None:
 @click.pass_obj
 def worker_command(obj: CliContext, once: bool, interval: float, no_push: bool) -> None:
     """同步订单、分配、面单、回传、库存推送 / Sync orders, allocate, waybills, write-backs, stock."""
-    from cloud.orders.worker import Worker, WorkerSettings
+    from cloud.orders.worker import Worker, WorkerSettings, tune_interpreter
 
     sealer = sealer_for(obj.settings)
     settings = WorkerSettings(interval=interval, listen_push=not no_push)
@@ -381,6 +381,7 @@ def worker_command(obj: CliContext, once: bool, interval: float, no_push: bool) 
                        if r.stock and r.stock.held else "")
                     + (f", error: {r.error}" if r.error else "")))
 
+    tune_interpreter()
     try:
         asyncio.run(main())
     except KeyboardInterrupt:

@@ -9,7 +9,8 @@ this instant has been read". Each run reads windows as docs/specs/marketplaces.m
 read from the last page back to the first (the client's ``orders_in_window``). The
 orders of a window and the new cursor are written in ONE transaction: a crash re-reads
 the window, and the upsert is idempotent — by platform order id, the record with the
-newer ``updated_at`` wins, equal or older ones are ignored.
+newer ``updated_at`` wins, equal or older ones are ignored. Windows are read a few at
+once and written one at a time, in order, off the event loop (:func:`sync_orders`).
 
 Normalisation: ids as strings, money in fen, times UTC, lines mapped to Packline SKUs
 through ``sku_mappings`` (platform ``sku_id``, else merchant ``outer_id``). An unmapped
@@ -33,8 +34,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import sys
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,6 +92,9 @@ OPEN_STATES = ("pending", "exception", "allocated", "tasked", "intercepted")
 MAX_PAGE_SIZE = 100
 """Largest page both platforms serve (PDD ``page_size`` max 100, TOP 1–100:
 docs/specs/marketplaces.md §1.7.1, §2.6.1): fewest calls per window."""
+STORE_ATTEMPTS = 3
+"""Times a window's transaction is written before its integrity error goes up: a second
+attempt sees the rows the colliding writer committed, so one retry is normally enough."""
 DEFAULT_MAX_SPAN = timedelta(minutes=30)
 """Longest window for a client that does not state its own (``max_window_seconds``): PDD's
 30 minutes, the strictest documented (docs/specs/marketplaces.md §1.7.1)."""
@@ -113,8 +118,9 @@ class SyncSettings:
     """Windows read per run at most (the rest next run)."""
     read_ahead: int = 4
     """Windows read at once (their pages share the client's rate limiter); each window is
-    still written, with its checkpoint, in order, so a failure leaves the cursor after the
-    last window written and the next run re-reads from there."""
+    still written, with its checkpoint, in order — one at a time in a worker thread while
+    the next windows are read — so a failure leaves the cursor after the last window
+    written and the next run re-reads from there."""
     refund_lookback: timedelta = timedelta(hours=1)
     """Where a new shop's refund cursor starts. Short on purpose: PDD has no "all" refund
     status, so each window costs one call per status under a 100 calls / 10 s limit, and
@@ -477,6 +483,10 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
             reading.append((nxt, asyncio.ensure_future(
                 fetch_window(sc.client, *nxt, page_size=s.page_size))))
 
+    # One window is written at a time, in a worker thread, while the next ones are read:
+    # window n starts writing only after window n − 1 has committed (with its checkpoint),
+    # so the checkpoint only ever moves to the end of a window whose orders are stored.
+    storing: asyncio.Future[None] | None = None
     last: dict[str, PlatformOrder] = {}
     try:
         for _ in range(max(1, s.read_ahead)):
@@ -485,13 +495,41 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
             window, task = reading.popleft()
             got = await task
             read_next()
-            _store_window(engine, shop_id, window, got, result, last, now=now)
+            if storing is not None:
+                await asyncio.shield(storing)
+            storing = _in_thread(engine, _store_window, engine, shop_id, window, got, result,
+                                 last, now=now)
             last = {po.order_id: po for po in got}
+        if storing is not None:
+            await asyncio.shield(storing)
     finally:
         for _, task in reading:
             task.cancel()
         await asyncio.gather(*(task for _, task in reading), return_exceptions=True)
+        if storing is not None:
+            # A read failed (or the run was cancelled) while a window was being written:
+            # that write finishes (it commits or rolls back whole) before the error goes up.
+            await asyncio.wait([storing])
+            err = None if storing.cancelled() else storing.exception()
+            if err is not None and err is not sys.exc_info()[1]:
+                log.warning("writing a window failed too: %s", err)
     return result
+
+
+def _in_thread(engine: Engine, fn: Callable[..., None], *args: Any, **kwargs: Any
+               ) -> asyncio.Future[None]:
+    """Run a window's write off the event loop (reads go on meanwhile), except on an
+    in-memory SQLite database, whose connection is per thread: there it runs inline."""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            fn(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - handed to the awaiting caller
+            done.set_exception(err)
+        else:
+            done.set_result(None)
+        return done
+    return asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
 
 
 def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime],
@@ -500,8 +538,31 @@ def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
     """Write one window's orders and move the checkpoint to its end, in one transaction.
 
     ``last`` holds the previous window's orders, written by this run: an identical copy
-    read again in the overlap is stale without asking the database."""
-    end = window[1]
+    read again in the overlap is stale without asking the database. A transaction that
+    collides with another writer of the same orders (two workers on one shop, PostgreSQL:
+    both found an order new) is rolled back whole and written again, up to
+    :data:`STORE_ATTEMPTS` times; the counts are added to ``result`` once it commits."""
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            counts = _write_window(engine, shop_id, window, got, last, now=now)
+            break
+        except sa.exc.IntegrityError as err:
+            if attempt == STORE_ATTEMPTS:
+                raise
+            log.info("window %s of %s collided with another writer, writing it again: %s",
+                     window[0].isoformat(), shop_id, err.orig)
+    result.inserted += counts["inserted"]
+    result.updated += counts["updated"]
+    result.stale += counts["stale"]
+    result.windows += 1
+    result.fetched += len(got)
+
+
+def _write_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime],
+                  got: list[PlatformOrder], last: dict[str, PlatformOrder], *,
+                  now: datetime) -> dict[str, int]:
+    """One attempt of :func:`_store_window`; returns the counts by kind."""
+    counts = {"inserted": 0, "updated": 0, "stale": 0}
     stamp = now
     with write_transaction(engine) as conn:
         cache = MappingCache(conn, shop_id)
@@ -515,27 +576,23 @@ def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
         for po in sorted(got, key=lambda o: o.updated_at):
             oid = order_key(po.platform, po.order_id)
             if last.get(po.order_id) == po and oid in current:
-                result.stale += 1
+                counts["stale"] += 1
                 continue
             if oid not in current:
                 new_orders.append(_new_order_row(shop_id, po, stamp))
                 new_lines += _line_rows(conn, shop_id, oid, po, cache)
-                result.inserted += 1
+                counts["inserted"] += 1
                 continue
             kind, _ = upsert_order(conn, shop_id, po, now=stamp, cache=cache,
                                    cur=current[oid])
-            if kind == "updated":
-                result.updated += 1
-            else:
-                result.stale += 1
+            counts["updated" if kind == "updated" else "stale"] += 1
         if new_orders:
             conn.execute(sa.insert(orders), new_orders)
         if new_lines:
             conn.execute(sa.insert(order_lines), new_lines)
         reconcile(conn, ids, now=stamp)
-        set_cursor(conn, shop_id, "orders", end, window, len(got), now=stamp)
-    result.windows += 1
-    result.fetched += len(got)
+        set_cursor(conn, shop_id, "orders", window[1], window, len(got), now=stamp)
+    return counts
 
 
 async def sync_refunds(engine: Engine, sc: ShopClient, *, platform_now: datetime,

@@ -190,8 +190,10 @@ def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime
         need_shipped = [oid for oid, want in wanted.items()
                         if any(_reopens(held[oid], key) for key in want)]
         shipped = shipped_units(conn, need_shipped) if need_shipped else {}
+        writes = _Writes()
         for oid, want in wanted.items():
-            _apply(conn, oid, want, held[oid], reasons.get(oid, "changed"), shipped, now)
+            _apply(writes, oid, want, held[oid], reasons.get(oid, "changed"), shipped, now)
+        writes.flush(conn, now)
 
 
 def _units(conn: Connection, shop_id: str, warehouse_id: str | None, lines: list[Any]
@@ -221,33 +223,59 @@ def _reopens(rows: list[Any], key: Key) -> bool:
     return True
 
 
-def _apply(conn: Connection, order_id: str, want: dict[Key, int], rows: list[Any],
+class _Writes:
+    """The reservation rows :func:`reconcile` changes, written together at the end: one
+    ``executemany`` per kind of change instead of a statement per row (same rows, same
+    values; each row belongs to one order and one change, so their order does not matter)."""
+
+    def __init__(self) -> None:
+        self.insert: list[dict[str, Any]] = []
+        """New rows."""
+        self.release: list[dict[str, Any]] = []
+        """Open rows no longer wanted: (order, warehouse, SKU, reason)."""
+        self.resize: list[dict[str, Any]] = []
+        """Open rows whose quantity changed."""
+        self.reopen: list[dict[str, Any]] = []
+        """Released (not shipped) rows wanted again."""
+
+    def flush(self, conn: Connection, now: datetime) -> None:
+        r = reservations.c
+        row = (r.order_id == sa.bindparam("k_order"), r.warehouse_id == sa.bindparam("k_wh"),
+               r.sku == sa.bindparam("k_sku"))
+        if self.release:
+            conn.execute(sa.update(reservations).where(*row).values(
+                released_at=now, release_reason=sa.bindparam("v_reason")), self.release)
+        if self.insert:
+            conn.execute(sa.insert(reservations), self.insert)
+        if self.resize:
+            conn.execute(sa.update(reservations).where(*row).values(
+                qty=sa.bindparam("v_qty"), shipped_qty=sa.bindparam("v_shipped")), self.resize)
+        if self.reopen:
+            conn.execute(sa.update(reservations).where(*row).values(
+                qty=sa.bindparam("v_qty"), shipped_qty=sa.bindparam("v_shipped"),
+                created_at=now, released_at=None, release_reason=None), self.reopen)
+
+
+def _apply(writes: _Writes, order_id: str, want: dict[Key, int], rows: list[Any],
            reason: str, shipped: dict[tuple[str, str, str], int], now: datetime) -> None:
-    r = reservations.c
-    mine = (r.order_id == order_id)
     by_key = {(x.warehouse_id, x.sku): x for x in rows}
     for key, x in by_key.items():
         if key not in want and x.released_at is None:
-            conn.execute(sa.update(reservations).where(
-                mine, r.warehouse_id == key[0], r.sku == key[1]).values(
-                released_at=now, release_reason=reason[:32]))
+            writes.release.append({"k_order": order_id, "k_wh": key[0], "k_sku": key[1],
+                                   "v_reason": reason[:32]})
     for (wh, sku), qty in want.items():
         x = by_key.get((wh, sku))
         done = min(qty, max(0, shipped.get((order_id, wh, sku), 0)))
         if x is None:
-            conn.execute(sa.insert(reservations).values(
-                order_id=order_id, sku=sku, warehouse_id=wh, qty=qty, shipped_qty=done,
-                created_at=now))
+            writes.insert.append({"order_id": order_id, "sku": sku, "warehouse_id": wh,
+                                  "qty": qty, "shipped_qty": done, "created_at": now})
         elif x.released_at is None:
             if x.qty != qty:
-                conn.execute(sa.update(reservations).where(
-                    mine, r.warehouse_id == wh, r.sku == sku).values(
-                    qty=qty, shipped_qty=min(x.shipped_qty, qty)))
+                writes.resize.append({"k_order": order_id, "k_wh": wh, "k_sku": sku,
+                                      "v_qty": qty, "v_shipped": min(x.shipped_qty, qty)})
         elif x.release_reason != "shipped":
-            conn.execute(sa.update(reservations).where(
-                mine, r.warehouse_id == wh, r.sku == sku).values(
-                qty=qty, shipped_qty=done, created_at=now, released_at=None,
-                release_reason=None))
+            writes.reopen.append({"k_order": order_id, "k_wh": wh, "k_sku": sku,
+                                  "v_qty": qty, "v_shipped": done})
 
 
 # ------------------------------------------------------------------- ingest

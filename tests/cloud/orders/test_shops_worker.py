@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -259,7 +260,10 @@ def test_cli_add_authorise_sync_and_list(
     sku = running.fake.gen.catalog[0]
     assert run(["map", "add", "pdd1", "--item", sku.item_id, "--sku-id", sku.sku_id,
                 "--sku", sku.outer_id, "--buffer", "1"]) == 0
+    switch: list[float] = []
+    monkeypatch.setattr(sys, "setswitchinterval", switch.append)
     assert run(["--lang", "en", "worker", "--once", "--no-push"]) == 0
+    assert switch == [0.001]  # the worker process's interpreter setting (worker.SWITCH_INTERVAL)
     out = capsys.readouterr().out
     assert out.splitlines()[-1].startswith("pdd1: new ")
     # A new shop pushes nothing before its first-push preview is confirmed.
