@@ -186,6 +186,32 @@ def _reserved() -> sa.Subquery:
             .where(r.released_at.is_(None)).group_by(r.warehouse_id, r.sku).subquery("held"))
 
 
+def levels(conn: Connection, *, warehouse_id: str | None = None, sku: str | None = None,
+           limit: int = ALERT_LIST_MAX) -> list[SkuLevel]:
+    """Per warehouse and SKU: on hand (all locations), held by open orders, available and
+    safety stock — every SKU with stock or a reservation (an oversold one shows a negative
+    available), by warehouse and SKU."""
+    oh, rs, s = _on_hand(), _reserved(), sku_safety_stock.c
+    keys = sa.union(sa.select(oh.c.warehouse_id, oh.c.sku).where(oh.c.on_hand != 0),
+                    sa.select(rs.c.warehouse_id, rs.c.sku).where(rs.c.held != 0)).subquery("k")
+    query = (
+        sa.select(keys.c.warehouse_id, keys.c.sku,
+                  sa.func.coalesce(oh.c.on_hand, 0).label("on_hand"),
+                  sa.func.coalesce(rs.c.held, 0).label("held"), s.qty.label("safety"))
+        .select_from(
+            keys.outerjoin(oh, (oh.c.warehouse_id == keys.c.warehouse_id) & (oh.c.sku == keys.c.sku))
+            .outerjoin(rs, (rs.c.warehouse_id == keys.c.warehouse_id) & (rs.c.sku == keys.c.sku))
+            .outerjoin(sku_safety_stock, (s.warehouse_id == keys.c.warehouse_id)
+                       & (s.sku == keys.c.sku)))
+        .order_by(keys.c.warehouse_id, keys.c.sku).limit(limit))
+    if warehouse_id is not None:
+        query = query.where(keys.c.warehouse_id == warehouse_id)
+    if sku is not None:
+        query = query.where(keys.c.sku == sku)
+    return [SkuLevel(r.warehouse_id, r.sku, int(r.on_hand), int(r.held),
+                     None if r.safety is None else int(r.safety)) for r in conn.execute(query)]
+
+
 def below_safety(conn: Connection, *, limit: int = ALERT_LIST_MAX) -> list[SkuLevel]:
     """SKUs whose available stock in a warehouse is below their safety stock there, the
     furthest below first."""

@@ -35,6 +35,14 @@ async def balances(request: Request) -> Response:
     flt = {"warehouse_id": text(q, "warehouse", 64), "sku": text(q, "sku", 64),
            "location": text(q, "location", 64)}
     include_zero = q.get("zero") == "1"
+    if q.get("view") == "sku":
+        sku_rows = await read(request, lambda conn: stock.levels(
+            conn, warehouse_id=flt["warehouse_id"], sku=flt["sku"], limit=MAX_BALANCE_ROWS + 1))
+        names = await read(request, queries.sku_names, [x.sku for x in sku_rows])
+        return render(request, "stock_levels.html", {
+            "rows": sku_rows[:MAX_BALANCE_ROWS], "more": len(sku_rows) > MAX_BALANCE_ROWS,
+            "names": names, "f": flt, "max_rows": MAX_BALANCE_ROWS,
+            "warehouse_choices": await _warehouse_choices(request)})
     rows = await read(request, lambda conn: ledger_store.balances(
         conn, include_zero=include_zero, **flt))
     shown = rows[:MAX_BALANCE_ROWS]

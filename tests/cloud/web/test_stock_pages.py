@@ -17,6 +17,7 @@ from cloud.db.schema import (
     audit_log,
     downlink_outbox,
     sku_safety_stock,
+    skus,
     station_alerts,
     stock_moves,
     warehouses,
@@ -186,3 +187,26 @@ async def test_finance_reads_alerts_but_cannot_close_or_adjust(
     assert r.status_code == 403
     with cloud_engine.begin() as conn:
         assert conn.execute(sa.select(station_alerts.c.acknowledged_at)).scalar_one() is None
+
+
+async def test_stock_by_sku_shows_reserved_and_available(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    """SKU-1: 12 on hand, 3 held → 9 available, safety 10; SKU-2: 7 on hand, nothing held;
+    SKU-3: nothing on hand but 2 held by an order → oversold, −2 available."""
+    await signed_in(client, cloud_engine, Role.FINANCE)
+    with cloud_engine.begin() as conn:
+        conn.execute(sku_safety_stock.insert().values(sku="SKU-1", warehouse_id="WH1", qty=10))
+        conn.execute(skus.insert().values(sku="SKU-3", name_zh="雨伞"))
+        conn.execute(reservations.insert(), [
+            {"order_id": "pdd-1003", "sku": "SKU-1", "warehouse_id": "WH1", "qty": 3,
+             "created_at": T0},
+            {"order_id": "pdd-1002", "sku": "SKU-3", "warehouse_id": "WH1", "qty": 2,
+             "created_at": T0}])
+    page = (await client.get("/stock?view=sku")).text
+    assert cells(page, "levels-table") == [
+        ["WH1", "SKU-1", "保温杯 500ml", "12", "3", "9", "10"],
+        ["WH1", "SKU-2", "帆布袋", "7", "0", "7", ""],
+        ["WH1", "SKU-3", "雨伞", "0", "2", "-2", ""]]
+    assert 'class="negative"' in page
+    one = (await client.get("/stock?view=sku&sku=SKU-3")).text
+    assert [row[1] for row in cells(one, "levels-table")] == ["SKU-3"]
