@@ -20,12 +20,14 @@ from pathlib import Path
 
 import pyotp
 import pytest
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy.engine import Engine
 
 from cloud.crypto import Sealer
 from cloud.db.schema import station_alerts
+from cloud.db.schema_orders import orders
 from cloud.web import accounts
 from cloud.web.assets import VENDOR_FILES, vendor_assets
 from edge.domain.models import Role
@@ -342,6 +344,35 @@ def test_lead_closes_an_alert_and_adjusts_stock(
     page.click("text=记录调整")
     expect(page.locator(".notice")).to_have_text("已调整 SKU-2@B-02 -1, 结余 6")
     expect(page.locator("h1")).to_have_text("库存流水")
+
+
+def test_lead_reviews_an_order_with_a_buyer_note(
+        server: tuple[str, str], browser: Browser, cloud_engine: Engine, cloud_db_url: str) -> None:
+    base, _secret = server
+    backend = backend_of(cloud_db_url)
+    with cloud_engine.begin() as conn:  # pdd-1002 waits for its buyer note ("请发顺丰")
+        conn.execute(sa.update(orders).where(orders.c.id == "pdd-1002").values(
+            exception_code="buyer_note", exception_detail="买家留言需人工审核: 请发顺丰"))
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    sign_in(page, base, "u-warehouse-lead")
+    page.goto(f"{base}/orders")
+    page.click("#orders-table >> text=1002")
+    expect(page.locator("h1")).to_have_text("订单 1002")
+    expect(page.locator("#order-exception")).to_have_text("买家留言待审核")
+    expect(page.locator("#buyer-note")).to_contain_text("请发顺丰")
+    shot(page, "order-review-zh", backend)
+    page.fill('#approve-form input[name="reason"]', "已确认发顺丰")
+    page.click("#approve")
+    expect(page.locator(".notice")).to_have_text("已审核通过, 订单将重新分配")
+    expect(page.locator("#order-state")).to_have_text("待审核")
+    expect(page.locator("#events-table")).to_contain_text("已确认发顺丰")
+    page.click("#hold")  # no reason: the browser's own check keeps the form
+    page.fill('#hold-form input[name="reason"]', "等买家补款")
+    page.click("#hold")
+    expect(page.locator("#order-exception")).to_have_text("人工挂起")
+    page.click("#lang-toggle")
+    expect(page.locator("#order-exception")).to_have_text("held by hand")
+    shot(page, "order-held-en", backend)
 
 
 def test_vendor_files_are_the_pinned_npm_packages() -> None:
