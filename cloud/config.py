@@ -7,9 +7,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
+"""The seller's time zone: pages show times in it, date filters and day-numbered ids
+(purchase orders) are read in it."""
 
 DEFAULT_DB_FILENAME = "cloud.db"
 """File name of the default SQLite database inside ``data_dir``."""

@@ -10,7 +10,10 @@
 
 from __future__ import annotations
 
-from cloud.db import schema_orders  # noqa: F401  (registers the order tables on metadata)
+from cloud.db import (
+    schema_orders,  # noqa: F401  (registers the order tables on metadata)
+    schema_purchasing,  # noqa: F401  (and the purchasing tables)
+)
 from cloud.db.engine import (
     IN_LIST_CHUNK,
     SUPPORTED_DIALECTS,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
-"""Times are shown, and date filters read, in China Standard Time."""
+from cloud.config import DISPLAY_TZ
+
+__all__ = ["DISPLAY_TZ", "WebSettings"]
 
 
 class WebSettings(BaseSettings):

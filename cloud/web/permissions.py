@@ -40,6 +40,9 @@ class Permission(enum.StrEnum):
     ORDERS_REVIEW = "orders.review"
     PRODUCTS_VIEW = "products.view"
     PRODUCTS_EDIT = "products.edit"
+    PURCHASING_VIEW = "purchasing.view"
+    PURCHASING_EDIT = "purchasing.edit"
+    PURCHASING_APPROVE = "purchasing.approve"
     USERS_MANAGE = "users.manage"
     OPERATORS_MANAGE = "operators.manage"
     AUDIT_VIEW = "audit.view"
@@ -62,6 +65,10 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.PRODUCTS_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PRODUCTS_EDIT: frozenset({Role.PURCHASER, Role.MANAGER, Role.ADMIN}),
+    Permission.PURCHASING_VIEW: frozenset({
+        Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
+    Permission.PURCHASING_EDIT: frozenset({Role.PURCHASER, Role.MANAGER, Role.ADMIN}),
+    Permission.PURCHASING_APPROVE: frozenset({Role.MANAGER, Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.OPERATORS_MANAGE: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.AUDIT_VIEW: frozenset({Role.ADMIN}),

@@ -37,10 +37,17 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0016_order_review"
+HEAD = "0017_purchasing"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
+    # 0017_purchasing
+    "suppliers": {"id", "name", "contact", "phone", "lead_days", "note", "active", "created_at"},
+    "purchase_orders": {"id", "supplier_id", "warehouse_id", "status", "expected_on", "note",
+                        "created_by", "created_at", "approved_by", "approved_at", "sent_at",
+                        "cancel_reason", "updated_at"},
+    "purchase_order_lines": {"po_id", "line_no", "sku", "qty_ordered", "unit_cost_fen",
+                             "qty_received"},
     "order_events": {"id", "order_id", "at", "actor", "action", "from_state", "to_state",
                      "reason"},  # 0016_order_review
     "station_operators": {"id", "name", "role", "badge", "pin_hash", "active", "version",

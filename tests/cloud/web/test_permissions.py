@@ -39,6 +39,9 @@ INTENDED: dict[Permission, set[Role]] = {
     P.ORDERS_REVIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.PRODUCTS_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
     P.PRODUCTS_EDIT: {R.PURCHASER, R.MANAGER, R.ADMIN},
+    P.PURCHASING_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
+    P.PURCHASING_EDIT: {R.PURCHASER, R.MANAGER, R.ADMIN},
+    P.PURCHASING_APPROVE: {R.MANAGER, R.ADMIN},
     P.USERS_MANAGE: {R.ADMIN},
     P.OPERATORS_MANAGE: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.AUDIT_VIEW: {R.ADMIN},
@@ -85,7 +88,8 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
     seed_data(cloud_engine)
     ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js", "sku:path": "SKU-1",
            "mapping_id:int": "1", "msg_id": "no-such-alert",
-           "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold"}
+           "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
+           "po_id": "PO-NONE"}
     guarded = [(m, p, a) for m, p, a in endpoints(app) if isinstance(a, Permission)]
     assert {a for _m, _p, a in guarded} == set(Permission)  # every permission guards a route
     checked = 0
@@ -119,7 +123,8 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
         assert not conn.execute(sa.select(audit_log.c.action).where(
             audit_log.c.action.like("product.%") | audit_log.c.action.like("mapping.%")
             | (audit_log.c.action == "catalog.import") | (audit_log.c.action == "stock.adjust")
-            | (audit_log.c.action == "alert.done") | audit_log.c.action.like("operator.%"))).all()
+            | (audit_log.c.action == "alert.done") | audit_log.c.action.like("operator.%")
+            | audit_log.c.action.like("po.%") | audit_log.c.action.like("supplier.%"))).all()
 
 
 async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.AsyncClient,
@@ -127,7 +132,8 @@ async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.As
     made = add_users(cloud_engine)
     ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js", "sku:path": "SKU-1",
            "mapping_id:int": "1", "msg_id": "no-such-alert",
-           "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold"}
+           "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
+           "po_id": "PO-NONE"}
     csrf = await token(client)
     for method, path, access in endpoints(app):
         if not isinstance(access, Permission):

@@ -1,0 +1,67 @@
+"""Purchasing tables (采购, migration ``0017_purchasing``): suppliers and purchase orders.
+
+See :mod:`cloud.purchasing` for the rules (who may do what, the status flow)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from cloud.db.schema import metadata
+from cloud.db.types import UtcDateTime
+
+PO_STATUSES: tuple[str, ...] = (
+    "draft", "approved", "sent", "partial", "received", "closed", "cancelled")
+"""``purchase_orders.status``: draft → approved → sent (to the warehouse's stations) →
+partial / received as goods arrive → closed; cancelled from draft, approved or sent."""
+
+suppliers = sa.Table(
+    "suppliers",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("contact", sa.String(100), nullable=False, server_default=""),
+    sa.Column("phone", sa.String(32), nullable=False, server_default=""),
+    sa.Column("lead_days", sa.Integer(), nullable=True),
+    sa.Column("note", sa.Text(), nullable=False, server_default=""),
+    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("lead_days IS NULL OR lead_days BETWEEN 0 AND 365", name="lead_days"),
+)
+"""Who the seller buys from: contact, phone, usual lead time in days."""
+
+purchase_orders = sa.Table(
+    "purchase_orders",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("supplier_id", sa.String(32), sa.ForeignKey("suppliers.id"), nullable=False),
+    sa.Column("warehouse_id", sa.String(64), sa.ForeignKey("warehouses.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="draft"),
+    sa.Column("expected_on", sa.Date(), nullable=True),
+    sa.Column("note", sa.Text(), nullable=False, server_default=""),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("approved_by", sa.String(64), nullable=True),
+    sa.Column("approved_at", UtcDateTime(), nullable=True),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.Column("cancel_reason", sa.Text(), nullable=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in PO_STATUSES) + ")",
+                       name="status"),
+    sa.Index("ix_purchase_orders_status", "status", "created_at"),
+)
+"""Purchase orders: ``id`` is ``PO{yyyymmdd}-{n}`` in China Standard Time."""
+
+purchase_order_lines = sa.Table(
+    "purchase_order_lines",
+    metadata,
+    sa.Column("po_id", sa.String(32), sa.ForeignKey("purchase_orders.id"), primary_key=True),
+    sa.Column("line_no", sa.Integer(), primary_key=True),
+    sa.Column("sku", sa.String(64), sa.ForeignKey("skus.sku"), nullable=False),
+    sa.Column("qty_ordered", sa.Integer(), nullable=False),
+    sa.Column("unit_cost_fen", sa.BigInteger(), nullable=False),
+    sa.Column("qty_received", sa.Integer(), nullable=False, server_default="0"),
+    sa.CheckConstraint("qty_ordered > 0", name="qty_ordered"),
+    sa.CheckConstraint("unit_cost_fen >= 0", name="unit_cost_fen"),
+    sa.CheckConstraint("qty_received >= 0", name="qty_received"),
+)
+"""The lines of a purchase order: SKU, quantity, unit cost in fen, received so far."""
