@@ -15,6 +15,7 @@ the way a purchaser pastes them from a supplier's quote.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -23,13 +24,18 @@ from sqlalchemy.engine import Connection
 
 from cloud import audit
 from cloud.config import DISPLAY_TZ
-from cloud.db.schema import skus, warehouses
-from cloud.db.schema_purchasing import purchase_order_lines, purchase_orders, suppliers
+from cloud.db.schema import skus, stock_balances, warehouses
+from cloud.db.schema_purchasing import (
+    cost_changes,
+    purchase_order_lines,
+    purchase_orders,
+    suppliers,
+)
 from cloud.errors import InputError, Problem
 from cloud.sync.outbound import send_po, stations_of_warehouse
-from edge.domain.models import MAX_MOVE_QTY
+from edge.domain.models import MAX_MOVE_QTY, MoveReason
 from edge.domain.money import YuanError, yuan_to_fen
-from edge.sync.schema import PoLineWire, PurchaseOrderWire
+from edge.sync.schema import MoveWire, PoLineWire, PurchaseOrderWire
 
 MAX_LINES = 1000
 """Most lines on one purchase order (what ``PurchaseOrderWire`` takes)."""
@@ -301,3 +307,65 @@ def cancel(conn: Connection, po_id: str, *, actor: str, reason: str, now: dateti
     conn.execute(sa.update(purchase_orders).where(purchase_orders.c.id == po_id).values(
         status="cancelled", cancel_reason=reason[:1000], updated_at=now))
     audit.record(conn, now, actor, "po.cancel", po_id, {"from": status, "reason": reason[:1000]})
+
+
+def moving_average(on_hand_before: int, cost_before: int | None, qty: int, unit_cost: int) -> int:
+    """The cost per unit after receiving ``qty`` at ``unit_cost`` (fen, rounded half up):
+    the unit cost alone when nothing was on hand (or less than nothing) or no cost was
+    known."""
+    if on_hand_before <= 0 or cost_before is None:
+        return unit_cost
+    total = on_hand_before * cost_before + qty * unit_cost
+    units = on_hand_before + qty
+    return (2 * total + units) // (2 * units)
+
+
+def on_receipts(conn: Connection, moves: Sequence[MoveWire], *, now: datetime) -> int:
+    """New moves from the stations (ingest, same transaction): each RECEIVE against a line
+    of a purchase order this cloud sent adds to the line's received count, moves the order
+    to ``partial`` or ``received``, and sets the SKU's moving-average cost (a
+    ``cost_changes`` row and a ``product.cost`` audit entry). Returns the receipts counted.
+    Other moves, and receipts naming no known line, change nothing here."""
+    receipts = [m for m in moves if m.reason == MoveReason.RECEIVE and m.source_type == "po"
+                and m.source_line and m.source_line.isdigit()]
+    counted = 0
+    touched: set[str] = set()
+    for m in receipts:
+        assert m.source_line is not None
+        ln = purchase_order_lines.c
+        line = conn.execute(sa.select(ln.unit_cost_fen).where(
+            ln.po_id == m.source_id, ln.line_no == int(m.source_line))).first()
+        if line is None:
+            continue
+        conn.execute(sa.update(purchase_order_lines).where(
+            ln.po_id == m.source_id, ln.line_no == int(m.source_line)).values(
+            qty_received=ln.qty_received + m.qty_delta))
+        on_hand = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(stock_balances.c.qty), 0))
+                               .where(stock_balances.c.sku == m.sku)).scalar_one()
+        before = int(on_hand) - m.qty_delta  # the move is already in the balances
+        cost_before = conn.execute(sa.select(skus.c.cost_fen).where(skus.c.sku == m.sku)).scalar()
+        after = moving_average(before, cost_before, m.qty_delta, int(line.unit_cost_fen))
+        conn.execute(sa.insert(cost_changes).values(
+            move_id=m.move_id, sku=m.sku, po_id=m.source_id, qty=m.qty_delta,
+            unit_cost_fen=int(line.unit_cost_fen), on_hand_before=before,
+            cost_before_fen=cost_before, cost_after_fen=after, at=now))
+        conn.execute(sa.update(skus).where(skus.c.sku == m.sku).values(cost_fen=after))
+        if cost_before != after:
+            audit.record(conn, now, m.operator_id, "product.cost", m.sku,
+                         {"from": cost_before, "to": after, "via": f"receipt {m.source_id}",
+                          "move_id": m.move_id})
+        touched.add(m.source_id)
+        counted += 1
+    for po_id in sorted(touched):
+        _receipt_status(conn, po_id, now)
+    return counted
+
+
+def _receipt_status(conn: Connection, po_id: str, now: datetime) -> None:
+    ln = purchase_order_lines.c
+    open_units = conn.execute(sa.select(sa.func.count()).select_from(purchase_order_lines).where(
+        ln.po_id == po_id, ln.qty_received < ln.qty_ordered)).scalar_one()
+    status = "partial" if open_units else "received"
+    conn.execute(sa.update(purchase_orders).where(
+        purchase_orders.c.id == po_id, purchase_orders.c.status.in_(("sent", "partial"))
+    ).values(status=status, updated_at=now))

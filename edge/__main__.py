@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "history": ("edge.cli.stock", "history_cmd", "库存流水 / stock move history"),
     "adjust": ("edge.cli.stock", "adjust_cmd", "手工调整库存 / manual adjustment"),
     "reverse": ("edge.cli.stock", "reverse_cmd", "冲销流水 / reverse a move"),
+    "receive": ("edge.cli.stock", "receive_cmd", "采购收货 / receive against a purchase order"),
     "backup": ("edge.backup.cli", "backup_group", "备份到 S3 / replicate the database (litestream layout)"),
     "restore": ("edge.backup.cli", "restore_command", "从备份恢复 / restore from the replica"),
     "kiosk": ("edge.ui.cli", "kiosk", "启动打包工作站界面 / start the kiosk"),

@@ -65,3 +65,22 @@ purchase_order_lines = sa.Table(
     sa.CheckConstraint("qty_received >= 0", name="qty_received"),
 )
 """The lines of a purchase order: SKU, quantity, unit cost in fen, received so far."""
+
+cost_changes = sa.Table(
+    "cost_changes",
+    metadata,
+    sa.Column("move_id", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("po_id", sa.String(32), nullable=False),
+    sa.Column("qty", sa.Integer(), nullable=False),
+    sa.Column("unit_cost_fen", sa.BigInteger(), nullable=False),
+    sa.Column("on_hand_before", sa.BigInteger(), nullable=False),
+    sa.Column("cost_before_fen", sa.BigInteger(), nullable=True),
+    sa.Column("cost_after_fen", sa.BigInteger(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Index("ix_cost_changes_sku", "sku", "at"),
+)
+"""The moving-average cost each purchase receipt set (migration ``0018_receipts``), keyed
+by the RECEIVE move: ``(on_hand_before × cost_before + qty × unit_cost) / (on_hand_before +
+qty)``, rounded half up to the fen; the unit cost alone when nothing (or less than nothing)
+was on hand or no cost was known."""

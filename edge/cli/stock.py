@@ -1,4 +1,5 @@
-"""``stock``, ``history``, ``adjust`` and ``reverse``: looking at and correcting the ledger."""
+"""``stock``, ``history``, ``adjust``, ``reverse`` and ``receive``: looking at and correcting
+the ledger, and receiving against a purchase order."""
 
 from __future__ import annotations
 
@@ -100,3 +101,37 @@ def reverse_cmd(ctx: click.Context, move_id: str, operator_id: str, reason: str)
                     {"reversal_move_id": move.move_id, "note": reason.strip()})
     click.echo(f"已冲销 / reversed {move_id}: {move.sku} @ {move.location} {move.qty_delta:+d} "
                f"→ {move.balance_after} (move {move.move_id})")
+
+
+@click.command("receive", cls=Command)
+@click.argument("po_id", required=False)
+@click.option("--line", "line_no", type=int, default=None, help="采购单行号 / the order's line number.")
+@click.option("--qty", type=int, default=None, help="收货数量 / units received.")
+@click.option("--location", default=None, help="上架库位 / where the units are put away.")
+@click.option("--operator", "operator_id", default=None, help="操作员编号 / operator id.")
+@click.option("--over", "allow_over", is_flag=True,
+              help="允许超收 (记审计) / accept more than is open on the line (audited).")
+@click.pass_context
+@friendly
+def receive_cmd(ctx: click.Context, po_id: str | None, line_no: int | None, qty: int | None,
+                location: str | None, operator_id: str | None, allow_over: bool) -> None:
+    """采购收货 / receive against a purchase order (without PO_ID: list the open ones)."""
+    with station(ctx) as store:
+        if po_id is None:
+            rows = [[r["po_id"], r["supplier"], r["line_no"], r["sku"], r["qty_ordered"],
+                     r["qty_received"]] for r in store.queries.open_po_lines()]
+            if not rows:
+                click.echo("没有待收货的采购单 / no purchase order is open for receiving")
+                return
+            click.echo(format_table(
+                ["采购单 PO", "供应商 supplier", "行 line", "SKU", "采购 ordered", "已收 received"],
+                rows, align_right=(2, 4, 5)))
+            return
+        if line_no is None or qty is None or not location or not operator_id:
+            raise UserError("需要 --line --qty --location --operator / "
+                            "--line, --qty, --location and --operator are required")
+        require_operator(store, operator_id)
+        move = store.writer.receive_po(po_id, line_no, qty, location=location,
+                                       operator_id=operator_id, allow_over=allow_over)
+    click.echo(f"已收货 / received {move.sku} × {qty} @ {location} → {move.balance_after} "
+               f"(move {move.move_id})")

@@ -147,6 +147,14 @@ class Queries:
             "SELECT * FROM operators WHERE badge = ? AND active = 1", [badge]))
         return rows[0] if rows else None
 
+    def open_po_lines(self) -> list[dict[str, Any]]:
+        """Lines of purchase orders open for receiving, by expected date and order."""
+        return list(self.db.query(
+            """SELECT p.po_id, p.supplier, p.expected_at, l.line_no, l.sku, l.qty_ordered,
+                      l.qty_received
+               FROM purchase_orders p JOIN purchase_order_lines l USING (po_id)
+               WHERE p.status = 'open' ORDER BY p.expected_at, p.po_id, l.line_no"""))
+
     def operators(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM operators WHERE active = 1 ORDER BY operator_id"))
 

@@ -148,6 +148,7 @@ class Writer:
                 try:
                     with self.db.atomic():
                         applied.append(self._append(move, check=False))
+                        self._count_receipt(move)
                 except sqlite3.IntegrityError as err:
                     self._alert_rows("relayed_move_refused", move.move_id,
                                      {"reason": str(err), "station_id": move.station_id})
@@ -622,6 +623,52 @@ class Writer:
                 [(po_id, ln["line_no"], ln["sku"], ln["qty_ordered"], received.get(ln["line_no"], 0))
                  for ln in lines],
             )
+
+    def receive_po(self, po_id: str, line_no: int, qty: int, *, location: str,
+                   operator_id: str, allow_over: bool = False) -> Move:
+        """Receive ``qty`` units of a purchase order line at ``location``: one RECEIVE move
+        (source ``po`` / ``po_id`` / line, sent to the cloud like every move) and the line's
+        received count, in one transaction. Refused: an unknown, cancelled or closed order
+        or line, a quantity below 1, and more than is still open on the line unless
+        ``allow_over`` (a lead's decision, audited)."""
+        if qty < 1:
+            raise LedgerError("收货数量至少为 1 / receive at least 1 unit")
+        with self.transaction():
+            po = self.db.execute("SELECT status FROM purchase_orders WHERE po_id = ?",
+                                 [po_id]).fetchone()
+            if po is None or po[0] != "open":
+                raise LedgerError(f"采购单 {po_id} 不在待收货状态 / purchase order {po_id} "
+                                  "is not open for receiving")
+            line = self.db.execute(
+                "SELECT sku, qty_ordered, qty_received FROM purchase_order_lines "
+                "WHERE po_id = ? AND line_no = ?", [po_id, line_no]).fetchone()
+            if line is None:
+                raise LedgerError(f"采购单 {po_id} 没有第 {line_no} 行 / no line {line_no} "
+                                  f"on {po_id}")
+            sku, ordered, received = line
+            if received + qty > ordered and not allow_over:
+                raise LedgerError(f"超收: 第 {line_no} 行还剩 {ordered - received} 件 / over-receipt: "
+                                  f"line {line_no} has {ordered - received} left")
+            move = self._insert_move(MoveRequest(
+                sku=sku, location=location, qty_delta=qty, reason=MoveReason.RECEIVE,
+                source_type="po", source_id=po_id, source_line=str(line_no),
+                operator_id=operator_id), outbox=True)
+            self._count_receipt(move)
+            if received + qty > ordered:
+                self.audit(operator_id, "po.over_receipt", po_id,
+                                {"line_no": line_no, "ordered": ordered,
+                                 "received": received + qty, "move_id": move.move_id})
+            return move
+
+    def _count_receipt(self, move: Move) -> None:
+        """A RECEIVE move against a purchase order line adds to the line's received count
+        (this station's own receipt, or another station's relayed here)."""
+        if (move.reason == MoveReason.RECEIVE and move.source_type == "po"
+                and move.source_line and move.source_line.isdigit()):
+            self.db.execute(
+                "UPDATE purchase_order_lines SET qty_received = qty_received + ? "
+                "WHERE po_id = ? AND line_no = ?",
+                [move.qty_delta, move.source_id, int(move.source_line)])
 
     def set_sync_state(self, values: dict[str, str]) -> None:
         """Record the sync daemon's view of the link (read by ``edge.sync.status``)."""

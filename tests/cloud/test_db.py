@@ -37,10 +37,12 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0017_purchasing"
+HEAD = "0018_receipts"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
+    "cost_changes": {"move_id", "sku", "po_id", "qty", "unit_cost_fen", "on_hand_before",
+                     "cost_before_fen", "cost_after_fen", "at"},  # 0018_receipts
     # 0017_purchasing
     "suppliers": {"id", "name", "contact", "phone", "lead_days", "note", "active", "created_at"},
     "purchase_orders": {"id", "supplier_id", "warehouse_id", "status", "expected_on", "note",
