@@ -369,3 +369,39 @@ def _receipt_status(conn: Connection, po_id: str, now: datetime) -> None:
     conn.execute(sa.update(purchase_orders).where(
         purchase_orders.c.id == po_id, purchase_orders.c.status.in_(("sent", "partial"))
     ).values(status=status, updated_at=now))
+
+
+def po_xlsx(po: PurchaseOrder, names: dict[str, tuple[str, str | None]]) -> bytes:
+    """The purchase order as an XLSX workbook for the supplier: a header block (number,
+    supplier, warehouse, expected date, status), then one row per line with quantity, unit
+    cost and amount in yuan as numbers, and the total. Text cells are typed strings, never
+    formulas (``edge.domain.spreadsheet``)."""
+    import io
+    from decimal import Decimal
+
+    import openpyxl
+
+    from edge.domain.spreadsheet import xlsx_text_cell
+
+    def yuan(fen: int) -> Decimal:
+        return Decimal(fen) / 100
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("采购单")
+    for label, value in (("采购单号", po.id), ("供应商", po.supplier_name),
+                         ("仓库", po.warehouse_id),
+                         ("预计到货", po.expected_on.isoformat() if po.expected_on else ""),
+                         ("状态", po.status), ("备注", po.note)):
+        ws.append([xlsx_text_cell(ws, label), xlsx_text_cell(ws, value)])
+    ws.append([])
+    ws.append([xlsx_text_cell(ws, h) for h in ("行", "商品编码", "品名", "数量", "单价(元)",
+                                                 "金额(元)")])
+    for ln in po.lines:
+        name = names.get(ln.sku, ("", None))[0]
+        ws.append([ln.line_no, xlsx_text_cell(ws, ln.sku), xlsx_text_cell(ws, name),
+                   ln.qty_ordered, yuan(ln.unit_cost_fen), yuan(ln.qty_ordered * ln.unit_cost_fen)])
+    ws.append([None, None, xlsx_text_cell(ws, "合计"), sum(ln.qty_ordered for ln in po.lines),
+               None, yuan(po.total_fen)])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -200,6 +200,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "po_status.received": ("已收货", "Received"),
     "po_status.closed": ("已关闭", "Closed"),
     "po_status.cancelled": ("已取消", "Cancelled"),
+    "po.export": ("导出 XLSX", "Export XLSX"),
+    "po.print_hint": ("打印或存为 PDF: 用浏览器的打印 (Ctrl+P), 页面只打印采购单本身。", "To print or save as PDF use the browser's print (Ctrl+P): only the order itself is printed."),
     "po.flash_created": ("已保存采购单 {id} (草稿)", "Purchase order {id} saved as a draft"),
     "po.flash_approved": ("采购单 {id} 已审批", "Purchase order {id} approved"),
     "po.flash_sent": ("采购单 {id} 已发送到仓库工作站", "Purchase order {id} sent to the warehouse's stations"),

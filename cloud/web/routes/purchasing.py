@@ -22,6 +22,8 @@ PO_FIELDS = ("supplier", "warehouse", "expected_on", "lines", "note")
 """The new purchase order form's fields."""
 SUPPLIER_FIELDS = ("id", "name", "contact", "phone", "lead_days")
 """The new supplier form's fields."""
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+"""Media type of an XLSX download."""
 LINES_MAX_CHARS = 100_000
 """Longest lines text read from the form (1,000 lines of ~100 characters)."""
 
@@ -82,6 +84,17 @@ async def _po_page(request: Request, po_id: str, errors: list[Problem] | None = 
 async def po_page(request: Request) -> Response:
     """One purchase order with its lines, total and what can be done next."""
     return await _po_page(request, request.path_params["po_id"])
+
+
+@requires(Permission.PURCHASING_VIEW)
+async def po_export(request: Request) -> Response:
+    """The purchase order as XLSX (to send to the supplier)."""
+    po = await read(request, purchasing.get, request.path_params["po_id"])
+    if po is None:
+        return RedirectResponse("/purchasing", status_code=303)
+    names = await read(request, queries.sku_names, [ln.sku for ln in po.lines])
+    return Response(purchasing.po_xlsx(po, names), media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{po.id}.xlsx"'})
 
 
 async def _act(request: Request, step: Callable[..., object], flash: str,
@@ -151,6 +164,7 @@ routes: list[BaseRoute] = [
     Route("/purchasing/new", po_new, methods=["GET"]),
     Route("/purchasing/new", po_create, methods=["POST"]),
     Route("/purchasing/{po_id}", po_page, methods=["GET"]),
+    Route("/purchasing/{po_id}/export.xlsx", po_export, methods=["GET"]),
     Route("/purchasing/{po_id}/approve", po_approve, methods=["POST"]),
     Route("/purchasing/{po_id}/send", po_send, methods=["POST"]),
     Route("/purchasing/{po_id}/cancel", po_cancel, methods=["POST"]),

@@ -375,6 +375,47 @@ def test_lead_reviews_an_order_with_a_buyer_note(
     shot(page, "order-held-en", backend)
 
 
+def test_a_purchaser_writes_a_purchase_order_and_a_manager_approves_it(
+        server: tuple[str, str], browser: Browser, cloud_db_url: str) -> None:
+    base, _secret = server
+    backend = backend_of(cloud_db_url)
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, base, "u-purchaser")
+    page.click("nav.mainnav >> text=采购")
+    page.click("text=供应商")
+    page.fill('#new-supplier input[name="id"]', "YW01")
+    page.fill('#new-supplier input[name="name"]', "义乌日用品厂")
+    page.fill('#new-supplier input[name="lead_days"]', "7")
+    page.click("#supplier-save")
+    expect(page.locator(".notice")).to_have_text("已添加供应商 义乌日用品厂")
+    page.goto(f"{base}/purchasing/new")
+    page.select_option('select[name="supplier"]', "YW01")
+    page.fill('textarea[name="lines"]', "SKU-1 200 12.50\nSKU-9 1 1")
+    page.click("#po-save")
+    expect(page.locator('[data-field="lines"]')).to_have_text("第 2 行: 未知商品 SKU-9")
+    page.fill('textarea[name="lines"]', "SKU-1 200 12.50\nSKU-2 50 3")
+    page.click("#po-save")
+    expect(page.locator("#po-status")).to_have_text("草稿")
+    expect(page.locator("#po-total")).to_have_text("2,650.00")
+    expect(page.locator("#po-approve")).to_have_count(0)  # not the purchaser's to approve
+    po_url = page.url
+    context.close()
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()  # the manager, on a phone
+    sign_in(page, base, "u-manager")
+    page.goto(po_url)
+    page.click("#po-approve")
+    expect(page.locator("#po-status")).to_have_text("已审批")
+    shot(page, "purchase-order-zh-phone", backend)
+    page.click("#po-send")
+    expect(page.locator("#po-status")).to_have_text("已发送")
+    page.goto(f"{base}/purchasing")
+    expect(page.locator("#po-table tbody tr")).to_have_count(1)
+    context.close()
+
+
 def test_vendor_files_are_the_pinned_npm_packages() -> None:
     import json
 

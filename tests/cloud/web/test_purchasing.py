@@ -104,3 +104,33 @@ async def test_bad_purchase_orders_report_every_row_and_write_nothing(
     assert set(field_errors(r.text)) == {"id", "name", "lead_days"}
     assert count(cloud_engine, purchase_orders) == 0 and count(cloud_engine, purchase_order_lines) == 0
     assert count(cloud_engine, audit_log, audit_log.c.action.like("po.%")) == 0
+
+
+async def test_a_purchase_order_exports_as_xlsx_with_text_kept_text(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    import io
+    from decimal import Decimal
+
+    import openpyxl
+
+    await signed_in(client, cloud_engine, Role.PURCHASER)
+    csrf = csrf_of((await client.get("/suppliers")).text)
+    await client.post("/suppliers", data={"csrf_token": csrf, "id": "EVIL",
+                                          "name": '=HYPERLINK("http://x")'})
+    r = await client.post("/purchasing/new", data={
+        "csrf_token": csrf, "supplier": "EVIL", "warehouse": "WH1", "expected_on": "",
+        "lines": "SKU-1 3 12.50\nSKU-2 2 0.99", "note": ""})
+    po_id = r.headers["location"].rsplit("/", 1)[1]
+    x = await client.get(f"/purchasing/{po_id}/export.xlsx")
+    assert x.status_code == 200 and x.headers["content-disposition"].endswith(f'{po_id}.xlsx"')
+    ws = openpyxl.load_workbook(io.BytesIO(x.content)).active
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    rows = [r[:max((i + 1 for i, v in enumerate(r) if v is not None), default=0)]
+            for r in rows]  # the sheet is as wide as its widest row: trim the blanks
+    assert rows[0] == ["采购单号", po_id] and rows[1] == ["供应商", '=HYPERLINK("http://x")']
+    assert ws.cell(row=2, column=2).data_type == "s"  # text, not a formula
+    assert rows[6] == [] and rows[7] == ["行", "商品编码", "品名", "数量", "单价(元)", "金额(元)"]
+    assert rows[8:] == [[1, "SKU-1", "保温杯 500ml", 3, 12.5, 37.5],
+                        [2, "SKU-2", "帆布袋", 2, 0.99, 1.98],
+                        [None, None, "合计", 5, None, 39.48]]
+    assert Decimal(str(rows[10][5])) == Decimal("39.48")  # 3 × 12.50 + 2 × 0.99
