@@ -97,6 +97,9 @@ sku_mappings = sa.Table(
     sa.Column("buffer_percent", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("push_stock", sa.Boolean(), nullable=False, server_default=sa.true()),
     sa.Column("stock_share", sa.Integer(), nullable=False, server_default="1"),
+    # 0019_push_limits: offered 0 below push_min, never more than push_max (platform units)
+    sa.Column("push_min", sa.Integer(), nullable=True),
+    sa.Column("push_max", sa.Integer(), nullable=True),
     sa.CheckConstraint("units > 0", name="units"),
     sa.CheckConstraint("stock_share >= 0", name="stock_share"),
     sa.CheckConstraint("buffer_units >= 0", name="buffer_units"),
@@ -315,6 +318,8 @@ stock_pushes = sa.Table(
     sa.Column("units", sa.Integer(), nullable=False, server_default="1"),
     sa.Column("allotted", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("guard_units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("push_min", sa.Integer(), nullable=True),  # 0019_push_limits
+    sa.Column("push_max", sa.Integer(), nullable=True),
     sa.Column("detail", json_type(), nullable=True),
     sa.Column("ok", sa.Boolean(), nullable=False),
     sa.Column("answer", sa.Text(), nullable=False),

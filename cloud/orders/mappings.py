@@ -47,7 +47,8 @@ FORM_TEXT_MAX = 64
 RECENT_PUSHES = 10
 """Pushes a mapping's page lists, newest first (the full record is ``stock_pushes``)."""
 
-RULE_FIELDS = ("push_stock", "buffer_units", "buffer_percent", "stock_share")
+RULE_FIELDS = ("push_stock", "buffer_units", "buffer_percent", "stock_share", "push_min",
+               "push_max")
 """The columns of a mapping's push rule."""
 
 
@@ -72,6 +73,8 @@ class PushRecord:
     """Per warehouse: on_hand, reserved, share (``"weight/total"``)."""
     ok: bool
     answer: str
+    push_min: int | None = None
+    push_max: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +96,15 @@ class MappingRow:
     buffer_percent: int
     stock_share: int
     last: PushRecord | None
+    push_min: int | None = None
+    push_max: int | None = None
 
 
 def _push(r: Any) -> PushRecord:
     return PushRecord(int(r.id), r.at, int(r.pushed), int(r.on_hand), int(r.reserved),
                       int(r.allotted), int(r.buffer), int(r.units), int(r.available),
-                      int(r.guard_units), dict(r.detail or {}), bool(r.ok), r.answer)
+                      int(r.guard_units), dict(r.detail or {}), bool(r.ok), r.answer,
+                      r.push_min, r.push_max)
 
 
 def _rows(conn: Connection, where: list[sa.ColumnElement[bool]], limit: int,
@@ -121,7 +127,7 @@ def _rows(conn: Connection, where: list[sa.ColumnElement[bool]], limit: int,
     return [MappingRow(int(r.id), r.shop_id, r.shop_name, r.platform, r.platform_item_id,
                        r.platform_sku_id, r.outer_id, r.sku, r.name_zh, int(r.units),
                        bool(r.push_stock), int(r.buffer_units), int(r.buffer_percent),
-                       int(r.stock_share), last.get(int(r.id)))
+                       int(r.stock_share), last.get(int(r.id)), r.push_min, r.push_max)
             for r in found]
 
 
@@ -187,8 +193,23 @@ def _required(form: Mapping[str, Any], name: str, label_zh: str, label_en: str, 
     return whole_number(typed, name, label_zh, label_en, lo, hi, problems)
 
 
+def _optional(form: Mapping[str, Any], name: str, label_zh: str, label_en: str,
+              problems: list[Problem]) -> int | None:
+    value = form.get(name)
+    typed = value.strip() if isinstance(value, str) else ""
+    if not typed:
+        return None
+    return whole_number(typed, name, label_zh, label_en, 0, MAX_BUFFER_UNITS, problems)
+
+
 def _rule(form: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
-    """The push rule of a form (``push_stock`` a checkbox; the numbers are required)."""
+    """The push rule of a form (``push_stock`` a checkbox; the buffer and share are
+    required, the floor and cap optional: blank is no limit)."""
+    push_min = _optional(form, "push_min", "最小同步数", "floor", problems)
+    push_max = _optional(form, "push_max", "最大同步数", "cap", problems)
+    if push_min is not None and push_max is not None and push_min > push_max:
+        problems.append(Problem("push_min", "最小同步数不能大于最大同步数",
+                                "the floor cannot be above the cap"))
     return {
         "push_stock": form.get("push_stock") == "1",
         "buffer_units": _required(form, "buffer_units", "安全库存件数", "buffer units", 0,
@@ -197,6 +218,8 @@ def _rule(form: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
                                     0, 100, problems),
         "stock_share": _required(form, "stock_share", "共享份额", "stock share", 0, MAX_SHARE,
                                  problems),
+        "push_min": push_min,
+        "push_max": push_max,
     }
 
 
@@ -224,7 +247,7 @@ def update_rule(conn: Connection, mapping_id: int, form: Mapping[str, Any], *, a
 def _show(value: object) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
-    return str(value)
+    return "-" if value is None else str(value)
 
 
 def create(conn: Connection, form: Mapping[str, Any], *, actor: str, now: datetime) -> int:
@@ -270,7 +293,8 @@ def create(conn: Connection, form: Mapping[str, Any], *, actor: str, now: dateti
     mapping_id = stock_push.add_mapping(
         conn, shop_id, item_id=item_id, sku=sku, sku_id=sku_id, outer_id=outer_id, units=units,
         buffer_units=rule["buffer_units"], buffer_percent=rule["buffer_percent"],
-        push=rule["push_stock"], stock_share=rule["stock_share"], now=now)
+        push=rule["push_stock"], stock_share=rule["stock_share"], push_min=rule["push_min"],
+        push_max=rule["push_max"], now=now)
     audit.record(conn, now, actor, "mapping.create", f"{shop_id}/{mapping_id}", {
         "sku": sku, "item_id": item_id, "sku_id": sku_id, "outer_id": outer_id, "units": units,
         **{k: _show(v) for k, v in rule.items()}})

@@ -8,7 +8,8 @@ For a push-enabled ``sku_mappings`` row *m* of SKU *s* (docs/stock-model.md)::
                     whose shop w serves                      (0 when that sum is 0)
     allotted  = floor(Σ_w share(w) × free(w))               (Packline units)
     buffer    = buffer_units + ceil(max(Σ_w share(w) × on_hand(w), 0) × buffer_percent / 100)
-    available = max(0, allotted − buffer) // units          (platform units)
+    base      = max(0, allotted − buffer) // units          (platform units)
+    available = min(base, push_max), and 0 when that is below push_min   (limits when set)
 
 so the mappings drawing on one warehouse's stock — several shops, or several listings of
 one shop — together never offer more than it holds free. ``reserved`` is every open
@@ -91,6 +92,10 @@ class Availability:
     """Packline units per platform unit."""
     detail: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per warehouse: on-hand, reserved and the share (``"weight/total"``)."""
+    push_min: int | None = None
+    """The rule's floor: below it the listing is offered 0 (None: none)."""
+    push_max: int | None = None
+    """The rule's cap (None: none)."""
 
 
 def claimant_weights(conn: Connection, sku: str, warehouse_ids: list[str]) -> dict[str, int]:
@@ -137,10 +142,22 @@ def compute(conn: Connection, shop_id: str, default_warehouse: str | None,
                       "share": f"{mine}/{totals[wh]}"}
     buffer = mapping.buffer_units + math.ceil(max(on_share, 0) * mapping.buffer_percent / 100)
     units = max(int(mapping.units), 1)
-    available = max(0, math.floor(allotted) - buffer) // units
+    push_min, push_max = getattr(mapping, "push_min", None), getattr(mapping, "push_max", None)
+    available = within_limits(max(0, math.floor(allotted) - buffer) // units, push_min, push_max)
     return Availability(mapping.id, mapping.sku, sum(on.values()),
                         sum(held[(wh, mapping.sku)] for wh in whs), math.floor(allotted),
-                        buffer, available, units, detail)
+                        buffer, available, units, detail, push_min, push_max)
+
+
+def within_limits(units: int, push_min: int | None, push_max: int | None) -> int:
+    """What a rule's limits make of ``units`` platform units: at most ``push_max``, and 0
+    when below ``push_min`` (the last few pieces are kept off the platform). Limits only
+    ever lower a push, so the oversell guard holds with them."""
+    if push_max is not None:
+        units = min(units, push_max)
+    if push_min is not None and units < push_min:
+        return 0
+    return units
 
 
 def guard_units(conn: Connection, mapping_id: int) -> int:
@@ -340,7 +357,8 @@ def _record(conn: Connection, shop_id: str, avail: Availability, guard: int,
                 shop_id=shop_id, mapping_id=avail.mapping_id, sku=avail.sku,
                 on_hand=avail.on_hand, reserved=avail.reserved, buffer=avail.buffer,
                 available=avail.available, pushed=avail.available, units=avail.units,
-                allotted=avail.allotted, guard_units=guard, detail=avail.detail, ok=False,
+                allotted=avail.allotted, guard_units=guard, detail=avail.detail,
+                push_min=avail.push_min, push_max=avail.push_max, ok=False,
                 answer="sending", at=now).returning(stock_pushes.c.id)).scalar_one())
     except sa.exc.IntegrityError:
         conn.execute(sa.insert(audit_log).values(
@@ -423,14 +441,16 @@ async def push_stock(engine: Engine, sc: Any, *, now: datetime, force: bool = Fa
 
 def audit_pushes(conn: Connection, shop_id: str | None = None) -> list[int]:
     """Ids of recorded pushes whose numbers do not hold together: the value is not what
-    the recorded inputs give (``max(0, allotted − buffer) // units``) or exceeds the guard."""
+    the recorded inputs give (``max(0, allotted − buffer) // units`` within the recorded
+    limits) or exceeds the guard."""
     q = sa.select(stock_pushes).order_by(stock_pushes.c.id)
     if shop_id:
         q = q.where(stock_pushes.c.shop_id == shop_id)
     bad = []
     for p in conn.execute(q):
         units = max(int(p.units), 1)
-        if (p.available != max(0, p.allotted - p.buffer) // units or p.pushed != p.available
+        expected = within_limits(max(0, p.allotted - p.buffer) // units, p.push_min, p.push_max)
+        if (p.available != expected or p.pushed != p.available
                 or p.pushed * units > p.guard_units):
             bad.append(int(p.id))
     return bad
@@ -439,6 +459,7 @@ def audit_pushes(conn: Connection, shop_id: str | None = None) -> list[int]:
 def add_mapping(conn: Connection, shop_id: str, *, item_id: str, sku: str, sku_id: str = "",
                 outer_id: str = "", units: int = 1, buffer_units: int = 0,
                 buffer_percent: int = 0, push: bool = True, stock_share: int = 1,
+                push_min: int | None = None, push_max: int | None = None,
                 now: datetime) -> int:
     """Map a platform SKU to a Packline SKU with its push rule; returns the mapping id.
 
@@ -446,7 +467,8 @@ def add_mapping(conn: Connection, shop_id: str, *, item_id: str, sku: str, sku_i
     result = conn.execute(sa.insert(sku_mappings).values(
         shop_id=shop_id, platform_item_id=item_id, platform_sku_id=sku_id, outer_id=outer_id,
         sku=sku, units=units, buffer_units=buffer_units, buffer_percent=buffer_percent,
-        push_stock=push, stock_share=stock_share).returning(sku_mappings.c.id))
+        push_stock=push, stock_share=stock_share, push_min=push_min,
+        push_max=push_max).returning(sku_mappings.c.id))
     mapping_id = int(result.scalar_one())
     ln, o = order_lines.c, orders.c
     keys = [k for k in (ln.platform_sku_id == sku_id if sku_id else None,

@@ -390,6 +390,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.map_sku": ("商品编码", "SKU"),
     "field.map_units": ("每件平台商品含数量", "Units per platform unit"),
     "field.buffer_units": ("安全库存 (件)", "Buffer (units)"),
+    "field.push_min": ("最小同步数 (低于则推 0)", "Floor (below it, push 0)"),
+    "field.push_max": ("最大同步数", "Cap (at most)"),
+    "hint.no_limit": ("不限", "no limit"),
+    "mappings.limits": ("同步范围 {low}~{high}", "push range {low}–{high}"),
     "field.buffer_percent": ("安全库存 (在库的 %)", "Buffer (% of on hand)"),
     "field.stock_share": ("共享份额", "Stock share"),
     "field.push_stock": ("推送库存到平台", "Push stock to the platform"),
@@ -397,6 +401,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "available = (on hand − reserved in each counted warehouse) × share / the sum "
                        "of the shares of every pushed mapping of the SKU, minus the buffer, divided "
                        "by the units per platform unit (rounded down)"),
+    "push.limits": ("(同步范围 {low}~{high}: 超出上限按上限, 低于下限推 0)", "(push range {low}–{high}: capped at the top, 0 below the floor)"),
     "push.why": ("在库 {on_hand} − 占用 {reserved}, 本关联分得 {allotted}, 减安全库存 {buffer} → 可售 {available}",
                  "on hand {on_hand} − reserved {reserved}, this mapping's share {allotted}, "
                  "minus buffer {buffer} → {available} available"),

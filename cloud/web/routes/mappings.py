@@ -23,7 +23,7 @@ PAGE = 100
 """Mappings per page."""
 
 NEW_FIELDS = ("shop_id", "item_id", "sku_id", "outer_id", "sku", "units", "buffer_units",
-              "buffer_percent", "stock_share")
+              "buffer_percent", "stock_share", "push_min", "push_max")
 """Text fields of the new-mapping form (besides the ``push_stock`` checkbox)."""
 
 
@@ -77,7 +77,9 @@ async def _detail_page(request: Request, mapping_id: int, *, rule: dict[str, Any
         raise HTTPException(404)
     shown = rule or {"push_stock": row.push_stock, "buffer_units": str(row.buffer_units),
                      "buffer_percent": str(row.buffer_percent),
-                     "stock_share": str(row.stock_share)}
+                     "stock_share": str(row.stock_share),
+                     "push_min": "" if row.push_min is None else str(row.push_min),
+                     "push_max": "" if row.push_max is None else str(row.push_max)}
     return render(request, "mapping.html", {
         "m": row, "rule": shown, "errors": errors or [],
         "warehouses": await read(request, mappings.counted_warehouses, row.shop_id),

@@ -158,7 +158,8 @@ async def test_a_new_mapping_reserves_the_orders_waiting_for_it(
     assert [tuple(h) for h in held] == [("SKU-2", "WH1", 6)]  # 2 platform units × 3
     assert audits(cloud_engine, "mapping.create") == [("u-manager", "shop-pdd/2", {
         "sku": "SKU-2", "item_id": "7000", "sku_id": "777", "outer_id": "", "units": 3,
-        "push_stock": "on", "buffer_units": "1", "buffer_percent": "5", "stock_share": "1"})]
+        "push_stock": "on", "buffer_units": "1", "buffer_percent": "5", "stock_share": "1",
+        "push_min": "-", "push_max": "-"})]
     # refused: the same platform SKU again, an unknown product, no platform SKU at all
     again = await client.post("/mappings", data={**new, "item_id": "7001"})
     assert again.status_code == 400
@@ -174,3 +175,28 @@ async def test_a_new_mapping_reserves_the_orders_waiting_for_it(
     assert "有 5 处需要修改, 未保存任何内容" in wrong.text
     assert count(cloud_engine, sku_mappings) == 2
     assert len(audits(cloud_engine, "mapping.create")) == 1
+
+
+async def test_a_floor_and_a_cap_limit_what_a_push_offers(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    """Mapping #1: SKU-1 12 on hand, nothing reserved, buffer 2 → 10 before limits. A cap
+    of 6 offers 6; a floor of 11 (no cap) offers 0, since 10 is below it; a floor above the
+    cap is refused."""
+    await signed_in(client, cloud_engine, Role.MANAGER)
+    csrf = await token(client, "/mappings/1")
+
+    def now(html: str) -> str:
+        return html.split('id="push-now"', 1)[1].split("</section>", 1)[0]
+
+    r = await client.post("/mappings/1", data={"csrf_token": csrf, **RULE, "push_max": "6"})
+    assert r.status_code == 303
+    page = (await client.get("/mappings/1")).text
+    assert "<strong>6</strong>" in now(page) and "同步范围 —~6" in now(page)
+    await client.post("/mappings/1", data={"csrf_token": csrf, **RULE, "push_min": "11"})
+    page = (await client.get("/mappings/1")).text
+    assert "<strong>0</strong>" in now(page) and "同步范围 11~—" in now(page)
+    bad = await client.post("/mappings/1", data={"csrf_token": csrf, **RULE, "push_min": "8",
+                                                 "push_max": "5"})
+    assert bad.status_code == 400
+    assert field_errors(bad.text) == {"push_min": ["最小同步数不能大于最大同步数"]}
+    assert (mapping(cloud_engine, 1)["push_min"], mapping(cloud_engine, 1)["push_max"]) == (11, None)
