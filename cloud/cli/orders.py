@@ -234,15 +234,22 @@ def map_group() -> None:
               show_default=True,
               help="共享库存权重 / weight of this mapping in stock it shares with other "
                    "shops or listings.")
+@click.option("--min", "push_min", type=click.IntRange(0), default=None,
+              help="最小同步数: 低于则推 0 / floor: below it the listing is offered 0.")
+@click.option("--max", "push_max", type=click.IntRange(0), default=None,
+              help="最大同步数 / cap: never offer more.")
 @click.pass_obj
 def map_add(obj: CliContext, shop_ref: str, item_id: str, sku_id: str, outer_id: str,
-            sku: str, buffer_units: int, buffer_percent: int, stock_share: int) -> None:
+            sku: str, buffer_units: int, buffer_percent: int, stock_share: int,
+            push_min: int | None, push_max: int | None) -> None:
     """关联平台 SKU 与 Packline SKU / Map a platform SKU to a Packline SKU."""
     from cloud.orders.stock_push import add_mapping
     from cloud.shops import resolve_shop_id
 
     if not sku_id and not outer_id:
         raise ConfigError("需要 --sku-id 或 --outer-id / give --sku-id or --outer-id")
+    if push_min is not None and push_max is not None and push_min > push_max:
+        raise ConfigError("--min 不能大于 --max / --min cannot be above --max")
     with obj.connect(write=True) as conn:
         shop_id = resolve_shop_id(conn, shop_ref)
         if not conn.execute(sa.select(skus.c.sku).where(skus.c.sku == sku)).first():
@@ -250,7 +257,7 @@ def map_add(obj: CliContext, shop_ref: str, item_id: str, sku_id: str, outer_id:
         mapping_id = add_mapping(conn, shop_id, item_id=item_id, sku=sku, sku_id=sku_id,
                                  outer_id=outer_id, buffer_units=buffer_units,
                                  buffer_percent=buffer_percent, stock_share=stock_share,
-                                 now=datetime.now(UTC))
+                                 push_min=push_min, push_max=push_max, now=datetime.now(UTC))
     click.echo(obj.t(f"已关联 #{mapping_id}", f"mapped #{mapping_id}"))
 
 @map_group.command("list")
@@ -270,7 +277,11 @@ def map_list(obj: CliContext, shop_ref: str) -> None:
                 stock_pushes.c.mapping_id == m.id).order_by(stock_pushes.c.id.desc())
                 .limit(1)).first()
             rows.append([str(m.id), m.platform_item_id, m.platform_sku_id or m.outer_id,
-                         m.sku, f"{m.buffer_units}+{m.buffer_percent}%", str(m.stock_share),
+                         m.sku, f"{m.buffer_units}+{m.buffer_percent}%"
+                         + ("" if m.push_min is None and m.push_max is None else
+                            f" [{m.push_min if m.push_min is not None else ''}"
+                            f"..{m.push_max if m.push_max is not None else ''}]"),
+                         str(m.stock_share),
                          "-" if last is None else
                          f"{last.pushed} ({last.on_hand}-{last.reserved}-{last.buffer})"
                          + ("" if last.ok else " ✗")])

@@ -260,6 +260,10 @@ def test_cli_add_authorise_sync_and_list(
     sku = running.fake.gen.catalog[0]
     assert run(["map", "add", "pdd1", "--item", sku.item_id, "--sku-id", sku.sku_id,
                 "--sku", sku.outer_id, "--buffer", "1"]) == 0
+    other = running.fake.gen.catalog[1]
+    assert run(["map", "add", "pdd1", "--item", other.item_id, "--sku-id", other.sku_id,
+                "--sku", other.outer_id, "--min", "9", "--max", "5"]) == 2
+    assert "--min cannot be above --max" in capsys.readouterr().err
     switch: list[float] = []
     monkeypatch.setattr(sys, "setswitchinterval", switch.append)
     assert run(["--lang", "en", "worker", "--once", "--no-push"]) == 0
