@@ -43,6 +43,9 @@ MAX_UNIT_COST_FEN = 10**10
 """Highest unit cost (1 亿元): a typo guard, far above any real unit cost."""
 SUPPLIER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 """Supplier codes."""
+ID_ATTEMPTS = 5
+"""Numbers tried when purchase orders are written at the same moment (the next number each
+time) before giving up."""
 CANCELLABLE = ("draft", "approved", "sent")
 """Statuses a purchase order can be cancelled from (nothing received yet)."""
 
@@ -173,6 +176,11 @@ def parse_lines(conn: Connection, text: str) -> tuple[list[tuple[str, int, int]]
     return out, problems
 
 
+def _next_id(po_id: str) -> str:
+    prefix, _, n = po_id.rpartition("-")
+    return f"{prefix}-{int(n) + 1:03d}"
+
+
 def _new_id(conn: Connection, now: datetime) -> str:
     prefix = f"PO{now.astimezone(DISPLAY_TZ):%Y%m%d}-"
     taken = conn.execute(sa.select(sa.func.count()).select_from(purchase_orders).where(
@@ -200,10 +208,18 @@ def create_po(conn: Connection, *, supplier_id: str, warehouse_id: str, lines: s
     if problems:
         raise InputError(problems)
     po_id = _new_id(conn, now)
-    conn.execute(sa.insert(purchase_orders).values(
-        id=po_id, supplier_id=supplier_id, warehouse_id=warehouse_id, status="draft",
-        expected_on=expected, note=note.strip()[:1000], created_by=actor, created_at=now,
-        updated_at=now))
+    for attempt in range(ID_ATTEMPTS):  # another purchaser may take the same number at once
+        try:
+            with conn.begin_nested():
+                conn.execute(sa.insert(purchase_orders).values(
+                    id=po_id, supplier_id=supplier_id, warehouse_id=warehouse_id,
+                    status="draft", expected_on=expected, note=note.strip()[:1000],
+                    created_by=actor, created_at=now, updated_at=now))
+            break
+        except sa.exc.IntegrityError:
+            if attempt == ID_ATTEMPTS - 1:
+                raise
+            po_id = _next_id(po_id)
     conn.execute(sa.insert(purchase_order_lines), [
         {"po_id": po_id, "line_no": i, "sku": sku, "qty_ordered": qty, "unit_cost_fen": fen}
         for i, (sku, qty, fen) in enumerate(parsed, start=1)])

@@ -5,6 +5,7 @@ stations as a ``po`` message, cancelled with a reason (sent again as cancelled).
 from __future__ import annotations
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -134,3 +135,25 @@ async def test_a_purchase_order_exports_as_xlsx_with_text_kept_text(
                         [2, "SKU-2", "帆布袋", 2, 0.99, 1.98],
                         [None, None, "合计", 5, None, 39.48]]
     assert Decimal(str(rows[10][5])) == Decimal("39.48")  # 3 × 12.50 + 2 × 0.99
+
+
+def test_a_purchase_order_number_taken_meanwhile_moves_to_the_next(
+        cloud_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two purchasers saving at once both count the same orders of the day: the second
+    insert finds its number taken and takes the next one."""
+    from cloud import purchasing
+    from cloud.db import write_transaction
+    from tests.cloud.web.support import T0, seed_data
+
+    seed_data(cloud_engine)
+    with write_transaction(cloud_engine) as conn:
+        purchasing.create_supplier(conn, supplier_id="S1", name="甲厂", contact="", phone="",
+                                   lead_days="", actor="a", now=T0)
+        first = purchasing.create_po(conn, supplier_id="S1", warehouse_id="WH1",
+                                     lines="SKU-1 1 1", expected_on="", note="", actor="a", now=T0)
+        # as if this transaction had counted before the other one committed
+        monkeypatch.setattr(purchasing, "_new_id", lambda c, n: first)
+        second = purchasing.create_po(conn, supplier_id="S1", warehouse_id="WH1",
+                                      lines="SKU-2 2 2", expected_on="", note="", actor="b",
+                                      now=T0)
+    assert (first, second) == ("PO20261201-001", "PO20261201-002")
