@@ -39,9 +39,8 @@ class LedgerProblem:
 def _chain_problems(db: Database) -> list[LedgerProblem]:
     problems: list[LedgerProblem] = []
     last: dict[tuple[str, str], int] = {}
-    rows = db.execute(
-        "SELECT move_id, sku, location, qty_delta, balance_after FROM stock_moves ORDER BY seq"
-    ).fetchall()
+    rows = db.execute(  # streamed: a year's million moves never sit in memory at once
+        "SELECT move_id, sku, location, qty_delta, balance_after FROM stock_moves ORDER BY seq")
     for move_id, sku, location, qty, after in rows:
         before = last.get((sku, location), 0)
         if after != before + qty:
@@ -62,11 +61,13 @@ def _differences(ledger: dict[str, Any], sent: dict[str, Any]) -> list[str]:
 def _outbox_problems(db: Database) -> list[LedgerProblem]:
     columns = [c.name for c in db["stock_moves"].columns]
     problems: list[LedgerProblem] = []
-    for msg_id, payload in db.execute(
-        "SELECT msg_id, payload FROM outbox WHERE kind = 'move' ORDER BY seq"
-    ).fetchall():
-        row = db.execute("SELECT * FROM stock_moves WHERE move_id = ?", [msg_id]).fetchone()
-        if row is None:
+    # one streamed join (not a lookup per row, not the whole outbox in memory)
+    for record in db.execute(
+        "SELECT o.msg_id, o.payload, m.* FROM outbox o LEFT JOIN stock_moves m "
+        "ON m.move_id = o.msg_id WHERE o.kind = 'move' ORDER BY o.seq"
+    ):
+        msg_id, payload, row = record[0], record[1], record[2:]
+        if row[0] is None:
             problems.append(LedgerProblem(
                 msg_id, "流水缺失 / a move sent to the cloud is missing from the ledger"))
             continue
