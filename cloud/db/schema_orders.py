@@ -24,6 +24,10 @@ task sent) → shipped; ``exception`` when review fails (``exception_code`` says
 ``intercepted`` after a refund request or address change reached a tasked order;
 ``cancelled`` when the platform closed it before shipping (reservation released)."""
 
+HELD = "held"
+"""``orders.exception_code`` of an order a person holds (审单, ``cloud.orders.review``):
+no allocation pass and no platform update lifts it; only a release does."""
+
 WRITEBACK_STATES: tuple[str, ...] = ("pending", "done", "failed")
 """``tracking_writebacks.state``: to do (retried with backoff), written, given up (needs a person)."""
 

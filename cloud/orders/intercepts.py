@@ -4,7 +4,8 @@
   (``cloud.orders.stations``) reaching an order at a station queues one intercept per cause
   (:func:`cloud.sync.outbound.send_intercept`).
 * :func:`lift_refund_intercepts` — a refund request withdrawn or refused lifts the refund
-  intercepts; when nothing else holds the order, the station gets a ``release``.
+  intercepts; when nothing else holds the order, the station gets a ``release``;
+  :func:`lift_intercepts` does the same for any cause (a person's hold, ``manual:``).
 
 Intercepts and releases of an order are numbered (``seq``, per order); the station applies
 a decision only if it is newer than the last one it applied (docs/stock-model.md).
@@ -58,19 +59,28 @@ def lift_refund_intercepts(conn: Connection, order_id: str, reason: str, *,
     intercepts. When nothing else holds it (no address change, no closure), the station
     is told to pack it again (``release``, numbered after every intercept it lifts) and
     True is returned; the caller puts the order back to ``tasked``."""
+    return lift_intercepts(conn, order_id, "refund:", reason, now=now)
+
+
+def lift_intercepts(conn: Connection, order_id: str, prefix: str, reason: str, *,
+                    now: datetime) -> bool:
+    """Lift the order's standing intercepts whose cause starts with ``prefix`` (``refund:``,
+    ``manual:``). When nothing else holds the order, the station gets a ``release``
+    (numbered after every intercept it lifts) and True is returned; the caller puts the
+    order back to ``tasked``. False when no such intercept stood."""
     oi = order_intercepts.c
     standing = conn.execute(sa.select(oi.cause, oi.station_id).where(
         oi.order_id == order_id, oi.lifted_at.is_(None))).all()
-    refund = [r for r in standing if r.cause.startswith("refund:")]
-    if not refund:
+    mine = [r for r in standing if r.cause.startswith(prefix)]
+    if not mine:
         return False
-    others = [r for r in standing if not r.cause.startswith("refund:")]
+    others = [r for r in standing if not r.cause.startswith(prefix)]
     seq = _next_seq(conn, order_id)
     msg_id = None
-    station = refund[-1].station_id
+    station = mine[-1].station_id
     if not others and station:
         msg_id = send_release(conn, station, order_id, reason, seq=seq, now=now)
     conn.execute(sa.update(order_intercepts).where(
-        oi.order_id == order_id, oi.lifted_at.is_(None), oi.cause.startswith("refund:")
+        oi.order_id == order_id, oi.lifted_at.is_(None), oi.cause.startswith(prefix)
     ).values(lifted_at=now, lift_seq=seq, lift_msg_id=msg_id))
     return msg_id is not None

@@ -47,6 +47,7 @@ from sqlalchemy.engine import Connection, Engine
 from cloud.crypto import Sealer
 from cloud.db import in_chunks, write_transaction
 from cloud.db.schema_orders import (
+    HELD,
     order_lines,
     orders,
     push_inbox,
@@ -65,7 +66,6 @@ from cloud.marketplaces.base import (
 from cloud.marketplaces.errors import BusinessError
 from cloud.orders.intercepts import intercept, lift_refund_intercepts
 from cloud.orders.reservations import Mapping, find_mapping, reconcile
-from cloud.orders.review import HELD
 from cloud.shops import ShopClient
 
 log = logging.getLogger("packline.order_sync")

@@ -8,8 +8,11 @@ audit entry in the caller's transaction; the next allocation pass does the rest.
 * **hold** — an order not yet at a station (``pending``, ``exception``, ``allocated``)
   becomes ``exception`` with code ``held`` and the reason; it keeps its reservation (it is
   still paid), no allocation pass touches it, and a platform update does not lift it.
-  An order already at a station is stopped there with an intercept instead (not here).
-* **release** — a held order goes back to ``pending``.
+  An order at a station (``tasked``) is stopped there: an intercept (cause ``manual:hold``)
+  goes down and the order is ``intercepted``.
+* **release** — a held order goes back to ``pending``; an order a person intercepted is
+  released at its station (``tasked`` again) unless a refund or an address change still
+  holds it there.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cloud import audit
-from cloud.db.schema_orders import order_events, orders
+from cloud.db.schema_orders import HELD, order_events, order_intercepts, orders
 from cloud.errors import InputError, Problem
+from cloud.orders.intercepts import intercept, lift_intercepts
 from cloud.orders.reservations import reconcile
 
-HELD = "held"
-"""``orders.exception_code`` of an order a person holds."""
-HOLDABLE_STATES = ("pending", "exception", "allocated")
-"""States a hold applies to: the order has not reached a station."""
+HOLDABLE_STATES = ("pending", "exception", "allocated", "tasked")
+"""States a hold applies to (a tasked order is intercepted at its station)."""
+MANUAL_CAUSE = "manual:hold"
+"""The intercept cause of a person's hold on an order at a station."""
 REASON_MAX = 500
 """Longest reason kept."""
 
@@ -46,7 +50,8 @@ class OrderEvent:
 
 
 def _current(conn: Connection, order_id: str) -> sa.Row:  # type: ignore[type-arg]
-    row = conn.execute(sa.select(orders.c.state, orders.c.exception_code, orders.c.buyer_note)
+    row = conn.execute(sa.select(orders.c.state, orders.c.exception_code, orders.c.buyer_note,
+                                 orders.c.station_id)
                        .where(orders.c.id == order_id).with_for_update()).first()
     if row is None:
         raise InputError([Problem("", f"没有订单 {order_id}", f"no order {order_id}")])
@@ -76,17 +81,25 @@ def approve(conn: Connection, order_id: str, *, actor: str, note: str, now: date
 
 
 def hold(conn: Connection, order_id: str, *, actor: str, reason: str, now: datetime) -> None:
-    """Hold an order that has not reached a station, with a reason (required)."""
+    """Hold an order with a reason (required): held before a station has it, intercepted
+    at its station once it does."""
     reason = reason.strip()
     problems = []
     if not reason:
         problems.append(Problem("reason", "请写明挂起原因", "say why the order is held"))
     row = _current(conn, order_id)
     if row.state not in HOLDABLE_STATES or row.exception_code == HELD:
-        problems.append(Problem("", "该订单已在工作站或已挂起, 不能挂起",
-                                "the order is at a station or already held"))
+        problems.append(Problem("", "该订单已发货、已关闭或已挂起, 不能挂起",
+                                "the order is shipped, closed or already held"))
     if problems:
         raise InputError(problems)
+    if row.state == "tasked":
+        intercept(conn, order_id, row.station_id, MANUAL_CAUSE, reason[:REASON_MAX], now=now)
+        conn.execute(sa.update(orders).where(orders.c.id == order_id).values(
+            state="intercepted", updated_at=now))
+        _record(conn, order_id, actor=actor, action="hold", from_state=row.state,
+                to_state="intercepted", reason=reason[:REASON_MAX], now=now)
+        return
     conn.execute(sa.update(orders).where(orders.c.id == order_id).values(
         state="exception", exception_code=HELD, exception_detail=reason[:REASON_MAX],
         warehouse_id=None, station_id=None, updated_at=now))
@@ -95,9 +108,28 @@ def hold(conn: Connection, order_id: str, *, actor: str, reason: str, now: datet
             to_state="exception", reason=reason[:REASON_MAX], now=now)
 
 
+def held_at_station(conn: Connection, order_id: str) -> bool:
+    """Does a person's intercept stand on the order?"""
+    oi = order_intercepts.c
+    return conn.execute(sa.select(oi.order_id).where(
+        oi.order_id == order_id, oi.cause == MANUAL_CAUSE, oi.lifted_at.is_(None))).first() is not None
+
+
 def release(conn: Connection, order_id: str, *, actor: str, now: datetime) -> None:
-    """Lift a hold: the order goes back to ``pending`` and the next pass reviews it."""
+    """Lift a person's hold: a held order goes back to ``pending`` (the next pass reviews
+    it); an order a person intercepted is released at its station, and is ``tasked`` again
+    unless a refund or an address change still holds it there."""
     row = _current(conn, order_id)
+    if row.state == "intercepted" and held_at_station(conn, order_id):
+        released = lift_intercepts(conn, order_id, "manual:", "人工取消挂起 / released by hand",
+                                   now=now)
+        to_state = "tasked" if released else "intercepted"
+        if released:
+            conn.execute(sa.update(orders).where(orders.c.id == order_id).values(
+                state="tasked", updated_at=now))
+        _record(conn, order_id, actor=actor, action="release", from_state=row.state,
+                to_state=to_state, reason="", now=now)
+        return
     if row.state != "exception" or row.exception_code != HELD:
         raise InputError([Problem("", "该订单没有被挂起", "the order is not held")])
     conn.execute(sa.update(orders).where(orders.c.id == order_id).values(

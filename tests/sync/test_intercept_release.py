@@ -226,3 +226,53 @@ def test_a_refund_record_withdrawn_releases_but_an_address_change_still_holds(
     refund("12", 4)
     assert _cloud_state(engine) == "intercepted"
     assert len(releases()) == 1  # nothing released: the address change still stands
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_hold_by_hand_stops_the_order_at_the_station_and_a_release_frees_it(
+    mosquitto_factory: MosquittoFactory, tmp_path: Path,
+) -> None:
+    """审单 on an order the station already has: the hold goes down as an intercept, the
+    release as a release; a refund requested meanwhile still holds it after the release."""
+    from cloud.orders import review
+
+    broker = mosquitto_factory(stations=("st-01",), cert_stations=())
+    engine = make_cloud(tmp_path / "cloud.db", ("st-01",))
+    sc = add_pdd_shop(engine, {"CUP-350": "A-CUP"}, now=NOW)
+    (kiosk,), (syncer,) = stations(tmp_path, ("st-01",))
+    with running_ingest(broker, engine) as ingest, running_daemon(broker, syncer):
+        kiosk.writer.record_move(MoveRequest(
+            sku="CUP-350", location="A-01-01", qty_delta=5, reason=MoveReason.RECEIVE,
+            source_type="po", source_id="PO-1", operator_id="op1"))
+        wait_until(lambda: _on_hand(engine) == 5, 30, what="the receipt in the cloud")
+        with write_transaction(engine) as conn:
+            upsert_order(conn, "pdd1", _version(0, "0"), now=ingest.clock())
+        allocate_pending(engine, "pdd1", "WH1", now=ingest.clock())
+        asyncio.run(request_waybills(engine, sc, now=ingest.clock()))
+        wait_until(lambda: _status(kiosk) == "waiting", 30, what="the pack task at the station")
+        scanned = StoreOrderSource(kiosk.queries).order(ORDER)
+        assert scanned is not None
+        with write_transaction(engine) as conn:
+            review.hold(conn, ORDER, actor="lead", reason="买家要求改颜色", now=ingest.clock())
+        assert _cloud_state(engine) == "intercepted"
+        wait_until(lambda: _status(kiosk) == "intercepted", 30, what="the hold at the station")
+        with pytest.raises(ShipRefused, match="拦截"):
+            PackingWriter(kiosk.writer).ship(scanned, operator_id="P01", weight_g=700)
+        with write_transaction(engine) as conn:
+            review.release(conn, ORDER, actor="lead", now=ingest.clock())
+        assert _cloud_state(engine) == "tasked"
+        wait_until(lambda: _status(kiosk) == "waiting", 30, what="the release at the station")
+        # held again, then the buyer asks for a refund: releasing the hold is not enough
+        with write_transaction(engine) as conn:
+            review.hold(conn, ORDER, actor="lead", reason="再确认", now=ingest.clock())
+            upsert_order(conn, "pdd1", _version(1, "2"), now=ingest.clock())
+            review.release(conn, ORDER, actor="lead", now=ingest.clock())
+        assert _cloud_state(engine) == "intercepted"
+        wait_until(lambda: _status(kiosk) == "intercepted", 30, what="the refund's intercept")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(order_intercepts.c.cause, order_intercepts.c.lifted_at.is_(None))
+                            .where(order_intercepts.c.order_id == ORDER)
+                            .order_by(order_intercepts.c.cause)).all()
+    assert [tuple(r) for r in rows] == [("manual:hold", False), ("refund:2", True)]

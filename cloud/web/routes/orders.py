@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cloud.db.schema import PLATFORMS
-from cloud.db.schema_orders import ORDER_STATES
+from cloud.db.schema_orders import HELD, ORDER_STATES
 from cloud.errors import InputError, Problem
 from cloud.orders import review
 from cloud.web import queries, session
@@ -59,11 +59,13 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
     if detail is None:
         return RedirectResponse("/orders", status_code=303)
     events = await read(request, review.events, order_id)
+    held_there = await read(request, review.held_at_station, order_id)
     names = await read(request, queries.sku_names, [ln.sku for ln in detail.lines if ln.sku])
     return render(request, "order.html", {
         "d": detail, "o": detail.row, "events": events, "names": names, "errors": errors or [],
-        "reason": reason, "holdable": (detail.row.state in review.HOLDABLE_STATES
-                                       and detail.row.exception_code != review.HELD)},
+        "reason": reason, "held_there": held_there,
+        "holdable": (detail.row.state in review.HOLDABLE_STATES
+                     and detail.row.exception_code != HELD)},
         status_code=status_code)
 
 
