@@ -115,12 +115,14 @@ async def test_allocation_rules_and_the_exception_list(
 async def test_tracking_written_back_exactly_once_despite_faults(
     cloud_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake],
 ) -> None:
-    running = serve("pdd", fault_rate=0.3, timeout_delay=0.3)
+    # the client waits 0.6 s and a timeout fault stalls 0.9 s: an ordinary reply slowed by a
+    # busy machine must not time out too (at 0.15 s it did, 1 run in ~7 under load)
+    running = serve("pdd", fault_rate=0.3, timeout_delay=0.9)
     fake = running.fake
     seed_warehouses(cloud_engine)
     shop_id = await connect_shop(cloud_engine, sealer, running)
     ids = _plain(fake, 40, skus=[2])
-    settings = WorkerSettings(listen_push=False, poll_refunds=False, http_timeout=0.15,
+    settings = WorkerSettings(listen_push=False, poll_refunds=False, http_timeout=0.6,
                               writeback_backoff=0.0)
     async with Worker(cloud_engine, sealer, settings=settings, clock=fake.clock.now,
                       retry=fast_retry()) as worker:
