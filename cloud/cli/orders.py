@@ -238,10 +238,12 @@ def map_group() -> None:
               help="最小同步数: 低于则推 0 / floor: below it the listing is offered 0.")
 @click.option("--max", "push_max", type=click.IntRange(0), default=None,
               help="最大同步数 / cap: never offer more.")
+@click.option("--no-push", is_flag=True,
+              help="不推送库存 (赠品等非在售商品) / never push stock (a gift, not a listing).")
 @click.pass_obj
 def map_add(obj: CliContext, shop_ref: str, item_id: str, sku_id: str, outer_id: str,
             sku: str, buffer_units: int, buffer_percent: int, stock_share: int,
-            push_min: int | None, push_max: int | None) -> None:
+            push_min: int | None, push_max: int | None, no_push: bool) -> None:
     """关联平台 SKU 与 Packline SKU / Map a platform SKU to a Packline SKU."""
     from cloud.orders.stock_push import add_mapping
     from cloud.shops import resolve_shop_id
@@ -257,7 +259,8 @@ def map_add(obj: CliContext, shop_ref: str, item_id: str, sku_id: str, outer_id:
         mapping_id = add_mapping(conn, shop_id, item_id=item_id, sku=sku, sku_id=sku_id,
                                  outer_id=outer_id, buffer_units=buffer_units,
                                  buffer_percent=buffer_percent, stock_share=stock_share,
-                                 push_min=push_min, push_max=push_max, now=datetime.now(UTC))
+                                 push_min=push_min, push_max=push_max, push=not no_push,
+                                 now=datetime.now(UTC))
     click.echo(obj.t(f"已关联 #{mapping_id}", f"mapped #{mapping_id}"))
 
 @map_group.command("list")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -134,13 +133,15 @@ def test_generator_is_seeded_and_realistic() -> None:
 
 
 def test_cli_command_serves_until_interrupted(tmp_path) -> None:
+    """The command serves, and new orders keep arriving in real time without ``--tick``
+    (they once arrived only when the clock was ticked: none in 12 minutes of a demo)."""
     with __import__("socket").socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     code = "from cloud.cli.platform import fake_platform_command; fake_platform_command()"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "pdd", "--port", str(port), "--seed", "3",
-         "--fault-rate", "0"], cwd=os.getcwd(), stdout=subprocess.PIPE, text=True,
+         "--fault-rate", "0", "--orders-per-hour", "36000"], cwd=os.getcwd(), stdout=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(
             [os.getcwd(), *filter(None, [os.environ.get("PYTHONPATH")])])})
     try:
@@ -149,14 +150,20 @@ def test_cli_command_serves_until_interrupted(tmp_path) -> None:
         assert lines[0].startswith(f"fake pdd on http://127.0.0.1:{port}/api/router")
         token = lines[2].split()[0].split("=", 1)[1]
         fake_secret = "demo_secret"
-        params = {"client_id": "demo_client_id", "type": "pdd.order.number.list.increment.get",
-                  "timestamp": str(int(time.time())), "access_token": token,
-                  "start_updated_at": str(int(time.time()) - 1800),
-                  "end_updated_at": str(int(time.time())), "order_status": "5",
-                  "refund_status": "5", "is_lucky_flag": "0", "page": "1"}
-        params["sign"] = pdd_sign(params, fake_secret)
-        body = httpx.post(f"http://127.0.0.1:{port}/api/router", data=params).json()
-        assert body["order_sn_increment_get_response"]["total_count"] > 0, json.dumps(body)
+        started = int(time.time())
+
+        def count(since: int) -> int:
+            params = {"client_id": "demo_client_id", "type": "pdd.order.number.list.increment.get",
+                      "timestamp": str(int(time.time())), "access_token": token,
+                      "start_updated_at": str(since), "end_updated_at": str(int(time.time())),
+                      "order_status": "5", "refund_status": "5", "is_lucky_flag": "0", "page": "1"}
+            params["sign"] = pdd_sign(params, fake_secret)
+            body = httpx.post(f"http://127.0.0.1:{port}/api/router", data=params).json()
+            return int(body["order_sn_increment_get_response"]["total_count"])
+
+        assert count(started - 1800) > 0
+        time.sleep(3.0)  # 10 orders a second: P(none in 2 s) = e^-20
+        assert count(started + 1) > 0
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)

@@ -260,6 +260,9 @@ def test_cli_add_authorise_sync_and_list(
     sku = running.fake.gen.catalog[0]
     assert run(["map", "add", "pdd1", "--item", sku.item_id, "--sku-id", sku.sku_id,
                 "--sku", sku.outer_id, "--buffer", "1"]) == 0
+    # the fake's gift (赠品) has no listing: mapped so orders with it are not unmapped, never pushed
+    assert run(["map", "add", "pdd1", "--item", "100099999", "--sku-id", "1000099999",
+                "--sku", "GIFT-001", "--no-push"]) == 0
     other = running.fake.gen.catalog[1]
     assert run(["map", "add", "pdd1", "--item", other.item_id, "--sku-id", other.sku_id,
                 "--sku", other.outer_id, "--min", "9", "--max", "5"]) == 2
