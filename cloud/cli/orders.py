@@ -361,39 +361,40 @@ def orders_exceptions(obj: CliContext, shop_ref: str | None) -> None:
 @click.pass_obj
 def worker_command(obj: CliContext, once: bool, interval: float, no_push: bool) -> None:
     """同步订单、分配、面单、回传、库存推送 / Sync orders, allocate, waybills, write-backs, stock."""
-    from cloud.orders.worker import Worker, WorkerSettings, tune_interpreter
+    from cloud.orders.worker import TickReport, Worker, WorkerSettings, tune_interpreter
 
     sealer = sealer_for(obj.settings)
     settings = WorkerSettings(interval=interval, listen_push=not no_push)
     with obj.connect():
         pass  # the schema is current
 
+    def show(r: TickReport) -> None:
+        sync = r.sync
+        click.echo(obj.t(
+            f"{r.shop_id}: 新订单 {sync.inserted if sync else 0}, 更新 "
+            f"{sync.updated if sync else 0}, 分配 {r.allocated}, 面单 "
+            f"{r.waybills.issued if r.waybills else 0}, 回传 "
+            f"{r.writeback.done if r.writeback else 0}, 库存推送 "
+            f"{r.stock.pushed if r.stock else 0}"
+            + (f", 待确认首次推送 {r.stock.awaiting_confirmation} (shop push-preview)"
+               if r.stock and r.stock.awaiting_confirmation else "")
+            + (f", 大幅下调待批准 {r.stock.held} (shop push-holds)"
+               if r.stock and r.stock.held else "")
+            + (f", 错误: {r.error}" if r.error else ""),
+            f"{r.shop_id}: new {sync.inserted if sync else 0}, updated "
+            f"{sync.updated if sync else 0}, allocated {r.allocated}, waybills "
+            f"{r.waybills.issued if r.waybills else 0}, written back "
+            f"{r.writeback.done if r.writeback else 0}, stock pushes "
+            f"{r.stock.pushed if r.stock else 0}"
+            + (f", awaiting first-push confirmation {r.stock.awaiting_confirmation} "
+               "(shop push-preview)" if r.stock and r.stock.awaiting_confirmation else "")
+            + (f", cuts awaiting approval {r.stock.held} (shop push-holds)"
+               if r.stock and r.stock.held else "")
+            + (f", error: {r.error}" if r.error else "")))
+
     async def main() -> None:
         async with Worker(obj.engine(), sealer, settings=settings) as worker:
-            reports = await worker.run(once=once)
-            for r in reports:
-                sync = r.sync
-                click.echo(obj.t(
-                    f"{r.shop_id}: 新订单 {sync.inserted if sync else 0}, 更新 "
-                    f"{sync.updated if sync else 0}, 分配 {r.allocated}, 面单 "
-                    f"{r.waybills.issued if r.waybills else 0}, 回传 "
-                    f"{r.writeback.done if r.writeback else 0}, 库存推送 "
-                    f"{r.stock.pushed if r.stock else 0}"
-                    + (f", 待确认首次推送 {r.stock.awaiting_confirmation} (shop push-preview)"
-                       if r.stock and r.stock.awaiting_confirmation else "")
-                    + (f", 大幅下调待批准 {r.stock.held} (shop push-holds)"
-                       if r.stock and r.stock.held else "")
-                    + (f", 错误: {r.error}" if r.error else ""),
-                    f"{r.shop_id}: new {sync.inserted if sync else 0}, updated "
-                    f"{sync.updated if sync else 0}, allocated {r.allocated}, waybills "
-                    f"{r.waybills.issued if r.waybills else 0}, written back "
-                    f"{r.writeback.done if r.writeback else 0}, stock pushes "
-                    f"{r.stock.pushed if r.stock else 0}"
-                    + (f", awaiting first-push confirmation {r.stock.awaiting_confirmation} "
-                       "(shop push-preview)" if r.stock and r.stock.awaiting_confirmation else "")
-                    + (f", cuts awaiting approval {r.stock.held} (shop push-holds)"
-                       if r.stock and r.stock.held else "")
-                    + (f", error: {r.error}" if r.error else "")))
+            await worker.run(once=once, on_report=show)
 
     tune_interpreter()
     try:

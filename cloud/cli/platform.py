@@ -18,16 +18,18 @@ from cloud.marketplaces.fake_server import run_fake_platform
               help="注入故障比例 / share of faulted calls")
 @click.option("--tick", type=float, default=0.0, show_default=True,
               help="每秒额外推进的模拟秒数 / extra simulated seconds per real second (0 = real time)")
+@click.option("--history-hours", type=click.FloatRange(0, 24 * 90), default=48.0,
+              show_default=True, help="启动时生成的历史订单小时数 / hours of order history at start")
 @click.option("--orders-per-hour", type=click.FloatRange(0, 36_000), default=40.0, show_default=True,
               help="每小时新订单数 (平均) / mean new orders per hour")
 def fake_platform_command(platform: str, port: int, seed: int, fault_rate: float,
-                          tick: float, orders_per_hour: float) -> None:
+                          tick: float, history_hours: float, orders_per_hour: float) -> None:
     """运行模拟电商平台 (PDD / 淘宝) 供测试和演示 / Run a fake marketplace platform.
 
     New orders keep arriving in real time (``--orders-per-hour``); ``--tick`` runs the
     platform's clock faster than the wall clock."""
     running = run_fake_platform(platform, port, seed, fault_rate=fault_rate,
-                                orders_per_hour=orders_per_hour)
+                                history_hours=history_hours, orders_per_hour=orders_per_hour)
     fake = running.fake
     token = fake.issue_token()
     click.echo(f"fake {platform} on {running.base_url}{fake.gateway_path}")

@@ -363,8 +363,10 @@ class Worker:
         return None
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None,
-                  max_ticks: int | None = None) -> list[TickReport]:
-        """Tick every active shop we can lease, every ``interval`` seconds, until ``stop``."""
+                  max_ticks: int | None = None,
+                  on_report: Callable[[TickReport], None] | None = None) -> list[TickReport]:
+        """Tick every active shop we can lease, every ``interval`` seconds, until ``stop``;
+        ``on_report`` is told each shop's pass as it ends (the command's log)."""
         stop = stop or asyncio.Event()
         reports: deque[TickReport] = deque(maxlen=self.settings.keep_reports)
         listeners: dict[str, asyncio.Task[None]] = {}
@@ -381,7 +383,10 @@ class Worker:
                     if (self.settings.listen_push and not once and shop_id not in listeners
                             and self.client(shop_id).shop.platform == "pdd"):
                         listeners[shop_id] = asyncio.create_task(self.listen_pdd(shop_id, stop))
-                    reports.append(await self.tick_leased(shop_id))
+                    report = await self.tick_leased(shop_id)
+                    reports.append(report)
+                    if on_report is not None:
+                        on_report(report)
                 self.prune_if_due()
                 ticks += 1
                 if once or (max_ticks is not None and ticks >= max_ticks):

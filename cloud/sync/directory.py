@@ -36,6 +36,11 @@ class StationDirectory:
         if entry is None:
             return f"unknown station {station}: not enrolled (packline-provision enrol)"
         home, status = entry
+        if status == "pending":  # its first message: the enrolled station is in use now
+            conn.execute(sa.update(stations).where(stations.c.id == station,
+                                                   stations.c.status == "pending")
+                         .values(status="active"))
+            self._home[station] = (home, "active")
         if status == "revoked":
             return f"station {station} is revoked"
         if warehouse_id is not None and warehouse_id != home:

@@ -44,7 +44,7 @@ def seed(engine: Engine) -> None:
         conn.execute(sa.insert(warehouses).values(id="WH1", name="杭州主仓"))
         conn.execute(sa.insert(stations), [
             {"id": s, "warehouse_id": "WH1", "name": s, "status": st, "created_at": NOW}
-            for s, st in (("st-01", "active"), ("st-02", "active"), ("st-03", "revoked"))
+            for s, st in (("st-01", "pending"), ("st-02", "active"), ("st-03", "revoked"))
         ])
 
 
@@ -78,6 +78,9 @@ def test_ingest_on_both_engines(cloud_engine: Engine, tmp_path) -> None:
         assert counts == [1, 1, 1, 1]
         relay = conn.execute(sa.select(downlink_outbox.c.station_id, downlink_outbox.c.msg_id,
                                        downlink_outbox.c.payload)).all()
+        status = dict(conn.execute(sa.select(stations.c.id, stations.c.status)).all())
+    # st-01 was enrolled and had never sent anything: its first message puts it in use
+    assert status == {"st-01": "active", "st-02": "active", "st-03": "revoked"}
     # relayed once, to the other active station only (not the sender, not the revoked one)
     assert [r.station_id for r in relay] == ["st-02"]
     assert len(MovesWire.model_validate(relay[0].payload).moves) == 4
