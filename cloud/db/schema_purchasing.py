@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from cloud.db.schema import metadata
-from cloud.db.types import UtcDateTime
+from cloud.db.types import UtcDateTime, bigint_pk
 
 PO_STATUSES: tuple[str, ...] = (
     "draft", "approved", "sent", "partial", "received", "closed", "cancelled")
@@ -84,3 +84,25 @@ cost_changes = sa.Table(
 by the RECEIVE move: ``(on_hand_before × cost_before + qty × unit_cost) / (on_hand_before +
 qty)``, rounded half up to the fen; the unit cost alone when nothing (or less than nothing)
 was on hand or no cost was known."""
+
+supplier_payments = sa.Table(
+    "supplier_payments",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("supplier_id", sa.String(32), sa.ForeignKey("suppliers.id"), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger(), nullable=False),
+    sa.Column("paid_on", sa.Date(), nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("reference", sa.String(64), nullable=False, server_default=""),
+    sa.Column("note", sa.Text(), nullable=False, server_default=""),
+    sa.Column("reverses", sa.BigInteger(), sa.ForeignKey("supplier_payments.id"), nullable=True,
+              unique=True),
+    sa.Column("recorded_by", sa.String(64), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("(reverses IS NULL AND amount_fen > 0) OR "
+                       "(reverses IS NOT NULL AND amount_fen < 0)", name="amount_sign"),
+    sa.Index("ix_supplier_payments_supplier", "supplier_id", "paid_on"),
+)
+"""Payments to suppliers (migration ``0022_supplier_payments``), never edited or deleted: a
+payment recorded by mistake is cancelled by a reversal row (negative amount, ``reverses``
+naming it, at most one per payment). See :mod:`cloud.payables`."""

@@ -43,6 +43,8 @@ class Permission(enum.StrEnum):
     PURCHASING_VIEW = "purchasing.view"
     PURCHASING_EDIT = "purchasing.edit"
     PURCHASING_APPROVE = "purchasing.approve"
+    PAYABLES_VIEW = "payables.view"
+    PAYMENTS_RECORD = "payments.record"
     USERS_MANAGE = "users.manage"
     OPERATORS_MANAGE = "operators.manage"
     AUDIT_VIEW = "audit.view"
@@ -69,6 +71,8 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
         Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PURCHASING_EDIT: frozenset({Role.PURCHASER, Role.MANAGER, Role.ADMIN}),
     Permission.PURCHASING_APPROVE: frozenset({Role.MANAGER, Role.ADMIN}),
+    Permission.PAYABLES_VIEW: frozenset({Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
+    Permission.PAYMENTS_RECORD: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.OPERATORS_MANAGE: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.AUDIT_VIEW: frozenset({Role.ADMIN}),

@@ -37,10 +37,12 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0019_push_limits"
+HEAD = "0022_supplier_payments"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
+    "supplier_payments": {"id", "supplier_id", "amount_fen", "paid_on", "method", "reference",
+                          "note", "reverses", "recorded_by", "recorded_at"},  # 0022
     "cost_changes": {"move_id", "sku", "po_id", "qty", "unit_cost_fen", "on_hand_before",
                      "cost_before_fen", "cost_after_fen", "at"},  # 0018_receipts
     # 0017_purchasing

@@ -12,6 +12,7 @@ from cloud.web.routes import (
     mappings,
     operators,
     orders,
+    payables,
     products,
     purchasing,
     stations,
@@ -23,4 +24,4 @@ from cloud.web.routes import (
 def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *orders.routes,
-            *products.routes, *mappings.routes, *purchasing.routes, *users.routes, *operators.routes, *account.routes, *audit.routes]
+            *products.routes, *mappings.routes, *purchasing.routes, *payables.routes, *users.routes, *operators.routes, *account.routes, *audit.routes]
