@@ -37,10 +37,16 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0019_push_limits"
+HEAD = "0020_promotions"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
+    # 0020_promotions
+    "promotions": {"id", "name", "shop_id", "kind", "threshold", "trigger_sku", "gift_sku",
+                   "gift_qty", "starts_at", "ends_at", "active", "created_by", "created_at",
+                   "updated_at"},
+    "review_rules": {"shop_id", "hold_buyer_note", "hold_risk_review", "max_amount_fen",
+                     "updated_by", "updated_at"},
     "cost_changes": {"move_id", "sku", "po_id", "qty", "unit_cost_fen", "on_hand_before",
                      "cost_before_fen", "cost_after_fen", "at"},  # 0018_receipts
     # 0017_purchasing

@@ -13,6 +13,7 @@ from cloud.web.routes import (
     operators,
     orders,
     products,
+    promotions,
     purchasing,
     stations,
     stock,
@@ -22,5 +23,5 @@ from cloud.web.routes import (
 
 def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
-    return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *orders.routes,
+    return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *orders.routes, *promotions.routes,
             *products.routes, *mappings.routes, *purchasing.routes, *users.routes, *operators.routes, *account.routes, *audit.routes]
