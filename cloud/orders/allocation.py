@@ -5,8 +5,8 @@ the shop's review rules (``cloud.orders.review_rules``: by default, not under ri
 and no unapproved buyer note; optionally an amount limit) do not hold it, and every line
 (gifts too) maps to a Packline SKU. Passing review adds the gift lines of the promotions it
 qualifies for (``cloud.orders.promotions``, once per order and promotion); they are
-allocated and reserved with the rest. It is then allocated to the shop's default warehouse if that has the
-stock for every line, else to the first serving warehouse (by id) that has it, and to
+allocated and reserved with the rest. It is then allocated to the shop's default warehouse
+if that has the stock for every line, else to the first serving warehouse (by id) that has it, and to
 that warehouse's least loaded online packing station (``cloud.orders.stations``); its
 reservation moves to that warehouse in the same transaction
 (``cloud.orders.reservations``: every paid order reserves from the moment it is known,

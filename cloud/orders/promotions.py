@@ -166,7 +166,7 @@ def apply_gifts(conn: Connection, order_id: str, *, now: datetime, actor: str | 
         name = conn.execute(sa.select(skus.c.name_zh).where(skus.c.sku == promo.gift_sku)
                             ).scalar() or promo.gift_sku
         conn.execute(sa.insert(order_lines).values(
-            order_id=order_id, line_no=next_no, title=f"赠品 {name}"[:TITLE_MAX],
+            order_id=order_id, line_no=next_no, title=name[:TITLE_MAX],
             spec=promo.name[:TITLE_MAX], qty=promo.gift_qty, price_fen=0, is_gift=True,
             sku=promo.gift_sku, sku_qty=promo.gift_qty, promotion_id=promo.id))
         next_no += 1

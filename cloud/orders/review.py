@@ -78,8 +78,9 @@ def approve(conn: Connection, order_id: str, *, actor: str, note: str, now: date
     and add the gifts of the promotions it qualifies for."""
     row = _current(conn, order_id)
     if row.state != "exception" or row.exception_code not in APPROVABLE:
-        raise InputError([Problem("", "只有因买家留言或金额超限待审的订单可以审核通过",
-                                  "only an order held for its buyer note or amount can be approved")])
+        raise InputError([Problem(
+            "", "只有因买家留言或金额超限待审的订单可以审核通过",
+            "only an order held for its buyer note or amount can be approved")])
     approved = ({"note_approved": row.buyer_note} if row.exception_code == "buyer_note"
                 else {"amount_approved_fen": row.pay_fen})
     conn.execute(sa.update(orders).where(orders.c.id == order_id).values(

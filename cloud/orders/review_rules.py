@@ -60,7 +60,8 @@ class OrderFacts:
     amount_approved_fen: int | None
 
 
-def _yuan(fen: int) -> str:
+def fen_to_yuan(fen: int) -> str:
+    """Fen as yuan with two decimals, no grouping (what the forms read back): 50001 → 500.01."""
     return f"{fen // FEN_PER_YUAN}.{fen % FEN_PER_YUAN:02d}"
 
 
@@ -74,8 +75,9 @@ def hold_reason(rules: ReviewRules, order: OrderFacts) -> tuple[str, str] | None
         return "buyer_note", f"买家留言需人工审核 / buyer note needs review: {note}"
     limit = rules.max_amount_fen
     if limit is not None and order.pay_fen > limit and order.pay_fen != order.amount_approved_fen:
-        return AMOUNT_OVER, (f"订单金额 ¥{_yuan(order.pay_fen)} 超过限额 ¥{_yuan(limit)} / "
-                             f"amount ¥{_yuan(order.pay_fen)} over the limit ¥{_yuan(limit)}")
+        pay, most = fen_to_yuan(order.pay_fen), fen_to_yuan(limit)
+        return AMOUNT_OVER, (f"订单金额 ¥{pay} 超过限额 ¥{most} / "
+                             f"amount ¥{pay} over the limit ¥{most}")
     return None
 
 

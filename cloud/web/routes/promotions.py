@@ -39,7 +39,7 @@ def _day(value: Any, *, last: bool = False) -> str:
 
 def _view(p: promotions.Promotion, shop_names: dict[str, str], lang: str) -> dict[str, Any]:
     if p.kind == "amount":
-        rule = gettext(lang, "promo.rule_amount", amount=f"{p.threshold / 100:.2f}")
+        rule = gettext(lang, "promo.rule_amount", amount=review_rules.fen_to_yuan(p.threshold))
     elif p.trigger_sku:
         rule = gettext(lang, "promo.rule_qty_sku", sku=p.trigger_sku, n=p.threshold)
     else:
@@ -52,7 +52,8 @@ def _view(p: promotions.Promotion, shop_names: dict[str, str], lang: str) -> dic
 
 def _as_form(p: promotions.Promotion) -> dict[str, str]:
     return {"name": p.name, "shop_id": p.shop_id or "", "kind": p.kind,
-            "threshold": f"{p.threshold / 100:.2f}" if p.kind == "amount" else str(p.threshold),
+            "threshold": (review_rules.fen_to_yuan(p.threshold) if p.kind == "amount"
+                          else str(p.threshold)),
             "trigger_sku": p.trigger_sku or "", "gift_sku": p.gift_sku,
             "gift_qty": str(p.gift_qty), "starts_on": _day(p.starts_at),
             "ends_on": _day(p.ends_at, last=True)}
@@ -188,7 +189,7 @@ async def _rules_page(request: Request, errors: dict[str, list[Problem]] | None 
             "hold_buyer_note": ON if r.rules.hold_buyer_note else OFF,
             "hold_risk_review": ON if r.rules.hold_risk_review else OFF,
             "max_amount": "" if r.rules.max_amount_fen is None
-            else f"{r.rules.max_amount_fen / 100:.2f}"}
+            else review_rules.fen_to_yuan(r.rules.max_amount_fen)}
     forms.update(typed or {})
     return render(request, "review_rules.html", {
         "rows": rows, "forms": forms, "errors": errors or {}, "on": ON, "off": OFF},
