@@ -5,7 +5,8 @@ how review always behaved: an order with a buyer note waits for a person (until 
 approved, ``orders.note_approved``), so does one under platform risk review, and there is no
 amount limit. A manager may turn the two holds off and set a limit: an order whose pay
 amount is over it is held with code ``amount_over`` until a person approves that amount
-(``orders.amount_approved_fen``; a different amount later is held again). Unmapped lines and
+(``orders.amount_approved_fen``; a different amount later is held again). Saving rules
+sends the shop's orders a rule no longer holds back to review. Unmapped lines and
 missing stock are not rules: they always hold the order (``cloud.orders.allocation``).
 
 :func:`hold_reason` is the pure decision; :func:`rules_for` / :func:`save` read and write
@@ -21,8 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cloud import audit
+from cloud.db import in_chunks
 from cloud.db.schema import shops
-from cloud.db.schema_orders import review_rules
+from cloud.db.schema_orders import order_events, orders, review_rules
 from cloud.errors import InputError, Problem
 
 AMOUNT_OVER = "amount_over"
@@ -31,6 +33,8 @@ MAX_LIMIT_FEN = 100_000_000_00
 """Largest amount limit accepted (one hundred million yuan): anything above is a typo."""
 FEN_PER_YUAN = 100
 """Fen in a yuan (the form takes yuan, the rows keep fen)."""
+REQUEUE_REASON = "审单规则已修改 / review rules changed"
+"""Why an order held by a rule now off went back to review (its ``order_events`` row)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +148,27 @@ def parse_limit(value: str | None) -> int | None:
     return fen
 
 
+def _released_by(conn: Connection, shop_id: str, rules: ReviewRules) -> list[str]:
+    """The shop's orders held by a rule that ``rules`` no longer has (by id)."""
+    o = orders.c
+    freed = []
+    if not rules.hold_buyer_note:
+        freed.append(o.exception_code == "buyer_note")
+    if not rules.hold_risk_review:
+        freed.append(o.exception_code == "risk_review")
+    freed.append(sa.and_(o.exception_code == AMOUNT_OVER, sa.true() if rules.max_amount_fen is None
+                         else o.pay_fen <= rules.max_amount_fen))
+    return list(conn.execute(sa.select(o.id).where(
+        o.shop_id == shop_id, o.state == "exception", sa.or_(*freed)).order_by(o.id)
+        .with_for_update()).scalars())
+
+
 def save(conn: Connection, shop_id: str, rules: ReviewRules, *, actor: str,
-         now: datetime) -> None:
-    """Write the shop's rules and an audit entry; orders already reviewed are not revisited
-    (the next allocation pass uses the new rules for the orders it reviews)."""
+         now: datetime) -> int:
+    """Write the shop's rules and an audit entry. Orders of the shop held by a rule that is
+    now off (or by an amount now within the limit) go back to ``pending`` for the next
+    allocation pass, each with an ``order_events`` row (action ``requeue``); returns how
+    many. Other orders are reviewed with the new rules when their turn comes."""
     if conn.execute(sa.select(shops.c.id).where(shops.c.id == shop_id)).first() is None:
         raise InputError([Problem("", f"没有店铺 {shop_id}", f"no shop {shop_id}")])
     values = {"hold_buyer_note": rules.hold_buyer_note, "hold_risk_review": rules.hold_risk_review,
@@ -157,7 +178,17 @@ def save(conn: Connection, shop_id: str, rules: ReviewRules, *, actor: str,
         conn.execute(sa.insert(review_rules).values(shop_id=shop_id, **values))
     else:
         conn.execute(sa.update(review_rules).where(r.shop_id == shop_id).values(**values))
+    requeued = _released_by(conn, shop_id, rules)
+    for chunk in in_chunks(requeued):
+        conn.execute(sa.update(orders).where(orders.c.id.in_(chunk)).values(
+            state="pending", exception_code=None, exception_detail=None, updated_at=now))
+    if requeued:
+        conn.execute(sa.insert(order_events), [
+            {"order_id": oid, "at": now, "actor": actor[:64], "action": "requeue",
+             "from_state": "exception", "to_state": "pending", "reason": REQUEUE_REASON}
+            for oid in requeued])
     audit.record(conn, now, actor, "review_rules.save", shop_id,
                  {"hold_buyer_note": rules.hold_buyer_note,
                   "hold_risk_review": rules.hold_risk_review,
-                  "max_amount_fen": rules.max_amount_fen})
+                  "max_amount_fen": rules.max_amount_fen, "requeued": len(requeued)})
+    return len(requeued)

@@ -44,17 +44,19 @@ PROMOTION_MESSAGES: dict[str, tuple[str, str]] = {
     "exception.amount_over": ("订单金额超过限额", "amount over the shop's limit"),
     "rules.title": ("审单规则", "Review rules"),
     "rules.help": ("自动审单时, 符合以下规则的订单转入异常等待人工审核。未关联 SKU 和库存不足总会转入异常。"
-                   "修改只影响之后审核的订单。",
+                   "保存后, 不再被规则暂停的订单重新审核。",
                    "Automatic review holds the orders these rules catch for a person. "
                    "Unmapped SKUs and missing stock always hold an order. A change applies to "
-                   "orders reviewed from now on."),
+                   "orders reviewed from now on, and the orders no longer held go back to review."),
     "rules.hold_buyer_note": ("有买家留言时暂停", "Hold on a buyer note"),
     "rules.hold_risk_review": ("平台风控审核时暂停", "Hold under platform risk review"),
     "rules.max_amount": ("实付金额超过 (元) 时暂停, 留空不限", "Hold over this amount (yuan), blank: no limit"),
     "rules.hold": ("暂停, 人工审核", "hold for review"),
     "rules.pass": ("不暂停", "let it through"),
     "rules.default": ("默认规则", "defaults"),
-    "rules.saved": ("店铺 {shop} 的审单规则已保存", "Review rules of {shop} saved"),
+    "rules.saved": ("店铺 {shop} 的审单规则已保存, {n} 个被规则暂停的订单重新审核",
+                    "Review rules of {shop} saved; {n} order(s) they no longer hold go back to review"),
+    "review.act.requeue": ("规则修改后重新审核", "back to review (rules changed)"),
     "rules.choose": ("请选择", "choose one"),
 }
 """key → (Chinese, English) for the promotion and review-rule pages."""

@@ -220,13 +220,13 @@ async def rules_save(request: Request) -> Response:
     try:
         if problems:
             raise InputError(problems)
-        await write(request, review_rules.save, shop_id, review_rules.ReviewRules(
+        requeued = await write(request, review_rules.save, shop_id, review_rules.ReviewRules(
             form["hold_buyer_note"] == ON, form["hold_risk_review"] == ON, limit),
             actor=actor, now=ctx.now())
     except InputError as err:
         return await _rules_page(request, {shop_id: err.problems}, {shop_id: form}, 400)
     names = dict(await _shops(request))
-    session.flash(request, "rules.saved", shop=names.get(shop_id, shop_id))
+    session.flash(request, "rules.saved", shop=names.get(shop_id, shop_id), n=requeued)
     return RedirectResponse("/review-rules", status_code=303)
 
 

@@ -27,6 +27,7 @@ from cloud.orders.allocation import allocate_pending
 from cloud.orders.order_sync import upsert_order
 from cloud.orders.promotions import GiftLine, Promotion, apply_gifts, matches
 from cloud.orders.review_rules import DEFAULT_RULES, OrderFacts, ReviewRules, hold_reason
+from cloud.orders.review_rules import save as save_rules
 from cloud.orders.waybills import build_task
 from edge.domain.models import Role
 from tests.cloud.web.support import (
@@ -253,6 +254,27 @@ def test_with_the_note_hold_off_a_noted_order_goes_through(cloud_engine: Engine)
           rules={"hold_buyer_note": False})
     allocate_pending(cloud_engine, "shop-pdd", "WH1", now=T0)
     assert _state(cloud_engine, "pdd-3501") == ("allocated", None, None)
+
+
+def test_saving_rules_sends_the_orders_they_no_longer_hold_back_to_review(
+        cloud_engine: Engine) -> None:
+    _seed(cloud_engine, _order("3701", pay=100, note="请发顺丰"), _order("3702", pay=60000),
+          _order("3703", pay=90000), rules={"max_amount_fen": 50000})
+    allocate_pending(cloud_engine, "shop-pdd", "WH1", now=T0)
+    assert [_state(cloud_engine, f"pdd-370{n}")[1] for n in (1, 2, 3)] == [
+        "buyer_note", "amount_over", "amount_over"]
+    with cloud_engine.begin() as conn:
+        freed = save_rules(conn, "shop-pdd", ReviewRules(hold_buyer_note=False,
+                                                         max_amount_fen=70000),
+                           actor="u-manager", now=T0 + timedelta(minutes=1))
+    assert freed == 2  # the note, and ¥600 now within ¥700; ¥900 stays held
+    assert _state(cloud_engine, "pdd-3701") == ("pending", None, None)
+    assert _state(cloud_engine, "pdd-3703")[1] == "amount_over"
+    assert _events(cloud_engine, "pdd-3702") == [
+        ("u-manager", "requeue", "审单规则已修改 / review rules changed")]
+    allocate_pending(cloud_engine, "shop-pdd", "WH1", now=T0 + timedelta(minutes=2))
+    assert _state(cloud_engine, "pdd-3701")[0] == "allocated"
+    assert _state(cloud_engine, "pdd-3702")[0] == "allocated"
 
 
 # -- the pages ---------------------------------------------------------------------------
