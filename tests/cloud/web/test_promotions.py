@@ -364,3 +364,25 @@ async def test_the_order_page_marks_the_gift_line(
     assert cells(page.text, "events-table") == [
         ["2026-12-01 10:00", "promotion:1", "加赠品", "待审核 → 待审核",
          "满199送帆布袋 (#1): SKU-2 × 1"]]
+
+
+async def test_an_amount_hold_is_approved_on_the_order_page_and_pages_read_in_english(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    _seed(cloud_engine, _order("3801", pay=50001), rules={"max_amount_fen": 50000})
+    allocate_pending(cloud_engine, "shop-pdd", "WH1", now=T0)
+    assert (await login(client, "u-warehouse-lead")).status_code == 303
+    page = await client.get("/orders/pdd-3801")
+    assert "订单金额超过限额" in page.text and 'id="approve-form"' in page.text
+    r = await client.post("/orders/pdd-3801/approve", data={
+        "csrf_token": csrf_of(page.text), "reason": "老客户"})
+    assert r.status_code == 303
+    assert _state(cloud_engine, "pdd-3801") == ("pending", None, None)
+    assert (await client.get("/promotions")).status_code == 403  # a lead: not a manager
+    client.cookies.clear()
+    assert (await login(client, "u-manager")).status_code == 303
+    csrf = csrf_of((await client.get("/promotions")).text)
+    await client.post("/lang", data={"csrf_token": csrf, "lang": "en", "next": "/"})
+    page = await client.get("/promotions")
+    assert "Gift promotions" in page.text and "By amount paid" in page.text
+    page = await client.get("/review-rules")
+    assert "Hold on a buyer note" in page.text and 'value="500.00"' in page.text
