@@ -149,6 +149,8 @@ orders = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     # 0016_order_review: the buyer note a person approved (review stops on any other)
     sa.Column("note_approved", sa.Text(), nullable=True),
+    # 0020_promotions: the pay amount a person approved over the shop's amount limit
+    sa.Column("amount_approved_fen", sa.BigInteger(), nullable=True),
     sa.CheckConstraint(
         "state IN (" + ", ".join(f"'{s}'" for s in ORDER_STATES) + ")", name="state"),
     sa.UniqueConstraint("shop_id", "platform_order_id"),
@@ -191,8 +193,13 @@ order_lines = sa.Table(
     sa.Column("is_gift", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("sku", sa.String(64), nullable=True),
     sa.Column("sku_qty", sa.Integer(), nullable=True),
+    # 0020_promotions: the promotion that added this gift line (NULL: from the platform)
+    sa.Column("promotion_id", sa.BigInteger(), nullable=True),
+    sa.Index("ux_order_lines_promotion", "order_id", "promotion_id", unique=True),
 )
-"""Order lines; ``sku``/``sku_qty`` are the mapped Packline SKU and units (NULL = unmapped)."""
+"""Order lines; ``sku``/``sku_qty`` are the mapped Packline SKU and units (NULL = unmapped).
+A line with ``promotion_id`` is a gift Packline added (赠品, ``cloud.orders.promotions``):
+at most one per order and promotion."""
 
 refunds = sa.Table(
     "refunds",
@@ -371,3 +378,48 @@ ORDER_TABLES: tuple[sa.Table, ...] = (
     job_leases,
 )
 """Tables created by migration ``0004_orders``, in creation order."""
+
+PROMOTION_KINDS: tuple[str, ...] = ("amount", "qty")
+"""``promotions.kind``: ``amount`` 满就送 (order pay amount ≥ ``threshold`` fen), ``qty``
+满件送 (units of ``trigger_sku`` — or of the whole order — ≥ ``threshold``)."""
+
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("shop_id", sa.String(64), sa.ForeignKey("shops.id"), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("threshold", sa.BigInteger(), nullable=False),
+    sa.Column("trigger_sku", sa.String(64), nullable=True),
+    sa.Column("gift_sku", sa.String(64), sa.ForeignKey("skus.sku"), nullable=False),
+    sa.Column("gift_qty", sa.Integer(), nullable=False),
+    sa.Column("starts_at", UtcDateTime(), nullable=False),
+    sa.Column("ends_at", UtcDateTime(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("kind IN ('amount', 'qty')", name="kind"),
+    sa.CheckConstraint("threshold > 0 AND gift_qty > 0", name="positive"),
+    sa.CheckConstraint("ends_at > starts_at", name="dates"),
+)
+"""Promotion gifts (赠品): an order of the shop (NULL: every shop) ordered in
+[``starts_at``, ``ends_at``) that reaches ``threshold`` gets ``gift_qty`` of ``gift_sku``
+as a zero-price line when it passes review (``cloud.orders.promotions``). Never deleted
+(gift lines name them): deactivated."""
+
+review_rules = sa.Table(
+    "review_rules",
+    metadata,
+    sa.Column("shop_id", sa.String(64), sa.ForeignKey("shops.id"), primary_key=True),
+    sa.Column("hold_buyer_note", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("hold_risk_review", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("max_amount_fen", sa.BigInteger(), nullable=True),
+    sa.Column("updated_by", sa.String(64), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("max_amount_fen IS NULL OR max_amount_fen > 0", name="max_amount"),
+)
+"""Per shop, what the automatic review holds for a person (``cloud.orders.review_rules``);
+a shop without a row gets the defaults: hold on a buyer note and on platform risk review,
+no amount limit."""

@@ -1,9 +1,12 @@
 """Automatic review and allocation of pending orders to a warehouse and station.
 
-An order passes review when the platform says it awaits shipment, it is not under risk
-review, no refund was requested, the buyer left no note, and every line (gifts too) maps
-to a Packline SKU. It is then allocated to the shop's default warehouse if that has the
-stock for every line, else to the first serving warehouse (by id) that has it, and to
+An order passes review when the platform says it awaits shipment, no refund was requested,
+the shop's review rules (``cloud.orders.review_rules``: by default, not under risk review
+and no unapproved buyer note; optionally an amount limit) do not hold it, and every line
+(gifts too) maps to a Packline SKU. Passing review adds the gift lines of the promotions it
+qualifies for (``cloud.orders.promotions``, once per order and promotion); they are
+allocated and reserved with the rest. It is then allocated to the shop's default warehouse
+if that has the stock for every line, else to the first serving warehouse (by id) that has it, and to
 that warehouse's least loaded online packing station (``cloud.orders.stations``); its
 reservation moves to that warehouse in the same transaction
 (``cloud.orders.reservations``: every paid order reserves from the moment it is known,
@@ -32,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from cloud.db import in_chunks, stock_balances, write_transaction
 from cloud.db.schema_orders import order_lines, orders, reservations
+from cloud.orders import promotions, review_rules
 from cloud.orders.order_sync import REFUND_REQUESTED
 from cloud.orders.reservations import find_mapping, reconcile, serving_warehouses
 from cloud.orders.stations import StationPicker
@@ -49,6 +53,7 @@ EXCEPTION_TEXT = {
     "no_station": "仓库没有可用工作站 / no working station in the warehouse",
     "no_warehouse": "店铺没有发货仓库 / the shop has no warehouse",
     "held": "人工挂起 / held by hand",
+    review_rules.AMOUNT_OVER: "订单金额超过限额 / amount over the shop's limit",
 }
 """Exception codes with their bilingual reasons."""
 
@@ -127,8 +132,14 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
             all_skus.update(ln.sku for ln in lst if ln.sku)
         stock = free_stock(conn, whs, all_skus)
         picker = StationPicker(conn, now)
+        rules = review_rules.rules_for(conn, shop_id)
+        promos = promotions.active_for_shop(conn, shop_id)
         for row in rows:
-            code, detail, need = _review(conn, shop_id, row, lines_by_order[row.id])
+            code, detail, need = _review(conn, shop_id, row, lines_by_order[row.id], rules)
+            if code is None and promos:  # passed review: its gifts join the lines
+                for sku, qty in promotions.apply_gifts(conn, row.id, now=now,
+                                                       candidates=promos):
+                    need[sku] = need.get(sku, 0) + qty
             if code is None and not whs:
                 code = "no_warehouse"
             chosen: str | None = None
@@ -184,17 +195,20 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
 
 
 def _review(conn: Connection, shop_id: str, row: sa.Row[tuple[object, ...]],
-            lines: list[Any]
+            lines: list[Any], rules: review_rules.ReviewRules = review_rules.DEFAULT_RULES
             ) -> tuple[str | None, str | None, dict[str, int]]:
     """(exception code or None, detail, Packline units needed per SKU)."""
     if row.platform_status != "awaiting_shipment":
         return "not_payable", None, {}
-    if row.risk_review:
+    if row.risk_review and rules.hold_risk_review:
         return "risk_review", None, {}
     if row.refund_status in REFUND_REQUESTED.get(row.platform, frozenset()):
         return "refund", None, {}
-    if row.buyer_note.strip() and row.buyer_note != row.note_approved:
-        return "buyer_note", f"{EXCEPTION_TEXT['buyer_note']}: {row.buyer_note}"[:500], {}
+    held = review_rules.hold_reason(rules, review_rules.OrderFacts(
+        row.buyer_note, row.note_approved, bool(row.risk_review), int(row.pay_fen),
+        row.amount_approved_fen))
+    if held is not None:
+        return held[0], held[1][:500], {}
     need: dict[str, int] = defaultdict(int)
     unmapped: list[str] = []
     for ln in lines:

@@ -293,7 +293,8 @@ def _unchanged(conn: Connection, oid: str, po: PlatformOrder, values: dict[str, 
     stored = conn.execute(sa.select(order_lines.c.platform_sku_id, order_lines.c.outer_id,
                                     order_lines.c.qty, order_lines.c.price_fen,
                                     order_lines.c.is_gift)
-                          .where(order_lines.c.order_id == oid)
+                          .where(order_lines.c.order_id == oid,
+                                 order_lines.c.promotion_id.is_(None))  # ours, not theirs
                           .order_by(order_lines.c.line_no)).all()
     return [tuple(r) for r in stored] == [(ln.sku_id, ln.outer_id, ln.qty, ln.price_fen,
                                            ln.is_gift) for ln in po.lines]

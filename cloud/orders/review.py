@@ -4,7 +4,9 @@ audit entry in the caller's transaction; the next allocation pass does the rest.
 
 * **approve** — an order in ``exception`` for its buyer note: the note is recorded as
   approved (``orders.note_approved``) and the order goes back to ``pending``; a later,
-  different note from the buyer stops it again.
+  different note from the buyer stops it again. An order over its shop's amount limit
+  (``amount_over``) is approved the same way (``orders.amount_approved_fen``). Approving
+  adds the order's promotion gifts (``cloud.orders.promotions``; the person is the actor).
 * **hold** — an order not yet at a station (``pending``, ``exception``, ``allocated``)
   becomes ``exception`` with code ``held`` and the reason; it keeps its reservation (it is
   still paid), no allocation pass touches it, and a platform update does not lift it.
@@ -27,7 +29,9 @@ from cloud import audit
 from cloud.db.schema_orders import HELD, order_events, order_intercepts, orders
 from cloud.errors import InputError, Problem
 from cloud.orders.intercepts import intercept, lift_intercepts
+from cloud.orders.promotions import apply_gifts
 from cloud.orders.reservations import reconcile
+from cloud.orders.review_rules import AMOUNT_OVER
 
 HOLDABLE_STATES = ("pending", "exception", "allocated", "tasked")
 """States a hold applies to (a tasked order is intercepted at its station)."""
@@ -35,6 +39,8 @@ MANUAL_CAUSE = "manual:hold"
 """The intercept cause of a person's hold on an order at a station."""
 REASON_MAX = 500
 """Longest reason kept."""
+APPROVABLE = ("buyer_note", AMOUNT_OVER)
+"""Exception codes a person approves (the note, or the amount, is then accepted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +57,7 @@ class OrderEvent:
 
 def _current(conn: Connection, order_id: str) -> sa.Row:  # type: ignore[type-arg]
     row = conn.execute(sa.select(orders.c.state, orders.c.exception_code, orders.c.buyer_note,
-                                 orders.c.station_id)
+                                 orders.c.station_id, orders.c.pay_fen)
                        .where(orders.c.id == order_id).with_for_update()).first()
     if row is None:
         raise InputError([Problem("", f"没有订单 {order_id}", f"no order {order_id}")])
@@ -68,16 +74,20 @@ def _record(conn: Connection, order_id: str, *, actor: str, action: str, from_st
 
 
 def approve(conn: Connection, order_id: str, *, actor: str, note: str, now: datetime) -> None:
-    """Approve the buyer note of an order held for it (back to ``pending``)."""
+    """Approve the buyer note (or the amount) of an order held for it (back to ``pending``),
+    and add the gifts of the promotions it qualifies for."""
     row = _current(conn, order_id)
-    if row.state != "exception" or row.exception_code != "buyer_note":
-        raise InputError([Problem("", "只有因买家留言待审的订单可以审核通过",
-                                  "only an order held for its buyer note can be approved")])
+    if row.state != "exception" or row.exception_code not in APPROVABLE:
+        raise InputError([Problem(
+            "", "只有因买家留言或金额超限待审的订单可以审核通过",
+            "only an order held for its buyer note or amount can be approved")])
+    approved = ({"note_approved": row.buyer_note} if row.exception_code == "buyer_note"
+                else {"amount_approved_fen": row.pay_fen})
     conn.execute(sa.update(orders).where(orders.c.id == order_id).values(
-        state="pending", exception_code=None, exception_detail=None,
-        note_approved=row.buyer_note, updated_at=now))
+        state="pending", exception_code=None, exception_detail=None, updated_at=now, **approved))
     _record(conn, order_id, actor=actor, action="approve", from_state=row.state,
             to_state="pending", reason=note.strip()[:REASON_MAX], now=now)
+    apply_gifts(conn, order_id, actor=actor, now=now)
 
 
 def hold(conn: Connection, order_id: str, *, actor: str, reason: str, now: datetime) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloud.web.i18n_promotions import PROMOTION_MESSAGES
+
 LANGS: tuple[str, ...] = ("zh", "en")
 """Supported languages, default first."""
 
@@ -535,6 +537,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.server": ("服务器出错, 已记录. 请稍后重试.", "A server error was logged. Please retry later."),
 }
 """key → (Chinese, English)."""
+MESSAGES.update(PROMOTION_MESSAGES)
 
 
 def normalize_lang(value: object) -> str:

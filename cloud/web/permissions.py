@@ -38,6 +38,8 @@ class Permission(enum.StrEnum):
     STATIONS_VIEW = "stations.view"
     ORDERS_VIEW = "orders.view"
     ORDERS_REVIEW = "orders.review"
+    PROMOTIONS_EDIT = "promotions.edit"
+    REVIEW_RULES_EDIT = "review_rules.edit"
     PRODUCTS_VIEW = "products.view"
     PRODUCTS_EDIT = "products.edit"
     PURCHASING_VIEW = "purchasing.view"
@@ -64,6 +66,8 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.ORDERS_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.ORDERS_REVIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
+    Permission.PROMOTIONS_EDIT: frozenset({Role.MANAGER, Role.ADMIN}),
+    Permission.REVIEW_RULES_EDIT: frozenset({Role.MANAGER, Role.ADMIN}),
     Permission.PRODUCTS_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PRODUCTS_EDIT: frozenset({Role.PURCHASER, Role.MANAGER, Role.ADMIN}),

@@ -217,6 +217,8 @@ class OrderLineRow:
     price_fen: int
     sku: str | None
     sku_qty: int | None
+    is_gift: bool = False
+    """A gift line (the platform's, or a promotion's: 赠品)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +247,7 @@ def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
                    _receiver(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
                    r.platform_tracking)
     lines = [OrderLineRow(ln.line_no, ln.title, ln.spec, ln.outer_id or ln.platform_sku_id,
-                          ln.qty, int(ln.price_fen), ln.sku, ln.sku_qty)
+                          ln.qty, int(ln.price_fen), ln.sku, ln.sku_qty, bool(ln.is_gift))
              for ln in conn.execute(sa.select(order_lines).where(
                  order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))]
     return OrderDetail(row, r.shop_name, r.exception_detail, r.seller_note, r.note_approved,

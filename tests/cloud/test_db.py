@@ -43,6 +43,12 @@ HEAD = "0022_supplier_payments"
 EXPECTED_TABLES = {
     "supplier_payments": {"id", "supplier_id", "amount_fen", "paid_on", "method", "reference",
                           "note", "reverses", "recorded_by", "recorded_at"},  # 0022
+    # 0020_promotions
+    "promotions": {"id", "name", "shop_id", "kind", "threshold", "trigger_sku", "gift_sku",
+                   "gift_qty", "starts_at", "ends_at", "active", "created_by", "created_at",
+                   "updated_at"},
+    "review_rules": {"shop_id", "hold_buyer_note", "hold_risk_review", "max_amount_fen",
+                     "updated_by", "updated_at"},
     "cost_changes": {"move_id", "sku", "po_id", "qty", "unit_cost_fen", "on_hand_before",
                      "cost_before_fen", "cost_after_fen", "at"},  # 0018_receipts
     # 0017_purchasing

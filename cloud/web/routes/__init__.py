@@ -14,6 +14,7 @@ from cloud.web.routes import (
     orders,
     payables,
     products,
+    promotions,
     purchasing,
     stations,
     stock,
@@ -24,4 +25,5 @@ from cloud.web.routes import (
 def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *orders.routes,
-            *products.routes, *mappings.routes, *purchasing.routes, *payables.routes, *users.routes, *operators.routes, *account.routes, *audit.routes]
+            *promotions.routes, *products.routes, *mappings.routes, *purchasing.routes,
+            *payables.routes, *users.routes, *operators.routes, *account.routes, *audit.routes]

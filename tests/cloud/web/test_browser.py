@@ -375,6 +375,40 @@ def test_lead_reviews_an_order_with_a_buyer_note(
     shot(page, "order-held-en", backend)
 
 
+def test_manager_creates_a_promotion_and_an_approved_order_gets_its_gift(
+        server: tuple[str, str], browser: Browser, cloud_engine: Engine, cloud_db_url: str) -> None:
+    base, _secret = server
+    backend = backend_of(cloud_db_url)
+    with cloud_engine.begin() as conn:  # pdd-1002 (paid ¥5.00) waits for its buyer note
+        conn.execute(sa.update(orders).where(orders.c.id == "pdd-1002").values(
+            exception_code="buyer_note", exception_detail="买家留言需人工审核: 请发顺丰"))
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    sign_in(page, base, "u-manager")
+    page.click("nav.mainnav >> text=赠品活动")
+    expect(page.locator("h1")).to_have_text("赠品活动")
+    page.fill('#promotion-form input[name="name"]', "满5元送帆布袋")
+    page.select_option("#promo-kind", "amount")
+    page.fill('#promotion-form input[name="threshold"]', "5")
+    page.fill('#promotion-form input[name="gift_sku"]', "SKU-2")
+    page.fill('#promotion-form input[name="gift_qty"]', "1")
+    page.fill('#promotion-form input[name="starts_on"]', "2026-12-01")
+    page.fill('#promotion-form input[name="ends_on"]', "2026-12-31")
+    page.click("#promotion-create")
+    expect(page.locator(".notice")).to_have_text("赠品活动 #1 已保存")
+    expect(page.locator("#promotions-table")).to_contain_text("实付满 ¥5.00")
+    shot(page, "promotions-zh", backend)
+    page.goto(f"{base}/orders/pdd-1002")
+    expect(page.locator("#order-exception")).to_have_text("买家留言待审核")
+    page.fill('#approve-form input[name="reason"]', "已确认发顺丰")
+    page.click("#approve")
+    expect(page.locator(".notice")).to_have_text("已审核通过, 订单将重新分配")
+    gift = page.locator("#lines-table tbody tr").filter(has_text="SKU-2")
+    expect(gift.locator(".badge.gift")).to_have_text("赠品")
+    expect(gift).to_contain_text("0.00")
+    expect(page.locator("#events-table")).to_contain_text("加赠品")
+    shot(page, "order-gift-zh", backend)
+
+
 def test_a_purchaser_writes_a_purchase_order_and_a_manager_approves_it(
         server: tuple[str, str], browser: Browser, cloud_db_url: str) -> None:
     base, _secret = server

@@ -37,6 +37,8 @@ INTENDED: dict[Permission, set[Role]] = {
     P.STATIONS_VIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.ORDERS_VIEW: {R.WAREHOUSE_LEAD, R.FINANCE, R.MANAGER, R.ADMIN},
     P.ORDERS_REVIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
+    P.PROMOTIONS_EDIT: {R.MANAGER, R.ADMIN},
+    P.REVIEW_RULES_EDIT: {R.MANAGER, R.ADMIN},
     P.PRODUCTS_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
     P.PRODUCTS_EDIT: {R.PURCHASER, R.MANAGER, R.ADMIN},
     P.PURCHASING_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
@@ -91,7 +93,8 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
     ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js", "sku:path": "SKU-1",
            "mapping_id:int": "1", "msg_id": "no-such-alert",
            "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
-           "po_id": "PO-NONE", "supplier_id": "NO-SUCH"}
+           "po_id": "PO-NONE", "supplier_id": "NO-SUCH", "promotion_id:int": "1",
+           "shop_id": "shop-pdd"}
     guarded = [(m, p, a) for m, p, a in endpoints(app) if isinstance(a, Permission)]
     assert {a for _m, _p, a in guarded} == set(Permission)  # every permission guards a route
     checked = 0
@@ -127,7 +130,8 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
             | (audit_log.c.action == "catalog.import") | (audit_log.c.action == "stock.adjust")
             | (audit_log.c.action == "alert.done") | audit_log.c.action.like("operator.%")
             | audit_log.c.action.like("po.%") | audit_log.c.action.like("supplier.%")
-            | audit_log.c.action.like("payment.%"))).all()
+            | audit_log.c.action.like("payment.%") | audit_log.c.action.like("promotion.%")
+            | audit_log.c.action.like("review_rules.%"))).all()
 
 
 async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.AsyncClient,
@@ -136,7 +140,8 @@ async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.As
     ids = {"user_id": made[Role.PACKER].id, "name": "htmx.min.js", "sku:path": "SKU-1",
            "mapping_id:int": "1", "msg_id": "no-such-alert",
            "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
-           "po_id": "PO-NONE", "supplier_id": "NO-SUCH"}
+           "po_id": "PO-NONE", "supplier_id": "NO-SUCH", "promotion_id:int": "1",
+           "shop_id": "shop-pdd"}
     csrf = await token(client)
     for method, path, access in endpoints(app):
         if not isinstance(access, Permission):
