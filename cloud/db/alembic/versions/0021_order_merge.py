@@ -1,0 +1,33 @@
+"""order_merge: orders merged into one parcel (合并订单)
+
+Revision ID: 0021_order_merge
+Revises: 0019_push_limits
+Create Date: 2026-12-04
+
+* ``orders.merged_into`` — the order whose parcel this one ships in (NULL: its own parcel).
+  A member of a merged parcel waits as ``exception`` with code ``merged``; its lines go to
+  the station in the primary's task and its units are reserved under the primary
+  (``cloud.orders.merging``).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0021_order_merge"
+down_revision: str | None = "0019_push_limits"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("orders", sa.Column("merged_into", sa.String(64), nullable=True))
+    op.create_index("ix_orders_merged_into", "orders", ["merged_into"])
+
+
+def downgrade() -> None:
+    # plain ALTER (see 0013): a batch copy would break earlier downgrades on SQLite
+    op.drop_index("ix_orders_merged_into", table_name="orders")
+    op.drop_column("orders", "merged_into")
