@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from cloud.db.schema import PLATFORMS
 from cloud.db.schema_orders import HELD, ORDER_STATES
 from cloud.errors import InputError, Problem
-from cloud.orders import review
+from cloud.orders import merging, review
 from cloud.web import queries, session
 from cloud.web.context import read, web, write
 from cloud.web.forms import BadInput, day_start, limit, text
@@ -64,6 +64,7 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
     return render(request, "order.html", {
         "d": detail, "o": detail.row, "events": events, "names": names, "errors": errors or [],
         "reason": reason, "held_there": held_there,
+        "parcel": await read(request, merging.parcel_of, order_id),
         "holdable": (detail.row.state in review.HOLDABLE_STATES
                      and detail.row.exception_code != HELD)},
         status_code=status_code)
