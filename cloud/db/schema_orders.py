@@ -156,11 +156,14 @@ orders = sa.Table(
     sa.Column("note_approved", sa.Text(), nullable=True),
     # 0021_order_merge: the order whose parcel this one ships in (合并订单)
     sa.Column("merged_into", sa.String(64), nullable=True),
+    # 0021_order_merge: a second parcel split off this order (拆单, id "<order>#2")
+    sa.Column("split_from", sa.String(64), nullable=True),
     sa.CheckConstraint(
         "state IN (" + ", ".join(f"'{s}'" for s in ORDER_STATES) + ")", name="state"),
     sa.UniqueConstraint("shop_id", "platform_order_id"),
     sa.Index("ix_orders_state", "state", "shop_id"),
     sa.Index("ix_orders_merged_into", "merged_into"),
+    sa.Index("ix_orders_split_from", "split_from"),
 )
 """Packline orders, one per platform order (``id`` = ``{platform}-{platform_order_id}``).
 

@@ -1,5 +1,6 @@
-"""合并订单 by hand: orders of one shop going to one receiver ship in one parcel, under one
-tracking number, and can be taken apart again until the parcel has a waybill.
+"""合并订单 and 拆单 by hand: orders of one shop going to one receiver ship in one parcel,
+under one tracking number; an order's lines ship in two parcels. Both can be undone until a
+parcel has its waybill.
 
 * **merge** — two or more orders of the same shop with the same receiver
   (``orders.receiver_digest``: the platform's receiver name, phone and address ciphertext
@@ -16,6 +17,15 @@ tracking number, and can be taken apart again until the parcel has a waybill.
 * **unmerge** (取消合并) — while the primary has no waybill (not yet ``tasked``), the whole
   parcel or one member: the member is its own order again (``pending``), reserving its own
   units; the primary keeps its own.
+
+* **split** (拆单) — chosen lines / quantities of an order (in the same states, not merged,
+  not split yet) move to a second parcel, an order row ``<order>#2`` with ``split_from``
+  (``cloud.orders.parcels``): its own reservation, allocation, waybill (naming the
+  original platform order) and task. The platform order takes one tracking number
+  (PDD ``logistics.online.send``, docs/specs/marketplaces.md §1.7.7): the original
+  parcel's is written back; the second parcel's stays in Packline (Taobao's split
+  shipment, ``is_split`` + ``sub_tid`` per sub-order, §2.6.4, is not used yet).
+  **unsplit** (取消拆单) puts the lines back while neither parcel has a waybill.
 
 A platform change to a member (closure, refund, new address or note) takes it out of the
 parcel by itself (``cloud.orders.order_sync.leave_merge``). Every change here writes an
@@ -34,7 +44,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cloud import audit
-from cloud.db.schema_orders import MERGED, job_leases, order_events, orders, waybills
+from cloud.db.schema_orders import (
+    MERGED,
+    job_leases,
+    order_events,
+    order_lines,
+    orders,
+    reservations,
+    waybills,
+)
 from cloud.errors import InputError, Problem
 from cloud.orders.order_sync import REFUND_REQUESTED
 from cloud.orders.reservations import PAID_STATUS, reconcile
@@ -254,3 +272,155 @@ def parcel_of(conn: Connection, order_id: str) -> Parcel | None:
     unmergeable = prow.state in MERGEABLE_STATES and not _has_waybill(conn, primary) \
         and bool(_members(conn, primary))
     return Parcel(primary, members, unmergeable)
+
+
+# ---------------------------------------------------------------------------- 拆单
+
+SPLIT_SUFFIX = "#2"
+"""Appended to an order's id and platform order number to name its second parcel."""
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """An order split into two parcels, for the order page."""
+
+    parent_id: str
+    parent_no: str
+    child_id: str
+    child_no: str
+    undoable: bool
+    """Whether it can still be undone (neither parcel has a waybill)."""
+
+
+def _parcel_free(conn: Connection, row: Any, now: datetime) -> bool:
+    """No station has the parcel and it has (and is getting) no waybill."""
+    return row.state in MERGEABLE_STATES and not _has_waybill(conn, row.id) \
+        and not _claimed(conn, row.id, now)
+
+
+def split(conn: Connection, order_id: str, moves: dict[int, int], *, actor: str,
+          reason: str = "", now: datetime) -> str:
+    """Move ``moves`` (line no → platform units) of the order into a second parcel
+    ``<order>#2`` (module doc of ``cloud.orders.parcels``); returns its id. Refused with
+    every problem found (per line: field ``qty_<line no>``), nothing written."""
+    reason = reason.strip()[:REASON_MAX]
+    row = _rows(conn, [order_id]).get(order_id)
+    if row is None:
+        raise InputError([Problem("", f"没有订单 {order_id}", f"no order {order_id}")])
+    problems: list[Problem] = []
+    why = _not_ready(row)
+    if why is None and not _parcel_free(conn, row, now):
+        why = "已取面单或正在取面单", "has (or is getting) an e-waybill"
+    if why is None and (row.split_from or _members(conn, order_id)
+                        or conn.execute(sa.select(orders.c.id).where(
+                            orders.c.split_from == order_id)).first() is not None):
+        why = "已拆过或已合并的订单不能再拆, 先取消", "already split or merged: undo that first"
+    if why is not None:
+        raise InputError([Problem("", f"不能拆单: {why[0]}", f"cannot split: {why[1]}")])
+    ln = order_lines.c
+    lines = {int(r.line_no): r for r in conn.execute(sa.select(order_lines).where(
+        ln.order_id == order_id))}
+    for line_no, qty in sorted(moves.items()):
+        if line_no not in lines:
+            problems.append(Problem(f"qty_{line_no}", f"没有第 {line_no} 行", f"no line {line_no}"))
+        elif qty < 0 or qty > lines[line_no].qty:
+            problems.append(Problem(f"qty_{line_no}",
+                                    f"拆出数量应在 0 到 {lines[line_no].qty} 之间",
+                                    f"move between 0 and {lines[line_no].qty}"))
+    moving = {n: q for n, q in moves.items() if n in lines and 0 < q <= lines[n].qty}
+    if not problems:
+        if not moving:
+            problems.append(Problem("", "请填写要拆到第二个包裹的数量",
+                                    "say how many units go into the second parcel"))
+        elif all(moving.get(n, 0) == r.qty for n, r in lines.items()):
+            problems.append(Problem("", "第一个包裹不能是空的", "the first parcel cannot be empty"))
+    if problems:
+        raise InputError(problems)
+    child = f"{order_id}{SPLIT_SUFFIX}"
+    keep = {k: v for k, v in row._mapping.items()
+            if k not in ("id", "platform_order_id", "state", "exception_code", "exception_detail",
+                         "warehouse_id", "station_id", "merged_into", "split_from", "revision",
+                         "pay_fen", "updated_at")}
+    conn.execute(sa.insert(orders).values(
+        **keep, id=child, platform_order_id=f"{row.platform_order_id}{SPLIT_SUFFIX}",
+        state="pending", split_from=order_id, revision=1, pay_fen=0, updated_at=now))
+    for line_no, qty in sorted(moving.items()):
+        r = lines[line_no]
+        units = int(r.sku_qty) // int(r.qty) if r.sku_qty is not None else None
+        conn.execute(sa.insert(order_lines).values(
+            {**dict(r._mapping), "order_id": child, "qty": qty,
+             "sku_qty": qty * units if units is not None else None}))
+        where = (ln.order_id == order_id, ln.line_no == line_no)
+        if qty == r.qty:
+            conn.execute(sa.delete(order_lines).where(*where))
+        else:
+            conn.execute(sa.update(order_lines).where(*where).values(
+                qty=r.qty - qty, sku_qty=(r.qty - qty) * units if units is not None else None))
+    to_state = "pending" if row.state == "allocated" else row.state
+    if to_state != row.state:
+        conn.execute(sa.update(orders).where(orders.c.id == order_id).values(
+            state=to_state, warehouse_id=None, station_id=None, updated_at=now))
+    moved_text = ", ".join(f"#{n}×{q}" for n, q in sorted(moving.items()))
+    _record(conn, order_id, actor=actor, action="split", from_state=row.state,
+            to_state=to_state, reason=reason or f"拆出 {moved_text}",
+            detail={"parcel": child, "moved": {str(n): q for n, q in moving.items()}}, now=now)
+    reconcile(conn, [order_id, child], now=now)
+    return child
+
+
+def unsplit(conn: Connection, order_id: str, *, actor: str, reason: str = "",
+            now: datetime) -> str:
+    """Put an order's second parcel back into it (``order_id`` either of the two) while
+    neither has a waybill; the second parcel is removed. Returns the order's id."""
+    reason = reason.strip()[:REASON_MAX]
+    row = _rows(conn, [order_id]).get(order_id)
+    if row is None:
+        raise InputError([Problem("", f"没有订单 {order_id}", f"no order {order_id}")])
+    parent_id = row.split_from or order_id
+    child_id = f"{parent_id}{SPLIT_SUFFIX}"
+    both = _rows(conn, [parent_id, child_id])
+    if child_id not in both or both[child_id].split_from != parent_id or parent_id not in both:
+        raise InputError([Problem("", "该订单没有拆单", "the order is not split")])
+    parent, child = both[parent_id], both[child_id]
+    if not (_parcel_free(conn, parent, now) and _parcel_free(conn, child, now)):
+        raise InputError([Problem("", "包裹已取面单或已到工作站, 不能取消拆单",
+                                  "a parcel has its e-waybill or is at a station: cannot undo")])
+    ln = order_lines.c
+    own = {int(r.line_no): r for r in conn.execute(sa.select(order_lines).where(
+        ln.order_id == parent_id))}
+    for r in conn.execute(sa.select(order_lines).where(ln.order_id == child_id)).all():
+        mine = own.get(int(r.line_no))
+        if mine is None:
+            conn.execute(sa.insert(order_lines).values({**dict(r._mapping), "order_id": parent_id}))
+        else:
+            conn.execute(sa.update(order_lines).where(
+                ln.order_id == parent_id, ln.line_no == r.line_no).values(
+                qty=mine.qty + r.qty,
+                sku_qty=(mine.sku_qty + r.sku_qty
+                         if mine.sku_qty is not None and r.sku_qty is not None else None)))
+    conn.execute(sa.delete(order_lines).where(ln.order_id == child_id))
+    conn.execute(sa.delete(reservations).where(reservations.c.order_id == child_id))
+    conn.execute(sa.delete(order_events).where(order_events.c.order_id == child_id))
+    conn.execute(sa.delete(orders).where(orders.c.id == child_id))
+    _record(conn, parent_id, actor=actor, action="unsplit", from_state=parent.state,
+            to_state=parent.state, reason=reason, detail={"parcel": child_id}, now=now)
+    reconcile(conn, [parent_id], now=now)
+    return parent_id
+
+
+def split_of(conn: Connection, order_id: str) -> Split | None:
+    """The split the order is part of (either parcel), or None."""
+    o = orders.c
+    row = conn.execute(sa.select(o.id, o.split_from).where(o.id == order_id)).first()
+    if row is None:
+        return None
+    parent_id = row.split_from or order_id
+    rows = {r.id: r for r in conn.execute(sa.select(orders).where(
+        sa.or_(o.id == parent_id, o.split_from == parent_id)))}
+    child = next((r for r in rows.values() if r.split_from == parent_id), None)
+    parent = rows.get(parent_id)
+    if child is None or parent is None:
+        return None
+    undoable = all(r.state in MERGEABLE_STATES and not _has_waybill(conn, r.id)
+                   for r in (parent, child))
+    return Split(parent.id, parent.platform_order_id, child.id, child.platform_order_id, undoable)

@@ -68,6 +68,7 @@ from cloud.marketplaces.base import (
 )
 from cloud.marketplaces.errors import BusinessError
 from cloud.orders.intercepts import intercept, lift_refund_intercepts
+from cloud.orders.parcels import apply_splits, split_children
 from cloud.orders.reservations import Mapping, find_mapping, reconcile
 from cloud.shops import ShopClient
 
@@ -246,6 +247,7 @@ def _write_lines(conn: Connection, shop_id: str, order_id: str, po: PlatformOrde
     rows = _line_rows(conn, shop_id, order_id, po, cache)
     if rows:
         conn.execute(sa.insert(order_lines), rows)
+    apply_splits(conn, order_id)  # what a second parcel (拆单) carries stays there
 
 
 def _values(po: PlatformOrder, masked: dict[str, str], now: datetime) -> dict[str, Any]:
@@ -386,8 +388,43 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
         values.update(state="pending", exception_code=None, exception_detail=None)
         _write_lines(conn, shop_id, oid, po, cache)
     conn.execute(sa.update(orders).where(orders.c.id == oid).values(**values))
-    reconcile(conn, [oid, *([merged_into] if merged_into else [])], now=now)
+    children = _follow_parent(conn, oid, values, requested or address_changed or po.risk_review,
+                              now=now)
+    reconcile(conn, [oid, *([merged_into] if merged_into else []), *children], now=now)
     return "updated", oid
+
+
+def _follow_parent(conn: Connection, oid: str, values: dict[str, Any], changed: bool, *,
+                   now: datetime) -> list[str]:
+    """Second parcels split off order ``oid`` (拆单) follow its platform record: they take its
+    platform fields; a closure cancels them (intercepted at a station); a refund request,
+    address change or risk review holds them for a person (``held``, or a person's
+    intercept at a station, which ``cloud.orders.review.release`` lifts)."""
+    children = split_children(conn, oid)
+    if not children:
+        return []
+    keys = ("platform_status", "raw_status", "refund_status", "risk_review", "receiver_masked",
+            "platform_updated_at", "receiver_cipher", "receiver_digest")
+    shared: dict[str, Any] = {k: values[k] for k in keys if k in values}
+    reason = "原订单有变化 (退款/改地址/风控), 请核对 / the original order changed: check it"
+    for child in children:
+        c = conn.execute(sa.select(orders.c.state, orders.c.station_id, orders.c.exception_code)
+                         .where(orders.c.id == child)).one()
+        update: dict[str, Any] = {**shared, "updated_at": now}
+        if values.get("state") == "cancelled":
+            if c.station_id and c.state in (*AT_STATION, "intercepted"):
+                intercept(conn, child, c.station_id, f"closed:{now.isoformat()}",
+                          "订单已关闭/退款 / order closed or refunded", now=now)
+            update["state"] = "cancelled"
+        elif changed and c.state in AT_STATION and c.station_id:
+            intercept(conn, child, c.station_id, "manual:hold", reason, now=now)
+            update["state"] = "intercepted"
+        elif changed and c.state in ("pending", "exception", "allocated") \
+                and c.exception_code != HELD:
+            update.update(state="exception", exception_code=HELD, exception_detail=reason[:500],
+                          warehouse_id=None, station_id=None)
+        conn.execute(sa.update(orders).where(orders.c.id == child).values(**update))
+    return children
 
 
 def leave_merge(conn: Connection, oid: str, primary: str, reason: str, *,
@@ -476,7 +513,10 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
         # allocation (its reservation never lapsed).
         conn.execute(sa.update(orders).where(orders.c.id == oid).values(
             state="pending", exception_code=None, exception_detail=None, updated_at=now))
-    reconcile(conn, [oid], now=now)
+    after = conn.execute(sa.select(orders.c.state).where(orders.c.id == oid)).scalar()
+    children = _follow_parent(conn, oid, {"state": after},
+                              not closed and not event.succeeded, now=now)
+    reconcile(conn, [oid, *children], now=now)
     return "applied"
 
 

@@ -78,3 +78,58 @@ def lines_of(conn: Connection, order_id: str) -> list[tuple[str, int, str, str |
                                           .order_by(ln.line_no))]
     more = [tuple(r[1:]) for _p, r in member_lines(conn, cols, [order_id])]
     return [(str(a), int(b), str(c or ""), d, e, int(f)) for a, b, c, d, e, f in own + more]
+
+
+# ------------------------------------------------------------------ split parcels
+#
+# 拆单 (:mod:`cloud.orders.splitting`): chosen lines / quantities of an order move to a second
+# parcel, an ``orders`` row ``<order>#2`` with ``split_from`` = the order. It has its own
+# lines, reservation, waybill and task; the order keeps the rest. The platform order is the
+# original's: the second parcel's waybill names it, and only the original's shipment writes
+# a tracking number back (a platform order takes one: docs/specs/marketplaces.md §1.7.7).
+
+
+def split_children(conn: Connection, order_id: str) -> list[str]:
+    """The second parcels split off ``order_id`` that are not cancelled."""
+    o = orders.c
+    return list(conn.execute(sa.select(o.id).where(
+        o.split_from == order_id, o.state != "cancelled").order_by(o.id)).scalars())
+
+
+def apply_splits(conn: Connection, order_id: str) -> None:
+    """After the order's lines were written again from the platform: take off what its
+    second parcels carry (a line all moved away is removed)."""
+    children = split_children(conn, order_id)
+    if not children:
+        return
+    ln = order_lines.c
+    moved: dict[int, int] = defaultdict(int)
+    for line_no, qty in conn.execute(sa.select(ln.line_no, ln.qty).where(
+            ln.order_id.in_(children))):
+        moved[int(line_no)] += int(qty)
+    for row in conn.execute(sa.select(ln.line_no, ln.qty, ln.sku_qty).where(
+            ln.order_id == order_id, ln.line_no.in_(list(moved)))).all():
+        left = int(row.qty) - moved[int(row.line_no)]
+        where = (ln.order_id == order_id, ln.line_no == row.line_no)
+        if left <= 0:
+            conn.execute(sa.delete(order_lines).where(*where))
+        else:
+            units = int(row.sku_qty) // int(row.qty) if row.sku_qty is not None else None
+            conn.execute(sa.update(order_lines).where(*where).values(
+                qty=left, sku_qty=left * units if units is not None else None))
+
+
+def platform_order_ids(conn: Connection, row: Any) -> list[str]:
+    """The platform orders a parcel ships for (its e-waybill's ``trade_order_list``): its
+    own (a second parcel: the original's), then its merged members'."""
+    o = orders.c
+    if row.split_from:
+        parent = conn.execute(sa.select(o.platform_order_id).where(
+            o.id == row.split_from)).scalar()
+        return [str(parent or row.platform_order_id)]
+    members = members_of(conn, [row.id]).get(row.id, [])
+    if not members:
+        return [row.platform_order_id]
+    return [row.platform_order_id, *conn.execute(
+        sa.select(o.platform_order_id).where(o.id.in_(members))
+        .order_by(o.first_seen_at, o.id)).scalars()]

@@ -7,7 +7,8 @@ station (:func:`cloud.sync.outbound.send_task`), so packing works offline. Each 
 claimed first (``cloud.orders.claims``), so two workers never ask twice for one order.
 A merged parcel (``cloud.orders.parcels``) takes one waybill listing every member's
 platform order (``trade_order_list``, up to 100: docs/specs/marketplaces.md §1.7.8), and
-its task carries every member's lines.
+its task carries every member's lines. A second parcel split off an order (拆单) names the
+original's platform order.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from cloud.db.schema_orders import orders, waybills
 from cloud.marketplaces.base import Address, WaybillRequest
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
 from cloud.orders.claims import claim_waybills, release_waybill_claims
-from cloud.orders.parcels import lines_of, members_of
+from cloud.orders.parcels import lines_of, platform_order_ids
 from cloud.orders.reservations import reconcile
 from cloud.sync.outbound import send_task
 from edge.sync.schema import TaskLineWire, TaskWire
@@ -136,11 +137,7 @@ async def request_waybills(engine: Engine, sc: Any, *, now: datetime,
             for row in batch:
                 parcel = lines_of(conn, row.id)
                 items = [(title, qty) for _o, _l, title, _s, _u, qty in parcel]
-                members = members_of(conn, [row.id]).get(row.id, [])
-                platform_ids = [row.platform_order_id, *conn.execute(
-                    sa.select(orders.c.platform_order_id).where(orders.c.id.in_(members))
-                    .order_by(orders.c.first_seen_at, orders.c.id)).scalars()] \
-                    if members else [row.platform_order_id]
+                platform_ids = platform_order_ids(conn, row)
                 packages.append(WaybillRequest(
                     object_id=row.id, order_ids=tuple(platform_ids),
                     recipient=_recipient(row.platform, row),

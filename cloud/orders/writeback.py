@@ -4,7 +4,8 @@
 stored by ``cloud.sync.ingest``) become ``tracking_writebacks`` rows, one per (order,
 waybill): the first is a first shipment, a later different waybill a modification; a
 merged parcel's shipment makes one row for the primary and one for every member (the
-same tracking number on each platform order, ``cloud.orders.parcels``). Each
+same tracking number on each platform order, ``cloud.orders.parcels``); a second parcel
+split off an order writes nothing (the platform order takes the first parcel's). Each
 row is written to the platform exactly once: retried with backoff on transient errors, and
 a business refusal is checked against the platform's order (already carrying this tracking
 number = done, e.g. after a timed-out call that did arrive). The shipped order's
@@ -69,9 +70,15 @@ def collect_shipments(conn: Connection, shop_id: str, *, now: datetime,
     new = conn.execute(
         sa.select(s.c.msg_id, s.c.order_id, s.c.waybill_no, s.c.carrier, o.c.state)
         .join(o, o.c.id == s.c.order_id)
-        .where(o.c.shop_id == shop_id, ~sa.exists().where(
+        .where(o.c.shop_id == shop_id, o.c.split_from.is_(None), ~sa.exists().where(
             w.c.order_id == s.c.order_id, w.c.waybill_no == s.c.waybill_no))
         .order_by(s.c.received_at, s.c.msg_id).limit(limit)).all()
+    # A second parcel split off an order (拆单) ships for the original's platform order,
+    # which takes one tracking number (its own parcel's): it is shipped, nothing is written.
+    conn.execute(sa.update(o).where(
+        o.c.shop_id == shop_id, o.c.split_from.is_not(None),
+        o.c.state.not_in(("shipped", "cancelled")),
+        sa.exists().where(s.c.order_id == o.c.id)).values(state="shipped", updated_at=now))
     made = 0
     order_ids = sorted({r.order_id for r in new})
     known: dict[str, set[str]] = {}
