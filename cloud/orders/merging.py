@@ -302,7 +302,8 @@ def split(conn: Connection, order_id: str, moves: dict[int, int], *, actor: str,
           reason: str = "", now: datetime) -> str:
     """Move ``moves`` (line no → platform units) of the order into a second parcel
     ``<order>#2`` (module doc of ``cloud.orders.parcels``); returns its id. Refused with
-    every problem found (per line: field ``qty_<line no>``), nothing written."""
+    every problem found (per line: field ``qty_<line no>``, else ``split``), nothing
+    written."""
     reason = reason.strip()[:REASON_MAX]
     row = _rows(conn, [order_id]).get(order_id)
     if row is None:
@@ -316,7 +317,7 @@ def split(conn: Connection, order_id: str, moves: dict[int, int], *, actor: str,
                             orders.c.split_from == order_id)).first() is not None):
         why = "已拆过或已合并的订单不能再拆, 先取消", "already split or merged: undo that first"
     if why is not None:
-        raise InputError([Problem("", f"不能拆单: {why[0]}", f"cannot split: {why[1]}")])
+        raise InputError([Problem("split", f"不能拆单: {why[0]}", f"cannot split: {why[1]}")])
     ln = order_lines.c
     lines = {int(r.line_no): r for r in conn.execute(sa.select(order_lines).where(
         ln.order_id == order_id))}
@@ -330,10 +331,11 @@ def split(conn: Connection, order_id: str, moves: dict[int, int], *, actor: str,
     moving = {n: q for n, q in moves.items() if n in lines and 0 < q <= lines[n].qty}
     if not problems:
         if not moving:
-            problems.append(Problem("", "请填写要拆到第二个包裹的数量",
+            problems.append(Problem("split", "请填写要拆到第二个包裹的数量",
                                     "say how many units go into the second parcel"))
         elif all(moving.get(n, 0) == r.qty for n, r in lines.items()):
-            problems.append(Problem("", "第一个包裹不能是空的", "the first parcel cannot be empty"))
+            problems.append(Problem("split", "第一个包裹不能是空的",
+                                    "the first parcel cannot be empty"))
     if problems:
         raise InputError(problems)
     child = f"{order_id}{SPLIT_SUFFIX}"
@@ -424,3 +426,26 @@ def split_of(conn: Connection, order_id: str) -> Split | None:
     undoable = all(r.state in MERGEABLE_STATES and not _has_waybill(conn, r.id)
                    for r in (parent, child))
     return Split(parent.id, parent.platform_order_id, child.id, child.platform_order_id, undoable)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderParcels:
+    """What the order page shows about parcels."""
+
+    merged: Parcel | None
+    """The merged parcel the order is in or carries."""
+    split: Split | None
+    """The split the order is part of."""
+    splittable: bool
+    """Whether the order may be split now (a person with ``orders.review``)."""
+
+
+def order_parcels(conn: Connection, order_id: str, *, now: datetime) -> OrderParcels:
+    """The order's merged parcel, its split, and whether it may be split."""
+    merged, split_ = parcel_of(conn, order_id), split_of(conn, order_id)
+    row = conn.execute(sa.select(orders).where(orders.c.id == order_id)).first()
+    splittable = (row is not None and merged is None and split_ is None
+                  and _not_ready(row) is None and _parcel_free(conn, row, now)
+                  and sum(int(q) for q in conn.execute(sa.select(order_lines.c.qty).where(
+                      order_lines.c.order_id == order_id)).scalars()) > 1)
+    return OrderParcels(merged, split_, splittable)

@@ -64,7 +64,7 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
     return render(request, "order.html", {
         "d": detail, "o": detail.row, "events": events, "names": names, "errors": errors or [],
         "reason": reason, "held_there": held_there,
-        "parcel": await read(request, merging.parcel_of, order_id),
+        "parcels": await read(request, merging.order_parcels, order_id, now=web(request).now()),
         "holdable": (detail.row.state in review.HOLDABLE_STATES
                      and detail.row.exception_code != HELD)},
         status_code=status_code)

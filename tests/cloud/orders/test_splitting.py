@@ -78,9 +78,9 @@ def test_split_is_refused_and_nothing_written(cloud_engine: Engine, case: str) -
         merging.split(conn, A, moves, actor="lead", now=T0)
     expected = {
         "too_many": [("qty_1", "拆出数量应在 0 到 3 之间")],
-        "all": [("", "第一个包裹不能是空的")],
-        "nothing": [("", "请填写要拆到第二个包裹的数量")],
-        "merged": [("", "不能拆单: 已拆过或已合并的订单不能再拆, 先取消")],
+        "all": [("split", "第一个包裹不能是空的")],
+        "nothing": [("split", "请填写要拆到第二个包裹的数量")],
+        "merged": [("split", "不能拆单: 已拆过或已合并的订单不能再拆, 先取消")],
     }[case]
     assert [(p.field, p.zh) for p in err.value.problems] == expected
     assert _held(cloud_engine) == held

@@ -375,7 +375,7 @@ def test_lead_reviews_an_order_with_a_buyer_note(
     shot(page, "order-held-en", backend)
 
 
-def test_lead_merges_two_orders_of_one_buyer_and_takes_them_apart(
+def test_lead_merges_two_orders_and_splits_one(
         server: tuple[str, str], browser: Browser, cloud_engine: Engine, cloud_db_url: str) -> None:
     from tests.cloud.web.test_order_merge import seed_merge_orders
 
@@ -408,6 +408,19 @@ def test_lead_merges_two_orders_of_one_buyer_and_takes_them_apart(
     expect(page.locator(".notice")).to_have_text("已取消合并")
     expect(page.locator("#order-parcel")).to_have_count(0)
     expect(page.locator("#events-table")).to_contain_text("买家要分开发")
+
+    page.goto(f"{base}/orders/pdd-3003")  # 拆单: one of its three units ships first
+    page.fill("#split-qty-1", "1")
+    page.fill('#split-form input[name="reason"]', "一件先发")
+    page.click("#split-submit")
+    expect(page.locator(".notice")).to_have_text("已拆出第二个包裹 3003#2")
+    expect(page.locator("#split-parcels li")).to_have_count(2)
+    shot(page, "order-split-zh", backend)
+    page.click("#split-parcels >> text=3003#2")
+    expect(page.locator("h1")).to_have_text("订单 3003#2")
+    page.click("#unsplit")
+    expect(page.locator(".notice")).to_have_text("已取消拆单")
+    expect(page.locator("h1")).to_have_text("订单 3003")
 
 
 def test_a_purchaser_writes_a_purchase_order_and_a_manager_approves_it(

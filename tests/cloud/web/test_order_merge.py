@@ -104,3 +104,36 @@ async def test_finance_sees_no_merge_form_and_may_not_merge(
         "csrf_token": csrf_of(page.text), "order_id": ["pdd-3001", "pdd-3002"]})
     assert r.status_code == 403
     assert _states(cloud_engine)["pdd-3002"] == ("pending", None)
+
+
+async def test_split_an_order_on_its_page_then_undo(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    await signed_in(client, cloud_engine, Role.MANAGER)
+    seed_merge_orders(cloud_engine)  # pdd-3003: one line of 3 × SKU-1
+    page = await client.get("/orders/pdd-3003")
+    assert 'id="split-form"' in page.text
+    csrf = csrf_of(page.text)
+    r = await client.post("/orders/pdd-3003/split", data={"csrf_token": csrf, "qty_1": "5"})
+    assert r.status_code == 400 and field_errors(r.text) == {"qty_1": ["拆出数量应在 0 到 3 之间"]}
+    r = await client.post("/orders/pdd-3003/split", data={"csrf_token": csrf, "qty_1": "abc"})
+    assert r.status_code == 400 and field_errors(r.text) == {"qty_1": ["数量应为整数: abc"]}
+    r = await client.post("/orders/pdd-3003/split", data={"csrf_token": csrf, "qty_1": "3"})
+    assert r.status_code == 400 and field_errors(r.text) == {"split": ["第一个包裹不能是空的"]}
+    r = await client.post("/orders/pdd-3003/split", data={"csrf_token": csrf, "qty_1": "1",
+                                                          "reason": "一件先发"})
+    assert r.status_code == 303 and r.headers["location"] == "/orders/pdd-3003"
+    page = await client.get("/orders/pdd-3003")
+    assert "已拆出第二个包裹 3003#2" in page.text and 'id="order-split"' in page.text
+    assert cells(page.text, "lines-table")[0][3] == "2"
+    child = await client.get("/orders/pdd-3003%232")
+    assert child.status_code == 200 and "订单 3003#2" in child.text
+    assert cells(child.text, "lines-table")[0][3] == "1"
+    r = await client.post("/orders/pdd-3003%232/unsplit", data={"csrf_token": csrf})
+    assert r.status_code == 303 and r.headers["location"] == "/orders/pdd-3003"
+    page = await client.get("/orders/pdd-3003")
+    assert "已取消拆单" in page.text and cells(page.text, "lines-table")[0][3] == "3"
+    assert [row[2:4] for row in cells(page.text, "events-table")] == [
+        ["拆单", "待审核 → 待审核"], ["取消拆单", "待审核 → 待审核"]]
+    with cloud_engine.begin() as conn:
+        assert conn.execute(sa.select(orders.c.id).where(
+            orders.c.id == "pdd-3003#2")).first() is None
