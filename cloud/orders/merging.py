@@ -258,9 +258,14 @@ def parcel_of(conn: Connection, order_id: str) -> Parcel | None:
     row = conn.execute(sa.select(o.id, o.merged_into).where(o.id == order_id)).first()
     if row is None:
         return None
-    primary = row.merged_into or row.id
+    is_member = conn.execute(sa.select(o.id).where(
+        o.id == order_id, o.exception_code == MERGED,
+        o.state.in_(("exception", "shipped")))).first() is not None
+    primary = row.merged_into if row.merged_into and is_member else row.id
+    in_parcel = sa.and_(o.merged_into == primary, o.exception_code == MERGED,
+                        o.state.in_(("exception", "shipped")))
     rows = conn.execute(sa.select(o.id, o.platform_order_id, o.state, o.merged_into)
-                        .where(sa.or_(o.id == primary, o.merged_into == primary))
+                        .where(sa.or_(o.id == primary, in_parcel))
                         .order_by(o.first_seen_at, o.id)).all()
     if len(rows) < 2:
         return None

@@ -40,6 +40,7 @@ from sqlalchemy.engine import Connection
 from cloud.db import in_chunks, stock_moves, warehouses
 from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import (
+    MERGED,
     order_lines,
     orders,
     reservations,
@@ -162,7 +163,8 @@ def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime
     for chunk in in_chunks(ids):
         rows = conn.execute(sa.select(
             orders.c.id, orders.c.shop_id, orders.c.state, orders.c.platform_status,
-            orders.c.warehouse_id, orders.c.merged_into).where(orders.c.id.in_(chunk))).all()
+            orders.c.warehouse_id, orders.c.merged_into, orders.c.exception_code)
+            .where(orders.c.id.in_(chunk))).all()
         at_station = set(conn.execute(sa.select(station_shipments.c.order_id).where(
             station_shipments.c.order_id.in_(chunk))).scalars())
         lines: dict[str, list[Any]] = defaultdict(list)
@@ -179,7 +181,8 @@ def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime
         for row in rows:
             if row.id in at_station:
                 continue
-            if row.merged_into is not None:  # its units are reserved under its primary
+            if row.merged_into is not None and row.state == "exception" \
+                    and row.exception_code == MERGED:  # reserved under its primary
                 wanted[row.id] = {}
                 reasons[row.id] = "merged"
             elif row.state in RESERVING_STATES and row.platform_status == PAID_STATUS:

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cloud.db.schema import PLATFORMS
-from cloud.db.schema_orders import HELD, ORDER_STATES
+from cloud.db.schema_orders import HELD, MERGED, ORDER_STATES
 from cloud.errors import InputError, Problem
 from cloud.orders import merging, review
 from cloud.web import queries, session
@@ -66,7 +66,7 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
         "reason": reason, "held_there": held_there,
         "parcels": await read(request, merging.order_parcels, order_id, now=web(request).now()),
         "holdable": (detail.row.state in review.HOLDABLE_STATES
-                     and detail.row.exception_code != HELD)},
+                     and detail.row.exception_code not in (HELD, MERGED))},
         status_code=status_code)
 
 

@@ -242,3 +242,17 @@ def test_a_refund_request_on_a_member_takes_it_out_and_stops_the_parcel(
                                     order_events.c.action).where(
             order_events.c.action == "unmerge")).all()
     assert [tuple(e) for e in ev] == [(b, "system", "unmerge")]
+
+
+def test_a_merged_order_cannot_be_held_on_its_own(cloud_engine: Engine) -> None:
+    from cloud.orders import review
+
+    _setup(cloud_engine)
+    a = _add(cloud_engine, "tb1", _po("1001", [("SKU-A", 2)]))
+    b = _add(cloud_engine, "tb1", _po("1002", [("SKU-A", 3)], minutes=5))
+    with write_transaction(cloud_engine) as conn:
+        merging.merge(conn, [a, b], actor="lead", now=T0)
+    with pytest.raises(InputError), write_transaction(cloud_engine) as conn:
+        review.hold(conn, b, actor="lead", reason="x", now=T0)
+    assert _state(cloud_engine, b) == ("exception", "merged", a)
+    assert _held(cloud_engine) == {a: {"SKU-A": 5}}
