@@ -90,6 +90,8 @@ class Parcel:
 
 
 def _rows(conn: Connection, order_ids: Sequence[str]) -> dict[str, Any]:
+    """The orders by id, locked for the transaction on PostgreSQL (SQLite's write lock
+    already serialises writers)."""
     o = orders.c
     query = sa.select(orders).where(o.id.in_(list(order_ids)))
     if conn.dialect.name == "postgresql":
@@ -98,6 +100,7 @@ def _rows(conn: Connection, order_ids: Sequence[str]) -> dict[str, Any]:
 
 
 def _has_waybill(conn: Connection, order_id: str) -> bool:
+    """Whether the order (a parcel) has its e-waybill."""
     return conn.execute(sa.select(waybills.c.order_id).where(
         waybills.c.order_id == order_id)).first() is not None
 
@@ -110,6 +113,7 @@ def _claimed(conn: Connection, order_id: str, now: datetime) -> bool:
 
 
 def _members(conn: Connection, primary: str) -> list[str]:
+    """The members still waiting in ``primary``'s parcel, oldest first."""
     o = orders.c
     return list(conn.execute(sa.select(o.id).where(
         o.merged_into == primary, o.state == "exception", o.exception_code == MERGED)
@@ -137,6 +141,7 @@ def _not_ready(row: Any) -> tuple[str, str] | None:
 
 def _record(conn: Connection, order_id: str, *, actor: str, action: str, from_state: str,
             to_state: str, reason: str, detail: dict[str, Any], now: datetime) -> None:
+    """An ``order_events`` row (who, when, from → to, why) and its audit entry."""
     conn.execute(sa.insert(order_events).values(
         order_id=order_id, at=now, actor=actor[:64], action=action, from_state=from_state,
         to_state=to_state, reason=reason))

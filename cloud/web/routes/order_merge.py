@@ -102,6 +102,7 @@ def _moves(form: Any) -> tuple[dict[int, int], list[Problem]]:
 
 
 def _order_url(order_id: str) -> str:
+    """The order page's path (a second parcel's id has a ``#``)."""
     return "/orders/" + quote(order_id, safe="")
 
 
