@@ -24,6 +24,11 @@ task sent) → shipped; ``exception`` when review fails (``exception_code`` says
 ``intercepted`` after a refund request or address change reached a tasked order;
 ``cancelled`` when the platform closed it before shipping (reservation released)."""
 
+MERGED = "merged"
+"""``orders.exception_code`` of an order merged into another's parcel (合并订单,
+``cloud.orders.merging``; ``orders.merged_into`` names the primary): it waits there, its
+lines ship in the primary's task and its units are reserved under the primary."""
+
 HELD = "held"
 """``orders.exception_code`` of an order a person holds (审单, ``cloud.orders.review``):
 no allocation pass and no platform update lifts it; only a release does."""
@@ -151,10 +156,16 @@ orders = sa.Table(
     sa.Column("note_approved", sa.Text(), nullable=True),
     # 0020_promotions: the pay amount a person approved over the shop's amount limit
     sa.Column("amount_approved_fen", sa.BigInteger(), nullable=True),
+    # 0021_order_merge: the order whose parcel this one ships in (合并订单)
+    sa.Column("merged_into", sa.String(64), nullable=True),
+    # 0021_order_merge: a second parcel split off this order (拆单, id "<order>#2")
+    sa.Column("split_from", sa.String(64), nullable=True),
     sa.CheckConstraint(
         "state IN (" + ", ".join(f"'{s}'" for s in ORDER_STATES) + ")", name="state"),
     sa.UniqueConstraint("shop_id", "platform_order_id"),
     sa.Index("ix_orders_state", "state", "shop_id"),
+    sa.Index("ix_orders_merged_into", "merged_into"),
+    sa.Index("ix_orders_split_from", "split_from"),
 )
 """Packline orders, one per platform order (``id`` = ``{platform}-{platform_order_id}``).
 

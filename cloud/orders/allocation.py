@@ -37,6 +37,7 @@ from cloud.db import in_chunks, stock_balances, write_transaction
 from cloud.db.schema_orders import order_lines, orders, reservations
 from cloud.orders import promotions, review_rules
 from cloud.orders.order_sync import REFUND_REQUESTED
+from cloud.orders.parcels import member_lines
 from cloud.orders.reservations import find_mapping, reconcile, serving_warehouses
 from cloud.orders.stations import StationPicker
 
@@ -120,13 +121,15 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
         lines_by_order: dict[str, list[Any]]
         lines_by_order = defaultdict(list)
         ids = [r.id for r in rows]
+        cols = (order_lines.c.order_id, order_lines.c.line_no, order_lines.c.platform_sku_id,
+                order_lines.c.outer_id, order_lines.c.sku, order_lines.c.sku_qty,
+                order_lines.c.qty)
         for chunk in in_chunks(ids):
-            for ln in conn.execute(sa.select(
-                    order_lines.c.order_id, order_lines.c.line_no, order_lines.c.platform_sku_id,
-                    order_lines.c.outer_id, order_lines.c.sku, order_lines.c.sku_qty,
-                    order_lines.c.qty).where(order_lines.c.order_id.in_(chunk))
-                    .order_by(order_lines.c.order_id, order_lines.c.line_no)):
+            for ln in conn.execute(sa.select(*cols).where(order_lines.c.order_id.in_(chunk))
+                                   .order_by(order_lines.c.order_id, order_lines.c.line_no)):
                 lines_by_order[ln.order_id].append(ln)
+        for primary, ln in member_lines(conn, cols, ids):  # a merged parcel ships them too
+            lines_by_order[primary].append(ln)
         all_skus: set[str] = set()
         for lst in lines_by_order.values():
             all_skus.update(ln.sku for ln in lst if ln.sku)

@@ -44,10 +44,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from cloud import audit
 from cloud.crypto import Sealer
 from cloud.db import in_chunks, write_transaction
 from cloud.db.schema_orders import (
     HELD,
+    MERGED,
+    order_events,
     order_lines,
     orders,
     push_inbox,
@@ -65,6 +68,7 @@ from cloud.marketplaces.base import (
 )
 from cloud.marketplaces.errors import BusinessError
 from cloud.orders.intercepts import intercept, lift_refund_intercepts
+from cloud.orders.parcels import apply_splits, split_children
 from cloud.orders.reservations import Mapping, find_mapping, reconcile
 from cloud.shops import ShopClient
 
@@ -243,6 +247,7 @@ def _write_lines(conn: Connection, shop_id: str, order_id: str, po: PlatformOrde
     rows = _line_rows(conn, shop_id, order_id, po, cache)
     if rows:
         conn.execute(sa.insert(order_lines), rows)
+    apply_splits(conn, order_id)  # what a second parcel (拆单) carries stays there
 
 
 def _values(po: PlatformOrder, masked: dict[str, str], now: datetime) -> dict[str, Any]:
@@ -271,7 +276,7 @@ _UNKNOWN: Any = object()
 
 _CURRENT = (orders.c.id, orders.c.platform_updated_at, orders.c.state, orders.c.receiver_cipher,
             orders.c.receiver_digest, orders.c.station_id, orders.c.revision,
-            orders.c.exception_code)
+            orders.c.exception_code, orders.c.merged_into, orders.c.note_approved)
 
 
 _CONTENT = ("platform_status", "raw_status", "refund_status", "buyer_note", "seller_note",
@@ -334,6 +339,15 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
     requested = po.refund_status in REFUND_REQUESTED.get(po.platform, frozenset())
     address_changed = bool(cipher is not None and cur.receiver_digest
                            and digest != cur.receiver_digest)
+    merged_into = cur.merged_into if state == "exception" and cur.exception_code == MERGED \
+        else None
+    if merged_into is not None and (
+            po.status is not OrderStatus.AWAITING_SHIPMENT or requested or address_changed
+            or po.risk_review or (po.buyer_note.strip() and po.buyer_note != cur.note_approved)):
+        leave_merge(conn, oid, merged_into, "平台订单已变化 / the platform order changed",
+                    now=now)
+        state = "pending"
+        values.update(state="pending", exception_code=None, exception_detail=None)
     if state in OPEN_STATES and po.status is OrderStatus.CLOSED:
         if cur.station_id and state in (*AT_STATION, "intercepted"):
             intercept(conn, oid, cur.station_id, f"closed:{po.updated_at.isoformat()}",
@@ -368,14 +382,75 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
         values.update(state="exception", exception_code="refund",
                       exception_detail="买家申请退款 / refund requested", warehouse_id=None,
                       station_id=None)
-    elif state == "exception" and cur.exception_code == HELD:
-        _write_lines(conn, shop_id, oid, po, cache)  # a person's hold stays until released
+    elif state == "exception" and cur.exception_code in (HELD, MERGED):
+        # a person's hold stays until released; a merged order stays in its parcel
+        _write_lines(conn, shop_id, oid, po, cache)
     elif state in ("pending", "exception"):
         values.update(state="pending", exception_code=None, exception_detail=None)
         _write_lines(conn, shop_id, oid, po, cache)
     conn.execute(sa.update(orders).where(orders.c.id == oid).values(**values))
-    reconcile(conn, [oid], now=now)
+    children = _follow_parent(conn, oid, values, requested or address_changed or po.risk_review,
+                              now=now)
+    reconcile(conn, [oid, *([merged_into] if merged_into else []), *children], now=now)
     return "updated", oid
+
+
+def _follow_parent(conn: Connection, oid: str, values: dict[str, Any], changed: bool, *,
+                   now: datetime) -> list[str]:
+    """Second parcels split off order ``oid`` (拆单) follow its platform record: they take its
+    platform fields; a closure cancels them (intercepted at a station); a refund request,
+    address change or risk review holds them for a person (``held``, or a person's
+    intercept at a station, which ``cloud.orders.review.release`` lifts)."""
+    children = split_children(conn, oid)
+    if not children:
+        return []
+    keys = ("platform_status", "raw_status", "refund_status", "risk_review", "receiver_masked",
+            "platform_updated_at", "receiver_cipher", "receiver_digest")
+    shared: dict[str, Any] = {k: values[k] for k in keys if k in values}
+    reason = "原订单有变化 (退款/改地址/风控), 请核对 / the original order changed: check it"
+    for child in children:
+        c = conn.execute(sa.select(orders.c.state, orders.c.station_id, orders.c.exception_code)
+                         .where(orders.c.id == child)).one()
+        update: dict[str, Any] = {**shared, "updated_at": now}
+        if values.get("state") == "cancelled":
+            if c.station_id and c.state in (*AT_STATION, "intercepted"):
+                intercept(conn, child, c.station_id, f"closed:{now.isoformat()}",
+                          "订单已关闭/退款 / order closed or refunded", now=now)
+            update["state"] = "cancelled"
+        elif changed and c.state in AT_STATION and c.station_id:
+            intercept(conn, child, c.station_id, "manual:hold", reason, now=now)
+            update["state"] = "intercepted"
+        elif changed and c.state in ("pending", "exception", "allocated") \
+                and c.exception_code != HELD:
+            update.update(state="exception", exception_code=HELD, exception_detail=reason[:500],
+                          warehouse_id=None, station_id=None)
+        conn.execute(sa.update(orders).where(orders.c.id == child).values(**update))
+    return children
+
+
+def leave_merge(conn: Connection, oid: str, primary: str, reason: str, *,
+                now: datetime) -> None:
+    """A platform change (closure, refund request, new address or note, …) takes a merged
+    order out of its primary's parcel: it is its own order again (``pending``; the caller
+    applies the change), the primary reserves without it, and a primary already at its
+    station is intercepted there (its box would hold the changed order's goods). Recorded
+    as an ``order_events`` row by ``system`` and audited."""
+    conn.execute(sa.update(orders).where(orders.c.id == oid).values(
+        merged_into=None, state="pending", exception_code=None, exception_detail=None,
+        updated_at=now))
+    conn.execute(sa.insert(order_events).values(
+        order_id=oid, at=now, actor="system", action="unmerge", from_state="exception",
+        to_state="pending", reason=reason))
+    audit.record(conn, now, "system", "order.unmerge", oid,
+                 {"primary": primary, "reason": reason})
+    p = conn.execute(sa.select(orders.c.state, orders.c.station_id).where(
+        orders.c.id == primary)).first()
+    if p is not None and p.state in AT_STATION and p.station_id:
+        intercept(conn, primary, p.station_id, f"merge:{oid}",
+                  "合并的订单已变化 / a merged order changed", now=now)
+        conn.execute(sa.update(orders).where(orders.c.id == primary).values(
+            state="intercepted", updated_at=now))
+    reconcile(conn, [primary], now=now)
 
 
 def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
@@ -402,11 +477,15 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
             refunds.c.shop_id == shop_id, refunds.c.refund_id == event.refund_id).values(**values))
     oid = order_key(event.platform, event.order_id)
     row = conn.execute(sa.select(orders.c.state, orders.c.station_id,
-                                 orders.c.exception_code).where(orders.c.id == oid)).first()
+                                 orders.c.exception_code, orders.c.merged_into)
+                       .where(orders.c.id == oid)).first()
     if row is None:
         return "refund_only"
-    state, station, code = row
+    state, station, code, merged_into = row
     closed = event.status in REFUND_CLOSED
+    if merged_into and state == "exception" and code == MERGED and not closed:
+        leave_merge(conn, oid, merged_into, "买家申请退款 / refund requested", now=now)
+        state, code = "pending", None
     if event.succeeded and state in OPEN_STATES:
         if station and state in (*AT_STATION, "intercepted"):
             intercept(conn, oid, station, f"refund:{event.refund_id}",
@@ -435,7 +514,10 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
         # allocation (its reservation never lapsed).
         conn.execute(sa.update(orders).where(orders.c.id == oid).values(
             state="pending", exception_code=None, exception_detail=None, updated_at=now))
-    reconcile(conn, [oid], now=now)
+    after = conn.execute(sa.select(orders.c.state).where(orders.c.id == oid)).scalar()
+    children = _follow_parent(conn, oid, {"state": after},
+                              not closed and not event.succeeded, now=now)
+    reconcile(conn, [oid, *children], now=now)
     return "applied"
 
 

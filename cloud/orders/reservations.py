@@ -11,7 +11,10 @@ whose Packline state is open (``pending``, ``exception``, ``allocated``, ``taske
 * a line without a mapping reserves nothing until a mapping exists (the SKU is unknown);
   the mapped lines of the same order do reserve;
 * released when the order is cancelled or refunded (``cancelled``), shipped outside
-  Packline, or stops being paid; an intercepted order keeps its units until then.
+  Packline, or stops being paid; an intercepted order keeps its units until then;
+* an order merged into another's parcel (``orders.merged_into``, ``cloud.orders.parcels``)
+  reserves nothing itself (released as ``merged``): its primary reserves its lines with
+  its own, so the parcel's SHIP moves (made under the primary) consume them.
 
 Shipping is the one exit that is not decided here but in the ledger: the order's SHIP
 moves consume the reservation (``shipped_qty``) in the transaction that inserts them, so
@@ -37,6 +40,7 @@ from sqlalchemy.engine import Connection
 from cloud.db import in_chunks, stock_moves, warehouses
 from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import (
+    MERGED,
     order_lines,
     orders,
     reservations,
@@ -44,6 +48,7 @@ from cloud.db.schema_orders import (
     shop_warehouses,
     sku_mappings,
 )
+from cloud.orders.parcels import member_lines
 from edge.domain.models import MoveReason
 
 RESERVING_STATES = ("pending", "exception", "allocated", "tasked", "intercepted")
@@ -158,15 +163,16 @@ def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime
     for chunk in in_chunks(ids):
         rows = conn.execute(sa.select(
             orders.c.id, orders.c.shop_id, orders.c.state, orders.c.platform_status,
-            orders.c.warehouse_id).where(orders.c.id.in_(chunk))).all()
+            orders.c.warehouse_id, orders.c.merged_into, orders.c.exception_code)
+            .where(orders.c.id.in_(chunk))).all()
         at_station = set(conn.execute(sa.select(station_shipments.c.order_id).where(
             station_shipments.c.order_id.in_(chunk))).scalars())
         lines: dict[str, list[Any]] = defaultdict(list)
-        for ln in conn.execute(sa.select(
-                order_lines.c.order_id, order_lines.c.line_no, order_lines.c.platform_sku_id,
-                order_lines.c.outer_id, order_lines.c.qty, order_lines.c.sku,
-                order_lines.c.sku_qty).where(order_lines.c.order_id.in_(chunk))):
+        for ln in conn.execute(sa.select(*_LINE_COLUMNS).where(
+                order_lines.c.order_id.in_(chunk))):
             lines[ln.order_id].append(ln)
+        for primary, ln in member_lines(conn, _LINE_COLUMNS, chunk):  # merged parcels
+            lines[primary].append(ln)
         held: dict[str, list[Any]] = defaultdict(list)
         for r in conn.execute(sa.select(reservations).where(reservations.c.order_id.in_(chunk))):
             held[r.order_id].append(r)
@@ -175,7 +181,11 @@ def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime
         for row in rows:
             if row.id in at_station:
                 continue
-            if row.state in RESERVING_STATES and row.platform_status == PAID_STATUS:
+            if row.merged_into is not None and row.state == "exception" \
+                    and row.exception_code == MERGED:  # reserved under its primary
+                wanted[row.id] = {}
+                reasons[row.id] = "merged"
+            elif row.state in RESERVING_STATES and row.platform_status == PAID_STATUS:
                 if row.state in PLACED_STATES and row.warehouse_id:
                     wh: str | None = row.warehouse_id
                 else:
@@ -194,6 +204,11 @@ def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime
         for oid, want in wanted.items():
             _apply(writes, oid, want, held[oid], reasons.get(oid, "changed"), shipped, now)
         writes.flush(conn, now)
+
+
+_LINE_COLUMNS = (order_lines.c.order_id, order_lines.c.line_no, order_lines.c.platform_sku_id,
+                 order_lines.c.outer_id, order_lines.c.qty, order_lines.c.sku,
+                 order_lines.c.sku_qty)
 
 
 def _units(conn: Connection, shop_id: str, warehouse_id: str | None, lines: list[Any]

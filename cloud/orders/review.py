@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cloud import audit
-from cloud.db.schema_orders import HELD, order_events, order_intercepts, orders
+from cloud.db.schema_orders import HELD, MERGED, order_events, order_intercepts, orders
 from cloud.errors import InputError, Problem
 from cloud.orders.intercepts import intercept, lift_intercepts
 from cloud.orders.promotions import apply_gifts
@@ -98,7 +98,7 @@ def hold(conn: Connection, order_id: str, *, actor: str, reason: str, now: datet
     if not reason:
         problems.append(Problem("reason", "请写明挂起原因", "say why the order is held"))
     row = _current(conn, order_id)
-    if row.state not in HOLDABLE_STATES or row.exception_code == HELD:
+    if row.state not in HOLDABLE_STATES or row.exception_code in (HELD, MERGED):
         problems.append(Problem("", "该订单已发货、已关闭或已挂起, 不能挂起",
                                 "the order is shipped, closed or already held"))
     if problems:

@@ -5,6 +5,10 @@ receiver goes as platform ciphertext / Taobao ``oaid``, never decrypted) and, in
 transaction that stores it, a pack task with the opaque print data is queued for the
 station (:func:`cloud.sync.outbound.send_task`), so packing works offline. Each batch is
 claimed first (``cloud.orders.claims``), so two workers never ask twice for one order.
+A merged parcel (``cloud.orders.parcels``) takes one waybill listing every member's
+platform order (``trade_order_list``, up to 100: docs/specs/marketplaces.md §1.7.8), and
+its task carries every member's lines. A second parcel split off an order (拆单) names the
+original's platform order.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from cloud.db import write_transaction
-from cloud.db.schema_orders import order_lines, orders, waybills
+from cloud.db.schema_orders import orders, waybills
 from cloud.marketplaces.base import Address, WaybillRequest
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
 from cloud.orders.claims import claim_waybills, release_waybill_claims
+from cloud.orders.parcels import lines_of, platform_order_ids
 from cloud.orders.reservations import reconcile
 from cloud.sync.outbound import send_task
 from edge.sync.schema import TaskLineWire, TaskWire
@@ -62,10 +67,14 @@ def _sender(sender: dict[str, str]) -> Address:
 
 
 def build_task(conn: Connection, row: Any, waybill_no: str, carrier: str, print_data: str) -> TaskWire:
-    """The pack task of order ``row`` (an ``orders`` row) with its waybill."""
-    lines = conn.execute(sa.select(order_lines.c.line_no, order_lines.c.sku,
-                                   order_lines.c.sku_qty).where(
-        order_lines.c.order_id == row.id).order_by(order_lines.c.line_no)).all()
+    """The pack task of order ``row`` (an ``orders`` row) with its waybill. A merged
+    parcel's task carries its members' lines after the primary's, numbered on."""
+    parcel = lines_of(conn, row.id)
+    lines: list[tuple[int, Any, Any]]
+    if len({oid for oid, *_rest in parcel}) > 1:
+        lines = [(n, sku, qty) for n, (_o, _l, _t, sku, qty, _q) in enumerate(parcel, start=1)]
+    else:
+        lines = [(line_no, sku, qty) for _o, line_no, _t, sku, qty, _q in parcel]
     masked = row.receiver_masked or {}
     return TaskWire(
         order_id=row.id, platform=row.platform, shop_id=row.shop_id,
@@ -126,10 +135,11 @@ async def request_waybills(engine: Engine, sc: Any, *, now: datetime,
         packages = []
         with engine.connect() as conn:
             for row in batch:
-                items = conn.execute(sa.select(order_lines.c.title, order_lines.c.qty).where(
-                    order_lines.c.order_id == row.id).order_by(order_lines.c.line_no)).all()
+                parcel = lines_of(conn, row.id)
+                items = [(title, qty) for _o, _l, title, _s, _u, qty in parcel]
+                platform_ids = platform_order_ids(conn, row)
                 packages.append(WaybillRequest(
-                    object_id=row.id, order_ids=(row.platform_order_id,),
+                    object_id=row.id, order_ids=tuple(platform_ids),
                     recipient=_recipient(row.platform, row),
                     items=tuple((t or "商品", q) for t, q in items),
                     user_id=shop.seller_id))

@@ -2,7 +2,10 @@
 
 :func:`collect_shipments` / :func:`write_back` — station shipments (``station_shipments``,
 stored by ``cloud.sync.ingest``) become ``tracking_writebacks`` rows, one per (order,
-waybill): the first is a first shipment, a later different waybill a modification. Each
+waybill): the first is a first shipment, a later different waybill a modification; a
+merged parcel's shipment makes one row for the primary and one for every member (the
+same tracking number on each platform order, ``cloud.orders.parcels``); a second parcel
+split off an order writes nothing (the platform order takes the first parcel's). Each
 row is written to the platform exactly once: retried with backoff on transient errors, and
 a business refusal is checked against the platform's order (already carrying this tracking
 number = done, e.g. after a timed-out call that did arrive). The shipped order's
@@ -26,6 +29,7 @@ from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import orders, tracking_writebacks
 from cloud.marketplaces.base import OrderStatus
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
+from cloud.orders.parcels import members_of
 
 log = logging.getLogger("packline.writeback")
 
@@ -66,9 +70,15 @@ def collect_shipments(conn: Connection, shop_id: str, *, now: datetime,
     new = conn.execute(
         sa.select(s.c.msg_id, s.c.order_id, s.c.waybill_no, s.c.carrier, o.c.state)
         .join(o, o.c.id == s.c.order_id)
-        .where(o.c.shop_id == shop_id, ~sa.exists().where(
+        .where(o.c.shop_id == shop_id, o.c.split_from.is_(None), ~sa.exists().where(
             w.c.order_id == s.c.order_id, w.c.waybill_no == s.c.waybill_no))
         .order_by(s.c.received_at, s.c.msg_id).limit(limit)).all()
+    # A second parcel split off an order (拆单) ships for the original's platform order,
+    # which takes one tracking number (its own parcel's): it is shipped, nothing is written.
+    conn.execute(sa.update(o).where(
+        o.c.shop_id == shop_id, o.c.split_from.is_not(None),
+        o.c.state.not_in(("shipped", "cancelled")),
+        sa.exists().where(s.c.order_id == o.c.id)).values(state="shipped", updated_at=now))
     made = 0
     order_ids = sorted({r.order_id for r in new})
     known: dict[str, set[str]] = {}
@@ -76,9 +86,24 @@ def collect_shipments(conn: Connection, shop_id: str, *, now: datetime,
         for order_id, waybill_no in conn.execute(sa.select(w.c.order_id, w.c.waybill_no).where(
                 w.c.order_id.in_(chunk))):
             known.setdefault(order_id, set()).add(waybill_no)
+    # A merged parcel's tracking number goes to every member's platform order too.
+    members = members_of(conn, order_ids, shipped=True)
+    member_state: dict[str, str] = {}
+    member_ids = sorted({m for ms in members.values() for m in ms})
+    for chunk in in_chunks(member_ids):
+        for order_id, waybill_no in conn.execute(sa.select(w.c.order_id, w.c.waybill_no).where(
+                w.c.order_id.in_(chunk))):
+            known.setdefault(order_id, set()).add(waybill_no)
+        for member_id, member_st in conn.execute(sa.select(o.c.id, o.c.state).where(
+                o.c.id.in_(chunk))):
+            member_state[member_id] = member_st
     rows: list[dict[str, Any]] = []
     to_ship: set[str] = set()
-    for msg_id, order_id, waybill_no, carrier, state in new:
+    shipped = [(msg_id, oid, waybill_no, carrier, st)
+               for msg_id, order_id, waybill_no, carrier, state in new
+               for oid, st in [(order_id, state)] + [(m, member_state.get(m, ""))
+                                                     for m in members.get(order_id, [])]]
+    for msg_id, order_id, waybill_no, carrier, state in shipped:
         have = known.setdefault(order_id, set())
         if waybill_no in have:
             continue  # the same shipment reported twice

@@ -165,7 +165,8 @@ class OrderRow:
     tracking: str
 
 
-def _receiver(masked: Any) -> str:
+def receiver_text(masked: Any) -> str:
+    """The masked receiver as one line (name, phone, address)."""
     if not isinstance(masked, dict):
         return ""
     return " ".join(str(masked.get(k, "")) for k in ("name", "phone", "address") if masked.get(k))
@@ -193,7 +194,7 @@ def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
         query = query.where(o.c.ordered_at < flt.until)
     query = query.order_by(o.c.ordered_at.desc(), o.c.id.desc()).limit(limit).offset(offset)
     return [OrderRow(r.id, r.platform, r.platform_order_id, r.name, r.state, r.exception_code,
-                     _receiver(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
+                     receiver_text(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
                      r.platform_tracking)
             for r in conn.execute(query)]
 
@@ -244,7 +245,7 @@ def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
     if r is None:
         return None
     row = OrderRow(r.id, r.platform, r.platform_order_id, r.shop_name, r.state, r.exception_code,
-                   _receiver(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
+                   receiver_text(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
                    r.platform_tracking)
     lines = [OrderLineRow(ln.line_no, ln.title, ln.spec, ln.outer_id or ln.platform_sku_id,
                           ln.qty, int(ln.price_fen), ln.sku, ln.sku_qty, bool(ln.is_gift))

@@ -11,6 +11,7 @@ from cloud.web.routes import (
     home,
     mappings,
     operators,
+    order_merge,
     orders,
     payables,
     products,
@@ -24,6 +25,7 @@ from cloud.web.routes import (
 
 def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
-    return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *orders.routes,
-            *promotions.routes, *products.routes, *mappings.routes, *purchasing.routes,
-            *payables.routes, *users.routes, *operators.routes, *account.routes, *audit.routes]
+    return [*auth.routes, *home.routes, *stock.routes, *stations.routes,
+            *order_merge.routes, *orders.routes, *promotions.routes, *products.routes,
+            *mappings.routes, *purchasing.routes, *payables.routes, *users.routes,
+            *operators.routes, *account.routes, *audit.routes]

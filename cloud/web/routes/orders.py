@@ -9,9 +9,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cloud.db.schema import PLATFORMS
-from cloud.db.schema_orders import HELD, ORDER_STATES
+from cloud.db.schema_orders import HELD, MERGED, ORDER_STATES
 from cloud.errors import InputError, Problem
-from cloud.orders import review
+from cloud.orders import merging, review
 from cloud.web import queries, session
 from cloud.web.context import read, web, write
 from cloud.web.forms import BadInput, day_start, limit, text
@@ -64,8 +64,9 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
     return render(request, "order.html", {
         "d": detail, "o": detail.row, "events": events, "names": names, "errors": errors or [],
         "reason": reason, "held_there": held_there,
+        "parcels": await read(request, merging.order_parcels, order_id, now=web(request).now()),
         "holdable": (detail.row.state in review.HOLDABLE_STATES
-                     and detail.row.exception_code != HELD)},
+                     and detail.row.exception_code not in (HELD, MERGED))},
         status_code=status_code)
 
 

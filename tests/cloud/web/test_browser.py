@@ -409,6 +409,54 @@ def test_manager_creates_a_promotion_and_an_approved_order_gets_its_gift(
     shot(page, "order-gift-zh", backend)
 
 
+def test_lead_merges_two_orders_and_splits_one(
+        server: tuple[str, str], browser: Browser, cloud_engine: Engine, cloud_db_url: str) -> None:
+    from tests.cloud.web.test_order_merge import seed_merge_orders
+
+    base, _secret = server
+    backend = backend_of(cloud_db_url)
+    seed_merge_orders(cloud_engine)  # 3001 and 3002 to one receiver, 3003 elsewhere
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    sign_in(page, base, "u-warehouse-lead")
+    page.goto(f"{base}/orders")
+    page.check('#orders-table input[aria-label="3001"]')
+    page.check('#orders-table input[aria-label="3003"]')
+    page.click("#merge")
+    expect(page.locator('[data-field="orders"]')).to_have_text("不同收件地址的订单不能合并")
+    shot(page, "order-merge-refused-zh", backend)
+    page.uncheck('#merge-table input[aria-label="3003"]')
+    page.goto(f"{base}/orders")
+    page.check('#orders-table input[aria-label="3001"]')
+    page.check('#orders-table input[aria-label="3002"]')
+    page.click("#merge")
+    expect(page.locator(".notice")).to_have_text("已合并 2 个订单, 将作为一个包裹发货")
+    expect(page.locator("h1")).to_have_text("订单 3001")
+    expect(page.locator("#parcel-members li")).to_have_count(2)
+    expect(page.locator("#order-parcel")).to_contain_text("主订单")
+    shot(page, "order-merged-zh", backend)
+    page.click("#parcel-members >> text=3002")
+    expect(page.locator("#order-exception")).to_have_text("已合并到其他订单")
+    page.goto(f"{base}/orders/pdd-3001")
+    page.fill('#unmerge-form input[name="reason"]', "买家要分开发")
+    page.click("#unmerge")
+    expect(page.locator(".notice")).to_have_text("已取消合并")
+    expect(page.locator("#order-parcel")).to_have_count(0)
+    expect(page.locator("#events-table")).to_contain_text("买家要分开发")
+
+    page.goto(f"{base}/orders/pdd-3003")  # 拆单: one of its three units ships first
+    page.fill("#split-qty-1", "1")
+    page.fill('#split-form input[name="reason"]', "一件先发")
+    page.click("#split-submit")
+    expect(page.locator(".notice")).to_have_text("已拆出第二个包裹 3003#2")
+    expect(page.locator("#split-parcels li")).to_have_count(2)
+    shot(page, "order-split-zh", backend)
+    page.click("#split-parcels >> text=3003#2")
+    expect(page.locator("h1")).to_have_text("订单 3003#2")
+    page.click("#unsplit")
+    expect(page.locator(".notice")).to_have_text("已取消拆单")
+    expect(page.locator("h1")).to_have_text("订单 3003")
+
+
 def test_a_purchaser_writes_a_purchase_order_and_a_manager_approves_it(
         server: tuple[str, str], browser: Browser, cloud_db_url: str) -> None:
     base, _secret = server

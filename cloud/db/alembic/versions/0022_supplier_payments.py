@@ -1,7 +1,7 @@
 """supplier_payments: payments to suppliers and their reversals (应付账款)
 
 Revision ID: 0022_supplier_payments
-Revises: 0020_promotions
+Revises: 0021_order_merge
 Create Date: 2026-12-04
 
 * ``supplier_payments`` — a payment (positive fen, date, method, reference) or the reversal
@@ -18,7 +18,7 @@ from alembic import op
 import cloud.db.types
 
 revision: str = "0022_supplier_payments"
-down_revision: str | None = "0020_promotions"
+down_revision: str | None = "0021_order_merge"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
