@@ -354,6 +354,11 @@ class MarketplaceClient(Protocol):
         """Request e-waybills (≤10 packages per call)."""
         ...
 
+    async def set_seller_note(self, order_id: str, note: str, flag: int) -> None:
+        """Write the seller's note (卖家备注) and flag (旗帜: 0 none, 1 red, 2 yellow,
+        3 green, 4 blue, 5 purple/pink) to the platform's order."""
+        ...
+
     async def update_stock(self, update: StockUpdate) -> None:
         """Push a stock quantity (full or incremental)."""
         ...

@@ -112,6 +112,14 @@ class PddFakeSettings(FakeSettings):
     """Carrier list (id, code, name, available); J&T etc. can be added."""
 
 
+PDD_TAG_NAMES: dict[int, str] = {1: "红色", 2: "黄色", 3: "绿色", 4: "蓝色", 5: "紫色"}
+"""``remark_tag`` values and the colour each names."""
+PDD_TAG_NAME_MAX = 3
+"""Longest ``tag_name`` ``pdd.order.note.update`` takes."""
+PDD_NOTE_MAX = 500
+"""Longest note this fake takes (PDD does not publish its limit)."""
+
+
 class PddFail(Exception):
     """A gateway error reply."""
 
@@ -169,6 +177,7 @@ class FakePdd(FakeBase):
             "pdd.open.decrypt.batch": self._decrypt,
             "pdd.logistics.companies.get": self._companies,
             "pdd.logistics.online.send": self._online_send,
+            "pdd.order.note.update": self._note_update,
             "pdd.waybill.get": self._waybill,
             "pdd.goods.quantity.update": self._quantity,
             "pdd.refund.list.increment.get": self._refunds,
@@ -267,7 +276,9 @@ class FakePdd(FakeBase):
             "receiver_address_mask": _mask_addr(r.detail), "address_mask": _mask_addr(full_addr),
             "country": "中国", "province": r.province, "city": r.city, "town": r.district,
             "logistics_id": int(o.carrier) if o.carrier else 0,
-            "tracking_number": o.tracking_number, "buyer_memo": o.buyer_note, "remark": "",
+            "tracking_number": o.tracking_number, "buyer_memo": o.buyer_note,
+            "remark": o.seller_note, "remark_tag": o.seller_flag or None,
+            "remark_tag_name": PDD_TAG_NAMES.get(o.seller_flag, ""),
         }
 
     # ----------------------------------------------------------- handlers
@@ -410,6 +421,25 @@ class FakePdd(FakeBase):
                                        now, modification=modify))
         self._publish_events()
         return {"logistics_online_send_response": {"is_success": True}}
+
+    def _note_update(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.order.note.update`` (编辑商家订单备注): ``note``; ``tag`` (1 红 … 5 紫) and
+        ``tag_name`` (at most 3 characters) together or not at all. The note's length limit
+        is not published: this fake takes ``PDD_NOTE_MAX`` characters (unverified)."""
+        self._need(params, "order_sn")
+        order = self._get_order(params["order_sn"])
+        note = params.get("note", "")
+        tag_given, name_given = params.get("tag", "") != "", params.get("tag_name", "") != ""
+        if tag_given != name_given:
+            raise PddFail(10000, "参数错误", "tag 与 tag_name 须同时传入或同时不传")
+        tag = self._int(params, "tag") if tag_given else order.seller_flag
+        if tag_given and (tag not in PDD_TAG_NAMES or len(params["tag_name"]) > PDD_TAG_NAME_MAX):
+            raise PddFail(10000, "参数错误", "tag 取值 1-5, tag_name 最长 3 个字符")
+        if len(note) > PDD_NOTE_MAX:
+            raise PddFail(10000, "参数错误", f"note 最长 {PDD_NOTE_MAX} 个字符")
+        order.seller_note, order.seller_flag = note, tag
+        self.gen.touch(order, self.now())
+        return {"response": {"success": True}}
 
     def _waybill(self, params: dict[str, str]) -> dict[str, Any]:
         self._need(params, "param_waybill_cloud_print_apply_new_request")

@@ -95,6 +95,12 @@ class TopFakeSettings(FakeSettings):
     """Receivers a seller may decrypt per day (undocumented; configurable)."""
 
 
+TOP_MEMO_MAX_BYTES = 1000
+"""Longest seller memo ``taobao.trade.memo.update`` takes (bytes)."""
+TOP_FLAG_MAX = 5
+"""Highest seller flag (0 grey, 1 red, 2 yellow, 3 green, 4 blue, 5 pink)."""
+
+
 class TopFail(Exception):
     """A TOP error reply."""
 
@@ -140,6 +146,7 @@ class FakeTop(FakeBase):
             "taobao.trade.fullinfo.get": self._fullinfo,
             "taobao.logistics.companies.get": self._companies,
             "taobao.logistics.offline.send": self._offline_send,
+            "taobao.trade.memo.update": self._memo_update,
             "taobao.logistics.consign.resend": self._resend,
             "cainiao.waybill.ii.get": self._waybill,
             "taobao.item.quantity.update": self._quantity,
@@ -205,7 +212,8 @@ class FakeTop(FakeBase):
             "created": self._t(o.created_at), "pay_time": self._t(o.created_at),
             "modified": self._t(o.updated_at), "consign_time": self._t(o.shipped_at),
             "payment": _money(o.pay_fen), "total_fee": _money(o.pay_fen), "post_fee": "0.00",
-            "buyer_message": o.buyer_note, "seller_memo": "", "buyer_open_uid": f"AAH{o.created_at}",
+            "buyer_message": o.buyer_note, "seller_memo": o.seller_note,
+            "seller_flag": o.seller_flag, "buyer_open_uid": f"AAH{o.created_at}",
             "receiver_name": _mask(r.name), "receiver_mobile": r.phone[:3] + "****" + r.phone[-4:],
             "receiver_phone": "", "receiver_address": _mask(r.detail, 3),
             "receiver_state": r.province, "receiver_city": r.city,
@@ -341,6 +349,31 @@ class FakeTop(FakeBase):
             raise TopFail(15, "Remote service error", "isv.logistics-offline-service-error",
                           reason)
         return self._record_ship(order, params, modify=False)
+
+    def _memo_update(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
+        """``taobao.trade.memo.update`` (修改交易备注): ``memo`` at most 1000 bytes, ``flag``
+        0 (grey) to 5; ``reset=true`` clears the memo; an empty memo without reset keeps it."""
+        order = self._order(params)
+        memo = params.get("memo", "")
+        if len(memo.encode()) > TOP_MEMO_MAX_BYTES:
+            raise TopFail(41, "Invalid Arguments", "isv.invalid-parameter:memo",
+                          f"memo 最长 {TOP_MEMO_MAX_BYTES} 字节")
+        try:
+            flag = int(params.get("flag") or order.seller_flag)
+        except ValueError:
+            flag = -1
+        if not 0 <= flag <= TOP_FLAG_MAX:
+            raise TopFail(41, "Invalid Arguments", "isv.invalid-parameter:flag",
+                          "flag 取值 0-5")
+        if params.get("reset", "").lower() == "true":
+            order.seller_note = ""
+        elif memo:
+            order.seller_note = memo
+        order.seller_flag = flag
+        now = self.now()
+        self.gen.touch(order, now)
+        return {"trade_memo_update_response": {"trade": {
+            "tid": int(order.order_id), "modified": self._t(now)}}}
 
     def _resend(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
         order = self._ship_common(params)

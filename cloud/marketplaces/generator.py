@@ -136,6 +136,10 @@ class Order:
     """Under risk review (PDD risk_control_status=1; TOP PAID_FORBID_CONSIGN)."""
     buyer_note: str = ""
     """Buyer memo."""
+    seller_note: str = ""
+    """Seller remark (PDD ``remark``, TOP ``seller_memo``), set through the note APIs."""
+    seller_flag: int = 0
+    """Seller flag: PDD ``remark_tag`` 1–5, TOP ``seller_flag`` 0–5 (0: none / grey)."""
     carrier: str = ""
     """Logistics id (PDD) or company code (TOP) once shipped."""
     tracking_number: str = ""

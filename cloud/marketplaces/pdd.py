@@ -82,6 +82,7 @@ ROOTS: dict[str, str] = {
     "pdd.open.decrypt.batch": "open_decrypt_batch_response",
     "pdd.logistics.companies.get": "logistics_companies_get_response",
     "pdd.logistics.online.send": "logistics_online_send_response",
+    "pdd.order.note.update": "response",
     "pdd.waybill.get": "pdd_waybill_get_response",
     "pdd.goods.quantity.update": "goods_quantity_update_response",
     "pdd.refund.list.increment.get": "refund_increment_get_response",
@@ -179,6 +180,10 @@ class PddAuth(httpx.Auth):
         # keep the extensions: they carry the client's timeouts
         yield httpx.Request(request.method, request.url, headers=headers, data=signed,
                             extensions=request.extensions)
+
+
+PDD_TAG_NAMES: dict[int, str] = {1: "红色", 2: "黄色", 3: "绿色", 4: "蓝色", 5: "紫色"}
+"""``remark_tag`` 1–5 and the ``tag_name`` sent with it (at most 3 characters)."""
 
 
 def unwrap(api: str, payload: Any) -> Any:
@@ -426,6 +431,17 @@ class PddClient(GatewayClient):
         if body.get("is_success") is not True:
             raise BusinessError("is_success", "发货回传未成功", platform=PLATFORM,
                                 api="pdd.logistics.online.send")
+
+    async def set_seller_note(self, order_id: str, note: str, flag: int) -> None:
+        """``pdd.order.note.update``: the note, and ``tag`` with its ``tag_name`` (the two go
+        together; flag 0 sends neither, leaving the order's tag as it is)."""
+        params: dict[str, Any] = {"order_sn": order_id, "note": note}
+        if flag:
+            params.update(tag=flag, tag_name=PDD_TAG_NAMES[flag])
+        body = as_dict(await self.call("pdd.order.note.update", params))
+        if body.get("success") is not True:
+            raise BusinessError("success", "备注未保存", platform=PLATFORM,
+                                api="pdd.order.note.update")
 
     async def get_waybills(
         self, carrier_code: str, sender: Address, packages: Sequence[WaybillRequest]

@@ -386,6 +386,16 @@ class TaobaoClient(GatewayClient):
         if shipping.get("is_success") is not True:
             raise BusinessError("is_success", "发货回传未成功", platform=PLATFORM, api=method)
 
+    async def set_seller_note(self, order_id: str, note: str, flag: int) -> None:
+        """``taobao.trade.memo.update``: memo and flag; an empty note clears the memo
+        (``reset=true``: an empty memo alone would leave it as it was)."""
+        body = await self.call("taobao.trade.memo.update", {
+            "tid": order_id, "memo": note, "flag": flag, "reset": "false" if note else "true"})
+        trade = as_dict(body.get("trade"), field_name="trade")
+        if str(trade.get("tid", "")) != order_id:
+            raise BusinessError("trade", "备注未保存", platform=PLATFORM,
+                                api="taobao.trade.memo.update")
+
     async def get_waybills(
         self, carrier_code: str, sender: Address, packages: Sequence[WaybillRequest]
     ) -> list[Waybill]:

@@ -12,6 +12,7 @@ from cloud.web.routes import (
     mappings,
     operators,
     order_merge,
+    order_notes,
     orders,
     payables,
     products,
@@ -26,6 +27,6 @@ from cloud.web.routes import (
 def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes,
-            *order_merge.routes, *orders.routes, *promotions.routes, *products.routes,
+            *order_merge.routes, *order_notes.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *purchasing.routes, *payables.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]

@@ -54,7 +54,8 @@ async def order_list(request: Request) -> Response:
 
 
 async def _detail_page(request: Request, order_id: str, errors: list[Problem] | None = None,
-                       reason: str = "", status_code: int = 200) -> Response:
+                       reason: str = "", status_code: int = 200,
+                       note_form: dict[str, str] | None = None) -> Response:
     detail = await read(request, queries.order_detail, order_id)
     if detail is None:
         return RedirectResponse("/orders", status_code=303)
@@ -63,11 +64,17 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
     names = await read(request, queries.sku_names, [ln.sku for ln in detail.lines if ln.sku])
     return render(request, "order.html", {
         "d": detail, "o": detail.row, "events": events, "names": names, "errors": errors or [],
-        "reason": reason, "held_there": held_there,
+        "reason": reason, "held_there": held_there, "note_form": note_form,
         "parcels": await read(request, merging.order_parcels, order_id, now=web(request).now()),
         "holdable": (detail.row.state in review.HOLDABLE_STATES
                      and detail.row.exception_code not in (HELD, MERGED))},
         status_code=status_code)
+
+
+async def order_page_with(request: Request, order_id: str, errors: list[Problem],
+                          note_form: dict[str, str]) -> Response:
+    """The order page again with a refused seller-note form (``routes.order_notes``)."""
+    return await _detail_page(request, order_id, errors, status_code=400, note_form=note_form)
 
 
 @requires(Permission.ORDERS_VIEW)
