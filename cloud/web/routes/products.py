@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cloud import catalog as cloud_catalog
-from cloud import products
+from cloud import product_images, products
 from cloud.catalog import ImportReport
 from cloud.errors import ConfigError, InputError, Problem
 from cloud.products import ProductForm
@@ -56,8 +56,10 @@ async def product_list(request: Request) -> Response:
 
 async def _form_page(request: Request, form: ProductForm, *, sku: str | None,
                      errors: list[Problem] | None = None, status_code: int = 200) -> Response:
+    has_image = sku is not None and await read(
+        request, product_images.load, sku, data_dir=web(request).settings.data_dir) is not None
     return render(request, "product_form.html", {
-        "form": form, "sku": sku, "errors": errors or [],
+        "form": form, "sku": sku, "errors": errors or [], "has_image": has_image,
         "form_errors": [p for p in errors or [] if p.field == ""],
         "warehouses": await read(request, queries.warehouse_ids)}, status_code=status_code)
 
@@ -207,7 +209,48 @@ async def export_xlsx(request: Request) -> Response:
     return await _export_response(request, ".xlsx")
 
 
+# ---------------------------------------------------------------------------- image
+NO_IMAGE_SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" width="120" height="120" '
+                b'viewBox="0 0 120 120"><rect width="120" height="120" fill="#eee"/>'
+                b'<path d="M30 85l20-25 15 18 10-12 15 19z" fill="#bbb"/></svg>')
+"""What a SKU without an image shows (a list can ask for every SKU's image)."""
+
+
+@requires(Permission.PRODUCTS_VIEW)
+async def image_get(request: Request) -> Response:
+    """The SKU's image, or a grey placeholder when it has none."""
+    found = await read(request, product_images.load, request.path_params["sku"],
+                       data_dir=web(request).settings.data_dir)
+    data, media = found or (NO_IMAGE_SVG, "image/svg+xml")
+    return Response(data, media_type=media, headers={
+        "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+@requires(Permission.PRODUCTS_EDIT)
+async def image_upload(request: Request) -> Response:
+    """Replace the SKU's image; a bad file is reported on the product's page."""
+    ctx, actor = web(request), request.state.user.username
+    sku = request.path_params["sku"]
+    product = await read(request, products.get, sku)
+    if product is None:
+        raise HTTPException(404)
+    form = await request.form()
+    upload = form.get("image")
+    data = await upload.read(product_images.MAX_IMAGE_BYTES + 1) \
+        if isinstance(upload, UploadFile) else b""
+    try:
+        await write(request, product_images.save, sku, data, data_dir=ctx.settings.data_dir,
+                    actor=actor, now=ctx.now())
+    except InputError as err:
+        return await _form_page(request, ProductForm.of(product), sku=sku, errors=err.problems,
+                                status_code=400)
+    session.flash(request, "products.image_saved", sku=sku)
+    return RedirectResponse(_product_url(sku), status_code=303)
+
+
 routes: list[BaseRoute] = [
+    Route("/products/image/{sku:path}", image_get, methods=["GET"]),
+    Route("/products/image/{sku:path}", image_upload, methods=["POST"]),
     Route("/products", product_list, methods=["GET"]),
     Route("/products/new", product_new, methods=["GET"]),
     Route("/products/new", product_create, methods=["POST"]),
