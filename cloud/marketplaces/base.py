@@ -65,6 +65,10 @@ class Receiver:
     """District/county (plain text)."""
     oaid: str = ""
     """Taobao OAID (use with ``tid`` for waybills); empty on PDD."""
+    merge_key: str = ""
+    """PDD ``open_address_id_2`` (合单ID): the same for every order of one buyer to one
+    address, where the ciphertext differs per order; empty elsewhere (Taobao's ``oaid``
+    already is)."""
 
     @property
     def has_ciphertext(self) -> bool:

@@ -275,6 +275,8 @@ class FakePdd(FakeBase):
             "receiver_phone_mask": _mask_phone(r.phone),
             "receiver_address_mask": _mask_addr(r.detail), "address_mask": _mask_addr(full_addr),
             "country": "中国", "province": r.province, "city": r.city, "town": r.district,
+            # 合单ID: one value per buyer and address (the ciphertexts differ per order)
+            "open_address_id_2": self._open_address_id(o) if visible else "",
             "logistics_id": int(o.carrier) if o.carrier else 0,
             "tracking_number": o.tracking_number, "buyer_memo": o.buyer_note,
             "remark": o.seller_note, "remark_tag": o.seller_flag or None,
@@ -421,6 +423,12 @@ class FakePdd(FakeBase):
                                        now, modification=modify))
         self._publish_events()
         return {"logistics_online_send_response": {"is_success": True}}
+
+    def _open_address_id(self, o: Order) -> str:
+        """``open_address_id_2``: stable for one shop's buyer and address."""
+        r = o.receiver
+        key = "|".join((o.shop_id, r.name, r.phone, r.province, r.city, r.district, r.detail))
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
 
     def _note_update(self, params: dict[str, str]) -> dict[str, Any]:
         """``pdd.order.note.update`` (编辑商家订单备注): ``note``; ``tag`` (1 红 … 5 紫) and

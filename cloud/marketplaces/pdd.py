@@ -274,6 +274,7 @@ def parse_order(payload: Any) -> PlatformOrder:
             address_cipher=s("address"), name_mask=s("receiver_name_mask"),
             phone_mask=s("receiver_phone_mask"), address_mask=s("address_mask"),
             province=s("province"), city=s("city"), district=s("town"),
+            merge_key=s("open_address_id_2"),
         ),
         pay_fen=yuan_to_fen(d.get("pay_amount", 0), field_name="pay_amount"),
         carrier=as_str(d.get("logistics_id"), field_name="logistics_id"),

@@ -3,8 +3,8 @@ under one tracking number; an order's lines ship in two parcels. Both can be und
 parcel has its waybill.
 
 * **merge** — two or more orders of the same shop with the same receiver
-  (``orders.receiver_digest``: the platform's receiver name, phone and address ciphertext
-  with the masked region — one buyer's one address) that no station has yet and that have
+  (:func:`receiver_identity`: PDD's 合单ID, else ``orders.receiver_digest`` — the
+  receiver's ciphertext and OAID with the masked region, one buyer's one address) that no station has yet and that have
   no e-waybill (``pending``, ``allocated``, or ``exception`` for a cause that clears by
   itself: :data:`MERGEABLE_CODES`). Each must be ready to ship on its own (paid, no risk
   review, no refund requested, its buyer note empty or approved), so merging never skips
@@ -87,6 +87,15 @@ class Parcel:
     members: list[ParcelMember]
     unmergeable: bool
     """Whether it can still be taken apart (the primary has no waybill)."""
+
+
+def receiver_identity(row: Any) -> str:
+    """Who and where an order goes, for merging: PDD's 合单ID (``open_address_id_2``, kept
+    as ``merge_key`` beside the ciphertext — PDD encrypts each order's receiver
+    differently), else the receiver digest (Taobao's ``oaid`` is per buyer and address).
+    An order synced before the 合单ID was read has only the digest."""
+    key = (row.receiver_cipher or {}).get("merge_key", "")
+    return f"pdd:{key}" if key else str(row.receiver_digest or "")
 
 
 def _rows(conn: Connection, order_ids: Sequence[str]) -> dict[str, Any]:
@@ -181,10 +190,10 @@ def merge(conn: Connection, order_ids: Sequence[str], *, actor: str, reason: str
     if any(rows[oid].shop_id != first.shop_id for oid in ids):
         problems.append(Problem("orders", "不同店铺的订单不能合并",
                                 "orders of different shops cannot be merged"))
-    elif any(not rows[oid].receiver_digest for oid in ids):
+    elif any(not receiver_identity(rows[oid]) for oid in ids):
         problems.append(Problem("orders", "收件地址未知的订单不能合并",
                                 "an order without a known receiver cannot be merged"))
-    elif any(rows[oid].receiver_digest != first.receiver_digest for oid in ids):
+    elif len({receiver_identity(rows[oid]) for oid in ids}) > 1:
         problems.append(Problem("orders", "不同收件地址的订单不能合并",
                                 "orders to different receivers or addresses cannot be merged"))
     if len(primaries) > 1:

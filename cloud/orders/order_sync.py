@@ -213,6 +213,8 @@ def _receiver(po: PlatformOrder) -> tuple[dict[str, str] | None, dict[str, str],
     if cipher is not None:
         digest = hashlib.sha256(json.dumps([cipher, masked], sort_keys=True,
                                            ensure_ascii=False).encode()).hexdigest()
+        if r.merge_key:  # kept beside the ciphertext, outside the digest (address changes)
+            cipher = {**cipher, "merge_key": r.merge_key}
     return cipher, masked, digest
 
 

@@ -4,8 +4,9 @@ parcel, takes ONE e-waybill listing both platform orders and sends ONE pack task
 line; the station's shipment (as ingest stores it) writes the same tracking number back to
 BOTH platform orders, and every reservation is consumed or released.
 
-(Taobao: its ``oaid`` is stable per buyer and address, so two orders to one receiver carry
-the same ``receiver_digest``; PDD ciphertext differs per order — see cloud.orders.merging.)
+Both platforms: Taobao's ``oaid`` is stable per buyer and address (the same
+``receiver_digest``); PDD encrypts each order's receiver differently, and its 合单ID
+(``open_address_id_2``) is what says two orders go to one receiver.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -33,10 +35,11 @@ from tests.cloud.orders.support import (
 )
 
 
+@pytest.mark.parametrize("platform", ["taobao", "pdd"])
 async def test_two_orders_merged_ship_in_one_parcel_and_both_get_the_tracking_number(
-    cloud_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake],
+    cloud_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake], platform: str,
 ) -> None:
-    running = serve("taobao")
+    running = serve(platform)
     fake = running.fake
     seed_warehouses(cloud_engine)
     shop_id = await connect_shop(cloud_engine, sealer, running, stock=None)
@@ -46,7 +49,7 @@ async def test_two_orders_merged_ship_in_one_parcel_and_both_get_the_tracking_nu
         second.receiver = first.receiver  # the same buyer, the same address
         for o in (first, second):
             o.buyer_note, o.risk_review = "", False
-    a, b = f"taobao-{first.order_id}", f"taobao-{second.order_id}"
+    a, b = f"{platform}-{first.order_id}", f"{platform}-{second.order_id}"
     settings = WorkerSettings(listen_push=False, poll_refunds=False, http_timeout=1.0)
     async with Worker(cloud_engine, sealer, settings=settings, clock=fake.clock.now,
                       retry=fast_retry()) as worker:
