@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyotp
@@ -32,6 +33,7 @@ from cloud.web import accounts
 from cloud.web.assets import VENDOR_FILES, vendor_assets
 from edge.domain.models import Role
 from tests.cloud.web.support import PASSWORD, T0, add_users, seed_data
+from tests.fixtures.mosquitto import MosquittoFactory
 
 pytestmark = pytest.mark.browser
 
@@ -496,6 +498,69 @@ def test_a_purchaser_writes_a_purchase_order_and_a_manager_approves_it(
     page.goto(f"{base}/purchasing")
     expect(page.locator("#po-table tbody tr")).to_have_count(1)
     context.close()
+
+
+@pytest.mark.broker
+def test_a_purchase_order_received_at_a_station_through_the_broker(
+        server: tuple[str, str], browser: Browser, cloud_engine: Engine, cloud_db_url: str,
+        mosquitto_factory: MosquittoFactory, tmp_path: Path) -> None:
+    """Sent from the cloud, received at station st-01 (120 of 200), back through the real
+    broker: the purchaser sees the order partly received and the moving-average cost —
+    (100 on hand × 10.00 + 120 × 12.50) / 220 = 11.3636… → 11.36 — and the receipt among the
+    stock moves."""
+    from cloud import purchasing
+    from cloud.db import write_transaction
+    from cloud.db.schema import skus, stations
+    from cloud.db.schema_purchasing import purchase_orders
+    from cloud.stock import record_cloud_move
+    from edge.domain.models import MoveReason
+    from tests.sync.harness import make_station
+    from tests.sync.helpers import wait_until
+    from tests.sync.test_faults import running_daemon, running_ingest
+
+    base, _secret = server
+    backend = backend_of(cloud_db_url)
+    broker = mosquitto_factory(stations=("st-01",), cert_stations=())
+    now = datetime.now(UTC)
+    with write_transaction(cloud_engine) as conn:
+        conn.execute(sa.insert(stations).values(id="st-01", warehouse_id="WH1", name="收货台",
+                                                status="active", created_at=now))
+        conn.execute(sa.insert(skus).values(sku="CUP-350", name_zh="保温杯 350ml", cost_fen=1000))
+        record_cloud_move(conn, warehouse_id="WH1", sku="CUP-350", location="A-01-01",
+                          qty_delta=100, reason=MoveReason.RECEIVE, operator_id="M01",
+                          note="期初", source_type="opening", source_id="O-1", now=now)
+        purchasing.create_supplier(conn, supplier_id="YW01", name="义乌日用品厂", contact="",
+                                   phone="", lead_days="", actor="u-purchaser", now=now)
+        po_id = purchasing.create_po(conn, supplier_id="YW01", warehouse_id="WH1",
+                                     lines="CUP-350 200 12.50", expected_on="", note="",
+                                     actor="u-purchaser", now=now)
+        purchasing.approve(conn, po_id, actor="u-manager", now=now)
+        purchasing.send(conn, po_id, actor="u-manager", now=now)
+    kiosk, syncer = (make_station(tmp_path / "st-01.db", "st-01") for _ in range(2))
+
+    def cloud_status() -> str:
+        with cloud_engine.connect() as conn:
+            return str(conn.execute(sa.select(purchase_orders.c.status).where(
+                purchase_orders.c.id == po_id)).scalar_one())
+
+    with running_ingest(broker, cloud_engine), running_daemon(broker, syncer):
+        wait_until(lambda: kiosk.queries.balance("CUP-350", "A-01-01") == 100 and
+                   kiosk.writer.db.execute("SELECT 1 FROM purchase_orders WHERE po_id = ?",
+                                           [po_id]).fetchone() is not None, 30,
+                   what="the order and the opening stock at st-01")
+        kiosk.writer.receive_po(po_id, 1, 120, location="A-01-01", operator_id="P01")
+        wait_until(lambda: cloud_status() == "partial", 30, what="the receipt in the cloud")
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    sign_in(page, base, "u-purchaser")
+    page.goto(f"{base}/purchasing/{po_id}")
+    expect(page.locator("#po-status")).to_have_text("部分收货")
+    expect(page.locator("#po-lines tbody tr td").nth(6)).to_have_text("120")
+    shot(page, "purchase-order-received-zh", backend)
+    page.goto(f"{base}/products/sku/CUP-350")
+    expect(page.locator("#f-cost")).to_have_value("11.36")
+    page.goto(f"{base}/stock/moves?sku=CUP-350")
+    expect(page.locator("#moves-table tbody")).to_contain_text(po_id)
+    expect(page.locator("#moves-table tbody")).to_contain_text("st-01")
 
 
 def test_vendor_files_are_the_pinned_npm_packages() -> None:
