@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from edge.domain.models import MoveReason, MoveRequest, NegativeStockPolicy
+from edge.domain.models import Move, MoveReason, MoveRequest, NegativeStockPolicy
 from edge.domain.packing import OrderStatus, PackLine, PackOrder
 from edge.errors import InsufficientStock, LedgerError, PackError
 from edge.store import Queries, Writer
@@ -58,6 +58,29 @@ class AlreadyPrinted(PackError):
 
 class ShipRefused(PackError):
     """The order cannot ship (intercepted, already shipped, not enough stock...)."""
+
+
+class StockShort(ShipRefused):
+    """Shipping would take a SKU below what the warehouse holds (policy ``refuse``)."""
+
+    def __init__(self, message: str, *, sku: str, location: str, need: int, has: int) -> None:
+        super().__init__(message)
+        self.sku = sku
+        """The SKU short."""
+        self.location = location
+        """Its default location (where a count would put the difference)."""
+        self.need = need
+        """Units the order needs."""
+        self.has = has
+        """Units the warehouse holds for it."""
+
+
+class _DryRun(Exception):
+    """Raised inside the ship transaction to roll a check back (never escapes ``ship``)."""
+
+    def __init__(self, shipment: Shipment) -> None:
+        super().__init__(shipment.order_id)
+        self.shipment = shipment
 
 
 def load_order(q: Queries, where: str, params: list[Any]) -> PackOrder | None:
@@ -248,9 +271,42 @@ class PackingWriter:
             return reprint
 
     # ------------------------------------------------------------------ ship
+    def check_ship(self, order: PackOrder, *, operator_id: str,
+                   override: WeightOverride | None = None) -> None:
+        """Would :meth:`ship` commit now? It runs in full and is rolled back: raises the
+        ``ShipRefused`` (``StockShort`` for stock) shipping would raise, writes nothing. The
+        kiosk asks before it prints a label, so no label goes out for a parcel that cannot
+        ship."""
+        self.ship(order, operator_id=operator_id, weight_g=None, override=override,
+                  dry_run=True)
+
+    def count_fix(self, short: StockShort, *, counted: int, lead_id: str, reason: str,
+                  order_id: str) -> Move:
+        """A lead counted ``counted`` units of the short SKU at its location with the goods in
+        hand: a ``COUNT_ADJUST`` move sets the balance there to the count (sourced to the
+        order, with the reason). Refused for a negative count or no reason."""
+        if counted < 0:
+            raise ShipRefused("数量不能为负 / the count cannot be negative")
+        if not reason.strip():
+            raise ShipRefused("盘点调整必须写原因 / a count adjustment needs a reason")
+        with self.w.transaction() as db:
+            row = db.execute("SELECT qty FROM balances WHERE sku = ? AND location = ?",
+                             [short.sku, short.location]).fetchone()
+            delta = counted - (int(row[0]) if row else 0)
+            if delta == 0:
+                raise ShipRefused("数量与账面一致, 无需调整 / the count equals the books")
+            move = self.w.record_move(MoveRequest(
+                sku=short.sku, location=short.location, qty_delta=delta,
+                reason=MoveReason.COUNT_ADJUST, source_type="count", source_id=order_id,
+                operator_id=lead_id, note=reason.strip()))
+            self.w.audit(lead_id, "pack.count_fix", order_id,
+                         {"sku": short.sku, "location": short.location, "counted": counted,
+                          "delta": delta, "reason": reason.strip()})
+            return move
+
     def ship(self, order: PackOrder, *, operator_id: str, weight_g: int | None,
              kpis: dict[str, Any] | None = None,
-             override: WeightOverride | None = None) -> Shipment:
+             override: WeightOverride | None = None, dry_run: bool = False) -> Shipment:
         """Ship ``order``: status, SHIP moves and the ``shipment`` outbox row, all in one
         transaction, with the lead's weight ``override`` (its weigh row and audit) when there
         is one. Raises ``ShipRefused``.
@@ -298,6 +354,8 @@ class PackingWriter:
                            packed_at = COALESCE(packed_at, ?), updated_at = ? WHERE order_id = ?""",
                     [now, operator_id, now, now, order.order_id],
                 )
+                if dry_run:  # the check is about stock and the order, not the outbox
+                    raise _DryRun(Shipment(order.order_id, tuple(m.move_id for m in moves), ""))
                 msg_id = self.w.enqueue("shipment", {
                     "order_id": order.order_id, "platform": current.platform,
                     "platform_order_no": current.platform_order_no, "waybill_no": current.waybill_no,
@@ -306,6 +364,8 @@ class PackingWriter:
                     "move_ids": [m.move_id for m in moves], "kpis": kpis or {},
                 })
                 return Shipment(order.order_id, tuple(m.move_id for m in moves), msg_id)
+        except _DryRun as done:
+            return done.shipment
         except InsufficientStock as err:
             raise ShipRefused(
                 f"库存不足，未发货: {err.sku} @ {err.location} 现有 {err.balance} / "
@@ -363,10 +423,11 @@ def plan_takes(db: Database, order: PackOrder) -> list[tuple[PackLine, str, int]
         if need > 0:
             if policy is NegativeStockPolicy.REFUSE:
                 has = line.qty - need
-                raise ShipRefused(
+                raise StockShort(
                     f"库存不足，未发货: {line.sku} 全仓 {warehouse} 可发 {has}，需要 {line.qty} / "
                     f"not shipped, insufficient stock: {line.sku} in warehouse {warehouse} has {has}"
-                    f" of {line.qty}")
+                    f" of {line.qty}", sku=line.sku, location=line.location, need=line.qty,
+                    has=has)
             plan.append((line, line.location, need))
             left[(line.sku, line.location)] = left.get((line.sku, line.location), 0) - need
     return plan

@@ -71,6 +71,8 @@ class PrintFinished(Message):
     error: str | None = None
     printed: bool = False
     """With an error: the label did reach the printer, only logging it failed."""
+    short: object = None
+    """With an error: the ``StockShort`` that stopped the label (a lead's count resolves it)."""
 
 
 @dataclass

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 REASONS: dict[str, tuple[str, ...]] = {
     "override": ("packaging", "gift", "sku_weight", "checked"),
     "reprint": ("jam", "smudged", "damaged", "lost"),
+    "count": ("miscounted", "unrecorded_receipt", "found_elsewhere", "recounted"),
 }
 """Reason keys per purpose (texts in the i18n table under ``reason.<purpose>.<key>``)."""
 
@@ -40,7 +41,7 @@ class ReasonDialog(ModalScreen[str | None]):
     def __init__(self, purpose: str) -> None:
         super().__init__()
         self.purpose = purpose
-        """``override`` or ``reprint``."""
+        """``override``, ``reprint`` or ``count``."""
 
     def compose(self) -> ComposeResult:
         t = cast("PacklineApp", self.app).t

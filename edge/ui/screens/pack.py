@@ -23,8 +23,9 @@ from textual.worker import Worker
 from edge.domain.packing import Outcome, Packer, PackOrder, ScanResult, expected_weight
 from edge.errors import EdgeError
 from edge.hardware.ports import Weight
-from edge.store.packing import ShipRefused, WeightOverride
+from edge.store.packing import ShipRefused, StockShort, WeightOverride
 from edge.ui.dialogs.confirm import ConfirmDialog
+from edge.ui.dialogs.count import CountDialog
 from edge.ui.dialogs.lead_override import LEAD_ROLES, LeadOverrideDialog
 from edge.ui.dialogs.reason import ReasonDialog
 from edge.ui.messages import OrderShipped, PrintFinished, ShipFailed, WeighRecorded
@@ -60,6 +61,7 @@ BUTTONS: dict[str, frozenset[Step]] = {
     "reweigh": frozenset({Step.WEIGH_FAILED}),
     "override": frozenset({Step.WEIGH_FAILED}),
     "retry-print": frozenset({Step.PRINT_FAILED}),
+    "count-fix": frozenset({Step.PRINT_FAILED}),
     "retry-ship": frozenset({Step.SHIP_FAILED}),
     "reprint": frozenset({Step.SHIP_FAILED, Step.SHIPPED}),
     "drop": frozenset({Step.VERIFY, Step.WEIGH, Step.WEIGH_FAILED, Step.PRINT_FAILED,
@@ -82,6 +84,8 @@ class PackScreen(KioskScreen):
                 tooltip="Take a new scale reading"),
         Binding("f7", "reprint", "补打 / reprint", id="pack.reprint",
                 tooltip="Reprint the label (needs a reason)"),
+        Binding("f8", "count_fix", "组长盘点调整 / lead's count", id="pack.count_fix",
+                tooltip="Stock short before printing: a lead counts what is there"),
         Binding("f9", "drop", "取消本单 / drop order", id="pack.drop",
                 tooltip="Drop the order being packed"),
     ]
@@ -111,6 +115,8 @@ class PackScreen(KioskScreen):
         self._weight_override: WeightOverride | None = None
         """A lead's approval of the current order's weight, written when it ships."""
         self._label_out: str | None = None
+        self._short: StockShort | None = None
+        """Why the last label did not print: stock short (a lead's count can resolve it)."""
         """The order whose label reached the printer but could not be logged: a retry logs
         it without printing a second label."""
 
@@ -138,6 +144,7 @@ class PackScreen(KioskScreen):
             yield BigButton("", id="reweigh")
             yield BigButton("", id="override", variant="warning")
             yield BigButton("", id="retry-print", variant="primary")
+            yield BigButton("", id="count-fix", variant="warning")
             yield BigButton("", id="retry-ship", variant="primary")
             yield BigButton("", id="reprint")
             yield BigButton("", id="drop", variant="error")
@@ -160,6 +167,7 @@ class PackScreen(KioskScreen):
         self.query_one(ScanInput).prompt = t("pack.idle")
         labels = {"put-parcel": "pack.put_parcel", "reweigh": "pack.reweigh",
                   "override": "pack.override", "retry-print": "pack.retry_print",
+                  "count-fix": "pack.count_fix",
                   "retry-ship": "pack.retry_ship", "reprint": "pack.reprint",
                   "drop": "pack.cancel", "back": "pack.home"}
         for bid, key in labels.items():
@@ -191,7 +199,8 @@ class PackScreen(KioskScreen):
             self.query_one(f"#step-{key}", Label).set_classes(f"step {cls}")
         simulated = self.papp.services.devices.simulated
         for bid, steps in BUTTONS.items():
-            show = self.step in steps and (bid != "put-parcel" or simulated)
+            show = self.step in steps and (bid != "put-parcel" or simulated) and (
+                bid != "count-fix" or self._short is not None)
             if bid == "reprint" and self.step is Step.IDLE:
                 show = False
             self.query_one(f"#{bid}", BigButton).display = show
@@ -313,6 +322,7 @@ class PackScreen(KioskScreen):
         self.shipped_order = None
         self._weight_override = None
         self._label_out = None
+        self._short = None
         self._go(Step.VERIFY)
 
     def _verified(self) -> None:
@@ -407,6 +417,53 @@ class PackScreen(KioskScreen):
 
         self.app.push_screen(ReasonDialog("override"), answered)
 
+    # ------------------------------------------------------------------ stock short
+    def action_count_fix(self) -> None:
+        """Stock short before printing: a lead counts the SKU at its location with the goods
+        in hand; the count becomes a ``COUNT_ADJUST`` move (with a reason) and the label
+        prints and the parcel ships (``Packing.count_fix``)."""
+        if self._short is None or self.step is not Step.PRINT_FAILED:
+            return
+        op = self.papp.operator
+        if op is not None and op["role"] in LEAD_ROLES:
+            self._ask_count(op)
+        else:
+            self.app.push_screen(LeadOverrideDialog(),
+                                 lambda lead: self._ask_count(lead) if lead else self.focus_scan())
+
+    def _ask_count(self, lead: dict[str, Any]) -> None:
+        short = self._short
+        order = self.order
+        if short is None or order is None:
+            return
+        title = self.t("count.title", sku=short.sku, name=self._sku_name(short.sku),
+                       location=short.location, has=short.has, need=short.need)
+
+        def counted(digits: str | None) -> None:
+            if not digits:
+                self.focus_scan()
+                return
+
+            def reasoned(reason: str | None) -> None:
+                if reason is None:
+                    self.focus_scan()
+                    return
+                try:
+                    self.papp.services.packing.count_fix(
+                        short, counted=int(digits), lead_id=str(lead["operator_id"]),
+                        reason=reason, order_id=order.order_id)
+                except EdgeError as err:
+                    self.banner(self.papp.error_text(err), "error")
+                    return
+                self._short = None
+                self.say("pack.count_fixed", "ok", lead=lead["name"], sku=short.sku,
+                         counted=int(digits))
+                self._print(reprint_reason=None)
+
+            self.app.push_screen(ReasonDialog("count"), reasoned)
+
+        self.app.push_screen(CountDialog(title), counted)
+
     # ------------------------------------------------------------------ print and ship
     def _print(self, *, reprint_reason: str | None, ship: bool = True) -> None:
         order = self.order if reprint_reason is None else (self.shipped_order or self.order)
@@ -434,10 +491,22 @@ class PackScreen(KioskScreen):
                 if printer is None:
                     raise EdgeError(self.t("devices.none", device=self.t("device.label_printer")))
                 svc.packing.check_print(order.order_id, "label", reprint_reason)
+                if ship and not is_reprint:  # no label for a parcel that cannot ship
+                    svc.packing.check_ship(order, operator_id=operator,
+                                           override=self._weight_override)
                 self.papp.set_device_state("label_printer", "busy")
                 facts = unseal_receiver(svc.packing.print_facts(order.order_id), svc.pii_key)
                 printer.write(svc.renderers.label(order, facts))
                 self.papp.set_device_state("label_printer", "ok")
+        except StockShort as err:
+            self.post_message(PrintFinished(order.order_id, "label", is_reprint,
+                                            self.t("pack.stock_short", detail=str(err)),
+                                            short=err))
+            return
+        except ShipRefused as err:
+            self.post_message(PrintFinished(order.order_id, "label", is_reprint,
+                                            self.t("pack.not_printed", detail=str(err))))
+            return
         except EdgeError as err:
             if printer is not None:
                 self.papp.set_device_state("label_printer", "error", str(err))
@@ -503,6 +572,7 @@ class PackScreen(KioskScreen):
     def _printed(self, msg: PrintFinished) -> None:
         if not msg.reprint:
             self._label_out = msg.order_id if msg.printed else None
+            self._short = msg.short if isinstance(msg.short, StockShort) else None
         if msg.error is not None:
             self.banner(msg.error, "error")
             if not msg.reprint:
@@ -574,6 +644,7 @@ class PackScreen(KioskScreen):
         bid = event.button.id
         actions = {
             "put-parcel": self.action_put_parcel, "reweigh": self.action_reweigh,
+            "count-fix": self.action_count_fix,
             "override": self._override, "retry-print": lambda: self._print(reprint_reason=None),
             "reprint": self.action_reprint, "drop": self.action_drop,
             "back": self.app.pop_screen,

@@ -277,7 +277,9 @@ async def test_reprint_needs_a_reason_and_is_counted(rig: Rig) -> None:
     assert len(rig.outbox("shipment")) == 1  # a reprint never ships twice
 
 
-async def test_insufficient_stock_refuses_the_shipment(rig: Rig) -> None:
+async def test_insufficient_stock_prints_no_label(rig: Rig) -> None:
+    """The station checks the shipment can commit before it prints: no label goes out for
+    a parcel that cannot ship (it once printed, then shipping failed on stock)."""
     rig.store.writer.adjust(sku="CUP-350", location="A-01-01", qty_delta=-100, operator_id="L01",
                             note="盘亏 / count loss")
     app = rig.app()
@@ -287,11 +289,42 @@ async def test_insufficient_stock_refuses_the_shipment(rig: Rig) -> None:
         await scan(pilot, "SF1001")
         await scan(pilot, CUP)
         rig.scale.put(350)
-        await wait_for(pilot, lambda: step(app) == "ship_failed")
-        assert banner_kind(app) == "error" and "库存不足" in banner_text(app)
-    assert rig.status("O1") == "waiting"
+        await wait_for(pilot, lambda: step(app) == "print_failed")
+        assert banner_kind(app) == "error" and "库存不足, 未打印面单" in banner_text(app)
+        assert app.screen.query_one("#count-fix").display
+    assert rig.status("O1") == "waiting" and rig.label.jobs == []
     assert rig.ship_moves("O1") == [] and rig.outbox("shipment") == []
-    assert rig.rows("SELECT COUNT(*) FROM print_log") == [(1,)]
+    assert rig.rows("SELECT COUNT(*) FROM print_log") == [(0,)]
+
+
+async def test_a_lead_counts_the_goods_in_hand_and_the_parcel_ships(rig: Rig) -> None:
+    books = rig.store.queries.balance("CUP-350", "A-01-01")
+    rig.store.writer.adjust(sku="CUP-350", location="A-01-01", qty_delta=-books,
+                            operator_id="L01", note="盘亏 / count loss")  # the books say 0
+    app = rig.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in_by_badge(pilot, "B-L01")
+        await pilot.click("#go-pack")
+        await scan(pilot, "SF1001")
+        await scan(pilot, CUP)
+        rig.scale.put(350)
+        await wait_for(pilot, lambda: step(app) == "print_failed")
+        await pilot.click("#count-fix")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CountDialog")
+        assert "账面可发 0, 本单需要 1" in str(app.screen.query_one("#count-title").render())
+        await pilot.click("#key-6")
+        await pilot.click("#ok")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ReasonDialog")
+        await pilot.click("#reason-unrecorded_receipt")
+        await wait_for(pilot, lambda: step(app) == "shipped")
+    # the count set the books to the 6 in hand; the parcel took 1
+    assert rig.rows("SELECT reason, qty_delta, balance_after, source_type, source_id, operator_id, "
+                    "note FROM stock_moves WHERE sku = 'CUP-350' ORDER BY rowid DESC LIMIT 2") == [
+        (31, -1, 5, "order", "O1", "L01", None),
+        (40, 6, 6, "count", "O1", "L01", "到货未入账 / Received, not recorded")]
+    (audit,) = rig.store.queries.audit_log("pack.count_fix")
+    assert json.loads(audit["detail"])["delta"] == 6
+    assert len(rig.label.jobs) == 1 and rig.status("O1") == "shipped"
 
 
 async def test_device_scanner_scans_like_the_keyboard(rig: Rig) -> None:
@@ -346,8 +379,9 @@ async def test_an_order_changed_after_the_first_scan_is_refused_with_a_banner(ri
             db.execute("UPDATE orders SET waybill_no = 'SF9001' WHERE order_id = 'O1'")
         await scan(pilot, CUP)
         rig.scale.put(350)
-        await wait_for(pilot, lambda: step(app) == "ship_failed")
+        await wait_for(pilot, lambda: step(app) == "print_failed")  # no label either
         assert banner_kind(app) == "error"
         assert "订单在扫描后已更新" in banner_text(app) and "Traceback" not in banner_text(app)
+        assert rig.label.jobs == []
     assert rig.status("O1") == "waiting"
     assert rig.ship_moves("O1") == [] and rig.outbox("shipment") == []
