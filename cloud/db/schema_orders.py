@@ -160,12 +160,15 @@ orders = sa.Table(
     sa.Column("merged_into", sa.String(64), nullable=True),
     # 0021_order_merge: a second parcel split off this order (拆单, id "<order>#2")
     sa.Column("split_from", sa.String(64), nullable=True),
+    # 0026_ship_by: the platform's ship-by deadline (PDD last_ship_time; Taobao paid + 48 h)
+    sa.Column("ship_by", UtcDateTime(), nullable=True),
     sa.CheckConstraint(
         "state IN (" + ", ".join(f"'{s}'" for s in ORDER_STATES) + ")", name="state"),
     sa.UniqueConstraint("shop_id", "platform_order_id"),
     sa.Index("ix_orders_state", "state", "shop_id"),
     sa.Index("ix_orders_merged_into", "merged_into"),
     sa.Index("ix_orders_split_from", "split_from"),
+    sa.Index("ix_orders_ship_by", "state", "ship_by"),
 )
 """Packline orders, one per platform order (``id`` = ``{platform}-{platform_order_id}``).
 

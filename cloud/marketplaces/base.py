@@ -118,6 +118,8 @@ class PlatformOrder:
     """Order lines, gifts included (``is_gift``)."""
     created_at: datetime | None = None
     """Creation time (UTC) if known."""
+    ship_by: datetime | None = None
+    """The platform's ship-by deadline (PDD ``last_ship_time``; Taobao: paid + 48 h)."""
     refund_status: str = ""
     """Platform refund status as sent."""
     buyer_note: str = ""

@@ -263,6 +263,8 @@ def parse_order(payload: Any) -> PlatformOrder:
         raw_status=str(as_int(d.get("order_status"), field_name="order_status")),
         updated_at=parse_time(d.get("updated_at"), field_name="updated_at"),
         created_at=parse_time(created, field_name="created_time") if created else None,
+        ship_by=(parse_time(d.get("last_ship_time"), field_name="last_ship_time")
+                 if d.get("last_ship_time") else None),
         lines=tuple(lines),
         refund_status=str(as_int(d.get("refund_status"), field_name="refund_status", default=1)),
         buyer_note=s("buyer_memo"),

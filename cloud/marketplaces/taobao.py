@@ -14,7 +14,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -216,6 +216,10 @@ def _line(payload: Any) -> OrderLine:
     )
 
 
+SHIP_WITHIN = timedelta(hours=48)
+"""Taobao's default 发货时限: 48 hours after payment (its trade API has no ship-by field)."""
+
+
 def parse_trade(payload: Any) -> PlatformOrder:
     """Normalize one TOP trade (increment element or fullinfo ``trade``)."""
     d = as_dict(payload, field_name="trade")
@@ -234,6 +238,8 @@ def parse_trade(payload: Any) -> PlatformOrder:
         raw_status=status,
         updated_at=parse_time(d.get("modified"), field_name="modified"),
         created_at=parse_time(created, field_name="created") if created else None,
+        ship_by=(parse_time(d.get("pay_time") or created, field_name="pay_time")
+                 + SHIP_WITHIN if (d.get("pay_time") or created) else None),
         lines=tuple(_line(o) for o in top_list(d.get("orders"), "order")),
         refund_status=as_str(line_d.get("refund_status")),
         buyer_note=s("buyer_message"),

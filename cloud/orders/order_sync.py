@@ -259,7 +259,7 @@ def _values(po: PlatformOrder, masked: dict[str, str], now: datetime) -> dict[st
         "ordered_at": po.created_at, "buyer_note": po.buyer_note, "seller_note": po.seller_note,
         "risk_review": po.risk_review, "pay_fen": po.pay_fen, "receiver_masked": masked,
         "platform_carrier": po.carrier[:64], "platform_tracking": po.tracking_number[:64],
-        "updated_at": now,
+        "ship_by": po.ship_by, "updated_at": now,
     }
 
 

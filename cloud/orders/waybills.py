@@ -84,6 +84,7 @@ def build_task(conn: Connection, row: Any, waybill_no: str, carrier: str, print_
         print_data={"platform": row.platform, "print_data": print_data},
         receiver_masked={k: masked.get(k, "") for k in ("name", "phone", "address")},
         buyer_note=row.buyer_note or None, ordered_at=row.ordered_at or row.first_seen_at,
+        ship_by=row.ship_by,
     )
 
 

@@ -70,6 +70,8 @@ class PackOrder:
     intercept_reason: str | None = None
     packaging_weight_g: int = 0
     buyer_note: str | None = None
+    ship_by: str | None = None
+    """The platform's ship-by deadline (ISO UTC), or None."""
 
     def expected(self) -> dict[str, int]:
         """Expected units per SKU (lines of the same SKU added together)."""

@@ -340,6 +340,13 @@ def m012_order_lines_by_order_sku(db: Database) -> None:
     db.execute("CREATE INDEX order_lines_by_order_sku ON order_lines(order_id, sku, qty)")
 
 
+@migrations()
+def m015_orders_ship_by(db: Database) -> None:
+    """The platform's ship-by deadline of each order to pack (``TaskWire.ship_by``, ISO
+    UTC); NULL when the cloud did not send one. The kiosk warns when a parcel is late."""
+    db.execute("ALTER TABLE orders ADD COLUMN ship_by TEXT")
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -19,7 +19,7 @@ from edge.store import Queries, Writer
 
 _ORDER_COLS = (
     "order_id, platform, platform_order_no, status, waybill_no, carrier, intercept_reason, "
-    "packaging_weight_g, buyer_note"
+    "packaging_weight_g, buyer_note, ship_by"
 )
 
 
@@ -92,7 +92,7 @@ def _read_order(db: Database, where: str, params: list[Any]) -> PackOrder | None
     row = db.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE {where} LIMIT 1", params).fetchone()
     if row is None:
         return None
-    (order_id, platform, pno, status, waybill, carrier, reason, packaging, note) = row
+    (order_id, platform, pno, status, waybill, carrier, reason, packaging, note, ship_by) = row
     lines = db.execute(
         """SELECT l.line_no, l.sku, l.qty, COALESCE(s.name_zh, l.sku),
                   COALESCE(s.unit_weight_g, 0), s.default_location, s.name_en
@@ -104,6 +104,7 @@ def _read_order(db: Database, where: str, params: list[Any]) -> PackOrder | None
         order_id=order_id, platform=platform, platform_order_no=pno,
         status=OrderStatus(status), waybill_no=waybill, carrier=carrier,
         intercept_reason=reason, packaging_weight_g=int(packaging or 0), buyer_note=note,
+        ship_by=ship_by,
         lines=tuple(PackLine(int(n), sku, int(qty), name, int(w), loc, name_en or None)
                     for n, sku, qty, name, w, loc, name_en in lines),
     )

@@ -311,6 +311,8 @@ class TaskWire(_Wire):
     buyer_note: str | None = Field(default=None, max_length=1000)
     packaging_weight_g: int = Field(default=0, ge=0, le=100_000)
     ordered_at: datetime
+    ship_by: datetime | None = None
+    """The platform's ship-by deadline (PDD ``last_ship_time``; Taobao: paid + 48 h)."""
 
 
 class InterceptWire(_Wire):

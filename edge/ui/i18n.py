@@ -147,6 +147,8 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "reason.count.found_elsewhere": ("在其他位置找到", "Found elsewhere"),
     "reason.count.recounted": ("已复盘确认", "Recounted and confirmed"),
     "pack.count_fix": ("组长盘点调整", "Lead's count"),
+    "pack.late": ("⚠ 已超发货时限 {due}", "⚠ Late: ship-by was {due}"),
+    "pack.late_opened": ("订单 {no} 已超发货时限 ({due}), 请优先发出", "Order {no} is late (ship-by {due}): ship it first"),
     "pack.stock_short": ("库存不足, 未打印面单: {detail}。货在手上? 请组长盘点调整 (F8)", "Stock short, no label printed: {detail}. Goods in hand? A lead can count (F8)"),
     "pack.not_printed": ("不能发货, 未打印面单: {detail}", "Cannot ship, no label printed: {detail}"),
     "pack.count_fixed": ("组长 {lead} 盘点 {sku} 为 {counted}, 继续打印发货", "Lead {lead} counted {sku}: {counted}; printing and shipping"),

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +259,11 @@ async def spine(broker: MosquittoBroker, engine: Engine, sealer: Sealer, running
             assert kiosk_store.writer.db.execute(
                 "SELECT sku, qty FROM order_lines WHERE order_id = ?", [oid]).fetchall() == [
                 (item.outer_id, QTY)]
+            # the platform's ship-by deadline came with it: PDD's last_ship_time, 48 h on
+            (ship_by,) = kiosk_store.writer.db.execute(
+                "SELECT ship_by FROM orders WHERE order_id = ?", [oid]).fetchone()
+            assert datetime.fromisoformat(ship_by) == datetime.fromtimestamp(
+                order.created_at, UTC) + timedelta(hours=48)
             ledger.check("task at the station", OPENING - QTY - BUFFER)
 
             # 4. packed at the kiosk: badge, waybill, items, weight; the label prints

@@ -11,6 +11,7 @@ import enum
 import logging
 import random
 import time
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -235,7 +236,11 @@ class PackScreen(KioskScreen):
         self._table_for = order.order_id
         info.update(self.t("pack.order", no=order.platform_order_no,
                            waybill=order.waybill_no or "-", carrier=order.carrier or ""))
-        note.update(self.t("pack.note", note=order.buyer_note) if order.buyer_note else "")
+        notes = [self.t("pack.note", note=order.buyer_note)] if order.buyer_note else []
+        late = self._late(order)
+        if late is not None:
+            notes.insert(0, self.t("pack.late", due=late))
+        note.update("  ".join(notes))
         session = self.packer.session
         t = self.t
         rows = []
@@ -245,6 +250,21 @@ class PackScreen(KioskScreen):
                          self._count_text(sku), session.counts[sku] == qty))
         table.show([t("pack.col.sku"), t("pack.col.name"), t("pack.col.location"),
                     t("pack.col.count")], rows)
+
+    def _late(self, order: PackOrder) -> str | None:
+        """The ship-by deadline (local time) when it has passed on the station's clock."""
+        if not order.ship_by:
+            return None
+        svc = self.papp.services
+        try:
+            due = datetime.fromisoformat(order.ship_by)
+        except ValueError:
+            return None
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+        if svc.wall_clock() <= due:
+            return None
+        return due.astimezone(svc.zone).strftime("%m-%d %H:%M")
 
     def _render_weight(self) -> None:
         t = self.t
@@ -294,11 +314,14 @@ class PackScreen(KioskScreen):
                 return  # counts unchanged
             self._render_order()
             return
-        if r.outcome is Outcome.ORDER_OPENED and order is not None:
-            self._start_order(order)
-        elif self.step is Step.IDLE and order is not None:
-            self._start_order(order)  # a single-item order opened by its item
-        self.say(key, "ok" if r.outcome is Outcome.COMPLETE else "info", **words)
+        opened = r.outcome is Outcome.ORDER_OPENED or self.step is Step.IDLE
+        if opened and order is not None:
+            self._start_order(order)  # by its waybill, or a single-item order by its item
+        late = self._late(order) if opened and order is not None else None
+        if late is not None:  # said first and in red: the parcel is already late
+            self.say("pack.late_opened", "error", no=words["no"], due=late)
+        else:
+            self.say(key, "ok" if r.outcome is Outcome.COMPLETE else "info", **words)
         self._render_counts(r.sku)
         if r.outcome is Outcome.COMPLETE:
             self._verified()

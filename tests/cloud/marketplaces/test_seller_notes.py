@@ -74,3 +74,18 @@ async def test_pdd_fake_refuses_malformed_note_calls(serve: Callable[..., Runnin
     assert "error_response" in call(note="x", tag="a", tag_name="红")
     assert call(note="好", tag="3", tag_name="绿色") == {"response": {"success": True}}
     assert (fake.order(order_id).seller_note, fake.order(order_id).seller_flag) == ("好", 3)
+
+
+async def test_ship_by_deadlines(serve: Callable[..., RunningFake], http: httpx.AsyncClient) -> None:
+    """PDD reports ``last_ship_time`` (the fake promises 48 h after the order); Taobao has no
+    ship-by field, so the client takes payment + 48 h, its default 发货时限."""
+    from datetime import UTC, datetime, timedelta
+
+    pdd_running, top_running = serve("pdd", seed=74), serve("taobao", seed=75)
+    for running, client in ((pdd_running, pdd_client(pdd_running, http)),
+                            (top_running, top_client(top_running, http))):
+        order_id = awaiting(running)
+        created = running.fake.order(order_id).created_at
+        seen = await client.get_order(order_id)
+        assert seen.ship_by == datetime.fromtimestamp(created, UTC) + timedelta(hours=48), \
+            running.fake.platform

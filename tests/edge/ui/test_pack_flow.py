@@ -385,3 +385,25 @@ async def test_an_order_changed_after_the_first_scan_is_refused_with_a_banner(ri
         assert rig.label.jobs == []
     assert rig.status("O1") == "waiting"
     assert rig.ship_moves("O1") == [] and rig.outbox("shipment") == []
+
+
+async def test_a_late_parcel_is_flagged_when_it_is_opened(rig: Rig) -> None:
+    """The platform's ship-by deadline rides with the task; past it (on the station's
+    clock) the kiosk says so in red and keeps a ⚠ line above the items."""
+    with rig.store.writer.transaction() as db:
+        db.execute("UPDATE orders SET ship_by = '2020-01-01T02:00:00+00:00' WHERE order_id = 'O1'")
+        db.execute("UPDATE orders SET ship_by = '2999-01-01T00:00:00+00:00' WHERE order_id = 'O3'")
+    app = rig.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in_by_badge(pilot)
+        await pilot.click("#go-pack")
+        await scan(pilot, "SF1001")
+        assert banner_kind(app) == "error"
+        assert "已超发货时限 (01-01 02:00)" in banner_text(app)  # the rig shows UTC
+        assert "⚠ 已超发货时限 01-01 02:00" in str(app.screen.query_one("#order-note").render())
+        await pilot.press("f9")  # drop it; an order due in the future is not flagged
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
+        await pilot.click("#yes")
+        await scan(pilot, "SF1003")
+        assert banner_kind(app) != "error"
+        assert "⚠" not in str(app.screen.query_one("#order-note").render())
