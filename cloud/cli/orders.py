@@ -28,6 +28,9 @@ from cloud.db import skus, warehouses
 from cloud.db.schema_orders import orders, sku_mappings, stock_pushes
 from cloud.errors import ConfigError
 
+MAP_LIST_ANSWER = 60
+"""Characters of a refused push's answer shown by ``map list``."""
+
 
 @cli.group("shop")
 def shop() -> None:
@@ -287,7 +290,7 @@ def map_list(obj: CliContext, shop_ref: str) -> None:
                          str(m.stock_share),
                          "-" if last is None else
                          f"{last.pushed} ({last.on_hand}-{last.reserved}-{last.buffer})"
-                         + ("" if last.ok else " ✗")])
+                         + ("" if last.ok else f" ✗ {last.answer[:MAP_LIST_ANSWER]}")])
     if not rows:
         click.echo(obj.t("没有关联", "no mappings"))
         return
@@ -380,6 +383,8 @@ def worker_command(obj: CliContext, once: bool, interval: float, no_push: bool) 
                if r.stock and r.stock.awaiting_confirmation else "")
             + (f", 大幅下调待批准 {r.stock.held} (shop push-holds)"
                if r.stock and r.stock.held else "")
+            + (f", 推送失败 {r.stock.failed} (如 {r.stock.first_error}; map list {r.shop_id})"
+               if r.stock and r.stock.failed else "")
             + (f", 错误: {r.error}" if r.error else ""),
             f"{r.shop_id}: new {sync.inserted if sync else 0}, updated "
             f"{sync.updated if sync else 0}, allocated {r.allocated}, waybills "
@@ -390,6 +395,8 @@ def worker_command(obj: CliContext, once: bool, interval: float, no_push: bool) 
                "(shop push-preview)" if r.stock and r.stock.awaiting_confirmation else "")
             + (f", cuts awaiting approval {r.stock.held} (shop push-holds)"
                if r.stock and r.stock.held else "")
+            + (f", push failures {r.stock.failed} (e.g. {r.stock.first_error}; map list "
+               f"{r.shop_id})" if r.stock and r.stock.failed else "")
             + (f", error: {r.error}" if r.error else "")))
 
     async def main() -> None:

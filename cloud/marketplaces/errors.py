@@ -67,6 +67,16 @@ class BusinessError(MarketplaceError):
         """Platform sub-message: the useful detail for business rejections."""
 
 
+def platform_reason(err: MarketplaceError) -> str:
+    """What the platform said, for a person: its code (and sub-code) and message, e.g.
+    ``15/isv.item-not-exist: 商品不存在``; the error's own text when it carries none."""
+    if isinstance(err, BusinessError):
+        code = err.code + (f"/{err.sub_code}" if err.sub_code else "")
+        return f"{code}: {err.sub_msg or err.msg}"
+    code = getattr(err, "code", "")
+    return f"{code}: {err.message}" if code else f"{type(err).__name__}: {err.message}"
+
+
 class TransientError(MarketplaceError):
     """A temporary failure (timeout, connection error, platform internal error)."""
 

@@ -59,7 +59,7 @@ from cloud.db.schema_orders import (
     stock_pushes,
 )
 from cloud.marketplaces.base import StockUpdate
-from cloud.marketplaces.errors import MarketplaceError
+from cloud.marketplaces.errors import MarketplaceError, platform_reason
 from cloud.orders.reservations import RESERVING_STATES, open_reserved, reconcile, serving_warehouses
 
 log = logging.getLogger("packline.stock_push")
@@ -220,6 +220,8 @@ class PushResult:
     """Mappings not pushed because the shop's first-push preview is not confirmed yet."""
     held: int = 0
     """Cuts waiting for a person (``stock_push_holds``)."""
+    first_error: str = ""
+    """The first refused push of the pass: listing and the platform's code and message."""
 
 
 @dataclass(frozen=True)
@@ -426,7 +428,7 @@ async def push_stock(engine: Engine, sc: Any, *, now: datetime, force: bool = Fa
                 await sc.client.update_stock(update)
                 ok, answer = True, "ok"
             except MarketplaceError as err:
-                ok, answer = False, f"{type(err).__name__}: {err.message}"
+                ok, answer = False, platform_reason(err)
             with write_transaction(engine) as conn:
                 conn.execute(sa.update(stock_pushes).where(stock_pushes.c.id == push_id).values(
                     ok=ok, answer=answer[:1000], at=now))
@@ -434,6 +436,9 @@ async def push_stock(engine: Engine, sc: Any, *, now: datetime, force: bool = Fa
                 result.pushed += 1
             else:
                 result.failed += 1
+                result.first_error = result.first_error or (
+                    f"{mapping.platform_item_id}/{mapping.platform_sku_id or mapping.outer_id} "
+                    f"{answer}")
 
     await asyncio.gather(*(one(m) for m in maps))
     return result

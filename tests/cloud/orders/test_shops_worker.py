@@ -301,3 +301,26 @@ def test_cli_add_authorise_sync_and_list(
     secret = (tmp_path / "secret.key")
     assert secret.exists() and "demo_secret" not in (tmp_path / "cloud.db").read_bytes().decode(
         "latin-1")
+
+
+def test_a_refused_push_says_what_the_platform_said(
+    tmp_path: Path, serve: Callable[..., RunningFake], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A listing the platform does not know: the worker's line and ``map list`` carry the
+    platform's code and message (they once showed only "✗" and "stock pushes 0")."""
+    running = serve("pdd", history_hours=0, orders_per_hour=0.0001)
+    monkeypatch.setenv("PACKLINE_CLOUD_DATA_DIR", str(tmp_path))
+    assert run(["init-db"]) == 0
+    assert run(["shop", "add", "--platform", "pdd", "--name", "旗舰店", "--app-key",
+                "demo_client_id", "--app-secret", "demo_secret", "--gateway",
+                running.base_url, "--warehouse", "WH1"]) == 0
+    assert run(["shop", "authorize", "pdd1", "--code", "ok"]) == 0
+    assert run(["map", "add", "pdd1", "--item", "777", "--sku-id", "7770", "--sku", "NOPE"]) == 0
+    assert run(["shop", "confirm-push", "pdd1", "--trust"]) == 0
+    capsys.readouterr()
+    assert run(["--lang", "en", "worker", "--once", "--no-push"]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.endswith("push failures 1 (e.g. 777/7770 50001: 商品或SKU不存在; map list pdd1)"), line
+    assert run(["--lang", "en", "map", "list", "pdd1"]) == 0
+    assert "✗ 50001: 商品或SKU不存在" in capsys.readouterr().out
