@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -391,6 +392,37 @@ class Demo:
                 str(HISTORY_HOURS), "--orders-per-hour", str(ORDERS_PER_HOUR)], env,
                 port=self.ports[platform])
 
+    def authorize(self, shop_id: str, platform: str) -> None:
+        """``shop authorize`` as a merchant does it: the command prints the fake's consent
+        page and listens for the redirect; the demo presses 同意授权 on that page for the
+        merchant (over HTTP), the fake redirects to the command's callback with a one-use
+        code, and the command exchanges it."""
+        import httpx
+
+        proc = subprocess.Popen([self.python, "-m", "cloud", "shop", "authorize", shop_id,
+                                 "--wait", str(READY_TIMEOUT_S)], env=self.cloud_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                stdin=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{self.ports[platform]}"
+        lines: list[str] = []
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                if line.startswith(base):
+                    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(line.strip()).query))
+                    httpx.post(f"{base}/oauth/authorize", data=query, follow_redirects=True,
+                               timeout=READY_TIMEOUT_S)
+                    break
+            out, _ = proc.communicate(timeout=READY_TIMEOUT_S)
+            lines.append(out)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if proc.returncode != 0:
+            raise DemoError(f"shop authorize {shop_id} 失败 / failed:\n{''.join(lines)[-2000:]}")
+
     def _setup_shops(self) -> None:
         skus = mapped_skus()
         for platform, (name, key, secret, _path) in SHOPS.items():
@@ -424,8 +456,8 @@ class Demo:
         self._start_fakes()
         # a fake keeps its tokens in memory: a restarted one has forgotten the last run's
         # authorisation, so each start authorises again (the fake approves any code)
-        for shop_id in self.shops.values():
-            self.cloud(f"shop authorize {shop_id}", "shop", "authorize", shop_id, "--code", "demo")
+        for platform, shop_id in self.shops.items():
+            self.authorize(shop_id, platform)
         env = self.cloud_env()
         self.start("ingest", [self.python, "-m", "cloud", "ingest"], env)
         self.start("worker", [self.python, "-m", "cloud", "worker", "--interval",

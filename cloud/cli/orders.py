@@ -70,13 +70,23 @@ def shop_add(obj: CliContext, platform: str, name: str, app_key: str, app_secret
 
 @shop.command("authorize")
 @click.argument("shop_ref")
-@click.option("--code", default=None, help="授权码 (回调地址里的 code) / authorisation code.")
-@click.option("--redirect-uri", default="http://127.0.0.1/packline/callback",
-              show_default=True, help="回调地址 / redirect URI registered for the app.")
+@click.option("--code", default=None,
+              help="授权码 (已在浏览器中同意授权) / a code you already have from the redirect.")
+@click.option("--redirect-uri", default=None,
+              help="与 --code 一起: 取得 code 时的回调地址 / with --code: the redirect URI used.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0,
+              help="本地回调端口 (0 = 任意空闲端口) / local callback port (0 = any free one).")
+@click.option("--wait", "wait_s", type=click.FloatRange(1, 3600), default=600,
+              show_default=True, help="等待同意授权的秒数 / seconds to wait for the approval.")
 @click.pass_obj
-def shop_authorize(obj: CliContext, shop_ref: str, code: str | None,
-                   redirect_uri: str) -> None:
-    """授权店铺 (OAuth) / Authorise a shop (OAuth code flow)."""
+def shop_authorize(obj: CliContext, shop_ref: str, code: str | None, redirect_uri: str | None,
+                   port: int, wait_s: float) -> None:
+    """授权店铺 (OAuth) / Authorise a shop (OAuth code flow).
+
+    Without --code it listens on 127.0.0.1 for the platform's redirect, prints the page to
+    open, and completes the exchange when the merchant approves (register the printed
+    callback address for the app on the platform)."""
+    from cloud.cli.oauth_callback import OAuthCallback
     from cloud.shops import authorize_url, exchange_code, load_shop, resolve_shop_id
 
     sealer = sealer_for(obj.settings)
@@ -84,16 +94,27 @@ def shop_authorize(obj: CliContext, shop_ref: str, code: str | None,
         shop_id = resolve_shop_id(conn, shop_ref)
         shop = load_shop(conn, sealer, shop_id)
     if code is None:
-        click.echo(obj.t("请在浏览器打开并同意授权:", "Open this page and approve the app:"))
-        click.echo(authorize_url(shop, redirect_uri, secrets.token_urlsafe(8)))
-        code = click.prompt(obj.t("回调地址中的 code", "the code from the redirect"))
+        state = secrets.token_urlsafe(12)
+        with OAuthCallback(state, port) as callback:
+            redirect_uri = callback.redirect_uri
+            click.echo(obj.t("请在浏览器打开并同意授权:", "Open this page and approve the app:"))
+            click.echo(authorize_url(shop, redirect_uri, state))
+            click.echo(obj.t(f"等待回调 {redirect_uri} …", f"waiting for {redirect_uri} …"))
+            try:
+                code = callback.wait(wait_s)
+            except TimeoutError:
+                raise ConfigError(f"{wait_s:.0f} 秒内未完成授权 / not approved within "
+                                  f"{wait_s:.0f} s") from None
+            except ValueError as err:
+                raise ConfigError(f"授权未完成 / not authorised: {err}") from None
     token = asyncio.run(exchange_code(obj.engine(), sealer, shop_id, code.strip(),
-                                      redirect_uri=redirect_uri))
+                                      redirect_uri=redirect_uri or ""))
     expires = (datetime.fromtimestamp(token.expires_at, UTC).strftime("%Y-%m-%d %H:%M")
                if token.expires_at else "?")
     click.echo(obj.t(f"店铺 {shop_id} 已授权 (平台店铺 {token.owner_id}, 令牌到期 {expires} UTC)",
                      f"shop {shop_id} authorised (platform shop {token.owner_id}, "
                      f"token expires {expires} UTC)"))
+
 
 @shop.command("list")
 @click.pass_obj

@@ -185,6 +185,7 @@ class FakePdd(FakeBase):
         self.app = Starlette(routes=[
             Route(self.gateway_path, self._router, methods=["POST"]),
             Route("/oauth/token", self._oauth, methods=["POST"]),
+            *self.consent_routes(),
             WebSocketRoute("/message/{client_id}/{ts}/{sign:path}", self._pmc),
         ])
 
@@ -664,13 +665,14 @@ class FakePdd(FakeBase):
             grant = data.get("grant_type")
             if grant == "refresh_token":
                 token = self.tokens.refresh(str(data.get("refresh_token", "")))
-            elif grant == "authorization_code" and data.get("code"):
+            elif grant == "authorization_code" and self.tokens.redeem(str(data.get("code", ""))):
                 token = self.tokens.issue(self.settings.shop_id)
             else:
                 token = None
             if token is None:
                 return self._reply("oauth", {"error_response": {
-                    "error_code": 20032, "error_msg": "access_token或client_id错误"}})
+                    "error_code": 20032, "error_msg": "授权码无效、已使用或已过期"
+                    if grant == "authorization_code" else "access_token或client_id错误"}})
             now = self.now()
             return self._reply("oauth", {
                 "access_token": token.access_token, "refresh_token": token.refresh_token,

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import html
 import json
 import random
 import socket
 import threading
 import time
+import urllib.parse
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +29,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 from cloud.marketplaces.generator import (
     GeneratorSettings,
@@ -161,6 +165,13 @@ class IssuedToken:
     """Revoked by a refresh or by the test."""
 
 
+CODE_TTL_S = 600
+"""Seconds an authorisation code stays valid (the platforms' codes are short-lived)."""
+CONSENT_PATH = "/oauth/authorize"
+"""Where a fake serves its consent page (the real ones: PDD's mms.pinduoduo.com/open.html,
+oauth.taobao.com/authorize)."""
+
+
 class TokenStore:
     """Tokens issued by a fake, checked against its simulated clock."""
 
@@ -175,6 +186,8 @@ class TokenStore:
         """Every refresh token issued."""
         self.refreshes = 0
         """How many refreshes were served."""
+        self.codes: dict[str, float] = {}
+        """Authorisation codes the consent page issued, with their expiry (one use each)."""
 
     def issue(self, shop_id: str) -> IssuedToken:
         """Issue a new token pair for ``shop_id``."""
@@ -199,6 +212,18 @@ class TokenStore:
     def expire(self, access_token: str) -> None:
         """Make ``access_token`` expired now (test hook)."""
         self.by_access[access_token].expires_at = self._clock.now() - 1
+
+    def grant_code(self) -> str:
+        """The merchant approved the app on the consent page: a one-use code, valid for
+        ``CODE_TTL_S`` (tests that skip the page call this as the merchant)."""
+        code = f"code{self._rng.getrandbits(64):016x}"
+        self.codes[code] = self._clock.now() + CODE_TTL_S
+        return code
+
+    def redeem(self, code: str) -> bool:
+        """Use an issued code: True once, while it has not expired."""
+        expires = self.codes.pop(code, None)
+        return expires is not None and expires > self._clock.now()
 
     def refresh(self, refresh_token: str) -> IssuedToken | None:
         """Exchange a refresh token; None if unknown or expired."""
@@ -336,6 +361,57 @@ class FakeBase(abc.ABC):
 
 
 # ------------------------------------------------------------------ runner
+
+    # ------------------------------------------------------------- consent (授权页)
+
+    def consent_routes(self) -> list[Route]:
+        """The consent page at :data:`CONSENT_PATH`: GET shows the app asking for access,
+        POST (同意授权) redirects to ``redirect_uri`` with a one-use ``code`` and the
+        ``state`` it was given. A wrong ``client_id``, ``response_type`` or ``redirect_uri``
+        gets an error page (400), never a redirect."""
+        return [Route(CONSENT_PATH, self._consent, methods=["GET", "POST"])]
+
+    async def _consent(self, request: Request) -> Response:
+        params = await read_params(request)
+        problem = self._consent_problem(params)
+        if problem is not None:
+            return HTMLResponse(_page("授权失败 / authorisation refused", f"<p>{problem}</p>"),
+                                status_code=400)
+        if request.method == "GET":
+            hidden = "".join(
+                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                for k, v in params.items() if k in CONSENT_FIELDS)
+            return HTMLResponse(_page(
+                "授权 / authorise",
+                f"<p>应用 <b>{html.escape(params['client_id'])}</b> 请求访问店铺 "
+                f"<b>{html.escape(self.settings.shop_id)}</b> 的订单、商品与物流。</p>"
+                f'<form method="post">{hidden}<button id="approve">同意授权 / approve</button>'
+                "</form>"))
+        with self.lock:
+            code = self.tokens.grant_code()
+        query = urllib.parse.urlencode({"code": code, **(
+            {"state": params["state"]} if params.get("state") else {})})
+        uri = params["redirect_uri"]
+        return RedirectResponse(f"{uri}{'&' if '?' in uri else '?'}{query}", status_code=302)
+
+    def _consent_problem(self, params: Mapping[str, str]) -> str | None:
+        if params.get("client_id") != self.settings.app_key:
+            return "client_id 不存在 / unknown client_id"
+        if params.get("response_type", "code") != "code":
+            return "response_type 只能是 code / response_type must be code"
+        uri = params.get("redirect_uri", "")
+        if not uri.startswith(("http://", "https://")):
+            return "redirect_uri 无效 / invalid redirect_uri"
+        return None
+
+
+CONSENT_FIELDS = ("response_type", "client_id", "redirect_uri", "state", "view")
+"""Parameters the consent page carries from GET to its POST."""
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}'
+            f"</title></head><body><h1>{title}</h1>{body}</body></html>")
 
 
 class RunningFake:

@@ -158,6 +158,7 @@ class FakeTop(FakeBase):
         self.app = Starlette(routes=[
             Route(self.gateway_path, self._router, methods=["POST", "GET"]),
             Route("/token", self._oauth, methods=["POST"]),
+            *self.consent_routes(),
         ])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -685,13 +686,14 @@ class FakeTop(FakeBase):
                     return self._reply({"error": "invalid_grant",
                                         "error_description": "该应用不支持刷新授权"}, 400)
                 token = self.tokens.refresh(form.get("refresh_token", ""))
-            elif grant == "authorization_code" and form.get("code"):
+            elif grant == "authorization_code" and self.tokens.redeem(form.get("code", "")):
                 token = self.tokens.issue(self.settings.shop_id)
             else:
                 token = None
             if token is None:
-                return self._reply({"error": "invalid_grant",
-                                    "error_description": "refresh_token 无效或已过期"}, 400)
+                return self._reply({"error": "invalid_grant", "error_description": (
+                    "code 无效、已使用或已过期" if grant == "authorization_code"
+                    else "refresh_token 无效或已过期")}, 400)
             now = self.now()
             ttl = int(token.expires_at - now)
             return self._reply({

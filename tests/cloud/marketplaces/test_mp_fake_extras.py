@@ -175,16 +175,21 @@ async def test_oauth_code_exchange_both_platforms(serve, http) -> None:
     from tests.cloud.marketplaces.mp_support import pdd_config
 
     pdd_running = serve("pdd", seed=60)
-    token = await pdd.exchange_code(pdd_config(pdd_running), http, "code-1",
+    code = pdd_running.fake.tokens.grant_code()  # the merchant approved on the consent page
+    token = await pdd.exchange_code(pdd_config(pdd_running), http, code,
                                     clock=pdd_running.fake.clock.now)
     assert pdd_running.fake.tokens.check(token.access_token) == "ok"
     assert token.owner_id == pdd_running.fake.settings.shop_id
     with pytest.raises(MarketplaceError):
-        await pdd.exchange_code(pdd_config(pdd_running, secret="bad"), http, "code-1")
+        await pdd.exchange_code(pdd_config(pdd_running, secret="bad"), http, code)
+    with pytest.raises(MarketplaceError):  # a code works once
+        await pdd.exchange_code(pdd_config(pdd_running), http, code)
+    with pytest.raises(MarketplaceError):  # and only a code the platform issued
+        await pdd.exchange_code(pdd_config(pdd_running), http, "made-up")
     top_running = serve("taobao", seed=61)
     s = top_running.fake.settings
     config = taobao.TopConfig(s.app_key, s.app_secret, oauth_url=top_running.base_url + "/token")
-    top_token = await taobao.exchange_code(config, http, "code-2",
+    top_token = await taobao.exchange_code(config, http, top_running.fake.tokens.grant_code(),
                                            clock=top_running.fake.clock.now)
     assert top_running.fake.tokens.check(top_token.access_token) == "ok"
     assert top_token.refresh_expires_at > top_token.expires_at

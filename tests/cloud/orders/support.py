@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -152,6 +153,18 @@ def info(fake: Any) -> FakeInfo:
                     [_GiftSku(*c) for c in fake.catalog], fake.clock)
 
 
+def merchant_approves(base_url: str, app_key: str, state: str = "s") -> str:
+    """The merchant presses 同意授权 on the fake's consent page; the one-use code it
+    redirects with (read from the redirect, not followed)."""
+    r = httpx.post(f"{base_url}/oauth/authorize", data={
+        "response_type": "code", "client_id": app_key, "state": state,
+        "redirect_uri": "http://127.0.0.1/packline/callback"}, follow_redirects=False)
+    assert r.status_code == 302, r.text
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(r.headers["location"]).query)
+    assert query["state"] == [state]
+    return query["code"][0]
+
+
 async def connect_shop(engine: Engine, sealer: Sealer, running: Any, *,
                        name: str = "测试店", default_warehouse: str | None = "WH1",
                        map_catalog: bool = True, stock: int | None = 100,
@@ -170,7 +183,8 @@ async def connect_shop(engine: Engine, sealer: Sealer, running: Any, *,
         if trust_pushes:
             confirm_pushes(conn, shop_id, actor="test", now=datetime.now(UTC), trust=True)
     async with httpx.AsyncClient() as http:
-        await exchange_code(engine, sealer, shop_id, "approved-by-merchant", http=http,
+        code = merchant_approves(fake.base_url, fake.app_key)
+        await exchange_code(engine, sealer, shop_id, code, http=http,
                             clock=fake.clock.now)
     catalog = [*fake.catalog, _gift(fake)]
     with write_transaction(engine) as conn:

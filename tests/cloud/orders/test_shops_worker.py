@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from cloud.shops import ShopError, add_shop, authorize_url, exchange_code, load_
 from tests.cloud.orders.support import (
     connect_shop,
     fast_retry,
+    merchant_approves,
     receive,
     seed_warehouses,
     ship_at_station,
@@ -252,7 +254,8 @@ def test_cli_add_authorise_sync_and_list(
                 "demo_client_id", "--app-secret", "demo_secret", "--gateway",
                 running.base_url, "--warehouse", "WH1"]) == 0
     assert "pdd1" in capsys.readouterr().out
-    assert run(["shop", "authorize", "pdd1", "--code", "ok"]) == 0
+    assert run(["shop", "authorize", "pdd1", "--code",
+                merchant_approves(running.base_url, "demo_client_id")]) == 0
     assert "已授权" in capsys.readouterr().out
     assert run(["--lang", "en", "shop", "list"]) == 0
     listing = capsys.readouterr().out
@@ -315,7 +318,8 @@ def test_a_refused_push_says_what_the_platform_said(
     assert run(["shop", "add", "--platform", "pdd", "--name", "旗舰店", "--app-key",
                 "demo_client_id", "--app-secret", "demo_secret", "--gateway",
                 running.base_url, "--warehouse", "WH1"]) == 0
-    assert run(["shop", "authorize", "pdd1", "--code", "ok"]) == 0
+    assert run(["shop", "authorize", "pdd1", "--code",
+                merchant_approves(running.base_url, "demo_client_id")]) == 0
     assert run(["map", "add", "pdd1", "--item", "777", "--sku-id", "7770", "--sku", "NOPE"]) == 0
     assert run(["shop", "confirm-push", "pdd1", "--trust"]) == 0
     capsys.readouterr()
@@ -324,3 +328,61 @@ def test_a_refused_push_says_what_the_platform_said(
     assert line.endswith("push failures 1 (e.g. 777/7770 50001: 商品或SKU不存在; map list pdd1)"), line
     assert run(["--lang", "en", "map", "list", "pdd1"]) == 0
     assert "✗ 50001: 商品或SKU不存在" in capsys.readouterr().out
+
+
+def test_shop_authorize_takes_the_redirect_on_a_local_callback(
+    tmp_path: Path, serve: Callable[..., RunningFake], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As on the platforms: `shop authorize` prints the consent page's address and listens
+    on 127.0.0.1; the merchant approves in the browser, which the fake redirects to the
+    local callback with a one-use code and the state; the command exchanges it. A redirect
+    with another state is refused."""
+    import os
+    import subprocess
+    import sys
+
+    running = serve("taobao", history_hours=0, orders_per_hour=0.0001)
+    monkeypatch.setenv("PACKLINE_CLOUD_DATA_DIR", str(tmp_path))
+    assert run(["init-db"]) == 0
+    assert run(["shop", "add", "--platform", "taobao", "--name", "专营店", "--app-key",
+                "12345678", "--app-secret", "helloworld", "--gateway", running.base_url]) == 0
+    env = {**os.environ, "PACKLINE_CLOUD_DATA_DIR": str(tmp_path), "PACKLINE_LANG": "en",
+           "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "cloud", "shop", "authorize", "taobao1",
+                             "--wait", "60"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        url = ""
+        for line in proc.stdout:
+            if line.startswith(running.base_url):
+                url = line.strip()
+                break
+        assert url.startswith(f"{running.base_url}/oauth/authorize?"), url
+        page = httpx.get(url)
+        assert page.status_code == 200 and "同意授权" in page.text
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+        forged = httpx.get(query["redirect_uri"], params={"code": "x", "state": "forged"})
+        assert forged.status_code == 400  # not ours: refused, the command keeps nothing
+        rest = proc.communicate(timeout=30)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0 and "the state does not match" in rest, rest
+
+    proc = subprocess.Popen([sys.executable, "-m", "cloud", "shop", "authorize", "taobao1",
+                             "--wait", "60"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        url = next(line.strip() for line in proc.stdout if line.startswith(running.base_url))
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+        approved = httpx.post(f"{running.base_url}/oauth/authorize", data=query,
+                              follow_redirects=True)  # 同意授权, then back to the callback
+        assert approved.status_code == 200 and "authorised" in approved.text
+        out = proc.communicate(timeout=30)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "shop taobao1 authorised (platform shop 2200012345678" in out
