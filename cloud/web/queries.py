@@ -286,6 +286,8 @@ class OrderDetail:
     warehouse_id: str | None
     station_id: str | None
     lines: list[OrderLineRow]
+    pinned_warehouse_id: str | None = None
+    """The warehouse a person pinned the order to (手工指定仓库), or None (automatic)."""
 
 
 def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
@@ -304,4 +306,4 @@ def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
              for ln in conn.execute(sa.select(order_lines).where(
                  order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))]
     return OrderDetail(row, r.shop_name, r.exception_detail, r.seller_note, r.note_approved,
-                       r.warehouse_id, r.station_id, lines)
+                       r.warehouse_id, r.station_id, lines, r.pinned_warehouse_id)

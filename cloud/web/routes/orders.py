@@ -1,8 +1,8 @@
 """订单: one list across shops and platforms, with filters (state, platform, shop, Beijing
 days, Packline SKU, exception, courier, e-waybill taken or not) and a search box (order
 no., waybill no., the masked phone's last digits), receivers masked; one order's page
-with its lines and 审单 by hand — approve a buyer note, hold with a reason, release
-(``cloud.orders.review``), each recorded with who and why."""
+with its lines and 审单 by hand — approve a buyer note, hold with a reason, release, pin
+the order to a warehouse (``cloud.orders.review``), each recorded with who and why."""
 
 from __future__ import annotations
 
@@ -83,6 +83,9 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
         "d": detail, "o": detail.row, "events": events, "names": names, "errors": errors or [],
         "reason": reason, "held_there": held_there,
         "parcels": await read(request, merging.order_parcels, order_id, now=web(request).now()),
+        "pin_choices": await read(request, review.pin_choices, order_id),
+        "pinned": detail.pinned_warehouse_id,
+        "pinnable": review.pinnable(detail.row.state, detail.row.exception_code),
         "holdable": (detail.row.state in review.HOLDABLE_STATES
                      and detail.row.exception_code not in (HELD, MERGED))},
         status_code=status_code)
@@ -96,7 +99,8 @@ async def order_page(request: Request) -> Response:
 
 @requires(Permission.ORDERS_REVIEW)
 async def order_action(request: Request) -> Response:
-    """Approve, hold or release the order (a form per action)."""
+    """Approve, hold or release the order, pin it to a warehouse or unpin it (a form per
+    action)."""
     ctx, actor = web(request), request.state.user.username
     order_id, action = request.path_params["order_id"], request.path_params["action"]
     form = await request.form()
@@ -108,6 +112,15 @@ async def order_action(request: Request) -> Response:
             await write(request, review.hold, order_id, actor=actor, reason=reason, now=ctx.now())
         elif action == "release":
             await write(request, review.release, order_id, actor=actor, now=ctx.now())
+        elif action == "pin":
+            warehouse = text(form, "warehouse", 64)
+            if warehouse is None:
+                raise InputError([Problem("warehouse", "请选择仓库", "choose a warehouse")])
+            await write(request, review.pin_warehouse, order_id, warehouse, actor=actor,
+                        reason=reason, now=ctx.now())
+        elif action == "unpin":
+            await write(request, review.pin_warehouse, order_id, None, actor=actor,
+                        reason=reason, now=ctx.now())
         else:
             return RedirectResponse(f"/orders/{order_id}", status_code=303)
     except InputError as err:
