@@ -160,6 +160,8 @@ orders = sa.Table(
     sa.Column("merged_into", sa.String(64), nullable=True),
     # 0021_order_merge: a second parcel split off this order (拆单, id "<order>#2")
     sa.Column("split_from", sa.String(64), nullable=True),
+    # 0024_order_search: the warehouse a person pinned the order to (手工指定仓库)
+    sa.Column("pinned_warehouse_id", sa.String(64), nullable=True),
     # 0026_ship_by: the platform's ship-by deadline (PDD last_ship_time; Taobao paid + 48 h)
     sa.Column("ship_by", UtcDateTime(), nullable=True),
     sa.CheckConstraint(
@@ -210,6 +212,7 @@ order_lines = sa.Table(
     # 0020_promotions: the promotion that added this gift line (NULL: from the platform)
     sa.Column("promotion_id", sa.BigInteger(), nullable=True),
     sa.Index("ux_order_lines_promotion", "order_id", "promotion_id", unique=True),
+    sa.Index("ix_order_lines_sku", "sku"),  # 0024_order_search
 )
 """Order lines; ``sku``/``sku_qty`` are the mapped Packline SKU and units (NULL = unmapped).
 A line with ``promotion_id`` is a gift Packline added (赠品, ``cloud.orders.promotions``):
@@ -258,6 +261,7 @@ waybills = sa.Table(
     sa.Column("carrier_code", sa.String(32), nullable=False),
     sa.Column("print_data", sa.Text(), nullable=False),
     sa.Column("issued_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_waybills_waybill_no", "waybill_no"),  # 0024_order_search
 )
 """E-waybills issued by the platform at allocation; ``print_data`` is opaque and forwarded."""
 

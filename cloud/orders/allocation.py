@@ -6,7 +6,10 @@ and no unapproved buyer note; optionally an amount limit) do not hold it, and ev
 (gifts too) maps to a Packline SKU. Passing review adds the gift lines of the promotions it
 qualifies for (``cloud.orders.promotions``, once per order and promotion); they are
 allocated and reserved with the rest. It is then allocated to the shop's default warehouse
-if that has the stock for every line, else to the first serving warehouse (by id) that has it, and to
+if that has the stock for every line, else to the first serving warehouse (by id) that has it
+— or, when a person pinned the order to a warehouse (``orders.pinned_warehouse_id``,
+``cloud.orders.review.pin_warehouse``), to that warehouse only: without the stock there it
+waits there as ``out_of_stock`` even if another warehouse has it — and to
 that warehouse's least loaded online packing station (``cloud.orders.stations``); its
 reservation moves to that warehouse in the same transaction
 (``cloud.orders.reservations``: every paid order reserves from the moment it is known,
@@ -118,6 +121,7 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
         if not rows:
             return result
         whs = serving_warehouses(conn, shop_id, default_warehouse)
+        pinned = sorted({r.pinned_warehouse_id for r in rows if r.pinned_warehouse_id} - set(whs))
         lines_by_order: dict[str, list[Any]]
         lines_by_order = defaultdict(list)
         ids = [r.id for r in rows]
@@ -133,7 +137,7 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
         all_skus: set[str] = set()
         for lst in lines_by_order.values():
             all_skus.update(ln.sku for ln in lst if ln.sku)
-        stock = free_stock(conn, whs, all_skus)
+        stock = free_stock(conn, whs + pinned, all_skus)
         picker = StationPicker(conn, now)
         rules = review_rules.rules_for(conn, shop_id)
         promos = promotions.active_for_shop(conn, shop_id)
@@ -143,12 +147,13 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
                 for sku, qty in promotions.apply_gifts(conn, row.id, now=now,
                                                        candidates=promos):
                     need[sku] = need.get(sku, 0) + qty
-            if code is None and not whs:
+            candidates = [row.pinned_warehouse_id] if row.pinned_warehouse_id else whs
+            if code is None and not candidates:
                 code = "no_warehouse"
             chosen: str | None = None
             if code is None:
                 missing_stock = True
-                for wh in whs:
+                for wh in candidates:
                     if all(stock[(wh, sku)] >= qty for sku, qty in need.items()):
                         chosen, missing_stock = wh, False
                         break
@@ -156,9 +161,9 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
                     # New mappings may have brought SKUs we have not loaded yet.
                     extra = set(need) - all_skus
                     if extra:
-                        stock.update(free_stock(conn, whs, extra))
+                        stock.update(free_stock(conn, whs + pinned, extra))
                         all_skus |= extra
-                        for wh in whs:
+                        for wh in candidates:
                             if all(stock[(wh, sku)] >= qty for sku, qty in need.items()):
                                 chosen = wh
                                 break

@@ -5,6 +5,7 @@ whose Packline state is open (``pending``, ``exception``, ``allocated``, ``taske
 ``intercepted``) reserves the Packline units of its mapped lines:
 
 * in the warehouse it is allocated to (``allocated``, ``tasked``, ``intercepted``), else
+  in the warehouse a person pinned it to (``orders.pinned_warehouse_id``), else
   provisionally in the shop's first serving warehouse (its default warehouse if it
   serves the shop) — held for a buyer note or risk review, refund requested, unmapped
   lines, out of stock: the units are held all the same;
@@ -163,8 +164,8 @@ def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime
     for chunk in in_chunks(ids):
         rows = conn.execute(sa.select(
             orders.c.id, orders.c.shop_id, orders.c.state, orders.c.platform_status,
-            orders.c.warehouse_id, orders.c.merged_into, orders.c.exception_code)
-            .where(orders.c.id.in_(chunk))).all()
+            orders.c.warehouse_id, orders.c.merged_into, orders.c.exception_code,
+            orders.c.pinned_warehouse_id).where(orders.c.id.in_(chunk))).all()
         at_station = set(conn.execute(sa.select(station_shipments.c.order_id).where(
             station_shipments.c.order_id.in_(chunk))).scalars())
         lines: dict[str, list[Any]] = defaultdict(list)
@@ -188,6 +189,8 @@ def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime
             elif row.state in RESERVING_STATES and row.platform_status == PAID_STATUS:
                 if row.state in PLACED_STATES and row.warehouse_id:
                     wh: str | None = row.warehouse_id
+                elif row.pinned_warehouse_id:  # a person chose the warehouse: it waits there
+                    wh = row.pinned_warehouse_id
                 else:
                     if row.shop_id not in homes:
                         homes[row.shop_id] = home_warehouse(conn, row.shop_id)

@@ -15,6 +15,13 @@ audit entry in the caller's transaction; the next allocation pass does the rest.
 * **release** — a held order goes back to ``pending``; an order a person intercepted is
   released at its station (``tasked`` again) unless a refund or an address change still
   holds it there.
+* **pin a warehouse** (手工指定仓库, action ``allocate``) — an order not yet at a station
+  (``pending``, ``allocated``, or waiting for stock, a mapping, a station or a warehouse)
+  is pinned to one of its shop's serving warehouses (``orders.pinned_warehouse_id``): its
+  reservation moves there at once, and allocation reserves and waits there only. An order
+  allocated elsewhere goes back to ``pending`` (its old reservation released) for the
+  next pass. Unpinning returns the order to automatic choice (an allocated order stays
+  where it is).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from cloud.db.schema_orders import HELD, MERGED, order_events, order_intercepts,
 from cloud.errors import InputError, Problem
 from cloud.orders.intercepts import intercept, lift_intercepts
 from cloud.orders.promotions import apply_gifts
-from cloud.orders.reservations import reconcile
+from cloud.orders.reservations import reconcile, serving_warehouses
 from cloud.orders.review_rules import AMOUNT_OVER
 
 HOLDABLE_STATES = ("pending", "exception", "allocated", "tasked")
@@ -41,6 +48,12 @@ REASON_MAX = 500
 """Longest reason kept."""
 APPROVABLE = ("buyer_note", AMOUNT_OVER)
 """Exception codes a person approves (the note, or the amount, is then accepted)."""
+PINNABLE_STATES = ("pending", "allocated")
+"""States in which an order can be pinned to a warehouse (besides the exceptions below)."""
+PINNABLE_EXCEPTIONS = ("out_of_stock", "unmapped", "no_station", "no_warehouse")
+"""Exception codes of orders waiting for allocation that can be pinned to a warehouse."""
+PIN_ACTION = "allocate"
+"""``order_events.action`` of pinning (or unpinning) an order's warehouse."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +167,48 @@ def events(conn: Connection, order_id: str) -> list[OrderEvent]:
     return [OrderEvent(r.at, r.actor, r.action, r.from_state, r.to_state, r.reason)
             for r in conn.execute(sa.select(order_events).where(e.order_id == order_id)
                                   .order_by(e.id))]
+
+
+def pin_choices(conn: Connection, order_id: str) -> list[str]:
+    """Warehouses the order can be pinned to: its shop's serving warehouses (every
+    warehouse when the shop names none)."""
+    shop_id = conn.execute(sa.select(orders.c.shop_id).where(orders.c.id == order_id)).scalar()
+    return [] if shop_id is None else serving_warehouses(conn, shop_id, None)
+
+
+def pinnable(state: str, exception_code: str | None) -> bool:
+    """Can an order in this state be pinned to a warehouse (not yet at a station)?"""
+    return state in PINNABLE_STATES or (state == "exception"
+                                         and exception_code in PINNABLE_EXCEPTIONS)
+
+
+def pin_warehouse(conn: Connection, order_id: str, warehouse_id: str | None, *, actor: str,
+                  reason: str, now: datetime) -> None:
+    """Pin the order to ``warehouse_id`` (``None``: unpin, back to automatic choice)."""
+    row = conn.execute(sa.select(orders.c.state, orders.c.exception_code, orders.c.shop_id,
+                                 orders.c.warehouse_id, orders.c.pinned_warehouse_id)
+                       .where(orders.c.id == order_id).with_for_update()).first()
+    if row is None:
+        raise InputError([Problem("", f"没有订单 {order_id}", f"no order {order_id}")])
+    problems = []
+    if not pinnable(row.state, row.exception_code):
+        problems.append(Problem("", "只有未到工作站的订单 (待审核、已分配、缺货等待) 可以指定仓库",
+                                "only an order not yet at a station can be pinned to a warehouse"))
+    if warehouse_id is not None and warehouse_id not in serving_warehouses(conn, row.shop_id, None):
+        problems.append(Problem("warehouse", "请选择为该店铺发货的仓库",
+                                "choose a warehouse that serves the shop"))
+    if warehouse_id is None and row.pinned_warehouse_id is None and not problems:
+        problems.append(Problem("", "该订单没有指定仓库", "the order is not pinned"))
+    if problems:
+        raise InputError(problems)
+    values: dict[str, object] = {"pinned_warehouse_id": warehouse_id, "updated_at": now}
+    to_state = row.state
+    if row.state == "allocated" and warehouse_id is not None and row.warehouse_id != warehouse_id:
+        values.update(state="pending", warehouse_id=None, station_id=None)
+        to_state = "pending"
+    conn.execute(sa.update(orders).where(orders.c.id == order_id).values(**values))
+    reconcile(conn, [order_id], now=now)  # its units move to the pinned (or home) warehouse
+    where = warehouse_id or "自动 / automatic"
+    why = reason.strip()[:REASON_MAX]
+    _record(conn, order_id, actor=actor, action=PIN_ACTION, from_state=row.state,
+            to_state=to_state, reason=f"{where}: {why}" if why else where, now=now)

@@ -25,7 +25,7 @@ from cloud.db.schema import (
     users,
     warehouses,
 )
-from cloud.db.schema_orders import ORDER_STATES, order_lines, orders
+from cloud.db.schema_orders import ORDER_STATES, order_lines, orders, waybills
 
 BACKUP_LAG_WARN = timedelta(hours=1)
 """A station whose backup is older than this is flagged."""
@@ -35,6 +35,14 @@ SILENT_AFTER = timedelta(hours=1)
 
 OPEN_ORDER_STATES = ("pending", "allocated", "tasked")
 """Orders still to be shipped (exceptions are counted apart)."""
+
+PHONE_TAIL_DIGITS = 4
+"""A search of this many digits also matches the receiver's masked phone, whose last
+digits the platforms leave readable (``138****5678``)."""
+
+WAYBILL_TAKEN, WAYBILL_NONE = "taken", "none"
+"""Values of the order list's 面单 filter: an e-waybill was taken for the order, or not
+(the cloud knows a waybill was issued, not whether the station printed it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +146,23 @@ def station_rows(conn: Connection, now: datetime) -> list[StationRow]:
 
 @dataclass(frozen=True, slots=True)
 class OrderFilter:
-    """Filters of the order list (all optional); ``until`` is exclusive."""
+    """Filters of the order list (all optional, combined with AND); ``until`` is exclusive."""
 
     state: str | None = None
     shop_id: str | None = None
     platform: str | None = None
-    order_no: str | None = None
+    search: str | None = None
+    """Order number (exact or prefix), waybill number (exact), or the last
+    :data:`PHONE_TAIL_DIGITS` digits of the receiver's masked phone."""
     since: datetime | None = None
     until: datetime | None = None
+    sku: str | None = None
+    """Orders with a line mapped to this Packline SKU."""
+    exception_code: str | None = None
+    carrier: str | None = None
+    """Orders whose e-waybill is from this courier (``waybills.carrier_code``)."""
+    waybill: str | None = None
+    """:data:`WAYBILL_TAKEN`, :data:`WAYBILL_NONE` or None (either)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +189,28 @@ def receiver_text(masked: Any) -> str:
     return " ".join(str(masked.get(k, "")) for k in ("name", "phone", "address") if masked.get(k))
 
 
+def _like_escaped(value: str) -> str:
+    """``value`` with the LIKE wildcards (and the escape character) escaped by ``\\``."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search(term: str) -> sa.ColumnElement[bool]:
+    """Order number exact or prefix, waybill number exact, or the masked phone's tail."""
+    o, w = orders.c, waybills.c
+    found: list[sa.ColumnElement[bool]] = [
+        o.platform_order_id == term,
+        o.platform_order_id.like(_like_escaped(term) + "%", escape="\\"),
+        sa.exists().where(w.order_id == o.id, w.waybill_no == term),
+    ]
+    if len(term) == PHONE_TAIL_DIGITS and term.isdigit():
+        found.append(o.receiver_masked["phone"].as_string().like("%" + term))
+    return sa.or_(*found)
+
+
 def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
                offset: int = 0) -> list[OrderRow]:
     """Orders across shops matching ``flt``, newest order first."""
-    o = orders
+    o, w = orders, waybills
     query = (sa.select(o.c.id, o.c.platform, o.c.platform_order_id, shops.c.name, o.c.state,
                        o.c.exception_code, o.c.receiver_masked, o.c.pay_fen, o.c.ordered_at,
                        o.c.buyer_note, o.c.platform_tracking)
@@ -186,17 +221,34 @@ def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
         query = query.where(o.c.shop_id == flt.shop_id)
     if flt.platform:
         query = query.where(o.c.platform == flt.platform)
-    if flt.order_no:
-        query = query.where(o.c.platform_order_id == flt.order_no)
+    if flt.search:
+        query = query.where(_search(flt.search))
     if flt.since is not None:
         query = query.where(o.c.ordered_at >= flt.since)
     if flt.until is not None:
         query = query.where(o.c.ordered_at < flt.until)
+    if flt.sku:
+        query = query.where(sa.exists().where(order_lines.c.order_id == o.c.id,
+                                              order_lines.c.sku == flt.sku))
+    if flt.exception_code:
+        query = query.where(o.c.exception_code == flt.exception_code)
+    if flt.carrier:
+        query = query.where(sa.exists().where(w.c.order_id == o.c.id,
+                                              w.c.carrier_code == flt.carrier))
+    if flt.waybill in (WAYBILL_TAKEN, WAYBILL_NONE):
+        taken = sa.exists().where(w.c.order_id == o.c.id)
+        query = query.where(taken if flt.waybill == WAYBILL_TAKEN else ~taken)
     query = query.order_by(o.c.ordered_at.desc(), o.c.id.desc()).limit(limit).offset(offset)
     return [OrderRow(r.id, r.platform, r.platform_order_id, r.name, r.state, r.exception_code,
                      receiver_text(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
                      r.platform_tracking)
             for r in conn.execute(query)]
+
+
+def carrier_choices(conn: Connection) -> list[str]:
+    """Courier codes of the e-waybills taken so far, sorted (for the order filter)."""
+    return list(conn.execute(sa.select(waybills.c.carrier_code).distinct()
+                             .order_by(waybills.c.carrier_code)).scalars())
 
 
 def shop_choices(conn: Connection) -> list[tuple[str, str, str]]:
@@ -234,6 +286,8 @@ class OrderDetail:
     warehouse_id: str | None
     station_id: str | None
     lines: list[OrderLineRow]
+    pinned_warehouse_id: str | None = None
+    """The warehouse a person pinned the order to (手工指定仓库), or None (automatic)."""
 
 
 def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
@@ -252,4 +306,4 @@ def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
              for ln in conn.execute(sa.select(order_lines).where(
                  order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))]
     return OrderDetail(row, r.shop_name, r.exception_detail, r.seller_note, r.note_approved,
-                       r.warehouse_id, r.station_id, lines)
+                       r.warehouse_id, r.station_id, lines, r.pinned_warehouse_id)

@@ -1,6 +1,8 @@
-"""订单: one list across shops and platforms, with filters (receivers masked); one order's
-page with its lines and 审单 by hand — approve a buyer note, hold with a reason, release
-(``cloud.orders.review``), each recorded with who and why."""
+"""订单: one list across shops and platforms, with filters (state, platform, shop, Beijing
+days, Packline SKU, exception, courier, e-waybill taken or not) and a search box (order
+no., waybill no., the masked phone's last digits), receivers masked; one order's page
+with its lines and 审单 by hand — approve a buyer note, hold with a reason, release, pin
+the order to a warehouse (``cloud.orders.review``), each recorded with who and why."""
 
 from __future__ import annotations
 
@@ -15,12 +17,17 @@ from cloud.orders import merging, review
 from cloud.web import queries, session
 from cloud.web.context import read, web, write
 from cloud.web.forms import BadInput, day_start, limit, text
-from cloud.web.i18n import gettext
+from cloud.web.i18n import MESSAGES, gettext
 from cloud.web.permissions import Permission, requires
 from cloud.web.render import render
 
 PAGE = 100
 """Orders per page."""
+FILTERS = ("state", "shop", "platform", "q", "since", "until", "sku", "exception", "carrier",
+           "waybill")
+"""Query parameters of the order list's filter form."""
+EXCEPTION_PREFIX = "exception."
+"""Catalog keys of the exception codes (the filter offers every one)."""
 
 
 @requires(Permission.ORDERS_VIEW)
@@ -28,14 +35,21 @@ async def order_list(request: Request) -> Response:
     """The order list."""
     q = request.query_params
     state, platform = text(q, "state", 16), text(q, "platform", 16)
+    exception_codes = [k.removeprefix(EXCEPTION_PREFIX) for k in MESSAGES
+                       if k.startswith(EXCEPTION_PREFIX)]
+    code, waybill = text(q, "exception", 32), text(q, "waybill", 8)
     error = None
     try:
         flt = queries.OrderFilter(
             state=state if state in ORDER_STATES else None,
             shop_id=text(q, "shop", 64),
             platform=platform if platform in PLATFORMS else None,
-            order_no=text(q, "q", 64),
-            since=day_start(q, "since"), until=day_start(q, "until", end=True))
+            search=text(q, "q", 64),
+            since=day_start(q, "since"), until=day_start(q, "until", end=True),
+            sku=text(q, "sku", 64),
+            exception_code=code if code in exception_codes else None,
+            carrier=text(q, "carrier", 32),
+            waybill=waybill if waybill in (queries.WAYBILL_TAKEN, queries.WAYBILL_NONE) else None)
     except BadInput as err:
         flt, error = queries.OrderFilter(), err
     page = limit(q, "page", default=1, maximum=10_000)
@@ -45,11 +59,15 @@ async def order_list(request: Request) -> Response:
     params = {k: v for k, v in q.items() if k != "page" and v}
     return render(request, "orders.html", {
         "rows": rows[:PAGE], "has_more": len(rows) > PAGE, "page": page, "params": params,
-        "f": {k: q.get(k, "") for k in ("state", "shop", "platform", "q", "since", "until")},
+        "f": {k: q.get(k, "") for k in FILTERS},
         "error": error,
         "state_choices": [(st, gettext(lang, f"state.{st}")) for st in ORDER_STATES],
         "platform_choices": [(p, gettext(lang, f"platform.{p}")) for p in PLATFORMS],
-        "shop_choices": [(sid, name) for sid, _p, name in await read(request, queries.shop_choices)]},
+        "shop_choices": [(sid, name) for sid, _p, name in await read(request, queries.shop_choices)],
+        "exception_choices": [(c, gettext(lang, EXCEPTION_PREFIX + c)) for c in exception_codes],
+        "carrier_choices": [(c, c) for c in await read(request, queries.carrier_choices)],
+        "waybill_choices": [(queries.WAYBILL_TAKEN, gettext(lang, "orders.waybill_taken")),
+                            (queries.WAYBILL_NONE, gettext(lang, "orders.waybill_none"))]},
         status_code=400 if error else 200)
 
 
@@ -66,6 +84,9 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
         "d": detail, "o": detail.row, "events": events, "names": names, "errors": errors or [],
         "reason": reason, "held_there": held_there, "note_form": note_form,
         "parcels": await read(request, merging.order_parcels, order_id, now=web(request).now()),
+        "pin_choices": await read(request, review.pin_choices, order_id),
+        "pinned": detail.pinned_warehouse_id,
+        "pinnable": review.pinnable(detail.row.state, detail.row.exception_code),
         "holdable": (detail.row.state in review.HOLDABLE_STATES
                      and detail.row.exception_code not in (HELD, MERGED))},
         status_code=status_code)
@@ -85,7 +106,8 @@ async def order_page(request: Request) -> Response:
 
 @requires(Permission.ORDERS_REVIEW)
 async def order_action(request: Request) -> Response:
-    """Approve, hold or release the order (a form per action)."""
+    """Approve, hold or release the order, pin it to a warehouse or unpin it (a form per
+    action)."""
     ctx, actor = web(request), request.state.user.username
     order_id, action = request.path_params["order_id"], request.path_params["action"]
     form = await request.form()
@@ -97,6 +119,15 @@ async def order_action(request: Request) -> Response:
             await write(request, review.hold, order_id, actor=actor, reason=reason, now=ctx.now())
         elif action == "release":
             await write(request, review.release, order_id, actor=actor, now=ctx.now())
+        elif action == "pin":
+            warehouse = text(form, "warehouse", 64)
+            if warehouse is None:
+                raise InputError([Problem("warehouse", "请选择仓库", "choose a warehouse")])
+            await write(request, review.pin_warehouse, order_id, warehouse, actor=actor,
+                        reason=reason, now=ctx.now())
+        elif action == "unpin":
+            await write(request, review.pin_warehouse, order_id, None, actor=actor,
+                        reason=reason, now=ctx.now())
         else:
             return RedirectResponse(f"/orders/{order_id}", status_code=303)
     except InputError as err:
