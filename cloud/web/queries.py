@@ -163,6 +163,9 @@ class OrderFilter:
     """Orders whose e-waybill is from this courier (``waybills.carrier_code``)."""
     waybill: str | None = None
     """:data:`WAYBILL_TAKEN`, :data:`WAYBILL_NONE` or None (either)."""
+    by_ship_by: bool = False
+    """Most urgent first (the platform's ship-by deadline; orders without one last)
+    instead of newest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,8 @@ class OrderRow:
     ordered_at: datetime | None
     buyer_note: str
     tracking: str
+    ship_by: datetime | None = None
+    """The platform's ship-by deadline, when known."""
 
 
 def receiver_text(masked: Any) -> str:
@@ -209,11 +214,11 @@ def _search(term: str) -> sa.ColumnElement[bool]:
 
 def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
                offset: int = 0) -> list[OrderRow]:
-    """Orders across shops matching ``flt``, newest order first."""
+    """Orders across shops matching ``flt``, newest order first (or most urgent first)."""
     o, w = orders, waybills
     query = (sa.select(o.c.id, o.c.platform, o.c.platform_order_id, shops.c.name, o.c.state,
                        o.c.exception_code, o.c.receiver_masked, o.c.pay_fen, o.c.ordered_at,
-                       o.c.buyer_note, o.c.platform_tracking)
+                       o.c.buyer_note, o.c.platform_tracking, o.c.ship_by)
              .select_from(o.join(shops, shops.c.id == o.c.shop_id)))
     if flt.state:
         query = query.where(o.c.state == flt.state)
@@ -238,10 +243,12 @@ def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
     if flt.waybill in (WAYBILL_TAKEN, WAYBILL_NONE):
         taken = sa.exists().where(w.c.order_id == o.c.id)
         query = query.where(taken if flt.waybill == WAYBILL_TAKEN else ~taken)
-    query = query.order_by(o.c.ordered_at.desc(), o.c.id.desc()).limit(limit).offset(offset)
+    order = ((o.c.ship_by.is_(None), o.c.ship_by.asc(), o.c.id) if flt.by_ship_by
+             else (o.c.ordered_at.desc(), o.c.id.desc()))
+    query = query.order_by(*order).limit(limit).offset(offset)
     return [OrderRow(r.id, r.platform, r.platform_order_id, r.name, r.state, r.exception_code,
                      receiver_text(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
-                     r.platform_tracking)
+                     r.platform_tracking, r.ship_by)
             for r in conn.execute(query)]
 
 
@@ -300,7 +307,7 @@ def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
         return None
     row = OrderRow(r.id, r.platform, r.platform_order_id, r.shop_name, r.state, r.exception_code,
                    receiver_text(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
-                   r.platform_tracking)
+                   r.platform_tracking, r.ship_by)
     lines = [OrderLineRow(ln.line_no, ln.title, ln.spec, ln.outer_id or ln.platform_sku_id,
                           ln.qty, int(ln.price_fen), ln.sku, ln.sku_qty, bool(ln.is_gift))
              for ln in conn.execute(sa.select(order_lines).where(

@@ -6,6 +6,8 @@ the order to a warehouse (``cloud.orders.review``), each recorded with who and w
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -24,8 +26,10 @@ from cloud.web.render import render
 PAGE = 100
 """Orders per page."""
 FILTERS = ("state", "shop", "platform", "q", "since", "until", "sku", "exception", "carrier",
-           "waybill")
+           "waybill", "sort")
 """Query parameters of the order list's filter form."""
+DUE_SOON = timedelta(hours=12)
+"""An open order due within this is marked urgent on the list (past its deadline: late)."""
 EXCEPTION_PREFIX = "exception."
 """Catalog keys of the exception codes (the filter offers every one)."""
 
@@ -49,7 +53,8 @@ async def order_list(request: Request) -> Response:
             sku=text(q, "sku", 64),
             exception_code=code if code in exception_codes else None,
             carrier=text(q, "carrier", 32),
-            waybill=waybill if waybill in (queries.WAYBILL_TAKEN, queries.WAYBILL_NONE) else None)
+            waybill=waybill if waybill in (queries.WAYBILL_TAKEN, queries.WAYBILL_NONE) else None,
+            by_ship_by=text(q, "sort", 16) == "ship_by")
     except BadInput as err:
         flt, error = queries.OrderFilter(), err
     page = limit(q, "page", default=1, maximum=10_000)
@@ -66,6 +71,8 @@ async def order_list(request: Request) -> Response:
         "shop_choices": [(sid, name) for sid, _p, name in await read(request, queries.shop_choices)],
         "exception_choices": [(c, gettext(lang, EXCEPTION_PREFIX + c)) for c in exception_codes],
         "carrier_choices": [(c, c) for c in await read(request, queries.carrier_choices)],
+        "now": web(request).now(), "due_soon": DUE_SOON,
+        "sort_choices": [("ship_by", gettext(lang, "orders.sort_ship_by"))],
         "waybill_choices": [(queries.WAYBILL_TAKEN, gettext(lang, "orders.waybill_taken")),
                             (queries.WAYBILL_NONE, gettext(lang, "orders.waybill_none"))]},
         status_code=400 if error else 200)
