@@ -110,6 +110,8 @@ class GoodsReceived(Message):
     qty: int
     location: str
     error: str | None = None
+    sku: str = ""
+    """The line's SKU (set when the move was written)."""
     balance_after: int = 0
     """The SKU's balance at ``location`` after the move."""
 

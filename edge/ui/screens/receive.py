@@ -327,7 +327,7 @@ class ReceiveScreen(KioskScreen):
             log.exception("receiving %s line %s failed", po_id, line_no)
             self.post_message(GoodsReceived(po_id, line_no, qty, location, failure_detail(err)))
             return
-        self.post_message(GoodsReceived(po_id, line_no, qty, location,
+        self.post_message(GoodsReceived(po_id, line_no, qty, location, sku=move.sku,
                                         balance_after=move.balance_after))
 
     @on(GoodsReceived)
@@ -337,12 +337,10 @@ class ReceiveScreen(KioskScreen):
             self.say("receive.failed", "error", detail=msg.error)
             return
         self.papp.refresh_health()  # the backlog grew by this move: show it now
-        line = self.line
-        sku = line["sku"] if line is not None else ""
         if self.line_no == msg.line_no:
             self.pending = 0
         self._reload_lines()
-        self.say("receive.done", "ok", sku=sku, qty=msg.qty, location=msg.location,
+        self.say("receive.done", "ok", sku=msg.sku, qty=msg.qty, location=msg.location,
                  balance=msg.balance_after)
         self._redraw()
 
