@@ -46,7 +46,6 @@ def test_move_reason_is_documented(reason: MoveReason) -> None:
 
 NOT_BUILT = {
     "JD shops": r"\bJD\b|京东",
-    "kiosk receiving": r"receiving|收货",
     "stocktake": r"stocktake|盘点",
     "transfers": r"transfer|调拨",
     "returns": r"\breturns?\b|退货",

@@ -322,3 +322,50 @@ def build_waybill(
     b.qrcode(qr_x, qr_y, label.waybill_no, ecc="M", cell=cell)
     b.print_(1, copies)
     return b.to_bytes()
+
+
+STOCK_60X40 = LabelStock(60, 40)
+"""The small goods label (60×40) stuck on items that arrive without a barcode."""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLabel:
+    """What a goods label shows: the code to scan (the SKU's barcode, else the SKU code),
+    the SKU and its name."""
+
+    code: str
+    sku: str
+    name: str
+
+
+def build_item_label(label: ItemLabel, stock: LabelStock = STOCK_60X40, dpi: int = 203, *,
+                     copies: int = 1, density: int = 10, speed: int = 4) -> bytes:
+    """Lay out ``copies`` goods labels as one TSPL job.
+
+    Layout, with ``d`` dots per mm and margin ``m = 2d``: the name (1×, one line, "…" when
+    cut) at the top; CODE128 of ``code`` ``12d`` high (narrow ``d//4``, wide twice that,
+    human-readable below) ``4d`` lower; the SKU (1×) under the human-readable line.
+    """
+    if dpi not in DOTS_PER_MM:
+        raise ValueError(f"dpi must be one of {sorted(DOTS_PER_MM)}")
+    if copies < 1:
+        raise ValueError("copies must be at least 1")
+    d = DOTS_PER_MM[dpi]
+    m = 2 * d
+    content_w = stock.width_mm * d - 2 * m
+    b = TsplBuilder()
+    b.size(stock.width_mm, stock.height_mm).gap(stock.gap_mm, 0).direction(1, 0).reference(0, 0)
+    b.density(density).speed(speed).cls()
+    lines = wrap(label.name, content_w)
+    name = lines[0] if lines else ""
+    if len(lines) > 1:
+        name = name[:-1] + "…"
+    b.text(m, m, name)
+    y = m + 4 * d
+    bar_h = 12 * d
+    narrow = d // 4
+    b.barcode(m, y, label.code, height=bar_h, narrow=narrow, wide=2 * narrow)
+    y += bar_h + 4 * d
+    b.text(m, y, f"SKU: {label.sku}")
+    b.print_(1, copies)
+    return b.to_bytes()

@@ -155,6 +155,42 @@ class Queries:
                FROM purchase_orders p JOIN purchase_order_lines l USING (po_id)
                WHERE p.status = 'open' ORDER BY p.expected_at, p.po_id, l.line_no"""))
 
+    def open_purchase_orders(self) -> list[dict[str, Any]]:
+        """Purchase orders open for receiving, with how many of their lines still wait for
+        goods (``lines_open``), by expected date and order (the kiosk's list)."""
+        return list(self.db.query(
+            """SELECT p.po_id, p.supplier, p.expected_at, p.warehouse_id,
+                      SUM(CASE WHEN l.qty_received < l.qty_ordered THEN 1 ELSE 0 END)
+                          AS lines_open,
+                      COUNT(l.line_no) AS lines
+               FROM purchase_orders p JOIN purchase_order_lines l USING (po_id)
+               WHERE p.status = 'open' GROUP BY p.po_id
+               ORDER BY p.expected_at, p.po_id"""))
+
+    def purchase_order(self, po_id: str) -> dict[str, Any] | None:
+        """One purchase order's row (any status), or None."""
+        rows = list(self.db.query("SELECT * FROM purchase_orders WHERE po_id = ?", [po_id]))
+        return rows[0] if rows else None
+
+    def po_lines(self, po_id: str) -> list[dict[str, Any]]:
+        """The lines of a purchase order with their SKU's names and default location."""
+        return list(self.db.query(
+            """SELECT l.line_no, l.sku, l.qty_ordered, l.qty_received, s.name_zh, s.name_en,
+                      s.default_location
+               FROM purchase_order_lines l LEFT JOIN skus s USING (sku)
+               WHERE l.po_id = ? ORDER BY l.line_no""", [po_id]))
+
+    def item_barcode(self, sku: str) -> str | None:
+        """The SKU's single-unit barcode (the first, by code), or None when it has none."""
+        row = self._one("SELECT MIN(barcode) FROM barcodes WHERE sku = ? AND units = 1", [sku])
+        return str(row[0]) if row and row[0] is not None else None
+
+    def locations(self, warehouse_id: str | None = None) -> list[str]:
+        """Location codes (of one warehouse, when given), in order."""
+        sql = "SELECT code FROM locations" + (" WHERE warehouse_id = ?" if warehouse_id else "")
+        return [r[0] for r in self.db.execute(sql + " ORDER BY code",
+                                              [warehouse_id] if warehouse_id else []).fetchall()]
+
     def operators(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM operators WHERE active = 1 ORDER BY operator_id"))
 

@@ -625,12 +625,14 @@ class Writer:
             )
 
     def receive_po(self, po_id: str, line_no: int, qty: int, *, location: str,
-                   operator_id: str, allow_over: bool = False) -> Move:
+                   operator_id: str, allow_over: bool = False,
+                   reason: str | None = None) -> Move:
         """Receive ``qty`` units of a purchase order line at ``location``: one RECEIVE move
         (source ``po`` / ``po_id`` / line, sent to the cloud like every move) and the line's
         received count, in one transaction. Refused: an unknown, cancelled or closed order
         or line, a quantity below 1, and more than is still open on the line unless
-        ``allow_over`` (a lead's decision, audited)."""
+        ``allow_over`` (a lead's decision, audited). ``reason`` (why the lead accepted more)
+        becomes the move's note and goes into the audit entry of an over-receipt."""
         if qty < 1:
             raise LedgerError("收货数量至少为 1 / receive at least 1 unit")
         with self.transaction():
@@ -652,12 +654,13 @@ class Writer:
             move = self._insert_move(MoveRequest(
                 sku=sku, location=location, qty_delta=qty, reason=MoveReason.RECEIVE,
                 source_type="po", source_id=po_id, source_line=str(line_no),
-                operator_id=operator_id), outbox=True)
+                operator_id=operator_id, note=reason or None), outbox=True)
             self._count_receipt(move)
             if received + qty > ordered:
                 self.audit(operator_id, "po.over_receipt", po_id,
                                 {"line_no": line_no, "ordered": ordered,
-                                 "received": received + qty, "move_id": move.move_id})
+                                 "received": received + qty, "move_id": move.move_id,
+                                 **({"reason": reason} if reason else {})})
             return move
 
     def _count_receipt(self, move: Move) -> None:

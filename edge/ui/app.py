@@ -35,6 +35,7 @@ from edge.ui.screens.base import KioskScreen, failure_detail, worker_error
 from edge.ui.screens.devices import DevicesScreen
 from edge.ui.screens.home import HomeScreen
 from edge.ui.screens.pack import PackScreen
+from edge.ui.screens.receive import RECEIVE_ROLES, ReceiveScreen
 from edge.ui.screens.signin import SignInScreen
 from edge.ui.services import Devices, KioskSettings, Services
 
@@ -293,6 +294,17 @@ class PacklineApp(App[None]):
 
     def open_pack(self, first_scan: tuple[str, str] | None = None) -> None:
         self.push_screen(PackScreen(first_scan))
+
+    def open_receive(self) -> None:
+        """收货入库, for the roles that may receive (``RECEIVE_ROLES``); others are told no."""
+        op = self.operator
+        if op is None or op["role"] not in RECEIVE_ROLES:
+            screen = self.kiosk_screen
+            if screen is not None:
+                screen.say("receive.refused_role", "error",
+                           role=self.i18n.role(op["role"]) if op else "-")
+            return
+        self.push_screen(ReceiveScreen())
 
     def open_devices(self) -> None:
         self.push_screen(DevicesScreen())

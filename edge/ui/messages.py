@@ -98,3 +98,28 @@ class SyncStatusChanged(Message):
     """The status worker read the station's sync and backup state (every few seconds)."""
 
     health: StationHealth
+
+
+@dataclass
+class GoodsReceived(Message):
+    """A receipt was written: one RECEIVE move against a purchase order line (``error`` is
+    None), or it was refused and nothing was written (``error`` says why)."""
+
+    po_id: str
+    line_no: int
+    qty: int
+    location: str
+    error: str | None = None
+    sku: str = ""
+    """The line's SKU (set when the move was written)."""
+    balance_after: int = 0
+    """The SKU's balance at ``location`` after the move."""
+
+
+@dataclass
+class GoodsLabelsPrinted(Message):
+    """Goods labels for a SKU went to the label printer (``error`` None) or did not."""
+
+    sku: str
+    copies: int
+    error: str | None = None

@@ -13,7 +13,7 @@ from typing import Any
 
 from edge.domain.packing import PackOrder
 from edge.domain.pii import unseal
-from edge.printing.labels import WaybillLabel, build_waybill
+from edge.printing.labels import ItemLabel, WaybillLabel, build_item_label, build_waybill
 from edge.printing.receipts import PackingSlip, SlipLine, build_packing_slip
 
 
@@ -93,3 +93,9 @@ def test_slip() -> bytes:
         order_no="TEST", waybill_no="TEST0000000001", carrier="TEST", receiver_name="测试打印",
         lines=[SlipLine("TEST", "打印机工作正常", 1)], packed_at="-",
     ))
+
+
+def goods_labels(sku: str, name: str, barcode: str | None, copies: int) -> bytes:
+    """``copies`` goods labels for ``sku`` as one TSPL job: its barcode, or the SKU code
+    itself as CODE128 when it has none (what the kiosk scans back is then the SKU)."""
+    return build_item_label(ItemLabel(code=barcode or sku, sku=sku, name=name), copies=copies)

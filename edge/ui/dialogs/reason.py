@@ -23,6 +23,7 @@ REASONS: dict[str, tuple[str, ...]] = {
     "override": ("packaging", "gift", "sku_weight", "checked"),
     "reprint": ("jam", "smudged", "damaged", "lost"),
     "count": ("miscounted", "unrecorded_receipt", "found_elsewhere", "recounted"),
+    "over": ("supplier_extra", "spares", "po_outdated", "checked"),
 }
 """Reason keys per purpose (texts in the i18n table under ``reason.<purpose>.<key>``)."""
 
@@ -41,7 +42,7 @@ class ReasonDialog(ModalScreen[str | None]):
     def __init__(self, purpose: str) -> None:
         super().__init__()
         self.purpose = purpose
-        """``override``, ``reprint`` or ``count``."""
+        """``override``, ``reprint``, ``count`` or ``over`` (an over-receipt)."""
 
     def compose(self) -> ComposeResult:
         t = cast("PacklineApp", self.app).t

@@ -7,13 +7,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
 from edge.ui.screens.base import KioskScreen
+from edge.ui.screens.receive import RECEIVE_ROLES
 from edge.ui.widgets.buttons import BigButton
 from edge.ui.widgets.scan_input import ScanInput
 from edge.ui.widgets.status_bar import StatusBar
 
 
 class HomeScreen(KioskScreen):
-    """Pack, devices, sign out."""
+    """Pack, receive (leads), devices, sign out."""
 
     CSS_PATH = "home.tcss"
 
@@ -25,6 +26,7 @@ class HomeScreen(KioskScreen):
             yield ScanInput(debounce_s=self.papp.services.settings.scan_debounce_s, id="scan")
             with Horizontal(id="home-actions"):
                 yield BigButton("", id="go-pack", variant="primary")
+                yield BigButton("", id="go-receive")
                 yield BigButton("", id="go-devices")
                 yield BigButton("", id="sign-out", variant="warning")
 
@@ -35,6 +37,9 @@ class HomeScreen(KioskScreen):
             t("signin.welcome", name=op["name"]) if op else t("home.title"))
         self.query_one(ScanInput).prompt = t("home.hint")
         self.query_one("#go-pack", BigButton).label = t("home.pack")
+        receive = self.query_one("#go-receive", BigButton)
+        receive.label = t("home.receive")
+        receive.display = op is not None and op["role"] in RECEIVE_ROLES
         self.query_one("#go-devices", BigButton).label = t("home.devices")
         self.query_one("#sign-out", BigButton).label = t("home.signout")
 
@@ -45,6 +50,8 @@ class HomeScreen(KioskScreen):
         bid = event.button.id
         if bid == "go-pack":
             self.papp.open_pack()
+        elif bid == "go-receive":
+            self.papp.open_receive()
         elif bid == "go-devices":
             self.papp.open_devices()
         elif bid == "sign-out":

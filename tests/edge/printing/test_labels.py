@@ -15,8 +15,10 @@ from edge.printing.labels import (
     STOCK_76X130,
     STOCK_100X180,
     Bitmap,
+    ItemLabel,
     TsplBuilder,
     WaybillLabel,
+    build_item_label,
     build_waybill,
     text_width,
     wrap,
@@ -182,3 +184,25 @@ def test_label_job_goes_through_the_real_adapter_byte_exact() -> None:
     fp = FakePrinter()
     fp.write(job)
     assert fp.output == job
+
+
+def test_goods_label_byte_exact() -> None:
+    """60×40 mm at 203 dpi (8 dots/mm, margin 16): name at (16,16), CODE128 96 dots high at
+    (16,48) with narrow 2 / wide 4, the SKU at 48 + 96 + 32 = 176; ``copies`` in PRINT."""
+    job = build_item_label(ItemLabel(code="6901234567892", sku="CUP-350", name="保温杯"), copies=3)
+    assert job == (
+        b"SIZE 60 mm,40 mm\r\nGAP 2 mm,0 mm\r\nDIRECTION 1,0\r\nREFERENCE 0,0\r\n"
+        b"DENSITY 10\r\nSPEED 4\r\nCLS\r\n"
+        + 'TEXT 16,16,"TSS24.BF2",0,1,1,"保温杯"\r\n'.encode("gb18030")
+        + b'BARCODE 16,48,"128",96,1,0,2,4,"6901234567892"\r\n'
+        b'TEXT 16,176,"TSS24.BF2",0,1,1,"SKU: CUP-350"\r\n'
+        b"PRINT 1,3\r\n")
+
+
+def test_goods_label_cuts_a_long_name_to_one_line() -> None:
+    """448 dots of text width hold 18 CJK characters: 20 become 17 and "…"."""
+    name = "一二三四五六七八九十" * 2
+    job = build_item_label(ItemLabel(code="X1", sku="X1", name=name))
+    assert f'"{name[:17]}…"'.encode("gb18030") in job
+    with pytest.raises(ValueError, match="copies"):
+        build_item_label(ItemLabel(code="X1", sku="X1", name=""), copies=0)

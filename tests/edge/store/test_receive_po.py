@@ -64,3 +64,19 @@ def test_refused_receipts_change_nothing(store: Store) -> None:
 def test_moving_average_by_hand(before: int, cost: int | None, qty: int, unit: int,
                                 after: int) -> None:
     assert moving_average(before, cost, qty, unit) == after
+
+
+def test_an_over_receipt_keeps_the_leads_reason(store: Store) -> None:
+    """The reason becomes the move's note and goes into the audit entry; a receipt without
+    one has no note."""
+    _po(store)
+    within = store.writer.receive_po("PO-1", 1, 4, location="A-01-01", operator_id="L01")
+    assert within.note is None
+    over = store.writer.receive_po("PO-1", 1, 8, location="A-01-01", operator_id="L01",
+                                   allow_over=True, reason="供应商多发 / Supplier sent extra")
+    assert over.note == "供应商多发 / Supplier sent extra"
+    (audit,) = store.queries.audit_log("po.over_receipt")
+    assert json.loads(audit["detail"]) == {"line_no": 1, "ordered": 10, "received": 12,
+                                           "move_id": over.move_id,
+                                           "reason": "供应商多发 / Supplier sent extra"}
+    assert _received(store) == 12

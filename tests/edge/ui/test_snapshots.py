@@ -89,11 +89,25 @@ async def devices(rig: Rig, pilot: Pilot[Any]) -> None:
     await wait_for(pilot, lambda: "1250" in str(pilot.app.screen.query_one("#scale-reading").render()))
 
 
+async def receive_scanning(rig: Rig, pilot: Pilot[Any]) -> None:
+    from tests.edge.ui.test_receive import PO, seed_po
+
+    seed_po(rig)
+    await scan(pilot, "B-L01")
+    await wait_for(pilot, lambda: name(pilot) == "HomeScreen")
+    await pilot.click("#go-receive")
+    await wait_for(pilot, lambda: name(pilot) == "ReceiveScreen")
+    await scan(pilot, PO)
+    await scan(pilot, CUP)
+    await scan(pilot, "16901234567899")  # a case of 12
+
+
 STATES: dict[str, Steps] = {
     "signin": signin, "home": home, "pack_verify_wrong_item": pack_verify_wrong_item,
     "pack_weight_mismatch": pack_weight_mismatch, "pack_shipped": pack_shipped,
     "pack_intercepted": pack_intercepted, "lead_dialog": lead_dialog,
     "reason_dialog": reason_dialog, "pin_dialog": pin_dialog, "devices": devices,
+    "receive_scanning": receive_scanning,
 }
 
 
