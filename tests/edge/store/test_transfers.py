@@ -81,3 +81,22 @@ def test_receiving_only_what_has_shipped(store: Store) -> None:
     with pytest.raises(LedgerError, match="不在进行中"):
         store.writer.receive_transfer("TR-1", 1, 2, location="Y-01-01", operator_id="P02")
     assert store.queries.balance("CUP-350", "Y-01-01") == 5
+
+
+def test_a_relayed_shipment_counts_at_a_sibling_station(store: Store) -> None:
+    """Another station of WH1 shipped 4: its move, relayed by the cloud, counts here too,
+    once however often it arrives."""
+    from datetime import UTC, datetime
+
+    from edge.domain.models import Move
+
+    _transfer(store)
+    at = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    relayed = Move(move_id="other-station-move-1", sku="CUP-350", location="A-01-01",
+                   qty_delta=-4, balance_after=-4, reason=MoveReason.TRANSFER_OUT,
+                   source_type="transfer", source_id="TR-1", source_line="1",
+                   operator_id="P09", station_id="ST2", device_id=None, occurred_at=at,
+                   recorded_at=at, reverses_move_id=None, note=None, warehouse_id="WH1")
+    store.writer.apply_remote_moves([relayed])
+    store.writer.apply_remote_moves([relayed])
+    assert _counts(store) == (4, 0)
