@@ -334,7 +334,9 @@ def close(conn: Connection, transfer_id: str, *, actor: str, reason: str,
 def on_moves(conn: Connection, moves: Sequence[MoveWire], *, now: datetime) -> int:
     """New moves from the stations (ingest, same transaction): each TRANSFER_OUT against a
     line of a transfer this cloud sent adds to the line's shipped count, each TRANSFER_IN to
-    its received count (a reversal, with its sign flipped, takes them back). The transfer
+    its received count (by its signed quantity). A reversal of such a move (reason
+REVERSAL) is not counted: a reversed shipment stays shipped here until someone closes the
+transfer short. The transfer
     moves to shipped / partial / received, and its new counts are sent to the stations of
     both warehouses (the destination may receive only what has shipped). Returns the moves
     counted; other moves, and moves naming no known line, change nothing here."""

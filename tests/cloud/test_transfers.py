@@ -74,7 +74,7 @@ def test_ship_receive_close_short_and_in_transit(cloud_engine: Engine) -> None:
             transfers.close(conn, tid, actor="lead", reason="x", now=NOW)
         assert transfers.send(conn, tid, actor="lead", now=NOW) == 2  # st-03 is revoked
         assert kinds(conn) == [("st-01", "open"), ("st-02", "open")]
-        # 30 cups and 20 lids shipped, one cup shipment reversed (+5), 28 cups received
+        # 35 cups shipped and 5 put back (a TRANSFER_OUT of +5): 30; 20 lids
         counted = transfers.on_moves(conn, [
             move(1, MoveReason.TRANSFER_OUT, -35), move(2, MoveReason.TRANSFER_OUT, +5),
             move(3, MoveReason.TRANSFER_OUT, -20, line=2, sku="LID"),
