@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cloud import audit, ledger_store
+from cloud import audit, ledger_store, transfers
 from cloud.db import schema
 from cloud.db.schema import sku_safety_stock, skus, station_alerts, stock_balances, stock_moves
 from cloud.db.schema_orders import reservations
@@ -160,13 +160,16 @@ def close_alert(conn: Connection, msg_id: str, *, actor: str, note: str, now: da
 @dataclass(frozen=True, slots=True)
 class SkuLevel:
     """A SKU's stock in one warehouse: on hand (all locations), held by open orders, the
-    rest available to sell, and its safety stock (None when not set)."""
+    rest available to sell, its safety stock (None when not set), and the units on their
+    way to it from another warehouse (在途: shipped by a transfer, not yet received; not
+    on hand, so not available either)."""
 
     warehouse_id: str
     sku: str
     on_hand: int
     reserved: int
     safety: int | None
+    in_transit: int = 0
 
     @property
     def available(self) -> int:
@@ -188,19 +191,23 @@ def _reserved() -> sa.Subquery:
 
 def levels(conn: Connection, *, warehouse_id: str | None = None, sku: str | None = None,
            limit: int = ALERT_LIST_MAX) -> list[SkuLevel]:
-    """Per warehouse and SKU: on hand (all locations), held by open orders, available and
-    safety stock — every SKU with stock or a reservation (an oversold one shows a negative
-    available), by warehouse and SKU."""
+    """Per warehouse and SKU: on hand (all locations), held by open orders, available,
+    safety stock and in transit to it — every SKU with stock, a reservation or units in
+    transit (an oversold one shows a negative available), by warehouse and SKU."""
     oh, rs, s = _on_hand(), _reserved(), sku_safety_stock.c
+    tr = transfers.in_transit_query().subquery("tr")
     keys = sa.union(sa.select(oh.c.warehouse_id, oh.c.sku).where(oh.c.on_hand != 0),
-                    sa.select(rs.c.warehouse_id, rs.c.sku).where(rs.c.held != 0)).subquery("k")
+                    sa.select(rs.c.warehouse_id, rs.c.sku).where(rs.c.held != 0),
+                    sa.select(tr.c.to_warehouse, tr.c.sku)).subquery("k")
     query = (
         sa.select(keys.c.warehouse_id, keys.c.sku,
                   sa.func.coalesce(oh.c.on_hand, 0).label("on_hand"),
-                  sa.func.coalesce(rs.c.held, 0).label("held"), s.qty.label("safety"))
+                  sa.func.coalesce(rs.c.held, 0).label("held"), s.qty.label("safety"),
+                  sa.func.coalesce(tr.c.in_transit, 0).label("in_transit"))
         .select_from(
             keys.outerjoin(oh, (oh.c.warehouse_id == keys.c.warehouse_id) & (oh.c.sku == keys.c.sku))
             .outerjoin(rs, (rs.c.warehouse_id == keys.c.warehouse_id) & (rs.c.sku == keys.c.sku))
+            .outerjoin(tr, (tr.c.to_warehouse == keys.c.warehouse_id) & (tr.c.sku == keys.c.sku))
             .outerjoin(sku_safety_stock, (s.warehouse_id == keys.c.warehouse_id)
                        & (s.sku == keys.c.sku)))
         .order_by(keys.c.warehouse_id, keys.c.sku).limit(limit))
@@ -209,7 +216,8 @@ def levels(conn: Connection, *, warehouse_id: str | None = None, sku: str | None
     if sku is not None:
         query = query.where(keys.c.sku == sku)
     return [SkuLevel(r.warehouse_id, r.sku, int(r.on_hand), int(r.held),
-                     None if r.safety is None else int(r.safety)) for r in conn.execute(query)]
+                     None if r.safety is None else int(r.safety), int(r.in_transit))
+            for r in conn.execute(query)]
 
 
 def below_safety(conn: Connection, *, limit: int = ALERT_LIST_MAX) -> list[SkuLevel]:

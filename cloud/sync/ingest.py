@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
-from cloud import ledger_store, purchasing
+from cloud import ledger_store, purchasing, transfers
 from cloud.db import in_chunks, write_transaction
 from cloud.db.schema import (
     dead_letters,
@@ -349,8 +349,10 @@ class Ingest:
         shipped = [(st, p.order_id) for st, _, p in batch.others if isinstance(p, ShipmentWire)]
         reservations.on_ingest(conn, new_ids, [oid for _, oid in shipped], now=now)
         # receipts against purchase orders: received counts and moving-average cost
-        purchasing.on_receipts(conn, list({w.move_id: w for _, w in batch.moves
-                                           if w.move_id in new_ids}.values()), now=now)
+        new_moves = list({w.move_id: w for _, w in batch.moves if w.move_id in new_ids}.values())
+        purchasing.on_receipts(conn, new_moves, now=now)
+        # transfers: shipped / received counts, status, the counts sent to both warehouses
+        transfers.on_moves(conn, new_moves, now=now)
         if shipped:  # a task moved off a station that shipped it meanwhile
             stations_of_orders.shipped_elsewhere(conn, shipped, now=now)
         for station, ack in batch.station_acks:

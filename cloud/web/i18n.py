@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloud.web.i18n_promotions import PROMOTION_MESSAGES
+from cloud.web.i18n_transfers import TRANSFER_MESSAGES
 
 LANGS: tuple[str, ...] = ("zh", "en")
 """Supported languages, default first."""
@@ -90,7 +91,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "stock.by_sku": ("按商品汇总", "By SKU"),
     "stock.by_location": ("按库位", "By location"),
     "stock.levels_title": ("库存 (按商品)", "Stock by SKU"),
-    "stock.levels_help": ("可用 = 现有 − 未发货订单占用; 可用为负即超卖。", "Available = on hand − held by unshipped orders; negative means oversold."),
+    "stock.levels_help": ("可用 = 现有 − 未发货订单占用; 可用为负即超卖。在途 = 调拨已调出、尚未调入本仓的数量 (不计入现有和可用)。",
+                          "Available = on hand − held by unshipped orders; negative means oversold. In transit = shipped to this warehouse by a transfer, not yet received (not on hand, not available)."),
     "adjust.title": ("库存调整", "Adjust stock"),
     "adjust.help": ("记录一笔手工调整: 数量填变动值 (减少填负数), 必须写明原因。调整记入流水与审计日志, 并下发到该仓库的工作站。",
                     "Record a manual adjustment: the quantity is the change (negative to take away), and a reason is required. It is written to the moves and the audit log and sent to the warehouse's stations."),
@@ -610,6 +612,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 """key → (Chinese, English)."""
 MESSAGES.update(PROMOTION_MESSAGES)
+MESSAGES.update(TRANSFER_MESSAGES)
 
 
 def normalize_lang(value: object) -> str:

@@ -45,6 +45,8 @@ class Permission(enum.StrEnum):
     PURCHASING_VIEW = "purchasing.view"
     PURCHASING_EDIT = "purchasing.edit"
     PURCHASING_APPROVE = "purchasing.approve"
+    TRANSFERS_VIEW = "transfers.view"
+    TRANSFERS_EDIT = "transfers.edit"
     PAYABLES_VIEW = "payables.view"
     PAYMENTS_RECORD = "payments.record"
     USERS_MANAGE = "users.manage"
@@ -75,6 +77,9 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
         Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PURCHASING_EDIT: frozenset({Role.PURCHASER, Role.MANAGER, Role.ADMIN}),
     Permission.PURCHASING_APPROVE: frozenset({Role.MANAGER, Role.ADMIN}),
+    Permission.TRANSFERS_VIEW: frozenset({
+        Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
+    Permission.TRANSFERS_EDIT: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.PAYABLES_VIEW: frozenset({Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PAYMENTS_RECORD: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),

@@ -341,6 +341,37 @@ def m012_order_lines_by_order_sku(db: Database) -> None:
 
 
 @migrations()
+def m013_transfers(db: Database) -> None:
+    """Transfers (调拨) the cloud sent: the source warehouse's stations ship them (TRANSFER_OUT
+    moves), the destination's receive them (TRANSFER_IN). ``qty_shipped`` / ``qty_received``
+    count this warehouse's moves (its own and relayed) and what the cloud reports of the
+    other warehouse, whichever is more (``Writer.upsert_transfer``)."""
+    db.executescript(
+        """
+        CREATE TABLE transfers (
+            transfer_id TEXT PRIMARY KEY,
+            from_warehouse TEXT NOT NULL,
+            to_warehouse TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'closed', 'cancelled')),
+            note TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX transfers_by_status ON transfers(status, transfer_id);
+        CREATE TABLE transfer_lines (
+            transfer_id TEXT NOT NULL REFERENCES transfers(transfer_id),
+            line_no INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            qty_shipped INTEGER NOT NULL DEFAULT 0,
+            qty_received INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (transfer_id, line_no)
+        );
+        """
+    )
+
+
+@migrations()
 def m015_orders_ship_by(db: Database) -> None:
     """The platform's ship-by deadline of each order to pack (``TaskWire.ship_by``, ISO
     UTC); NULL when the cloud did not send one. The kiosk warns when a parcel is late."""

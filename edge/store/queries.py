@@ -190,6 +190,13 @@ class Queries:
         sql = "SELECT code FROM locations" + (" WHERE warehouse_id = ?" if warehouse_id else "")
         return [r[0] for r in self.db.execute(sql + " ORDER BY code",
                                               [warehouse_id] if warehouse_id else []).fetchall()]
+    def open_transfer_lines(self) -> list[dict[str, Any]]:
+        """Lines of open transfers (to ship or to receive), by transfer and line."""
+        return list(self.db.query(
+            """SELECT t.transfer_id, t.from_warehouse, t.to_warehouse, l.line_no, l.sku, l.qty,
+                      l.qty_shipped, l.qty_received
+               FROM transfers t JOIN transfer_lines l USING (transfer_id)
+               WHERE t.status = 'open' ORDER BY t.transfer_id, l.line_no"""))
 
     def operators(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM operators WHERE active = 1 ORDER BY operator_id"))

@@ -149,6 +149,7 @@ class Writer:
                     with self.db.atomic():
                         applied.append(self._append(move, check=False))
                         self._count_receipt(move)
+                        self._count_transfer(move)
                 except sqlite3.IntegrityError as err:
                     self._alert_rows("relayed_move_refused", move.move_id,
                                      {"reason": str(err), "station_id": move.station_id})
@@ -672,6 +673,115 @@ class Writer:
                 "UPDATE purchase_order_lines SET qty_received = qty_received + ? "
                 "WHERE po_id = ? AND line_no = ?",
                 [move.qty_delta, move.source_id, int(move.source_line)])
+
+    # Transfers (调拨) as the cloud sends them; shipped at the source, received at the
+    # destination.
+    def upsert_transfer(self, transfer: dict[str, Any], lines: Sequence[dict[str, Any]]) -> None:
+        """Insert or refresh a transfer. Each line's shipped and received counts become the
+        larger of this station's count (its warehouse's moves) and the cloud's (which is how
+        the destination learns what the source shipped); counts only grow, so neither a late
+        copy nor a move the cloud has not seen yet lowers them."""
+        transfer_id = str(transfer["transfer_id"])
+        with self.transaction():
+            self.db.table("transfers").upsert({**transfer, "updated_at": self.now()},
+                                              pk="transfer_id")
+            self.db.conn.executemany(
+                """INSERT INTO transfer_lines (transfer_id, line_no, sku, qty, qty_shipped,
+                       qty_received) VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (transfer_id, line_no) DO UPDATE SET sku = excluded.sku,
+                       qty = excluded.qty,
+                       qty_shipped = MAX(qty_shipped, excluded.qty_shipped),
+                       qty_received = MAX(qty_received, excluded.qty_received)""",
+                [(transfer_id, ln["line_no"], ln["sku"], ln["qty"], ln.get("qty_shipped", 0),
+                  ln.get("qty_received", 0)) for ln in lines])
+
+    def _transfer_line(self, transfer_id: str, line_no: int, location: str,
+                       side: str) -> tuple[str, int, int, int]:
+        """(sku, qty, shipped, received) of an open transfer's line, checking that
+        ``location`` is in the warehouse of ``side`` (``from_warehouse`` or
+        ``to_warehouse``). Caller holds the transaction."""
+        row = self.db.execute(
+            f"SELECT status, {side} FROM transfers WHERE transfer_id = ?",
+            [transfer_id]).fetchone()
+        if row is None or row[0] != "open":
+            raise LedgerError(f"调拨单 {transfer_id} 不在进行中 / transfer {transfer_id} is not open")
+        warehouse_id, _ = self._location(location)
+        if warehouse_id != row[1]:
+            where = "调出" if side == "from_warehouse" else "调入"
+            raise LedgerError(f"库位 {location} 不在{where}仓库 {row[1]} / location {location} "
+                              f"is not in warehouse {row[1]}")
+        line = self.db.execute(
+            "SELECT sku, qty, qty_shipped, qty_received FROM transfer_lines "
+            "WHERE transfer_id = ? AND line_no = ?", [transfer_id, line_no]).fetchone()
+        if line is None:
+            raise LedgerError(f"调拨单 {transfer_id} 没有第 {line_no} 行 / no line {line_no} "
+                              f"on {transfer_id}")
+        return str(line[0]), int(line[1]), int(line[2]), int(line[3])
+
+    def ship_transfer(self, transfer_id: str, line_no: int, qty: int, *, location: str,
+                      operator_id: str) -> Move:
+        """Ship ``qty`` units of a transfer line from ``location`` (a location of the source
+        warehouse): one TRANSFER_OUT move (−qty; source ``transfer`` / id / line), sent to the
+        cloud like every move, and the line's shipped count, in one transaction. Refused: an
+        unknown, closed or cancelled transfer or line, a location outside the source
+        warehouse, a quantity below 1, more than the line still has to ship, and stock the
+        warehouse's negative-stock policy refuses."""
+        if qty < 1:
+            raise LedgerError("调出数量至少为 1 / ship at least 1 unit")
+        with self.transaction():
+            sku, total, shipped, _ = self._transfer_line(transfer_id, line_no, location,
+                                                         "from_warehouse")
+            if shipped + qty > total:
+                raise LedgerError(f"超出调拨数量: 第 {line_no} 行还剩 {total - shipped} 件 / "
+                                  f"more than ordered: line {line_no} has {total - shipped} left")
+            move = self._insert_move(MoveRequest(
+                sku=sku, location=location, qty_delta=-qty, reason=MoveReason.TRANSFER_OUT,
+                source_type="transfer", source_id=transfer_id, source_line=str(line_no),
+                operator_id=operator_id), outbox=True)
+            self._count_transfer(move)
+            return move
+
+    def receive_transfer(self, transfer_id: str, line_no: int, qty: int, *, location: str,
+                         operator_id: str) -> Move:
+        """Receive ``qty`` units of a transfer line at ``location`` (a location of the
+        destination warehouse): one TRANSFER_IN move (+qty) and the line's received count,
+        in one transaction. Refused: an unknown, closed or cancelled transfer or line, a
+        location outside the destination warehouse, a quantity below 1, and more than has
+        been shipped and not yet received (as this station knows it: the source's shipments
+        reach it through the cloud). There is no override: units that arrive without having
+        been shipped are a stock adjustment, not a transfer receipt."""
+        if qty < 1:
+            raise LedgerError("调入数量至少为 1 / receive at least 1 unit")
+        with self.transaction():
+            sku, _, shipped, received = self._transfer_line(transfer_id, line_no, location,
+                                                            "to_warehouse")
+            if received + qty > shipped:
+                raise LedgerError(f"超出已调出数量: 第 {line_no} 行在途 {shipped - received} 件 / "
+                                  f"more than shipped: line {line_no} has "
+                                  f"{shipped - received} in transit")
+            move = self._insert_move(MoveRequest(
+                sku=sku, location=location, qty_delta=qty, reason=MoveReason.TRANSFER_IN,
+                source_type="transfer", source_id=transfer_id, source_line=str(line_no),
+                operator_id=operator_id), outbox=True)
+            self._count_transfer(move)
+            return move
+
+    def _count_transfer(self, move: Move) -> None:
+        """A TRANSFER_OUT move against a transfer line adds to its shipped count, a
+        TRANSFER_IN to its received count (this station's own, or one relayed here)."""
+        if not (move.source_type == "transfer" and move.source_line
+                and move.source_line.isdigit()):
+            return
+        if move.reason == MoveReason.TRANSFER_OUT:
+            column, units = "qty_shipped", -move.qty_delta
+        elif move.reason == MoveReason.TRANSFER_IN:
+            column, units = "qty_received", move.qty_delta
+        else:
+            return
+        self.db.execute(
+            f"UPDATE transfer_lines SET {column} = {column} + ? "
+            "WHERE transfer_id = ? AND line_no = ?",
+            [units, move.source_id, int(move.source_line)])
 
     def set_sync_state(self, values: dict[str, str]) -> None:
         """Record the sync daemon's view of the link (read by ``edge.sync.status``)."""

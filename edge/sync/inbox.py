@@ -44,6 +44,7 @@ from edge.sync.schema import (
     ReleaseWire,
     ShippedWire,
     TaskWire,
+    TransferWire,
     decode,
     encode,
     up_topic,
@@ -89,6 +90,8 @@ def effect_for(payload: BaseModel) -> Callable[[Writer], None]:
         return lambda w: apply_release(w, payload)
     if isinstance(payload, PurchaseOrderWire):
         return lambda w: apply_po(w, payload)
+    if isinstance(payload, TransferWire):
+        return lambda w: apply_transfer(w, payload)
     if isinstance(payload, MovesWire):
         return lambda w: apply_moves(w, payload)
     if isinstance(payload, ShippedWire):
@@ -158,6 +161,12 @@ def apply_po(w: Writer, po: PurchaseOrderWire) -> None:
     """Store a purchase order to receive."""
     header = po.model_dump(mode="json", exclude={"lines"})
     w.upsert_purchase_order(header, [line.model_dump() for line in po.lines])
+
+
+def apply_transfer(w: Writer, t: TransferWire) -> None:
+    """Store a transfer to ship (source warehouse) or receive (destination)."""
+    header = t.model_dump(mode="json", exclude={"lines"})
+    w.upsert_transfer(header, [line.model_dump() for line in t.lines])
 
 
 class Inbox:

@@ -109,7 +109,8 @@ UP_KINDS: frozenset[str] = frozenset(
     {"move", "alert", "shipment", "sign_in", "ack", "resync", "health"})
 """Kinds a station sends on ``…/up/{kind}``."""
 DOWN_KINDS: frozenset[str] = frozenset(
-    {"ack", "catalog", "operators", "task", "intercept", "release", "po", "moves", "shipped"})
+    {"ack", "catalog", "operators", "task", "intercept", "release", "po", "transfer", "moves",
+     "shipped"})
 """Kinds the cloud sends on ``…/down/{kind}``."""
 
 
@@ -355,6 +356,32 @@ class PurchaseOrderWire(_Wire):
     lines: list[PoLineWire] = Field(min_length=1, max_length=1000)
 
 
+class TransferLineWire(_Wire):
+    """One line of a transfer: what to move and what the cloud has counted so far."""
+
+    line_no: int = Field(ge=1, le=10_000)
+    sku: str = Field(min_length=1, max_length=64)
+    qty: int = Field(ge=1, le=10_000_000)
+    qty_shipped: int = Field(default=0, ge=-10_000_000, le=10_000_000)
+    """Shipped at the source warehouse as the cloud has counted it (what the destination
+    may receive)."""
+    qty_received: int = Field(default=0, ge=-10_000_000, le=10_000_000)
+    """Received at the destination as the cloud has counted it."""
+
+
+class TransferWire(_Wire):
+    """A transfer (调拨) between two warehouses (kind ``transfer``), for the stations of
+    both: the source ships it, the destination receives it. Sent again when it is
+    cancelled or closed, and when the cloud counts new shipments or receipts."""
+
+    transfer_id: str = Field(min_length=1, max_length=64)
+    from_warehouse: str = Field(min_length=1, max_length=64)
+    to_warehouse: str = Field(min_length=1, max_length=64)
+    status: str = Field(default="open", pattern=r"^(open|closed|cancelled)$")
+    note: str | None = Field(default=None, max_length=1000)
+    lines: list[TransferLineWire] = Field(min_length=1, max_length=1000)
+
+
 class ResyncWire(_Wire):
     """A station restored from its backup asks the cloud for what the copy lacks (kind
     ``resync``, sent once through the outbox; its ``msg_id`` is the idempotency key).
@@ -437,6 +464,7 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("down", "intercept"): InterceptWire,
     ("down", "release"): ReleaseWire,
     ("down", "po"): PurchaseOrderWire,
+    ("down", "transfer"): TransferWire,
     ("down", "moves"): MovesWire,
     ("down", "shipped"): ShippedWire,
 }

@@ -41,6 +41,11 @@ HEAD = "0026_ship_by"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
+    "transfers": {"id", "from_warehouse", "to_warehouse", "status", "note", "created_by",
+                  "created_at", "sent_by", "sent_at", "closed_by", "closed_at", "close_reason",
+                  "cancel_reason", "updated_at"},  # 0025
+    "transfer_lines": {"transfer_id", "line_no", "sku", "qty", "qty_shipped", "qty_received",
+                       "qty_missing"},  # 0025
     "supplier_payments": {"id", "supplier_id", "amount_fen", "paid_on", "method", "reference",
                           "note", "reverses", "recorded_by", "recorded_at"},  # 0022
     # 0020_promotions

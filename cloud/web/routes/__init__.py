@@ -20,6 +20,7 @@ from cloud.web.routes import (
     purchasing,
     stations,
     stock,
+    transfers,
     users,
 )
 
@@ -28,5 +29,6 @@ def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes,
             *order_merge.routes, *order_notes.routes, *orders.routes, *promotions.routes, *products.routes,
-            *mappings.routes, *purchasing.routes, *payables.routes, *users.routes,
+            *mappings.routes, *purchasing.routes, *transfers.routes,
+            *payables.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]

@@ -44,6 +44,8 @@ INTENDED: dict[Permission, set[Role]] = {
     P.PURCHASING_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
     P.PURCHASING_EDIT: {R.PURCHASER, R.MANAGER, R.ADMIN},
     P.PURCHASING_APPROVE: {R.MANAGER, R.ADMIN},
+    P.TRANSFERS_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
+    P.TRANSFERS_EDIT: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.PAYABLES_VIEW: {R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
     P.PAYMENTS_RECORD: {R.FINANCE, R.MANAGER, R.ADMIN},
     P.USERS_MANAGE: {R.ADMIN},
@@ -94,7 +96,7 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
            "mapping_id:int": "1", "msg_id": "no-such-alert",
            "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
            "po_id": "PO-NONE", "supplier_id": "NO-SUCH", "promotion_id:int": "1",
-           "shop_id": "shop-pdd"}
+           "shop_id": "shop-pdd", "transfer_id": "TR-NONE"}
     guarded = [(m, p, a) for m, p, a in endpoints(app) if isinstance(a, Permission)]
     assert {a for _m, _p, a in guarded} == set(Permission)  # every permission guards a route
     checked = 0
@@ -131,7 +133,8 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
             | (audit_log.c.action == "alert.done") | audit_log.c.action.like("operator.%")
             | audit_log.c.action.like("po.%") | audit_log.c.action.like("supplier.%")
             | audit_log.c.action.like("payment.%") | audit_log.c.action.like("promotion.%")
-            | audit_log.c.action.like("review_rules.%"))).all()
+            | audit_log.c.action.like("review_rules.%")
+            | audit_log.c.action.like("transfer.%"))).all()
 
 
 async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.AsyncClient,
@@ -141,7 +144,7 @@ async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.As
            "mapping_id:int": "1", "msg_id": "no-such-alert",
            "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
            "po_id": "PO-NONE", "supplier_id": "NO-SUCH", "promotion_id:int": "1",
-           "shop_id": "shop-pdd"}
+           "shop_id": "shop-pdd", "transfer_id": "TR-NONE"}
     csrf = await token(client)
     for method, path, access in endpoints(app):
         if not isinstance(access, Permission):

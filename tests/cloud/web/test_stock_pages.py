@@ -204,9 +204,9 @@ async def test_stock_by_sku_shows_reserved_and_available(
              "created_at": T0}])
     page = (await client.get("/stock?view=sku")).text
     assert cells(page, "levels-table") == [
-        ["WH1", "SKU-1", "保温杯 500ml", "12", "3", "9", "10"],
-        ["WH1", "SKU-2", "帆布袋", "7", "0", "7", ""],
-        ["WH1", "SKU-3", "雨伞", "0", "2", "-2", ""]]
+        ["WH1", "SKU-1", "保温杯 500ml", "12", "3", "9", "10", ""],
+        ["WH1", "SKU-2", "帆布袋", "7", "0", "7", "", ""],
+        ["WH1", "SKU-3", "雨伞", "0", "2", "-2", "", ""]]
     assert 'class="negative"' in page
     one = (await client.get("/stock?view=sku&sku=SKU-3")).text
     assert [row[1] for row in cells(one, "levels-table")] == ["SKU-3"]

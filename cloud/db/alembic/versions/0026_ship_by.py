@@ -1,7 +1,7 @@
 """ship_by: each order's platform ship-by deadline (发货时限)
 
 Revision ID: 0026_ship_by
-Revises: 0024_order_search
+Revises: 0025_transfers
 Create Date: 2026-12-04
 
 * ``orders.ship_by`` — PDD's ``last_ship_time``; Taobao's payment time + 48 hours (its
@@ -18,7 +18,7 @@ from alembic import op
 import cloud.db.types
 
 revision: str = "0026_ship_by"
-down_revision: str | None = "0024_order_search"
+down_revision: str | None = "0025_transfers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
