@@ -7,7 +7,8 @@ province (``*`` for every other province) with the first weight (首重) and its
 additional step (续重) and its price. A new card for a carrier replaces the old one from its
 day; parcels shipped before keep the old price. A parcel's charge is derived from its
 ``station_shipments`` row (carrier, weight, day shipped in China Standard Time) and the
-receiver's province (``orders.receiver_masked``, not masked), never stored: a card entered
+receiver's province (``orders.receiver_masked``, not masked; matched by its short name, so
+``浙江省`` takes the card's ``浙江`` row), never stored: a card entered
 late, or corrected, reprices the parcels it covers, which is what checking a bill needs.
 A parcel without a weight, or without a card or row for it, is 未计费 with the reason.
 
@@ -55,6 +56,9 @@ GRAMS_PER_KG: Final = 1000
 """Grams in a kilogram (bills give weights in kg)."""
 ROW_COLUMNS: Final = 5
 """Columns of a card row: province, first grams, first price, step grams, step price."""
+PROVINCE_SUFFIXES: Final = ("特别行政区", "壮族自治区", "回族自治区", "维吾尔自治区", "自治区",
+                             "省", "市")
+"""Endings dropped to match a province (``浙江省`` on the order, ``浙江`` on the card)."""
 MAX_BILL_ROWS: Final = 200_000
 """Most lines read from one courier bill."""
 
@@ -157,6 +161,16 @@ class CourierStatement:
                       key=lambda r: (-r[3], r[0]))
 
 
+def province_key(name: str) -> str:
+    """A province's short name: ``浙江省`` → ``浙江``, ``广西壮族自治区`` → ``广西``,
+    ``上海市`` → ``上海``; ``*`` and unknown text stay as they are."""
+    name = name.strip()
+    for suffix in PROVINCE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def _problem_row(n: int, zh: str, en: str) -> Problem:
     return Problem("rows", f"第 {n} 行: {zh}", f"row {n}: {en}")
 
@@ -181,6 +195,7 @@ def parse_rows(text: str) -> tuple[list[Rate], list[Problem]]:
                                          "step-price"))
             continue
         province, first_g, first_p, step_g, step_p = parts
+        province = province_key(province)
         bad = False
         if len(province) > PROVINCE_MAX:
             problems.append(_problem_row(n, "省份太长", "province too long"))
@@ -289,7 +304,7 @@ def statement(conn: Connection, carrier: str, start: date, end: date) -> Courier
     parcels = []
     for r in rows:
         day = local_day(r.shipped_at)
-        province = str((r.receiver_masked or {}).get("province") or "")
+        province = province_key(str((r.receiver_masked or {}).get("province") or ""))
         weight = None if r.weight_g is None else int(r.weight_g)
         card = _card_on(its_cards, day)
         rate = card.rate_for(province) if card else None

@@ -28,10 +28,10 @@ CARD_DEC = "浙江 1000 3.50 500 0.80\n"  # from 2 December; no * row
 
 
 PARCELS = [  # waybill, carrier, province, grams, shipped (Beijing)
-    ("W1", "ZTO", "浙江", 2350, (12, 1, 10)),
+    ("W1", "ZTO", "浙江省", 2350, (12, 1, 10)),  # matched to the card's 浙江
     ("W2", "ZTO", "浙江", 1000, (12, 1, 11)),
     ("W3", "ZTO", "浙江", 1001, (12, 1, 12)),
-    ("W4", "ZTO", "广东", 1500, (12, 1, 13)),
+    ("W4", "ZTO", "广东省", 1500, (12, 1, 13)),
     ("W5", "ZTO", "浙江", None, (12, 1, 14)),
     ("W6", "ZTO", "浙江", 1600, (12, 2, 0, 10)),  # 1 December in UTC, 2 December in Beijing
     ("W7", "ZTO", "广东", 800, (12, 2, 9)),
@@ -70,6 +70,12 @@ def seed(engine: Engine, *, cards: bool = True) -> None:
 def test_rate_boundaries(grams: int, fen: int) -> None:
     # 浙江 1000 3.00 1000 1.00: 3.00 up to 1,000 g, then 1.00 per started 1,000 g
     assert cc.Rate("浙江", 1000, 300, 1000, 100).charge(grams) == fen
+
+
+def test_province_key() -> None:
+    assert [cc.province_key(p) for p in ("浙江省", "浙江", "上海市", "广西壮族自治区",
+                                         "香港特别行政区", "*", "")] == [
+        "浙江", "浙江", "上海", "广西", "香港", "*", ""]
 
 
 def test_statement_with_replaced_card_and_unbilled(cloud_engine: Engine) -> None:
