@@ -106,3 +106,23 @@ supplier_payments = sa.Table(
 """Payments to suppliers (migration ``0022_supplier_payments``), never edited or deleted: a
 payment recorded by mistake is cancelled by a reversal row (negative amount, ``reverses``
 naming it, at most one per payment). See :mod:`cloud.payables`."""
+
+courier_rates = sa.Table(
+    "courier_rates",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("carrier", sa.String(16), nullable=False),
+    sa.Column("effective_from", sa.Date(), nullable=False),
+    sa.Column("province", sa.String(16), nullable=False),
+    sa.Column("first_g", sa.Integer(), nullable=False),
+    sa.Column("first_fen", sa.Integer(), nullable=False),
+    sa.Column("step_g", sa.Integer(), nullable=False),
+    sa.Column("step_fen", sa.Integer(), nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("carrier", "effective_from", "province", name="uq_courier_rates_row"),
+)
+"""运费模板 (migration ``0027_courier_charges``): one row per carrier, effective day and
+destination province (``*``: every other province): first weight and its price, then each
+additional step and its price. A card (all rows of one carrier and day) applies to parcels
+shipped from that day until the carrier's next card. See :mod:`cloud.courier_charges`."""

@@ -49,6 +49,8 @@ class Permission(enum.StrEnum):
     TRANSFERS_EDIT = "transfers.edit"
     PAYABLES_VIEW = "payables.view"
     PAYMENTS_RECORD = "payments.record"
+    COURIER_VIEW = "courier.view"
+    COURIER_RATES_EDIT = "courier.rates"
     USERS_MANAGE = "users.manage"
     OPERATORS_MANAGE = "operators.manage"
     AUDIT_VIEW = "audit.view"
@@ -82,6 +84,8 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.TRANSFERS_EDIT: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.PAYABLES_VIEW: frozenset({Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PAYMENTS_RECORD: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
+    Permission.COURIER_VIEW: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
+    Permission.COURIER_RATES_EDIT: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.OPERATORS_MANAGE: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.AUDIT_VIEW: frozenset({Role.ADMIN}),

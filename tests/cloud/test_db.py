@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0026_ship_by"
+HEAD = "0027_courier_charges"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -46,6 +46,8 @@ EXPECTED_TABLES = {
                   "cancel_reason", "updated_at"},  # 0025
     "transfer_lines": {"transfer_id", "line_no", "sku", "qty", "qty_shipped", "qty_received",
                        "qty_missing"},  # 0025
+    "courier_rates": {"id", "carrier", "effective_from", "province", "first_g", "first_fen",
+                      "step_g", "step_fen", "created_by", "created_at"},  # 0027
     "supplier_payments": {"id", "supplier_id", "amount_fen", "paid_on", "method", "reference",
                           "note", "reverses", "recorded_by", "recorded_at"},  # 0022
     # 0020_promotions

@@ -8,6 +8,7 @@ from cloud.web.routes import (
     account,
     audit,
     auth,
+    courier,
     home,
     mappings,
     operators,
@@ -30,5 +31,5 @@ def all_routes() -> list[BaseRoute]:
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes,
             *order_merge.routes, *order_notes.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *purchasing.routes, *transfers.routes,
-            *payables.routes, *users.routes,
+            *payables.routes, *courier.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]

@@ -48,6 +48,8 @@ INTENDED: dict[Permission, set[Role]] = {
     P.TRANSFERS_EDIT: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.PAYABLES_VIEW: {R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
     P.PAYMENTS_RECORD: {R.FINANCE, R.MANAGER, R.ADMIN},
+    P.COURIER_VIEW: {R.FINANCE, R.MANAGER, R.ADMIN},
+    P.COURIER_RATES_EDIT: {R.FINANCE, R.MANAGER, R.ADMIN},
     P.USERS_MANAGE: {R.ADMIN},
     P.OPERATORS_MANAGE: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.AUDIT_VIEW: {R.ADMIN},
@@ -132,8 +134,8 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
             | (audit_log.c.action == "catalog.import") | (audit_log.c.action == "stock.adjust")
             | (audit_log.c.action == "alert.done") | audit_log.c.action.like("operator.%")
             | audit_log.c.action.like("po.%") | audit_log.c.action.like("supplier.%")
-            | audit_log.c.action.like("payment.%") | audit_log.c.action.like("promotion.%")
-            | audit_log.c.action.like("review_rules.%")
+            | audit_log.c.action.like("payment.%") | audit_log.c.action.like("courier_%")
+            | audit_log.c.action.like("promotion.%") | audit_log.c.action.like("review_rules.%")
             | audit_log.c.action.like("transfer.%"))).all()
 
 
