@@ -172,7 +172,20 @@ def test_station_killed_mid_upload_then_restarted(tmp_path: Path, moto: Moto, bu
             spool = tmp_path / ".station.db-backup" / "spool"
             return m["uploaded_txid"] == m["txid"] > 0 and not list(spool.glob("*.ltx"))
 
-        wait_for(caught_up, timeout=40, step=0.1)
+        want = rows(db)
+        probes = iter(range(1_000_000))
+
+        def restores_all() -> bool:
+            # meta.json left by the killed runner already reads "caught up" before the new runner
+            # has looked at the WAL, so "caught up" alone is not enough: the target must hold
+            # every row the station wrote
+            if not caught_up():
+                return False
+            probe = tmp_path / f"probe-{next(probes)}.db"
+            restore(open_target(url, s3_client=moto.client()), str(probe))
+            return rows(probe) == want
+
+        wait_for(restores_all, timeout=60, step=0.2)
     finally:
         stop_pid(proc)
     txids = l0_txids(moto, bucket, "station-01/app.db")
