@@ -279,7 +279,7 @@ def statement(conn: Connection, supplier_id: str, start: date, end: date) -> Sta
         amount = int(r.qty) * int(r.unit_cost_fen)
         entries.append((local_day(r.at), 0, len(entries), StatementLine(
             local_day(r.at), "receipt", r.po_id,
-            f"{r.sku} × {r.qty} @ {Decimal(int(r.unit_cost_fen)) / 100}", amount, 0, 0)))
+            f"{r.sku} × {r.qty} @ {Decimal(int(r.unit_cost_fen)) / 100:.2f}", amount, 0, 0)))
     for r in payments:
         kind = "reversal" if r.reverses is not None else "payment"
         ref = f"#{r.id}" + (f" {r.reference}" if r.reference else "")

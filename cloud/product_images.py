@@ -81,14 +81,26 @@ def save(conn: Connection, sku: str, data: bytes, *, data_dir: Path, actor: str,
     return name
 
 
-def load(conn: Connection, sku: str, *, data_dir: Path) -> tuple[bytes, str] | None:
-    """The SKU's stored image and its media type, or None (no image, or a path not written
+def _stored_file(conn: Connection, sku: str, data_dir: Path) -> tuple[Path, str] | None:
+    """The SKU's image file and its stored name, or None (no image, or a path not written
     here — the demo catalog names files that do not exist)."""
     path = conn.execute(sa.select(skus.c.image_path).where(skus.c.sku == sku)).scalar()
     if not path or not STORED_NAME.fullmatch(path):
         return None
     file = data_dir / path
-    if not file.is_file():
+    return (file, path) if file.is_file() else None
+
+
+def exists(conn: Connection, sku: str, *, data_dir: Path) -> bool:
+    """Whether the SKU has an image stored here (without reading it)."""
+    return _stored_file(conn, sku, data_dir) is not None
+
+
+def load(conn: Connection, sku: str, *, data_dir: Path) -> tuple[bytes, str] | None:
+    """The SKU's stored image and its media type, or None (see ``_stored_file``)."""
+    found = _stored_file(conn, sku, data_dir)
+    if found is None:
         return None
+    file, path = found
     media = {s: m for s, m in MEDIA_TYPES.values()}[path.rsplit(".", 1)[1]]
     return file.read_bytes(), media

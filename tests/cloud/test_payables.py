@@ -93,7 +93,7 @@ def test_balances_statement_and_reversal(cloud_engine: Engine) -> None:
         (3, "reversal", 0, -80_000, 91_000, False),
         (3, "payment", 0, 70_000, 21_000, False)]
     assert (st.received_fen, st.paid_fen, st.closing_fen) == (66_000, 70_000, 21_000)
-    assert st.lines[1].detail == "LID × 50 @ 3.2" and st.lines[1].ref == "PO1"
+    assert st.lines[1].detail == "LID × 50 @ 3.20" and st.lines[1].ref == "PO1"
     # a period before anything: opening and closing 0, no lines
     with cloud_engine.connect() as conn:
         early = payables.statement(conn, "S1", date(2026, 11, 1), date(2026, 11, 27))

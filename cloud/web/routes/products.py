@@ -57,7 +57,7 @@ async def product_list(request: Request) -> Response:
 async def _form_page(request: Request, form: ProductForm, *, sku: str | None,
                      errors: list[Problem] | None = None, status_code: int = 200) -> Response:
     has_image = sku is not None and await read(
-        request, product_images.load, sku, data_dir=web(request).settings.data_dir) is not None
+        request, product_images.exists, sku, data_dir=web(request).settings.data_dir)
     return render(request, "product_form.html", {
         "form": form, "sku": sku, "errors": errors or [], "has_image": has_image,
         "form_errors": [p for p in errors or [] if p.field == ""],
