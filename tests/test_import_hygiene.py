@@ -1,4 +1,5 @@
-"""Import direction, checked by importing each module in a fresh interpreter (harlequin's way).
+"""Import direction, checked by importing modules in fresh interpreters (harlequin's way): each station
+core module alone; the cloud modules all together, then one by one to name a culprit.
 
 The domain, the store and the wire schema must not pull in UI, device or network libraries;
 cloud modules must not pull in the station's store, UI or hardware code.
@@ -50,20 +51,41 @@ def test_edge_core_imports_no_ui_device_or_network_library(module: str) -> None:
     assert bad == [], f"{module} pulls in {bad}"
 
 
+def imported_after_all(modules: list[str]) -> list[str]:
+    """Names in ``sys.modules`` after importing every one of ``modules`` in one fresh
+    interpreter: the union of what each pulls in (a module's body runs once, whichever
+    import comes first), so a forbidden name absent here is absent for each of them."""
+    code = ("import importlib, json, sys\n"
+            f"for m in {modules!r}:\n    importlib.import_module(m)\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    names: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return names
+
+
+def station_parts(loaded: list[str]) -> list[str]:
+    """The station modules among ``loaded`` that no cloud module may pull in."""
+    return sorted(m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN_IN_CLOUD))
+
+
 def test_cloud_modules_do_not_import_the_station() -> None:
     # Alembic's env.py and revision scripts only run inside alembic; everything else is imported.
     cloud = [m for m in modules_under("cloud") if ".alembic" not in m]
     assert "cloud" in cloud and "cloud.db" in cloud
-    for module in cloud:
-        loaded = imported_after(module)
-        bad = sorted(m for m in loaded
-                     if any(m == f or m.startswith(f + ".") for f in FORBIDDEN_IN_CLOUD))
-        assert bad == [], f"{module} pulls in {bad}"
+    loaded = imported_after_all(cloud)
+    assert set(cloud) <= set(loaded)
+    if station_parts(loaded):                 # name the culprit: each module on its own
+        culprits = {m: bad for m in cloud if (bad := station_parts(imported_after(m)))}
+        raise AssertionError(f"cloud modules pull in the station: {culprits}")
 
 
 def test_the_check_itself_sees_a_forbidden_import() -> None:
-    """Guard against a vacuous test: a module known to import click is seen doing so."""
+    """Guard against a vacuous test: a module known to import click is seen doing so, and a
+    forked import of a station module is seen pulling in the station's store."""
     assert "click" in imported_after("edge.__main__")
+    assert station_parts(imported_after_all(["cloud.db", "edge.store.writer"])) != []
 
 
 FILE_IO_CALLS = {"open", "read_bytes", "read_text", "write_bytes", "write_text", "fdopen",
