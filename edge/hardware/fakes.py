@@ -368,7 +368,7 @@ __all__ = [
     "KeyEvent",
     "ScaleSimulator",
     "TsplCommand",
-    "parse_tspl",
     "key_events",
     "key_input_events",
+    "parse_tspl",
 ]
