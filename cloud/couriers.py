@@ -16,14 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from cloud import audit
-from cloud.db import write_transaction
+from cloud.crypto import Sealer
+from cloud.db import shops, write_transaction
 from cloud.db.schema_couriers import courier_accounts, courier_choices, courier_templates
-from cloud.errors import CloudError
+from cloud.db.schema_orders import shop_config
+from cloud.errors import InputError, Problem
 from cloud.marketplaces.base import BranchAccount, MarketplaceClient, StandardTemplate
+from cloud.marketplaces.errors import MarketplaceError
+from cloud.shops import ShopError, open_client
 
 CARRIER_NAMES: dict[str, str] = {
     "ZTO": "中通快递", "YTO": "圆通速递", "STO": "申通快递", "YUNDA": "韵达快递",
@@ -31,10 +36,6 @@ CARRIER_NAMES: dict[str, str] = {
     "DB": "德邦快递", "YZXB": "邮政快递包裹", "JTSD": "极兔速递", "ZJS": "宅急送快递",
 }
 """Chinese courier names by carrier code (printed on the label)."""
-
-
-class CourierError(CloudError):
-    """A courier choice names a branch, address or template the shop does not have."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,30 @@ async def refresh(engine: Engine, shop_id: str, client: MarketplaceClient, *,
     return accounts, templates
 
 
+async def refresh_shop(engine: Engine, sealer: Sealer, shop_id: str, *,
+                       http: httpx.AsyncClient, now: datetime) -> tuple[int, int]:
+    """:func:`refresh` through the shop's own client: (branch accounts, templates) stored.
+    An unusable shop or a platform refusal raises :class:`InputError` (nothing changed)."""
+    try:
+        sc = open_client(engine, sealer, shop_id, http=http)
+        accounts, templates = await refresh(engine, shop_id, sc.client, now=now)
+    except ShopError as err:
+        raise InputError([Problem("", f"店铺不可用: {err}", f"shop not usable: {err}")]) from err
+    except MarketplaceError as err:
+        raise InputError([Problem("", f"平台未接受: {err}",
+                                  f"the platform refused: {err}")]) from err
+    return len(accounts), len(templates)
+
+
+def shop_list(conn: Connection) -> Sequence[Any]:
+    """Every shop with its waybill courier (``carrier_code``; None before it is set up)."""
+    return conn.execute(sa.select(shops.c.id, shops.c.name, shops.c.platform,
+                                  shop_config.c.carrier_code)
+                        .select_from(shops.outerjoin(shop_config,
+                                                     shop_config.c.shop_id == shops.c.id))
+                        .order_by(shops.c.id)).all()
+
+
 def accounts_of(conn: Connection, shop_id: str) -> Sequence[Any]:
     """The shop's stored branch accounts, by courier then branch."""
     c = courier_accounts.c
@@ -123,22 +148,25 @@ def choose(conn: Connection, shop_id: str, carrier_code: str, *, branch_code: st
            address_index: int, template_id: str, actor: str, now: datetime) -> Choice:
     """Record the manager's sender address (``address_index`` into the branch's stored
     addresses) and template for the shop and courier, with an audit entry. Raises
-    :class:`CourierError` (nothing written) for a branch, address or template the shop's
-    stored accounts do not have."""
+    :class:`InputError` (nothing written, problems on ``address`` / ``template``) for a
+    branch, address or template the shop's stored accounts do not have."""
     a, t = courier_accounts.c, courier_templates.c
     branch = conn.execute(sa.select(courier_accounts).where(
         a.shop_id == shop_id, a.carrier_code == carrier_code,
         a.branch_code == branch_code)).first()
-    if branch is None:
-        raise CourierError("网点不存在 / no such branch")
-    addresses = list(branch.addresses or [])
-    if not 0 <= address_index < len(addresses):
-        raise CourierError("发件地址不存在 / no such sender address")
+    addresses = list(branch.addresses or []) if branch is not None else []
     template = conn.execute(sa.select(courier_templates).where(
         t.shop_id == shop_id, t.carrier_code == carrier_code,
         t.template_id == template_id)).first()
+    problems = []
+    if not 0 <= address_index < len(addresses):
+        problems.append(Problem("address", "请选择该快递网点的发件地址",
+                                "choose a sender address of this courier's branches"))
     if template is None:
-        raise CourierError("模板不存在 / no such template")
+        problems.append(Problem("template", "请选择该快递的模板",
+                                "choose a template of this courier"))
+    if problems or template is None:
+        raise InputError(problems)
     addr = {k: str(addresses[address_index].get(k, ""))
             for k in ("province", "city", "district", "detail")}
     values = dict(branch_code=branch_code, template_id=template_id, template_url=template.url,
