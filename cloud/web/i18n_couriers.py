@@ -26,6 +26,8 @@ COURIER_ACCOUNT_MESSAGES: dict[str, tuple[str, str]] = {
     "ca.address": ("发件地址", "Sender address"),
     "ca.template": ("模板", "Template"),
     "ca.save": ("保存选择", "Save choice"),
+    "ca.preview": ("面单预览 (示例收件人; 条码和二维码为示意)",
+                   "Label preview (sample receiver; barcode and QR code are stand-ins)"),
     "ca.current": ("当前: {branch} · {address} · 模板 {template} ({by})",
                    "Current: {branch} · {address} · template {template} ({by})"),
     "ca.none_chosen": ("未选择: 取面单时用店铺默认发件人, 不指定模板。",

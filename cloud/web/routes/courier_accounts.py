@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy.engine import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -17,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from cloud import audit, couriers
 from cloud.errors import InputError, Problem
+from cloud.label_preview import preview_png, sample
 from cloud.web import session
 from cloud.web.context import read, web, write
 from cloud.web.forms import text
@@ -113,9 +115,24 @@ async def choose(request: Request) -> Response:
     return RedirectResponse(f"/shops/{shop_id}/couriers", status_code=303)
 
 
+@requires(Permission.COURIER_ACCOUNTS)
+async def preview(request: Request) -> Response:
+    """PNG of the station's label with the chosen sender on the chosen template's size
+    (sample receiver, items and routing); 400 when the courier has no choice yet."""
+    ctx, shop_id = web(request), request.path_params["shop_id"]
+    carrier = text(request.query_params, "carrier", 32) or ""
+    got = await read(request, sample, ctx.sealer, shop_id, carrier, ctx.now())
+    if got is None:
+        return Response("未选择发件地址和模板 / nothing chosen", status_code=400,
+                        media_type="text/plain; charset=utf-8")
+    png = await run_in_threadpool(preview_png, *got)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
 routes: list[BaseRoute] = [
     Route("/shops/couriers", shops_page, methods=["GET"]),
     Route("/shops/{shop_id}/couriers", accounts_page, methods=["GET"]),
     Route("/shops/{shop_id}/couriers/refresh", refresh, methods=["POST"]),
     Route("/shops/{shop_id}/couriers/choose", choose, methods=["POST"]),
+    Route("/shops/{shop_id}/couriers/preview.png", preview, methods=["GET"]),
 ]

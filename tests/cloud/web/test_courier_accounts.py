@@ -6,12 +6,14 @@ Runs on SQLite and PostgreSQL (the ``cloud_engine`` fixture)."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 from sqlalchemy.engine import Engine
 
 from cloud.crypto import Sealer
@@ -111,6 +113,12 @@ async def test_manager_chooses_sender_and_the_label_carries_it(
         assert actions == [("u-manager", "courier.refresh"), ("u-manager", "courier.choose")]
         page = (await client.get(f"/shops/{shop_id}/couriers")).text
         assert 'value="571001|1" checked' in page and f'value="{large}" selected' in page
+        assert f'id="preview-ZTO"' in page
+        png = await client.get(f"/shops/{shop_id}/couriers/preview.png?carrier=ZTO")
+        assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(png.content)).size == (800, 1440)  # 100×180 mm × 8 dots
+        none = await client.get(f"/shops/{shop_id}/couriers/preview.png?carrier=YTO")
+        assert none.status_code == 400  # nothing chosen for YTO
         await client.post("/lang", data={"csrf_token": csrf, "lang": "en", "next": "/"})
         assert "Courier accounts of" in (await client.get(f"/shops/{shop_id}/couriers")).text
 
