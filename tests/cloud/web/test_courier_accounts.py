@@ -113,7 +113,7 @@ async def test_manager_chooses_sender_and_the_label_carries_it(
         assert actions == [("u-manager", "courier.refresh"), ("u-manager", "courier.choose")]
         page = (await client.get(f"/shops/{shop_id}/couriers")).text
         assert 'value="571001|1" checked' in page and f'value="{large}" selected' in page
-        assert f'id="preview-ZTO"' in page
+        assert 'id="preview-ZTO"' in page
         png = await client.get(f"/shops/{shop_id}/couriers/preview.png?carrier=ZTO")
         assert png.status_code == 200 and png.headers["content-type"] == "image/png"
         assert Image.open(io.BytesIO(png.content)).size == (800, 1440)  # 100×180 mm × 8 dots
