@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from cloud.db import (
+    schema_couriers,  # noqa: F401  (registers the courier account tables)
     schema_orders,  # noqa: F401  (registers the order tables on metadata)
     schema_purchasing,  # noqa: F401  (and the purchasing tables)
     schema_transfers,  # noqa: F401  (and the transfer tables)

@@ -261,9 +261,13 @@ waybills = sa.Table(
     sa.Column("carrier_code", sa.String(32), nullable=False),
     sa.Column("print_data", sa.Text(), nullable=False),
     sa.Column("issued_at", UtcDateTime(), nullable=False),
+    sa.Column("label", json_type(), nullable=True),  # 0028_courier_accounts
     sa.Index("ix_waybills_waybill_no", "waybill_no"),  # 0024_order_search
 )
-"""E-waybills issued by the platform at allocation; ``print_data`` is opaque and forwarded."""
+"""E-waybills issued by the platform at allocation; ``print_data`` is opaque and forwarded.
+``label``: what the station's self-drawn label needs besides (``edge.sync.schema.TaskLabelWire``
+fields: courier name, the sender the waybill was taken with, sort code, package centre);
+NULL for waybills issued before 0028."""
 
 order_intercepts = sa.Table(
     "order_intercepts",

@@ -194,6 +194,62 @@ class Waybill:
     """The caller's request id echoed back."""
     parent_number: str = ""
     """Parent waybill number (快运母单号), empty if none."""
+    sort_code: str = ""
+    """Sort code (大头笔) when the reply gives it in plain form, else empty."""
+    package_centre: str = ""
+    """Package centre (集包地) when the reply gives it in plain form, else empty."""
+
+
+@dataclass(frozen=True)
+class SenderAddress:
+    """A sender address registered with a courier branch (``shipp_address_cols[]``)."""
+
+    province: str
+    """Province."""
+    city: str
+    """City."""
+    district: str
+    """District."""
+    detail: str
+    """Street address."""
+
+
+@dataclass(frozen=True)
+class BranchAccount:
+    """One branch account of a courier e-waybill subscription, with its balance."""
+
+    carrier: str
+    """Carrier code (``wp_code`` / ``cp_code``)."""
+    branch_code: str
+    """Branch (网点) code."""
+    branch_name: str
+    """Branch name."""
+    quantity: int
+    """Waybills left (余额)."""
+    allocated: int
+    """Waybills issued."""
+    cancelled: int
+    """Waybills cancelled."""
+    recycled: int
+    """Waybills recycled."""
+    addresses: tuple[SenderAddress, ...]
+    """Sender addresses of the branch."""
+
+
+@dataclass(frozen=True)
+class StandardTemplate:
+    """A courier's standard print template (``standard_templates[]``)."""
+
+    carrier: str
+    """Carrier code."""
+    template_id: str
+    """``standard_template_id``."""
+    name: str
+    """``standard_template_name``."""
+    url: str
+    """``standard_template_url``: the ``template_url`` of waybill requests."""
+    waybill_type: int
+    """``standard_waybill_type``."""
 
 
 @dataclass(frozen=True)
@@ -358,6 +414,14 @@ class MarketplaceClient(Protocol):
         self, carrier_code: str, sender: Address, packages: Sequence[WaybillRequest]
     ) -> list[Waybill]:
         """Request e-waybills (≤10 packages per call)."""
+        ...
+
+    async def waybill_accounts(self, carrier: str = "") -> list[BranchAccount]:
+        """E-waybill subscriptions: branch accounts, balances and sender addresses."""
+        ...
+
+    async def standard_templates(self, carrier: str = "") -> list[StandardTemplate]:
+        """Standard print templates, of every carrier or of one."""
         ...
 
     async def set_seller_note(self, order_id: str, note: str, flag: int) -> None:
@@ -536,3 +600,54 @@ async def read_window(
             if old is None or order.updated_at >= old.updated_at:
                 seen[order.order_id] = order
     return list(seen.values())
+
+
+def parse_branch_accounts(
+    subscriptions: list[Any], carrier_key: str, unwrap: Callable[[Any, str], list[Any]]
+) -> list[BranchAccount]:
+    """Branch accounts of ``waybill_apply_subscription_cols[]`` (PDD §1.7.8; Cainiao in the
+    same shape, ``unwrap`` reading TOP's wrapped lists)."""
+    out = []
+    for sub in subscriptions:
+        s = as_dict(sub, field_name="waybill_apply_subscription_col")
+        carrier = as_str(s.get(carrier_key), field_name=carrier_key)
+        for acc in unwrap(s.get("branch_account_cols"), "waybill_branch_account"):
+            a = as_dict(acc, field_name="branch_account_col")
+            addresses = tuple(SenderAddress(
+                province=as_str(d.get("province")), city=as_str(d.get("city")),
+                district=as_str(d.get("district")), detail=as_str(d.get("detail")))
+                for d in (as_dict(x, field_name="shipp_address_col")
+                          for x in unwrap(a.get("shipp_address_cols"), "address_dto")))
+            out.append(BranchAccount(
+                carrier=carrier, branch_code=as_str(a.get("branch_code")),
+                branch_name=as_str(a.get("branch_name")),
+                quantity=as_int(a.get("quantity"), field_name="quantity", default=0),
+                allocated=as_int(a.get("allocated_quantity"), field_name="allocated_quantity",
+                                 default=0),
+                cancelled=as_int(a.get("cancel_quantity"), field_name="cancel_quantity",
+                                 default=0),
+                recycled=as_int(a.get("recycled_quantity"), field_name="recycled_quantity",
+                                default=0),
+                addresses=addresses))
+    return out
+
+
+def parse_standard_templates(
+    datas: list[Any], carrier_key: str, unwrap: Callable[[Any, str], list[Any]]
+) -> list[StandardTemplate]:
+    """Templates of ``result.datas[]`` (``pdd.cloudprint.stdtemplates.get`` §1.7.8; Cainiao
+    in the same shape)."""
+    out = []
+    for data in datas:
+        d = as_dict(data, field_name="datas[]")
+        carrier = as_str(d.get(carrier_key), field_name=carrier_key)
+        for t in unwrap(d.get("standard_templates"), "standard_template_do"):
+            e = as_dict(t, field_name="standard_template")
+            out.append(StandardTemplate(
+                carrier=carrier, template_id=as_id(e.get("standard_template_id"),
+                                                   field_name="standard_template_id"),
+                name=as_str(e.get("standard_template_name")),
+                url=as_str(e.get("standard_template_url"), field_name="standard_template_url"),
+                waybill_type=as_int(e.get("standard_waybill_type"),
+                                    field_name="standard_waybill_type", default=0)))
+    return out

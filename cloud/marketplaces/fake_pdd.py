@@ -36,6 +36,7 @@ from cloud.marketplaces.fake_server import (
     FakeBase,
     FakeSettings,
     read_params,
+    standard_templates,
 )
 from cloud.marketplaces.generator import (
     Event,
@@ -179,6 +180,8 @@ class FakePdd(FakeBase):
             "pdd.logistics.online.send": self._online_send,
             "pdd.order.note.update": self._note_update,
             "pdd.waybill.get": self._waybill,
+            "pdd.waybill.search": self._waybill_search,
+            "pdd.cloudprint.stdtemplates.get": self._stdtemplates,
             "pdd.goods.quantity.update": self._quantity,
             "pdd.refund.list.increment.get": self._refunds,
         }
@@ -479,6 +482,9 @@ class FakePdd(FakeBase):
                 if value.startswith("~") and (not self.settings.accept_cipher_recipient
                                               or self.decrypt_value(orders[0], value) is None):
                     raise PddFail(50001, "业务服务错误", "收件人密文无效")
+            refused = self.waybill_book.take(wp_code, req.get("sender"))
+            if refused:
+                raise PddFail(50001, "业务服务错误", refused)
             number = self._waybill_number(wp_code)
             print_data = json.dumps({
                 "encryptedData": base64.b64encode(hashlib.sha256(
@@ -486,11 +492,36 @@ class FakePdd(FakeBase):
                 "signature": hashlib.md5(number.encode(), usedforsecurity=False).hexdigest(),
                 "templateUrl": str(dto.get("template_url", "")),
                 "ver": "fake_waybill_print_v1"}, separators=(",", ":"))
-            self.waybills.append(IssuedWaybill(number, wp_code, tuple(orders), object_id,
-                                               dict(recipient)))
+            sender = req.get("sender")
+            self.waybills.append(IssuedWaybill(
+                number, wp_code, tuple(orders), object_id, dict(recipient),
+                dict(sender) if isinstance(sender, dict) else {},
+                str(dto.get("template_url", ""))))
             modules.append({"object_id": object_id, "waybill_code": number,
                             "print_data": print_data, "parent_waybill_code": ""})
         return {"pdd_waybill_get_response": {"modules": modules}}
+
+    def _wp_code(self, params: dict[str, str]) -> str:
+        """The optional ``wp_code`` filter: empty, or a known carrier code."""
+        wp_code = params.get("wp_code", "")
+        if wp_code and wp_code not in {c[1] for c in self.settings.carriers}:
+            raise PddFail(10000, "参数错误", f"wp_code 无效: {wp_code}")
+        return wp_code
+
+    def _waybill_search(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.waybill.search`` (§1.7.8): subscriptions per courier with their branch
+        accounts, balances and sender addresses. The spec gives the branch fields; the
+        root key and the subscription's ``wp_code`` follow the API's naming."""
+        cols = [sub.model_dump() for sub in self.waybill_book.of(self._wp_code(params))]
+        return {"pdd_waybill_search_response": {"waybill_apply_subscription_cols": cols}}
+
+    def _stdtemplates(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.cloudprint.stdtemplates.get`` (§1.7.8): every available carrier's standard
+        templates (76×130 and 100×180), or one carrier's with ``wp_code``."""
+        wp_code = self._wp_code(params)
+        codes = [(i, c[1]) for i, c in enumerate(self.settings.carriers) if c[3] and wp_code in ("", c[1])]
+        return {"pdd_cloudprint_stdtemplates_get_response": {"result": {"datas": standard_templates(
+            codes, "https://file-link.pinduoduo.com/fake_std_template_")}}}
 
     def _waybill_number(self, wp_code: str) -> str:
         n = 10**11 + len(self.waybills) * 7919 + self.gen.rng.randrange(7919)

@@ -46,6 +46,137 @@ FAULT_KINDS = ("rate_limit", "token_expired", "business", "timeout", "malformed"
 """Faults the injector can produce."""
 
 
+class FakeSenderAddress(BaseModel):
+    """A sender address of a waybill branch account (``shipp_address_cols[]``). The spec
+    names the list only (docs/specs/marketplaces.md §1.7.8); the fields here are the
+    address shape of the waybill request's ``sender.address``."""
+
+    model_config = ConfigDict(extra="forbid")
+    province: str
+    """Province."""
+    city: str
+    """City."""
+    district: str
+    """District."""
+    detail: str
+    """Street address."""
+
+
+class FakeBranchAccount(BaseModel):
+    """One branch (网点) account of a courier subscription, with its waybill balance."""
+
+    model_config = ConfigDict(extra="forbid")
+    branch_code: str
+    """Branch code."""
+    branch_name: str
+    """Branch name."""
+    quantity: int
+    """Waybills left (balance); each issued waybill takes one."""
+    allocated_quantity: int = 0
+    """Waybills issued so far."""
+    cancel_quantity: int = 0
+    """Waybills cancelled."""
+    recycled_quantity: int = 0
+    """Waybills recycled."""
+    shipp_address_cols: list[FakeSenderAddress] = Field(default_factory=list)
+    """Sender addresses registered with the branch."""
+
+
+class FakeSubscription(BaseModel):
+    """A courier's e-waybill subscription (``waybill_apply_subscription_cols[]``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    wp_code: str
+    """Carrier code (TOP: ``cp_code``)."""
+    branch_account_cols: list[FakeBranchAccount]
+    """Branch accounts."""
+
+
+FAKE_BALANCE = 100_000
+"""Default waybill balance of each fake branch account: more than any test takes."""
+
+
+def _default_subscriptions() -> list[FakeSubscription]:
+    home = FakeSenderAddress(province="浙江省", city="杭州市", district="余杭区",
+                             detail="仓前街道文一西路 1 号 Packline 仓")
+    second = FakeSenderAddress(province="浙江省", city="杭州市", district="萧山区",
+                               detail="宁围街道 88 号 二号仓")
+    return [
+        FakeSubscription(wp_code="ZTO", branch_account_cols=[FakeBranchAccount(
+            branch_code="571001", branch_name="中通杭州余杭网点", quantity=FAKE_BALANCE,
+            shipp_address_cols=[home, second])]),
+        FakeSubscription(wp_code="YTO", branch_account_cols=[FakeBranchAccount(
+            branch_code="571088", branch_name="圆通杭州萧山网点", quantity=FAKE_BALANCE,
+            shipp_address_cols=[second])]),
+    ]
+
+
+ROUTING: dict[str, tuple[str, str]] = {
+    "浙江省": ("310-A01", "杭州转运中心"), "江苏省": ("200-B12", "苏州集包中心"),
+    "上海市": ("021-C03", "上海集包中心"), "广东省": ("510-D07", "广州转运中心"),
+    "北京市": ("100-E01", "北京集包中心"),
+}
+"""Fake sort code (大头笔) and package centre (集包地) by the recipient's province."""
+ROUTING_OTHER = ("999-Z99", "全国中转集包")
+"""Routing for provinces :data:`ROUTING` does not list."""
+
+
+def routing_of(province: str) -> tuple[str, str]:
+    """The fake's (sort code, package centre) for a recipient province."""
+    return ROUTING.get(province, ROUTING_OTHER)
+
+
+STANDARD_TEMPLATES: tuple[tuple[int, str, int], ...] = ((1, "76×130", 6), (2, "100×180", 1))
+"""(id offset, size, ``standard_waybill_type``) of the fake's standard templates per
+carrier: the 76×130 一联单 and the 100×180 二联单. The type values are the fake's own
+(the spec lists the field, not its values)."""
+TEMPLATE_ID_BASE = 10_000
+"""A carrier's template ids are ``TEMPLATE_ID_BASE × carrier index + offset``."""
+
+
+def standard_templates(codes: list[tuple[int, str]], url_base: str) -> list[dict[str, Any]]:
+    """``datas[]``: per (index in the carrier list, carrier code), its standard templates
+    (§1.7.8 field names); ids stay the same whether one carrier or all are asked."""
+    return [{"wp_code": code, "standard_templates": [{
+        "standard_template_id": TEMPLATE_ID_BASE * (i + 1) + off,
+        "standard_template_name": f"{code} 标准模板 {size}",
+        "standard_template_url": f"{url_base}{TEMPLATE_ID_BASE * (i + 1) + off}",
+        "standard_waybill_type": kind,
+    } for off, size, kind in STANDARD_TEMPLATES]} for i, code in codes]
+
+
+class WaybillBook:
+    """The fake's courier subscriptions and their balances (shared by both fakes)."""
+
+    def __init__(self, subscriptions: list[FakeSubscription]) -> None:
+        self.subscriptions = [s.model_copy(deep=True) for s in subscriptions]
+        """Live subscriptions: balances move as waybills are issued."""
+
+    def of(self, wp_code: str | None) -> list[FakeSubscription]:
+        """Subscriptions, of one carrier when ``wp_code`` is given."""
+        return [s for s in self.subscriptions if wp_code in (None, "", s.wp_code)]
+
+    def take(self, wp_code: str, sender: Any) -> str | None:
+        """Take one waybill from the branch whose sender addresses hold ``sender``'s
+        address (else the carrier's first branch). Returns an error text when the carrier
+        has subscriptions but the branch's balance is used up; None when taken or when
+        the carrier has no subscription (the fake then issues without counting)."""
+        subs = self.of(wp_code)
+        if not subs:
+            return None
+        branches = [b for s in subs for b in s.branch_account_cols]
+        detail = ""
+        if isinstance(sender, dict) and isinstance(sender.get("address"), dict):
+            detail = str(sender["address"].get("detail", ""))
+        branch = next((b for b in branches
+                       if any(a.detail == detail for a in b.shipp_address_cols)), branches[0])
+        if branch.quantity <= 0:
+            return f"{branch.branch_name} 面单余额不足"
+        branch.quantity -= 1
+        branch.allocated_quantity += 1
+        return None
+
+
 class FakeSettings(BaseModel):
     """Settings shared by the fake platforms."""
 
@@ -86,6 +217,10 @@ class FakeSettings(BaseModel):
     """Push messages not ACKed/confirmed within this many seconds are delivered again."""
     max_order_age_days: int = 90
     """Incremental APIs return only orders created within this many days."""
+    waybill_subscriptions: list[FakeSubscription] = Field(default_factory=_default_subscriptions)
+    """Courier subscriptions (branches, balances, sender addresses) answered by
+    ``pdd.waybill.search`` / ``cainiao.waybill.ii.search``; issuing a waybill of a
+    subscribed carrier takes one from the branch of the request's sender."""
 
 
 class FaultInjector:
@@ -291,6 +426,8 @@ class FakeBase(abc.ABC):
         """Ground truth: accepted stock updates, in order."""
         self.waybills: list[IssuedWaybill] = []
         """Ground truth: issued e-waybills."""
+        self.waybill_book = WaybillBook(settings.waybill_subscriptions)
+        """Courier subscriptions and their live balances."""
         self.calls: Counter[str] = Counter()
         """Gateway calls received per API (including rejected ones)."""
         self.rejections: list[tuple[str, str]] = []

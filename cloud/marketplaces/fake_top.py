@@ -31,6 +31,8 @@ from cloud.marketplaces.fake_server import (
     FakeBase,
     FakeSettings,
     read_params,
+    routing_of,
+    standard_templates,
 )
 from cloud.marketplaces.generator import (
     Event,
@@ -149,6 +151,8 @@ class FakeTop(FakeBase):
             "taobao.trade.memo.update": self._memo_update,
             "taobao.logistics.consign.resend": self._resend,
             "cainiao.waybill.ii.get": self._waybill,
+            "cainiao.waybill.ii.search": self._waybill_search,
+            "cainiao.cloudprint.stdtemplates.get": self._stdtemplates,
             "taobao.item.quantity.update": self._quantity,
             "taobao.refunds.receive.get": self._refunds,
             "taobao.top.oaid.decrypt": self._oaid_decrypt,
@@ -420,18 +424,75 @@ class FakeTop(FakeBase):
                               "收件人信息不完整")
             n = 10**11 + len(self.waybills) * 7919 + self.gen.rng.randrange(7919)
             number = {"SF": f"SF{n:013d}", "YTO": f"YT{n:013d}"}.get(cp_code, f"7{n:014d}")
-            print_data = json.dumps({
+            refused = self.waybill_book.take(cp_code, req.get("sender"))
+            if refused:
+                raise TopFail(15, "Remote service error", "isv.waybill-balance-insufficient",
+                              refused)
+            content: dict[str, Any] = {
                 "encryptedData": base64.b64encode(hashlib.sha256(
                     f"{number}|{self.seed}".encode()).digest()).decode(),
                 "signature": hashlib.md5(number.encode(), usedforsecurity=False).hexdigest(),
                 "templateURL": str(dto.get("template_url", "")),
-                "ver": "fake_waybill_print_v1"}, separators=(",", ":"))
-            self.waybills.append(IssuedWaybill(number, cp_code, tuple(orders), object_id,
-                                               dict(recipient)))
+                "ver": "fake_waybill_print_v1"}
+            if not req.get("need_encrypt"):
+                # §2.6.5: ``data`` is print_data's plain form. Its inner fields are not in
+                # the spec: the fake's (routingInfo.sortation / consolidation, as Cainiao's
+                # plain print data is commonly read) are [unverified].
+                province = str((recipient.get("address") or {}).get("province", ""))
+                sort_code, centre = routing_of(province)
+                content["data"] = {"waybillCode": number, "cpCode": cp_code, "routingInfo": {
+                    "sortation": {"name": sort_code},
+                    "consolidation": {"name": centre}}}
+            print_data = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+            sender = req.get("sender")
+            self.waybills.append(IssuedWaybill(
+                number, cp_code, tuple(orders), object_id, dict(recipient),
+                dict(sender) if isinstance(sender, dict) else {},
+                str(dto.get("template_url", ""))))
             modules.append({"object_id": object_id, "waybill_code": number,
                             "print_data": print_data, "parent_waybill_code": "",
                             "cp_code": cp_code, "real_cp_code": cp_code})
         return {"modules": modules if simplify else {"waybill_cloud_print_response": modules}}
+
+    def _cp_code(self, params: dict[str, str]) -> str:
+        """The optional ``cp_code`` filter: empty, or a known carrier code."""
+        cp_code = params.get("cp_code", "")
+        if cp_code and cp_code not in {c[1] for c in self.settings.carriers}:
+            raise TopFail(41, "Invalid Arguments", "isv.invalid-parameter:cp_code",
+                          f"cp_code 无效: {cp_code}")
+        return cp_code
+
+    def _waybill_search(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
+        """``cainiao.waybill.ii.search``. The spec has no section for it: the fields follow
+        ``pdd.waybill.search`` (§1.7.8) with ``cp_code`` for ``wp_code``; lists are wrapped
+        the TOP way (§2.4) under element names of the fake's choosing
+        (``waybill_apply_subscription_info``, ``waybill_branch_account``, ``address_dto``)."""
+        cols = []
+        for sub in self.waybill_book.of(self._cp_code(params)):
+            branches = []
+            for b in sub.branch_account_cols:
+                acc = b.model_dump()
+                addrs = acc.pop("shipp_address_cols")
+                acc["shipp_address_cols"] = addrs if simplify else {"address_dto": addrs}
+                branches.append(acc)
+            cols.append({"cp_code": sub.wp_code, "branch_account_cols":
+                         branches if simplify else {"waybill_branch_account": branches}})
+        return {"waybill_apply_subscription_cols":
+                cols if simplify else {"waybill_apply_subscription_info": cols}}
+
+    def _stdtemplates(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
+        """``cainiao.cloudprint.stdtemplates.get``. Not in the spec: the shape follows
+        ``pdd.cloudprint.stdtemplates.get`` (§1.7.8, ``result.datas[]``) with ``cp_code``;
+        URLs take §2.6.5's form ``http://cloudprint.cainiao.com/template/standard/${id}``;
+        lists wrapped the TOP way (element names the fake's own)."""
+        cp_code = self._cp_code(params)
+        codes = [(i, c[1]) for i, c in enumerate(self.settings.carriers) if cp_code in ("", c[1])]
+        datas = []
+        for d in standard_templates(codes, "http://cloudprint.cainiao.com/template/standard/"):
+            temps = d["standard_templates"]
+            datas.append({"cp_code": d["wp_code"], "standard_templates":
+                          temps if simplify else {"standard_template_do": temps}})
+        return {"result": {"datas": datas if simplify else {"standard_template_result": datas}}}
 
     def _quantity(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
         self._need(params, "num_iid", "quantity")

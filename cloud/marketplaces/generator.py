@@ -494,3 +494,7 @@ class IssuedWaybill:
     """Caller's request id."""
     recipient: dict[str, object] = field(default_factory=dict)
     """Recipient as sent."""
+    sender: dict[str, object] = field(default_factory=dict)
+    """Sender as sent."""
+    template_url: str = ""
+    """Template URL as sent."""

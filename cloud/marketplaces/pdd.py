@@ -21,6 +21,7 @@ import httpx
 
 from cloud.marketplaces.base import (
     Address,
+    BranchAccount,
     DecryptItem,
     LogisticsCompany,
     MarketplaceClient,
@@ -30,6 +31,7 @@ from cloud.marketplaces.base import (
     PlatformOrder,
     Receiver,
     RefundEvent,
+    StandardTemplate,
     StockUpdate,
     Token,
     Waybill,
@@ -39,6 +41,8 @@ from cloud.marketplaces.base import (
     as_int,
     as_list,
     as_str,
+    parse_branch_accounts,
+    parse_standard_templates,
     parse_time,
     read_window,
     yuan_to_fen,
@@ -84,6 +88,8 @@ ROOTS: dict[str, str] = {
     "pdd.logistics.online.send": "logistics_online_send_response",
     "pdd.order.note.update": "response",
     "pdd.waybill.get": "pdd_waybill_get_response",
+    "pdd.waybill.search": "pdd_waybill_search_response",
+    "pdd.cloudprint.stdtemplates.get": "pdd_cloudprint_stdtemplates_get_response",
     "pdd.goods.quantity.update": "goods_quantity_update_response",
     "pdd.refund.list.increment.get": "refund_increment_get_response",
     "pdd.time.get": "time_get_response",
@@ -487,6 +493,23 @@ class PddClient(GatewayClient):
                                     api="pdd.waybill.get")
         return out
 
+    async def waybill_accounts(self, carrier: str = "") -> list[BranchAccount]:
+        """``pdd.waybill.search``: branch accounts (balance, sender addresses) per courier."""
+        body = as_dict(await self.call("pdd.waybill.search",
+                                       {"wp_code": carrier} if carrier else {}))
+        subs = as_list(body.get("waybill_apply_subscription_cols", []),
+                       field_name="waybill_apply_subscription_cols")
+        return parse_branch_accounts(subs, "wp_code", _plain_list)
+
+    async def standard_templates(self, carrier: str = "") -> list[StandardTemplate]:
+        """``pdd.cloudprint.stdtemplates.get``: standard templates (their URLs are the
+        ``template_url`` of ``pdd.waybill.get``)."""
+        body = as_dict(await self.call("pdd.cloudprint.stdtemplates.get",
+                                       {"wp_code": carrier} if carrier else {}))
+        result = as_dict(body.get("result"), field_name="result")
+        return parse_standard_templates(
+            as_list(result.get("datas", []), field_name="datas"), "wp_code", _plain_list)
+
     async def update_stock(self, update: StockUpdate) -> None:
         """``pdd.goods.quantity.update`` (update_type 1 full, 2 incremental)."""
         params: dict[str, Any] = {"goods_id": update.item_id, "quantity": update.quantity,
@@ -524,6 +547,11 @@ class PddClient(GatewayClient):
                     if old is None or event.updated_at >= old.updated_at:
                         seen[event.refund_id] = event
         return list(seen.values())
+
+
+def _plain_list(value: Any, element: str) -> list[Any]:
+    """A PDD list (never wrapped); a missing one is empty."""
+    return as_list(value if value is not None else [], field_name=element)
 
 
 def _numeric(value: str) -> int | str:

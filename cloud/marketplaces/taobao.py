@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import time
 import urllib.parse
@@ -21,6 +22,7 @@ import httpx
 
 from cloud.marketplaces.base import (
     Address,
+    BranchAccount,
     LogisticsCompany,
     MarketplaceClient,
     OrderLine,
@@ -30,6 +32,7 @@ from cloud.marketplaces.base import (
     PushMessage,
     Receiver,
     RefundEvent,
+    StandardTemplate,
     StockUpdate,
     Token,
     Waybill,
@@ -40,6 +43,8 @@ from cloud.marketplaces.base import (
     as_list,
     as_str,
     format_beijing,
+    parse_branch_accounts,
+    parse_standard_templates,
     parse_time,
     read_window,
     yuan_to_fen,
@@ -443,11 +448,30 @@ class TaobaoClient(GatewayClient):
                 print_data=as_str(d.get("print_data"), field_name="print_data"),
                 object_id=as_str(d.get("object_id"), field_name="object_id"),
                 parent_number=as_str(d.get("parent_waybill_code")),
+                **routing_of(d.get("print_data")),
             ))
         if not out or any(not w.number for w in out):
             raise MalformedResponse("cainiao.waybill.ii.get: 未返回面单号", platform=PLATFORM,
                                     api="cainiao.waybill.ii.get")
         return out
+
+    async def waybill_accounts(self, carrier: str = "") -> list[BranchAccount]:
+        """``cainiao.waybill.ii.search``: branch accounts (balance, sender addresses) per
+        courier, read in ``pdd.waybill.search``'s shape (the spec has no section for it)."""
+        body = await self.call("cainiao.waybill.ii.search",
+                               {"cp_code": carrier} if carrier else {})
+        subs = top_list(body.get("waybill_apply_subscription_cols") or [],
+                        "waybill_apply_subscription_info")
+        return parse_branch_accounts(subs, "cp_code", _top_list_or_empty)
+
+    async def standard_templates(self, carrier: str = "") -> list[StandardTemplate]:
+        """``cainiao.cloudprint.stdtemplates.get``, read in the PDD shape (§1.7.8)."""
+        body = await self.call("cainiao.cloudprint.stdtemplates.get",
+                               {"cp_code": carrier} if carrier else {})
+        result = as_dict(body.get("result"), field_name="result")
+        return parse_standard_templates(
+            top_list(result.get("datas") or [], "standard_template_result"), "cp_code",
+            _top_list_or_empty)
 
     async def update_stock(self, update: StockUpdate) -> None:
         """``taobao.item.quantity.update`` (type 1 full, 2 incremental)."""
@@ -530,6 +554,25 @@ class TaobaoClient(GatewayClient):
             await self.call("taobao.tmc.messages.confirm",
                             {"s_message_ids": ",".join(message_ids[i:i + 200]),
                              "group_name": group or None}, needs_token=False)
+
+
+def _top_list_or_empty(value: Any, element: str) -> list[Any]:
+    """:func:`top_list`, a missing list read as empty."""
+    return top_list(value if value is not None else [], element)
+
+
+def routing_of(print_data: Any) -> dict[str, str]:
+    """Sort code (大头笔) and package centre (集包地) from ``print_data``'s plain form
+    (``data``, §2.6.5), when it is there; encrypted or unreadable print data gives none.
+    The inner field names (``routingInfo.sortation.name``, ``.consolidation.name``) are
+    [unverified]; the print data itself is forwarded unchanged either way."""
+    try:
+        data = json.loads(print_data)["data"]["routingInfo"]
+        sort_code = str(data.get("sortation", {}).get("name", ""))
+        centre = str(data.get("consolidation", {}).get("name", ""))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}
+    return {"sort_code": sort_code, "package_centre": centre}
 
 
 def _numeric(value: str) -> int | str:

@@ -146,7 +146,7 @@ def move_offline_tasks(engine: Engine, shop_id: str, *, now: datetime,
             intercept(conn, row.id, row.station_id, f"moved:{now.isoformat()}:{target}",
                       f"任务已转到 {target} / task moved to {target}", now=now)
             send_task(conn, target, build_task(conn, row, wb.waybill_no, wb.carrier_code,
-                                               wb.print_data), now=now)
+                                               wb.print_data, wb.label), now=now)
             conn.execute(sa.update(orders).where(o.id == row.id).values(
                 station_id=target, updated_at=now))
             conn.execute(sa.insert(audit_log).values(

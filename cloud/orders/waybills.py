@@ -24,15 +24,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from cloud.couriers import carrier_name, one_line, waybill_sender
 from cloud.db import write_transaction
 from cloud.db.schema_orders import orders, waybills
-from cloud.marketplaces.base import Address, WaybillRequest
+from cloud.marketplaces.base import Address, Waybill, WaybillRequest
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
 from cloud.orders.claims import claim_waybills, release_waybill_claims
 from cloud.orders.parcels import lines_of, platform_order_ids
 from cloud.orders.reservations import reconcile
 from cloud.sync.outbound import send_task
-from edge.sync.schema import TaskLineWire, TaskWire
+from edge.sync.schema import TaskLabelWire, TaskLineWire, TaskWire
 
 log = logging.getLogger("packline.waybills")
 
@@ -66,9 +67,11 @@ def _sender(sender: dict[str, str]) -> Address:
                    district=sender.get("district", ""), detail=sender.get("detail", ""))
 
 
-def build_task(conn: Connection, row: Any, waybill_no: str, carrier: str, print_data: str) -> TaskWire:
+def build_task(conn: Connection, row: Any, waybill_no: str, carrier: str, print_data: str,
+               label: dict[str, Any] | None = None) -> TaskWire:
     """The pack task of order ``row`` (an ``orders`` row) with its waybill. A merged
-    parcel's task carries its members' lines after the primary's, numbered on."""
+    parcel's task carries its members' lines after the primary's, numbered on. ``label``
+    (``waybills.label``: courier name, sender, routing) goes along for the station's label."""
     parcel = lines_of(conn, row.id)
     lines: list[tuple[int, Any, Any]]
     if len({oid for oid, *_rest in parcel}) > 1:
@@ -85,6 +88,7 @@ def build_task(conn: Connection, row: Any, waybill_no: str, carrier: str, print_
         receiver_masked={k: masked.get(k, "") for k in ("name", "phone", "address")},
         buyer_note=row.buyer_note or None, ordered_at=row.ordered_at or row.first_seen_at,
         ship_by=row.ship_by,
+        label=TaskLabelWire.model_validate(label) if label else None,
     )
 
 
@@ -132,6 +136,9 @@ async def request_waybills(engine: Engine, sc: Any, *, now: datetime,
             with write_transaction(engine) as conn:
                 release_waybill_claims(conn, [row.id for row in claimed], owner)
 
+    with engine.connect() as conn:
+        sender, template_url = waybill_sender(conn, shop.id, shop.carrier_code, shop.sender)
+
     async def attempt(batch: Sequence[Any]) -> None:
         packages = []
         with engine.connect() as conn:
@@ -143,10 +150,9 @@ async def request_waybills(engine: Engine, sc: Any, *, now: datetime,
                     object_id=row.id, order_ids=tuple(platform_ids),
                     recipient=_recipient(row.platform, row),
                     items=tuple((t or "商品", q) for t, q in items),
-                    user_id=shop.seller_id))
+                    template_url=template_url, user_id=shop.seller_id))
         try:
-            got = await sc.client.get_waybills(shop.carrier_code, _sender(shop.sender),
-                                               packages)
+            got = await sc.client.get_waybills(shop.carrier_code, _sender(sender), packages)
         except BusinessError as err:
             if len(batch) > 1:
                 for row in batch:  # find the one the platform refuses
@@ -171,21 +177,30 @@ async def request_waybills(engine: Engine, sc: Any, *, now: datetime,
                         waybills.c.order_id == row.id)).first() is not None:
                     log.warning("order %s already has a waybill; %s unused", row.id, w.number)
                     continue  # a claim that expired under a very slow request
+                label = _label(w, sender)
                 conn.execute(sa.insert(waybills).values(
                     order_id=row.id, waybill_no=w.number, carrier_code=w.carrier,
-                    print_data=w.print_data, issued_at=now))
+                    print_data=w.print_data, issued_at=now, label=label))
                 state = conn.execute(sa.select(orders.c.state, orders.c.station_id).where(
                     orders.c.id == row.id)).one()
                 if state.state != "allocated" or not state.station_id:
                     continue  # cancelled meanwhile: the waybill stays unused
                 send_task(conn, state.station_id,
-                          build_task(conn, row, w.number, w.carrier, w.print_data), now=now)
+                          build_task(conn, row, w.number, w.carrier, w.print_data, label),
+                          now=now)
                 conn.execute(sa.update(orders).where(orders.c.id == row.id).values(
                     state="tasked", updated_at=now))
                 result.issued += 1
 
     await asyncio.gather(*(one(b) for b in batches))
     return result
+
+
+def _label(w: Waybill, sender: dict[str, str]) -> dict[str, str]:
+    """``waybills.label`` of a waybill taken with ``sender`` (``TaskLabelWire`` fields)."""
+    return {"carrier_name": carrier_name(w.carrier), "sender_name": sender.get("name", ""),
+            "sender_phone": sender.get("mobile", ""), "sender_address": one_line(sender),
+            "sort_code": w.sort_code, "package_centre": w.package_centre}
 
 
 def _waybill_exception(engine: Engine, order_id: str, err: BusinessError, now: datetime) -> None:

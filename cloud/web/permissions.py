@@ -51,6 +51,7 @@ class Permission(enum.StrEnum):
     PAYMENTS_RECORD = "payments.record"
     COURIER_VIEW = "courier.view"
     COURIER_RATES_EDIT = "courier.rates"
+    COURIER_ACCOUNTS = "courier.accounts"
     USERS_MANAGE = "users.manage"
     OPERATORS_MANAGE = "operators.manage"
     AUDIT_VIEW = "audit.view"
@@ -86,6 +87,7 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.PAYMENTS_RECORD: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.COURIER_VIEW: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.COURIER_RATES_EDIT: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
+    Permission.COURIER_ACCOUNTS: frozenset({Role.MANAGER, Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.OPERATORS_MANAGE: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.AUDIT_VIEW: frozenset({Role.ADMIN}),

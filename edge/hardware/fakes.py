@@ -171,6 +171,62 @@ class FakePrinter:
             raise PrinterError("打印机缺纸 / printer out of paper: fake")
         self.jobs.append(bytes(data))
 
+    def tspl(self, index: int = -1) -> list[TsplCommand]:
+        """Job ``index`` read back as TSPL commands (:func:`parse_tspl`)."""
+        return parse_tspl(self.jobs[index])
+
+
+@dataclass(frozen=True, slots=True)
+class TsplCommand:
+    """One TSPL command as a printer reads it: the name and its arguments, quoted text
+    decoded from GB18030 (``BITMAP`` keeps its raw image bytes in ``data``)."""
+
+    name: str
+    args: tuple[str, ...]
+    data: bytes = b""
+
+
+def _split_args(text: str) -> tuple[str, ...]:
+    """Comma-separated arguments; a quoted argument keeps commas and loses its quotes."""
+    args: list[str] = []
+    current, quoted = "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            args.append(current)
+            current = ""
+        else:
+            current += char
+    args.append(current)
+    return tuple(args)
+
+
+def parse_tspl(job: bytes, encoding: str = "gb18030") -> list[TsplCommand]:
+    """Read a TSPL job back into commands, as the fake printer understands them: each
+    command ends in CR LF; ``BITMAP x,y,width_bytes,height,mode,`` is followed by
+    ``width_bytes × height`` raw bytes. Raises ``ValueError`` on a job that does not parse."""
+    out: list[TsplCommand] = []
+    pos = 0
+    while pos < len(job):
+        if job.startswith(b"BITMAP ", pos):
+            head_end = pos
+            for _ in range(5):
+                head_end = job.index(b",", head_end) + 1
+            x, y, wb, h, mode = job[pos + len(b"BITMAP "):head_end - 1].decode("ascii").split(",")
+            end = head_end + int(wb) * int(h)
+            if job[end:end + 2] != b"\r\n":
+                raise ValueError("BITMAP data is not followed by CR LF")
+            out.append(TsplCommand("BITMAP", (x, y, wb, h, mode), job[head_end:end]))
+            pos = end + 2
+            continue
+        end = job.index(b"\r\n", pos)
+        line = job[pos:end].decode(encoding)
+        name, _, rest = line.partition(" ")
+        out.append(TsplCommand(name, _split_args(rest) if rest else ()))
+        pos = end + 2
+    return out
+
 
 # --------------------------------------------------------------------------- evdev streams
 
@@ -311,6 +367,8 @@ __all__ = [
     "FakeScanner",
     "KeyEvent",
     "ScaleSimulator",
+    "TsplCommand",
     "key_events",
     "key_input_events",
+    "parse_tspl",
 ]

@@ -16,6 +16,8 @@ from typing import Any, Self
 DOTS_PER_MM = {203: 8, 300: 12}
 """Dots per millimetre by resolution (the TSC manual: 203 dpi, 1 mm = 8 dots)."""
 
+SORT_CODE_MUL = 3
+"""Magnification of the sort code (大头笔): 72-dot characters, read from across the bench."""
 CHINESE_FONT = "TSS24.BF2"
 """Resident Simplified Chinese 24×24 font (GB); ASCII is 12 dots wide, CJK 24."""
 
@@ -209,6 +211,12 @@ class WaybillLabel:
     order_no: str
     sequence: str = ""
     """Print sequence shown top right, e.g. ``"3/20"`` (batch position)."""
+    sort_code: str = ""
+    """Sort code (大头笔), printed large under the barcode when the waybill gave one."""
+    package_centre: str = ""
+    """Package centre (集包地), printed under the sort code when the waybill gave one."""
+    print_time: str = ""
+    """When the label was printed (``YYYY-MM-DD HH:MM``), after the order number."""
 
 
 def text_width(text: str, xmul: int = 1) -> int:
@@ -246,9 +254,11 @@ def build_waybill(
     Layout, with ``d`` dots per mm, margin ``m = 3d``, rule thickness ``3d//8``: carrier
     (2×) top left, sequence (2×) top right with the optional ``logo`` bitmap left of it;
     a rule; CODE128 of the waybill number ``12d`` high (narrow ``d//4``, wide twice that,
-    human-readable below); a rule; receiver name and phone (2×, 60-dot pitch), receiver
+    human-readable below); a rule; when the waybill gave them, the sort code (3×, pitch
+    ``72 + d``) and "集包地: …" (2×, 60-dot pitch) then a rule; receiver name and phone (2×, 60-dot pitch), receiver
     address in full (1×, 30-dot pitch); sender line and address (1×); a rule; items
-    summary (at most ``max_item_lines``, "…" when cut) and order number beside a QR code
+    summary (at most ``max_item_lines``, "…" when cut), order number and print time (when
+    given) beside a QR code
     of the waybill number (cell ``3d//4``, 25 modules reserved) in the bottom right corner.
     """
     if dpi not in DOTS_PER_MM:
@@ -285,6 +295,18 @@ def build_waybill(
     b.bar(m, y, content_w, rule)
     y += rule + d
 
+    if label.sort_code or label.package_centre:
+        if label.sort_code:
+            for line in wrap(label.sort_code, content_w, SORT_CODE_MUL):
+                b.text(m, y, line, xmul=SORT_CODE_MUL, ymul=SORT_CODE_MUL)
+                y += 24 * SORT_CODE_MUL + d
+        if label.package_centre:
+            for line in wrap(f"集包地: {label.package_centre}", content_w, 2):
+                b.text(m, y, line, xmul=2, ymul=2)
+                y += 60
+        b.bar(m, y, content_w, rule)
+        y += rule + d
+
     for line in wrap(f"收: {label.receiver_name} {label.receiver_phone}", content_w, 2):
         b.text(m, y, line, xmul=2, ymul=2)
         y += 60
@@ -307,7 +329,8 @@ def build_waybill(
     qr_x, qr_y = width - m - qr_size, height - m - qr_size
     text_w = qr_x - m - d
     items = wrap(f"品名: {label.items_summary}", text_w)
-    room = max(0, (height - m - 30 - y) // 30)  # keep one line for the order number
+    kept = 30 * (2 if label.print_time else 1)  # the order number (and print time) lines
+    room = max(0, (height - m - kept - y) // 30)
     limit = min(max_item_lines, room)
     if len(items) > limit:
         items = items[:limit]
@@ -318,6 +341,9 @@ def build_waybill(
         y += 30
     for line in wrap(f"订单: {label.order_no}", text_w):
         b.text(m, y, line)
+        y += 30
+    if label.print_time:
+        b.text(m, y, f"打印: {label.print_time}")
         y += 30
     b.qrcode(qr_x, qr_y, label.waybill_no, ecc="M", cell=cell)
     b.print_(1, copies)

@@ -129,7 +129,10 @@ def apply_task(w: Writer, t: TaskWire) -> None:
     arrived first blocks it at once, and a ``shipped`` fact that arrived first marks it
     shipped. A task for an order already shipped is refused (``PackError``: reported back
     to the cloud as rejected)."""
-    order = t.model_dump(mode="json", exclude={"lines"})
+    order = t.model_dump(mode="json", exclude={"lines", "label"})
+    if t.label is not None:
+        order["print_data"] = {**(order.get("print_data") or {}),
+                               "label": t.label.model_dump(mode="json")}
     w.upsert_order(order, [line.model_dump() for line in t.lines])
     w.apply_pending_intercept(t.order_id)
     w.apply_pending_shipped(t.order_id)

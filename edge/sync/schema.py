@@ -291,6 +291,22 @@ class TaskLineWire(_Wire):
     qty: int = Field(ge=1, le=1_000_000)
 
 
+class TaskLabelWire(_Wire):
+    """What the station's self-drawn label needs beyond the order: the courier's Chinese
+    name, the sender the waybill was taken with, and the routing the waybill gave."""
+
+    carrier_name: str = Field(default="", max_length=64)
+    """Courier name in Chinese (中通快递), printed top left."""
+    sender_name: str = Field(default="", max_length=64)
+    sender_phone: str = Field(default="", max_length=32)
+    sender_address: str = Field(default="", max_length=300)
+    """Province, city, district and street, as one line."""
+    sort_code: str = Field(default="", max_length=64)
+    """Sort code (大头笔), empty when the waybill reply gave none."""
+    package_centre: str = Field(default="", max_length=64)
+    """Package centre (集包地), empty when the waybill reply gave none."""
+
+
 class TaskWire(_Wire):
     """A pack task (kind ``task``): the order, its lines and pre-fetched waybill print data."""
 
@@ -314,6 +330,10 @@ class TaskWire(_Wire):
     ordered_at: datetime
     ship_by: datetime | None = None
     """The platform's ship-by deadline (PDD ``last_ship_time``; Taobao: paid + 48 h)."""
+    label: TaskLabelWire | None = None
+    """Sender and routing for the self-drawn label; None from a cloud that sends none
+    (the station then prints its own sender settings). The station keeps it inside the
+    order's print data (``print_data["label"]``), so its tables do not change."""
 
 
 class InterceptWire(_Wire):

@@ -40,16 +40,53 @@ def unseal_receiver(facts: dict[str, Any], key: bytes | None) -> dict[str, Any]:
     return facts
 
 
+CARRIER_NAMES: dict[str, str] = {
+    "ZTO": "中通快递", "YTO": "圆通速递", "STO": "申通快递", "YUNDA": "韵达快递",
+    "SF": "顺丰速运", "EMS": "邮政EMS", "JD": "京东快递", "HT": "百世快递",
+    "DB": "德邦快递", "YZXB": "邮政快递包裹", "JTSD": "极兔速递",
+}
+"""Chinese courier names by carrier code, for tasks from a cloud that sends no name."""
+
+
+def task_label(facts: dict[str, Any]) -> dict[str, str]:
+    """The cloud's label fields (``print_data["label"]``, see ``TaskLabelWire``), or {}."""
+    raw = facts.get("print_data")
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    except ValueError:
+        return {}
+    label = data.get("label") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in label.items()} if isinstance(label, dict) else {}
+
+
+def print_time(facts: dict[str, Any]) -> str:
+    """The kiosk's clock (``now``) in its zone (``tz``) as ``YYYY-MM-DD HH:MM``, else ""."""
+    tz: tzinfo | None = facts.get("tz")
+    when: datetime | None = facts.get("now")
+    if when is None or when.tzinfo is None or tz is None:
+        return ""
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
 def waybill(order: PackOrder, facts: dict[str, Any]) -> bytes:
-    """The waybill label of ``order`` as one TSPL job."""
+    """The waybill label of ``order`` as one TSPL job: the sender the waybill was taken
+    with (from the task; the station's sender settings for tasks without one), the
+    courier's Chinese name, the sort code and package centre when the waybill gave them."""
     r = _receiver(facts)
+    got = task_label(facts)
+    sender = got if got.get("sender_name") else {
+        k: str(facts.get(k, "")) for k in ("sender_name", "sender_phone", "sender_address")}
+    carrier = order.carrier or ""
     items = "，".join(f"{line.name}×{line.qty}" for line in order.lines)
     return build_waybill(WaybillLabel(
-        waybill_no=order.waybill_no or order.order_id, carrier=order.carrier or "",
-        sender_name=str(facts.get("sender_name", "")), sender_phone=str(facts.get("sender_phone", "")),
-        sender_address=str(facts.get("sender_address", "")),
+        waybill_no=order.waybill_no or order.order_id,
+        carrier=got.get("carrier_name") or CARRIER_NAMES.get(carrier, carrier),
+        sender_name=sender.get("sender_name", ""), sender_phone=sender.get("sender_phone", ""),
+        sender_address=sender.get("sender_address", ""),
         receiver_name=r["name"], receiver_phone=r["phone"], receiver_address=r["address"],
         items_summary=items, order_no=order.platform_order_no,
+        sort_code=got.get("sort_code", ""), package_centre=got.get("package_centre", ""),
+        print_time=print_time(facts),
     ))
 
 

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0027_courier_charges"
+HEAD = "0028_courier_accounts"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -48,6 +48,14 @@ EXPECTED_TABLES = {
                        "qty_missing"},  # 0025
     "courier_rates": {"id", "carrier", "effective_from", "province", "first_g", "first_fen",
                       "step_g", "step_fen", "created_by", "created_at"},  # 0027
+    "courier_accounts": {"shop_id", "carrier_code", "branch_code", "branch_name", "quantity",
+                         "allocated", "cancelled", "recycled", "addresses",
+                         "fetched_at"},  # 0028
+    "courier_templates": {"shop_id", "carrier_code", "template_id", "name", "url",
+                          "waybill_type", "fetched_at"},  # 0028
+    "courier_choices": {"shop_id", "carrier_code", "branch_code", "province", "city",
+                        "district", "detail", "template_id", "template_url", "chosen_by",
+                        "chosen_at"},  # 0028
     "supplier_payments": {"id", "supplier_id", "amount_fen", "paid_on", "method", "reference",
                           "note", "reverses", "recorded_by", "recorded_at"},  # 0022
     # 0020_promotions

@@ -9,6 +9,7 @@ from cloud.web.routes import (
     audit,
     auth,
     courier,
+    courier_accounts,
     home,
     mappings,
     operators,
@@ -31,5 +32,5 @@ def all_routes() -> list[BaseRoute]:
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes,
             *order_merge.routes, *order_notes.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *purchasing.routes, *transfers.routes,
-            *payables.routes, *courier.routes, *users.routes,
+            *payables.routes, *courier.routes, *courier_accounts.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]
