@@ -140,6 +140,16 @@ class _Wire(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class _DownWire(_Wire):
+    """A cloud → station body. Unknown fields are ignored, not refused: the cloud is
+    upgraded before the fleet, and a station a version behind must keep applying tasks
+    (and catalogs, orders, transfers) that carry a field it does not know yet — a newer
+    optional field such as a task's ``ship_by`` or ``label`` — rather than dead-letter them.
+    Up-messages stay strict: the cloud knows every version a station sends."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
 class Rejected(_Wire):
     """A message the receiver will never apply (it went to its dead letters)."""
 
@@ -214,7 +224,7 @@ class SignInWire(_Wire):
     """Sending station (the envelope's and the topic's station is the one that counts)."""
 
 
-class LocationWire(_Wire):
+class LocationWire(_DownWire):
     """A storage location of the catalog."""
 
     code: str = Field(min_length=1, max_length=64)
@@ -224,7 +234,7 @@ class LocationWire(_Wire):
     name: str = Field(default="", max_length=200)
 
 
-class WarehouseWire(_Wire):
+class WarehouseWire(_DownWire):
     """A warehouse and its negative-stock policy."""
 
     warehouse_id: str = Field(min_length=1, max_length=64)
@@ -232,7 +242,7 @@ class WarehouseWire(_Wire):
     negative_stock_policy: str = Field(default="refuse", pattern=r"^(refuse|allow_with_alert)$")
 
 
-class SkuWire(_Wire):
+class SkuWire(_DownWire):
     """A SKU with its barcodes (``(code, units)``; a case barcode has units > 1)."""
 
     sku: str = Field(min_length=1, max_length=64)
@@ -252,7 +262,7 @@ class SkuWire(_Wire):
     cloud's barcodes win over a station's own. None: not from the cloud (a local import)."""
 
 
-class CatalogWire(_Wire):
+class CatalogWire(_DownWire):
     """Catalog changes for a station (kind ``catalog``): upserts, applied in this order."""
 
     warehouses: list[WarehouseWire] = Field(default_factory=list)
@@ -260,7 +270,7 @@ class CatalogWire(_Wire):
     skus: list[SkuWire] = Field(default_factory=list)
 
 
-class OperatorWire(_Wire):
+class OperatorWire(_DownWire):
     """A kiosk operator as the cloud manages it (web app 工作人员)."""
 
     operator_id: str = Field(min_length=1, max_length=32)
@@ -276,14 +286,14 @@ class OperatorWire(_Wire):
     """The cloud's version of this operator: a station keeps the newest it applied."""
 
 
-class OperatorsWire(_Wire):
+class OperatorsWire(_DownWire):
     """Operators for a station (kind ``operators``): upserts, newest version wins; an
     operator the cloud deactivates is sent with ``active`` false, never deleted."""
 
     operators: list[OperatorWire] = Field(min_length=1, max_length=1000)
 
 
-class TaskLineWire(_Wire):
+class TaskLineWire(_DownWire):
     """One line of a pack task."""
 
     line_no: int = Field(ge=1, le=10_000)
@@ -291,7 +301,7 @@ class TaskLineWire(_Wire):
     qty: int = Field(ge=1, le=1_000_000)
 
 
-class TaskLabelWire(_Wire):
+class TaskLabelWire(_DownWire):
     """What the station's self-drawn label needs beyond the order: the courier's Chinese
     name, the sender the waybill was taken with, and the routing the waybill gave."""
 
@@ -307,7 +317,7 @@ class TaskLabelWire(_Wire):
     """Package centre (集包地), empty when the waybill reply gave none."""
 
 
-class TaskWire(_Wire):
+class TaskWire(_DownWire):
     """A pack task (kind ``task``): the order, its lines and pre-fetched waybill print data."""
 
     order_id: str = Field(min_length=1, max_length=64)
@@ -336,7 +346,7 @@ class TaskWire(_Wire):
     order's print data (``print_data["label"]``), so its tables do not change."""
 
 
-class InterceptWire(_Wire):
+class InterceptWire(_DownWire):
     """Stop an order (kind ``intercept``): refund or address change."""
 
     order_id: str = Field(min_length=1, max_length=64)
@@ -346,7 +356,7 @@ class InterceptWire(_Wire):
     on from it); 0 from a cloud that does not number them: always applied."""
 
 
-class ReleaseWire(_Wire):
+class ReleaseWire(_DownWire):
     """Let an intercepted order be packed again (kind ``release``): the refund request that
     stopped it was withdrawn or refused."""
 
@@ -356,7 +366,7 @@ class ReleaseWire(_Wire):
     """Greater than the ``seq`` of every intercept it lifts."""
 
 
-class PoLineWire(_Wire):
+class PoLineWire(_DownWire):
     """One line of a purchase order."""
 
     line_no: int = Field(ge=1, le=10_000)
@@ -364,7 +374,7 @@ class PoLineWire(_Wire):
     qty_ordered: int = Field(ge=1, le=10_000_000)
 
 
-class PurchaseOrderWire(_Wire):
+class PurchaseOrderWire(_DownWire):
     """A purchase order to receive at this station's warehouse (kind ``po``)."""
 
     po_id: str = Field(min_length=1, max_length=64)
@@ -376,7 +386,7 @@ class PurchaseOrderWire(_Wire):
     lines: list[PoLineWire] = Field(min_length=1, max_length=1000)
 
 
-class TransferLineWire(_Wire):
+class TransferLineWire(_DownWire):
     """One line of a transfer: what to move and what the cloud has counted so far."""
 
     line_no: int = Field(ge=1, le=10_000)
@@ -389,7 +399,7 @@ class TransferLineWire(_Wire):
     """Received at the destination as the cloud has counted it."""
 
 
-class TransferWire(_Wire):
+class TransferWire(_DownWire):
     """A transfer (调拨) between two warehouses (kind ``transfer``), for the stations of
     both: the source ships it, the destination receives it. Sent again when it is
     cancelled or closed, and when the cloud counts new shipments or receipts."""
@@ -448,7 +458,7 @@ class MovesWire(_Wire):
     moves: list[MoveWire] = Field(min_length=1, max_length=5000)
 
 
-class ShippedOrderWire(_Wire):
+class ShippedOrderWire(_DownWire):
     """One order the station shipped, as the cloud recorded its ``shipment`` message."""
 
     order_id: str = Field(min_length=1, max_length=64)
@@ -461,7 +471,7 @@ class ShippedOrderWire(_Wire):
     """Tracking number on the label (for the operator; the order already carries it)."""
 
 
-class ShippedWire(_Wire):
+class ShippedWire(_DownWire):
     """Orders this station shipped (kind ``shipped``), sent after a restore (``ResyncWire``):
     the restored copy may predate their shipment. The station marks each order shipped, with
     no move (the SHIP moves come back as ``moves``) and no new ``shipment`` message."""

@@ -92,6 +92,27 @@ def test_task_is_stored_once_with_its_lines_and_acked(cloud, daemon, station_sto
     assert up_acks(cloud).msg_ids == [mid, mid]
 
 
+def test_a_task_from_a_newer_cloud_with_fields_unknown_here_is_applied(cloud, daemon, station_store):
+    """The cloud is upgraded before the fleet: a task carrying a field this station's code
+    does not know (top level and in a line) is applied, not dead-lettered; an up-message
+    with an unknown field is still refused (the cloud knows every station version)."""
+    from edge.sync.schema import BadMessage, decode, up_topic
+
+    newer = {**TASK, "gift_wrap": {"paper": "红色"},
+             "lines": [{**TASK["lines"][0], "bin": "B-07"}, TASK["lines"][1]]}
+    mid = send(cloud, "task", newer)
+    daemon.step()
+    row = station_store.writer.db.execute(
+        "SELECT status, waybill_no FROM orders WHERE order_id='O-1'").fetchone()
+    assert tuple(row) == ("waiting", "YT1234567890")
+    acks = up_acks(cloud)
+    assert acks.msg_ids == [mid] and acks.rejected == []
+    sign_in = {"operator_id": "op1", "event": "sign_in", "at": "2026-11-23T08:00:00Z",
+               "shoe_size": 42}
+    with pytest.raises(BadMessage, match="shoe_size"):
+        decode(up_topic(STATION, "sign_in"), envelope("sign_in", STATION, sign_in), "up")
+
+
 def test_intercept_blocks_the_order_even_when_it_arrives_first(cloud, daemon, station_store):
     send(cloud, "intercept", {"order_id": "O-1", "reason": "买家退款"})
     daemon.step()
