@@ -35,6 +35,7 @@ from cloud.marketplaces.fake_server import (
     MALFORMED_BODIES,
     FakeBase,
     FakeSettings,
+    IssuedToken,
     read_params,
 )
 from cloud.marketplaces.generator import (
@@ -60,8 +61,12 @@ CARRIERS: list[tuple[int, str, str, int]] = [
 ]
 """(id, code, name, available) from §1.7.6; 天天 and 国通 marked unavailable in the fake."""
 
-NO_TOKEN_APIS = frozenset({"pdd.time.get", "pdd.logistics.companies.get"})
-"""APIs that do not need a user token."""
+NO_TOKEN_APIS = frozenset({"pdd.time.get", "pdd.logistics.companies.get",
+                           "pdd.pop.auth.token.create", "pdd.pop.auth.token.refresh"})
+"""APIs that do not need a user token (the token APIs make one from a code or refresh token)."""
+
+OWNER_NAME = "模拟店铺"
+"""``owner_name`` in token replies (the fake's one shop)."""
 
 REFUND_STATUS = {RefundPhase.SUCCESS: 10, RefundPhase.CLOSED: 11}
 """Neutral refund phase → after_sales_status (pending depends on shipping)."""
@@ -110,6 +115,11 @@ class PddFakeSettings(FakeSettings):
     """Changes become visible to the increment APIs this many seconds late."""
     carriers: list[tuple[int, str, str, int]] = Field(default_factory=lambda: list(CARRIERS))
     """Carrier list (id, code, name, available); J&T etc. can be added."""
+    bad_code_error_code: int = 20032
+    """Error for an unknown, used or expired authorisation code (``/oauth/token`` and
+    ``pdd.pop.auth.token.create``; the real code is unpublished)."""
+    bad_refresh_error_code: int = 20032
+    """Error for a refresh token that is unknown, used, expired or revoked (unpublished)."""
 
 
 PDD_TAG_NAMES: dict[int, str] = {1: "红色", 2: "黄色", 3: "绿色", 4: "蓝色", 5: "紫色"}
@@ -181,6 +191,8 @@ class FakePdd(FakeBase):
             "pdd.waybill.get": self._waybill,
             "pdd.goods.quantity.update": self._quantity,
             "pdd.refund.list.increment.get": self._refunds,
+            "pdd.pop.auth.token.create": self._token_create,
+            "pdd.pop.auth.token.refresh": self._token_refresh,
         }
         self.app = Starlette(routes=[
             Route(self.gateway_path, self._router, methods=["POST"]),
@@ -663,23 +675,56 @@ class FakePdd(FakeBase):
                 return self._reply("oauth", {"error_response": {
                     "error_code": 10016, "error_msg": "client下线或者clientId不正确"}})
             grant = data.get("grant_type")
-            if grant == "refresh_token":
-                token = self.tokens.refresh(str(data.get("refresh_token", "")))
-            elif grant == "authorization_code" and self.tokens.redeem(str(data.get("code", ""))):
-                token = self.tokens.issue(self.settings.shop_id)
-            else:
-                token = None
-            if token is None:
+            try:
+                if grant == "refresh_token":
+                    body = self._refreshed(str(data.get("refresh_token") or ""))
+                elif grant == "authorization_code":
+                    body = self._redeemed(str(data.get("code") or ""))
+                else:
+                    raise PddFail(10000, "参数错误", "grant_type 只能是 authorization_code 或 "
+                                  "refresh_token")
+            except PddFail as fail:
                 return self._reply("oauth", {"error_response": {
-                    "error_code": 20032, "error_msg": "授权码无效、已使用或已过期"
-                    if grant == "authorization_code" else "access_token或client_id错误"}})
-            now = self.now()
-            return self._reply("oauth", {
-                "access_token": token.access_token, "refresh_token": token.refresh_token,
-                "expires_at": int(token.expires_at), "expires_in": int(token.expires_at - now),
-                "refresh_token_expires_at": int(token.refresh_expires_at),
-                "refresh_token_expires_in": int(token.refresh_expires_at - now),
-                "owner_id": token.shop_id, "owner_name": "模拟店铺", "scope": []})
+                    "error_code": fail.code, "error_msg": fail.msg, "sub_msg": fail.sub_msg}})
+            return self._reply("oauth", body)
+
+    def _token_body(self, token: IssuedToken) -> dict[str, Any]:
+        """The token fields of §1.6 (the same in ``/oauth/token`` and the gateway APIs)."""
+        now = self.now()
+        expires_at, refresh_at = int(token.expires_at), int(token.refresh_expires_at)
+        levels = {f"{level}_expires_{unit}": value for level in ("r1", "r2", "w1", "w2")
+                  for unit, value in (("at", expires_at), ("in", expires_at - now))}
+        return {"access_token": token.access_token, "expires_at": expires_at,
+                "expires_in": expires_at - now, "refresh_token": token.refresh_token,
+                "refresh_token_expires_at": refresh_at,
+                "refresh_token_expires_in": refresh_at - now, "owner_id": token.shop_id,
+                "owner_name": OWNER_NAME, "scope": sorted(self._handlers), **levels}
+
+    def _redeemed(self, code: str) -> dict[str, Any]:
+        token = self.tokens.issue_for_code(code, self.settings.shop_id) if code else None
+        if token is None:
+            raise PddFail(self.settings.bad_code_error_code, "access_token或client_id错误",
+                          "授权码无效、已使用或已过期")
+        return self._token_body(token)
+
+    def _refreshed(self, refresh_token: str) -> dict[str, Any]:
+        problem = self.tokens.refresh_problem(refresh_token)
+        token = self.tokens.refresh(refresh_token) if problem is None else None
+        if token is None:
+            raise PddFail(self.settings.bad_refresh_error_code, "access_token或client_id错误", {
+                "revoked": "商家已取消授权, 需重新授权", "expired": "refresh_token 已过期",
+            }.get(problem or "", "refresh_token 无效或已使用"))
+        return self._token_body(token)
+
+    def _token_create(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.pop.auth.token.create``: a code from the consent page → a token pair."""
+        self._need(params, "code")
+        return {"pop_auth_token_create_response": self._redeemed(params["code"])}
+
+    def _token_refresh(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.pop.auth.token.refresh``: a refresh token → a new pair (the old one is used)."""
+        self._need(params, "refresh_token")
+        return {"pop_auth_token_refresh_response": self._refreshed(params["refresh_token"])}
 
     # --------------------------------------------------------------- push
 

@@ -686,8 +686,8 @@ class FakeTop(FakeBase):
                     return self._reply({"error": "invalid_grant",
                                         "error_description": "该应用不支持刷新授权"}, 400)
                 token = self.tokens.refresh(form.get("refresh_token", ""))
-            elif grant == "authorization_code" and self.tokens.redeem(form.get("code", "")):
-                token = self.tokens.issue(self.settings.shop_id)
+            elif grant == "authorization_code":
+                token = self.tokens.issue_for_code(form.get("code", ""), self.settings.shop_id)
             else:
                 token = None
             if token is None:
