@@ -37,10 +37,22 @@ from cloud import retention
 from cloud.crypto import Sealer
 from cloud.db import write_transaction
 from cloud.db.schema_orders import job_leases
-from cloud.marketplaces.errors import MarketplaceError, TokenExpired
+from cloud.marketplaces.errors import (
+    AuthorizationRefused,
+    MarketplaceError,
+    TokenExpired,
+    platform_reason,
+)
 from cloud.marketplaces.http import RateLimiter, RetryPolicy, build_client
 from cloud.orders import allocation, order_sync, stations, stock_push, waybills, writeback
-from cloud.shops import ShopClient, active_shop_ids, mark_reauth, open_client, refresh_if_due
+from cloud.shops import (
+    ShopClient,
+    active_shop_ids,
+    mark_reauth,
+    mark_revoked,
+    open_client,
+    refresh_if_due,
+)
 
 log = logging.getLogger("packline.worker")
 
@@ -298,7 +310,12 @@ class Worker:
 
     def _failed(self, report: TickReport, shop_id: str, err: MarketplaceError) -> TickReport:
         report.error = report.error or err.message
-        if isinstance(err, TokenExpired):
+        if isinstance(err, AuthorizationRefused):  # the platform refused the refresh token
+            with write_transaction(self.engine) as conn:
+                mark_revoked(conn, shop_id, platform_reason(err), actor="worker",
+                             now=self.now())
+            self.forget(shop_id)
+        elif isinstance(err, TokenExpired):
             sc = self._clients.get(shop_id)
             token = sc.tokens.current(shop_id) if sc else None
             dead = token is None or not token.refresh_token or (
