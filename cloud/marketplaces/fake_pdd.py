@@ -126,6 +126,8 @@ PDD_TAG_NAMES: dict[int, str] = {1: "红色", 2: "黄色", 3: "绿色", 4: "蓝�
 """``remark_tag`` values and the colour each names."""
 PDD_TAG_NAME_MAX = 3
 """Longest ``tag_name`` ``pdd.order.note.update`` takes."""
+PDD_OUTER_GOODS_MAX = 10
+"""Most ``outer_goods_id`` values ``pdd.goods.list.get`` takes at once (§1.7.9)."""
 PDD_NOTE_MAX = 500
 """Longest note this fake takes (PDD does not publish its limit)."""
 
@@ -191,6 +193,9 @@ class FakePdd(FakeBase):
             "pdd.waybill.get": self._waybill,
             "pdd.goods.quantity.update": self._quantity,
             "pdd.refund.list.increment.get": self._refunds,
+            "pdd.goods.list.get": self._goods_list,
+            "pdd.goods.sku.list.get": self._goods_sku_list,
+            "pdd.goods.skus.get": self._goods_skus_get,
             "pdd.pop.auth.token.create": self._token_create,
             "pdd.pop.auth.token.refresh": self._token_refresh,
         }
@@ -530,6 +535,76 @@ class FakePdd(FakeBase):
         self.stock_pushes.append(StockPush(sku.item_id, sku.sku_id, quantity, kind == 2,
                                            result, self.now()))
         return {"goods_quantity_update_response": {"is_success": True}}
+
+    # ------------------------------------------------------------ goods
+
+    def _goods(self) -> dict[str, list[Any]]:
+        """The catalog grouped by goods id (ascending), each with its SKUs."""
+        goods: dict[str, list[Any]] = {}
+        for sku in sorted(self.gen.catalog, key=lambda k: (int(k.item_id), int(k.sku_id))):
+            goods.setdefault(sku.item_id, []).append(sku)
+        return goods
+
+    def _render_sku(self, sku: Any) -> dict[str, Any]:
+        return {"sku_id": int(sku.sku_id), "outer_id": sku.outer_id,
+                "outer_goods_id": sku.outer_id.split("-")[0], "spec": sku.spec,
+                "sku_quantity": sku.quantity, "is_sku_onsale": 1, "reserve_quantity": 0}
+
+    def _goods_list(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.goods.list.get`` (§1.7.9): the shop's goods with their SKUs, by page;
+        filters ``is_onsale`` (1 on sale, 0 off), ``outer_id``, ``goods_name``,
+        ``outer_goods_id`` (≤ 10, comma-separated)."""
+        page, size = self._page(params)
+        onsale = params.get("is_onsale", "")
+        if onsale not in ("", "0", "1"):
+            raise PddFail(10000, "参数错误", "is_onsale 只能是 0 或 1")
+        outer_goods = [v for v in params.get("outer_goods_id", "").split(",") if v]
+        if len(outer_goods) > PDD_OUTER_GOODS_MAX:
+            raise PddFail(10000, "参数错误", "outer_goods_id 最多 10 个")
+        name, outer = params.get("goods_name", ""), params.get("outer_id", "")
+        rows = []
+        for goods_id, skus in self._goods().items():
+            if onsale == "0":  # every goods of the fake is on sale
+                continue
+            if name and name not in skus[0].title:
+                continue
+            if outer and all(k.outer_id != outer for k in skus):
+                continue
+            if outer_goods and all(k.outer_id.split("-")[0] not in outer_goods for k in skus):
+                continue
+            rows.append((goods_id, skus))
+        out = [{"goods_id": int(goods_id), "goods_name": skus[0].title, "is_onsale": 1,
+                "goods_quantity": sum(k.quantity for k in skus), "goods_reserve_quantity": 0,
+                "image_url": "", "thumb_url": "", "sku_list": [self._render_sku(k) for k in skus]}
+               for goods_id, skus in rows[(page - 1) * size: page * size]]
+        return {"goods_list_get_response": {"goods_list": out, "total_count": len(rows)}}
+
+    def _one_goods(self, params: dict[str, str]) -> list[Any]:
+        self._need(params, "goods_id")
+        self._int(params, "goods_id")
+        skus = self._goods().get(params["goods_id"])
+        if skus is None:
+            raise PddFail(50001, "业务服务错误", "商品不存在")
+        return skus
+
+    def _goods_sku_list(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.goods.sku.list.get``: the SKUs of one goods id."""
+        skus = self._one_goods(params)
+        return {"goods_sku_list_get_response": {
+            "goods_id": int(params["goods_id"]),
+            "sku_list": [self._render_sku(k) for k in skus]}}
+
+    def _goods_skus_get(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.goods.skus.get`` (§1.7.9): one SKU's quantity and 商家编码 (``out_sku_sn``)."""
+        self._need(params, "sku_id")
+        self._int(params, "sku_id")
+        sku = next((k for k in self._one_goods(params) if k.sku_id == params["sku_id"]), None)
+        if sku is None:
+            raise PddFail(50001, "业务服务错误", "SKU不存在")
+        return {"goods_sku_get_response": {
+            "goods_id": int(sku.item_id), "sku_id": int(sku.sku_id), "quantity": sku.quantity,
+            "reserve_quantity": 0, "out_sku_sn": sku.outer_id, "spec": sku.spec,
+            "is_onsale": 1}}
 
     def refund_status(self, refund: Refund) -> int:
         """after_sales_status of a refund."""

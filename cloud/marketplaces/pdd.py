@@ -22,6 +22,7 @@ import httpx
 from cloud.marketplaces.base import (
     Address,
     DecryptItem,
+    Listing,
     LogisticsCompany,
     MarketplaceClient,
     OrderLine,
@@ -88,6 +89,9 @@ ROOTS: dict[str, str] = {
     "pdd.goods.quantity.update": "goods_quantity_update_response",
     "pdd.refund.list.increment.get": "refund_increment_get_response",
     "pdd.time.get": "time_get_response",
+    "pdd.goods.list.get": "goods_list_get_response",
+    "pdd.goods.sku.list.get": "goods_sku_list_get_response",
+    "pdd.goods.skus.get": "goods_sku_get_response",
     "pdd.pop.auth.token.create": "pop_auth_token_create_response",
     "pdd.pop.auth.token.refresh": "pop_auth_token_refresh_response",
 }
@@ -102,6 +106,7 @@ LIMITS: dict[str, list[Limit]] = {
     "pdd.logistics.online.send": [Limit(5000, 1, "api")],
     "pdd.logistics.companies.get": [Limit(1200, 10, "api")],
     "pdd.goods.quantity.update": [Limit(4200, 1, "api")],
+    "pdd.goods.list.get": [Limit(600, 60, "shop")],
     "pdd.waybill.get": [Limit(12000, 1, "api")],
     "pdd.open.decrypt.batch": [Limit(1, 10, "app")],
 }
@@ -502,6 +507,40 @@ class PddClient(GatewayClient):
         if body.get("is_success") is not True:
             raise BusinessError("is_success", "库存更新未成功", platform=PLATFORM,
                                 api="pdd.goods.quantity.update")
+
+    async def listings(self, *, page_size: int = MAX_PAGE_SIZE,
+                       progress: Callable[[int, int], None] | None = None) -> list[Listing]:
+        """Every goods of the shop with its SKUs (``pdd.goods.list.get``, page by page until
+        ``total_count`` goods were read); ``progress(read, total)`` after each page."""
+        out: list[Listing] = []
+        page, read, total = 1, 0, 1
+        while read < total:
+            body = as_dict(await self.call("pdd.goods.list.get", {
+                "page": page, "page_size": min(page_size, MAX_PAGE_SIZE)}))
+            total = as_int(body.get("total_count"), field_name="total_count", default=0)
+            goods = as_list(body.get("goods_list"), field_name="goods_list")
+            for g in goods:
+                d = as_dict(g, field_name="goods")
+                item_id = as_id(d.get("goods_id"), field_name="goods_id")
+                title = as_str(d.get("goods_name"), field_name="goods_name")
+                on_sale = as_int(d.get("is_onsale"), field_name="is_onsale", default=1) == 1
+                for k in as_list(d.get("sku_list"), field_name="sku_list"):
+                    sku = as_dict(k, field_name="sku")
+                    out.append(Listing(
+                        item_id=item_id, sku_id=as_id(sku.get("sku_id"), field_name="sku_id"),
+                        outer_id=as_str(sku.get("outer_id"), field_name="outer_id"),
+                        title=title, spec=as_str(sku.get("spec"), field_name="spec"),
+                        quantity=as_int(sku.get("sku_quantity"), field_name="sku_quantity",
+                                        default=0),
+                        on_sale=on_sale and as_int(sku.get("is_sku_onsale"),
+                                                   field_name="is_sku_onsale", default=1) == 1))
+            read += len(goods)
+            if progress is not None:
+                progress(read, total)
+            if not goods:
+                break
+            page += 1
+        return out
 
     async def refunds_in_window(
         self, start: datetime, end: datetime, *, statuses: Sequence[int] = REFUND_STATUSES,
