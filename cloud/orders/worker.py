@@ -44,7 +44,15 @@ from cloud.marketplaces.errors import (
     platform_reason,
 )
 from cloud.marketplaces.http import RateLimiter, RetryPolicy, build_client
-from cloud.orders import allocation, order_sync, stations, stock_push, waybills, writeback
+from cloud.orders import (
+    allocation,
+    listings,
+    order_sync,
+    stations,
+    stock_push,
+    waybills,
+    writeback,
+)
 from cloud.shops import (
     ShopClient,
     active_shop_ids,
@@ -149,6 +157,9 @@ class WorkerSettings:
     writeback_backoff: float = writeback.FIRST_BACKOFF_SECONDS
     """First retry delay of a failed write-back, seconds (doubles per attempt; see
     :data:`cloud.orders.writeback.FIRST_BACKOFF_SECONDS`)."""
+    match_unknown_skus: bool = True
+    """When an order names a platform SKU the shop's last listing download did not have,
+    download the listings again and match them by 商家编码 (``cloud.orders.listings``)."""
     keep_reports: int = 100
     """``run`` returns at most this many tick reports, the latest (a worker that runs for
     months must not keep one per tick)."""
@@ -168,6 +179,8 @@ class TickReport:
     """Refund records read."""
     pushes_handled: int = 0
     """Orders re-read because of push messages."""
+    listings: listings.MatchResult | None = None
+    """Listings downloaded again because an order named an unknown platform SKU."""
     allocated: int = 0
     """Orders allocated."""
     exceptions: int = 0
@@ -280,6 +293,11 @@ class Worker:
             if s.listen_push and sc.shop.platform == "taobao":
                 report.pushes_handled = await self.consume_tmc(sc)
 
+        async def match() -> None:
+            if s.match_unknown_skus:
+                report.listings = await listings.refresh_for_unknown(self.engine, sc,
+                                                                     now=self.now())
+
         async def allocate() -> None:
             alloc = allocation.allocate_pending(self.engine, shop_id,
                                                 sc.shop.default_warehouse_id, now=self.now())
@@ -299,7 +317,7 @@ class Worker:
         async def stock() -> None:
             report.stock = await stock_push.push_stock(self.engine, sc, now=self.now())
 
-        for step in (sync, allocate, ship, stock):
+        for step in (sync, match, allocate, ship, stock):
             try:
                 await step()
             except MarketplaceError as err:

@@ -46,3 +46,33 @@ SHOP_MESSAGES: dict[str, tuple[str, str]] = {
     "audit.shop.revoked": ("店铺授权被取消", "shop authorisation revoked"),
 }
 """Shops page texts, (Chinese, English)."""
+
+LISTING_MESSAGES: dict[str, tuple[str, str]] = {
+    "nav.listings": ("商品匹配", "Listing matching"),
+    "listings.title": ("商品匹配", "Listing matching"),
+    "listings.help": ("从平台下载店铺的全部商品, 商家编码与商品编码相同的自动关联; 其余在此手动选择商品编码。"
+                      "匹配不会推送库存 (首次推送仍需确认)。",
+                      "Download every listing of a shop from the platform: those whose "
+                      "merchant code (商家编码) is a SKU code are mapped automatically; match "
+                      "the rest here by choosing a SKU. Matching pushes no stock (the first "
+                      "push still waits for your confirmation)."),
+    "listings.show_all": ("显示已匹配", "Show matched too"),
+    "listings.fetched_at": ("上次下载", "Last downloaded"),
+    "listings.never": ("从未下载", "never"),
+    "listings.download": ("下载并匹配", "Download and match"),
+    "listings.title_col": ("平台商品", "Listing"),
+    "listings.platform_qty": ("平台库存", "Platform qty"),
+    "listings.off_sale": ("未上架", "off sale"),
+    "listings.match": ("关联", "Match"),
+    "listings.unmatched": ("未匹配", "unmatched"),
+    "listings.none": ("没有未匹配的平台商品", "No unmatched listings"),
+    "listings.flash_downloaded": ("店铺 {shop}: 平台商品 {total} 个, 自动匹配 {matched} 个, 未匹配 {unmatched} 个",
+                                  "Shop {shop}: {total} listing(s), {matched} matched "
+                                  "automatically, {unmatched} unmatched"),
+    "listings.flash_no_shop": ("店铺 {shop} 不存在或未授权", "Shop {shop} is unknown or not authorised"),
+    "listings.flash_failed": ("店铺 {shop} 下载失败: {detail}", "Downloading shop {shop} failed: {detail}"),
+    "listings.flash_matched": ("已关联 (#{id}), 未推送库存", "Matched (#{id}); no stock pushed"),
+    "audit.mapping.auto": ("自动关联 (商家编码)", "mapped by merchant code"),
+    "audit.listings.download": ("下载平台商品", "listings downloaded"),
+}
+"""商品匹配 page texts, (Chinese, English)."""

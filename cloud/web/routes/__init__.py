@@ -10,6 +10,7 @@ from cloud.web.routes import (
     auth,
     courier,
     home,
+    listings,
     mappings,
     operators,
     order_merge,
@@ -31,6 +32,6 @@ def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes,
             *order_merge.routes, *order_notes.routes, *orders.routes, *promotions.routes, *products.routes,
-            *mappings.routes, *shops.routes, *purchasing.routes, *transfers.routes,
+            *mappings.routes, *listings.routes, *shops.routes, *purchasing.routes, *transfers.routes,
             *payables.routes, *courier.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]
