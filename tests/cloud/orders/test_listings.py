@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -153,3 +154,41 @@ async def test_a_download_from_the_fake_maps_by_merchant_code_without_pushing(
         assert conn.execute(sa.select(audit_log.c.detail).where(
             audit_log.c.action == "listings.download")).scalar() == {
             "listings": 12, "matched": 10, "unmatched": 2}
+
+
+def test_cli_shop_listings_downloads_with_progress(
+        tmp_path: Path, serve: Callable[..., RunningFake], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloud.cli import run
+    from cloud.db import make_engine
+    from tests.cloud.orders.support import merchant_approves
+
+    running = serve("pdd", seed=193)
+    monkeypatch.setenv("PACKLINE_CLOUD_DATA_DIR", str(tmp_path))
+    assert run(["init-db"]) == 0
+    assert run(["shop", "add", "--platform", "pdd", "--name", "旗舰店", "--app-key",
+                "demo_client_id", "--app-secret", "demo_secret", "--gateway",
+                running.base_url]) == 0
+    assert run(["shop", "authorize", "pdd1", "--code",
+                merchant_approves(running.base_url, "demo_client_id")]) == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'cloud.db'}")
+    try:
+        with write_transaction(engine) as conn:
+            conn.execute(sa.insert(skus), [{"sku": f"SKU-{n:04d}", "name_zh": "品"}
+                                          for n in (1, 2, 3)])
+        capsys.readouterr()
+        assert run(["shop", "listings", "pdd1"]) == 0
+        out = capsys.readouterr().out
+        assert "已读取 12/12" in out
+        assert "店铺 pdd1: 平台商品 12 个, 自动匹配 3 个, 未匹配 9 个 (未推送库存)" in out
+        assert "未匹配 100000011 sku_id 1000000011 商家编码 SKU-0012" in out
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(audit_log.c.actor).where(
+                audit_log.c.action == "shop.authorized")).scalar() == "cli"
+    finally:
+        engine.dispose()
+    assert running.fake.stock_pushes == []
+    running.fake.revoke_authorisation()  # the token stops working: the platform's reason
+    assert run(["shop", "listings", "pdd1"]) == 1
+    assert "下载失败 / download failed: 20032: access_token或client_id错误" in (
+        capsys.readouterr().err)
