@@ -39,6 +39,7 @@ from cloud.db import write_transaction
 from cloud.db.schema_orders import job_leases
 from cloud.marketplaces.errors import (
     AuthorizationRefused,
+    BusinessError,
     MarketplaceError,
     TokenExpired,
     platform_reason,
@@ -63,6 +64,9 @@ from cloud.shops import (
 )
 
 log = logging.getLogger("packline.worker")
+
+PDD_TOKEN_REFUSED = "20032"  # noqa: S105 - an error code, not a secret
+"""PDD ``access_token或client_id错误``: the token is not (or no longer) valid."""
 
 REAUTH_MARGIN_SECONDS = 120
 """A shop whose access token has expired and whose refresh token expires within this many
@@ -321,10 +325,25 @@ class Worker:
             try:
                 await step()
             except MarketplaceError as err:
-                self._failed(report, shop_id, err)
+                self._failed(report, shop_id, await self._refused_or(sc, err))
                 if shop_id not in self._clients:
                     break
         return report
+
+    async def _refused_or(self, sc: ShopClient, err: MarketplaceError) -> MarketplaceError:
+        """PDD answers a call with a cancelled authorisation's token with 20032 (not 10019,
+        so no refresh was tried): refresh now; the platform's refusal
+        (:class:`AuthorizationRefused`) replaces ``err``, anything else leaves it."""
+        if not (isinstance(err, BusinessError) and sc.shop.platform == "pdd"
+                and err.code == PDD_TOKEN_REFUSED):
+            return err
+        try:
+            await sc.tokens.refresh(sc.shop.id, sc.tokens.current(sc.shop.id))
+        except AuthorizationRefused as refused:
+            return refused
+        except MarketplaceError:
+            return err
+        return err
 
     def _failed(self, report: TickReport, shop_id: str, err: MarketplaceError) -> TickReport:
         report.error = report.error or err.message

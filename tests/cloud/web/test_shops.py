@@ -177,3 +177,34 @@ async def test_a_lead_cannot_see_or_start_an_authorisation(
     assert (await client.get("/shops")).status_code == 403
     assert (await client.get("/shops/pdd1/authorize")).status_code == 403
     assert (await client.get("/shops/callback?code=x&state=y")).status_code == 403
+
+
+async def test_the_worker_finds_a_revoked_authorisation_and_the_page_shows_it(
+        client: httpx.AsyncClient, cloud_engine: Engine, sealer: Sealer,
+        clock: FakeClock) -> None:
+    from cloud.orders.worker import Worker, WorkerSettings
+    from tests.cloud.orders.support import connect_shop
+
+    running = run_fake_platform("pdd", 0, 178, history_hours=0, orders_per_hour=0.0001)
+    try:
+        fake = running.fake
+        clock.now = fake.clock.now()
+        await signed_in(client, cloud_engine, Role.ADMIN)
+        shop_id = await connect_shop(cloud_engine, sealer, running, stock=None)
+        settings = WorkerSettings(listen_push=False, poll_refunds=False, http_timeout=1.0)
+        async with Worker(cloud_engine, sealer, settings=settings,
+                          clock=fake.clock.now) as worker:
+            assert (await worker.tick(shop_id)).error == ""
+            fake.revoke_authorisation()
+            report = await worker.tick(shop_id)
+        assert report.error != ""
+        with cloud_engine.connect() as conn:
+            assert conn.execute(sa.select(shop_config.c.status).where(
+                shop_config.c.shop_id == shop_id)).scalar() == "revoked"
+            assert conn.execute(sa.select(audit_log.c.actor, audit_log.c.detail).where(
+                audit_log.c.action == "shop.revoked")).all() == [
+                ("worker", {"reason": "20032: 商家已取消授权, 需重新授权"})]
+        row = row_of((await client.get("/shops")).text, shop_id)
+        assert 'data-auth="revoked"' in row and "商家已取消授权" in row and "重新授权" in row
+    finally:
+        running.stop()
