@@ -107,7 +107,10 @@ def match_automatically(conn: Connection, shop_id: str, *, actor: str,
             audit.record(conn, now, actor, "mapping.auto", f"{shop_id}/{mapping_id}", {
                 "sku": row.outer_id, "item_id": row.item_id, "sku_id": row.sku_id,
                 "outer_id": row.outer_id})
-            by_sku.add(row.sku_id) if row.sku_id else by_outer.add((row.item_id, row.outer_id))
+            if row.sku_id:
+                by_sku.add(row.sku_id)
+            else:
+                by_outer.add((row.item_id, row.outer_id))
             result.matched.append((row.item_id, row.sku_id, row.outer_id))
         else:
             result.unmatched.append((row.item_id, row.sku_id, row.outer_id))
