@@ -65,6 +65,9 @@ NO_TOKEN_APIS = frozenset({"pdd.time.get", "pdd.logistics.companies.get",
                            "pdd.pop.auth.token.create", "pdd.pop.auth.token.refresh"})
 """APIs that do not need a user token (the token APIs make one from a code or refresh token)."""
 
+TOKEN_APIS = frozenset({"pdd.pop.auth.token.create", "pdd.pop.auth.token.refresh"})
+"""The gateway's token APIs (§1.6)."""
+
 OWNER_NAME = "模拟店铺"
 """``owner_name`` in token replies (the fake's one shop)."""
 
@@ -715,7 +718,9 @@ class FakePdd(FakeBase):
                                   else "调用过于频繁，请调整调用频率")
             except PddFail as fail:
                 return self._error(api, fail)
-            fault = self.faults.pick()
+            # the token APIs are spared injected faults, as /oauth/token is: a refresh whose
+            # reply is lost leaves the shop with a used refresh token (re-authorise)
+            fault = None if api in TOKEN_APIS else self.faults.pick()
         if fault == "timeout":
             await self.stall()
         with self.lock:
