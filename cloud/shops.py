@@ -15,24 +15,26 @@ platforms' OAuth code flow (docs/specs/marketplaces.md §1.6, §2.5)::
 
 from __future__ import annotations
 
+import math
 import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from cloud import audit
 from cloud.crypto import Sealer
-from cloud.db import shops, write_transaction
+from cloud.db import audit_log, shops, write_transaction
 from cloud.db.schema_orders import shop_config, shop_warehouses
 from cloud.errors import CloudError, ConfigError
 from cloud.marketplaces import pdd, taobao
 from cloud.marketplaces.base import MarketplaceClient, Token, as_dict, as_int, as_str
-from cloud.marketplaces.errors import MarketplaceError
+from cloud.marketplaces.errors import AuthorizationRefused, MarketplaceError, platform_reason
 from cloud.marketplaces.http import RateLimiter, RetryPolicy, TokenManager, loads
 
 PLATFORM_NAMES = {"pdd": "拼多多", "taobao": "淘宝"}
@@ -47,6 +49,47 @@ PRODUCTION_GATEWAYS = {"pdd": pdd.GATEWAY_URL, "taobao": taobao.GATEWAY_URL}
 
 class ShopError(CloudError):
     """A shop is unknown, not authorised, or its authorisation failed."""
+
+
+REVOKED = "revoked"
+"""``shop_config.status`` of a shop whose refresh the platform refused (the merchant
+cancelled the authorisation, or the refresh token was used elsewhere): authorise again."""
+
+EXPIRING_WARN_DAYS = 7
+"""An authorisation ending within this many days is shown as expiring (重新授权 soon)."""
+
+SECONDS_PER_DAY = 86400
+"""Seconds in a day (days left are rounded up)."""
+
+
+@dataclass(frozen=True)
+class AuthState:
+    """A shop's authorisation as the manager sees it."""
+
+    kind: str
+    """``none`` (never authorised), ``active``, ``expiring`` (ends within the warning
+    window), ``expired`` or ``revoked``."""
+    until: datetime | None
+    """When it ends: the refresh token's expiry when there is one (access tokens are
+    refreshed before that), else the access token's."""
+    days_left: int = 0
+    """Whole days left, rounded up (``expiring`` and ``active`` only)."""
+
+
+def authorisation_state(status: str, token_expires_at: datetime | None,
+                        refresh_expires_at: datetime | None, now: datetime, *,
+                        warn_days: int = EXPIRING_WARN_DAYS) -> AuthState:
+    """Classify a shop's authorisation at ``now`` from its status and token expiries."""
+    until = refresh_expires_at or token_expires_at
+    if status == REVOKED:
+        return AuthState("revoked", until)
+    if status == "new" or until is None:
+        return AuthState("none", until)
+    if status == "reauth" or until <= now:
+        return AuthState("expired", until)
+    days = math.ceil((until - now).total_seconds() / SECONDS_PER_DAY)
+    return AuthState("expiring" if until - now <= timedelta(days=warn_days) else "active",
+                     until, days)
 
 
 @dataclass(frozen=True)
@@ -213,6 +256,56 @@ def list_shops(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in rows.mappings()]
 
 
+@dataclass(frozen=True)
+class ShopAuthRow:
+    """One shop on the shops page: who it is and how its authorisation stands."""
+
+    id: str
+    """Packline shop id."""
+    platform: str
+    """``pdd`` or ``taobao``."""
+    name: str
+    """Display name."""
+    seller_id: str
+    """Platform shop id from the token (empty before authorisation)."""
+    configured: bool
+    """Whether the shop has its app settings (only such a shop can be authorised)."""
+    authorized_at: datetime | None
+    """When it was last authorised."""
+    state: AuthState
+    """Its authorisation at the page's time."""
+    reason: str
+    """The platform's code and message when it refused the refresh (``revoked``)."""
+
+
+def shop_auth_rows(conn: Connection, now: datetime, *,
+                   warn_days: int = EXPIRING_WARN_DAYS) -> list[ShopAuthRow]:
+    """Every shop with its authorisation state at ``now`` (no secrets)."""
+    rows = conn.execute(
+        sa.select(shops.c.id, shops.c.platform, shops.c.name, shops.c.seller_id,
+                  shops.c.token_expires_at, shops.c.refresh_expires_at, shop_config.c.status,
+                  shop_config.c.authorized_at, shop_config.c.shop_id.label("configured"))
+        .select_from(shops.outerjoin(shop_config, shop_config.c.shop_id == shops.c.id))
+        .order_by(shops.c.id)).mappings().all()
+    out = []
+    for r in rows:
+        status = r["status"] or "new"
+        reason = ""
+        if status == REVOKED:
+            detail = conn.execute(
+                sa.select(audit_log.c.detail).where(audit_log.c.action == "shop.revoked",
+                                                    audit_log.c.subject == r["id"])
+                .order_by(audit_log.c.id.desc()).limit(1)).scalar()
+            reason = str((detail or {}).get("reason", ""))
+        out.append(ShopAuthRow(
+            id=r["id"], platform=r["platform"], name=r["name"], seller_id=r["seller_id"] or "",
+            configured=r["configured"] is not None, authorized_at=r["authorized_at"],
+            state=authorisation_state(status, r["token_expires_at"], r["refresh_expires_at"],
+                                      now, warn_days=warn_days),
+            reason=reason))
+    return out
+
+
 def active_shop_ids(conn: Connection) -> list[str]:
     """Shops with a usable authorisation."""
     return [str(r[0]) for r in conn.execute(
@@ -238,6 +331,15 @@ def store_token(conn: Connection, sealer: Sealer, shop_id: str, token: Token,
         status="active", authorized_at=now))
 
 
+def mark_revoked(conn: Connection, shop_id: str, reason: str, *, actor: str,
+                 now: datetime) -> None:
+    """The platform refused the shop's refresh token: status ``revoked`` and an audit entry
+    with the platform's code and message (shown on the shops page)."""
+    conn.execute(sa.update(shop_config).where(shop_config.c.shop_id == shop_id)
+                 .values(status=REVOKED))
+    audit.record(conn, now, actor, "shop.revoked", shop_id, {"reason": reason})
+
+
 def mark_reauth(engine: Engine, shop_id: str) -> None:
     """The shop's tokens are dead: it must be authorised again."""
     with write_transaction(engine) as conn:
@@ -261,23 +363,33 @@ def authorize_url(shop: Shop, redirect_uri: str, state: str) -> str:
 async def exchange_code(
     engine: Engine, sealer: Sealer, shop_id: str, code: str, *, redirect_uri: str = "",
     http: httpx.AsyncClient | None = None, clock: Callable[[], float] = time.time,
+    actor: str | None = None,
 ) -> Token:
-    """Exchange an authorisation ``code`` for tokens and store them encrypted."""
+    """Exchange an authorisation ``code`` for tokens and store them encrypted (PDD through
+    ``pdd.pop.auth.token.create``, Taobao through its OAuth token endpoint); with ``actor``,
+    an audit entry ``shop.authorized`` is written in the same transaction."""
     with engine.connect() as conn:
         shop = load_shop(conn, sealer, shop_id)
     own = http is None
     client = http or httpx.AsyncClient(timeout=15.0)
+    if shop.platform == "pdd":
+        try:
+            token = await pdd.exchange_code(
+                pdd.PddConfig(client_id=shop.app_key, client_secret=shop.app_secret,
+                              gateway_url=shop.gateway_url, oauth_url=shop.oauth_url()),
+                client, code, redirect_uri, clock=clock)
+        except MarketplaceError as err:
+            raise ShopError(f"授权失败 / authorisation refused: {platform_reason(err)}") from err
+        finally:
+            if own:
+                await client.aclose()
+        _stored(engine, sealer, shop_id, token, now=datetime.fromtimestamp(clock(), UTC),
+                actor=actor)
+        return token
     try:
-        if shop.platform == "pdd":
-            response = await client.post(shop.oauth_url(), json={
-                "client_id": shop.app_key, "client_secret": shop.app_secret,
-                "grant_type": "authorization_code", "code": code,
-                "redirect_uri": redirect_uri})
-        else:
-            response = await client.post(shop.oauth_url(), data={
-                "grant_type": "authorization_code", "code": code, "client_id": shop.app_key,
-                "client_secret": shop.app_secret, "redirect_uri": redirect_uri,
-                "view": "web"})
+        response = await client.post(shop.oauth_url(), data={
+            "grant_type": "authorization_code", "code": code, "client_id": shop.app_key,
+            "client_secret": shop.app_secret, "redirect_uri": redirect_uri, "view": "web"})
     except httpx.HTTPError as err:
         raise ShopError(f"无法连接平台 / cannot reach the platform: {type(err).__name__}") from err
     finally:
@@ -306,9 +418,19 @@ async def exchange_code(
                                         default=int(now) + re_in if re_in else 0)),
         owner_id=as_str(data.get("owner_id", data.get("taobao_user_id"))),
     )
-    with write_transaction(engine) as conn:
-        store_token(conn, sealer, shop_id, token, now=datetime.fromtimestamp(now, UTC))
+    _stored(engine, sealer, shop_id, token, now=datetime.fromtimestamp(now, UTC), actor=actor)
     return token
+
+
+def _stored(engine: Engine, sealer: Sealer, shop_id: str, token: Token, *, now: datetime,
+            actor: str | None) -> None:
+    with write_transaction(engine) as conn:
+        store_token(conn, sealer, shop_id, token, now=now)
+        if actor is not None:
+            audit.record(conn, now, actor, "shop.authorized", shop_id,
+                         {"seller_id": token.owner_id,
+                          "until": datetime.fromtimestamp(
+                              token.refresh_expires_at or token.expires_at, UTC).isoformat()})
 
 
 @dataclass
@@ -392,3 +514,22 @@ async def refresh_if_due(sc: ShopClient, *, now: float,
         return False
     await sc.tokens.refresh(sc.shop.id, current)
     return True
+
+
+async def check_authorisation(engine: Engine, sealer: Sealer, shop_id: str, *,
+                              http: httpx.AsyncClient, actor: str, now: datetime,
+                              clock: Callable[[], float] = time.time) -> str:
+    """Ask the platform whether the shop's authorisation still holds by refreshing its
+    token now (the new pair is stored). A refusal marks the shop ``revoked`` with the
+    platform's code and message; returns ``ok`` or that reason. Other failures (network,
+    throttling) raise, and change nothing."""
+    sc = open_client(engine, sealer, shop_id, http=http, clock=clock)
+    current = sc.tokens.current(shop_id)
+    try:
+        await sc.tokens.refresh(shop_id, current)
+    except AuthorizationRefused as err:
+        reason = platform_reason(err)
+        with write_transaction(engine) as conn:
+            mark_revoked(conn, shop_id, reason, actor=actor, now=now)
+        return reason
+    return "ok"

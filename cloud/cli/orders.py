@@ -108,7 +108,7 @@ def shop_authorize(obj: CliContext, shop_ref: str, code: str | None, redirect_ur
             except ValueError as err:
                 raise ConfigError(f"授权未完成 / not authorised: {err}") from None
     token = asyncio.run(exchange_code(obj.engine(), sealer, shop_id, code.strip(),
-                                      redirect_uri=redirect_uri or ""))
+                                      redirect_uri=redirect_uri or "", actor="cli"))
     expires = (datetime.fromtimestamp(token.expires_at, UTC).strftime("%Y-%m-%d %H:%M")
                if token.expires_at else "?")
     click.echo(obj.t(f"店铺 {shop_id} 已授权 (平台店铺 {token.owner_id}, 令牌到期 {expires} UTC)",
@@ -144,6 +144,48 @@ def _shop_row(conn: sa.Connection, ref: str) -> Any:
         shop_config.c.shop_id.label("id"), shop_config.c.default_warehouse_id,
         shop_config.c.push_confirmed_at, shop_config.c.push_trust, shop_config.c.push_cut_percent,
     ).where(shop_config.c.shop_id == shop_id)).one()
+
+
+@shop.command("listings")
+@click.argument("shop_ref")
+@click.pass_obj
+def shop_listings(obj: CliContext, shop_ref: str) -> None:
+    """下载商品并匹配 / Download every listing of the shop and match it by 商家编码.
+
+    Listings whose 商家编码 is a warehouse SKU code are mapped (no stock is pushed); the
+    rest are listed for matching by hand (web: 商品匹配)."""
+    import httpx
+
+    from cloud.marketplaces.errors import MarketplaceError, platform_reason
+    from cloud.orders.listings import download
+    from cloud.shops import ShopError, open_client, resolve_shop_id
+
+    sealer = sealer_for(obj.settings)
+    with obj.connect() as conn:
+        shop_id = resolve_shop_id(conn, shop_ref)
+
+    def progress(done: int, total: int) -> None:
+        click.echo(obj.t(f"已读取 {done}/{total}", f"read {done}/{total}"))
+
+    async def run() -> Any:
+        async with httpx.AsyncClient(timeout=15.0) as http:
+            sc = open_client(obj.engine(), sealer, shop_id, http=http)
+            return await download(obj.engine(), sc, actor="cli", now=datetime.now(UTC),
+                                  progress=progress)
+
+    try:
+        result = asyncio.run(run())
+    except MarketplaceError as err:
+        raise ShopError(f"下载失败 / download failed: {platform_reason(err)}") from err
+    click.echo(obj.t(
+        f"店铺 {shop_id}: 平台商品 {result.listings} 个, 自动匹配 {len(result.matched)} 个, "
+        f"未匹配 {len(result.unmatched)} 个 (未推送库存)",
+        f"shop {shop_id}: {result.listings} listing(s), {len(result.matched)} matched "
+        f"automatically, {len(result.unmatched)} unmatched (no stock pushed)"))
+    for item_id, sku_id, outer_id in result.unmatched:
+        click.echo(obj.t(f"  未匹配 {item_id} sku_id {sku_id or '-'} 商家编码 {outer_id or '-'}",
+                         f"  unmatched {item_id} sku_id {sku_id or '-'} outer id "
+                         f"{outer_id or '-'}"))
 
 
 @shop.command("push-preview")

@@ -445,3 +445,24 @@ review_rules = sa.Table(
 """Per shop, what the automatic review holds for a person (``cloud.orders.review_rules``);
 a shop without a row gets the defaults: hold on a buyer note and on platform risk review,
 no amount limit."""
+
+platform_listings = sa.Table(
+    "platform_listings",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("shop_id", sa.String(64), sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("item_id", sa.String(64), nullable=False),
+    sa.Column("sku_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("outer_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("title", sa.String(300), nullable=False, server_default=""),
+    sa.Column("spec", sa.String(200), nullable=False, server_default=""),
+    sa.Column("quantity", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("on_sale", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("fetched_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("shop_id", "item_id", "sku_id", name="uq_platform_listings_sku"),
+)
+"""商品匹配 (migration ``0029_platform_listings``): every listing SKU of a shop as the
+platform last showed it — goods/item id, platform SKU id, 商家编码 (``outer_id``), title,
+spec, the platform's quantity and when it was fetched (``cloud.orders.listings``). Matched
+to warehouse SKUs through ``sku_mappings`` (by platform SKU id); a download replaces the
+shop's rows."""

@@ -307,6 +307,26 @@ class WaybillRequest:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """One SKU of a shop's listing as the platform shows it (商品匹配)."""
+
+    item_id: str
+    """Platform goods id (PDD ``goods_id``, TOP ``num_iid``)."""
+    sku_id: str
+    """Platform SKU id (empty for a TOP item without SKUs)."""
+    outer_id: str
+    """商家编码: the merchant's code for the SKU (empty when the merchant set none)."""
+    title: str
+    """Listing title."""
+    spec: str
+    """Specification (规格), empty when none."""
+    quantity: int
+    """The platform's quantity now."""
+    on_sale: bool = True
+    """Whether the listing (and the SKU) is on sale."""
+
+
+@dataclass(frozen=True)
 class StockUpdate:
     """A stock quantity push for one SKU."""
 
@@ -435,6 +455,11 @@ class MarketplaceClient(Protocol):
 
     async def refunds_in_window(self, start: datetime, end: datetime) -> list[RefundEvent]:
         """Refunds modified in ``[start, end]``."""
+        ...
+
+    async def listings(self, *, progress: Callable[[int, int], None] | None = None
+                       ) -> list[Listing]:
+        """Every listing SKU of the shop with the platform's quantity (商品匹配)."""
         ...
 
     async def aclose(self) -> None:

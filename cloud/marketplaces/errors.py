@@ -6,6 +6,7 @@ the cause (``raise ... from err``)::
     MarketplaceError
     ├── RateLimited(retry_after)      platform throttled the call; retryable
     ├── TokenExpired                  access token expired or invalid; refresh, then retry
+    │   └── AuthorizationRefused      the platform refused the code or refresh token: authorise again
     ├── BusinessError(code, msg)      the platform refused the request; never retried
     ├── TransientError                timeouts, 5xx-style platform faults; retryable
     └── MalformedResponse             the body was not the documented envelope
@@ -40,6 +41,16 @@ class RateLimited(MarketplaceError):
 
 class TokenExpired(MarketplaceError):
     """The access token is expired or invalid (PDD 10019, TOP 27)."""
+
+
+class AuthorizationRefused(TokenExpired):
+    """The platform refused an authorisation code or a refresh token (used, expired, or the
+    merchant cancelled the authorisation): only a new consent helps."""
+
+    def __init__(self, code: str, msg: str, *, platform: str = "", api: str = "") -> None:
+        super().__init__(msg, platform=platform, api=api)
+        self.code = code
+        """Platform error code as a string."""
 
 
 class BusinessError(MarketplaceError):

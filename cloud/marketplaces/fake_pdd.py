@@ -35,6 +35,7 @@ from cloud.marketplaces.fake_server import (
     MALFORMED_BODIES,
     FakeBase,
     FakeSettings,
+    IssuedToken,
     read_params,
     standard_templates,
 )
@@ -61,8 +62,15 @@ CARRIERS: list[tuple[int, str, str, int]] = [
 ]
 """(id, code, name, available) from §1.7.6; 天天 and 国通 marked unavailable in the fake."""
 
-NO_TOKEN_APIS = frozenset({"pdd.time.get", "pdd.logistics.companies.get"})
-"""APIs that do not need a user token."""
+NO_TOKEN_APIS = frozenset({"pdd.time.get", "pdd.logistics.companies.get",
+                           "pdd.pop.auth.token.create", "pdd.pop.auth.token.refresh"})
+"""APIs that do not need a user token (the token APIs make one from a code or refresh token)."""
+
+TOKEN_APIS = frozenset({"pdd.pop.auth.token.create", "pdd.pop.auth.token.refresh"})
+"""The gateway's token APIs (§1.6)."""
+
+OWNER_NAME = "模拟店铺"
+"""``owner_name`` in token replies (the fake's one shop)."""
 
 REFUND_STATUS = {RefundPhase.SUCCESS: 10, RefundPhase.CLOSED: 11}
 """Neutral refund phase → after_sales_status (pending depends on shipping)."""
@@ -111,12 +119,19 @@ class PddFakeSettings(FakeSettings):
     """Changes become visible to the increment APIs this many seconds late."""
     carriers: list[tuple[int, str, str, int]] = Field(default_factory=lambda: list(CARRIERS))
     """Carrier list (id, code, name, available); J&T etc. can be added."""
+    bad_code_error_code: int = 20032
+    """Error for an unknown, used or expired authorisation code (``/oauth/token`` and
+    ``pdd.pop.auth.token.create``; the real code is unpublished)."""
+    bad_refresh_error_code: int = 20032
+    """Error for a refresh token that is unknown, used, expired or revoked (unpublished)."""
 
 
 PDD_TAG_NAMES: dict[int, str] = {1: "红色", 2: "黄色", 3: "绿色", 4: "蓝色", 5: "紫色"}
 """``remark_tag`` values and the colour each names."""
 PDD_TAG_NAME_MAX = 3
 """Longest ``tag_name`` ``pdd.order.note.update`` takes."""
+PDD_OUTER_GOODS_MAX = 10
+"""Most ``outer_goods_id`` values ``pdd.goods.list.get`` takes at once (§1.7.9)."""
 PDD_NOTE_MAX = 500
 """Longest note this fake takes (PDD does not publish its limit)."""
 
@@ -184,6 +199,11 @@ class FakePdd(FakeBase):
             "pdd.cloudprint.stdtemplates.get": self._stdtemplates,
             "pdd.goods.quantity.update": self._quantity,
             "pdd.refund.list.increment.get": self._refunds,
+            "pdd.goods.list.get": self._goods_list,
+            "pdd.goods.sku.list.get": self._goods_sku_list,
+            "pdd.goods.skus.get": self._goods_skus_get,
+            "pdd.pop.auth.token.create": self._token_create,
+            "pdd.pop.auth.token.refresh": self._token_refresh,
         }
         self.app = Starlette(routes=[
             Route(self.gateway_path, self._router, methods=["POST"]),
@@ -550,6 +570,76 @@ class FakePdd(FakeBase):
                                            result, self.now()))
         return {"goods_quantity_update_response": {"is_success": True}}
 
+    # ------------------------------------------------------------ goods
+
+    def _goods(self) -> dict[str, list[Any]]:
+        """The catalog grouped by goods id (ascending), each with its SKUs."""
+        goods: dict[str, list[Any]] = {}
+        for sku in sorted(self.gen.catalog, key=lambda k: (int(k.item_id), int(k.sku_id))):
+            goods.setdefault(sku.item_id, []).append(sku)
+        return goods
+
+    def _render_sku(self, sku: Any) -> dict[str, Any]:
+        return {"sku_id": int(sku.sku_id), "outer_id": sku.outer_id,
+                "outer_goods_id": sku.outer_id.split("-")[0], "spec": sku.spec,
+                "sku_quantity": sku.quantity, "is_sku_onsale": 1, "reserve_quantity": 0}
+
+    def _goods_list(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.goods.list.get`` (§1.7.9): the shop's goods with their SKUs, by page;
+        filters ``is_onsale`` (1 on sale, 0 off), ``outer_id``, ``goods_name``,
+        ``outer_goods_id`` (≤ 10, comma-separated)."""
+        page, size = self._page(params)
+        onsale = params.get("is_onsale", "")
+        if onsale not in ("", "0", "1"):
+            raise PddFail(10000, "参数错误", "is_onsale 只能是 0 或 1")
+        outer_goods = [v for v in params.get("outer_goods_id", "").split(",") if v]
+        if len(outer_goods) > PDD_OUTER_GOODS_MAX:
+            raise PddFail(10000, "参数错误", "outer_goods_id 最多 10 个")
+        name, outer = params.get("goods_name", ""), params.get("outer_id", "")
+        rows = []
+        for goods_id, skus in self._goods().items():
+            if onsale == "0":  # every goods of the fake is on sale
+                continue
+            if name and name not in skus[0].title:
+                continue
+            if outer and all(k.outer_id != outer for k in skus):
+                continue
+            if outer_goods and all(k.outer_id.split("-")[0] not in outer_goods for k in skus):
+                continue
+            rows.append((goods_id, skus))
+        out = [{"goods_id": int(goods_id), "goods_name": skus[0].title, "is_onsale": 1,
+                "goods_quantity": sum(k.quantity for k in skus), "goods_reserve_quantity": 0,
+                "image_url": "", "thumb_url": "", "sku_list": [self._render_sku(k) for k in skus]}
+               for goods_id, skus in rows[(page - 1) * size: page * size]]
+        return {"goods_list_get_response": {"goods_list": out, "total_count": len(rows)}}
+
+    def _one_goods(self, params: dict[str, str]) -> list[Any]:
+        self._need(params, "goods_id")
+        self._int(params, "goods_id")
+        skus = self._goods().get(params["goods_id"])
+        if skus is None:
+            raise PddFail(50001, "业务服务错误", "商品不存在")
+        return skus
+
+    def _goods_sku_list(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.goods.sku.list.get``: the SKUs of one goods id."""
+        skus = self._one_goods(params)
+        return {"goods_sku_list_get_response": {
+            "goods_id": int(params["goods_id"]),
+            "sku_list": [self._render_sku(k) for k in skus]}}
+
+    def _goods_skus_get(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.goods.skus.get`` (§1.7.9): one SKU's quantity and 商家编码 (``out_sku_sn``)."""
+        self._need(params, "sku_id")
+        self._int(params, "sku_id")
+        sku = next((k for k in self._one_goods(params) if k.sku_id == params["sku_id"]), None)
+        if sku is None:
+            raise PddFail(50001, "业务服务错误", "SKU不存在")
+        return {"goods_sku_get_response": {
+            "goods_id": int(sku.item_id), "sku_id": int(sku.sku_id), "quantity": sku.quantity,
+            "reserve_quantity": 0, "out_sku_sn": sku.outer_id, "spec": sku.spec,
+            "is_onsale": 1}}
+
     def refund_status(self, refund: Refund) -> int:
         """after_sales_status of a refund."""
         if refund.status is RefundPhase.PENDING:
@@ -659,7 +749,9 @@ class FakePdd(FakeBase):
                                   else "调用过于频繁，请调整调用频率")
             except PddFail as fail:
                 return self._error(api, fail)
-            fault = self.faults.pick()
+            # the token APIs are spared injected faults, as /oauth/token is: a refresh whose
+            # reply is lost leaves the shop with a used refresh token (re-authorise)
+            fault = None if api in TOKEN_APIS else self.faults.pick()
         if fault == "timeout":
             await self.stall()
         with self.lock:
@@ -694,23 +786,56 @@ class FakePdd(FakeBase):
                 return self._reply("oauth", {"error_response": {
                     "error_code": 10016, "error_msg": "client下线或者clientId不正确"}})
             grant = data.get("grant_type")
-            if grant == "refresh_token":
-                token = self.tokens.refresh(str(data.get("refresh_token", "")))
-            elif grant == "authorization_code" and self.tokens.redeem(str(data.get("code", ""))):
-                token = self.tokens.issue(self.settings.shop_id)
-            else:
-                token = None
-            if token is None:
+            try:
+                if grant == "refresh_token":
+                    body = self._refreshed(str(data.get("refresh_token") or ""))
+                elif grant == "authorization_code":
+                    body = self._redeemed(str(data.get("code") or ""))
+                else:
+                    raise PddFail(10000, "参数错误", "grant_type 只能是 authorization_code 或 "
+                                  "refresh_token")
+            except PddFail as fail:
                 return self._reply("oauth", {"error_response": {
-                    "error_code": 20032, "error_msg": "授权码无效、已使用或已过期"
-                    if grant == "authorization_code" else "access_token或client_id错误"}})
-            now = self.now()
-            return self._reply("oauth", {
-                "access_token": token.access_token, "refresh_token": token.refresh_token,
-                "expires_at": int(token.expires_at), "expires_in": int(token.expires_at - now),
-                "refresh_token_expires_at": int(token.refresh_expires_at),
-                "refresh_token_expires_in": int(token.refresh_expires_at - now),
-                "owner_id": token.shop_id, "owner_name": "模拟店铺", "scope": []})
+                    "error_code": fail.code, "error_msg": fail.msg, "sub_msg": fail.sub_msg}})
+            return self._reply("oauth", body)
+
+    def _token_body(self, token: IssuedToken) -> dict[str, Any]:
+        """The token fields of §1.6 (the same in ``/oauth/token`` and the gateway APIs)."""
+        now = self.now()
+        expires_at, refresh_at = int(token.expires_at), int(token.refresh_expires_at)
+        levels = {f"{level}_expires_{unit}": value for level in ("r1", "r2", "w1", "w2")
+                  for unit, value in (("at", expires_at), ("in", expires_at - now))}
+        return {"access_token": token.access_token, "expires_at": expires_at,
+                "expires_in": expires_at - now, "refresh_token": token.refresh_token,
+                "refresh_token_expires_at": refresh_at,
+                "refresh_token_expires_in": refresh_at - now, "owner_id": token.shop_id,
+                "owner_name": OWNER_NAME, "scope": sorted(self._handlers), **levels}
+
+    def _redeemed(self, code: str) -> dict[str, Any]:
+        token = self.tokens.issue_for_code(code, self.settings.shop_id) if code else None
+        if token is None:
+            raise PddFail(self.settings.bad_code_error_code, "access_token或client_id错误",
+                          "授权码无效、已使用或已过期")
+        return self._token_body(token)
+
+    def _refreshed(self, refresh_token: str) -> dict[str, Any]:
+        problem = self.tokens.refresh_problem(refresh_token)
+        token = self.tokens.refresh(refresh_token) if problem is None else None
+        if token is None:
+            raise PddFail(self.settings.bad_refresh_error_code, "access_token或client_id错误", {
+                "revoked": "商家已取消授权, 需重新授权", "expired": "refresh_token 已过期",
+            }.get(problem or "", "refresh_token 无效或已使用"))
+        return self._token_body(token)
+
+    def _token_create(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.pop.auth.token.create``: a code from the consent page → a token pair."""
+        self._need(params, "code")
+        return {"pop_auth_token_create_response": self._redeemed(params["code"])}
+
+    def _token_refresh(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.pop.auth.token.refresh``: a refresh token → a new pair (the old one is used)."""
+        self._need(params, "refresh_token")
+        return {"pop_auth_token_refresh_response": self._refreshed(params["refresh_token"])}
 
     # --------------------------------------------------------------- push
 

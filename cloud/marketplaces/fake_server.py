@@ -323,6 +323,8 @@ class TokenStore:
         """How many refreshes were served."""
         self.codes: dict[str, float] = {}
         """Authorisation codes the consent page issued, with their expiry (one use each)."""
+        self.revoked_shops: set[str] = set()
+        """Shops whose merchant cancelled the authorisation (until a new code is redeemed)."""
 
     def issue(self, shop_id: str) -> IssuedToken:
         """Issue a new token pair for ``shop_id``."""
@@ -360,14 +362,42 @@ class TokenStore:
         expires = self.codes.pop(code, None)
         return expires is not None and expires > self._clock.now()
 
-    def refresh(self, refresh_token: str) -> IssuedToken | None:
-        """Exchange a refresh token; None if unknown or expired."""
-        old = self.by_refresh.get(refresh_token)
-        if old is None or old.revoked or old.refresh_expires_at <= self._clock.now():
+    def issue_for_code(self, code: str, shop_id: str) -> IssuedToken | None:
+        """Redeem ``code`` and issue ``shop_id`` a new token pair (the merchant approved
+        again: a revocation ends); None if the code is unknown, used or expired."""
+        if not self.redeem(code):
             return None
+        self.revoked_shops.discard(shop_id)
+        return self.issue(shop_id)
+
+    def refresh(self, refresh_token: str) -> IssuedToken | None:
+        """Exchange a refresh token; None if unknown, used, expired or revoked."""
+        if self.refresh_problem(refresh_token) is not None:
+            return None
+        old = self.by_refresh[refresh_token]
         old.revoked = True
         self.refreshes += 1
         return self.issue(old.shop_id)
+
+    def refresh_problem(self, refresh_token: str) -> str | None:
+        """Why ``refresh_token`` cannot be exchanged: ``unknown`` (never issued, or already
+        used), ``expired``, ``revoked`` (the merchant cancelled the authorisation), or None."""
+        old = self.by_refresh.get(refresh_token)
+        if old is None:
+            return "unknown"
+        if old.shop_id in self.revoked_shops:
+            return "revoked"
+        if old.revoked:
+            return "unknown"
+        return "expired" if old.refresh_expires_at <= self._clock.now() else None
+
+    def revoke_shop(self, shop_id: str) -> None:
+        """The merchant cancelled the app's authorisation (取消授权, test hook): every token
+        of ``shop_id`` stops working until the merchant approves the app again."""
+        self.revoked_shops.add(shop_id)
+        for token in self.by_access.values():
+            if token.shop_id == shop_id:
+                token.revoked = True
 
 
 async def read_params(request: Request) -> dict[str, str]:
@@ -468,6 +498,12 @@ class FakeBase(abc.ABC):
         """Issue a token for the shop (what an OAuth authorisation would give)."""
         with self.lock:
             return self.tokens.issue(self.settings.shop_id)
+
+    def revoke_authorisation(self) -> None:
+        """The merchant cancels the app's authorisation in the platform's backend: the
+        shop's access and refresh tokens stop working until it approves the app again."""
+        with self.lock:
+            self.tokens.revoke_shop(self.settings.shop_id)
 
     def expire_token(self, access_token: str) -> None:
         """Expire an access token now."""

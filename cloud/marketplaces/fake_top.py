@@ -103,6 +103,10 @@ TOP_FLAG_MAX = 5
 """Highest seller flag (0 grey, 1 red, 2 yellow, 3 green, 4 blue, 5 pink)."""
 
 
+TOP_ITEMS_PAGE_MAX = 200
+"""Largest ``page_size`` of ``taobao.items.onsale.get`` / ``taobao.items.inventory.get``."""
+
+
 class TopFail(Exception):
     """A TOP error reply."""
 
@@ -154,6 +158,9 @@ class FakeTop(FakeBase):
             "cainiao.waybill.ii.search": self._waybill_search,
             "cainiao.cloudprint.stdtemplates.get": self._stdtemplates,
             "taobao.item.quantity.update": self._quantity,
+            "taobao.items.onsale.get": self._items_onsale,
+            "taobao.items.inventory.get": self._items_inventory,
+            "taobao.item.seller.get": self._item_seller,
             "taobao.refunds.receive.get": self._refunds,
             "taobao.top.oaid.decrypt": self._oaid_decrypt,
             "taobao.tmc.messages.consume": self._consume,
@@ -521,6 +528,68 @@ class FakeTop(FakeBase):
                          "modified": self._t(now),
                          "skus": skus if simplify else {"sku": skus}}}
 
+    # ------------------------------------------------------------ items
+
+    def _items(self) -> dict[str, list[Any]]:
+        """The catalog grouped by num_iid (ascending)."""
+        items: dict[str, list[Any]] = {}
+        for sku in sorted(self.gen.catalog, key=lambda k: (int(k.item_id), int(k.sku_id))):
+            items.setdefault(sku.item_id, []).append(sku)
+        return items
+
+    @staticmethod
+    def _pick(row: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k in fields}
+
+    def _item_row(self, skus: list[Any], simplify: bool) -> dict[str, Any]:
+        head = skus[0]
+        sku_rows = [{"sku_id": int(k.sku_id), "outer_id": k.outer_id, "quantity": k.quantity,
+                     "properties_name": f"1627207:1:规格:{k.spec}", "price": f"{k.price_fen / 100:.2f}"}
+                    for k in skus]
+        return {"num_iid": int(head.item_id), "title": head.title,
+                "num": sum(k.quantity for k in skus), "outer_id": head.outer_id.split("-")[0],
+                "approve_status": "onsale", "price": f"{head.price_fen / 100:.2f}",
+                "skus": sku_rows if simplify else {"sku": sku_rows}}
+
+    def _item_page(self, params: dict[str, str], simplify: bool, *,
+                   on_sale: bool) -> dict[str, Any]:
+        fields = self._fields(params)
+        page = self._int(params, "page_no", 1)
+        size = self._int(params, "page_size", 40)
+        if page < 1 or not 1 <= size <= TOP_ITEMS_PAGE_MAX:
+            raise TopFail(41, "Invalid Arguments", "isv.invalid-parameter:page_size",
+                          f"page_size 取值 1~{TOP_ITEMS_PAGE_MAX}")
+        q = params.get("q", "")
+        rows = [skus for skus in self._items().values()
+                if on_sale and (not q or q in skus[0].title)]  # every item of the fake is on sale
+        items = [self._pick(self._item_row(skus, simplify), fields - {"skus"})
+                 for skus in rows[(page - 1) * size: page * size]]
+        return {"items": items if simplify else {"item": items}, "total_results": len(rows)}
+
+    def _items_onsale(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
+        """``taobao.items.onsale.get``: items on sale (出售中), by page; no SKUs (those come
+        from ``taobao.item.seller.get``)."""
+        return self._item_page(params, simplify, on_sale=True)
+
+    def _items_inventory(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
+        """``taobao.items.inventory.get``: items in the warehouse (仓库中, not on sale)."""
+        return self._item_page(params, simplify, on_sale=False)
+
+    def _item_seller(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
+        """``taobao.item.seller.get``: one item of the seller with the fields asked for,
+        ``sku`` included (sku_id, outer_id, quantity, properties_name)."""
+        fields = self._fields(params)
+        self._need(params, "num_iid")
+        self._int(params, "num_iid")
+        skus = self._items().get(params["num_iid"])
+        if skus is None:
+            raise TopFail(15, "Remote service error", "isv.item-not-exist", "商品不存在")
+        row = self._item_row(skus, simplify)
+        picked = self._pick(row, fields)
+        if "sku" in fields:
+            picked["skus"] = row["skus"]
+        return {"item": picked}
+
     def _refunds(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
         self._fields(params)
         start = self._when(params, "start_modified") if params.get("start_modified") else 0
@@ -747,8 +816,8 @@ class FakeTop(FakeBase):
                     return self._reply({"error": "invalid_grant",
                                         "error_description": "该应用不支持刷新授权"}, 400)
                 token = self.tokens.refresh(form.get("refresh_token", ""))
-            elif grant == "authorization_code" and self.tokens.redeem(form.get("code", "")):
-                token = self.tokens.issue(self.settings.shop_id)
+            elif grant == "authorization_code":
+                token = self.tokens.issue_for_code(form.get("code", ""), self.settings.shop_id)
             else:
                 token = None
             if token is None:

@@ -23,6 +23,7 @@ from cloud.marketplaces.base import (
     Address,
     BranchAccount,
     DecryptItem,
+    Listing,
     LogisticsCompany,
     MarketplaceClient,
     OrderLine,
@@ -48,6 +49,7 @@ from cloud.marketplaces.base import (
     yuan_to_fen,
 )
 from cloud.marketplaces.errors import (
+    AuthorizationRefused,
     BusinessError,
     MalformedResponse,
     MarketplaceError,
@@ -93,6 +95,10 @@ ROOTS: dict[str, str] = {
     "pdd.goods.quantity.update": "goods_quantity_update_response",
     "pdd.refund.list.increment.get": "refund_increment_get_response",
     "pdd.time.get": "time_get_response",
+    "pdd.goods.list.get": "goods_list_get_response",
+    "pdd.goods.sku.list.get": "goods_sku_list_get_response",
+    "pdd.goods.skus.get": "goods_sku_get_response",
+    "pdd.pop.auth.token.create": "pop_auth_token_create_response",
     "pdd.pop.auth.token.refresh": "pop_auth_token_refresh_response",
 }
 """Success root key per API (not derivable from the name, §1.4)."""
@@ -106,6 +112,7 @@ LIMITS: dict[str, list[Limit]] = {
     "pdd.logistics.online.send": [Limit(5000, 1, "api")],
     "pdd.logistics.companies.get": [Limit(1200, 10, "api")],
     "pdd.goods.quantity.update": [Limit(4200, 1, "api")],
+    "pdd.goods.list.get": [Limit(600, 60, "shop")],
     "pdd.waybill.get": [Limit(12000, 1, "api")],
     "pdd.open.decrypt.batch": [Limit(1, 10, "app")],
 }
@@ -353,8 +360,9 @@ class PddClient(GatewayClient):
     def token_refresher(
         config: PddConfig, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.time
     ) -> Callable[[Token], Any]:
-        """A TokenManager refresher that posts ``grant_type=refresh_token`` to the OAuth URL."""
-        return refresher(oauth_token, config, http, clock=clock)
+        """A TokenManager refresher calling ``pdd.pop.auth.token.refresh`` on the gateway, as
+        the public SDKs do (a refused refresh token raises :class:`AuthorizationRefused`)."""
+        return refresher(gateway_token, config, http, clock=clock)
 
     async def call(self, api: str, params: Mapping[str, Any], *, needs_token: bool = True) -> Any:
         """Generic signed call; returns the payload under the API's root key."""
@@ -523,6 +531,40 @@ class PddClient(GatewayClient):
             raise BusinessError("is_success", "库存更新未成功", platform=PLATFORM,
                                 api="pdd.goods.quantity.update")
 
+    async def listings(self, *, page_size: int = MAX_PAGE_SIZE,
+                       progress: Callable[[int, int], None] | None = None) -> list[Listing]:
+        """Every goods of the shop with its SKUs (``pdd.goods.list.get``, page by page until
+        ``total_count`` goods were read); ``progress(read, total)`` after each page."""
+        out: list[Listing] = []
+        page, read, total = 1, 0, 1
+        while read < total:
+            body = as_dict(await self.call("pdd.goods.list.get", {
+                "page": page, "page_size": min(page_size, MAX_PAGE_SIZE)}))
+            total = as_int(body.get("total_count"), field_name="total_count", default=0)
+            goods = as_list(body.get("goods_list"), field_name="goods_list")
+            for g in goods:
+                d = as_dict(g, field_name="goods")
+                item_id = as_id(d.get("goods_id"), field_name="goods_id")
+                title = as_str(d.get("goods_name"), field_name="goods_name")
+                on_sale = as_int(d.get("is_onsale"), field_name="is_onsale", default=1) == 1
+                for k in as_list(d.get("sku_list"), field_name="sku_list"):
+                    sku = as_dict(k, field_name="sku")
+                    out.append(Listing(
+                        item_id=item_id, sku_id=as_id(sku.get("sku_id"), field_name="sku_id"),
+                        outer_id=as_str(sku.get("outer_id"), field_name="outer_id"),
+                        title=title, spec=as_str(sku.get("spec"), field_name="spec"),
+                        quantity=as_int(sku.get("sku_quantity"), field_name="sku_quantity",
+                                        default=0),
+                        on_sale=on_sale and as_int(sku.get("is_sku_onsale"),
+                                                   field_name="is_sku_onsale", default=1) == 1))
+            read += len(goods)
+            if progress is not None:
+                progress(read, total)
+            if not goods:
+                break
+            page += 1
+        return out
+
     async def refunds_in_window(
         self, start: datetime, end: datetime, *, statuses: Sequence[int] = REFUND_STATUSES,
         page_size: int = 100,
@@ -554,6 +596,59 @@ def _plain_list(value: Any, element: str) -> list[Any]:
     return as_list(value if value is not None else [], field_name=element)
 
 
+APP_CONFIG_CODES = frozenset({10001, 10016, 10017, 20004, 20005, 20031})
+"""Errors of a token call that mean the app is misconfigured (bad id, secret or permission),
+not that the merchant's code or refresh token was refused."""
+
+
+def parse_token(payload: Any, now: float) -> Token:
+    """The token fields of §1.6 (``/oauth/token`` reply or the token APIs' root object);
+    ``expires_at`` when given, else now + ``expires_in``."""
+    data = as_dict(payload, field_name="token")
+    expires_in = as_int(data.get("expires_in"), field_name="expires_in", default=0)
+    refresh_in = as_int(data.get("refresh_token_expires_in"),
+                        field_name="refresh_token_expires_in", default=0)
+    return Token(
+        access_token=as_str(data.get("access_token"), field_name="access_token"),
+        refresh_token=as_str(data.get("refresh_token"), field_name="refresh_token"),
+        expires_at=float(as_int(data.get("expires_at"), field_name="expires_at",
+                                default=int(now) + expires_in)),
+        refresh_expires_at=float(as_int(data.get("refresh_token_expires_at"),
+                                        field_name="refresh_token_expires_at",
+                                        default=int(now) + refresh_in if refresh_in else 0)),
+        owner_id=as_str(data.get("owner_id"), field_name="owner_id"),
+    )
+
+
+async def gateway_token(
+    config: PddConfig, http: httpx.AsyncClient, grant: Mapping[str, str], *,
+    clock: Callable[[], float] = time.time,
+) -> Token:
+    """A token from the gateway token APIs (§1.6): ``pdd.pop.auth.token.create`` for
+    ``grant_type=authorization_code`` (+ ``code``), ``pdd.pop.auth.token.refresh`` for
+    ``grant_type=refresh_token`` (+ ``refresh_token``). Signed like every gateway call, no
+    ``access_token``. A refused code or refresh token raises :class:`AuthorizationRefused`
+    with the platform's code and message; throttling and platform faults raise as usual."""
+    if grant.get("grant_type") == "refresh_token":
+        api, params = "pdd.pop.auth.token.refresh", {"refresh_token": grant.get("refresh_token", "")}
+    else:
+        api, params = "pdd.pop.auth.token.create", {"code": grant.get("code", "")}
+    auth = PddAuth(config.client_id, config.client_secret, clock=clock)
+    signed = auth.sign_params({"type": api, **params})
+    try:
+        response = await http.post(config.gateway_url, data=signed)
+    except httpx.HTTPError as err:
+        raise transport_error(err, platform=PLATFORM, api=api) from err
+    try:
+        body = unwrap(api, loads(response.content))
+    except BusinessError as err:
+        if int(err.code) in APP_CONFIG_CODES:
+            raise
+        raise AuthorizationRefused(err.code, err.sub_msg or err.msg, platform=PLATFORM,
+                                   api=api) from err
+    return parse_token(body, clock())
+
+
 def _numeric(value: str) -> int | str:
     """LONG ids go out as numbers when they are numeric."""
     return int(value) if value.isdigit() else value
@@ -572,28 +667,23 @@ async def oauth_token(
     data = as_dict(loads(response.content), field_name="token")
     if "error_response" in data:
         err_obj = as_dict(data["error_response"], field_name="error_response")
-        raise TokenExpired(f"获取 token 失败: {err_obj.get('error_msg')}",
-                           platform=PLATFORM, api="oauth/token")
-    now = clock()
-    expires_in = as_int(data.get("expires_in"), field_name="expires_in", default=0)
-    return Token(
-        access_token=as_str(data.get("access_token"), field_name="access_token"),
-        refresh_token=as_str(data.get("refresh_token"), field_name="refresh_token"),
-        expires_at=float(as_int(data.get("expires_at"), field_name="expires_at",
-                                default=int(now) + expires_in)),
-        refresh_expires_at=float(as_int(data.get("refresh_token_expires_at"),
-                                        field_name="refresh_token_expires_at", default=0)),
-        owner_id=as_str(data.get("owner_id"), field_name="owner_id"),
-    )
+        raise AuthorizationRefused(
+            str(err_obj.get("error_code", "")),
+            str(err_obj.get("sub_msg") or err_obj.get("error_msg") or ""),
+            platform=PLATFORM, api="oauth/token")
+    return parse_token(data, clock())
 
 
 async def exchange_code(
     config: PddConfig, http: httpx.AsyncClient, code: str, redirect_uri: str = "", *,
     clock: Callable[[], float] = time.time,
 ) -> Token:
-    """Exchange an authorization ``code`` (from the shop's OAuth consent) for a token."""
-    return await oauth_token(config, http, {"grant_type": "authorization_code", "code": code,
-                                            "redirect_uri": redirect_uri}, clock=clock)
+    """Exchange an authorization ``code`` (from the shop's OAuth consent) for a token with
+    ``pdd.pop.auth.token.create``; ``redirect_uri`` is kept for the ``/oauth/token`` route
+    (:func:`oauth_token`), which takes it, and is not sent to the gateway."""
+    del redirect_uri
+    return await gateway_token(config, http, {"grant_type": "authorization_code",
+                                              "code": code}, clock=clock)
 
 
 if TYPE_CHECKING:  # structural check: the client satisfies the port

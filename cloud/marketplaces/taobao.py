@@ -23,6 +23,7 @@ import httpx
 from cloud.marketplaces.base import (
     Address,
     BranchAccount,
+    Listing,
     LogisticsCompany,
     MarketplaceClient,
     OrderLine,
@@ -175,6 +176,10 @@ def unwrap(method: str, payload: Any) -> dict[str, Any]:
     if root in body:
         return as_dict(body[root], field_name=root)
     return body
+
+
+ITEMS_PAGE_MAX = 200
+"""Largest page of ``taobao.items.onsale.get`` / ``taobao.items.inventory.get``."""
 
 
 def top_list(value: Any, element: str) -> list[Any]:
@@ -483,6 +488,52 @@ class TaobaoClient(GatewayClient):
             params["outer_id"] = update.outer_id
         body = await self.call("taobao.item.quantity.update", params)
         as_dict(body.get("item"), field_name="item")
+
+    async def listings(self, *, page_size: int = ITEMS_PAGE_MAX,
+                       progress: Callable[[int, int], None] | None = None) -> list[Listing]:
+        """Every item of the shop, on sale (``taobao.items.onsale.get``) and in the warehouse
+        (``taobao.items.inventory.get``), page by page, each with its SKUs from
+        ``taobao.item.seller.get``; an item without SKUs is one listing with an empty SKU id.
+        ``progress(read, total)`` after each item."""
+        heads: list[tuple[str, bool]] = []
+        for method, on_sale in (("taobao.items.onsale.get", True),
+                                ("taobao.items.inventory.get", False)):
+            page, total = 1, 1
+            while (page - 1) * page_size < total:
+                body = await self.call(method, {"fields": "num_iid,title,num,outer_id",
+                                                "page_no": page, "page_size": page_size})
+                total = as_int(body.get("total_results"), field_name="total_results",
+                               default=0)
+                rows = top_list(body.get("items"), "item")
+                heads += [(as_id(as_dict(r, field_name="item").get("num_iid"),
+                                 field_name="num_iid"), on_sale) for r in rows]
+                if not rows:
+                    break
+                page += 1
+        out: list[Listing] = []
+        for n, (num_iid, on_sale) in enumerate(heads, 1):
+            body = await self.call("taobao.item.seller.get", {
+                "num_iid": num_iid, "fields": "num_iid,title,num,outer_id,sku"})
+            item = as_dict(body.get("item"), field_name="item")
+            title = as_str(item.get("title"), field_name="title")
+            skus = top_list(item.get("skus") or [], "sku")
+            if not skus:
+                out.append(Listing(item_id=num_iid, sku_id="", title=title, spec="",
+                                   outer_id=as_str(item.get("outer_id"), field_name="outer_id"),
+                                   quantity=as_int(item.get("num"), field_name="num", default=0),
+                                   on_sale=on_sale))
+            for k in skus:
+                d = as_dict(k, field_name="sku")
+                props = as_str(d.get("properties_name"), field_name="properties_name")
+                out.append(Listing(
+                    item_id=num_iid, sku_id=as_id(d.get("sku_id"), field_name="sku_id"),
+                    outer_id=as_str(d.get("outer_id"), field_name="outer_id"), title=title,
+                    spec=";".join(p.split(":")[-1] for p in props.split(";") if p),
+                    quantity=as_int(d.get("quantity"), field_name="quantity", default=0),
+                    on_sale=on_sale))
+            if progress is not None:
+                progress(n, len(heads))
+        return out
 
     async def refunds_in_window(
         self, start: datetime, end: datetime, *, page_size: int = 100

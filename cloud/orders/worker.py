@@ -37,12 +37,36 @@ from cloud import retention
 from cloud.crypto import Sealer
 from cloud.db import write_transaction
 from cloud.db.schema_orders import job_leases
-from cloud.marketplaces.errors import MarketplaceError, TokenExpired
+from cloud.marketplaces.errors import (
+    AuthorizationRefused,
+    BusinessError,
+    MarketplaceError,
+    TokenExpired,
+    platform_reason,
+)
 from cloud.marketplaces.http import RateLimiter, RetryPolicy, build_client
-from cloud.orders import allocation, order_sync, stations, stock_push, waybills, writeback
-from cloud.shops import ShopClient, active_shop_ids, mark_reauth, open_client, refresh_if_due
+from cloud.orders import (
+    allocation,
+    listings,
+    order_sync,
+    stations,
+    stock_push,
+    waybills,
+    writeback,
+)
+from cloud.shops import (
+    ShopClient,
+    active_shop_ids,
+    mark_reauth,
+    mark_revoked,
+    open_client,
+    refresh_if_due,
+)
 
 log = logging.getLogger("packline.worker")
+
+PDD_TOKEN_REFUSED = "20032"  # noqa: S105 - an error code, not a secret
+"""PDD ``access_token或client_id错误``: the token is not (or no longer) valid."""
 
 REAUTH_MARGIN_SECONDS = 120
 """A shop whose access token has expired and whose refresh token expires within this many
@@ -137,6 +161,9 @@ class WorkerSettings:
     writeback_backoff: float = writeback.FIRST_BACKOFF_SECONDS
     """First retry delay of a failed write-back, seconds (doubles per attempt; see
     :data:`cloud.orders.writeback.FIRST_BACKOFF_SECONDS`)."""
+    match_unknown_skus: bool = True
+    """When an order names a platform SKU the shop's last listing download did not have,
+    download the listings again and match them by 商家编码 (``cloud.orders.listings``)."""
     keep_reports: int = 100
     """``run`` returns at most this many tick reports, the latest (a worker that runs for
     months must not keep one per tick)."""
@@ -156,6 +183,8 @@ class TickReport:
     """Refund records read."""
     pushes_handled: int = 0
     """Orders re-read because of push messages."""
+    listings: listings.MatchResult | None = None
+    """Listings downloaded again because an order named an unknown platform SKU."""
     allocated: int = 0
     """Orders allocated."""
     exceptions: int = 0
@@ -268,6 +297,11 @@ class Worker:
             if s.listen_push and sc.shop.platform == "taobao":
                 report.pushes_handled = await self.consume_tmc(sc)
 
+        async def match() -> None:
+            if s.match_unknown_skus:
+                report.listings = await listings.refresh_for_unknown(self.engine, sc,
+                                                                     now=self.now())
+
         async def allocate() -> None:
             alloc = allocation.allocate_pending(self.engine, shop_id,
                                                 sc.shop.default_warehouse_id, now=self.now())
@@ -287,18 +321,38 @@ class Worker:
         async def stock() -> None:
             report.stock = await stock_push.push_stock(self.engine, sc, now=self.now())
 
-        for step in (sync, allocate, ship, stock):
+        for step in (sync, match, allocate, ship, stock):
             try:
                 await step()
             except MarketplaceError as err:
-                self._failed(report, shop_id, err)
+                self._failed(report, shop_id, await self._refused_or(sc, err))
                 if shop_id not in self._clients:
                     break
         return report
 
+    async def _refused_or(self, sc: ShopClient, err: MarketplaceError) -> MarketplaceError:
+        """PDD answers a call with a cancelled authorisation's token with 20032 (not 10019,
+        so no refresh was tried): refresh now; the platform's refusal
+        (:class:`AuthorizationRefused`) replaces ``err``, anything else leaves it."""
+        if not (isinstance(err, BusinessError) and sc.shop.platform == "pdd"
+                and err.code == PDD_TOKEN_REFUSED):
+            return err
+        try:
+            await sc.tokens.refresh(sc.shop.id, sc.tokens.current(sc.shop.id))
+        except AuthorizationRefused as refused:
+            return refused
+        except MarketplaceError:
+            return err
+        return err
+
     def _failed(self, report: TickReport, shop_id: str, err: MarketplaceError) -> TickReport:
         report.error = report.error or err.message
-        if isinstance(err, TokenExpired):
+        if isinstance(err, AuthorizationRefused):  # the platform refused the refresh token
+            with write_transaction(self.engine) as conn:
+                mark_revoked(conn, shop_id, platform_reason(err), actor="worker",
+                             now=self.now())
+            self.forget(shop_id)
+        elif isinstance(err, TokenExpired):
             sc = self._clients.get(shop_id)
             token = sc.tokens.current(shop_id) if sc else None
             dead = token is None or not token.refresh_token or (

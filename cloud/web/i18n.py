@@ -11,6 +11,7 @@ from typing import Any
 
 from cloud.web.i18n_couriers import COURIER_ACCOUNT_MESSAGES
 from cloud.web.i18n_promotions import PROMOTION_MESSAGES
+from cloud.web.i18n_shops import LISTING_MESSAGES, SHOP_MESSAGES
 from cloud.web.i18n_transfers import TRANSFER_MESSAGES
 
 LANGS: tuple[str, ...] = ("zh", "en")
@@ -650,6 +651,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
 MESSAGES.update(PROMOTION_MESSAGES)
 MESSAGES.update(TRANSFER_MESSAGES)
 MESSAGES.update(COURIER_ACCOUNT_MESSAGES)
+MESSAGES.update(SHOP_MESSAGES)
+MESSAGES.update(LISTING_MESSAGES)
 
 
 def normalize_lang(value: object) -> str:

@@ -40,6 +40,8 @@ class Permission(enum.StrEnum):
     ORDERS_REVIEW = "orders.review"
     PROMOTIONS_EDIT = "promotions.edit"
     REVIEW_RULES_EDIT = "review_rules.edit"
+    SHOPS_VIEW = "shops.view"
+    SHOPS_AUTHORIZE = "shops.authorize"
     PRODUCTS_VIEW = "products.view"
     PRODUCTS_EDIT = "products.edit"
     PURCHASING_VIEW = "purchasing.view"
@@ -73,6 +75,8 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.ORDERS_REVIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.PROMOTIONS_EDIT: frozenset({Role.MANAGER, Role.ADMIN}),
     Permission.REVIEW_RULES_EDIT: frozenset({Role.MANAGER, Role.ADMIN}),
+    Permission.SHOPS_VIEW: frozenset({Role.MANAGER, Role.ADMIN}),
+    Permission.SHOPS_AUTHORIZE: frozenset({Role.MANAGER, Role.ADMIN}),
     Permission.PRODUCTS_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PRODUCTS_EDIT: frozenset({Role.PURCHASER, Role.MANAGER, Role.ADMIN}),

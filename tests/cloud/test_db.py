@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0028_courier_accounts"
+HEAD = "0029_platform_listings"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -140,6 +140,10 @@ EXPECTED_TABLES.update({  # 0006_web_users
 EXPECTED_TABLES.update({  # 0009_products
     "sku_tags": {"sku", "tag"},
     "sku_safety_stock": {"sku", "warehouse_id", "qty"},
+})
+EXPECTED_TABLES.update({  # 0029_platform_listings
+    "platform_listings": {"id", "shop_id", "item_id", "sku_id", "outer_id", "title", "spec",
+                          "quantity", "on_sale", "fetched_at"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",

@@ -11,6 +11,7 @@ from cloud.web.routes import (
     courier,
     courier_accounts,
     home,
+    listings,
     mappings,
     operators,
     order_merge,
@@ -20,6 +21,7 @@ from cloud.web.routes import (
     products,
     promotions,
     purchasing,
+    shops,
     stations,
     stock,
     transfers,
@@ -31,6 +33,7 @@ def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes,
             *order_merge.routes, *order_notes.routes, *orders.routes, *promotions.routes, *products.routes,
-            *mappings.routes, *purchasing.routes, *transfers.routes,
-            *payables.routes, *courier.routes, *courier_accounts.routes, *users.routes,
+            *mappings.routes, *listings.routes, *shops.routes, *purchasing.routes,
+            *transfers.routes, *payables.routes, *courier.routes, *courier_accounts.routes,
+            *users.routes,
             *operators.routes, *account.routes, *audit.routes]

@@ -28,6 +28,7 @@ from tests.cloud.orders.support import (
 )
 
 SETTINGS = WorkerSettings(listen_push=False, poll_refunds=False, http_timeout=1.0,
+                          match_unknown_skus=False,
                           writeback_backoff=0.0)
 
 

@@ -42,6 +42,7 @@ def test_keys_built_at_run_time_exist() -> None:
     built |= {f"platform.{p}" for p in ("pdd", "taobao", "jd")}
     built |= {f"station.{s}" for s in ("pending", "active", "revoked")}
     built |= {f"health.{h}" for h in ("ok", "lagging", "error", "silent", "none")}
+    built |= {f"shops.state.{k}" for k in ("none", "active", "expiring", "expired", "revoked")}
     built |= {f"field.{f}" for f in ("unit_weight_g", "length_mm", "width_mm", "height_mm",
                                       "buffer_units", "buffer_percent", "stock_share")}
     built |= {f"field.map_{f}" for f in ("item_id", "sku_id", "outer_id", "sku", "units")}

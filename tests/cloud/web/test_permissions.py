@@ -39,6 +39,8 @@ INTENDED: dict[Permission, set[Role]] = {
     P.ORDERS_REVIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.PROMOTIONS_EDIT: {R.MANAGER, R.ADMIN},
     P.REVIEW_RULES_EDIT: {R.MANAGER, R.ADMIN},
+    P.SHOPS_VIEW: {R.MANAGER, R.ADMIN},
+    P.SHOPS_AUTHORIZE: {R.MANAGER, R.ADMIN},
     P.PRODUCTS_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
     P.PRODUCTS_EDIT: {R.PURCHASER, R.MANAGER, R.ADMIN},
     P.PURCHASING_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
@@ -137,7 +139,7 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
             | audit_log.c.action.like("po.%") | audit_log.c.action.like("supplier.%")
             | audit_log.c.action.like("payment.%") | audit_log.c.action.like("courier_%")
             | audit_log.c.action.like("promotion.%") | audit_log.c.action.like("review_rules.%")
-            | audit_log.c.action.like("transfer.%"))).all()
+            | audit_log.c.action.like("transfer.%") | audit_log.c.action.like("shop.%"))).all()
 
 
 async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.AsyncClient,
