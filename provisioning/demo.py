@@ -61,10 +61,6 @@ WORKER_INTERVAL_S: Final = 5
 """Seconds between the worker's passes."""
 FAKE_SKUS: Final = 12
 """Listings each fake shop sells (``GeneratorSettings.skus``)."""
-PDD_ITEM, PDD_SKU = 100_000_000, 1_000_000_000
-"""The fake PDD's first goods id and sku id (``OrderGenerator._catalog``)."""
-TOP_ITEM, TOP_ITEM_STEP, TOP_SKU = 9_007_199_254_740_993, 10, 5_000_000_000_000
-"""The fake Taobao's first num_iid, its step, and its first sku_id."""
 GIFTS: Final = {"pdd": ("100099999", "1000099999"), "taobao": ("9007199254749999", "5000000099999")}
 """Each fake's gift (赠品 钥匙扣): no listing, so mapped without stock push."""
 SHOPS: Final = {
@@ -389,7 +385,8 @@ class Demo:
             self.start(f"fake-{platform}", [
                 self.python, "-m", "cloud", "fake-platform", platform, "--port",
                 str(self.ports[platform]), "--seed", str(seed), "--history-hours",
-                str(HISTORY_HOURS), "--orders-per-hour", str(ORDERS_PER_HOUR)], env,
+                str(HISTORY_HOURS), "--orders-per-hour", str(ORDERS_PER_HOUR),
+                "--outer-ids", ",".join(mapped_skus())], env,
                 port=self.ports[platform])
 
     def authorize(self, shop_id: str, platform: str) -> None:
@@ -433,11 +430,13 @@ class Demo:
             shop_id = out.split("added shop ", 1)[1].split(";", 1)[0].strip() \
                 if "added shop " in out else f"{platform}1"
             self.shops[platform] = shop_id
-            for n, sku in enumerate(skus):
-                item, sku_id = (str(PDD_ITEM + n), str(PDD_SKU + n)) if platform == "pdd" else \
-                    (str(TOP_ITEM + n * TOP_ITEM_STEP), str(TOP_SKU + n))
-                self.cloud(f"map add {shop_id} {sku}", "map", "add", shop_id, "--item", item,
-                           "--sku-id", sku_id, "--sku", sku, "--buffer", "1")
+            # the fake's listings carry the demo's SKU codes as 商家编码: one download maps them
+            # (reading the listings needs the merchant's authorisation)
+            self.authorize(shop_id, platform)
+            out = self.cloud(f"shop listings {shop_id}", "--lang", "en", "shop", "listings",
+                             shop_id)
+            if f"matched {len(skus)}" not in out and f"{len(skus)} matched" not in out:
+                raise DemoError(f"shop listings {shop_id}: not every listing matched:\n{out}")
             gift_item, gift_sku = GIFTS[platform]
             self.cloud(f"map add {shop_id} gift", "map", "add", shop_id, "--item", gift_item,
                        "--sku-id", gift_sku, "--sku", gift_sku_code(), "--no-push")

@@ -22,14 +22,19 @@ from cloud.marketplaces.fake_server import run_fake_platform
               show_default=True, help="启动时生成的历史订单小时数 / hours of order history at start")
 @click.option("--orders-per-hour", type=click.FloatRange(0, 36_000), default=40.0, show_default=True,
               help="每小时新订单数 (平均) / mean new orders per hour")
+@click.option("--outer-ids", default="", metavar="SKU,SKU,…",
+              help="商品的商家编码, 按顺序 / 商家编码 of the listings' SKUs, in order "
+                   "(default SKU-0001…)")
 def fake_platform_command(platform: str, port: int, seed: int, fault_rate: float,
-                          tick: float, history_hours: float, orders_per_hour: float) -> None:
+                          tick: float, history_hours: float, orders_per_hour: float,
+                          outer_ids: str) -> None:
     """运行模拟电商平台 (PDD / 淘宝) 供测试和演示 / Run a fake marketplace platform.
 
     New orders keep arriving in real time (``--orders-per-hour``); ``--tick`` runs the
     platform's clock faster than the wall clock."""
     running = run_fake_platform(platform, port, seed, fault_rate=fault_rate,
-                                history_hours=history_hours, orders_per_hour=orders_per_hour)
+                                history_hours=history_hours, orders_per_hour=orders_per_hour,
+                                outer_ids=[c.strip() for c in outer_ids.split(",") if c.strip()])
     fake = running.fake
     token = fake.issue_token()
     click.echo(f"fake {platform} on {running.base_url}{fake.gateway_path}")

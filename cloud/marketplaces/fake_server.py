@@ -211,6 +211,8 @@ class FakeSettings(BaseModel):
     """Hours of order history generated at start-up."""
     orders_per_hour: float = 40.0
     """Mean new orders per simulated hour."""
+    outer_ids: list[str] = Field(default_factory=list)
+    """商家编码 of the listings' SKUs in catalog order (see ``GeneratorSettings.outer_ids``)."""
     refund_after_ship_rate: float = 0.08
     """Chance a shipped order gets an after-sales refund later."""
     redelivery_seconds: float = 2.0
@@ -442,7 +444,8 @@ class FakeBase(abc.ABC):
         """Guards the state (the server runs in another thread than the test)."""
         self.gen = OrderGenerator(self.platform, settings.shop_id, seed, GeneratorSettings(
             orders_per_hour=settings.orders_per_hour,
-            refund_after_ship_rate=settings.refund_after_ship_rate))
+            refund_after_ship_rate=settings.refund_after_ship_rate,
+            outer_ids=tuple(settings.outer_ids)))
         """The order stream and catalog (ground truth)."""
         self.tokens = TokenStore(self.clock, settings.access_ttl, settings.refresh_ttl, seed)
         """Issued tokens."""

@@ -237,6 +237,9 @@ class GeneratorSettings:
     """Catalog size."""
     initial_stock: int = 50
     """Initial platform stock per SKU."""
+    outer_ids: tuple[str, ...] = ()
+    """The 商家编码 (outer id) of the catalog's SKUs in catalog order, as a seller types
+    its own SKU codes into the listings; SKUs beyond the tuple get ``SKU-0001``…"""
 
 
 class OrderGenerator:
@@ -285,7 +288,9 @@ class OrderGenerator:
             spec = specs[(n // len(GOODS)) % len(specs)]
             item = (9_007_199_254_740_993 + n * 10) if big else 100_000_000 + n
             sku = (5_000_000_000_000 + n) if big else 1_000_000_000 + n
-            out.append(Sku(item_id=str(item), sku_id=str(sku), outer_id=f"SKU-{n + 1:04d}",
+            outer = self.settings.outer_ids[n] if n < len(self.settings.outer_ids) \
+                else f"SKU-{n + 1:04d}"
+            out.append(Sku(item_id=str(item), sku_id=str(sku), outer_id=outer,
                            title=title, spec=spec, price_fen=price,
                            quantity=self.settings.initial_stock))
         return out
