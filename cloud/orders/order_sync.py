@@ -70,6 +70,7 @@ from cloud.marketplaces.errors import BusinessError
 from cloud.orders.intercepts import intercept, lift_refund_intercepts
 from cloud.orders.parcels import apply_splits, split_children
 from cloud.orders.reservations import Mapping, find_mapping, reconcile
+from cloud.reports import summaries
 from cloud.shops import ShopClient
 
 log = logging.getLogger("packline.order_sync")
@@ -325,6 +326,7 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
         if rows:
             conn.execute(sa.insert(order_lines), rows)
         reconcile(conn, [oid], now=now)
+        summaries.touch(conn, [oid], now=now)
         return "inserted", oid
     cipher, masked, digest = _receiver(po)
     values = _values(po, masked, now)
@@ -394,6 +396,7 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
     children = _follow_parent(conn, oid, values, requested or address_changed or po.risk_review,
                               now=now)
     reconcile(conn, [oid, *([merged_into] if merged_into else []), *children], now=now)
+    summaries.touch(conn, [oid], now=now)
     return "updated", oid
 
 
@@ -520,6 +523,7 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
     children = _follow_parent(conn, oid, {"state": after},
                               not closed and not event.succeeded, now=now)
     reconcile(conn, [oid, *children], now=now)
+    summaries.touch(conn, [oid], now=now)
     return "applied"
 
 
@@ -676,6 +680,7 @@ def _write_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
         if new_lines:
             conn.execute(sa.insert(order_lines), new_lines)
         reconcile(conn, ids, now=stamp)
+        summaries.touch(conn, [o["id"] for o in new_orders], now=stamp)
         set_cursor(conn, shop_id, "orders", window[1], window, len(got), now=stamp)
     return counts
 

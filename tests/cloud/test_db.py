@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0027_courier_charges"
+HEAD = "0028_report_summaries"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -132,6 +132,12 @@ EXPECTED_TABLES.update({  # 0006_web_users
 EXPECTED_TABLES.update({  # 0009_products
     "sku_tags": {"sku", "tag"},
     "sku_safety_stock": {"sku", "warehouse_id", "qty"},
+})
+EXPECTED_TABLES.update({  # 0028_report_summaries
+    "report_order_facts": {"order_id", "facts", "updated_at"},
+    "sales_daily": {"day", "shop_id", "province", "platform", "orders", "units", "gmv_fen",
+                    "refunds", "refund_fen"},
+    "sales_daily_sku": {"day", "shop_id", "sku", "platform", "orders", "units", "gmv_fen"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",
