@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloud.web.i18n_promotions import PROMOTION_MESSAGES
+from cloud.web.i18n_reports import REPORT_MESSAGES
 from cloud.web.i18n_transfers import TRANSFER_MESSAGES
 
 LANGS: tuple[str, ...] = ("zh", "en")
@@ -648,6 +649,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 """key → (Chinese, English)."""
 MESSAGES.update(PROMOTION_MESSAGES)
 MESSAGES.update(TRANSFER_MESSAGES)
+MESSAGES.update(REPORT_MESSAGES)
 
 
 def normalize_lang(value: object) -> str:

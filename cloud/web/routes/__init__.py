@@ -19,6 +19,7 @@ from cloud.web.routes import (
     products,
     promotions,
     purchasing,
+    reports,
     stations,
     stock,
     transfers,
@@ -31,5 +32,5 @@ def all_routes() -> list[BaseRoute]:
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes,
             *order_merge.routes, *order_notes.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *purchasing.routes, *transfers.routes,
-            *payables.routes, *courier.routes, *users.routes,
+            *payables.routes, *courier.routes, *reports.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]
