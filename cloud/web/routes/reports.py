@@ -80,10 +80,9 @@ async def _checked(request: Request) -> tuple[sales.Filters, list[Problem]]:
     return f, problems
 
 
-@requires(Permission.REPORTS_VIEW)
-async def sales_page(request: Request) -> Response:
-    """The sales report with its filters, chart and tables."""
+async def _sales_page(request: Request, extra: list[Problem]) -> Response:
     f, problems = await _checked(request)
+    problems += extra
     rep = None if problems else await read(request, sales.report, f)
     choices = await read(request, _choices)
     params = {k: v for k, v in request.query_params.items() if k in FILTER_KEYS}
@@ -91,6 +90,12 @@ async def sales_page(request: Request) -> Response:
         "f": f, "rep": rep, "errors": problems, "periods": sales.PERIODS,
         "chart": _chart(rep) if rep else {}, "params": params, "top": sales.TOP_SKUS,
         **choices}, status_code=400 if problems else 200)
+
+
+@requires(Permission.REPORTS_VIEW)
+async def sales_page(request: Request) -> Response:
+    """The sales report with its filters, chart and tables."""
+    return await _sales_page(request, [])
 
 
 def _filename(kind: str, f: sales.Filters, ext: str) -> str:
@@ -102,7 +107,7 @@ async def sales_xlsx(request: Request) -> Response:
     """The sales report as one XLSX workbook (a sheet per table)."""
     f, problems = await _checked(request)
     if problems:
-        return await sales_page(request)
+        return await _sales_page(request, [])
     rep = await read(request, sales.report, f)
     body = await run_in_threadpool(export.xlsx, list(export.sales_sheets(rep).values()))
     return Response(body, media_type=XLSX, headers={
@@ -121,9 +126,9 @@ async def sales_csv(request: Request) -> Response:
     f, problems = await _checked(request)
     section = text(request.query_params, "section", 16) or "series"
     if section not in export.SECTIONS:
-        problems.append(Problem("section", "没有这个表", "no such table"))
+        return await _sales_page(request, [Problem("section", "没有这个表", "no such table")])
     if problems:
-        return await sales_page(request)
+        return await _sales_page(request, [])
     rep = await read(request, sales.report, f)
     lines = list(export.csv_lines(export.sales_sheets(rep)[section]))
     return StreamingResponse(_stream(lines), media_type=CSV, headers={
@@ -137,9 +142,7 @@ def _day(request: Request, problems: list[Problem]) -> date:
     return yesterday
 
 
-@requires(Permission.REPORTS_VIEW)
-async def daily_page(request: Request) -> Response:
-    """每日概况 of a day (yesterday unless ``?day=``)."""
+async def _daily_page(request: Request) -> Response:
     problems: list[Problem] = []
     day = _day(request, problems)
     d = await read(request, daily.summary, day)
@@ -149,12 +152,18 @@ async def daily_page(request: Request) -> Response:
 
 
 @requires(Permission.REPORTS_VIEW)
+async def daily_page(request: Request) -> Response:
+    """每日概况 of a day (yesterday unless ``?day=``)."""
+    return await _daily_page(request)
+
+
+@requires(Permission.REPORTS_VIEW)
 async def daily_xlsx(request: Request) -> Response:
     """The daily summary as XLSX."""
     problems: list[Problem] = []
     day = _day(request, problems)
     if problems:
-        return await daily_page(request)
+        return await _daily_page(request)
     d = await read(request, daily.summary, day)
     body = await run_in_threadpool(export.xlsx, export.daily_sheets(d))
     return Response(body, media_type=XLSX, headers={
@@ -167,7 +176,7 @@ async def daily_csv(request: Request) -> Response:
     problems: list[Problem] = []
     day = _day(request, problems)
     if problems:
-        return await daily_page(request)
+        return await _daily_page(request)
     d = await read(request, daily.summary, day)
     lines: list[str] = []
     for n, sheet in enumerate(export.daily_sheets(d)):
