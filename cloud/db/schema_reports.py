@@ -59,5 +59,21 @@ sales_daily_sku = sa.Table(
 """Sales per day × shop × Packline SKU (``""``: a line not mapped to a SKU yet): orders that
 contain it, units (Packline units) and GMV (line price × quantity)."""
 
-REPORT_TABLES: tuple[sa.Table, ...] = (report_order_facts, sales_daily, sales_daily_sku)
+sales_monthly_sku = sa.Table(
+    "sales_monthly_sku",
+    metadata,
+    sa.Column("month", sa.Date(), primary_key=True),
+    sa.Column("shop_id", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("gmv_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Index("ix_sales_monthly_sku_sku", "sku", "month"),
+)
+"""``sales_daily_sku`` summed per month (``month`` = its first day): long ranges by SKU read
+whole months here and only the partial months at either end from the daily table."""
+
+REPORT_TABLES: tuple[sa.Table, ...] = (
+    report_order_facts, sales_daily, sales_daily_sku, sales_monthly_sku)
 """Tables created by migration ``0028_report_summaries``."""

@@ -19,8 +19,9 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cloud.db.engine import in_chunks
 from cloud.db.schema import shops, skus, stock_balances
-from cloud.db.schema_reports import sales_daily, sales_daily_sku
+from cloud.db.schema_reports import sales_daily, sales_daily_sku, sales_monthly_sku
 from cloud.errors import InputError, Problem
 
 PERIODS: Final = ("day", "week", "month", "quarter")
@@ -214,6 +215,11 @@ def _grouped(conn: Connection, f: Filters, sku_list: list[str] | None,
     return list(conn.execute(q).all())
 
 
+def by_day(conn: Connection, f: Filters) -> list[tuple[date, Figures]]:
+    """Orders, units, GMV and refunds per day over the filters (days with any)."""
+    return sorted((r.day, _figures(r)) for r in _grouped(conn, f, _sku_filter(conn, f), "day"))
+
+
 def _figures(r: Any) -> Figures:
     return Figures(int(r.orders or 0), int(r.units or 0), int(r.gmv or 0), int(r.refund or 0))
 
@@ -252,14 +258,10 @@ def report(conn: Connection, f: Filters) -> SalesReport:
         fig = row.figures
         platforms[row.extra].add(fig.orders, fig.units, fig.gmv_fen, fig.refund_fen)
     out.by_platform = _ranked(Row(p, p, fig) for p, fig in platforms.items())
-    per_sku: dict[str, Figures] = defaultdict(Figures)
-    sku_rows = _grouped(conn, f, sku_list, "sku") if sku_list is not None else _sku_rows(conn, f)
-    for r in sku_rows:
-        per_sku[r.sku].add(int(r.orders), int(r.units), int(r.gmv))
-    info = _sku_info(conn, list(per_sku))
-    out.by_sku = _ranked(Row(s, info.get(s, ("", ""))[0] or s, fig,
-                             extra=info.get(s, ("", ""))[1])
-                         for s, fig in per_sku.items())[:TOP_SKUS]
+    top = _ranked(Row(s, s, fig) for s, fig in sku_sums(conn, f, sku_list).items())[:TOP_SKUS]
+    info = _sku_info(conn, [r.key for r in top])
+    out.by_sku = [Row(r.key, info.get(r.key, ("", ""))[0] or r.key, r.figures,
+                      extra=info.get(r.key, ("", ""))[1]) for r in top]
     if sku_list is None:
         out.by_province = _ranked(Row(r.province, r.province, _figures(r))
                                   for r in _grouped(conn, f, None, "province"))
@@ -267,12 +269,42 @@ def report(conn: Connection, f: Filters) -> SalesReport:
     return out
 
 
-def _sku_rows(conn: Connection, f: Filters) -> list[Any]:
-    c = sales_daily_sku.c
-    return list(conn.execute(sa.select(c.sku, sa.func.sum(c.orders).label("orders"),
-                                       sa.func.sum(c.units).label("units"),
-                                       sa.func.sum(c.gmv_fen).label("gmv"))
-                             .where(*_where(sales_daily_sku, f, None)).group_by(c.sku)).all())
+def month_split(start: date, end: date) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """``start``..``end`` as the day ranges to read per day (the partial months at either
+    end) and the whole months in between (first days of the first and last), if any."""
+    first = start if start.day == 1 else (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+    after = end + timedelta(days=1)
+    last = after.replace(day=1) - timedelta(days=1) if after.day != 1 else end
+    if first > last:
+        return [(start, end)], None
+    days = [(a, b) for a, b in ((start, first - timedelta(days=1)),
+                                (last + timedelta(days=1), end)) if a <= b]
+    return days, (first, last.replace(day=1))
+
+
+def sku_sums(conn: Connection, f: Filters, sku_list: list[str] | None,
+             start: date | None = None) -> dict[str, Figures]:
+    """Orders, units and GMV per SKU over the filters (from ``start`` instead of the range's
+    start when given): whole months from ``sales_monthly_sku``, the rest per day."""
+    days, months = month_split(start or f.start, f.end)
+    out: dict[str, Figures] = defaultdict(Figures)
+    parts: list[tuple[sa.Table, sa.ColumnElement[Any], date, date]] = [
+        (sales_daily_sku, sales_daily_sku.c.day, a, b) for a, b in days]
+    if months is not None:
+        parts.append((sales_monthly_sku, sales_monthly_sku.c.month, *months))
+    for table, when, a, b in parts:
+        c = table.c
+        q = (sa.select(c.sku, sa.func.sum(c.orders), sa.func.sum(c.units), sa.func.sum(c.gmv_fen))
+             .where(when >= a, when <= b).group_by(c.sku))
+        if f.shop_id:
+            q = q.where(c.shop_id == f.shop_id)
+        if f.platform:
+            q = q.where(c.platform == f.platform)
+        for chunk in ([sku_list] if sku_list is None else list(in_chunks(sku_list)) or [[]]):
+            qq = q if chunk is None else q.where(c.sku.in_(chunk))
+            for sku, orders, units, gmv in conn.execute(qq):
+                out[sku].add(int(orders or 0), int(units or 0), int(gmv or 0))
+    return dict(out)
 
 
 def _sku_info(conn: Connection, sku_ids: list[str]) -> dict[str, tuple[str, str]]:
@@ -293,15 +325,18 @@ def slow_movers(conn: Connection, f: Filters) -> list[SlowMover]:
         on_hand = {s: q for s, q in on_hand.items() if s in wanted}
     if not on_hand:
         return []
-    c = sales_daily_sku.c
-    q = sa.select(c.sku, sa.func.max(c.day)).where(c.day <= f.end, c.units > 0).group_by(c.sku)
-    if f.shop_id:
-        q = q.where(c.shop_id == f.shop_id)
-    if f.platform:
-        q = q.where(c.platform == f.platform)
-    last = dict(conn.execute(q).all())
     since = f.end - timedelta(days=f.slow_days - 1)
-    slow = [s for s in on_hand if last.get(s) is None or last[s] < since]
+    sold = {s for s, fig in sku_sums(conn, f, None, start=since).items() if fig.units > 0}
+    slow = [s for s in on_hand if s not in sold]
+    c = sales_daily_sku.c
+    last: dict[str, date] = {}
+    for chunk in in_chunks(slow):
+        q = sa.select(c.sku, sa.func.max(c.day)).where(c.day <= f.end, c.sku.in_(chunk))
+        if f.shop_id:
+            q = q.where(c.shop_id == f.shop_id)
+        if f.platform:
+            q = q.where(c.platform == f.platform)
+        last.update(conn.execute(q.group_by(c.sku)).all())
     info = _sku_info(conn, slow)
     out = [SlowMover(s, info.get(s, (s, ""))[0], on_hand[s], last.get(s)) for s in slow]
     out.sort(key=lambda m: (m.last_sold or date.min, -m.on_hand, m.sku))

@@ -1,7 +1,8 @@
 """Sales summaries kept current as orders and refunds arrive (the issue's "Scale" point).
 
-Every platform order contributes to ``sales_daily`` (day × shop × buyer province) and
-``sales_daily_sku`` (day × shop × SKU). What it last contributed is stored in
+Every platform order contributes to ``sales_daily`` (day × shop × buyer province),
+``sales_daily_sku`` (day × shop × SKU) and ``sales_monthly_sku`` (the same per month, so a
+year by SKU reads thousands of rows, not millions). What it last contributed is stored in
 ``report_order_facts``; :func:`touch` recomputes an order's contribution from the source
 tables (``orders``, ``order_lines``, ``refunds``), applies *new − old* to the summaries and
 stores the new one, in the caller's transaction. Because the contribution is always
@@ -39,7 +40,12 @@ from sqlalchemy.engine import Connection
 from cloud.config import DISPLAY_TZ
 from cloud.db.engine import in_chunks
 from cloud.db.schema_orders import order_lines, orders, refunds
-from cloud.db.schema_reports import report_order_facts, sales_daily, sales_daily_sku
+from cloud.db.schema_reports import (
+    report_order_facts,
+    sales_daily,
+    sales_daily_sku,
+    sales_monthly_sku,
+)
 
 UNMAPPED: Final = ""
 """``sales_daily_sku.sku`` of lines not mapped to a Packline SKU yet."""
@@ -54,6 +60,9 @@ DAILY_MEASURES: Final = ("orders", "units", "gmv_fen", "refunds", "refund_fen")
 """The summed columns of ``sales_daily``, in the order of the delta vectors."""
 SKU_MEASURES: Final = ("orders", "units", "gmv_fen")
 """The summed columns of ``sales_daily_sku``."""
+
+SUMMARY_TABLES: Final = (report_order_facts, sales_daily, sales_daily_sku, sales_monthly_sku)
+"""What :func:`rebuild` recomputes."""
 
 Facts = dict[str, Any]
 """One order's contribution (see ``report_order_facts``)."""
@@ -167,10 +176,22 @@ def _upsert_add(conn: Connection, table: sa.Table, key_cols: tuple[str, ...],
                 *(table.c[m] == 0 for m in measures)))
 
 
+def monthly(by_sku: dict[SkuKey, list[int]]) -> dict[SkuKey, list[int]]:
+    """The per-day SKU vectors summed per month (keyed by the month's first day)."""
+    out: dict[SkuKey, list[int]] = {}
+    for (day, shop, sku, platform), vec in by_sku.items():
+        acc = out.setdefault((day.replace(day=1), shop, sku, platform), [0] * len(vec))
+        for n, v in enumerate(vec):
+            acc[n] += v
+    return out
+
+
 def _apply(conn: Connection, daily: dict[DailyKey, list[int]],
            by_sku: dict[SkuKey, list[int]]) -> None:
     _upsert_add(conn, sales_daily, ("day", "shop_id", "province"), DAILY_MEASURES, daily)
     _upsert_add(conn, sales_daily_sku, ("day", "shop_id", "sku"), SKU_MEASURES, by_sku)
+    _upsert_add(conn, sales_monthly_sku, ("month", "shop_id", "sku"), SKU_MEASURES,
+                monthly(by_sku))
 
 
 def roots_of(conn: Connection, order_ids: Iterable[str]) -> list[str]:
@@ -247,7 +268,7 @@ def rebuild(conn: Connection, *, now: datetime,
     ``progress(done, total)`` after each batch. Returns the number of orders read."""
     total = int(conn.execute(sa.select(sa.func.count()).select_from(orders)
                              .where(orders.c.split_from.is_(None))).scalar_one())
-    for table in (report_order_facts, sales_daily, sales_daily_sku):
+    for table in SUMMARY_TABLES:
         conn.execute(sa.delete(table))
     daily: dict[DailyKey, list[int]] = {}
     by_sku: dict[SkuKey, list[int]] = {}
@@ -264,7 +285,8 @@ def rebuild(conn: Connection, *, now: datetime,
             progress(done, total)
     for table, key_cols, measures, deltas in (
             (sales_daily, ("day", "shop_id", "province"), DAILY_MEASURES, daily),
-            (sales_daily_sku, ("day", "shop_id", "sku"), SKU_MEASURES, by_sku)):
+            (sales_daily_sku, ("day", "shop_id", "sku"), SKU_MEASURES, by_sku),
+            (sales_monthly_sku, ("month", "shop_id", "sku"), SKU_MEASURES, monthly(by_sku))):
         rows = [{**dict(zip((*key_cols, "platform"), key, strict=True)),
                  **dict(zip(measures, vec, strict=True))}
                 for key, vec in deltas.items() if any(vec)]

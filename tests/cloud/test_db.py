@@ -138,6 +138,7 @@ EXPECTED_TABLES.update({  # 0028_report_summaries
     "sales_daily": {"day", "shop_id", "province", "platform", "orders", "units", "gmv_fen",
                     "refunds", "refund_fen"},
     "sales_daily_sku": {"day", "shop_id", "sku", "platform", "orders", "units", "gmv_fen"},
+    "sales_monthly_sku": {"month", "shop_id", "sku", "platform", "orders", "units", "gmv_fen"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",

@@ -32,7 +32,12 @@ from cloud.crypto import Sealer
 from cloud.db import skus, write_transaction
 from cloud.db.schema import sku_safety_stock, station_alerts, station_shipments
 from cloud.db.schema_orders import orders
-from cloud.db.schema_reports import report_order_facts, sales_daily, sales_daily_sku
+from cloud.db.schema_reports import (
+    report_order_facts,
+    sales_daily,
+    sales_daily_sku,
+    sales_monthly_sku,
+)
 from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder, Receiver, RefundEvent
 from cloud.orders.allocation import allocate_pending
 from cloud.orders.order_sync import upsert_order, upsert_refund
@@ -137,6 +142,7 @@ def _snapshot(engine: Engine) -> dict[str, Any]:
         return {
             "daily": sorted(tuple(r) for r in conn.execute(sa.select(sales_daily))),
             "sku": sorted(tuple(r) for r in conn.execute(sa.select(sales_daily_sku))),
+            "monthly": sorted(tuple(r) for r in conn.execute(sa.select(sales_monthly_sku))),
             "facts": sorted((r.order_id, repr(sorted(r.facts.items()))) for r in conn.execute(
                 sa.select(report_order_facts))),
         }
@@ -162,6 +168,12 @@ def test_the_summaries_hold_the_hand_computed_figures(cloud_engine: Engine) -> N
         (DEC2, "tb1", "浙江", "taobao", 1, 1, 5000, 0, 0),
         (DEC3, "tb1", "广东", "taobao", 0, 0, 0, 1, 5000),   # O6's refund, on its own day
         (DEC5, "tb1", "浙江", "taobao", 0, 0, 0, 1, 2000),   # O3's late refund
+    ]
+    assert snap["monthly"] == [
+        (DEC1, "pdd1", "", "pdd", 1, 1, 700),
+        (DEC1, "pdd1", "S1", "pdd", 2, 5, 5000),
+        (DEC1, "pdd1", "S2", "pdd", 1, 2, 2500),
+        (DEC1, "tb1", "S1", "taobao", 2, 3, 15000),
     ]
     assert snap["sku"] == [
         (DEC1, "pdd1", "S1", "pdd", 2, 5, 5000),
@@ -229,6 +241,11 @@ def test_the_sales_report(cloud_engine: Engine) -> None:
     assert _figs(shop.totals) == (3, 8, 8200, 0)
     s1 = _report(cloud_engine, sku="S1")
     assert _figs(s1.totals) == (4, 8, 20000, 0) and s1.by_province == []
+    with cloud_engine.connect() as conn:  # whole months come from the monthly table
+        months = sales.report(conn, sales.Filters(date(2026, 11, 15), date(2027, 1, 31)))
+    assert [(r.key, *_figs(r.figures)) for r in months.by_sku] == [
+        (r.key, *_figs(r.figures)) for r in rep.by_sku]
+    assert [(m.sku, m.last_sold) for m in months.slow] == [("S3", None), ("S1", DEC2)]
     cups = _report(cloud_engine, category="杯子")  # orders counted per SKU: O1 twice
     assert _figs(cups.totals) == (5, 10, 22500, 0)
     # the week after: nothing sold, GMV change against Dec 1–7 is −100 %
@@ -293,6 +310,16 @@ def test_a_formula_in_a_name_stays_text(cloud_engine: Engine) -> None:
     assert list(export.csv_lines(sheet))[1] == "'=1+1,2\r\n"
 
 
+def test_month_split() -> None:
+    assert sales.month_split(date(2026, 11, 15), date(2027, 1, 31)) == (
+        [(date(2026, 11, 15), date(2026, 11, 30))], (date(2026, 12, 1), date(2027, 1, 1)))
+    assert sales.month_split(DEC1, date(2026, 12, 31)) == ([], (DEC1, DEC1))
+    assert sales.month_split(DEC2, DEC7) == ([(DEC2, DEC7)], None)
+    assert sales.month_split(date(2026, 11, 30), date(2027, 1, 2)) == (
+        [(date(2026, 11, 30), date(2026, 11, 30)), (date(2027, 1, 1), date(2027, 1, 2))],
+        (DEC1, DEC1))
+
+
 def test_day_bounds_are_beijing_days() -> None:
     lo, hi = daily.day_bounds(DEC2)
     assert lo == datetime(2026, 12, 1, 16, tzinfo=UTC) and hi - lo == timedelta(days=1)
@@ -306,7 +333,7 @@ def test_the_rebuild_command(cloud_engine: Engine, cloud_db_url: str,
     seed(cloud_engine)
     before = _snapshot(cloud_engine)
     with write_transaction(cloud_engine) as conn:  # summaries lost (e.g. an old database)
-        for table in (report_order_facts, sales_daily, sales_daily_sku):
+        for table in summaries.SUMMARY_TABLES:
             conn.execute(sa.delete(table))
     assert run(["--db", cloud_db_url, "--lang", "en", "reports", "rebuild"]) == 0
     out = capsys.readouterr()

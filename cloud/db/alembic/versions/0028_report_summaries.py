@@ -7,6 +7,7 @@ Create Date: 2026-12-04
 * ``report_order_facts`` — what each platform order last added to the summaries.
 * ``sales_daily`` — orders, units, GMV and refunds per day × shop × buyer province.
 * ``sales_daily_sku`` — orders, units and GMV per day × shop × SKU.
+* ``sales_monthly_sku`` — the same per month (long ranges by SKU).
 
 Filled as orders and refunds arrive (``cloud.reports.summaries``); an existing database
 fills them with ``packline-cloud reports rebuild``.
@@ -54,9 +55,20 @@ def upgrade() -> None:
         *_measures("orders", "units", "gmv_fen"),
     )
     op.create_index("ix_sales_daily_sku_sku", "sales_daily_sku", ["sku", "day"])
+    op.create_table(
+        "sales_monthly_sku",
+        sa.Column("month", sa.Date(), primary_key=True),
+        sa.Column("shop_id", sa.String(64), primary_key=True),
+        sa.Column("sku", sa.String(64), primary_key=True),
+        sa.Column("platform", sa.String(16), nullable=False),
+        *_measures("orders", "units", "gmv_fen"),
+    )
+    op.create_index("ix_sales_monthly_sku_sku", "sales_monthly_sku", ["sku", "month"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sales_monthly_sku_sku", table_name="sales_monthly_sku")
+    op.drop_table("sales_monthly_sku")
     op.drop_index("ix_sales_daily_sku_sku", table_name="sales_daily_sku")
     op.drop_table("sales_daily_sku")
     op.drop_table("sales_daily")
