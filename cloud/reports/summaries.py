@@ -159,7 +159,7 @@ def _upsert_add(conn: Connection, table: sa.Table, key_cols: tuple[str, ...],
     """Add each delta vector to its row (created when missing); rows left all zero go."""
     rows = [{**dict(zip((*key_cols, "platform"), key, strict=True)),
              **dict(zip(measures, vec, strict=True))}
-            for key, vec in deltas.items() if any(vec)]
+            for key, vec in sorted(deltas.items()) if any(vec)]  # one lock order: no deadlock
     if not rows:
         return
     dialect = conn.dialect.name
