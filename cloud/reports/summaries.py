@@ -162,14 +162,13 @@ def _upsert_add(conn: Connection, table: sa.Table, key_cols: tuple[str, ...],
             for key, vec in sorted(deltas.items()) if any(vec)]  # one lock order: no deadlock
     if not rows:
         return
-    dialect = conn.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c[k] for k in key_cols],
+        set_={m: table.c[m] + stmt.excluded[m] for m in measures})
+    conn.execute(stmt, rows)  # one executemany for the lot
     for row in rows:
-        stmt = insert(table).values(**row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c[k] for k in key_cols],
-            set_={m: table.c[m] + stmt.excluded[m] for m in measures})
-        conn.execute(stmt)
         if any(row[m] < 0 for m in measures):
             conn.execute(sa.delete(table).where(
                 *(table.c[k] == row[k] for k in key_cols),
@@ -221,6 +220,7 @@ def touch(conn: Connection, order_ids: Iterable[str], *, now: datetime) -> None:
     daily: dict[DailyKey, list[int]] = {}
     by_sku: dict[SkuKey, list[int]] = {}
     f = report_order_facts.c
+    inserts: list[dict[str, Any]] = []
     for oid in roots:
         before, after = old.get(oid), new.get(oid)
         if before == after:
@@ -232,11 +232,12 @@ def touch(conn: Connection, order_ids: Iterable[str], *, now: datetime) -> None:
         if after is None:
             conn.execute(sa.delete(report_order_facts).where(f.order_id == oid))
         elif before is None:
-            conn.execute(sa.insert(report_order_facts).values(
-                order_id=oid, facts=after, updated_at=now))
+            inserts.append({"order_id": oid, "facts": after, "updated_at": now})
         else:
             conn.execute(sa.update(report_order_facts).where(f.order_id == oid).values(
                 facts=after, updated_at=now))
+    if inserts:
+        conn.execute(sa.insert(report_order_facts), inserts)
     _apply(conn, daily, by_sku)
 
 
