@@ -18,6 +18,7 @@ BENCHES: dict[str, str] = {
     "station_year": "bench.station_year:main",
     "station_size": "bench.station_size:main",
     "fleet": "bench.fleet:main",
+    "reports": "bench.reports:main",
 }
 """Registered benchmarks, run in this order by ``python -m bench``."""
 

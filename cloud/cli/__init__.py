@@ -9,7 +9,7 @@ One way to add a command: see :mod:`cloud.cli.base`. The command modules, one pe
 :mod:`~cloud.cli.stock` (database, stock), :mod:`~cloud.cli.catalog` (catalog, adjustments,
 demo data), :mod:`~cloud.cli.orders` (shops, mappings, orders, worker), :mod:`~cloud.cli.sync`
 (ingest), :mod:`~cloud.cli.platform` (fake marketplaces), :mod:`~cloud.cli.users` (web
-users) and :mod:`~cloud.cli.web` (``serve``, the web app).
+users), :mod:`~cloud.cli.reports` (report summaries) and :mod:`~cloud.cli.web` (``serve``, the web app).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from collections.abc import Sequence
 import click
 import sqlalchemy as sa
 
-from cloud.cli import catalog, orders, platform, stations, stock, sync, users, web
+from cloud.cli import catalog, orders, platform, reports, stations, stock, sync, users, web
 from cloud.cli.base import CliContext, _first_line, cli, render_table
 from cloud.errors import CloudError, ConfigError, InputError
 
-COMMAND_MODULES = (stock, catalog, orders, sync, platform, users, web, stations)
+COMMAND_MODULES = (stock, catalog, orders, sync, platform, users, web, stations, reports)
 """Imported for their ``@cli.command`` registrations."""
 
 __all__ = ["COMMAND_MODULES", "CliContext", "cli", "main", "render_table", "run"]

@@ -14,6 +14,7 @@ from cloud.db import (
     schema_couriers,  # noqa: F401  (registers the courier account tables)
     schema_orders,  # noqa: F401  (registers the order tables on metadata)
     schema_purchasing,  # noqa: F401  (and the purchasing tables)
+    schema_reports,  # noqa: F401  (and the report summaries)
     schema_transfers,  # noqa: F401  (and the transfer tables)
 )
 from cloud.db.engine import (

@@ -43,6 +43,7 @@ from cloud.orders.order_sync import REFUND_REQUESTED
 from cloud.orders.parcels import member_lines
 from cloud.orders.reservations import find_mapping, reconcile, serving_warehouses
 from cloud.orders.stations import StationPicker
+from cloud.reports import summaries
 
 RETRYABLE = ("unmapped", "out_of_stock", "no_station", "no_warehouse")
 """Exception codes re-reviewed on every pass (the cause can go away by itself)."""
@@ -141,6 +142,7 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
         picker = StationPicker(conn, now)
         rules = review_rules.rules_for(conn, shop_id)
         promos = promotions.active_for_shop(conn, shop_id)
+        unmapped = {ln.order_id for lst in lines_by_order.values() for ln in lst if ln.sku is None}
         for row in rows:
             code, detail, need = _review(conn, shop_id, row, lines_by_order[row.id], rules)
             if code is None and promos:  # passed review: its gifts join the lines
@@ -199,6 +201,8 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
             result.allocated.append(row.id)
         # Allocated orders' reservations move to their warehouse; held ones keep theirs.
         reconcile(conn, [r.id for r in rows], now=now)
+        if unmapped:  # lines mapped on the way are sold under their SKU now
+            summaries.touch(conn, unmapped, now=now)
     return result
 
 

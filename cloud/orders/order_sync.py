@@ -70,6 +70,7 @@ from cloud.marketplaces.errors import BusinessError
 from cloud.orders.intercepts import intercept, lift_refund_intercepts
 from cloud.orders.parcels import apply_splits, split_children
 from cloud.orders.reservations import Mapping, find_mapping, reconcile
+from cloud.reports import summaries
 from cloud.shops import ShopClient
 
 log = logging.getLogger("packline.order_sync")
@@ -309,8 +310,11 @@ def _unchanged(conn: Connection, oid: str, po: PlatformOrder, values: dict[str, 
 
 def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
                  now: datetime, cache: MappingCache | None = None,
-                 cur: Any = _UNKNOWN) -> tuple[str, str]:
+                 cur: Any = _UNKNOWN, summarize: bool = True) -> tuple[str, str]:
     """Store one platform order; returns (``inserted``|``updated``|``stale``, order id).
+
+    The sales summaries follow in the same transaction (``summarize=False``: the caller
+    touches them itself, once for a whole window).
 
     Newer ``updated_at`` wins, and so does the same one when the content differs; an update
     reaching an order at a station with a changed address, a refund request or a closure
@@ -325,6 +329,8 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
         if rows:
             conn.execute(sa.insert(order_lines), rows)
         reconcile(conn, [oid], now=now)
+        if summarize:
+            summaries.touch(conn, [oid], now=now)
         return "inserted", oid
     cipher, masked, digest = _receiver(po)
     values = _values(po, masked, now)
@@ -394,6 +400,8 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
     children = _follow_parent(conn, oid, values, requested or address_changed or po.risk_review,
                               now=now)
     reconcile(conn, [oid, *([merged_into] if merged_into else []), *children], now=now)
+    if summarize:
+        summaries.touch(conn, [oid], now=now)
     return "updated", oid
 
 
@@ -520,6 +528,7 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
     children = _follow_parent(conn, oid, {"state": after},
                               not closed and not event.succeeded, now=now)
     reconcile(conn, [oid, *children], now=now)
+    summaries.touch(conn, [oid], now=now)
     return "applied"
 
 
@@ -669,13 +678,14 @@ def _write_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
                 counts["inserted"] += 1
                 continue
             kind, _ = upsert_order(conn, shop_id, po, now=stamp, cache=cache,
-                                   cur=current[oid])
+                                   cur=current[oid], summarize=False)
             counts["updated" if kind == "updated" else "stale"] += 1
         if new_orders:
             conn.execute(sa.insert(orders), new_orders)
         if new_lines:
             conn.execute(sa.insert(order_lines), new_lines)
         reconcile(conn, ids, now=stamp)
+        summaries.touch(conn, ids, now=stamp)  # one batched pass for the whole window
         set_cursor(conn, shop_id, "orders", window[1], window, len(got), now=stamp)
     return counts
 

@@ -50,6 +50,7 @@ from cloud.db.schema_orders import (
     sku_mappings,
 )
 from cloud.orders.parcels import member_lines
+from cloud.reports import summaries
 from edge.domain.models import MoveReason
 
 RESERVING_STATES = ("pending", "exception", "allocated", "tasked", "intercepted")
@@ -195,7 +196,7 @@ def reconcile(conn: Connection, order_ids: Iterable[str], *, now: datetime
                     if row.shop_id not in homes:
                         homes[row.shop_id] = home_warehouse(conn, row.shop_id)
                     wh = homes[row.shop_id]
-                wanted[row.id] = _units(conn, row.shop_id, wh, lines[row.id])
+                wanted[row.id] = _units(conn, row.shop_id, wh, lines[row.id], now)
             else:
                 wanted[row.id] = {}
                 reasons[row.id] = {"cancelled": "cancelled", "shipped": "shipped_elsewhere"
@@ -214,8 +215,8 @@ _LINE_COLUMNS = (order_lines.c.order_id, order_lines.c.line_no, order_lines.c.pl
                  order_lines.c.sku_qty)
 
 
-def _units(conn: Connection, shop_id: str, warehouse_id: str | None, lines: list[Any]
-           ) -> dict[Key, int]:
+def _units(conn: Connection, shop_id: str, warehouse_id: str | None, lines: list[Any],
+           now: datetime) -> dict[Key, int]:
     if warehouse_id is None:
         return {}
     need: dict[Key, int] = defaultdict(int)
@@ -229,6 +230,7 @@ def _units(conn: Connection, shop_id: str, warehouse_id: str | None, lines: list
             conn.execute(sa.update(order_lines).where(
                 order_lines.c.order_id == ln.order_id, order_lines.c.line_no == ln.line_no
             ).values(sku=sku, sku_qty=qty))
+            summaries.touch(conn, [ln.order_id], now=now)  # sold under its SKU now
         if qty and qty > 0:
             need[(warehouse_id, sku)] += int(qty)
     return dict(need)

@@ -11,6 +11,7 @@ from typing import Any
 
 from cloud.web.i18n_couriers import COURIER_ACCOUNT_MESSAGES
 from cloud.web.i18n_promotions import PROMOTION_MESSAGES
+from cloud.web.i18n_reports import REPORT_MESSAGES
 from cloud.web.i18n_shops import LISTING_MESSAGES, SHOP_MESSAGES
 from cloud.web.i18n_transfers import TRANSFER_MESSAGES
 
@@ -653,6 +654,7 @@ MESSAGES.update(TRANSFER_MESSAGES)
 MESSAGES.update(COURIER_ACCOUNT_MESSAGES)
 MESSAGES.update(SHOP_MESSAGES)
 MESSAGES.update(LISTING_MESSAGES)
+MESSAGES.update(REPORT_MESSAGES)
 
 
 def normalize_lang(value: object) -> str:

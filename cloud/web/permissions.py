@@ -52,6 +52,7 @@ class Permission(enum.StrEnum):
     PAYABLES_VIEW = "payables.view"
     PAYMENTS_RECORD = "payments.record"
     COURIER_VIEW = "courier.view"
+    REPORTS_VIEW = "reports.view"
     COURIER_RATES_EDIT = "courier.rates"
     COURIER_ACCOUNTS = "courier.accounts"
     USERS_MANAGE = "users.manage"
@@ -90,6 +91,7 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.PAYABLES_VIEW: frozenset({Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PAYMENTS_RECORD: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.COURIER_VIEW: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
+    Permission.REPORTS_VIEW: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.COURIER_RATES_EDIT: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.COURIER_ACCOUNTS: frozenset({Role.MANAGER, Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),

@@ -15,14 +15,14 @@ from edge.domain.models import MoveReason
 from tests.cloud.helpers import make_move
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = "0029_platform_listings"
+HEAD = "0030_report_summaries"
 """The newest migration, written out (not read from Alembic)."""
 COMMANDS = sorted(cli.commands)
 
 
 def test_the_commands_we_ship() -> None:
     assert COMMANDS == ["adjust", "export-catalog", "fake-platform", "history", "import-catalog",
-                        "ingest", "init-db", "map", "orders", "seed-demo", "serve", "shop",
+                        "ingest", "init-db", "map", "orders", "reports", "seed-demo", "serve", "shop",
                         "show-stock", "station", "user", "worker"]
 
 

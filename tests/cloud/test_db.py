@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0029_platform_listings"
+HEAD = "0030_report_summaries"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -144,6 +144,13 @@ EXPECTED_TABLES.update({  # 0009_products
 EXPECTED_TABLES.update({  # 0029_platform_listings
     "platform_listings": {"id", "shop_id", "item_id", "sku_id", "outer_id", "title", "spec",
                           "quantity", "on_sale", "fetched_at"},
+})
+EXPECTED_TABLES.update({  # 0030_report_summaries
+    "report_order_facts": {"order_id", "facts", "updated_at"},
+    "sales_daily": {"day", "shop_id", "province", "platform", "orders", "units", "gmv_fen",
+                    "refunds", "refund_fen"},
+    "sales_daily_sku": {"day", "shop_id", "sku", "platform", "orders", "units", "gmv_fen"},
+    "sales_monthly_sku": {"month", "shop_id", "sku", "platform", "orders", "units", "gmv_fen"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",

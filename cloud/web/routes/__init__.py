@@ -21,6 +21,7 @@ from cloud.web.routes import (
     products,
     promotions,
     purchasing,
+    reports,
     shops,
     stations,
     stock,
@@ -35,5 +36,5 @@ def all_routes() -> list[BaseRoute]:
             *order_merge.routes, *order_notes.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *listings.routes, *shops.routes, *purchasing.routes,
             *transfers.routes, *payables.routes, *courier.routes, *courier_accounts.routes,
-            *users.routes,
+            *reports.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]

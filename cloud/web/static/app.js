@@ -22,5 +22,29 @@
     });
     window.addEventListener("resize", function () { chart.resize(); });
   }
+  // The sales report's GMV (bars) and orders (line) per period; the table stays below it.
+  function drawSales() {
+    var el = document.getElementById("sales-chart");
+    var data = document.getElementById("sales-chart-data");
+    if (!el || !data || typeof window.echarts === "undefined") { return; }
+    var d = JSON.parse(data.textContent || "{}");
+    if (!d.labels || !d.labels.length) { return; }
+    el.hidden = false;
+    var chart = window.echarts.init(el);
+    chart.setOption({
+      animation: false,
+      grid: { left: 8, right: 8, top: 24, bottom: 8, containLabel: true },
+      tooltip: { trigger: "axis" },
+      legend: { data: ["GMV", "orders"], top: 0 },
+      xAxis: { type: "category", data: d.labels },
+      yAxis: [{ type: "value" }, { type: "value", minInterval: 1 }],
+      series: [
+        { name: "GMV", type: "bar", data: d.gmv, itemStyle: { color: "#1d5fd1" }, barMaxWidth: 22 },
+        { name: "orders", type: "line", yAxisIndex: 1, data: d.orders, itemStyle: { color: "#d97706" } }
+      ]
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
   document.addEventListener("DOMContentLoaded", drawCharts);
+  document.addEventListener("DOMContentLoaded", drawSales);
 })();

@@ -1,0 +1,79 @@
+"""Report summary tables (migration ``0030_report_summaries``): sales per day kept current
+as orders and refunds arrive, so reports never scan every order line per request.
+
+``report_order_facts`` holds what each platform order last added to the summaries (its
+*contribution*); when an order or one of its refunds changes, ``cloud.reports.summaries``
+recomputes the contribution from the source tables, applies the difference to
+``sales_daily`` and ``sales_daily_sku`` and stores the new one — in the same transaction.
+``packline-cloud reports rebuild`` recomputes all three from the source tables. Days are
+China Standard Time; money is integer fen.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from cloud.db.schema import metadata
+from cloud.db.types import UtcDateTime, json_type
+
+report_order_facts = sa.Table(
+    "report_order_facts",
+    metadata,
+    sa.Column("order_id", sa.String(64), primary_key=True),
+    sa.Column("facts", json_type(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+"""Per platform order (the original, never a second parcel ``…#2``): its contribution to the
+summaries as JSON — ``day``, ``shop``, ``platform``, ``province``, ``units``, ``gmv``,
+``skus`` ({sku: [orders, units, gmv]}) and ``refunds`` ({day: [count, fen]}). No row: the
+order adds nothing (cancelled, or not seen yet)."""
+
+sales_daily = sa.Table(
+    "sales_daily",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("shop_id", sa.String(64), primary_key=True),
+    sa.Column("province", sa.String(32), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("gmv_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("refunds", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("refund_fen", sa.BigInteger(), nullable=False, server_default="0"),
+)
+"""Sales per China Standard Time day × shop × buyer province: orders, units and GMV booked
+on the order's day; successful refunds (count, fen) booked on the refund's day."""
+
+sales_daily_sku = sa.Table(
+    "sales_daily_sku",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("shop_id", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("gmv_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Index("ix_sales_daily_sku_sku", "sku", "day"),
+)
+"""Sales per day × shop × Packline SKU (``""``: a line not mapped to a SKU yet): orders that
+contain it, units (Packline units) and GMV (line price × quantity)."""
+
+sales_monthly_sku = sa.Table(
+    "sales_monthly_sku",
+    metadata,
+    sa.Column("month", sa.Date(), primary_key=True),
+    sa.Column("shop_id", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("gmv_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Index("ix_sales_monthly_sku_sku", "sku", "month"),
+)
+"""``sales_daily_sku`` summed per month (``month`` = its first day): long ranges by SKU read
+whole months here and only the partial months at either end from the daily table."""
+
+REPORT_TABLES: tuple[sa.Table, ...] = (
+    report_order_facts, sales_daily, sales_daily_sku, sales_monthly_sku)
+"""Tables created by migration ``0030_report_summaries``."""

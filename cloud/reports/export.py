@@ -1,0 +1,222 @@
+"""CSV and XLSX exports of the reports, the way the payables statement does XLSX: typed
+cells (numbers as numbers, yuan with two decimals, days as dates, text never a formula),
+bold headings frozen in view, a totals row, sized columns. CSV is UTF-8 with a BOM (Excel
+reads Chinese), every text cell neutralised against formulas, produced line by line so a
+route can stream it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from cloud.config import DISPLAY_TZ
+from cloud.reports.daily import DailySummary
+from cloud.reports.sales import Figures, Row, SalesReport
+from edge.domain.spreadsheet import protect
+
+KINDS: Final = ("text", "int", "yuan", "date", "percent", "datetime")
+"""Column kinds: how a value is written and formatted."""
+WIDTHS: Final = {"text": 22, "int": 10, "yuan": 14, "date": 12, "percent": 10, "datetime": 18}
+"""Column width (characters) by kind."""
+FORMATS: Final = {"int": "#,##0", "yuan": "#,##0.00", "date": "yyyy-mm-dd",
+                  "percent": "0.0%", "datetime": "yyyy-mm-dd hh:mm"}
+"""XLSX number format by kind."""
+FEN_PER_YUAN: Final = 100
+"""Money is stored in fen and exported in yuan."""
+
+
+@dataclass(slots=True)
+class Sheet:
+    """One table of an export: a title (the XLSX sheet name), headings with their kinds,
+    rows of raw values (money in fen) and an optional totals row."""
+
+    title: str
+    columns: Sequence[tuple[str, str]]
+    """(heading, kind)."""
+    rows: list[Sequence[Any]] = field(default_factory=list)
+    totals: Sequence[Any] | None = None
+
+
+def _value(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "yuan":
+        return Decimal(int(value)) / FEN_PER_YUAN
+    if kind == "datetime" and isinstance(value, datetime):
+        return value.astimezone(DISPLAY_TZ).replace(tzinfo=None)
+    return value
+
+
+def _text(value: Any, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind == "yuan":
+        return f"{Decimal(int(value)) / FEN_PER_YUAN:.2f}"
+    if kind == "percent":
+        return f"{value * 100:.1f}%"
+    if kind == "datetime" and isinstance(value, datetime):
+        return value.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return protect(str(value)) if kind == "text" else str(value)
+
+
+def csv_lines(sheet: Sheet) -> Iterator[str]:
+    """The sheet as CSV, one line at a time (the first starts with the BOM)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+
+    def line(values: Sequence[Any], kinds: Sequence[str]) -> str:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow([_text(v, k) for v, k in zip(values, kinds, strict=True)])
+        return buf.getvalue()
+
+    kinds = [k for _h, k in sheet.columns]
+    yield "\ufeff" + line([h for h, _k in sheet.columns], ["text"] * len(kinds))
+    for row in sheet.rows:
+        yield line(row, kinds)
+    if sheet.totals is not None:
+        yield line(sheet.totals, kinds)
+
+
+def _cells(ws: Any, sheet: Sheet, values: Sequence[Any], font: Any) -> list[Any]:
+    """One row of typed write-only cells (``font`` on each, e.g. bold totals)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    from edge.domain.spreadsheet import xlsx_text_cell
+
+    out = []
+    for value, (_h, kind) in zip(values, sheet.columns, strict=True):
+        if kind == "text" and value is not None:
+            cell = xlsx_text_cell(ws, str(value))
+        else:
+            cell = WriteOnlyCell(ws, value=_value(value, kind))
+            if kind in FORMATS:
+                cell.number_format = FORMATS[kind]
+        if font is not None:
+            cell.font = font
+        out.append(cell)
+    return out
+
+
+def xlsx(sheets: Sequence[Sheet]) -> bytes:
+    """The sheets as one XLSX workbook (write-only: memory stays flat on long sheets)."""
+    import openpyxl
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from edge.domain.spreadsheet import xlsx_text_cell
+
+    wb = openpyxl.Workbook(write_only=True)
+    bold = Font(bold=True)
+    for sheet in sheets:
+        ws = wb.create_sheet(sheet.title[:31])
+        ws.freeze_panes = "A2"  # the headings stay in view
+        for n, (_h, kind) in enumerate(sheet.columns, start=1):
+            ws.column_dimensions[get_column_letter(n)].width = WIDTHS[kind]
+        heads = []
+        for heading, _k in sheet.columns:
+            cell = xlsx_text_cell(ws, heading)
+            cell.font = bold
+            heads.append(cell)
+        ws.append(heads)
+
+        for row in sheet.rows:
+            ws.append(_cells(ws, sheet, row, None))
+        if sheet.totals is not None:
+            ws.append(_cells(ws, sheet, sheet.totals, bold))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+FIGURE_COLUMNS: Final = (("订单数", "int"), ("件数", "int"), ("GMV(元)", "yuan"),
+                         ("客单价(元)", "yuan"), ("退款(元)", "yuan"))
+"""The measures of every sales table."""
+
+
+def _figs(f: Figures) -> list[Any]:
+    return [f.orders, f.units, f.gmv_fen, f.aov_fen, f.refund_fen]
+
+
+def _table(title: str, first: Sequence[tuple[str, str]], rows: list[Row],
+           extra: bool = False, changes: bool = False) -> Sheet:
+    cols = [*first, *FIGURE_COLUMNS, *((("环比", "percent"),) if changes else ())]
+    sheet = Sheet(title, cols)
+    total = Figures()
+    for r in rows:
+        head: list[Any] = [r.key, r.label] if len(first) > 1 else [r.label]
+        if extra:
+            head.append(r.extra)
+        sheet.rows.append([*head, *_figs(r.figures), *((r.change,) if changes else ())])
+        total.add(r.figures.orders, r.figures.units, r.figures.gmv_fen, r.figures.refund_fen)
+    blanks = [None] * (len(first) - 1)
+    sheet.totals = ["合计", *blanks, *_figs(total), *((None,) if changes else ())]
+    return sheet
+
+
+SERIES_TITLE: Final = "按周期"
+"""Sheet names of the sales export; :data:`SECTIONS` maps the CSV section names to them."""
+SECTIONS: Final = ("series", "shop", "platform", "sku", "province", "slow")
+"""What a sales CSV can hold (``?section=``)."""
+
+
+def sales_sheets(rep: SalesReport) -> dict[str, Sheet]:
+    """The sales report as sheets, by section name."""
+    f = rep.filters
+    summary = Sheet("汇总", (("项目", "text"), ("本期", "int"), ("上期", "int"),
+                             ("环比", "percent")))
+    for label, now, before in (("订单数", rep.totals.orders, rep.previous.orders),
+                               ("件数", rep.totals.units, rep.previous.units)):
+        summary.rows.append([label, now, before, (now - before) / before if before else None])
+    out = {"summary": summary}
+    money = Sheet("金额", (("项目", "text"), ("本期(元)", "yuan"), ("上期(元)", "yuan"),
+                           ("环比", "percent")))
+    for label, now, before in (("GMV", rep.totals.gmv_fen, rep.previous.gmv_fen),
+                               ("客单价", rep.totals.aov_fen, rep.previous.aov_fen),
+                               ("退款", rep.totals.refund_fen, rep.previous.refund_fen)):
+        money.rows.append([label, now, before, (now - before) / before if before else None])
+    money.rows.append([f"期间 {f.start.isoformat()} — {f.end.isoformat()}", None, None, None])
+    out["money"] = money
+    out["series"] = _table(SERIES_TITLE, (("周期", "text"),), rep.series, changes=True)
+    out["shop"] = _table("按店铺", (("店铺", "text"), ("名称", "text"), ("平台", "text")),
+                         rep.by_shop, extra=True)
+    out["platform"] = _table("按平台", (("平台", "text"),), rep.by_platform)
+    out["sku"] = _table("畅销SKU", (("SKU", "text"), ("名称", "text"), ("类目", "text")),
+                        rep.by_sku, extra=True)
+    out["province"] = _table("按省份", (("省份", "text"),), rep.by_province)
+    slow = Sheet("滞销", (("SKU", "text"), ("名称", "text"), ("在库", "int"),
+                          ("最近售出", "date")))
+    slow.rows = [[m.sku, m.name, m.on_hand, m.last_sold] for m in rep.slow]
+    out["slow"] = slow
+    return out
+
+
+def daily_sheets(d: DailySummary) -> list[Sheet]:
+    """The daily summary as sheets: figures, late orders, exceptions and alerts, low stock."""
+    figures = Sheet("概况", (("项目", "text"), ("数值", "int")))
+    figures.rows = [["日期 " + d.day.isoformat(), None], ["订单数", d.sales.orders],
+                    ["件数", d.sales.units], ["发货包裹", d.parcels],
+                    ["发货订单", d.shipped_orders], ["超时未发", d.late_count],
+                    ["异常订单(当前)", sum(d.exceptions.values())],
+                    ["低于安全库存(当前)", len(d.low_stock)]]
+    money = Sheet("金额", (("项目", "text"), ("元", "yuan")))
+    money.rows = [["GMV", d.sales.gmv_fen], ["客单价", d.sales.aov_fen],
+                  ["退款", d.sales.refund_fen]]
+    late = Sheet("超时未发", (("订单", "text"), ("店铺", "text"), ("最晚发货", "datetime"),
+                              ("发货时间", "datetime"), ("状态", "text")))
+    late.rows = [[x.order_id, x.shop_id, x.ship_by, x.shipped_at, x.state] for x in d.late]
+    issues = Sheet("异常", (("类别", "text"), ("原因", "text"), ("数量", "int")))
+    issues.rows = [*(["订单异常", code, n] for code, n in d.exceptions.items()),
+                   *(["工作站告警", kind, n] for kind, n in d.alerts.items())]
+    low = Sheet("低库存", (("仓库", "text"), ("SKU", "text"), ("名称", "text"),
+                           ("在库", "int"), ("安全库存", "int")))
+    low.rows = [[x.warehouse_id, x.sku, x.name, x.on_hand, x.safety] for x in d.low_stock]
+    return [figures, money, late, issues, low]

@@ -1,0 +1,197 @@
+"""报表: the sales report and the daily summary (每日概况), as pages (tables that work without
+JavaScript, an ECharts chart when it is installed) and as CSV (streamed) and XLSX exports
+(``cloud.reports``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from cloud.db.schema import shops, skus
+from cloud.errors import InputError, Problem
+from cloud.payables import local_day, parse_day
+from cloud.reports import daily, export, sales
+from cloud.web.context import read, web
+from cloud.web.forms import text
+from cloud.web.permissions import Permission, requires
+from cloud.web.render import render
+
+XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+"""Media type of an XLSX download."""
+CSV: Final = "text/csv; charset=utf-8"
+"""Media type of a CSV download."""
+DEFAULT_DAYS: Final = 30
+"""The sales report covers the last 30 days (to today) unless asked otherwise."""
+CSV_CHUNK: Final = 200
+"""CSV lines sent per chunk of a streamed download."""
+FILTER_KEYS: Final = ("from", "to", "period", "shop", "platform", "sku", "category",
+                      "slow_days")
+"""Query parameters of the sales report (kept in the export links)."""
+
+
+def _filters(request: Request, problems: list[Problem]) -> sales.Filters:
+    q = request.query_params
+    today = local_day(web(request).now())
+    start, end = today - timedelta(days=DEFAULT_DAYS - 1), today
+    if raw := text(q, "from", 10):
+        start = parse_day(raw, "from", problems) or start
+    if raw := text(q, "to", 10):
+        end = parse_day(raw, "to", problems) or end
+    slow = text(q, "slow_days", 4) or str(sales.SLOW_DAYS)
+    if not slow.isdigit():
+        problems.append(Problem("slow_days", "天数应为整数", "a whole number of days"))
+        slow = str(sales.SLOW_DAYS)
+    return sales.Filters(start, end, text(q, "period", 10) or "day", text(q, "shop", 64) or "",
+                         text(q, "platform", 16) or "", text(q, "sku", 64) or "",
+                         text(q, "category", 64) or "", int(slow))
+
+
+def _choices(conn: Connection) -> dict[str, Any]:
+    return {
+        "shops": conn.execute(sa.select(shops.c.id, shops.c.name, shops.c.platform)
+                              .order_by(shops.c.id)).all(),
+        "categories": list(conn.execute(sa.select(skus.c.category).where(
+            skus.c.category.is_not(None), skus.c.category != "").distinct()
+            .order_by(skus.c.category)).scalars()),
+    }
+
+
+def _chart(rep: sales.SalesReport) -> dict[str, Any]:
+    return {"labels": [r.label for r in rep.series],
+            "gmv": [r.figures.gmv_fen / export.FEN_PER_YUAN for r in rep.series],
+            "orders": [r.figures.orders for r in rep.series]}
+
+
+async def _checked(request: Request) -> tuple[sales.Filters, list[Problem]]:
+    problems: list[Problem] = []
+    f = _filters(request, problems)
+    try:
+        sales.check(f)
+    except InputError as err:
+        problems.extend(err.problems)
+    return f, problems
+
+
+async def _sales_page(request: Request, extra: list[Problem]) -> Response:
+    f, problems = await _checked(request)
+    problems += extra
+    rep = None if problems else await read(request, sales.report, f)
+    choices = await read(request, _choices)
+    params = {k: v for k, v in request.query_params.items() if k in FILTER_KEYS}
+    return render(request, "report_sales.html", {
+        "f": f, "rep": rep, "errors": problems, "periods": sales.PERIODS,
+        "chart": _chart(rep) if rep else {}, "params": params, "top": sales.TOP_SKUS,
+        **choices}, status_code=400 if problems else 200)
+
+
+@requires(Permission.REPORTS_VIEW)
+async def sales_page(request: Request) -> Response:
+    """The sales report with its filters, chart and tables."""
+    return await _sales_page(request, [])
+
+
+def _filename(kind: str, f: sales.Filters, ext: str) -> str:
+    return f"sales-{kind}-{f.start.isoformat()}-{f.end.isoformat()}.{ext}"
+
+
+@requires(Permission.REPORTS_VIEW)
+async def sales_xlsx(request: Request) -> Response:
+    """The sales report as one XLSX workbook (a sheet per table)."""
+    f, problems = await _checked(request)
+    if problems:
+        return await _sales_page(request, [])
+    rep = await read(request, sales.report, f)
+    body = await run_in_threadpool(export.xlsx, list(export.sales_sheets(rep).values()))
+    return Response(body, media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{_filename("report", f, "xlsx")}"'})
+
+
+async def _stream(lines: list[str]) -> AsyncIterator[bytes]:
+    for n in range(0, len(lines), CSV_CHUNK):
+        yield "".join(lines[n:n + CSV_CHUNK]).encode()
+
+
+@requires(Permission.REPORTS_VIEW)
+async def sales_csv(request: Request) -> Response:
+    """One table of the sales report as CSV (``?section=series|shop|platform|sku|province|
+    slow``), streamed."""
+    f, problems = await _checked(request)
+    section = text(request.query_params, "section", 16) or "series"
+    if section not in export.SECTIONS:
+        return await _sales_page(request, [Problem("section", "没有这个表", "no such table")])
+    if problems:
+        return await _sales_page(request, [])
+    rep = await read(request, sales.report, f)
+    lines = list(export.csv_lines(export.sales_sheets(rep)[section]))
+    return StreamingResponse(_stream(lines), media_type=CSV, headers={
+        "Content-Disposition": f'attachment; filename="{_filename(section, f, "csv")}"'})
+
+
+def _day(request: Request, problems: list[Problem]) -> date:
+    yesterday = local_day(web(request).now()) - timedelta(days=1)
+    if raw := text(request.query_params, "day", 10):
+        return parse_day(raw, "day", problems) or yesterday
+    return yesterday
+
+
+async def _daily_page(request: Request) -> Response:
+    problems: list[Problem] = []
+    day = _day(request, problems)
+    d = await read(request, daily.summary, day)
+    return render(request, "report_daily.html", {
+        "d": d, "errors": problems, "prev": day - timedelta(days=1),
+        "next": day + timedelta(days=1)}, status_code=400 if problems else 200)
+
+
+@requires(Permission.REPORTS_VIEW)
+async def daily_page(request: Request) -> Response:
+    """每日概况 of a day (yesterday unless ``?day=``)."""
+    return await _daily_page(request)
+
+
+@requires(Permission.REPORTS_VIEW)
+async def daily_xlsx(request: Request) -> Response:
+    """The daily summary as XLSX."""
+    problems: list[Problem] = []
+    day = _day(request, problems)
+    if problems:
+        return await _daily_page(request)
+    d = await read(request, daily.summary, day)
+    body = await run_in_threadpool(export.xlsx, export.daily_sheets(d))
+    return Response(body, media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="daily-{day.isoformat()}.xlsx"'})
+
+
+@requires(Permission.REPORTS_VIEW)
+async def daily_csv(request: Request) -> Response:
+    """The daily summary's figures as CSV."""
+    problems: list[Problem] = []
+    day = _day(request, problems)
+    if problems:
+        return await _daily_page(request)
+    d = await read(request, daily.summary, day)
+    lines: list[str] = []
+    for n, sheet in enumerate(export.daily_sheets(d)):
+        sheet_lines = list(export.csv_lines(sheet))
+        lines += sheet_lines if n == 0 else ["\r\n", *(ln.lstrip("\ufeff")
+                                                        for ln in sheet_lines)]
+    return StreamingResponse(_stream(lines), media_type=CSV, headers={
+        "Content-Disposition": f'attachment; filename="daily-{day.isoformat()}.csv"'})
+
+
+routes: list[BaseRoute] = [
+    Route("/reports/sales", sales_page, methods=["GET"]),
+    Route("/reports/sales.xlsx", sales_xlsx, methods=["GET"]),
+    Route("/reports/sales.csv", sales_csv, methods=["GET"]),
+    Route("/reports/daily", daily_page, methods=["GET"]),
+    Route("/reports/daily.xlsx", daily_xlsx, methods=["GET"]),
+    Route("/reports/daily.csv", daily_csv, methods=["GET"]),
+]
