@@ -41,6 +41,8 @@ async def change_tag(request: Request) -> Response:
     """Put a tag on the order (``add``) or take it off (``remove``)."""
     ctx, actor = web(request), request.state.user.username
     order_id, action = request.path_params["order_id"], request.path_params["action"]
+    if action not in ("add", "remove"):
+        return RedirectResponse(f"/orders/{order_id}", status_code=303)
     form = await request.form()
     tag_id = text(form, "tag_id", ID_MAX) or ""
     step = tags.put_on if action == "add" else tags.take_off
@@ -54,5 +56,5 @@ async def change_tag(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/orders/{order_id}/tags/new", define_tag, methods=["POST"]),
-    Route("/orders/{order_id}/tags/{action:str}", change_tag, methods=["POST"]),
+    Route("/orders/{order_id}/tags/{action}", change_tag, methods=["POST"]),
 ]
