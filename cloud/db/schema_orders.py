@@ -466,3 +466,28 @@ platform last showed it — goods/item id, platform SKU id, 商家编码 (``oute
 spec, the platform's quantity and when it was fetched (``cloud.orders.listings``). Matched
 to warehouse SKUs through ``sku_mappings`` (by platform SKU id); a download replaces the
 shop's rows."""
+
+TAG_COLOURS: tuple[str, ...] = ("red", "orange", "yellow", "green", "blue", "purple", "grey")
+"""``order_tags.colour``: the fixed palette a tag's chip is drawn in."""
+
+order_tags = sa.Table(
+    "order_tags",
+    metadata,
+    sa.Column("id", bigint_pk(), primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(32), nullable=False, unique=True),
+    sa.Column("colour", sa.String(16), nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+"""Order tags (订单标签) a manager defines (0031_order_tags); ``cloud.orders.tags``."""
+
+order_tag_links = sa.Table(
+    "order_tag_links",
+    metadata,
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), primary_key=True),
+    sa.Column("tag_id", sa.BigInteger(), sa.ForeignKey("order_tags.id"), primary_key=True),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Index("ix_order_tag_links_tag", "tag_id", "order_id"),
+)
+"""Which tag is on which order, who put it there and when (0031_order_tags)."""

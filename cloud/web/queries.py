@@ -25,7 +25,7 @@ from cloud.db.schema import (
     users,
     warehouses,
 )
-from cloud.db.schema_orders import ORDER_STATES, order_lines, orders, waybills
+from cloud.db.schema_orders import ORDER_STATES, order_lines, order_tag_links, orders, waybills
 
 BACKUP_LAG_WARN = timedelta(hours=1)
 """A station whose backup is older than this is flagged."""
@@ -163,6 +163,8 @@ class OrderFilter:
     """Orders whose e-waybill is from this courier (``waybills.carrier_code``)."""
     waybill: str | None = None
     """:data:`WAYBILL_TAKEN`, :data:`WAYBILL_NONE` or None (either)."""
+    tag_id: int | None = None
+    """Orders carrying this tag (``order_tag_links``)."""
     by_ship_by: bool = False
     """Most urgent first (the platform's ship-by deadline; orders without one last)
     instead of newest first."""
@@ -243,6 +245,9 @@ def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
     if flt.waybill in (WAYBILL_TAKEN, WAYBILL_NONE):
         taken = sa.exists().where(w.c.order_id == o.c.id)
         query = query.where(taken if flt.waybill == WAYBILL_TAKEN else ~taken)
+    if flt.tag_id is not None:
+        query = query.where(sa.exists().where(order_tag_links.c.order_id == o.c.id,
+                                              order_tag_links.c.tag_id == flt.tag_id))
     order = ((o.c.ship_by.is_(None), o.c.ship_by.asc(), o.c.id) if flt.by_ship_by
              else (o.c.ordered_at.desc(), o.c.id.desc()))
     query = query.order_by(*order).limit(limit).offset(offset)

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0030_report_summaries"
+HEAD = "0031_order_tags"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -56,6 +56,8 @@ EXPECTED_TABLES = {
     "courier_choices": {"shop_id", "carrier_code", "branch_code", "province", "city",
                         "district", "detail", "template_id", "template_url", "chosen_by",
                         "chosen_at"},  # 0028
+    "order_tags": {"id", "name", "colour", "created_by", "created_at"},  # 0030
+    "order_tag_links": {"order_id", "tag_id", "actor", "at"},  # 0030
     "supplier_payments": {"id", "supplier_id", "amount_fen", "paid_on", "method", "reference",
                           "note", "reverses", "recorded_by", "recorded_at"},  # 0022
     # 0020_promotions

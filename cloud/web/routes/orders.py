@@ -1,5 +1,5 @@
 """订单: one list across shops and platforms, with filters (state, platform, shop, Beijing
-days, Packline SKU, exception, courier, e-waybill taken or not) and a search box (order
+days, Packline SKU, exception, courier, e-waybill taken or not, tag) and a search box (order
 no., waybill no., the masked phone's last digits), receivers masked; one order's page
 with its lines and 审单 by hand — approve a buyer note, hold with a reason, release, pin
 the order to a warehouse (``cloud.orders.review``), each recorded with who and why."""
@@ -13,9 +13,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cloud.db.schema import PLATFORMS
-from cloud.db.schema_orders import HELD, MERGED, ORDER_STATES
+from cloud.db.schema_orders import HELD, MERGED, ORDER_STATES, TAG_COLOURS
 from cloud.errors import InputError, Problem
-from cloud.orders import merging, review
+from cloud.orders import merging, review, tags
 from cloud.web import queries, session
 from cloud.web.context import read, web, write
 from cloud.web.forms import BadInput, day_start, limit, text
@@ -26,7 +26,7 @@ from cloud.web.render import render
 PAGE = 100
 """Orders per page."""
 FILTERS = ("state", "shop", "platform", "q", "since", "until", "sku", "exception", "carrier",
-           "waybill", "sort")
+           "waybill", "tag", "sort")
 """Query parameters of the order list's filter form."""
 DUE_SOON = timedelta(hours=12)
 """An open order due within this is marked urgent on the list (past its deadline: late)."""
@@ -42,6 +42,7 @@ async def order_list(request: Request) -> Response:
     exception_codes = [k.removeprefix(EXCEPTION_PREFIX) for k in MESSAGES
                        if k.startswith(EXCEPTION_PREFIX)]
     code, waybill = text(q, "exception", 32), text(q, "waybill", 8)
+    tag = text(q, "tag", 18) or ""
     error = None
     try:
         flt = queries.OrderFilter(
@@ -54,6 +55,7 @@ async def order_list(request: Request) -> Response:
             exception_code=code if code in exception_codes else None,
             carrier=text(q, "carrier", 32),
             waybill=waybill if waybill in (queries.WAYBILL_TAKEN, queries.WAYBILL_NONE) else None,
+            tag_id=int(tag) if tag.isdigit() else None,
             by_ship_by=text(q, "sort", 16) == "ship_by")
     except BadInput as err:
         flt, error = queries.OrderFilter(), err
@@ -61,6 +63,7 @@ async def order_list(request: Request) -> Response:
     rows = [] if error else await read(
         request, queries.order_rows, flt, limit=PAGE + 1, offset=(page - 1) * PAGE)
     lang = session.lang(request)
+    tag_list = await read(request, tags.all_tags)
     params = {k: v for k, v in q.items() if k != "page" and v}
     return render(request, "orders.html", {
         "rows": rows[:PAGE], "has_more": len(rows) > PAGE, "page": page, "params": params,
@@ -71,6 +74,8 @@ async def order_list(request: Request) -> Response:
         "shop_choices": [(sid, name) for sid, _p, name in await read(request, queries.shop_choices)],
         "exception_choices": [(c, gettext(lang, EXCEPTION_PREFIX + c)) for c in exception_codes],
         "carrier_choices": [(c, c) for c in await read(request, queries.carrier_choices)],
+        "tag_choices": [(str(t.id), t.name) for t in tag_list],
+        "row_tags": await read(request, tags.order_tags_of, [r.id for r in rows[:PAGE]]),
         "now": web(request).now(), "due_soon": DUE_SOON,
         "sort_choices": [("ship_by", gettext(lang, "orders.sort_ship_by"))],
         "waybill_choices": [(queries.WAYBILL_TAKEN, gettext(lang, "orders.waybill_taken")),
@@ -90,6 +95,8 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
     return render(request, "order.html", {
         "d": detail, "o": detail.row, "events": events, "names": names, "errors": errors or [],
         "reason": reason, "held_there": held_there, "note_form": note_form,
+        "tags": (await read(request, tags.order_tags_of, [order_id])).get(order_id, []),
+        "tag_list": await read(request, tags.all_tags), "tag_colours": TAG_COLOURS,
         "parcels": await read(request, merging.order_parcels, order_id, now=web(request).now()),
         "pin_choices": await read(request, review.pin_choices, order_id),
         "pinned": detail.pinned_warehouse_id,
@@ -100,7 +107,7 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
 
 
 async def order_page_with(request: Request, order_id: str, errors: list[Problem],
-                          note_form: dict[str, str]) -> Response:
+                          note_form: dict[str, str] | None) -> Response:
     """The order page again with a refused seller-note form (``routes.order_notes``)."""
     return await _detail_page(request, order_id, errors, status_code=400, note_form=note_form)
 
