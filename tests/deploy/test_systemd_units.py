@@ -179,8 +179,8 @@ def test_every_unit_runs_a_command_that_exists() -> None:
 
 def test_the_command_check_refuses_what_does_not_exist() -> None:
     env = provisioned_env()
-    with pytest.raises(click.UsageError, match="No such command 'reports'"):
-        resolve(["/opt/packline/venv/bin/packline-cloud", "reports"], env)
+    with pytest.raises(click.UsageError, match="No such command 'dashboards'"):
+        resolve(["/opt/packline/venv/bin/packline-cloud", "dashboards"], env)
     with pytest.raises(click.NoSuchOption):
         resolve(["/opt/packline/venv/bin/packline-edge", "sync", "--hots", "h"], env)
     with pytest.raises(click.MissingParameter):  # the broker host comes from station.env
