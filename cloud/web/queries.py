@@ -314,6 +314,27 @@ class OrderDetail:
     """The warehouse a person pinned the order to (手工指定仓库), or None (automatic)."""
 
 
+@dataclass(frozen=True, slots=True)
+class LabelPrintRow:
+    """One label print a station reported for an order (the order page's history)."""
+
+    n: int
+    """1 for the first print, more for a reprint."""
+    printed_at: datetime
+    operator_id: str
+    station_id: str
+    reason: str | None
+    """Why it was reprinted (None for a first print)."""
+
+
+def label_prints(conn: Connection, order_id: str) -> list[LabelPrintRow]:
+    """The order's label prints, oldest first."""
+    p = station_label_prints.c
+    return [LabelPrintRow(int(r.n), r.printed_at, r.operator_id, r.station_id, r.reason)
+            for r in conn.execute(sa.select(p.n, p.printed_at, p.operator_id, p.station_id, p.reason)
+                                  .where(p.order_id == order_id).order_by(p.printed_at, p.n))]
+
+
 def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
     """The order with its lines (receiver masked), or None."""
     o = orders

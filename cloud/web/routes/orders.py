@@ -103,6 +103,7 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
         "tag_list": await read(request, tags.all_tags), "tag_colours": TAG_COLOURS,
         "parcels": await read(request, merging.order_parcels, order_id, now=web(request).now()),
         "pin_choices": await read(request, review.pin_choices, order_id),
+        "prints": await read(request, queries.label_prints, order_id),
         "pinned": detail.pinned_warehouse_id,
         "pinnable": review.pinnable(detail.row.state, detail.row.exception_code),
         "holdable": (detail.row.state in review.HOLDABLE_STATES

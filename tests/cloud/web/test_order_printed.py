@@ -40,3 +40,20 @@ async def test_the_list_filters_printed_and_counts_prints(
     # an unknown value filters nothing
     assert len(_listed((await client.get("/orders?printed=maybe")).text)) == 3
     assert "未打印" in page.text and "已打印" in page.text
+
+
+async def test_the_order_page_shows_the_print_history(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    await signed_in(client, cloud_engine, Role.WAREHOUSE_LEAD)
+    assert 'id="prints-table"' not in (await client.get("/orders/pdd-1003")).text
+    with cloud_engine.begin() as conn:
+        conn.execute(sa.insert(station_label_prints), [
+            {"msg_id": "p-2", "station_id": "st-01", "order_id": "pdd-1003", "n": 2,
+             "operator_id": "P02", "reason": "卡纸", "printed_at": T0 + timedelta(minutes=3),
+             "received_at": T0 + timedelta(minutes=3)},
+            {"msg_id": "p-1", "station_id": "st-01", "order_id": "pdd-1003", "n": 1,
+             "operator_id": "P01", "reason": None, "printed_at": T0, "received_at": T0},
+        ])
+    rows = cells((await client.get("/orders/pdd-1003")).text, "prints-table")
+    assert [r[1:] for r in rows] == [["P01 · st-01", "第 1 次", "—"],
+                                     ["P02 · st-01", "第 2 次", "卡纸"]]
