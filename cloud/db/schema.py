@@ -360,6 +360,22 @@ station_sign_ins = sa.Table(
 )
 """Operators signing in and out at stations (staff reports)."""
 
+# ---------------------------------------------------------------------------- label prints (0032)
+station_label_prints = sa.Table(
+    "station_label_prints",
+    metadata,
+    sa.Column("msg_id", sa.String(64), primary_key=True),
+    sa.Column("station_id", sa.String(64), nullable=False),
+    sa.Column("order_id", sa.String(64), nullable=False),
+    sa.Column("n", sa.Integer(), nullable=False),
+    sa.Column("operator_id", sa.String(64), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=True),
+    sa.Column("printed_at", UtcDateTime(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_station_label_prints_order", "order_id", "printed_at"),
+)
+"""Shipping labels printed at stations (first prints and reprints), once per message."""
+
 # ---------------------------------------------------------------------------- health, resync (0003)
 station_health = sa.Table(
     "station_health",

@@ -443,7 +443,7 @@ class Ingest:
         elif isinstance(payload, HealthWire):
             record_health(conn, station, env, payload, now)
             self.counters.health_reports += 1
-        else:  # decode() only returns known kinds: an alert, a shipment, a sign-in
+        else:  # decode() only returns known kinds: an alert, a shipment, a sign-in, a print
             record_report(conn, station, env, payload, now)
 
     def _down_acked(self, conn: Connection, station: str, ack: AckWire, now: datetime) -> None:

@@ -1,5 +1,5 @@
 """What stations report besides moves, as ingest stores it: alerts, shipments (with the
-packer's figures), sign-ins, health, and the alert a second reversal of one move raises.
+packer's figures), sign-ins, label prints, health, and the alert a second reversal of one move raises.
 
 Each function writes in the caller's transaction (ingest's one transaction per batch) and
 is idempotent: rows are keyed by the message id (or, for health, kept only when newer), so
@@ -21,12 +21,21 @@ from cloud import ledger_store
 from cloud.db.schema import (
     station_alerts,
     station_health,
+    station_label_prints,
     station_shipments,
     station_sign_ins,
     stock_moves,
 )
 from cloud.errors import ReversalConflict
-from edge.sync.schema import AlertWire, Envelope, HealthWire, MoveWire, ShipmentWire, SignInWire
+from edge.sync.schema import (
+    AlertWire,
+    Envelope,
+    HealthWire,
+    LabelPrintWire,
+    MoveWire,
+    ShipmentWire,
+    SignInWire,
+)
 
 _ENVELOPE_COLUMNS = {"msg_id", "station_id", "received_at"}
 # Columns a payload fills; stations may send more (telemetry) than the tables keep.
@@ -36,7 +45,7 @@ _SIGN_IN_COLUMNS = set(station_sign_ins.c.keys()) - _ENVELOPE_COLUMNS
 
 def record_report(conn: Connection, station: str, env: Envelope, payload: BaseModel,
                   now: datetime) -> None:
-    """Store an alert, a shipment or a sign-in once by its message id."""
+    """Store an alert, a shipment, a sign-in or a label print once by its message id."""
     if isinstance(payload, AlertWire):
         table, row = station_alerts, {
             "kind": payload.kind, "subject": payload.subject[:200], "detail": payload.detail,
@@ -47,6 +56,11 @@ def record_report(conn: Connection, station: str, env: Envelope, payload: BaseMo
         row.update(packer_figures(payload.kpis))
     elif isinstance(payload, SignInWire):
         table, row = station_sign_ins, payload.model_dump(include=_SIGN_IN_COLUMNS)
+    elif isinstance(payload, LabelPrintWire):  # stations send labels only
+        table, row = station_label_prints, {
+            "order_id": payload.order_id, "n": payload.n, "operator_id": payload.operator_id,
+            "reason": clean(payload.reason) if payload.reason else None, "printed_at": payload.at,
+        }
     else:
         raise TypeError(f"not a report: {type(payload).__name__}")
     row.update(msg_id=env.msg_id, station_id=station, received_at=now)

@@ -20,6 +20,7 @@ from cloud.db.schema import (
     skus,
     station_alerts,
     station_health,
+    station_label_prints,
     stations,
     stock_balances,
     users,
@@ -41,6 +42,8 @@ PHONE_TAIL_DIGITS = 4
 digits the platforms leave readable (``138****5678``)."""
 
 WAYBILL_TAKEN, WAYBILL_NONE = "taken", "none"
+PRINTED_YES, PRINTED_NO = "yes", "no"
+"""Values of the order list's 已打印 / 未打印 filter (a station reported a label print)."""
 """Values of the order list's 面单 filter: an e-waybill was taken for the order, or not
 (the cloud knows a waybill was issued, not whether the station printed it)."""
 
@@ -165,6 +168,8 @@ class OrderFilter:
     """:data:`WAYBILL_TAKEN`, :data:`WAYBILL_NONE` or None (either)."""
     tag_id: int | None = None
     """Orders carrying this tag (``order_tag_links``)."""
+    printed: str | None = None
+    """:data:`PRINTED_YES`, :data:`PRINTED_NO` or None (either): a label print reported."""
     by_ship_by: bool = False
     """Most urgent first (the platform's ship-by deadline; orders without one last)
     instead of newest first."""
@@ -187,6 +192,8 @@ class OrderRow:
     tracking: str
     ship_by: datetime | None = None
     """The platform's ship-by deadline, when known."""
+    prints: int = 0
+    """Label prints the stations reported (first print and reprints)."""
 
 
 def receiver_text(masked: Any) -> str:
@@ -220,7 +227,9 @@ def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
     o, w = orders, waybills
     query = (sa.select(o.c.id, o.c.platform, o.c.platform_order_id, shops.c.name, o.c.state,
                        o.c.exception_code, o.c.receiver_masked, o.c.pay_fen, o.c.ordered_at,
-                       o.c.buyer_note, o.c.platform_tracking, o.c.ship_by)
+                       o.c.buyer_note, o.c.platform_tracking, o.c.ship_by,
+                       sa.select(sa.func.count()).where(station_label_prints.c.order_id == o.c.id)
+                       .scalar_subquery().label("prints"))
              .select_from(o.join(shops, shops.c.id == o.c.shop_id)))
     if flt.state:
         query = query.where(o.c.state == flt.state)
@@ -248,12 +257,15 @@ def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
     if flt.tag_id is not None:
         query = query.where(sa.exists().where(order_tag_links.c.order_id == o.c.id,
                                               order_tag_links.c.tag_id == flt.tag_id))
+    if flt.printed in (PRINTED_YES, PRINTED_NO):
+        printed = sa.exists().where(station_label_prints.c.order_id == o.c.id)
+        query = query.where(printed if flt.printed == PRINTED_YES else ~printed)
     order = ((o.c.ship_by.is_(None), o.c.ship_by.asc(), o.c.id) if flt.by_ship_by
              else (o.c.ordered_at.desc(), o.c.id.desc()))
     query = query.order_by(*order).limit(limit).offset(offset)
     return [OrderRow(r.id, r.platform, r.platform_order_id, r.name, r.state, r.exception_code,
                      receiver_text(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
-                     r.platform_tracking, r.ship_by)
+                     r.platform_tracking, r.ship_by, int(r.prints))
             for r in conn.execute(query)]
 
 
@@ -300,6 +312,27 @@ class OrderDetail:
     lines: list[OrderLineRow]
     pinned_warehouse_id: str | None = None
     """The warehouse a person pinned the order to (手工指定仓库), or None (automatic)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelPrintRow:
+    """One label print a station reported for an order (the order page's history)."""
+
+    n: int
+    """1 for the first print, more for a reprint."""
+    printed_at: datetime
+    operator_id: str
+    station_id: str
+    reason: str | None
+    """Why it was reprinted (None for a first print)."""
+
+
+def label_prints(conn: Connection, order_id: str) -> list[LabelPrintRow]:
+    """The order's label prints, oldest first."""
+    p = station_label_prints.c
+    return [LabelPrintRow(int(r.n), r.printed_at, r.operator_id, r.station_id, r.reason)
+            for r in conn.execute(sa.select(p.n, p.printed_at, p.operator_id, p.station_id, p.reason)
+                                  .where(p.order_id == order_id).order_by(p.printed_at, p.n))]
 
 
 def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:

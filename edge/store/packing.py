@@ -256,16 +256,24 @@ class PackingWriter:
 
     def record_print(self, order_id: str, kind: str, *, operator_id: str,
                      reprint_reason: str | None = None) -> bool:
-        """Log a print that reached the printer. Returns True when it was a reprint
-        (counted and audited)."""
+        """Log a print that reached the printer and queue a ``print`` message for the cloud
+        (same transaction). Returns True when it was a reprint (counted and audited)."""
         with self.w.transaction() as db:
             reprint = self.check_print(order_id, kind, reprint_reason)
+            at = self.w.now()
+            count = db.execute("SELECT COUNT(*) FROM print_log WHERE order_id = ? AND kind = ?",
+                               [order_id, kind]).fetchone()
             db.execute(
                 """INSERT INTO print_log (order_id, kind, is_reprint, reason, operator_id, printed_at)
                    VALUES (?, ?, ?, ?, ?, ?)""",
                 [order_id, kind, int(reprint), reprint_reason if reprint else None, operator_id,
-                 self.w.now()],
+                 at],
             )
+            if kind == "label":  # the cloud's order list shows whether the label is out
+                self.w.enqueue("print", {"order_id": order_id, "doc": kind, "n": int(count[0]) + 1,
+                                         "operator_id": operator_id,
+                                         "reason": reprint_reason if reprint else None,
+                                         "at": at})
             if reprint:
                 self.w.audit(operator_id, "pack.reprint", order_id,
                              {"kind": kind, "reason": reprint_reason})

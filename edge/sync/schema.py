@@ -106,7 +106,7 @@ TOPIC_ROOT = "packline/v1"
 """Versioned root of every Packline topic."""
 
 UP_KINDS: frozenset[str] = frozenset(
-    {"move", "alert", "shipment", "sign_in", "ack", "resync", "health"})
+    {"move", "alert", "shipment", "sign_in", "ack", "resync", "health", "print"})
 """Kinds a station sends on ``…/up/{kind}``."""
 DOWN_KINDS: frozenset[str] = frozenset(
     {"ack", "catalog", "operators", "task", "intercept", "release", "po", "transfer", "moves",
@@ -479,6 +479,23 @@ class ShippedWire(_DownWire):
     orders: list[ShippedOrderWire] = Field(min_length=1, max_length=5000)
 
 
+class LabelPrintWire(_Wire):
+    """A document printed at a station (kind ``print``): first print or reprint."""
+
+    order_id: str = Field(min_length=1, max_length=64)
+    """The order printed for."""
+    doc: str = Field(pattern=r"^[a-z_]{1,16}$")
+    """Which document (``label``)."""
+    n: int = Field(ge=1)
+    """1 for the first print, more for the n-th (a reprint)."""
+    operator_id: str = Field(min_length=1, max_length=64)
+    """Who printed it."""
+    reason: str | None = Field(default=None, max_length=200)
+    """Why it was reprinted (None for a first print)."""
+    at: datetime
+    """When (UTC, the station's clock)."""
+
+
 PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("up", "move"): MoveWire,
     ("up", "alert"): AlertWire,
@@ -487,6 +504,7 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("up", "ack"): AckWire,
     ("up", "resync"): ResyncWire,
     ("up", "health"): HealthWire,
+    ("up", "print"): LabelPrintWire,
     ("down", "ack"): AckWire,
     ("down", "catalog"): CatalogWire,
     ("down", "operators"): OperatorsWire,

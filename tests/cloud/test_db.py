@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0031_order_tags"
+HEAD = "0032_label_prints"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -58,6 +58,8 @@ EXPECTED_TABLES = {
                         "chosen_at"},  # 0028
     "order_tags": {"id", "name", "colour", "created_by", "created_at"},  # 0030
     "order_tag_links": {"order_id", "tag_id", "actor", "at"},  # 0030
+    "station_label_prints": {"msg_id", "station_id", "order_id", "n", "operator_id",  # 0032
+                             "reason", "printed_at", "received_at"},
     "supplier_payments": {"id", "supplier_id", "amount_fen", "paid_on", "method", "reference",
                           "note", "reverses", "recorded_by", "recorded_at"},  # 0022
     # 0020_promotions

@@ -26,7 +26,7 @@ from cloud.web.render import render
 PAGE = 100
 """Orders per page."""
 FILTERS = ("state", "shop", "platform", "q", "since", "until", "sku", "exception", "carrier",
-           "waybill", "tag", "sort")
+           "waybill", "tag", "printed", "sort")
 """Query parameters of the order list's filter form."""
 DUE_SOON = timedelta(hours=12)
 """An open order due within this is marked urgent on the list (past its deadline: late)."""
@@ -43,6 +43,7 @@ async def order_list(request: Request) -> Response:
                        if k.startswith(EXCEPTION_PREFIX)]
     code, waybill = text(q, "exception", 32), text(q, "waybill", 8)
     tag = text(q, "tag", 18) or ""
+    printed = text(q, "printed", 4)
     error = None
     try:
         flt = queries.OrderFilter(
@@ -56,6 +57,7 @@ async def order_list(request: Request) -> Response:
             carrier=text(q, "carrier", 32),
             waybill=waybill if waybill in (queries.WAYBILL_TAKEN, queries.WAYBILL_NONE) else None,
             tag_id=int(tag) if tag.isdigit() else None,
+            printed=printed if printed in (queries.PRINTED_YES, queries.PRINTED_NO) else None,
             by_ship_by=text(q, "sort", 16) == "ship_by")
     except BadInput as err:
         flt, error = queries.OrderFilter(), err
@@ -79,7 +81,9 @@ async def order_list(request: Request) -> Response:
         "now": web(request).now(), "due_soon": DUE_SOON,
         "sort_choices": [("ship_by", gettext(lang, "orders.sort_ship_by"))],
         "waybill_choices": [(queries.WAYBILL_TAKEN, gettext(lang, "orders.waybill_taken")),
-                            (queries.WAYBILL_NONE, gettext(lang, "orders.waybill_none"))]},
+                            (queries.WAYBILL_NONE, gettext(lang, "orders.waybill_none"))],
+        "printed_choices": [(queries.PRINTED_YES, gettext(lang, "orders.printed_yes")),
+                            (queries.PRINTED_NO, gettext(lang, "orders.printed_no"))]},
         status_code=400 if error else 200)
 
 
@@ -99,6 +103,7 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
         "tag_list": await read(request, tags.all_tags), "tag_colours": TAG_COLOURS,
         "parcels": await read(request, merging.order_parcels, order_id, now=web(request).now()),
         "pin_choices": await read(request, review.pin_choices, order_id),
+        "prints": await read(request, queries.label_prints, order_id),
         "pinned": detail.pinned_warehouse_id,
         "pinnable": review.pinnable(detail.row.state, detail.row.exception_code),
         "holdable": (detail.row.state in review.HOLDABLE_STATES

@@ -78,7 +78,7 @@ async def test_orders_across_shops_with_filters(client: httpx.AsyncClient,
     rows = cells((await client.get("/orders")).text, "orders-table")
     assert [r[0] for r in rows] == ["1002", "1001", "1003"]  # newest order first
     assert rows[1] == ["1001", "拼多多 拼多多旗舰店", "已发货", "张* 138****5678 浙江省杭州市***",
-                       "129.90", "2026-11-30 10:00", "—", "", "ZT123", ""]  # no ship-by, no tags
+                       "129.90", "2026-11-30 10:00", "—", "", "ZT123", "0", ""]  # no ship-by, no prints, no tags
     exc = cells((await client.get("/orders", params={"state": "exception"})).text, "orders-table")
     assert [(r[0], r[2], r[7]) for r in exc] == [("1002", "异常 商品未关联 SKU", "请发顺丰")]
     assert [r[0] for r in cells((await client.get("/orders", params={"q": "1003"})).text,

@@ -11,6 +11,7 @@ from edge.domain.packing import OrderStatus
 from edge.errors import PackError
 from edge.store import Store
 from edge.store.packing import AlreadyPrinted, PackingWriter, ShipRefused, StoreOrderSource
+from edge.sync.schema import LabelPrintWire
 from tests.fixtures.pack_orders import seed_packing
 
 
@@ -288,3 +289,22 @@ def test_a_best_sellers_single_item_scan_walks_the_waiting_orders(
     assert packing.single_item_sql(db, "SOCK-M") == packing.SINGLE_ITEM_BY_LINES_SQL
     found = StoreOrderSource(store.queries).oldest_single_item_order("CUP-350", 1)
     assert found is not None and found.order_id == "H2"
+
+
+def test_each_label_print_queues_a_print_message(
+    packing: tuple[Store, StoreOrderSource, PackingWriter],
+) -> None:
+    store, _, pw = packing
+    pw.record_print("O1", "label", operator_id="P01")
+    pw.record_print("O1", "slip", operator_id="P01")  # slips stay on the station
+    pw.record_print("O1", "label", operator_id="P02", reprint_reason="卡纸")
+    printed = [r[0] for r in store.writer.db.execute(
+        "SELECT printed_at FROM print_log WHERE kind = 'label' ORDER BY print_id").fetchall()]
+    sent = [r.payload for r in store.queries.outbox_pending(50) if r.kind == "print"]
+    assert [{k: v for k, v in p.items() if k != "at"} for p in sent] == [
+        {"order_id": "O1", "doc": "label", "n": 1, "operator_id": "P01", "reason": None},
+        {"order_id": "O1", "doc": "label", "n": 2, "operator_id": "P02", "reason": "卡纸"},
+    ]
+    assert [p["at"] for p in sent] == printed
+    for p in sent:  # what the cloud will accept
+        LabelPrintWire.model_validate(p)
