@@ -295,7 +295,7 @@ def test_forms_work_with_javascript_off(server: tuple[str, str], browser: Browse
     page.fill("input[name=q]", "1003")
     page.click("form.filters button.primary")  # a plain GET form
     expect(page).to_have_url(f"{base}/orders?state=&platform=&shop=&q=1003&since=&until="
-                             "&sku=&exception=&carrier=&waybill=&sort=")
+                             "&sku=&exception=&carrier=&waybill=&printed=&tag=&sort=")
     expect(page.locator("#orders-table tbody tr")).to_have_count(1)
     page.click("#lang-toggle")  # a plain POST form with the CSRF token
     expect(page.locator("h1")).to_have_text("Orders")
