@@ -207,6 +207,11 @@ class TokenManager:
     """Holds one token per shop and refreshes it with a single in-flight refresh per shop.
 
     ``on_refresh`` is awaited with (shop, new token) so the caller can persist it.
+
+    A refresh, once sent, runs to the end in its own task even if every caller waiting for
+    it is cancelled (a window read cancelled because a sibling failed, a tick stopped): the
+    platform used up the old refresh token when it answered, so a reply dropped on our side
+    would leave the shop with a refresh token nobody accepts and a seller to re-authorise.
     """
 
     def __init__(
@@ -222,7 +227,7 @@ class TokenManager:
         self._clock = clock
         self._margin = margin
         self._tokens: dict[str, Token] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._in_flight: dict[str, asyncio.Task[Token]] = {}
         self.refresh_count = 0
         """How many refresh calls were made (for tests and metrics)."""
 
@@ -239,8 +244,8 @@ class TokenManager:
 
     async def refresh(self, shop: str, stale: Token) -> Token:
         """Refresh ``stale``; concurrent callers share one refresh per shop."""
-        lock = self._locks.setdefault(shop, asyncio.Lock())
-        async with lock:
+        task = self._in_flight.get(shop)
+        if task is None:
             current = self._tokens.get(shop)
             if current is not None and current.access_token != stale.access_token:
                 return current
@@ -250,11 +255,26 @@ class TokenManager:
             ):
                 raise TokenExpired(f"店铺 {shop} 授权已过期，需要重新授权")
             self.refresh_count += 1
-            token = await self._refresher(stale)
-            self._tokens[shop] = token
-            if self._on_refresh is not None:
-                await self._on_refresh(shop, token)
-            return token
+            task = asyncio.ensure_future(self._refresh(shop, stale))
+            self._in_flight[shop] = task
+            task.add_done_callback(lambda done: self._finished(shop, done))
+        # shield: cancelling this caller does not cancel the refresh others (or the next
+        # call) depend on
+        return await asyncio.shield(task)
+
+    async def _refresh(self, shop: str, stale: Token) -> Token:
+        token = await self._refresher(stale)
+        self._tokens[shop] = token
+        if self._on_refresh is not None:
+            await self._on_refresh(shop, token)
+        return token
+
+    def _finished(self, shop: str, task: asyncio.Task[Token]) -> None:
+        if self._in_flight.get(shop) is task:
+            del self._in_flight[shop]
+        if not task.cancelled():
+            task.exception()  # retrieved: a failure whose callers were all cancelled is not
+            # reported as "never retrieved"; the next call meets it again
 
 
 Sender = Callable[[str, dict[str, str], Token | None], Awaitable[Any]]

@@ -13,6 +13,7 @@ from cloud.marketplaces.base import (
     Address,
     OrderStatus,
     StockUpdate,
+    Token,
     WaybillRequest,
     plan_window,
 )
@@ -390,3 +391,38 @@ async def test_run_push_handles_acks_and_retries_failed_handler(serve, http) -> 
         await asyncio.sleep(0.02)
     assert set(fake.pmc_acked) == expected
     assert all(fake.pmc_deliveries[m] >= 2 for m in expected)
+
+
+async def test_a_refresh_whose_caller_is_cancelled_still_keeps_the_new_token(serve, http) -> None:
+    # The order pull reads windows side by side and cancels the others when one fails. A
+    # read cancelled while its token refresh was in flight dropped the reply: the platform
+    # had used up the refresh token, so every later refresh was refused (seen in CI at
+    # 00:09 Beijing time, when the pull spans two windows).
+    running = serve("pdd", seed=18)
+    fake = running.fake
+    client = pdd_client(running, http)
+    tokens = client.tokens
+    arrived, release = asyncio.Event(), asyncio.Event()
+    real = tokens._refresher  # slow the reply down, not the platform
+
+    async def slow_reply(stale: Token) -> Token:
+        token = await real(stale)  # the platform has rotated the pair here
+        arrived.set()
+        await release.wait()
+        return token
+
+    tokens._refresher = slow_reply
+    old = tokens.current(client.shop_id)
+    fake.expire_token(old.access_token)
+    order_id = fake.orders()[0].order_id
+    read = asyncio.ensure_future(client.get_order(order_id))
+    await asyncio.wait_for(arrived.wait(), 10)
+    read.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await read
+    release.set()
+    # the next call (a new tick) finds the rotated token, without a second refresh
+    order = await asyncio.wait_for(client.get_order(order_id), 10)
+    assert order.order_id == order_id
+    assert fake.tokens.refreshes == 1 and tokens.refresh_count == 1
+    assert tokens.current(client.shop_id).access_token != old.access_token
