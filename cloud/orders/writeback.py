@@ -8,7 +8,8 @@ same tracking number on each platform order, ``cloud.orders.parcels``); a second
 split off an order writes nothing (the platform order takes the first parcel's). Each
 row is written to the platform exactly once: retried with backoff on transient errors, and
 a business refusal is checked against the platform's order (already carrying this tracking
-number = done, e.g. after a timed-out call that did arrive). The shipped order's
+number = done, e.g. after a timed-out call that did arrive); an order's rows go out in
+turn, a relabel only after the first shipment is written. The shipped order's
 reservation is not released here: ingest does it as the SHIP moves arrive
 (:func:`cloud.orders.reservations.on_ingest`), in the transaction that lowers on-hand.
 """
@@ -152,12 +153,19 @@ async def write_back(engine: Engine, sc: Any, *, now: datetime,
     """
     shop = sc.shop
     w, o = tracking_writebacks, orders
+    earlier = w.alias("earlier")
     with engine.connect() as conn:
+        # One order's rows go out one at a time, oldest first: a relabel (modification) sent
+        # while the first shipment is still retrying would put the second tracking number
+        # on the platform, and the first's retries would meet "已发货" with a number that is
+        # not theirs until they fail.
         due = conn.execute(
             sa.select(w.c.id, w.c.order_id, w.c.waybill_no, w.c.carrier, w.c.modify,
                       w.c.attempts, w.c.shipment_msg_id, o.c.platform_order_id)
             .join(o, o.c.id == w.c.order_id)
-            .where(o.c.shop_id == shop.id, w.c.state == "pending", w.c.next_attempt_at <= now)
+            .where(o.c.shop_id == shop.id, w.c.state == "pending", w.c.next_attempt_at <= now,
+                   ~sa.exists().where(earlier.c.order_id == w.c.order_id,
+                                      earlier.c.state == "pending", earlier.c.id < w.c.id))
             .order_by(w.c.next_attempt_at, w.c.id).limit(limit)).all()
     result = WritebackResult()
     sem = asyncio.Semaphore(concurrency)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -14,10 +15,13 @@ from cloud.crypto import Sealer
 from cloud.db import write_transaction
 from cloud.db.schema import downlink_outbox
 from cloud.db.schema_orders import orders, reservations, tracking_writebacks, waybills
+from cloud.marketplaces.errors import TransientError
 from cloud.marketplaces.fake_server import RunningFake
 from cloud.marketplaces.generator import Phase
 from cloud.orders.stock_push import add_mapping
 from cloud.orders.worker import Worker, WorkerSettings
+from cloud.orders.writeback import collect_shipments, write_back
+from cloud.shops import open_client
 from tests.cloud.orders.support import (
     connect_shop,
     fast_retry,
@@ -254,3 +258,55 @@ async def test_refund_list_windows_intercept_without_the_order_stream(
     assert causes == [f"refund:{refund.refund_id}"]
     assert [tuple(r) for r in stored] == [(refund.refund_id, refund.amount_fen)]
     assert _state(cloud_engine, oid).state == "intercepted"
+
+
+async def test_a_relabel_waits_for_the_first_shipment_to_be_written(
+    cloud_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake],
+) -> None:
+    # Seen in the soak: the first shipment's call timed out after the platform had shipped
+    # the order; the relabel (a modification) went out while the first was waiting for its
+    # retry, so the retry met "订单已发货" with the second number, twelve times, and failed.
+    running = serve("pdd")
+    fake = running.fake
+    seed_warehouses(cloud_engine)
+    shop_id = await connect_shop(cloud_engine, sealer, running)
+    [oid] = _plain(fake, 1, skus=[2])
+    async with Worker(cloud_engine, sealer, settings=SETTINGS, clock=fake.clock.now,
+                      retry=fast_retry()) as worker:
+        await worker.tick(shop_id)
+    order_id = f"pdd-{oid}"
+    start = datetime.fromtimestamp(fake.clock.now(), UTC)
+    ship_at_station(cloud_engine, order_id, "ZT100000001", now=start)
+    ship_at_station(cloud_engine, order_id, "ZT100000002", moves=False, now=start)
+
+    class ReplyLostOnce:
+        """The real platform client, but the first ship's reply never arrives."""
+
+        def __init__(self, real: object) -> None:
+            self.real, self.lost = real, 0
+
+        async def ship(self, *args: object, **kw: object) -> None:
+            await self.real.ship(*args, **kw)  # type: ignore[attr-defined]
+            if not self.lost:
+                self.lost += 1
+                raise TransientError("pdd.logistics.online.send 请求超时", platform="pdd",
+                                     api="pdd.logistics.online.send")
+
+    with write_transaction(cloud_engine) as conn:
+        assert collect_shipments(conn, shop_id, now=start) == 2
+    async with httpx.AsyncClient() as http:
+        sc = open_client(cloud_engine, sealer, shop_id, http=http, clock=fake.clock.now,
+                         retry=fast_retry())
+        sc.writer = ReplyLostOnce(sc.writer)  # type: ignore[assignment]
+        now = start
+        for _ in range(8):
+            await write_back(cloud_engine, sc, now=now)
+            now += timedelta(seconds=30)  # past every backoff of the first attempts
+    with cloud_engine.connect() as conn:
+        rows = conn.execute(sa.select(tracking_writebacks).order_by(
+            tracking_writebacks.c.id)).all()
+    assert [(r.waybill_no, r.modify, r.state) for r in rows] == [
+        ("ZT100000001", False, "done"), ("ZT100000002", True, "done")]
+    assert [(s.tracking_number, s.modification) for s in fake.shipments] == [
+        ("ZT100000001", False), ("ZT100000002", True)]
+    assert fake.order(oid).tracking_number == "ZT100000002"
