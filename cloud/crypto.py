@@ -3,11 +3,15 @@
 One Fernet key per cloud installation, in a key file (``PACKLINE_CLOUD_SECRET_KEY_FILE``,
 default ``<data_dir>/secret.key``, created with mode 0600). :class:`Sealer` encrypts
 strings and JSON objects; what it produces is ASCII, authenticated and useless without
-the key. Nothing here logs a value.
+the key. :meth:`Sealer.search_key` gives a keyed digest (HMAC-SHA256, with a key derived
+from the same one) for exact-match search of personal data that is not stored in clear.
+Nothing here logs a value.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from pathlib import Path
@@ -18,6 +22,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from cloud.config import CloudSettings
 from cloud.errors import ConfigError
 
+SEARCH_KEY_LABEL = b"packline search key v1"
+"""Derives the search-digest key from the installation key (never the key itself)."""
+
 
 class Sealer:
     """Encrypts and decrypts with one Fernet key."""
@@ -27,6 +34,7 @@ class Sealer:
             self._fernet = Fernet(key)
         except (ValueError, TypeError) as err:
             raise ConfigError("密钥格式错误 / the secret key is not a Fernet key") from err
+        self._search_key = hmac.new(key, SEARCH_KEY_LABEL, hashlib.sha256).digest()
 
     def seal(self, text: str) -> str:
         """Encrypt ``text``."""
@@ -51,6 +59,12 @@ class Sealer:
         if not isinstance(value, dict):
             raise ConfigError("加密数据格式错误 / sealed value is not an object")
         return value
+
+    def search_key(self, text: str) -> str:
+        """A keyed digest of ``text`` (64 hex digits) to find a row by a value that is not
+        stored in clear: equal texts give equal digests; without the key, guessing texts
+        gives nothing to compare with."""
+        return hmac.new(self._search_key, text.encode(), hashlib.sha256).hexdigest()
 
     def __repr__(self) -> str:
         return "Sealer(<key hidden>)"

@@ -447,6 +447,9 @@ class ShopClient:
     """A client for calls that are not idempotent on the platform (shipping write-back):
     same shop and tokens, but a timed-out call is not re-sent blindly — the caller checks
     the platform first. None: use ``client``."""
+    nick_key: Callable[[str], str] | None = None
+    """Keyed search digest of a buyer nickname (``Sealer.search_key``); None: nicknames are
+    stored masked only, not searchable."""
 
 
 def open_client(
@@ -488,7 +491,8 @@ def open_client(
                                      retry=retry, clock=clock)
         writer = taobao.TaobaoClient(tcfg, shop_id, tokens, http=http, limiter=limiter,
                                      retry=_no_resend(retry), clock=clock)
-    return ShopClient(shop=shop, client=client, tokens=tokens, writer=writer)
+    return ShopClient(shop=shop, client=client, tokens=tokens, writer=writer,
+                      nick_key=sealer.search_key)
 
 
 def _no_resend(retry: RetryPolicy | None) -> RetryPolicy:

@@ -164,6 +164,10 @@ orders = sa.Table(
     sa.Column("pinned_warehouse_id", sa.String(64), nullable=True),
     # 0026_ship_by: the platform's ship-by deadline (PDD last_ship_time; Taobao paid + 48 h)
     sa.Column("ship_by", UtcDateTime(), nullable=True),
+    # 0033_buyer_nick: the buyer's nickname masked for screens, and its keyed search digest
+    # (``Sealer.search_key``); the nickname itself is not stored
+    sa.Column("buyer_nick_mask", sa.String(64), nullable=False, server_default=""),
+    sa.Column("buyer_nick_key", sa.String(64), nullable=True),
     sa.CheckConstraint(
         "state IN (" + ", ".join(f"'{s}'" for s in ORDER_STATES) + ")", name="state"),
     sa.UniqueConstraint("shop_id", "platform_order_id"),
@@ -171,6 +175,7 @@ orders = sa.Table(
     sa.Index("ix_orders_merged_into", "merged_into"),
     sa.Index("ix_orders_split_from", "split_from"),
     sa.Index("ix_orders_ship_by", "state", "ship_by"),
+    sa.Index("ix_orders_buyer_nick_key", "buyer_nick_key"),
 )
 """Packline orders, one per platform order (``id`` = ``{platform}-{platform_order_id}``).
 

@@ -124,6 +124,9 @@ class PlatformOrder:
     """Platform refund status as sent."""
     buyer_note: str = ""
     """Buyer message / memo."""
+    buyer_nick: str = ""
+    """The buyer's platform nickname (Taobao ``buyer_nick``; PDD sends none): personal
+    data, stored only masked and as a keyed search index (``cloud.orders.order_sync``)."""
     seller_note: str = ""
     """Seller remark."""
     risk_review: bool = False

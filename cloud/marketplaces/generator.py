@@ -9,6 +9,7 @@ change produces. Platform fakes render these neutral records into PDD or TOP JSO
 from __future__ import annotations
 
 import enum
+import hashlib
 import random
 import threading
 import time
@@ -22,6 +23,12 @@ PROVINCES = (
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛")
 STREETS = ("文三路", "科技园南路", "星湖街", "张江路", "建国路", "天府大道", "珞喻路", "香港东路")
+NICK_STEMS = ("tb", "小", "爱购物的", "快乐", "阿")
+"""How generated Taobao buyer nicknames start (``tb1234567`` is the platform's default
+nick; the rest are the kind buyers pick)."""
+NICK_DIGITS = 10_000_000
+"""Generated nicknames end in a number below this."""
+
 NOTES = ("请尽快发货", "不要放快递柜", "送人的，不要放发票", "周末送货", "包装结实一点", "")
 GOODS = (
     ("保温杯", ("白色 500ml", "黑色 500ml", "粉色 350ml"), 3990),
@@ -294,6 +301,15 @@ class OrderGenerator:
                            title=title, spec=spec, price_fen=price,
                            quantity=self.settings.initial_stock))
         return out
+
+    @staticmethod
+    def buyer_nick(order: Order) -> str:
+        """The order's buyer nickname: derived from the receiver (one buyer, one nick, so
+        orders to merge share it), without drawing from the stream's random generator."""
+        r = order.receiver
+        digest = int(hashlib.sha256(f"{r.name}|{r.phone}".encode()).hexdigest(), 16)
+        stem = NICK_STEMS[digest % len(NICK_STEMS)]
+        return f"{stem}{r.name[0]}{digest % NICK_DIGITS}"
 
     def _person(self) -> Person:
         province, city, district = self.rng.choice(PROVINCES)

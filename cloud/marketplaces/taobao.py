@@ -80,7 +80,7 @@ MAX_WINDOW_SECONDS = 86400
 RECOMMENDED_WINDOW_SECONDS = 1800
 """30-minute windows are recommended."""
 TRADE_FIELDS = (
-    "tid,tid_str,status,modified,created,pay_time,payment,buyer_message,seller_memo,"
+    "tid,tid_str,status,modified,created,pay_time,payment,buyer_message,buyer_nick,seller_memo,"
     "receiver_name,receiver_address,receiver_mobile,receiver_phone,receiver_state,"
     "receiver_city,receiver_district,oaid,orders"
 )
@@ -253,6 +253,7 @@ def parse_trade(payload: Any) -> PlatformOrder:
         lines=tuple(_line(o) for o in top_list(d.get("orders"), "order")),
         refund_status=as_str(line_d.get("refund_status")),
         buyer_note=s("buyer_message"),
+        buyer_nick=s("buyer_nick"),
         seller_note=s("seller_memo"),
         risk_review=status == "PAID_FORBID_CONSIGN",
         receiver=Receiver(

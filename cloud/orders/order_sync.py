@@ -253,6 +253,31 @@ def _write_lines(conn: Connection, shop_id: str, order_id: str, po: PlatformOrde
     apply_splits(conn, order_id)  # what a second parcel (拆单) carries stays there
 
 
+NickKey = Callable[[str], str]
+"""Turns a buyer nickname into its keyed search digest (``Sealer.search_key``)."""
+
+NICK_MASK_MAX = 64
+"""Longest stored masked nickname (``orders.buyer_nick_mask``)."""
+
+
+def mask_nick(nick: str) -> str:
+    """A nickname for screens: its first and last characters around ``**`` (``小**8``);
+    two characters keep the first (``小*``), one keeps none (``*``)."""
+    nick = nick.strip()
+    if not nick:
+        return ""
+    if len(nick) == 1:
+        return "*"
+    masked = nick[0] + "**" + nick[-1] if nick[1:-1] else nick[0] + "*"
+    return masked[:NICK_MASK_MAX]
+
+
+def _nick_values(po: PlatformOrder, nick_key: NickKey | None) -> dict[str, Any]:
+    nick = po.buyer_nick.strip()
+    return {"buyer_nick_mask": mask_nick(nick),
+            "buyer_nick_key": nick_key(nick) if nick and nick_key is not None else None}
+
+
 def _values(po: PlatformOrder, masked: dict[str, str], now: datetime) -> dict[str, Any]:
     return {
         "platform_status": po.status.value, "raw_status": po.raw_status[:64],
@@ -264,14 +289,15 @@ def _values(po: PlatformOrder, masked: dict[str, str], now: datetime) -> dict[st
     }
 
 
-def _new_order_row(shop_id: str, po: PlatformOrder, now: datetime) -> dict[str, Any]:
+def _new_order_row(shop_id: str, po: PlatformOrder, now: datetime,
+                   nick_key: NickKey | None = None) -> dict[str, Any]:
     cipher, masked, digest = _receiver(po)
     return {"id": order_key(po.platform, po.order_id), "shop_id": shop_id,
             "platform": po.platform, "platform_order_id": po.order_id,
             "receiver_cipher": cipher, "receiver_digest": digest, "state": _initial_state(po),
             "first_seen_at": now, "revision": 1, "exception_code": None,
             "exception_detail": None, "warehouse_id": None, "station_id": None,
-            "receiver_sealed": None, **_values(po, masked, now)}
+            "receiver_sealed": None, **_values(po, masked, now), **_nick_values(po, nick_key)}
 
 
 _UNKNOWN: Any = object()
@@ -310,7 +336,8 @@ def _unchanged(conn: Connection, oid: str, po: PlatformOrder, values: dict[str, 
 
 def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
                  now: datetime, cache: MappingCache | None = None,
-                 cur: Any = _UNKNOWN, summarize: bool = True) -> tuple[str, str]:
+                 cur: Any = _UNKNOWN, summarize: bool = True,
+                 nick_key: NickKey | None = None) -> tuple[str, str]:
     """Store one platform order; returns (``inserted``|``updated``|``stale``, order id).
 
     The sales summaries follow in the same transaction (``summarize=False``: the caller
@@ -318,13 +345,14 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
 
     Newer ``updated_at`` wins, and so does the same one when the content differs; an update
     reaching an order at a station with a changed address, a refund request or a closure
-    sends an intercept.
+    sends an intercept. ``nick_key`` makes the buyer's nickname searchable (None: only
+    its mask is stored).
     """
     oid = order_key(po.platform, po.order_id)
     if cur is _UNKNOWN:
         cur = conn.execute(sa.select(*_CURRENT).where(orders.c.id == oid)).first()
     if cur is None:
-        conn.execute(sa.insert(orders).values(**_new_order_row(shop_id, po, now)))
+        conn.execute(sa.insert(orders).values(**_new_order_row(shop_id, po, now, nick_key)))
         rows = _line_rows(conn, shop_id, oid, po, cache)
         if rows:
             conn.execute(sa.insert(order_lines), rows)
@@ -339,6 +367,8 @@ def upsert_order(conn: Connection, shop_id: str, po: PlatformOrder, *,
             and _unchanged(conn, oid, po, values, digest)):
         return "stale", oid
     state = cur.state
+    if po.buyer_nick.strip():  # a caller without the key leaves the stored digest be
+        values.update({k: v for k, v in _nick_values(po, nick_key).items() if v is not None})
     if cipher is not None:
         # Ciphertext is only sent while the order awaits shipping: keep the last one.
         values["receiver_cipher"] = cipher
@@ -592,7 +622,7 @@ async def sync_orders(engine: Engine, sc: ShopClient, *, platform_now: datetime,
             if storing is not None:
                 await asyncio.shield(storing)
             storing = _in_thread(engine, _store_window, engine, shop_id, window, got, result,
-                                 last, now=now)
+                                 last, now=now, nick_key=sc.nick_key)
             last = {po.order_id: po for po in got}
         if storing is not None:
             await asyncio.shield(storing)
@@ -628,7 +658,8 @@ def _in_thread(engine: Engine, fn: Callable[..., None], *args: Any, **kwargs: An
 
 def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime],
                   got: list[PlatformOrder], result: SyncResult,
-                  last: dict[str, PlatformOrder], *, now: datetime) -> None:
+                  last: dict[str, PlatformOrder], *, now: datetime,
+                  nick_key: NickKey | None = None) -> None:
     """Write one window's orders and move the checkpoint to its end, in one transaction.
 
     ``last`` holds the previous window's orders, written by this run: an identical copy
@@ -638,7 +669,8 @@ def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
     :data:`STORE_ATTEMPTS` times; the counts are added to ``result`` once it commits."""
     for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
-            counts = _write_window(engine, shop_id, window, got, last, now=now)
+            counts = _write_window(engine, shop_id, window, got, last, now=now,
+                                   nick_key=nick_key)
             break
         except sa.exc.IntegrityError as err:
             if attempt == STORE_ATTEMPTS:
@@ -654,7 +686,7 @@ def _store_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
 
 def _write_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime],
                   got: list[PlatformOrder], last: dict[str, PlatformOrder], *,
-                  now: datetime) -> dict[str, int]:
+                  now: datetime, nick_key: NickKey | None = None) -> dict[str, int]:
     """One attempt of :func:`_store_window`; returns the counts by kind."""
     counts = {"inserted": 0, "updated": 0, "stale": 0}
     stamp = now
@@ -673,12 +705,12 @@ def _write_window(engine: Engine, shop_id: str, window: tuple[datetime, datetime
                 counts["stale"] += 1
                 continue
             if oid not in current:
-                new_orders.append(_new_order_row(shop_id, po, stamp))
+                new_orders.append(_new_order_row(shop_id, po, stamp, nick_key))
                 new_lines += _line_rows(conn, shop_id, oid, po, cache)
                 counts["inserted"] += 1
                 continue
             kind, _ = upsert_order(conn, shop_id, po, now=stamp, cache=cache,
-                                   cur=current[oid], summarize=False)
+                                   cur=current[oid], summarize=False, nick_key=nick_key)
             counts["updated" if kind == "updated" else "stale"] += 1
         if new_orders:
             conn.execute(sa.insert(orders), new_orders)
@@ -728,7 +760,7 @@ async def refetch_orders(engine: Engine, sc: ShopClient, order_ids: Sequence[str
             log.info("push re-read of %s failed: %s", platform_order_id, err.message)
             continue
         with write_transaction(engine) as conn:
-            kind, _ = upsert_order(conn, sc.shop.id, po, now=now)
+            kind, _ = upsert_order(conn, sc.shop.id, po, now=now, nick_key=sc.nick_key)
         changed += kind != "stale"
     return changed
 

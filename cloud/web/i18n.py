@@ -429,7 +429,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # orders
     "orders.title": ("订单", "Orders"),
     "orders.search": ("搜索", "Search"),
-    "orders.search_hint": ("订单号 / 运单号 / 手机尾号4位", "order no. / waybill no. / phone last 4"),
+    "orders.search_hint": ("订单号 / 运单号 / 手机尾号4位 / 买家昵称",
+                           "order no. / waybill no. / phone last 4 / buyer nick"),
+    "order.buyer_nick": ("买家昵称", "Buyer nick"),
     "orders.exception": ("异常原因", "Exception"),
     "orders.carrier": ("快递公司", "Courier"),
     "orders.waybill": ("电子面单", "E-waybill"),

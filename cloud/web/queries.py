@@ -42,10 +42,10 @@ PHONE_TAIL_DIGITS = 4
 digits the platforms leave readable (``138****5678``)."""
 
 WAYBILL_TAKEN, WAYBILL_NONE = "taken", "none"
-PRINTED_YES, PRINTED_NO = "yes", "no"
-"""Values of the order list's 已打印 / 未打印 filter (a station reported a label print)."""
 """Values of the order list's 面单 filter: an e-waybill was taken for the order, or not
 (the cloud knows a waybill was issued, not whether the station printed it)."""
+PRINTED_YES, PRINTED_NO = "yes", "no"
+"""Values of the order list's 已打印 / 未打印 filter (a station reported a label print)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +155,11 @@ class OrderFilter:
     shop_id: str | None = None
     platform: str | None = None
     search: str | None = None
-    """Order number (exact or prefix), waybill number (exact), or the last
-    :data:`PHONE_TAIL_DIGITS` digits of the receiver's masked phone."""
+    """Order number (exact or prefix), waybill number (exact), the last
+    :data:`PHONE_TAIL_DIGITS` digits of the receiver's masked phone, or (with
+    ``search_key``) the buyer's nickname, exactly."""
+    search_key: str | None = None
+    """``search``'s keyed digest (``Sealer.search_key``): matches ``orders.buyer_nick_key``."""
     since: datetime | None = None
     until: datetime | None = None
     sku: str | None = None
@@ -208,8 +211,9 @@ def _like_escaped(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search(term: str) -> sa.ColumnElement[bool]:
-    """Order number exact or prefix, waybill number exact, or the masked phone's tail."""
+def _search(term: str, key: str | None = None) -> sa.ColumnElement[bool]:
+    """Order number exact or prefix, waybill number exact, the masked phone's tail, or the
+    buyer nickname whose keyed digest is ``key``."""
     o, w = orders.c, waybills.c
     found: list[sa.ColumnElement[bool]] = [
         o.platform_order_id == term,
@@ -218,6 +222,8 @@ def _search(term: str) -> sa.ColumnElement[bool]:
     ]
     if len(term) == PHONE_TAIL_DIGITS and term.isdigit():
         found.append(o.receiver_masked["phone"].as_string().like("%" + term))
+    if key:
+        found.append(o.buyer_nick_key == key)
     return sa.or_(*found)
 
 
@@ -238,7 +244,7 @@ def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
     if flt.platform:
         query = query.where(o.c.platform == flt.platform)
     if flt.search:
-        query = query.where(_search(flt.search))
+        query = query.where(_search(flt.search, flt.search_key))
     if flt.since is not None:
         query = query.where(o.c.ordered_at >= flt.since)
     if flt.until is not None:
@@ -312,6 +318,8 @@ class OrderDetail:
     lines: list[OrderLineRow]
     pinned_warehouse_id: str | None = None
     """The warehouse a person pinned the order to (手工指定仓库), or None (automatic)."""
+    buyer_nick: str = ""
+    """The buyer's nickname, masked (``小**8``; empty when the platform sends none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,4 +359,5 @@ def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
              for ln in conn.execute(sa.select(order_lines).where(
                  order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))]
     return OrderDetail(row, r.shop_name, r.exception_detail, r.seller_note, r.note_approved,
-                       r.warehouse_id, r.station_id, lines, r.pinned_warehouse_id)
+                       r.warehouse_id, r.station_id, lines, r.pinned_warehouse_id,
+                       r.buyer_nick_mask)

@@ -44,13 +44,15 @@ async def order_list(request: Request) -> Response:
     code, waybill = text(q, "exception", 32), text(q, "waybill", 8)
     tag = text(q, "tag", 18) or ""
     printed = text(q, "printed", 4)
+    search = (text(q, "q", 64) or "").strip() or None
     error = None
     try:
         flt = queries.OrderFilter(
             state=state if state in ORDER_STATES else None,
             shop_id=text(q, "shop", 64),
             platform=platform if platform in PLATFORMS else None,
-            search=text(q, "q", 64),
+            search=search,
+            search_key=web(request).sealer.search_key(search) if search else None,
             since=day_start(q, "since"), until=day_start(q, "until", end=True),
             sku=text(q, "sku", 64),
             exception_code=code if code in exception_codes else None,
