@@ -470,12 +470,20 @@ class Demo:
             raise DemoError(f"{', '.join(dead)} 退出了 / exited:\n" + "\n".join(
                 tail(self.layout.logs / f"{name}.log") for name in dead))
 
-    def banner(self) -> str:
-        """What the newcomer reads first: the web address, the logins, where things are."""
+    def banner(self, *, kiosk: bool = True) -> str:
+        """What the newcomer reads first: the web address, the logins, where things are
+        (``kiosk=False``: no kiosk in this terminal, Ctrl-C stops everything)."""
         web = f"http://127.0.0.1:{self.ports['web']}/"
         users = "\n".join(f"    {login:<8} {role:<15} {name}" for login, role, name in USERS)
         barcodes = "\n".join(f"    {code}  {sku:<12} {name}" for code, sku, name in
                              barcode_sheet())
+        where = ("下面的终端界面, 扫描枪 = 键盘 (输入条码回车)\n"
+                 "                            the kiosk below; the keyboard is the scanner "
+                 "(type, then Enter)" if kiosk else
+                 "未启动终端界面 (--no-kiosk); 同步服务在运行\n"
+                 "                            no kiosk here (--no-kiosk); its sync daemon runs")
+        stop = ("退出工作站即停止全部 / quitting the kiosk stops everything" if kiosk else
+                "Ctrl-C 停止全部 / Ctrl-C stops everything")
         return f"""
 Packline 演示 / demo — 整个系统在本机运行 / the whole system on this machine
 
@@ -484,14 +492,13 @@ Packline 演示 / demo — 整个系统在本机运行 / the whole system on thi
 {users}
   模拟平台 / fake shops:    拼多多 http://127.0.0.1:{self.ports['pdd']}  淘宝 http://127.0.0.1:{self.ports['taobao']}
                             每店每小时约 {ORDERS_PER_HOUR} 个新订单 / ~{ORDERS_PER_HOUR} new orders an hour each
-  工作站 / station {STATION}:     下面的终端界面, 扫描枪 = 键盘 (输入条码回车)
-                            the kiosk below; the keyboard is the scanner (type, then Enter)
+  工作站 / station {STATION}:     {where}
                             工牌 / badges: BADGE-P01 打包员 packer, BADGE-L01 组长 lead
                             F5 = 把包裹放上模拟秤 / put the parcel on the simulated scale
   商品条码 / item barcodes (扫商品即打开等待它的订单 / scanning one opens an order waiting for it):
 {barcodes}
   日志 / logs:              {self.layout.logs}/
-  退出工作站即停止全部 / quitting the kiosk stops everything. 重新开始 / start over: rm -rf {self.layout.home}
+  {stop}. 重新开始 / start over: rm -rf {self.layout.home}
 """
 
     def run_kiosk(self, extra: Sequence[str]) -> int:
@@ -599,7 +606,7 @@ def main(home: Path | None, lang: str, no_kiosk: bool, setup_only: bool,
             say("准备完成 / set up")
             return
         demo.start_services()
-        click.echo(demo.banner())
+        click.echo(demo.banner(kiosk=not no_kiosk))
         if no_kiosk:
             wait_for_signal(demo, sys.stdout)
             return

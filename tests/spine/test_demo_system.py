@@ -171,6 +171,8 @@ def test_demo_runs_the_whole_system(tmp_path: Path) -> None:
         state = json.loads((home / "demo.json").read_text())
         web_port = state["ports"]["web"]
         assert f"http://127.0.0.1:{web_port}/" in text and "manager" in text, text
+        # --no-kiosk: the banner does not point at a kiosk that is not there
+        assert "Ctrl-C stops everything" in text and "the kiosk below" not in text, text
         station_db = home / "station" / "edge.db"
 
         # an order of the fake PDD reaches the station as a pack task
