@@ -31,6 +31,15 @@ def _zone(value: str) -> str:
               help="面单打印机 / label printer, e.g. tspl+net://10.0.0.9:9100")
 @click.option("--slip-printer", "slip_printer_url", metavar="URL", default=None,
               help="小票打印机 / receipt printer, e.g. escpos+usb://04b8:0202")
+@click.option("--print-component", "print_component_url", metavar="URL", default=None,
+              help="打印组件 / a Cainiao-protocol print component, e.g. ws://10.0.0.5:13528")
+@click.option("--component-carriers", metavar="CODES", default="",
+              help="用打印组件打印这些快递的面单 / carriers whose waybills print through the "
+                   "component, e.g. ZTO,YTO or * (others: TSPL on the label printer)")
+@click.option("--component-printer", metavar="NAME", default="",
+              help="打印组件中的打印机 / the component's printer (default: its default).")
+@click.option("--custom-area-template", metavar="URL", default="",
+              help="自定义区模板 / the custom-area template URL sent with each waybill.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="界面语言 / language (switchable in the app).")
 @click.option("--packaging-g", type=click.IntRange(0), default=30, show_default=True,
@@ -47,7 +56,9 @@ def _zone(value: str) -> str:
 @click.pass_context
 def kiosk(
     ctx: click.Context, fake_hardware: bool, scanner_url: str | None, scale_url: str | None,
-    label_printer_url: str | None, slip_printer_url: str | None, lang: str, packaging_g: int,
+    label_printer_url: str | None, slip_printer_url: str | None,
+    print_component_url: str | None, component_carriers: str, component_printer: str,
+    custom_area_template: str, lang: str, packaging_g: int,
     tolerance_g: int, tolerance_pct: float, no_weigh: bool, print_slip: bool, timezone: str,
 ) -> None:
     """启动打包工作站界面 / start the kiosk."""
@@ -64,6 +75,10 @@ def kiosk(
         tolerance_pct=tolerance_pct, require_weigh=not no_weigh, print_slip=print_slip,
         scanner_url=scanner_url, scale_url=scale_url, label_printer_url=label_printer_url,
         slip_printer_url=slip_printer_url, fake_hardware=fake_hardware, timezone=timezone,
+        print_component_url=print_component_url, component_printer=component_printer,
+        component_carriers=frozenset(c.strip().upper() for c in component_carriers.split(",")
+                                     if c.strip()),
+        custom_area_template=custom_area_template,
     )
     app = make_app(settings)
     try:

@@ -61,4 +61,29 @@ def open_devices(settings: KioskSettings) -> Devices:
             devices.close()
             raise
         setattr(devices, name, device)
+    _open_component(settings, devices)
     return devices
+
+
+def _open_component(settings: KioskSettings, devices: Devices) -> None:
+    """The print component, when waybills are routed to one: the configured address, or
+    with ``fake_hardware`` and no address a ``FakePrintComponent`` on 127.0.0.1."""
+    url = settings.print_component_url
+    if url is None and not (settings.fake_hardware and settings.component_carriers):
+        return
+    from edge.hardware.print_component import FakePrintComponent, PrintComponent
+
+    if url is None:
+        fake = FakePrintComponent()
+        fake.start()
+        devices.closers.append(fake.stop)
+        devices.fake_printers["print_component"] = fake
+        url = fake.url()
+    component = PrintComponent(url, printer=settings.component_printer)
+    try:
+        component.open()
+    except DeviceError as err:
+        devices.errors["print_component"] = str(err)
+        log.warning("print component (%s) failed to open: %s", url, err)
+        return
+    devices.print_component = component

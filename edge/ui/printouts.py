@@ -13,6 +13,8 @@ from typing import Any
 
 from edge.domain.packing import PackOrder
 from edge.domain.pii import unseal
+from edge.errors import PrinterError
+from edge.hardware.print_component import waybill_contents
 from edge.printing.labels import ItemLabel, WaybillLabel, build_item_label, build_waybill
 from edge.printing.receipts import PackingSlip, SlipLine, build_packing_slip
 
@@ -88,6 +90,41 @@ def waybill(order: PackOrder, facts: dict[str, Any]) -> bytes:
         sort_code=got.get("sort_code", ""), package_centre=got.get("package_centre", ""),
         print_time=print_time(facts),
     ))
+
+
+def routed_to_component(carriers: frozenset[str], carrier: str | None) -> bool:
+    """Whether a waybill of ``carrier`` prints through the print component (the carrier is
+    in ``carriers``, or ``carriers`` has ``*``)."""
+    return bool(carriers) and ("*" in carriers or (carrier or "") in carriers)
+
+
+def platform_print_data(facts: dict[str, Any]) -> str | None:
+    """The platform's ``print_data`` of the order's e-waybill, as the platform sent it (the
+    task keeps it in its print data under ``print_data``), or None."""
+    raw = facts.get("print_data")
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    except ValueError:
+        return None
+    inner = data.get("print_data") if isinstance(data, dict) else None
+    return inner if isinstance(inner, str) and inner else None
+
+
+def component_document(order: PackOrder, facts: dict[str, Any],
+                       template_url: str = "") -> tuple[str, list[dict[str, Any]]]:
+    """The order's waybill for a print component: (documentID = the waybill number,
+    contents = the platform's print data unchanged, then the custom area: order no.,
+    items with quantities, the buyer's note, the print time)."""
+    print_data = platform_print_data(facts)
+    if print_data is None:
+        raise PrinterError("此单没有平台面单打印数据, 打印组件无法打印 / this order has no "
+                           "platform print data for the print component")
+    custom = {"templateURL": template_url, "data": {
+        "orderNo": order.platform_order_no,
+        "items": [{"sku": line.sku, "name": line.name, "qty": line.qty} for line in order.lines],
+        "itemsSummary": "，".join(f"{line.name}×{line.qty}" for line in order.lines),
+        "buyerNote": order.buyer_note or "", "printTime": print_time(facts)}}
+    return order.waybill_no or order.order_id, waybill_contents(print_data, custom)
 
 
 def local_time(facts: dict[str, Any]) -> str:

@@ -57,6 +57,18 @@ class KioskSettings(BaseModel):
     """The waybill printer, e.g. ``tspl+net://10.0.0.9:9100``."""
     slip_printer_url: str | None = None
     """The receipt printer, e.g. ``escpos+usb://04b8:0202``."""
+    print_component_url: str | None = None
+    """A Cainiao-protocol print component on the LAN, e.g. ``ws://10.0.0.5:13528``: the
+    waybills of ``component_carriers`` go to it (the platform's print data plus our
+    custom area) instead of being drawn in TSPL here."""
+    component_printer: str = ""
+    """The component's printer to use; empty: its default."""
+    component_carriers: frozenset[str] = frozenset()
+    """Carrier codes (courier accounts) whose waybills print through the component; ``*``
+    for all. The others print as TSPL on the label printer."""
+    custom_area_template: str = ""
+    """The custom-area template URL sent with the custom area (the platform's 自定义区
+    template; empty: the component's default)."""
     fake_hardware: bool = False
     """Run simulated devices (a pty scale, socket printers, a scriptable scanner)."""
     scan_debounce_s: float = Field(default=0.1, ge=0)
@@ -96,6 +108,8 @@ class Devices:
     scale: Scale | None = None
     label_printer: Printer | None = None
     slip_printer: Printer | None = None
+    print_component: Any = None
+    """The ``PrintComponent`` (``edge.hardware.print_component``), when configured."""
     put_parcel: Callable[[int], None] | None = None
     """Simulation only: put a parcel of N grams on the simulated scale."""
     remove_parcel: Callable[[], None] | None = None
@@ -115,7 +129,8 @@ class Devices:
         return self.put_parcel is not None
 
     def close(self) -> None:
-        for dev in (self.scanner, self.scale, self.label_printer, self.slip_printer):
+        for dev in (self.scanner, self.scale, self.label_printer, self.slip_printer,
+                    self.print_component):
             if dev is not None:
                 try:
                     dev.close()

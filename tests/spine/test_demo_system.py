@@ -4,7 +4,9 @@
 Taobao shops, cloud ingest, worker and web app, and the station's sync daemon — each its
 own process, as in production. The test then plays the packer on the production kiosk app
 (Textual's Pilot, the station's own database, simulated scale and printers): an order that
-the fake PDD produced reaches the kiosk, is packed, its tracking number reaches the fake
+the fake PDD produced reaches the kiosk, is packed, its waybill prints through a
+Cainiao-protocol print component carrying the fake's print_data unchanged (the real
+WebSocket adapter, a fake component), its tracking number reaches the fake
 (read back through the platform API) and the web app shows the order shipped with it.
 Stopping the supervisor (SIGTERM) stops every process it started.
 """
@@ -30,9 +32,10 @@ import sqlalchemy as sa
 from cloud.config import CloudSettings
 from cloud.crypto import sealer_for
 from cloud.db import make_engine
-from cloud.db.schema_orders import orders
+from cloud.db.schema_orders import orders, waybills
 from cloud.orders.worker import Worker, WorkerSettings
 from edge.hardware.fakes import FakePrinter, FakeScale
+from edge.hardware.print_component import FakePrintComponent, PrintComponent
 from edge.store import open_store
 from edge.ui.app import PacklineApp, make_app
 from edge.ui.i18n import I18n
@@ -89,13 +92,21 @@ def expected_weight(db: Path, order_id: str) -> int:
     return int(items) + PACKAGING_G
 
 
-async def pack(db: Path, order_id: str, waybill: str, lines: list[tuple[str, int]]) -> None:
-    """The packer at the kiosk: badge, waybill, each item, the scale; the label prints."""
+async def pack(db: Path, order_id: str, waybill: str,
+               lines: list[tuple[str, int]]) -> list[list[object]]:
+    """The packer at the kiosk: badge, waybill, each item, the scale; the waybill prints
+    through a print component (the real WebSocket adapter to a fake Cainiao-protocol
+    component). Returns the contents of each document the component printed."""
     store = open_store(db)
     scale, label = FakeScale(), FakePrinter()
-    settings = KioskSettings(db_path=db, scan_debounce_s=0.0, scale_poll_s=0.02)
+    component = FakePrintComponent()
+    component.start()
+    client = PrintComponent(component.url())
+    client.open()
+    settings = KioskSettings(db_path=db, scan_debounce_s=0.0, scale_poll_s=0.02,
+                             component_carriers=frozenset({"*"}))
     devices = Devices(scanner=None, scale=scale, label_printer=label, slip_printer=FakePrinter(),
-                      put_parcel=scale.put, remove_parcel=scale.remove)
+                      print_component=client, put_parcel=scale.put, remove_parcel=scale.remove)
     app: PacklineApp = make_app(settings, services=Services(
         store=store, devices=devices, settings=settings, i18n=I18n("zh")))
 
@@ -121,7 +132,11 @@ async def pack(db: Path, order_id: str, waybill: str, lines: list[tuple[str, int
         scale.put(expected_weight(db, order_id))
         await until("shipped")
     store.close()
-    assert len(label.jobs) == 1 and waybill.encode() in label.jobs[0]
+    client.close()
+    component.stop()
+    assert label.jobs == []  # a platform e-waybill: rendered by the component, not here
+    assert [doc for _, doc, _ in component.printed] == [waybill]
+    return [contents for _, _, contents in component.printed]
 
 
 def web_order_page(port: int, order_id: str) -> str:
@@ -179,7 +194,20 @@ def test_demo_runs_the_whole_system(tmp_path: Path) -> None:
         found = wait_for(lambda: station_order(station_db), "a PDD order at the kiosk", proc)
         assert isinstance(found, tuple)
         order_id, waybill, lines = found
-        asyncio.run(pack(station_db, order_id, waybill, lines))
+        printed = asyncio.run(pack(station_db, order_id, waybill, lines))
+        # the fake PDD's print_data reached the component unchanged, with our custom area
+        engine = make_engine(f"sqlite:///{home / 'cloud' / 'cloud.db'}")
+        try:
+            with engine.connect() as conn:
+                print_data, platform_no = conn.execute(
+                    sa.select(waybills.c.print_data, orders.c.platform_order_id).join(
+                        orders, orders.c.id == waybills.c.order_id).where(
+                        waybills.c.waybill_no == waybill)).one()
+        finally:
+            engine.dispose()
+        [[platform_part, custom]] = printed
+        assert platform_part == json.loads(print_data) and "encryptedData" in platform_part
+        assert custom["data"]["orderNo"] == platform_no  # type: ignore[index]
 
         # the shipment goes up, the worker writes the tracking number back to the platform
         engine = make_engine(f"sqlite:///{home / 'cloud' / 'cloud.db'}")

@@ -11,6 +11,7 @@ import enum
 import logging
 import random
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -25,6 +26,7 @@ from edge.domain.packing import Outcome, Packer, PackOrder, ScanResult, expected
 from edge.errors import EdgeError
 from edge.hardware.ports import Weight
 from edge.store.packing import ShipRefused, StockShort, WeightOverride
+from edge.ui import printouts
 from edge.ui.dialogs.confirm import ConfirmDialog
 from edge.ui.dialogs.count import CountDialog
 from edge.ui.dialogs.lead_override import LEAD_ROLES, LeadOverrideDialog
@@ -507,20 +509,34 @@ class PackScreen(KioskScreen):
         logs it without printing again. Every failure ends in a message the screen shows."""
         svc = self.papp.services
         operator = self.papp.operator_id
+        component = svc.devices.print_component
+        via_component = printouts.routed_to_component(svc.settings.component_carriers,
+                                                      order.carrier)
         printer = svc.devices.label_printer
+        device = "print_component" if via_component else "label_printer"
         is_reprint = reprint_reason is not None
         try:
             if not printed:
-                if printer is None:
-                    raise EdgeError(self.t("devices.none", device=self.t("device.label_printer")))
+                if (component if via_component else printer) is None:
+                    raise EdgeError(self.t("devices.none", device=self.t(f"device.{device}")))
                 svc.packing.check_print(order.order_id, "label", reprint_reason)
                 if ship and not is_reprint:  # no label for a parcel that cannot ship
                     svc.packing.check_ship(order, operator_id=operator,
                                            override=self._weight_override)
-                self.papp.set_device_state("label_printer", "busy")
+                self.papp.set_device_state(device, "busy")
                 facts = unseal_receiver(svc.packing.print_facts(order.order_id), svc.pii_key)
-                printer.write(svc.renderers.label(order, facts))
-                self.papp.set_device_state("label_printer", "ok")
+                if via_component:
+                    # the platform renders its own waybill: print data as it came, plus
+                    # our custom area; nothing decrypted leaves the station
+                    doc = printouts.component_document(
+                        order, {**facts, "now": svc.wall_clock(), "tz": svc.zone},
+                        svc.settings.custom_area_template)
+                    component.print_documents(f"{order.order_id}:{uuid.uuid4().hex[:8]}",
+                                              [doc])
+                else:
+                    assert printer is not None
+                    printer.write(svc.renderers.label(order, facts))
+                self.papp.set_device_state(device, "ok")
         except StockShort as err:
             self.post_message(PrintFinished(order.order_id, "label", is_reprint,
                                             self.t("pack.stock_short", detail=str(err)),
@@ -531,8 +547,8 @@ class PackScreen(KioskScreen):
                                             self.t("pack.not_printed", detail=str(err))))
             return
         except EdgeError as err:
-            if printer is not None:
-                self.papp.set_device_state("label_printer", "error", str(err))
+            if (component if via_component else printer) is not None:
+                self.papp.set_device_state(device, "error", str(err))
             self.post_message(PrintFinished(order.order_id, "label", is_reprint,
                                             self.papp.error_text(err)))
             return
