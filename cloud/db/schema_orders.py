@@ -267,6 +267,11 @@ waybills = sa.Table(
     sa.Column("print_data", sa.Text(), nullable=False),
     sa.Column("issued_at", UtcDateTime(), nullable=False),
     sa.Column("label", json_type(), nullable=True),  # 0028_courier_accounts
+    # 0034_waybill_cancel: the number cancelled on the platform (回收) after the order was
+    # cancelled or refunded before shipping; the attempts and the last refusal
+    sa.Column("cancelled_at", UtcDateTime(), nullable=True),
+    sa.Column("cancel_attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("cancel_error", sa.Text(), nullable=True),
     sa.Index("ix_waybills_waybill_no", "waybill_no"),  # 0024_order_search
 )
 """E-waybills issued by the platform at allocation; ``print_data`` is opaque and forwarded.

@@ -443,6 +443,11 @@ class MarketplaceClient(Protocol):
         """E-waybill subscriptions: branch accounts, balances and sender addresses."""
         ...
 
+    async def cancel_waybill(self, carrier_code: str, waybill_no: str) -> None:
+        """Cancel an unused e-waybill number (回收): it dies and its unit returns to the
+        branch. A refusal raises :class:`~cloud.marketplaces.errors.BusinessError`."""
+        ...
+
     async def standard_templates(self, carrier: str = "") -> list[StandardTemplate]:
         """Standard print templates, of every carrier or of one."""
         ...

@@ -196,6 +196,7 @@ class FakePdd(FakeBase):
             "pdd.order.note.update": self._note_update,
             "pdd.waybill.get": self._waybill,
             "pdd.waybill.search": self._waybill_search,
+            "pdd.waybill.cancel": self._waybill_cancel,
             "pdd.cloudprint.stdtemplates.get": self._stdtemplates,
             "pdd.goods.quantity.update": self._quantity,
             "pdd.refund.list.increment.get": self._refunds,
@@ -520,6 +521,26 @@ class FakePdd(FakeBase):
             modules.append({"object_id": object_id, "waybill_code": number,
                             "print_data": print_data, "parent_waybill_code": ""})
         return {"pdd_waybill_get_response": {"modules": modules}}
+
+    def _waybill_cancel(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.waybill.cancel`` (``wp_code``, ``waybill_code``) → ``cancel_result``: the
+        number dies and its unit returns to the branch. Refused: a number this app never
+        took for that courier, one already cancelled, one a parcel shipped with (the
+        refusal texts are the fake's own; the spec publishes none)."""
+        self._need(params, "wp_code", "waybill_code")
+        number = params["waybill_code"]
+        issued = next((w for w in self.waybills if w.number == number
+                       and w.carrier == params["wp_code"]), None)
+        if issued is None:
+            raise PddFail(50001, "业务服务错误", "面单号不存在")
+        if issued.cancelled:
+            raise PddFail(50001, "业务服务错误", "面单号已取消")
+        if any(self.gen.orders[o].tracking_number == number for o in issued.order_ids
+               if o in self.gen.orders):
+            raise PddFail(50001, "业务服务错误", "面单号已发货, 不能取消")
+        issued.cancelled = True
+        self.waybill_book.give_back(issued.carrier, issued.sender)
+        return {"pdd_waybill_cancel_response": {"cancel_result": True}}
 
     def _wp_code(self, params: dict[str, str]) -> str:
         """The optional ``wp_code`` filter: empty, or a known carrier code."""

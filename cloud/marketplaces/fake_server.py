@@ -156,20 +156,35 @@ class WaybillBook:
         """Subscriptions, of one carrier when ``wp_code`` is given."""
         return [s for s in self.subscriptions if wp_code in (None, "", s.wp_code)]
 
+    def _branch(self, wp_code: str, sender: Any) -> FakeBranchAccount | None:
+        """The branch whose sender addresses hold ``sender``'s address (else the carrier's
+        first branch); None when the carrier has no subscription."""
+        branches = [b for s in self.of(wp_code) for b in s.branch_account_cols]
+        if not branches:
+            return None
+        detail = ""
+        if isinstance(sender, dict) and isinstance(sender.get("address"), dict):
+            detail = str(sender["address"].get("detail", ""))
+        return next((b for b in branches
+                     if any(a.detail == detail for a in b.shipp_address_cols)), branches[0])
+
+    def give_back(self, wp_code: str, sender: Any) -> None:
+        """A cancelled waybill: its unit returns to the branch it came from and counts as
+        cancelled (whether a cancelled number is returned to the balance at once is not
+        published [unverified]; this fake returns it)."""
+        branch = self._branch(wp_code, sender)
+        if branch is not None:
+            branch.quantity += 1
+            branch.cancel_quantity += 1
+
     def take(self, wp_code: str, sender: Any) -> str | None:
         """Take one waybill from the branch whose sender addresses hold ``sender``'s
         address (else the carrier's first branch). Returns an error text when the carrier
         has subscriptions but the branch's balance is used up; None when taken or when
         the carrier has no subscription (the fake then issues without counting)."""
-        subs = self.of(wp_code)
-        if not subs:
+        branch = self._branch(wp_code, sender)
+        if branch is None:
             return None
-        branches = [b for s in subs for b in s.branch_account_cols]
-        detail = ""
-        if isinstance(sender, dict) and isinstance(sender.get("address"), dict):
-            detail = str(sender["address"].get("detail", ""))
-        branch = next((b for b in branches
-                       if any(a.detail == detail for a in b.shipp_address_cols)), branches[0])
         if branch.quantity <= 0:
             return f"{branch.branch_name} 面单余额不足"
         branch.quantity -= 1

@@ -156,6 +156,7 @@ class FakeTop(FakeBase):
             "taobao.logistics.consign.resend": self._resend,
             "cainiao.waybill.ii.get": self._waybill,
             "cainiao.waybill.ii.search": self._waybill_search,
+            "cainiao.waybill.ii.cancel": self._waybill_cancel,
             "cainiao.cloudprint.stdtemplates.get": self._stdtemplates,
             "taobao.item.quantity.update": self._quantity,
             "taobao.items.onsale.get": self._items_onsale,
@@ -469,6 +470,25 @@ class FakeTop(FakeBase):
             raise TopFail(41, "Invalid Arguments", "isv.invalid-parameter:cp_code",
                           f"cp_code 无效: {cp_code}")
         return cp_code
+
+    def _waybill_cancel(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
+        """``cainiao.waybill.ii.cancel`` (``cp_code``, ``waybill_code``) → ``cancel_result``.
+        The spec has no section for it: named as Cainiao's other waybill APIs are, shaped
+        like ``pdd.waybill.cancel`` (§1.7.8) [unverified]; refusals as the fake PDD's."""
+        self._need(params, "cp_code", "waybill_code")
+        number = params["waybill_code"]
+        issued = next((w for w in self.waybills if w.number == number
+                       and w.carrier == params["cp_code"]), None)
+        if issued is None:
+            raise TopFail(15, "Remote service error", "isv.waybill-not-exist", "面单号不存在")
+        if issued.cancelled:
+            raise TopFail(15, "Remote service error", "isv.waybill-cancelled", "面单号已取消")
+        if any(self.gen.orders[o].tracking_number == number for o in issued.order_ids
+               if o in self.gen.orders):
+            raise TopFail(15, "Remote service error", "isv.waybill-used", "面单号已发货, 不能取消")
+        issued.cancelled = True
+        self.waybill_book.give_back(issued.carrier, issued.sender)
+        return {"cainiao_waybill_ii_cancel_response": {"cancel_result": True}}
 
     def _waybill_search(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
         """``cainiao.waybill.ii.search``. The spec has no section for it: the fields follow

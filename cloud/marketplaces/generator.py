@@ -519,3 +519,5 @@ class IssuedWaybill:
     """Sender as sent."""
     template_url: str = ""
     """Template URL as sent."""
+    cancelled: bool = False
+    """Cancelled by the seller (``pdd.waybill.cancel``): the number is dead."""

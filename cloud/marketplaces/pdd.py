@@ -501,6 +501,14 @@ class PddClient(GatewayClient):
                                     api="pdd.waybill.get")
         return out
 
+    async def cancel_waybill(self, carrier_code: str, waybill_no: str) -> None:
+        """``pdd.waybill.cancel`` (§1.7.8); ``cancel_result`` false is a refusal."""
+        body = as_dict(await self.call("pdd.waybill.cancel", {
+            "wp_code": carrier_code, "waybill_code": waybill_no}))
+        if body.get("cancel_result") is not True:
+            raise BusinessError("cancel_result", "面单取消未成功 / the waybill was not cancelled",
+                                platform=PLATFORM, api="pdd.waybill.cancel")
+
     async def waybill_accounts(self, carrier: str = "") -> list[BranchAccount]:
         """``pdd.waybill.search``: branch accounts (balance, sender addresses) per courier."""
         body = as_dict(await self.call("pdd.waybill.search",

@@ -461,6 +461,15 @@ class TaobaoClient(GatewayClient):
                                     api="cainiao.waybill.ii.get")
         return out
 
+    async def cancel_waybill(self, carrier_code: str, waybill_no: str) -> None:
+        """``cainiao.waybill.ii.cancel`` [unverified: not in the spec]; ``cancel_result``
+        false is a refusal."""
+        body = await self.call("cainiao.waybill.ii.cancel", {
+            "cp_code": carrier_code, "waybill_code": waybill_no})
+        if body.get("cancel_result") is not True:
+            raise BusinessError("cancel_result", "面单取消未成功 / the waybill was not cancelled",
+                                platform=PLATFORM, api="cainiao.waybill.ii.cancel")
+
     async def waybill_accounts(self, carrier: str = "") -> list[BranchAccount]:
         """``cainiao.waybill.ii.search``: branch accounts (balance, sender addresses) per
         courier, read in ``pdd.waybill.search``'s shape (the spec has no section for it)."""

@@ -8,7 +8,8 @@ claimed first (``cloud.orders.claims``), so two workers never ask twice for one 
 A merged parcel (``cloud.orders.parcels``) takes one waybill listing every member's
 platform order (``trade_order_list``, up to 100: docs/specs/marketplaces.md §1.7.8), and
 its task carries every member's lines. A second parcel split off an order (拆单) names the
-original's platform order.
+original's platform order. :func:`cancel_dead_waybills` — the number of an order cancelled
+or refunded before it shipped is cancelled on the platform (回收).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from cloud.couriers import carrier_name, one_line, waybill_sender
 from cloud.db import write_transaction
+from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import orders, waybills
 from cloud.marketplaces.base import Address, Waybill, WaybillRequest
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
@@ -211,3 +213,70 @@ def _waybill_exception(engine: Engine, order_id: str, err: BusinessError, now: d
             exception_detail=f"面单申请失败 / waybill refused: {err.sub_msg or err.msg}"[:500],
             updated_at=now))
         reconcile(conn, [order_id], now=now)  # still paid: the units stay held
+
+
+MAX_CANCEL_ATTEMPTS = 12
+"""Tries to cancel one dead waybill (one per worker tick) before a person is left to
+decide (``waybills.cancel_error`` keeps the last refusal)."""
+CANCELS_PER_PASS = 200
+"""Dead waybills a pass cancels; more wait for the next tick."""
+ALREADY_CANCELLED = "已取消"
+"""In the platform's refusal of a cancel: the number is cancelled already (an earlier
+call whose reply was lost did arrive), so it counts as done. The fakes' wording; the
+platforms publish none [unverified]."""
+
+
+@dataclass
+class CancelResult:
+    """What a waybill-cancel pass did."""
+
+    cancelled: int = 0
+    """Numbers the platform took back (or had already)."""
+    refused: int = 0
+    """Numbers it refused to cancel this time (tried again next tick, up to the limit)."""
+
+
+async def cancel_dead_waybills(engine: Engine, sc: Any, *, now: datetime,
+                               limit: int = CANCELS_PER_PASS) -> CancelResult:
+    """Cancel (回收) the e-waybill of each of the shop's orders cancelled or refunded on
+    the platform before it shipped, so the number cannot be used and its unit returns to
+    the branch's balance. Left alone: a number a station shipped with, and a merged
+    parcel's number while a member order still waits to ship in it."""
+    w, o, s = waybills, orders, station_shipments
+    member = o.alias("member")
+    with engine.connect() as conn:
+        due = conn.execute(
+            sa.select(w.c.order_id, w.c.waybill_no, w.c.carrier_code, w.c.cancel_attempts)
+            .join(o, o.c.id == w.c.order_id)
+            .where(o.c.shop_id == sc.shop.id, o.c.state == "cancelled",
+                   w.c.cancelled_at.is_(None), w.c.cancel_attempts < MAX_CANCEL_ATTEMPTS,
+                   ~sa.exists().where(s.c.waybill_no == w.c.waybill_no),
+                   ~sa.exists().where(member.c.merged_into == w.c.order_id,
+                                      member.c.state != "cancelled"))
+            .order_by(w.c.issued_at, w.c.order_id).limit(limit)).all()
+    result = CancelResult()
+    outcomes: list[tuple[Any, str | None]] = []
+    writer = getattr(sc, "writer", None) or sc.client
+    for row in due:
+        try:
+            await writer.cancel_waybill(row.carrier_code, row.waybill_no)
+            outcomes.append((row, None))
+        except BusinessError as err:
+            detail = err.sub_msg or err.msg
+            outcomes.append((row, None if ALREADY_CANCELLED in detail else detail))
+        except MarketplaceError as err:
+            outcomes.append((row, err.message))
+    with write_transaction(engine) as conn:
+        for row, error in outcomes:
+            values: dict[str, Any] = {"cancel_attempts": row.cancel_attempts + 1}
+            if error is None:
+                values["cancelled_at"], values["cancel_error"] = now, None
+                result.cancelled += 1
+            else:
+                values["cancel_error"] = error[:500]
+                result.refused += 1
+            conn.execute(sa.update(w).where(w.c.order_id == row.order_id).values(**values))
+    if result.cancelled or result.refused:
+        log.info("shop %s: %d waybills cancelled, %d refused", sc.shop.id, result.cancelled,
+                 result.refused)
+    return result

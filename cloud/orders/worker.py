@@ -193,6 +193,8 @@ class TickReport:
     """Tasks moved off stations offline too long (``cloud.orders.stations``)."""
     waybills: waybills.WaybillResult | None = None
     """Waybills and tasks."""
+    waybills_cancelled: int = 0
+    """E-waybills of orders cancelled before shipping, cancelled on the platform (回收)."""
     shipments: int = 0
     """New station shipments collected."""
     writeback: writeback.WritebackResult | None = None
@@ -310,6 +312,8 @@ class Worker:
                                                            now=self.now()).moved)
             report.waybills = await waybills.request_waybills(self.engine, sc, now=self.now(),
                                                                 owner=self.owner)
+            report.waybills_cancelled = (await waybills.cancel_dead_waybills(
+                self.engine, sc, now=self.now())).cancelled
 
         async def ship() -> None:
             with write_transaction(self.engine) as conn:

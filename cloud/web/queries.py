@@ -320,6 +320,8 @@ class OrderDetail:
     """The warehouse a person pinned the order to (手工指定仓库), or None (automatic)."""
     buyer_nick: str = ""
     """The buyer's nickname, masked (``小**8``; empty when the platform sends none)."""
+    waybill: Any = None
+    """The order's e-waybill row (number, courier, cancelled_at, cancel_error), or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +360,9 @@ def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
                           ln.qty, int(ln.price_fen), ln.sku, ln.sku_qty, bool(ln.is_gift))
              for ln in conn.execute(sa.select(order_lines).where(
                  order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))]
+    waybill = conn.execute(sa.select(
+        waybills.c.waybill_no, waybills.c.carrier_code, waybills.c.cancelled_at,
+        waybills.c.cancel_error).where(waybills.c.order_id == order_id)).first()
     return OrderDetail(row, r.shop_name, r.exception_detail, r.seller_note, r.note_approved,
                        r.warehouse_id, r.station_id, lines, r.pinned_warehouse_id,
-                       r.buyer_nick_mask)
+                       r.buyer_nick_mask, waybill)

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0033_buyer_nick"
+HEAD = "0034_waybill_cancel"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {

@@ -216,15 +216,75 @@ async def test_refund_success_before_shipping_cancels_and_releases_stock(
             fake.gen.rng.random = lambda: 0.0  # type: ignore[method-assign]  # refund succeeds
             fake.gen._apply(fake.now() + 5, "refund_done:" + refund.refund_id, oid)
         fake.advance(400)
+        branch = fake.waybill_book.of("ZTO")[0].branch_account_cols[0]
+        balance = branch.quantity
         await worker.tick(shop_id)
+        await worker.tick(shop_id)  # the number is cancelled once, not again
     row = _state(cloud_engine, oid)
     assert row.state == "cancelled"
     with cloud_engine.connect() as conn:
         open_qty = conn.execute(sa.select(sa.func.count()).select_from(reservations).where(
             reservations.c.order_id == row.id, reservations.c.released_at.is_(None))).scalar()
         kinds = conn.execute(sa.select(downlink_outbox.c.kind)).scalars().all()
+        wb = conn.execute(sa.select(waybills).where(waybills.c.order_id == row.id)).one()
     assert open_qty == 0
     assert kinds.count("intercept") >= 1
+    # its e-waybill number went back to the courier branch (回收), once
+    [issued] = [w for w in fake.waybills if oid in w.order_ids]
+    assert issued.number == wb.waybill_no and issued.cancelled
+    assert (wb.cancelled_at is not None, wb.cancel_attempts, wb.cancel_error) == (True, 1, None)
+    assert (branch.quantity, branch.cancel_quantity) == (balance + 1, 1)
+
+
+async def test_a_dead_waybill_whose_cancel_reply_was_lost_counts_as_cancelled(
+    cloud_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake],
+) -> None:
+    running = serve("pdd")
+    fake = running.fake
+    seed_warehouses(cloud_engine)
+    shop_id = await connect_shop(cloud_engine, sealer, running)
+    dead, shipped = _plain(fake, 2, skus=[4])
+    async with Worker(cloud_engine, sealer, settings=SETTINGS, clock=fake.clock.now,
+                      retry=fast_retry()) as worker:
+        await worker.tick(shop_id)
+    with write_transaction(cloud_engine) as conn:
+        numbers = dict(conn.execute(sa.select(waybills.c.order_id, waybills.c.waybill_no)).all())
+        # cancelled here after a station shipped it: its number is in use, left alone
+        conn.execute(sa.update(orders).where(orders.c.id.in_(
+            [f"pdd-{dead}", f"pdd-{shipped}"])).values(state="cancelled"))
+    ship_at_station(cloud_engine, f"pdd-{shipped}", numbers[f"pdd-{shipped}"], moves=False)
+
+    class ReplyLostOnce:
+        """The real client; the first cancel arrives but its reply is lost."""
+
+        def __init__(self, real: object) -> None:
+            self.real, self.calls = real, 0
+
+        async def cancel_waybill(self, carrier: str, number: str) -> None:
+            self.calls += 1
+            await self.real.cancel_waybill(carrier, number)  # type: ignore[attr-defined]
+            if self.calls == 1:
+                raise TransientError("pdd.waybill.cancel 请求超时", platform="pdd",
+                                     api="pdd.waybill.cancel")
+
+    from cloud.orders.waybills import cancel_dead_waybills
+
+    async with httpx.AsyncClient() as http:
+        sc = open_client(cloud_engine, sealer, shop_id, http=http, clock=fake.clock.now,
+                         retry=fast_retry())
+        sc.writer = ReplyLostOnce(sc.writer)  # type: ignore[assignment]
+        now = datetime.fromtimestamp(fake.clock.now(), UTC)
+        first = await cancel_dead_waybills(cloud_engine, sc, now=now)
+        second = await cancel_dead_waybills(cloud_engine, sc, now=now)  # "已取消": done
+        third = await cancel_dead_waybills(cloud_engine, sc, now=now)
+    assert [(r.cancelled, r.refused) for r in (first, second, third)] == [(0, 1), (1, 0), (0, 0)]
+    assert sc.writer.calls == 2  # type: ignore[attr-defined]
+    with cloud_engine.connect() as conn:
+        rows = {r.order_id: r for r in conn.execute(sa.select(waybills))}
+    assert rows[f"pdd-{dead}"].cancelled_at is not None
+    assert rows[f"pdd-{dead}"].cancel_attempts == 2
+    assert rows[f"pdd-{shipped}"].cancelled_at is None  # shipped with: never sent
+    assert [w.cancelled for w in fake.waybills if shipped in w.order_ids] == [False]
 
 
 async def test_refund_list_windows_intercept_without_the_order_stream(
