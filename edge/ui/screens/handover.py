@@ -141,16 +141,21 @@ class HandoverScreen(KioskScreen):
                                             if carrier else t("handover.pick_courier"))
         self.query_one("#close-batch").display = carrier is not None
         self.query_one("#reprint").display = self.last_closed is not None
-        rows = [(c.carrier, courier_name(c.carrier, "zh"), f"{c.scanned}/{c.expected}",
-                 str(c.missing), c.missing == 0) for c in self.counts]
+        db = self.papp.services.reader.db
+        rows = []
+        for c in self.counts:
+            batch = open_batch(db, c.carrier)
+            label = (c.carrier if self.papp.lang == "en"
+                     else f"{c.carrier} {courier_name(c.carrier, 'zh')}")
+            rows.append((label, batch[0] if batch else "-", f"{c.scanned}/{c.expected}",
+                         str(c.missing), c.missing == 0))
         self.query_one("#couriers", OrderLines).show(
-            [t("handover.col.carrier"), t("handover.col.name"), t("handover.col.count"),
+            [t("handover.col.carrier"), t("handover.col.batch"), t("handover.col.count"),
              t("handover.col.missing")], rows)
         info, count, last, missing = t("handover.none"), "", "", ""
         if not self.counts and carrier is None:
             info = t("handover.no_parcels")
         if carrier is not None:
-            db = self.papp.services.reader.db
             batch = open_batch(db, carrier)
             info = t("handover.batch", batch=batch[0]) if batch else t("handover.batch_new")
             c = self._count(carrier)
