@@ -233,8 +233,6 @@ class HandoverScreen(KioskScreen):
             c = self._count(self.carrier)
             self.say("handover.added", "ok", waybill=waybill, courier=courier, scanned=c.scanned,
                      expected=c.expected)
-            if result.batch_id is not None:
-                self.papp.refresh_health()
         elif result.outcome is Outcome.DUPLICATE:
             self.say("handover.duplicate", "info", waybill=waybill)
         elif result.outcome is Outcome.WRONG_COURIER and found is not None:
