@@ -376,6 +376,36 @@ station_label_prints = sa.Table(
 )
 """Shipping labels printed at stations (first prints and reprints), once per message."""
 
+# ---------------------------------------------------------------------------- handovers (0034)
+station_handovers = sa.Table(
+    "station_handovers",
+    metadata,
+    sa.Column("msg_id", sa.String(64), primary_key=True),
+    sa.Column("station_id", sa.String(64), nullable=False),
+    sa.Column("batch_id", sa.String(64), nullable=False),
+    sa.Column("carrier", sa.String(32), nullable=False),
+    sa.Column("operator_id", sa.String(64), nullable=False),
+    sa.Column("opened_at", UtcDateTime(), nullable=False),
+    sa.Column("closed_at", UtcDateTime(), nullable=False),
+    sa.Column("parcels", sa.Integer(), nullable=False),
+    sa.Column("not_handed_over", sa.Integer(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_station_handovers_closed", "closed_at"),
+)
+"""Handover batches closed at stations (交接): one courier's pickup, once per message."""
+
+station_handover_parcels = sa.Table(
+    "station_handover_parcels",
+    metadata,
+    sa.Column("msg_id", sa.String(64), primary_key=True),
+    sa.Column("waybill_no", sa.String(64), primary_key=True),
+    sa.Column("order_id", sa.String(64), nullable=False),
+    sa.Column("operator_id", sa.String(64), nullable=False),
+    sa.Column("scanned_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_station_handover_parcels_order", "order_id"),
+)
+"""The parcels of each handover batch (``msg_id`` of ``station_handovers``)."""
+
 # ---------------------------------------------------------------------------- health, resync (0003)
 station_health = sa.Table(
     "station_health",

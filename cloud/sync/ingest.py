@@ -51,13 +51,20 @@ from cloud.sync.dead_letter import msg_id_of, unseen
 from cloud.sync.directory import StationDirectory
 from cloud.sync.downlink import make_all_due, publish_due
 from cloud.sync.outbound import relay_moves
-from cloud.sync.reports import clean, record_conflict, record_health, record_report
+from cloud.sync.reports import (
+    clean,
+    record_conflict,
+    record_handover,
+    record_health,
+    record_report,
+)
 from cloud.sync.resync import RESYNC_MARGIN, apply_resync
 from edge.sync.schema import (
     TOPIC_ROOT,
     AckWire,
     BadMessage,
     Envelope,
+    HandoverWire,
     HealthWire,
     MoveWire,
     Rejected,
@@ -443,6 +450,8 @@ class Ingest:
         elif isinstance(payload, HealthWire):
             record_health(conn, station, env, payload, now)
             self.counters.health_reports += 1
+        elif isinstance(payload, HandoverWire):
+            record_handover(conn, station, env, payload, now)
         else:  # decode() only returns known kinds: an alert, a shipment, a sign-in, a print
             record_report(conn, station, env, payload, now)
 

@@ -1,5 +1,6 @@
 """What stations report besides moves, as ingest stores it: alerts, shipments (with the
-packer's figures), sign-ins, label prints, health, and the alert a second reversal of one move raises.
+packer's figures), sign-ins, label prints, handovers to couriers, health, and the alert a
+second reversal of one move raises.
 
 Each function writes in the caller's transaction (ingest's one transaction per batch) and
 is idempotent: rows are keyed by the message id (or, for health, kept only when newer), so
@@ -20,6 +21,8 @@ from sqlalchemy.engine import Connection
 from cloud import ledger_store
 from cloud.db.schema import (
     station_alerts,
+    station_handover_parcels,
+    station_handovers,
     station_health,
     station_label_prints,
     station_shipments,
@@ -30,6 +33,7 @@ from cloud.errors import ReversalConflict
 from edge.sync.schema import (
     AlertWire,
     Envelope,
+    HandoverWire,
     HealthWire,
     LabelPrintWire,
     MoveWire,
@@ -65,6 +69,29 @@ def record_report(conn: Connection, station: str, env: Envelope, payload: BaseMo
         raise TypeError(f"not a report: {type(payload).__name__}")
     row.update(msg_id=env.msg_id, station_id=station, received_at=now)
     conn.execute(insert_ignore(conn, table).values(**row))
+
+
+def record_handover(conn: Connection, station: str, env: Envelope, wire: HandoverWire,
+                    now: datetime) -> bool:
+    """Store a closed handover batch and its parcels once by the message id. Returns
+    whether it was new (a redelivery changes nothing)."""
+    known = conn.execute(sa.select(station_handovers.c.msg_id)
+                         .where(station_handovers.c.msg_id == env.msg_id)).first()
+    if known is not None:
+        return False
+    conn.execute(insert_ignore(conn, station_handovers).values(
+        msg_id=env.msg_id, station_id=station, batch_id=wire.batch_id, carrier=wire.carrier,
+        operator_id=wire.operator_id, opened_at=wire.opened_at, closed_at=wire.closed_at,
+        parcels=len(wire.parcels), not_handed_over=len(wire.not_handed_over),
+        received_at=now))
+    if wire.parcels:
+        seen: dict[str, dict[str, Any]] = {}
+        for p in wire.parcels:  # a waybill twice in one batch is kept once
+            seen.setdefault(p.waybill_no, {
+                "msg_id": env.msg_id, "waybill_no": p.waybill_no, "order_id": p.order_id,
+                "operator_id": p.operator_id, "scanned_at": p.scanned_at})
+        conn.execute(insert_ignore(conn, station_handover_parcels), list(seen.values()))
+    return True
 
 
 def record_health(conn: Connection, station: str, env: Envelope, wire: HealthWire, now: datetime) -> None:

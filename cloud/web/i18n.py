@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloud.web.i18n_couriers import COURIER_ACCOUNT_MESSAGES
+from cloud.web.i18n_handovers import HANDOVER_MESSAGES
 from cloud.web.i18n_promotions import PROMOTION_MESSAGES
 from cloud.web.i18n_reports import REPORT_MESSAGES
 from cloud.web.i18n_shops import LISTING_MESSAGES, SHOP_MESSAGES
@@ -689,6 +690,7 @@ MESSAGES.update(COURIER_ACCOUNT_MESSAGES)
 MESSAGES.update(SHOP_MESSAGES)
 MESSAGES.update(LISTING_MESSAGES)
 MESSAGES.update(REPORT_MESSAGES)
+MESSAGES.update(HANDOVER_MESSAGES)
 
 
 def normalize_lang(value: object) -> str:

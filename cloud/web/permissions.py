@@ -36,6 +36,7 @@ class Permission(enum.StrEnum):
     STOCK_ADJUST = "stock.adjust"
     ALERTS_CLOSE = "alerts.close"
     STATIONS_VIEW = "stations.view"
+    HANDOVERS_VIEW = "handovers.view"
     ORDERS_VIEW = "orders.view"
     ORDERS_REVIEW = "orders.review"
     PROMOTIONS_EDIT = "promotions.edit"
@@ -71,6 +72,7 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.STOCK_ADJUST: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.ALERTS_CLOSE: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.STATIONS_VIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
+    Permission.HANDOVERS_VIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.ORDERS_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.ORDERS_REVIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),

@@ -105,3 +105,71 @@ def build_packing_slip(slip: PackingSlip, *, columns: int = 32, profile: str | N
     p.cut()
     output: bytes = p.output
     return output
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverList:
+    """What a courier handover list (交接单) shows, already in the kiosk's language."""
+
+    title: str
+    """E.g. ``快递交接单``."""
+    header: Sequence[str]
+    """Courier, batch, station, time, operator: one line each."""
+    rows: Sequence[tuple[str, str]]
+    """(waybill, order number) of each parcel handed over."""
+    counts: Sequence[str]
+    """The per-courier counts: expected, handed over, not handed over."""
+    missing: Sequence[str]
+    """Waybills shipped but not handed over (listed under the counts), may be empty."""
+    signature: Sequence[str]
+    """The signature lines (courier, operator), each ending in a rule to sign on."""
+    barcode: str
+    """The batch id, printed as CODE128 at the bottom."""
+
+
+def build_handover_list(doc: HandoverList, *, columns: int = 32,
+                        profile: str | None = None) -> bytes:
+    """Render a handover list to ESC/POS bytes: ``ESC @``; the centred bold double-size
+    title; the header lines; a dashed rule; one row per parcel (``n. waybill`` left, the
+    order number right, two rows when it does not fit); a rule; the counts; the missing
+    waybills; two blank lines and each signature line; a centred CODE128 of the batch id;
+    feed and full cut."""
+    p = _dummy(profile)
+
+    def line(text: str = "") -> None:
+        p._raw(text.encode("gb18030") + b"\n")
+
+    p.hw("INIT")
+    p.set(bold=True, align="center")
+    p.set(custom_size=True, width=2, height=2)
+    line(doc.title)
+    p.set(custom_size=True, width=1, height=1)
+    p.set(bold=False, align="left")
+    for text in doc.header:
+        line(text)
+    line("-" * columns)
+    for n, (waybill, order_no) in enumerate(doc.rows, start=1):
+        left, right = f"{n}. {waybill}", order_no
+        gap = columns - columns_of(left) - columns_of(right)
+        if gap >= 1:
+            line(left + " " * gap + right)
+        else:
+            line(left)
+            line(" " * max(0, columns - columns_of(right)) + right)
+    line("-" * columns)
+    p.set(bold=True)
+    for text in doc.counts:
+        line(text)
+    p.set(bold=False)
+    for waybill in doc.missing:
+        line(f"  ! {waybill}")
+    for text in doc.signature:
+        line()
+        line()
+        line(text)
+    line()
+    with contextlib.redirect_stdout(io.StringIO()):  # escpos prints which renderer it used
+        p.barcode("{B" + doc.barcode, "CODE128", height=64, width=2, pos="BELOW", align_ct=True)
+    p.cut()
+    output: bytes = p.output
+    return output

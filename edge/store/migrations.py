@@ -378,6 +378,40 @@ def m015_orders_ship_by(db: Database) -> None:
     db.execute("ALTER TABLE orders ADD COLUMN ship_by TEXT")
 
 
+@migrations()
+def m016_handovers(db: Database) -> None:
+    """Handover batches (交接): the parcels one courier takes at pickup, scanned one by one
+    (``handover_parcels``, written as they are scanned so a restarted kiosk resumes the
+    batch). At most one open batch per courier; a waybill is handed over once (its primary
+    key). Closing a batch writes its ``handover`` outbox message in the same transaction."""
+    db.executescript(
+        """
+        CREATE TABLE handover_batches (
+            batch_id TEXT PRIMARY KEY,
+            carrier TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+            opened_by TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            closed_by TEXT,
+            closed_at TEXT,
+            msg_id TEXT
+        );
+        CREATE UNIQUE INDEX handover_open_per_carrier ON handover_batches(carrier)
+            WHERE status = 'open';
+        CREATE TABLE handover_parcels (
+            waybill_no TEXT PRIMARY KEY,
+            batch_id TEXT NOT NULL REFERENCES handover_batches(batch_id),
+            order_id TEXT NOT NULL,
+            operator_id TEXT NOT NULL,
+            scanned_at TEXT NOT NULL
+        );
+        CREATE INDEX handover_parcels_by_batch ON handover_parcels(batch_id, scanned_at);
+        CREATE INDEX orders_shipped_by_carrier ON orders(carrier, shipped_at)
+            WHERE status = 'shipped';
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -106,7 +106,7 @@ TOPIC_ROOT = "packline/v1"
 """Versioned root of every Packline topic."""
 
 UP_KINDS: frozenset[str] = frozenset(
-    {"move", "alert", "shipment", "sign_in", "ack", "resync", "health", "print"})
+    {"move", "alert", "shipment", "sign_in", "ack", "resync", "health", "print", "handover"})
 """Kinds a station sends on ``…/up/{kind}``."""
 DOWN_KINDS: frozenset[str] = frozenset(
     {"ack", "catalog", "operators", "task", "intercept", "release", "po", "transfer", "moves",
@@ -496,6 +496,44 @@ class LabelPrintWire(_Wire):
     """When (UTC, the station's clock)."""
 
 
+MAX_HANDOVER_PARCELS = 5000
+"""Most parcels one handover batch may carry (a courier's pickup is a few hundred)."""
+
+
+class HandoverParcelWire(_Wire):
+    """One parcel handed to the courier: scanned into the batch at the station."""
+
+    order_id: str = Field(min_length=1, max_length=64)
+    """The order the parcel ships."""
+    waybill_no: str = Field(min_length=1, max_length=64)
+    """The tracking number scanned."""
+    scanned_at: datetime
+    """When it was scanned into the batch (UTC, the station's clock)."""
+    operator_id: str = Field(min_length=1, max_length=64)
+    """Who scanned it."""
+
+
+class HandoverWire(_Wire):
+    """A handover batch closed at a station (kind ``handover``, 交接): the parcels one
+    courier took at pickup. The envelope's msg_id is the idempotency key."""
+
+    batch_id: str = Field(min_length=1, max_length=64)
+    """The station's batch id (unique across stations: it starts with the station id)."""
+    carrier: str = Field(min_length=1, max_length=32)
+    """The courier's carrier code (``ZTO``, ``SF``...)."""
+    operator_id: str = Field(min_length=1, max_length=64)
+    """Who closed the batch (and signed the list)."""
+    opened_at: datetime
+    """When the first parcel was scanned (UTC)."""
+    closed_at: datetime
+    """When the batch was closed and its list printed (UTC)."""
+    parcels: list[HandoverParcelWire] = Field(max_length=MAX_HANDOVER_PARCELS)
+    """The parcels handed over."""
+    not_handed_over: list[str] = Field(default_factory=list, max_length=MAX_HANDOVER_PARCELS)
+    """Waybills of this courier shipped at the station but not in the batch when it
+    closed (已发货未交接)."""
+
+
 PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("up", "move"): MoveWire,
     ("up", "alert"): AlertWire,
@@ -505,6 +543,7 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("up", "resync"): ResyncWire,
     ("up", "health"): HealthWire,
     ("up", "print"): LabelPrintWire,
+    ("up", "handover"): HandoverWire,
     ("down", "ack"): AckWire,
     ("down", "catalog"): CatalogWire,
     ("down", "operators"): OperatorsWire,

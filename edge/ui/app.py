@@ -33,6 +33,7 @@ from edge.ui.messages import (
 )
 from edge.ui.screens.base import KioskScreen, failure_detail, worker_error
 from edge.ui.screens.devices import DevicesScreen
+from edge.ui.screens.handover import HANDOVER_ROLES, HandoverScreen
 from edge.ui.screens.home import HomeScreen
 from edge.ui.screens.pack import PackScreen
 from edge.ui.screens.receive import RECEIVE_ROLES, ReceiveScreen
@@ -305,6 +306,17 @@ class PacklineApp(App[None]):
                            role=self.i18n.role(op["role"]) if op else "-")
             return
         self.push_screen(ReceiveScreen())
+
+    def open_handover(self) -> None:
+        """快递交接, for the roles that hand parcels over (``HANDOVER_ROLES``)."""
+        op = self.operator
+        if op is None or op["role"] not in HANDOVER_ROLES:
+            screen = self.kiosk_screen
+            if screen is not None:
+                screen.say("handover.refused_role", "error",
+                           role=self.i18n.role(op["role"]) if op else "-")
+            return
+        self.push_screen(HandoverScreen())
 
     def open_devices(self) -> None:
         self.push_screen(DevicesScreen())

@@ -12,6 +12,7 @@ from typing import Any
 from textual.message import Message
 
 from edge.hardware.ports import Weight
+from edge.store.handover import ClosedBatch
 from edge.ui.health import StationHealth
 
 
@@ -123,3 +124,13 @@ class GoodsLabelsPrinted(Message):
     sku: str
     copies: int
     error: str | None = None
+
+
+@dataclass
+class HandoverClosed(Message):
+    """A handover batch was closed (``batch`` set, its message queued) and its list went to
+    the slip printer (``print_error`` None) or did not; or nothing was closed (``error``)."""
+
+    batch: ClosedBatch | None
+    error: str | None = None
+    print_error: str | None = None

@@ -8,6 +8,7 @@ the sender settings of the station.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -16,7 +17,14 @@ from edge.domain.pii import unseal
 from edge.errors import PrinterError
 from edge.hardware.print_component import waybill_contents
 from edge.printing.labels import ItemLabel, WaybillLabel, build_item_label, build_waybill
-from edge.printing.receipts import PackingSlip, SlipLine, build_packing_slip
+from edge.printing.receipts import (
+    HandoverList,
+    PackingSlip,
+    SlipLine,
+    build_handover_list,
+    build_packing_slip,
+)
+from edge.store.handover import ClosedBatch
 
 
 def _receiver(facts: dict[str, Any]) -> dict[str, str]:
@@ -48,6 +56,41 @@ CARRIER_NAMES: dict[str, str] = {
     "DB": "德邦快递", "YZXB": "邮政快递包裹", "JTSD": "极兔速递",
 }
 """Chinese courier names by carrier code, for tasks from a cloud that sends no name."""
+
+
+def courier_name(carrier: str, lang: str) -> str:
+    """How the kiosk names a courier: the Chinese name (``CARRIER_NAMES``) in Chinese, the
+    carrier code in English (and for a code without a known name)."""
+    return CARRIER_NAMES.get(carrier, carrier) if lang == "zh" else carrier
+
+
+def local_clock(stamp: str, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored ISO UTC timestamp in the kiosk's zone."""
+    return datetime.fromisoformat(stamp).astimezone(tz).strftime(fmt)
+
+
+def handover_list(batch: ClosedBatch, *, t: Callable[..., str], lang: str, tz: tzinfo,
+                  station: str, operator_name: str) -> bytes:
+    """The handover list (交接单) of a closed batch as ESC/POS bytes, in the kiosk's
+    language (``t`` its lookup): the courier's counts, every parcel, the waybills shipped but
+    not handed over, and the lines the courier and the operator sign."""
+    courier = courier_name(batch.carrier, lang)
+    counts = [t("handover.slip.counts", courier=courier, expected=batch.expected,
+                handed=len(batch.parcels), missing=len(batch.not_handed_over))]
+    if batch.not_handed_over:
+        counts.append(t("handover.slip.missing"))
+    return build_handover_list(HandoverList(
+        title=t("handover.slip.title"),
+        header=[t("handover.slip.courier", courier=courier),
+                t("handover.slip.batch", batch=batch.batch_id),
+                t("handover.slip.station", station=station),
+                t("handover.slip.time", time=local_clock(batch.closed_at, tz)),
+                t("handover.slip.operator", name=operator_name)],
+        rows=[(p.waybill_no, local_clock(p.scanned_at, tz, "%H:%M")) for p in batch.parcels],
+        counts=counts, missing=list(batch.not_handed_over),
+        signature=[t("handover.slip.sign_courier"), t("handover.slip.sign_operator")],
+        barcode=batch.batch_id,
+    ))
 
 
 def task_label(facts: dict[str, Any]) -> dict[str, str]:

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0034_waybill_cancel"
+HEAD = "0035_handovers"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -60,6 +60,10 @@ EXPECTED_TABLES = {
     "order_tag_links": {"order_id", "tag_id", "actor", "at"},  # 0030
     "station_label_prints": {"msg_id", "station_id", "order_id", "n", "operator_id",  # 0032
                              "reason", "printed_at", "received_at"},
+    "station_handovers": {"msg_id", "station_id", "batch_id", "carrier", "operator_id",  # 0034
+                          "opened_at", "closed_at", "parcels", "not_handed_over", "received_at"},
+    "station_handover_parcels": {"msg_id", "waybill_no", "order_id", "operator_id",  # 0034
+                                 "scanned_at"},
     "supplier_payments": {"id", "supplier_id", "amount_fen", "paid_on", "method", "reference",
                           "note", "reverses", "recorded_by", "recorded_at"},  # 0022
     # 0020_promotions

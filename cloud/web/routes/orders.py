@@ -16,7 +16,7 @@ from cloud.db.schema import PLATFORMS
 from cloud.db.schema_orders import HELD, MERGED, ORDER_STATES, TAG_COLOURS
 from cloud.errors import InputError, Problem
 from cloud.orders import merging, review, tags
-from cloud.web import queries, session
+from cloud.web import handovers, queries, session
 from cloud.web.context import read, web, write
 from cloud.web.forms import BadInput, day_start, limit, text
 from cloud.web.i18n import MESSAGES, gettext
@@ -106,6 +106,7 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
         "parcels": await read(request, merging.order_parcels, order_id, now=web(request).now()),
         "pin_choices": await read(request, review.pin_choices, order_id),
         "prints": await read(request, queries.label_prints, order_id),
+        "handovers": await read(request, handovers.order_handovers, order_id),
         "pinned": detail.pinned_warehouse_id,
         "pinnable": review.pinnable(detail.row.state, detail.row.exception_code),
         "holdable": (detail.row.state in review.HOLDABLE_STATES

@@ -7,6 +7,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
 from edge.ui.screens.base import KioskScreen
+from edge.ui.screens.handover import HANDOVER_ROLES
 from edge.ui.screens.receive import RECEIVE_ROLES
 from edge.ui.widgets.buttons import BigButton
 from edge.ui.widgets.scan_input import ScanInput
@@ -14,7 +15,7 @@ from edge.ui.widgets.status_bar import StatusBar
 
 
 class HomeScreen(KioskScreen):
-    """Pack, receive (leads), devices, sign out."""
+    """Pack, receive (leads), hand over to couriers, devices, sign out."""
 
     CSS_PATH = "home.tcss"
 
@@ -27,6 +28,7 @@ class HomeScreen(KioskScreen):
             with Horizontal(id="home-actions"):
                 yield BigButton("", id="go-pack", variant="primary")
                 yield BigButton("", id="go-receive")
+                yield BigButton("", id="go-handover")
                 yield BigButton("", id="go-devices")
                 yield BigButton("", id="sign-out", variant="warning")
 
@@ -40,6 +42,9 @@ class HomeScreen(KioskScreen):
         receive = self.query_one("#go-receive", BigButton)
         receive.label = t("home.receive")
         receive.display = op is not None and op["role"] in RECEIVE_ROLES
+        handover = self.query_one("#go-handover", BigButton)
+        handover.label = t("home.handover")
+        handover.display = op is not None and op["role"] in HANDOVER_ROLES
         self.query_one("#go-devices", BigButton).label = t("home.devices")
         self.query_one("#sign-out", BigButton).label = t("home.signout")
 
@@ -52,6 +57,8 @@ class HomeScreen(KioskScreen):
             self.papp.open_pack()
         elif bid == "go-receive":
             self.papp.open_receive()
+        elif bid == "go-handover":
+            self.papp.open_handover()
         elif bid == "go-devices":
             self.papp.open_devices()
         elif bid == "sign-out":

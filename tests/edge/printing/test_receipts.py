@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from edge.hardware import open_printer
 from edge.hardware.fakes import FakeNetPrinter
-from edge.printing.receipts import PackingSlip, SlipLine, build_packing_slip, item_row
+from edge.printing.receipts import (
+    HandoverList,
+    PackingSlip,
+    SlipLine,
+    build_handover_list,
+    build_packing_slip,
+    item_row,
+)
 
 ESC, GS = b"\x1b", b"\x1d"
 
@@ -77,3 +84,35 @@ def test_slip_through_the_real_escpos_adapter() -> None:
     with FakeNetPrinter() as fake:
         open_printer(fake.url("escpos+net")).write(data)
         assert fake.wait_for_jobs(1) == [data]
+
+
+def test_handover_list_golden_bytes() -> None:
+    doc = HandoverList(title="交接", header=["批次: B1"], rows=[("SF1", "09:00")],
+                       counts=["SF 应交 2 实交 1"], missing=["SF2"], signature=["签字: ___"],
+                       barcode="B1")
+    expected = (
+        ESC + b"@"
+        + ESC + b"E\x01" + ESC + b"a\x01" + GS + b"!\x11"
+        + gb("交接")
+        + GS + b"!\x00" + ESC + b"E\x00" + ESC + b"a\x00"
+        + gb("批次: B1")
+        + b"-" * 16 + b"\n"
+        + gb("1. SF1" + " " * 5 + "09:00")  # 6 + 5 + 5 = 16 columns
+        + b"-" * 16 + b"\n"
+        + ESC + b"E\x01" + gb("SF 应交 2 实交 1") + ESC + b"E\x00"  # the counts in bold
+        + gb("  ! SF2")  # shipped, not handed over
+        + b"\n\n" + gb("签字: ___")  # room to sign above the line
+        + b"\n"
+        + ESC + b"a\x01"
+        + GS + b"h\x40" + GS + b"w\x02" + GS + b"f\x00" + GS + b"H\x02"
+        + GS + b"kI\x04{BB1"  # CODE128 of the batch id
+        + ESC + b"d\x06" + GS + b"V\x00"
+    )
+    assert build_handover_list(doc, columns=16) == expected
+
+
+def test_a_handover_row_too_long_for_the_paper_takes_two_lines() -> None:
+    doc = HandoverList(title="T", header=[], rows=[("YT9876543210987", "14:05")], counts=[],
+                       missing=[], signature=[], barcode="B")
+    out = build_handover_list(doc, columns=16)
+    assert gb("1. YT9876543210987") + gb(" " * 11 + "14:05") in out
