@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
-from cloud import ledger_store, purchasing, transfers
+from cloud import ledger_store, purchasing, stocktakes, transfers
 from cloud.db import in_chunks, write_transaction
 from cloud.db.schema import (
     dead_letters,
@@ -63,6 +63,7 @@ from edge.sync.schema import (
     Rejected,
     ResyncWire,
     ShipmentWire,
+    StocktakeWire,
     decode,
     down_topic,
     encode,
@@ -443,6 +444,8 @@ class Ingest:
         elif isinstance(payload, HealthWire):
             record_health(conn, station, env, payload, now)
             self.counters.health_reports += 1
+        elif isinstance(payload, StocktakeWire):
+            stocktakes.record(conn, station, env, payload, now)
         else:  # decode() only returns known kinds: an alert, a shipment, a sign-in, a print
             record_report(conn, station, env, payload, now)
 
