@@ -14,7 +14,7 @@ from edge.ui.widgets.status_bar import StatusBar
 
 
 class HomeScreen(KioskScreen):
-    """Pack, receive (leads), devices, sign out."""
+    """Pack, receive (leads), stocktake, devices, sign out."""
 
     CSS_PATH = "home.tcss"
 
@@ -27,6 +27,7 @@ class HomeScreen(KioskScreen):
             with Horizontal(id="home-actions"):
                 yield BigButton("", id="go-pack", variant="primary")
                 yield BigButton("", id="go-receive")
+                yield BigButton("", id="go-stocktake")
                 yield BigButton("", id="go-devices")
                 yield BigButton("", id="sign-out", variant="warning")
 
@@ -40,6 +41,7 @@ class HomeScreen(KioskScreen):
         receive = self.query_one("#go-receive", BigButton)
         receive.label = t("home.receive")
         receive.display = op is not None and op["role"] in RECEIVE_ROLES
+        self.query_one("#go-stocktake", BigButton).label = t("home.stocktake")
         self.query_one("#go-devices", BigButton).label = t("home.devices")
         self.query_one("#sign-out", BigButton).label = t("home.signout")
 
@@ -52,6 +54,8 @@ class HomeScreen(KioskScreen):
             self.papp.open_pack()
         elif bid == "go-receive":
             self.papp.open_receive()
+        elif bid == "go-stocktake":
+            self.papp.open_stocktake()
         elif bid == "go-devices":
             self.papp.open_devices()
         elif bid == "sign-out":
