@@ -106,7 +106,9 @@ class StocktakeWriter:
               operator_id: str) -> str:
         """Open a stocktake and record its snapshot position (the last ledger ``seq``).
         Refused: another stocktake open at this station, an unknown warehouse, a zone with
-        no location, an unknown SKU. Returns the new stocktake id."""
+        no location, an unknown SKU. Returns the new stocktake id,
+        ``PD-{station}-{yyyymmdd}-{n}`` (the n-th started here that day): unique across
+        stations, which is what the cloud's report and the moves' ``source_id`` need."""
         value = scope_value.strip() if scope is not Scope.FULL else ""
         with self.w.transaction() as db:
             if open_stocktake(db) is not None:
@@ -121,7 +123,11 @@ class StocktakeWriter:
             if scope is Scope.SKU and not db.execute("SELECT 1 FROM skus WHERE sku = ?",
                                                      [value]).fetchone():
                 raise StocktakeRefused(f"未知商品 / unknown SKU: {value}")
-            stocktake_id = "PD-" + self.w.now()[:10].replace("-", "") + "-" + _short(self.w)
+            day = self.w.now()[:10].replace("-", "")
+            prefix = f"PD-{self.w.station_id}-{day}-"
+            started = int(db.execute("SELECT COUNT(*) FROM stocktakes WHERE stocktake_id LIKE ? "
+                                     "|| '%'", [prefix]).fetchone()[0])
+            stocktake_id = f"{prefix}{started + 1}"
             snapshot = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM stock_moves").fetchone()[0])
             db.execute(
                 """INSERT INTO stocktakes (stocktake_id, warehouse_id, scope, scope_value,
@@ -235,10 +241,3 @@ class StocktakeWriter:
                                        f"{stocktake_id} is not open")
             self.w.audit(operator_id, "stocktake.cancel", stocktake_id, {})
 
-
-SHORT_ID_CHARS = 6
-"""Characters of a fresh id appended to a stocktake's date to name it (``PD-20261123-1a2b3c``)."""
-
-
-def _short(writer: Writer) -> str:
-    return writer._new_id().replace("-", "")[:SHORT_ID_CHARS]

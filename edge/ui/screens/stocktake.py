@@ -168,10 +168,10 @@ class StocktakeScreen(KioskScreen):
                      "stocktake.state.todo" if rnd == 0 else
                      "stocktake.state.recounted" if rnd == 2 else "stocktake.state.counted")
             here = " ◀" if code == self.location else ""
-            rows.append((code + here, t(state), str(rnd or "-"),
+            rows.append((code + here, str(rnd or "-"), t(state),
                          str(units[code]) if code in units else "-", rnd > 0 and not recount))
         self.query_one("#locations", OrderLines).show(
-            [t("stocktake.col.location"), t("stocktake.col.state"), t("stocktake.col.round"),
+            [t("stocktake.col.location"), t("stocktake.col.round"), t("stocktake.col.state"),
              t("stocktake.col.counted")], rows)
         self.query_one("#count-location", Label).update(
             t("stocktake.at", location=self.location) if self.location

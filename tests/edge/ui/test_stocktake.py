@@ -130,7 +130,7 @@ async def test_zone_count_with_recount_and_picks_while_open(rig: Rig) -> None:
         await keypad(pilot, "clear", "1", "0", "0")
         await finish(pilot)
         rows = app.screen.query_one("#locations", OrderLines).texts()
-        assert rows == [("A-01-01", "已复盘", "2", "95"), ("A-01-02", "已盘", "1", "100")]
+        assert rows == [("A-01-01", "2", "已复盘", "95"), ("A-01-02", "1", "已盘", "100")]
         await sign_out(pilot)
 
         await open_stocktake(pilot, "B-L01")  # the lead approves
