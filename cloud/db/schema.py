@@ -376,7 +376,7 @@ station_label_prints = sa.Table(
 )
 """Shipping labels printed at stations (first prints and reprints), once per message."""
 
-# ---------------------------------------------------------------------------- handovers (0034)
+# ---------------------------------------------------------------------------- handovers (0035)
 station_handovers = sa.Table(
     "station_handovers",
     metadata,
@@ -405,6 +405,41 @@ station_handover_parcels = sa.Table(
     sa.Index("ix_station_handover_parcels_order", "order_id"),
 )
 """The parcels of each handover batch (``msg_id`` of ``station_handovers``)."""
+# ---------------------------------------------------------------------------- stocktakes (0036)
+station_stocktakes = sa.Table(
+    "station_stocktakes",
+    metadata,
+    sa.Column("msg_id", sa.String(64), primary_key=True),
+    sa.Column("station_id", sa.String(64), nullable=False),
+    sa.Column("stocktake_id", sa.String(64), nullable=False),
+    sa.Column("warehouse_id", sa.String(64), nullable=False),
+    sa.Column("scope", sa.String(8), nullable=False),
+    sa.Column("scope_value", sa.String(64), nullable=False),
+    sa.Column("snapshot_seq", sa.BigInteger(), nullable=False),
+    sa.Column("started_by", sa.String(64), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("approved_by", sa.String(64), nullable=False),
+    sa.Column("approved_at", UtcDateTime(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_station_stocktakes_approved", "approved_at"),
+)
+"""Stocktakes approved at stations (one row per ``stocktake`` message): the variance
+report's list. The adjustments are ordinary COUNT_ADJUST moves in ``stock_moves``."""
+
+station_stocktake_lines = sa.Table(
+    "station_stocktake_lines",
+    metadata,
+    sa.Column("msg_id", sa.String(64), primary_key=True),
+    sa.Column("location", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("round", sa.Integer(), primary_key=True),
+    sa.Column("counted", sa.Integer(), nullable=False),
+    sa.Column("expected", sa.Integer(), nullable=False),
+    sa.Column("final", sa.Boolean(), nullable=False),
+    sa.Column("move_id", sa.String(64), nullable=True),
+)
+"""Each count line of an approved stocktake: counted, the book figure at count time, the
+round (2 = recount), whether it stands (``final``) and the adjustment move it made."""
 
 # ---------------------------------------------------------------------------- health, resync (0003)
 station_health = sa.Table(

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
-from cloud import ledger_store, purchasing, transfers
+from cloud import ledger_store, purchasing, stocktakes, transfers
 from cloud.db import in_chunks, write_transaction
 from cloud.db.schema import (
     dead_letters,
@@ -70,6 +70,7 @@ from edge.sync.schema import (
     Rejected,
     ResyncWire,
     ShipmentWire,
+    StocktakeWire,
     decode,
     down_topic,
     encode,
@@ -452,6 +453,8 @@ class Ingest:
             self.counters.health_reports += 1
         elif isinstance(payload, HandoverWire):
             record_handover(conn, station, env, payload, now)
+        elif isinstance(payload, StocktakeWire):
+            stocktakes.record(conn, station, env, payload, now)
         else:  # decode() only returns known kinds: an alert, a shipment, a sign-in, a print
             record_report(conn, station, env, payload, now)
 

@@ -14,6 +14,7 @@ from cloud.web.i18n_handovers import HANDOVER_MESSAGES
 from cloud.web.i18n_promotions import PROMOTION_MESSAGES
 from cloud.web.i18n_reports import REPORT_MESSAGES
 from cloud.web.i18n_shops import LISTING_MESSAGES, SHOP_MESSAGES
+from cloud.web.i18n_stocktakes import STOCKTAKE_MESSAGES
 from cloud.web.i18n_transfers import TRANSFER_MESSAGES
 
 LANGS: tuple[str, ...] = ("zh", "en")
@@ -686,6 +687,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 """key → (Chinese, English)."""
 MESSAGES.update(PROMOTION_MESSAGES)
 MESSAGES.update(TRANSFER_MESSAGES)
+MESSAGES.update(STOCKTAKE_MESSAGES)
 MESSAGES.update(COURIER_ACCOUNT_MESSAGES)
 MESSAGES.update(SHOP_MESSAGES)
 MESSAGES.update(LISTING_MESSAGES)

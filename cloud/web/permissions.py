@@ -33,6 +33,7 @@ class Permission(enum.StrEnum):
 
     DASHBOARD_VIEW = "dashboard.view"
     STOCK_VIEW = "stock.view"
+    STOCKTAKES_VIEW = "stocktakes.view"
     STOCK_ADJUST = "stock.adjust"
     ALERTS_CLOSE = "alerts.close"
     STATIONS_VIEW = "stations.view"
@@ -70,6 +71,7 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.STOCK_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.STOCK_ADJUST: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
+    Permission.STOCKTAKES_VIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.ALERTS_CLOSE: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.STATIONS_VIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.HANDOVERS_VIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),

@@ -412,6 +412,53 @@ def m016_handovers(db: Database) -> None:
     )
 
 
+@migrations()
+def m017_stocktakes(db: Database) -> None:
+    """Stocktakes (盘点) started at this station (``edge.domain.stocktake``): the scope, the
+    snapshot position (the last ledger ``seq`` at start) and the approval; each location's
+    count rounds (1, and 2 for a recount: both kept) with the ledger position the count was
+    taken at; and each round's lines: counted and the book figure at that position."""
+    db.executescript(
+        """
+        CREATE TABLE stocktakes (
+            stocktake_id TEXT PRIMARY KEY,
+            warehouse_id TEXT NOT NULL,
+            scope TEXT NOT NULL CHECK (scope IN ('full', 'zone', 'sku')),
+            scope_value TEXT NOT NULL DEFAULT '',
+            snapshot_seq INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'approved', 'cancelled')),
+            started_by TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            approved_by TEXT,
+            approved_at TEXT
+        );
+        CREATE INDEX stocktakes_by_status ON stocktakes(status, started_at);
+        CREATE TABLE stocktake_rounds (
+            stocktake_id TEXT NOT NULL REFERENCES stocktakes(stocktake_id),
+            location TEXT NOT NULL,
+            round INTEGER NOT NULL CHECK (round IN (1, 2)),
+            ledger_seq INTEGER NOT NULL,
+            counted_by TEXT NOT NULL,
+            counted_at TEXT NOT NULL,
+            needs_recount INTEGER NOT NULL DEFAULT 0 CHECK (needs_recount IN (0, 1)),
+            PRIMARY KEY (stocktake_id, location, round)
+        );
+        CREATE TABLE stocktake_lines (
+            stocktake_id TEXT NOT NULL,
+            location TEXT NOT NULL,
+            round INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            counted INTEGER NOT NULL CHECK (counted >= 0),
+            expected INTEGER NOT NULL,
+            PRIMARY KEY (stocktake_id, location, round, sku),
+            FOREIGN KEY (stocktake_id, location, round)
+                REFERENCES stocktake_rounds(stocktake_id, location, round)
+        );
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -106,7 +106,8 @@ TOPIC_ROOT = "packline/v1"
 """Versioned root of every Packline topic."""
 
 UP_KINDS: frozenset[str] = frozenset(
-    {"move", "alert", "shipment", "sign_in", "ack", "resync", "health", "print", "handover"})
+    {"move", "alert", "shipment", "sign_in", "ack", "resync", "health", "print", "handover",
+     "stocktake"})
 """Kinds a station sends on ``…/up/{kind}``."""
 DOWN_KINDS: frozenset[str] = frozenset(
     {"ack", "catalog", "operators", "task", "intercept", "release", "po", "transfer", "moves",
@@ -532,6 +533,54 @@ class HandoverWire(_Wire):
     not_handed_over: list[str] = Field(default_factory=list, max_length=MAX_HANDOVER_PARCELS)
     """Waybills of this courier shipped at the station but not in the batch when it
     closed (已发货未交接)."""
+STOCKTAKE_MAX_LINES = 5000
+"""Most count lines one ``stocktake`` message carries (a warehouse-wide count of a small
+seller's warehouse; a bigger one is counted by zone)."""
+
+
+class StocktakeLineWire(_Wire):
+    """One SKU at one location in one count round of a stocktake."""
+
+    location: str = Field(min_length=1, max_length=64)
+    """Where it was counted."""
+    sku: str = Field(min_length=1, max_length=64)
+    """What was counted."""
+    round: int = Field(ge=1, le=2)
+    """1 for the first count, 2 for the recount that replaced it."""
+    counted: int = Field(ge=0, le=MAX_MOVE_QTY)
+    """Units counted."""
+    expected: int = Field(ge=-MAX_MOVE_QTY, le=MAX_MOVE_QTY)
+    """The book figure at the count's ledger position (never shown to the counter)."""
+    final: bool
+    """True for the round that stands (the recount if there was one)."""
+    move_id: str | None = Field(default=None, max_length=64)
+    """The COUNT_ADJUST move this line made (final lines with a variance), else None."""
+
+
+class StocktakeWire(_Wire):
+    """An approved stocktake (kind ``stocktake``): the summary the cloud's variance report
+    shows. The adjustments themselves travel as ordinary ``move`` messages."""
+
+    stocktake_id: str = Field(min_length=1, max_length=64)
+    """The stocktake; the ``source_id`` of its COUNT_ADJUST moves."""
+    warehouse_id: str = Field(min_length=1, max_length=64)
+    """The warehouse counted."""
+    scope: str = Field(pattern=r"^(full|zone|sku)$")
+    """Full, one zone, or one SKU."""
+    scope_value: str = Field(default="", max_length=64)
+    """The zone prefix or the SKU ('' for a full count)."""
+    snapshot_seq: int = Field(ge=0)
+    """The station ledger's last move ``seq`` when the stocktake started."""
+    started_by: str = Field(min_length=1, max_length=64)
+    """The lead who started it."""
+    started_at: datetime
+    """When (UTC, the station's clock)."""
+    approved_by: str = Field(min_length=1, max_length=64)
+    """The lead who approved it: the operator of its adjustment moves."""
+    approved_at: datetime
+    """When (UTC, the station's clock)."""
+    lines: list[StocktakeLineWire] = Field(max_length=STOCKTAKE_MAX_LINES)
+    """Every count line of every round."""
 
 
 PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
@@ -544,6 +593,7 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("up", "health"): HealthWire,
     ("up", "print"): LabelPrintWire,
     ("up", "handover"): HandoverWire,
+    ("up", "stocktake"): StocktakeWire,
     ("down", "ack"): AckWire,
     ("down", "catalog"): CatalogWire,
     ("down", "operators"): OperatorsWire,

@@ -38,6 +38,7 @@ from edge.ui.screens.home import HomeScreen
 from edge.ui.screens.pack import PackScreen
 from edge.ui.screens.receive import RECEIVE_ROLES, ReceiveScreen
 from edge.ui.screens.signin import SignInScreen
+from edge.ui.screens.stocktake import StocktakeScreen
 from edge.ui.services import Devices, KioskSettings, Services
 
 KIOSK_ROLES = frozenset({"packer", "warehouse_lead", "manager", "admin"})
@@ -317,6 +318,11 @@ class PacklineApp(App[None]):
                            role=self.i18n.role(op["role"]) if op else "-")
             return
         self.push_screen(HandoverScreen())
+
+    def open_stocktake(self) -> None:
+        """盘点: anyone signed in counts; starting and approving check the role inside."""
+        if self.operator is not None:
+            self.push_screen(StocktakeScreen())
 
     def open_devices(self) -> None:
         self.push_screen(DevicesScreen())

@@ -134,3 +134,23 @@ class HandoverClosed(Message):
     batch: ClosedBatch | None
     error: str | None = None
     print_error: str | None = None
+
+
+@dataclass
+class StocktakeWritten(Message):
+    """A stocktake write finished: ``start``, ``count`` (one location) or ``approve``
+    (``error`` is None), or it was refused and nothing was written (``error`` says why)."""
+
+    action: str
+    """``start``, ``count`` or ``approve``."""
+    error: str | None = None
+    stocktake_id: str = ""
+    """The stocktake written to."""
+    location: str = ""
+    """The location counted (``count``)."""
+    round: int = 0
+    """The round recorded: 1, or 2 for a recount (``count``)."""
+    recount: bool = False
+    """The count differs too much: the location must be counted again (``count``)."""
+    moves: int = 0
+    """Count-adjustment moves written (``approve``)."""

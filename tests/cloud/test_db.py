@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0035_handovers"
+HEAD = "0036_stocktakes"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -60,10 +60,15 @@ EXPECTED_TABLES = {
     "order_tag_links": {"order_id", "tag_id", "actor", "at"},  # 0030
     "station_label_prints": {"msg_id", "station_id", "order_id", "n", "operator_id",  # 0032
                              "reason", "printed_at", "received_at"},
-    "station_handovers": {"msg_id", "station_id", "batch_id", "carrier", "operator_id",  # 0034
+    "station_handovers": {"msg_id", "station_id", "batch_id", "carrier", "operator_id",  # 0035_handovers
                           "opened_at", "closed_at", "parcels", "not_handed_over", "received_at"},
-    "station_handover_parcels": {"msg_id", "waybill_no", "order_id", "operator_id",  # 0034
+    "station_handover_parcels": {"msg_id", "waybill_no", "order_id", "operator_id",  # 0035_handovers
                                  "scanned_at"},
+    "station_stocktakes": {"msg_id", "station_id", "stocktake_id", "warehouse_id",  # 0036_stocktakes
+                           "scope", "scope_value", "snapshot_seq", "started_by", "started_at",
+                           "approved_by", "approved_at", "received_at"},
+    "station_stocktake_lines": {"msg_id", "location", "sku", "round", "counted",  # 0036_stocktakes
+                                "expected", "final", "move_id"},
     "supplier_payments": {"id", "supplier_id", "amount_fen", "paid_on", "method", "reference",
                           "note", "reverses", "recorded_by", "recorded_at"},  # 0022
     # 0020_promotions

@@ -15,7 +15,7 @@ from edge.ui.widgets.status_bar import StatusBar
 
 
 class HomeScreen(KioskScreen):
-    """Pack, receive (leads), hand over to couriers, devices, sign out."""
+    """Pack, receive (leads), hand over to couriers, stocktake, devices, sign out."""
 
     CSS_PATH = "home.tcss"
 
@@ -29,6 +29,7 @@ class HomeScreen(KioskScreen):
                 yield BigButton("", id="go-pack", variant="primary")
                 yield BigButton("", id="go-receive")
                 yield BigButton("", id="go-handover")
+                yield BigButton("", id="go-stocktake")
                 yield BigButton("", id="go-devices")
                 yield BigButton("", id="sign-out", variant="warning")
 
@@ -45,6 +46,7 @@ class HomeScreen(KioskScreen):
         handover = self.query_one("#go-handover", BigButton)
         handover.label = t("home.handover")
         handover.display = op is not None and op["role"] in HANDOVER_ROLES
+        self.query_one("#go-stocktake", BigButton).label = t("home.stocktake")
         self.query_one("#go-devices", BigButton).label = t("home.devices")
         self.query_one("#sign-out", BigButton).label = t("home.signout")
 
@@ -59,6 +61,8 @@ class HomeScreen(KioskScreen):
             self.papp.open_receive()
         elif bid == "go-handover":
             self.papp.open_handover()
+        elif bid == "go-stocktake":
+            self.papp.open_stocktake()
         elif bid == "go-devices":
             self.papp.open_devices()
         elif bid == "sign-out":

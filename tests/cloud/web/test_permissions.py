@@ -33,6 +33,7 @@ INTENDED: dict[Permission, set[Role]] = {
     P.ACCOUNT_SELF: set(Role),
     P.STOCK_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
     P.STOCK_ADJUST: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
+    P.STOCKTAKES_VIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.ALERTS_CLOSE: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.STATIONS_VIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.HANDOVERS_VIEW: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
@@ -103,7 +104,8 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
            "mapping_id:int": "1", "msg_id": "no-such-alert",
            "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
            "po_id": "PO-NONE", "supplier_id": "NO-SUCH", "promotion_id:int": "1",
-           "shop_id": "shop-pdd", "transfer_id": "TR-NONE"}
+           "shop_id": "shop-pdd", "transfer_id": "TR-NONE",
+           "stocktake_id": "PD-NONE"}
     guarded = [(m, p, a) for m, p, a in endpoints(app) if isinstance(a, Permission)]
     assert {a for _m, _p, a in guarded} == set(Permission)  # every permission guards a route
     checked = 0
@@ -151,7 +153,8 @@ async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.As
            "mapping_id:int": "1", "msg_id": "no-such-alert",
            "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
            "po_id": "PO-NONE", "supplier_id": "NO-SUCH", "promotion_id:int": "1",
-           "shop_id": "shop-pdd", "transfer_id": "TR-NONE"}
+           "shop_id": "shop-pdd", "transfer_id": "TR-NONE",
+           "stocktake_id": "PD-NONE"}
     csrf = await token(client)
     for method, path, access in endpoints(app):
         if not isinstance(access, Permission):
