@@ -29,6 +29,7 @@ from cloud.web.routes import (
     stock,
     stocktakes,
     transfers,
+    unshipped,
     users,
 )
 
@@ -36,7 +37,7 @@ from cloud.web.routes import (
 def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *handovers.routes,
-            *stocktakes.routes,
+            *stocktakes.routes, *unshipped.routes,
             *order_merge.routes, *order_notes.routes, *order_tags.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *listings.routes, *shops.routes, *purchasing.routes,
             *transfers.routes, *payables.routes, *courier.routes, *courier_accounts.routes,
