@@ -836,7 +836,11 @@ class FakeTop(FakeBase):
                 if not self.settings.refresh_allowed:
                     return self._reply({"error": "invalid_grant",
                                         "error_description": "该应用不支持刷新授权"}, 400)
+                problem = self.tokens.refresh_problem(form.get("refresh_token", ""))
                 token = self.tokens.refresh(form.get("refresh_token", ""))
+                if problem == "revoked":  # the wording is the fake's [unverified]
+                    return self._reply({"error": "invalid_grant",
+                                        "error_description": "用户已取消对应用的授权"}, 400)
             elif grant == "authorization_code":
                 token = self.tokens.issue_for_code(form.get("code", ""), self.settings.shop_id)
             else:

@@ -51,6 +51,7 @@ from cloud.marketplaces.base import (
     yuan_to_fen,
 )
 from cloud.marketplaces.errors import (
+    AuthorizationRefused,
     BusinessError,
     MalformedResponse,
     MarketplaceError,
@@ -652,6 +653,12 @@ async def oauth_token(
     except httpx.HTTPError as err:
         raise transport_error(err, platform=PLATFORM, api="oauth/token") from err
     data = as_dict(loads(response.content), field_name="token")
+    if data.get("error") == "invalid_grant":
+        # the code or refresh token is used, expired, or the seller cancelled the app:
+        # only a new consent helps (the worker marks the shop so)
+        raise AuthorizationRefused("invalid_grant", str(data.get("error_description") or
+                                                        "invalid_grant"),
+                                   platform=PLATFORM, api="oauth/token")
     if "access_token" not in data:
         raise TokenExpired(f"获取 token 失败: {data.get('error_description', data)}",
                            platform=PLATFORM, api="oauth/token")

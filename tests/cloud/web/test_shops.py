@@ -12,6 +12,7 @@ import urllib.parse
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -179,13 +180,17 @@ async def test_a_lead_cannot_see_or_start_an_authorisation(
     assert (await client.get("/shops/callback?code=x&state=y")).status_code == 403
 
 
+@pytest.mark.parametrize(("platform", "reason"), [
+    ("pdd", "20032: 商家已取消授权, 需重新授权"),
+    ("taobao", "invalid_grant: 用户已取消对应用的授权"),
+])
 async def test_the_worker_finds_a_revoked_authorisation_and_the_page_shows_it(
         client: httpx.AsyncClient, cloud_engine: Engine, sealer: Sealer,
-        clock: FakeClock) -> None:
+        clock: FakeClock, platform: str, reason: str) -> None:
     from cloud.orders.worker import Worker, WorkerSettings
     from tests.cloud.orders.support import connect_shop
 
-    running = run_fake_platform("pdd", 0, 178, history_hours=0, orders_per_hour=0.0001)
+    running = run_fake_platform(platform, 0, 178, history_hours=0, orders_per_hour=0.0001)
     try:
         fake = running.fake
         clock.now = fake.clock.now()
@@ -204,8 +209,8 @@ async def test_the_worker_finds_a_revoked_authorisation_and_the_page_shows_it(
                 shop_config.c.shop_id == shop_id)).scalar() == "revoked"
             assert conn.execute(sa.select(audit_log.c.actor, audit_log.c.detail).where(
                 audit_log.c.action == "shop.revoked")).all() == [
-                ("worker", {"reason": "20032: 商家已取消授权, 需重新授权"})]
+                ("worker", {"reason": reason})]
         row = row_of((await client.get("/shops")).text, shop_id)
-        assert 'data-auth="revoked"' in row and "商家已取消授权" in row and "重新授权" in row
+        assert 'data-auth="revoked"' in row and reason.split(": ")[1] in row and "重新授权" in row
     finally:
         running.stop()
