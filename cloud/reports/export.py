@@ -220,3 +220,26 @@ def daily_sheets(d: DailySummary) -> list[Sheet]:
                            ("在库", "int"), ("安全库存", "int")))
     low.rows = [[x.warehouse_id, x.sku, x.name, x.on_hand, x.safety] for x in d.low_stock]
     return [figures, money, late, issues, low]
+
+
+def stock_sheet(rows: Sequence[Any], days: int, lang_zh: bool = True) -> Sheet:
+    """The stock report (``cloud.reports.stock_value``) as one sheet, with its value total."""
+    zh = lang_zh
+    sheet = Sheet("库存报表" if zh else "Stock", [
+        ("仓库" if zh else "Warehouse", "text"), ("SKU", "text"),
+        ("名称" if zh else "Name", "text"), ("在库" if zh else "On hand", "int"),
+        ("占用" if zh else "Reserved", "int"), ("在途" if zh else "In transit", "int"),
+        ("安全库存" if zh else "Safety", "int"), ("成本单价" if zh else "Unit cost", "yuan"),
+        ("库存金额" if zh else "Value", "yuan"),
+        (f"近{days}天发货" if zh else f"Shipped {days} d", "int"),
+        ("可售天数" if zh else "Days of cover", "text"),
+        ("周转次数" if zh else "Turnover", "text")])
+    for r in rows:
+        sheet.rows.append([r.warehouse_id, r.sku, r.name, r.on_hand, r.reserved, r.in_transit,
+                           r.safety, r.cost_fen, r.value_fen, r.shipped,
+                           "" if r.days_of_cover is None else f"{r.days_of_cover:.1f}",
+                           "" if r.turnover is None else f"{r.turnover:.2f}"])
+    sheet.totals = ["合计" if zh else "Total", "", "", sum(r.on_hand for r in rows),
+                    sum(r.reserved for r in rows), sum(r.in_transit for r in rows), None, None,
+                    sum(r.value_fen for r in rows), sum(r.shipped for r in rows), "", ""]
+    return sheet

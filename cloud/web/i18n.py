@@ -435,6 +435,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "order no. / waybill no. / phone last 4 / buyer nick"),
     "order.buyer_nick": ("买家昵称", "Buyer nick"),
     "nav.unshipped": ("已打印未发货", "Printed, not shipped"),
+    "nav.stock_report": ("库存报表", "Stock report"),
     "unshipped.title": ("已打印未发货", "Labels printed, not shipped"),
     "unshipped.help": ("工作站已打印面单但还没有发货的订单, 最早打印的在前; 超过 {hours} 小时的标红。",
                        "Orders whose label a station printed that have not shipped, oldest "

@@ -21,6 +21,22 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
     "rep.category": ("类目", "Category"),
     "rep.slow_days": ("滞销天数", "Slow after (days)"),
     "rep.show": ("查看", "Show"),
+    "rep.stock_title": ("库存报表", "Stock report"),
+    "rep.stock_days": ("销售天数", "Sales window (days)"),
+    "rep.stock_value": ("库存金额", "Stock value"),
+    "rep.stock_help": ("库存金额 = 在库 × 移动平均成本; 发货为近 {days} 天各仓实际发出 (已冲销的不计); "
+                       "可售天数 = 在库 ÷ 日均发货; 周转次数 = 发货 ÷ 在库。在库、占用、在途为当前数。",
+                       "Value = on hand × moving-average cost; shipped = what each warehouse "
+                       "really sent out in the last {days} days (reversed shipments excluded); "
+                       "days of cover = on hand ÷ shipped per day; turnover = shipped ÷ on "
+                       "hand. On hand, reserved and in transit are as of now."),
+    "rep.reserved": ("占用", "Reserved"),
+    "rep.in_transit": ("在途", "In transit"),
+    "rep.unit_cost": ("成本单价", "Unit cost"),
+    "rep.shipped_n": ("近{days}天发货", "Shipped, {days} d"),
+    "rep.cover_days": ("可售天数", "Days of cover"),
+    "rep.turnover": ("周转次数", "Turnover"),
+    "rep.below_safety": ("低于安全库存", "below safety"),
     "rep.gmv": ("GMV (元)", "GMV (yuan)"),
     "rep.orders": ("订单数", "Orders"),
     "rep.units": ("件数", "Units"),

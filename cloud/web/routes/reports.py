@@ -15,10 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from cloud.db.schema import shops, skus
+from cloud.db.schema import shops, skus, warehouses
 from cloud.errors import InputError, Problem
 from cloud.payables import local_day, parse_day
-from cloud.reports import daily, export, sales
+from cloud.reports import daily, export, sales, stock_value
+from cloud.web import session
 from cloud.web.context import read, web
 from cloud.web.forms import text
 from cloud.web.permissions import Permission, requires
@@ -187,7 +188,67 @@ async def daily_csv(request: Request) -> Response:
         "Content-Disposition": f'attachment; filename="daily-{day.isoformat()}.csv"'})
 
 
+def _stock_args(request: Request, problems: list[Problem]) -> tuple[int, str | None]:
+    q = request.query_params
+    raw = text(q, "days", 4) or str(stock_value.DEFAULT_DAYS)
+    days = int(raw) if raw.isdigit() else 0
+    if not 1 <= days <= stock_value.MAX_DAYS:
+        problems.append(Problem("days", f"天数须为 1–{stock_value.MAX_DAYS}",
+                                f"days must be 1–{stock_value.MAX_DAYS}"))
+        days = stock_value.DEFAULT_DAYS
+    return days, text(q, "warehouse", 64) or None
+
+
+@requires(Permission.REPORTS_VIEW)
+async def stock_page(request: Request) -> Response:
+    """库存报表: value on hand, shipped in the window, days of cover, turnover."""
+    problems: list[Problem] = []
+    days, warehouse = _stock_args(request, problems)
+    rows = await read(request, stock_value.report, now=web(request).now(), days=days,
+                      warehouse_id=warehouse)
+    whs = await read(request, lambda conn: [w for (w,) in conn.execute(
+        sa.select(warehouses.c.id).order_by(warehouses.c.id))])
+    return render(request, "report_stock.html", {
+        "rows": rows, "days": days, "warehouse": warehouse or "", "warehouses": whs,
+        "total_fen": sum(r.value_fen for r in rows), "errors": problems},
+        status_code=400 if problems else 200)
+
+
+async def _stock_sheet(request: Request) -> tuple[export.Sheet, int] | None:
+    problems: list[Problem] = []
+    days, warehouse = _stock_args(request, problems)
+    if problems:
+        return None
+    rows = await read(request, stock_value.report, now=web(request).now(), days=days,
+                      warehouse_id=warehouse)
+    return export.stock_sheet(rows, days, session.lang(request) == "zh"), days
+
+
+@requires(Permission.REPORTS_VIEW)
+async def stock_xlsx(request: Request) -> Response:
+    """The stock report as XLSX."""
+    got = await _stock_sheet(request)
+    if got is None:
+        return await stock_page(request)
+    body = await run_in_threadpool(export.xlsx, [got[0]])
+    return Response(body, media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="stock-{got[1]}d.xlsx"'})
+
+
+@requires(Permission.REPORTS_VIEW)
+async def stock_csv(request: Request) -> Response:
+    """The stock report as CSV, streamed."""
+    got = await _stock_sheet(request)
+    if got is None:
+        return await stock_page(request)
+    return StreamingResponse(_stream(list(export.csv_lines(got[0]))), media_type=CSV, headers={
+        "Content-Disposition": f'attachment; filename="stock-{got[1]}d.csv"'})
+
+
 routes: list[BaseRoute] = [
+    Route("/reports/stock", stock_page, methods=["GET"]),
+    Route("/reports/stock.xlsx", stock_xlsx, methods=["GET"]),
+    Route("/reports/stock.csv", stock_csv, methods=["GET"]),
     Route("/reports/sales", sales_page, methods=["GET"]),
     Route("/reports/sales.xlsx", sales_xlsx, methods=["GET"]),
     Route("/reports/sales.csv", sales_csv, methods=["GET"]),

@@ -1,0 +1,125 @@
+"""库存报表 (stock report): per warehouse and SKU, what is on hand and what it is worth,
+how fast it leaves and how long it lasts.
+
+* on hand, reserved, in transit to the warehouse and safety stock: as ``cloud.stock.levels``
+  has them now (the ledger's balances);
+* value: on hand × the SKU's moving-average cost (``skus.cost_fen``, set by purchase
+  receipts); a SKU without a cost is valued at nothing and flagged;
+* shipped in the last ``days`` days: the SHIP moves of that warehouse in the window, less
+  the ones reversed (a REVERSAL of a SHIP move puts the units back), so it counts what the
+  stations really sent out;
+* days of cover: on hand ÷ (shipped ÷ days), one decimal; none when nothing shipped;
+* turnover over the window: shipped ÷ on hand (how many times the stock on hand left).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from cloud.db.schema import skus, stock_moves
+from cloud.stock import levels
+from edge.domain.models import MoveReason
+
+DEFAULT_DAYS: Final = 30
+"""The sales window of the report unless asked otherwise."""
+MAX_DAYS: Final = 365
+"""The longest window the page takes."""
+ROW_LIMIT: Final = 5000
+"""Warehouse × SKU rows read at most."""
+
+
+@dataclass(frozen=True, slots=True)
+class StockValueRow:
+    """One SKU in one warehouse."""
+
+    warehouse_id: str
+    sku: str
+    name: str
+    on_hand: int
+    reserved: int
+    in_transit: int
+    safety: int | None
+    cost_fen: int | None
+    """Moving-average unit cost (None: never received with a cost)."""
+    shipped: int
+    """Units shipped from the warehouse in the window (net of reversed shipments)."""
+    days: int
+    """The window in days."""
+
+    @property
+    def value_fen(self) -> int:
+        """On hand at cost (a negative on hand is worth nothing)."""
+        return max(self.on_hand, 0) * (self.cost_fen or 0)
+
+    @property
+    def days_of_cover(self) -> float | None:
+        """How many days the stock on hand lasts at the window's pace (None: none sold)."""
+        if self.shipped <= 0:
+            return None
+        return round(max(self.on_hand, 0) * self.days / self.shipped, 1)
+
+    @property
+    def turnover(self) -> float | None:
+        """Units shipped in the window per unit on hand (None: nothing on hand)."""
+        if self.on_hand <= 0:
+            return None
+        return round(self.shipped / self.on_hand, 2)
+
+    @property
+    def below_safety(self) -> bool:
+        """Available (on hand − reserved) is below the safety stock."""
+        return self.safety is not None and self.on_hand - self.reserved < self.safety
+
+
+def _shipped(conn: Connection, since: datetime, until: datetime,
+             warehouse_id: str | None) -> dict[tuple[str, str], int]:
+    """Units shipped per (warehouse, SKU) in [since, until), less reversed shipments."""
+    m = stock_moves.c
+    out: dict[tuple[str, str], int] = {}
+    ships = (sa.select(m.warehouse_id, m.sku, sa.func.sum(-m.qty_delta).label("units"))
+             .where(m.reason == int(MoveReason.SHIP), m.occurred_at >= since,
+                    m.occurred_at < until)
+             .group_by(m.warehouse_id, m.sku))
+    original = stock_moves.alias("original")
+    undone = (sa.select(m.warehouse_id, m.sku, sa.func.sum(m.qty_delta).label("units"))
+              .join(original, original.c.move_id == m.reverses_move_id)
+              .where(m.reason == int(MoveReason.REVERSAL),
+                     original.c.reason == int(MoveReason.SHIP),
+                     original.c.occurred_at >= since, original.c.occurred_at < until)
+              .group_by(m.warehouse_id, m.sku))
+    if warehouse_id is not None:
+        ships = ships.where(m.warehouse_id == warehouse_id)
+        undone = undone.where(m.warehouse_id == warehouse_id)
+    for wh, sku, units in conn.execute(ships):
+        out[(wh, sku)] = out.get((wh, sku), 0) + int(units or 0)
+    for wh, sku, units in conn.execute(undone):
+        out[(wh, sku)] = out.get((wh, sku), 0) - int(units or 0)
+    return out
+
+
+def report(conn: Connection, *, now: datetime, days: int = DEFAULT_DAYS,
+           warehouse_id: str | None = None) -> list[StockValueRow]:
+    """The stock report at ``now`` with a sales window of ``days`` days ending then:
+    every warehouse × SKU with stock, a reservation, units in transit or a shipment in the
+    window, by warehouse and SKU."""
+    shipped = _shipped(conn, now - timedelta(days=days), now, warehouse_id)
+    lv = {(x.warehouse_id, x.sku): x for x in levels(conn, warehouse_id=warehouse_id,
+                                                       limit=ROW_LIMIT)}
+    keys = sorted(set(lv) | {k for k, units in shipped.items() if units})
+    names = {r.sku: (r.name_zh, r.cost_fen) for r in conn.execute(
+        sa.select(skus.c.sku, skus.c.name_zh, skus.c.cost_fen))}
+    rows = []
+    for wh, sku in keys:
+        level = lv.get((wh, sku))
+        name, cost = names.get(sku, (sku, None))
+        rows.append(StockValueRow(
+            wh, sku, name or sku, level.on_hand if level else 0,
+            level.reserved if level else 0, level.in_transit if level else 0,
+            level.safety if level else None, None if cost is None else int(cost),
+            shipped.get((wh, sku), 0), days))
+    return rows
