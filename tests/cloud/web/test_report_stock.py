@@ -65,7 +65,7 @@ async def test_the_stock_report_values_and_paces_each_sku(
     assert rows["RPT-2"][3:] == ["4", "0", "0", "—", "—", "0.00", "0", "—", "0.00"]
     # a 60-day window takes the shipment of 40 days before too: 15 shipped
     longer = await client.get("/reports/stock", params={"warehouse": "WH1", "days": "60"})
-    rpt = [r for r in cells(longer.text, "stock-report") if r[1] == "RPT-1"][0]
+    rpt = next(r for r in cells(longer.text, "stock-report") if r[1] == "RPT-1")
     assert rpt[9:] == ["15", "340.0", "0.18"]  # 85 × 60 / 15; 15 / 85
     bad = await client.get("/reports/stock", params={"days": "0"})
     assert bad.status_code == 400 and "天数须为 1–365" in bad.text
