@@ -337,7 +337,9 @@ async def test_a_relabel_waits_for_the_first_shipment_to_be_written(
     order_id = f"pdd-{oid}"
     start = datetime.fromtimestamp(fake.clock.now(), UTC)
     ship_at_station(cloud_engine, order_id, "ZT100000001", now=start)
-    ship_at_station(cloud_engine, order_id, "ZT100000002", moves=False, now=start)
+    # the relabel arrives a minute later (shipments are taken in the order they came)
+    ship_at_station(cloud_engine, order_id, "ZT100000002", moves=False,
+                    now=start + timedelta(minutes=1))
 
     class ReplyLostOnce:
         """The real platform client, but the first ship's reply never arrives."""
