@@ -63,6 +63,7 @@ from edge.sync.schema import (
     Rejected,
     ResyncWire,
     ShipmentWire,
+    TransferDiffWire,
     decode,
     down_topic,
     encode,
@@ -443,6 +444,8 @@ class Ingest:
         elif isinstance(payload, HealthWire):
             record_health(conn, station, env, payload, now)
             self.counters.health_reports += 1
+        elif isinstance(payload, TransferDiffWire):
+            transfers.on_discrepancy(conn, station, env.msg_id, payload, now=now)
         else:  # decode() only returns known kinds: an alert, a shipment, a sign-in, a print
             record_report(conn, station, env, payload, now)
 

@@ -37,6 +37,7 @@ from edge.ui.screens.home import HomeScreen
 from edge.ui.screens.pack import PackScreen
 from edge.ui.screens.receive import RECEIVE_ROLES, ReceiveScreen
 from edge.ui.screens.signin import SignInScreen
+from edge.ui.screens.transfer import TRANSFER_ROLES, TransferScreen
 from edge.ui.services import Devices, KioskSettings, Services
 
 KIOSK_ROLES = frozenset({"packer", "warehouse_lead", "manager", "admin"})
@@ -305,6 +306,17 @@ class PacklineApp(App[None]):
                            role=self.i18n.role(op["role"]) if op else "-")
             return
         self.push_screen(ReceiveScreen())
+
+    def open_transfer(self, side: str) -> None:
+        """调拨出库 (``out``) or 调拨入库 (``in``), for ``TRANSFER_ROLES``; others are told no."""
+        op = self.operator
+        if op is None or op["role"] not in TRANSFER_ROLES:
+            screen = self.kiosk_screen
+            if screen is not None:
+                screen.say("transfer.refused_role", "error",
+                           role=self.i18n.role(op["role"]) if op else "-")
+            return
+        self.push_screen(TransferScreen(side))
 
     def open_devices(self) -> None:
         self.push_screen(DevicesScreen())

@@ -8,13 +8,14 @@ from textual.widgets import Label, Static
 
 from edge.ui.screens.base import KioskScreen
 from edge.ui.screens.receive import RECEIVE_ROLES
+from edge.ui.screens.transfer import TRANSFER_ROLES
 from edge.ui.widgets.buttons import BigButton
 from edge.ui.widgets.scan_input import ScanInput
 from edge.ui.widgets.status_bar import StatusBar
 
 
 class HomeScreen(KioskScreen):
-    """Pack, receive (leads), devices, sign out."""
+    """Pack, receive and transfers (leads), devices, sign out."""
 
     CSS_PATH = "home.tcss"
 
@@ -27,6 +28,8 @@ class HomeScreen(KioskScreen):
             with Horizontal(id="home-actions"):
                 yield BigButton("", id="go-pack", variant="primary")
                 yield BigButton("", id="go-receive")
+                yield BigButton("", id="go-transfer-out")
+                yield BigButton("", id="go-transfer-in")
                 yield BigButton("", id="go-devices")
                 yield BigButton("", id="sign-out", variant="warning")
 
@@ -40,6 +43,10 @@ class HomeScreen(KioskScreen):
         receive = self.query_one("#go-receive", BigButton)
         receive.label = t("home.receive")
         receive.display = op is not None and op["role"] in RECEIVE_ROLES
+        for side in ("out", "in"):
+            button = self.query_one(f"#go-transfer-{side}", BigButton)
+            button.label = t(f"home.transfer_{side}")
+            button.display = op is not None and op["role"] in TRANSFER_ROLES
         self.query_one("#go-devices", BigButton).label = t("home.devices")
         self.query_one("#sign-out", BigButton).label = t("home.signout")
 
@@ -52,6 +59,8 @@ class HomeScreen(KioskScreen):
             self.papp.open_pack()
         elif bid == "go-receive":
             self.papp.open_receive()
+        elif bid in ("go-transfer-out", "go-transfer-in"):
+            self.papp.open_transfer(bid.removeprefix("go-transfer-"))
         elif bid == "go-devices":
             self.papp.open_devices()
         elif bid == "sign-out":
