@@ -403,8 +403,8 @@ def on_discrepancy(conn: Connection, station_id: str, msg_id: str, wire: Transfe
         msg_id=msg_id, station_id=station_id, transfer_id=wire.transfer_id,
         line_no=wire.line_no, sku=wire.sku, expected=wire.expected, counted=wire.counted,
         reason=wire.reason[:REASON_MAX], operator_id=wire.operator_id, recorded_at=wire.at,
-        received_at=now))
-    if not done.rowcount:
+        received_at=now).returning(transfer_discrepancies.c.msg_id)).first()
+    if done is None:  # delivered before
         return False
     short = wire.expected - wire.counted
     open_now = conn.execute(sa.select(transfers.c.status).where(
