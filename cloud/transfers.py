@@ -36,11 +36,12 @@ from sqlalchemy.engine import Connection
 from cloud import audit
 from cloud.config import DISPLAY_TZ
 from cloud.db.schema import skus, warehouses
-from cloud.db.schema_transfers import transfer_lines, transfers
+from cloud.db.schema_transfers import transfer_discrepancies, transfer_lines, transfers
 from cloud.errors import InputError, Problem
 from cloud.sync.outbound import enqueue_down, stations_of_warehouse
+from cloud.sync.reports import insert_ignore
 from edge.domain.models import MAX_MOVE_QTY, MoveReason
-from edge.sync.schema import MoveWire, TransferLineWire, TransferWire
+from edge.sync.schema import MoveWire, TransferDiffWire, TransferLineWire, TransferWire
 
 MAX_LINES = 1000
 """Most lines on one transfer (what ``TransferWire`` takes)."""
@@ -368,10 +369,10 @@ def _moved_status(conn: Connection, transfer_id: str, now: datetime) -> None:
     row = conn.execute(sa.select(
         sa.func.coalesce(sa.func.sum(ln.qty_shipped), 0),
         sa.func.coalesce(sa.func.sum(ln.qty_received), 0),
-        sa.func.count().filter(ln.qty_received < ln.qty)).where(
+        sa.func.count().filter(ln.qty_received + ln.qty_missing < ln.qty)).where(
         ln.transfer_id == transfer_id)).one()
     shipped, received, short = int(row[0]), int(row[1]), int(row[2])
-    if received > 0:
+    if received > 0 or missing_any(conn, transfer_id):
         status = "partial" if short else "received"
     elif shipped > 0:
         status = "shipped"
@@ -380,6 +381,54 @@ def _moved_status(conn: Connection, transfer_id: str, now: datetime) -> None:
     conn.execute(sa.update(transfers).where(
         transfers.c.id == transfer_id, transfers.c.status.in_(OPEN)
     ).values(status=status, updated_at=now))
+
+
+def missing_any(conn: Connection, transfer_id: str) -> bool:
+    """Whether some unit of the transfer is recorded missing."""
+    return bool(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(
+        transfer_lines.c.qty_missing), 0)).where(
+        transfer_lines.c.transfer_id == transfer_id)).scalar_one())
+
+
+def on_discrepancy(conn: Connection, station_id: str, msg_id: str, wire: TransferDiffWire, *,
+                   now: datetime) -> bool:
+    """A discrepancy a destination station recorded on receipt (ingest, same transaction),
+    kept once by its msg_id: a redelivery changes nothing. A shortfall (counted below what
+    was in transit) is added to the line's ``qty_missing`` — those units are no longer in
+    transit — and the transfer's status and counts go to both warehouses' stations again; a
+    surplus is only recorded (the station booked the extra units as a COUNT_ADJUST move).
+    Returns whether it was new; one naming no known line of an open transfer is recorded
+    and changes no count. Audited as ``transfer.discrepancy``."""
+    done = conn.execute(insert_ignore(conn, transfer_discrepancies).values(
+        msg_id=msg_id, station_id=station_id, transfer_id=wire.transfer_id,
+        line_no=wire.line_no, sku=wire.sku, expected=wire.expected, counted=wire.counted,
+        reason=wire.reason[:REASON_MAX], operator_id=wire.operator_id, recorded_at=wire.at,
+        received_at=now).returning(transfer_discrepancies.c.msg_id)).first()
+    if done is None:  # delivered before
+        return False
+    short = wire.expected - wire.counted
+    open_now = conn.execute(sa.select(transfers.c.status).where(
+        transfers.c.id == wire.transfer_id)).scalar_one_or_none() in OPEN
+    if short > 0 and open_now:
+        ln = transfer_lines.c
+        conn.execute(sa.update(transfer_lines).where(
+            ln.transfer_id == wire.transfer_id, ln.line_no == wire.line_no).values(
+            qty_missing=ln.qty_missing + short))
+        _moved_status(conn, wire.transfer_id, now)
+        _send_down(conn, wire.transfer_id, now)
+    audit.record(conn, now, wire.operator_id, "transfer.discrepancy", wire.transfer_id,
+                 {"station": station_id, "line": wire.line_no, "sku": wire.sku,
+                  "expected": wire.expected, "counted": wire.counted,
+                  "reason": wire.reason[:REASON_MAX]})
+    return True
+
+
+def discrepancies(conn: Connection, transfer_id: str) -> list[dict[str, Any]]:
+    """The discrepancies recorded on a transfer's receipts, oldest first."""
+    d = transfer_discrepancies.c
+    return [dict(r._mapping) for r in conn.execute(
+        sa.select(transfer_discrepancies).where(d.transfer_id == transfer_id)
+        .order_by(d.recorded_at, d.msg_id))]
 
 
 def in_transit(conn: Connection, *, warehouse_id: str | None = None) -> dict[tuple[str, str], int]:

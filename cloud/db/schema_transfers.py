@@ -57,3 +57,23 @@ transfer_lines = sa.Table(
 destination so far (sums of the stations' TRANSFER_OUT / TRANSFER_IN moves), and the units
 recorded missing when the transfer was closed short. In transit = shipped − received −
 missing."""
+
+transfer_discrepancies = sa.Table(
+    "transfer_discrepancies",
+    metadata,
+    sa.Column("msg_id", sa.String(64), primary_key=True),
+    sa.Column("station_id", sa.String(64), nullable=False),
+    sa.Column("transfer_id", sa.String(32), sa.ForeignKey("transfers.id"), nullable=False),
+    sa.Column("line_no", sa.Integer(), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("expected", sa.Integer(), nullable=False),
+    sa.Column("counted", sa.Integer(), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("operator_id", sa.String(64), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_transfer_discrepancies_transfer", "transfer_id", "line_no"),
+)
+"""Discrepancies recorded when a transfer was received at a station (migration
+``0037_transfer_floor``), once per ``transfer_diff`` message: in transit (``expected``)
+against counted, with the lead's reason. A shortfall is added to the line's ``qty_missing``."""

@@ -71,6 +71,7 @@ from edge.sync.schema import (
     ResyncWire,
     ShipmentWire,
     StocktakeWire,
+    TransferDiffWire,
     decode,
     down_topic,
     encode,
@@ -455,6 +456,8 @@ class Ingest:
             record_handover(conn, station, env, payload, now)
         elif isinstance(payload, StocktakeWire):
             stocktakes.record(conn, station, env, payload, now)
+        elif isinstance(payload, TransferDiffWire):
+            transfers.on_discrepancy(conn, station, env.msg_id, payload, now=now)
         else:  # decode() only returns known kinds: an alert, a shipment, a sign-in, a print
             record_report(conn, station, env, payload, now)
 

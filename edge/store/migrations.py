@@ -462,3 +462,28 @@ def m017_stocktakes(db: Database) -> None:
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)
+
+
+@migrations()
+def m018_transfer_discrepancies(db: Database) -> None:
+    """Discrepancies (调拨差异) a lead recorded when receiving a transfer at the kiosk: the units
+    in transit (``expected``) against the units counted, with the lead's reason. One row per
+    transfer line and receipt, sent to the cloud (``TransferDiffWire``, msg_id = ``diff_id``).
+    A shortfall is no longer in transit here (``Queries.transfer_lines``)."""
+    db.executescript(
+        """
+        CREATE TABLE transfer_discrepancies (
+            diff_id TEXT PRIMARY KEY,
+            transfer_id TEXT NOT NULL REFERENCES transfers(transfer_id),
+            line_no INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            expected INTEGER NOT NULL,
+            counted INTEGER NOT NULL CHECK (counted >= 0),
+            reason TEXT NOT NULL,
+            operator_id TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX transfer_discrepancies_by_line
+            ON transfer_discrepancies(transfer_id, line_no);
+        """
+    )

@@ -198,6 +198,46 @@ class Queries:
                FROM transfers t JOIN transfer_lines l USING (transfer_id)
                WHERE t.status = 'open' ORDER BY t.transfer_id, l.line_no"""))
 
+    def open_transfers(self, side: str) -> list[dict[str, Any]]:
+        """Open transfers this station ships (``side`` = ``from_warehouse``) or receives
+        (``to_warehouse``): of its ``warehouse_id`` setting, or of every warehouse it has
+        locations of when unset; with the units left to ship (``to_ship``) and in transit
+        (``in_transit``), by id."""
+        assert side in ("from_warehouse", "to_warehouse")
+        own = self.setting("warehouse_id")
+        mine = [own] if own else [r[0] for r in self.db.execute(
+            "SELECT DISTINCT warehouse_id FROM locations").fetchall()]
+        marks = ", ".join("?" for _ in mine) or "NULL"
+        return list(self.db.query(
+            f"""SELECT t.transfer_id, t.from_warehouse, t.to_warehouse, t.note,
+                       SUM(l.qty - l.qty_shipped) AS to_ship,
+                       SUM(l.qty_shipped - l.qty_received) - COALESCE(
+                           (SELECT SUM(d.expected - d.counted) FROM transfer_discrepancies d
+                            WHERE d.transfer_id = t.transfer_id AND d.counted < d.expected), 0)
+                           AS in_transit
+                FROM transfers t JOIN transfer_lines l USING (transfer_id)
+                WHERE t.status = 'open' AND t.{side} IN ({marks})
+                GROUP BY t.transfer_id ORDER BY t.transfer_id""", mine))
+
+    def transfer(self, transfer_id: str) -> dict[str, Any] | None:
+        """One transfer's row (any status), or None."""
+        rows = list(self.db.query("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id]))
+        return rows[0] if rows else None
+
+    def transfer_lines(self, transfer_id: str) -> list[dict[str, Any]]:
+        """A transfer's lines with SKU names and default location, what is left to ship
+        (``to_ship``) and in transit (``in_transit``: shipped − received − recorded short)."""
+        return list(self.db.query(
+            """SELECT l.line_no, l.sku, l.qty, l.qty_shipped, l.qty_received,
+                      l.qty - l.qty_shipped AS to_ship,
+                      l.qty_shipped - l.qty_received - COALESCE(
+                          (SELECT SUM(d.expected - d.counted) FROM transfer_discrepancies d
+                           WHERE d.transfer_id = l.transfer_id AND d.line_no = l.line_no
+                             AND d.counted < d.expected), 0) AS in_transit,
+                      s.name_zh, s.name_en, s.default_location
+               FROM transfer_lines l LEFT JOIN skus s USING (sku)
+               WHERE l.transfer_id = ? ORDER BY l.line_no""", [transfer_id]))
+
     def operators(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM operators WHERE active = 1 ORDER BY operator_id"))
 

@@ -24,7 +24,7 @@ from edge.domain.ledger import plan_reversal
 from edge.domain.models import Move, MoveReason, MoveRequest, NegativeStockPolicy, qty_out_of_range
 from edge.errors import AlreadyReversed, InsufficientStock, LedgerError, PackError, UnknownSku
 from edge.store.queries import row_to_move
-from edge.sync.schema import MoveWire
+from edge.sync.schema import MoveWire, TransferDiffWire
 
 Clock = Callable[[], datetime]
 
@@ -765,6 +765,88 @@ class Writer:
                 operator_id=operator_id), outbox=True)
             self._count_transfer(move)
             return move
+
+    def ship_transfer_counts(self, transfer_id: str, counts: dict[int, int], *, location: str,
+                             operator_id: str) -> list[Move]:
+        """Ship several lines of a transfer from ``location`` in one transaction (the kiosk's
+        调拨出库 confirm): one ``ship_transfer`` per line counted (zero counts skipped), each
+        a TRANSFER_OUT move with its outbox row; one refusal writes nothing."""
+        wanted = {line_no: qty for line_no, qty in sorted(counts.items()) if qty}
+        if not wanted:
+            raise LedgerError("没有要调出的商品 / nothing to ship")
+        with self.transaction():
+            return [self.ship_transfer(transfer_id, line_no, qty, location=location,
+                                       operator_id=operator_id)
+                    for line_no, qty in wanted.items()]
+
+    def receive_transfer_counts(self, transfer_id: str, counts: dict[int, int], *,
+                                location: str, operator_id: str,
+                                reason: str | None) -> tuple[list[Move], list[TransferDiffWire]]:
+        """Receive a transfer at ``location`` as counted (the kiosk's 调拨入库 confirm), in one
+        transaction. Per line in transit (shipped − received − recorded short): the counted
+        units up to what is in transit become one TRANSFER_IN move; units counted beyond it
+        become one COUNT_ADJUST move sourced to the same line (the goods are here, but they
+        never shipped as far as the ledger knows); a count that differs from what is in
+        transit — short or over, including a line not scanned at all — is a discrepancy
+        (``transfer_discrepancies`` row and a ``transfer_diff`` outbox message) and needs
+        ``reason``, else nothing is written. Returns the moves and the discrepancies."""
+        with self.transaction():
+            row = self.db.execute("SELECT status FROM transfers WHERE transfer_id = ?",
+                                  [transfer_id]).fetchone()
+            if row is None or row[0] != "open":
+                raise LedgerError(f"调拨单 {transfer_id} 不在进行中 / transfer {transfer_id} "
+                                  "is not open")
+            lines = self.db.execute(
+                """SELECT l.line_no, l.sku, l.qty_shipped - l.qty_received - COALESCE(
+                       (SELECT SUM(d.expected - d.counted) FROM transfer_discrepancies d
+                        WHERE d.transfer_id = l.transfer_id AND d.line_no = l.line_no
+                          AND d.counted < d.expected), 0)
+                   FROM transfer_lines l WHERE l.transfer_id = ? ORDER BY l.line_no""",
+                [transfer_id]).fetchall()
+            unknown = set(counts) - {int(ln[0]) for ln in lines}
+            if unknown:
+                raise LedgerError(f"调拨单 {transfer_id} 没有第 {min(unknown)} 行 / no line "
+                                  f"{min(unknown)} on {transfer_id}")
+            moves: list[Move] = []
+            diffs: list[TransferDiffWire] = []
+            now = self.now()
+            for line_no, sku, in_transit in lines:
+                expected, counted = max(0, int(in_transit)), max(0, counts.get(int(line_no), 0))
+                if not expected and not counted:
+                    continue
+                if min(expected, counted):
+                    moves.append(self.receive_transfer(transfer_id, int(line_no),
+                                                       min(expected, counted),
+                                                       location=location, operator_id=operator_id))
+                if counted > expected:
+                    self._transfer_line(transfer_id, int(line_no), location, "to_warehouse")
+                    moves.append(self._insert_move(MoveRequest(
+                        sku=str(sku), location=location, qty_delta=counted - expected,
+                        reason=MoveReason.COUNT_ADJUST, source_type="transfer",
+                        source_id=transfer_id, source_line=str(line_no),
+                        operator_id=operator_id, note=reason or None), outbox=True))
+                if counted == expected:
+                    continue
+                if not reason:
+                    raise LedgerError(f"第 {line_no} 行在途 {expected} 件, 实收 {counted} 件: "
+                                      f"需要差异原因 / line {line_no}: {expected} in transit, "
+                                      f"{counted} counted: a reason is required")
+                diff = TransferDiffWire(
+                    diff_id=self._new_id(), transfer_id=transfer_id, line_no=int(line_no),
+                    sku=str(sku), expected=expected, counted=counted, reason=reason,
+                    operator_id=operator_id, at=datetime.fromisoformat(now))
+                self.db.execute(
+                    """INSERT INTO transfer_discrepancies (diff_id, transfer_id, line_no, sku,
+                           expected, counted, reason, operator_id, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    [diff.diff_id, transfer_id, int(line_no), str(sku), expected, counted,
+                     reason, operator_id, now])
+                self._outbox_row("transfer_diff", diff.model_dump(mode="json"), diff.diff_id)
+                diffs.append(diff)
+            if not moves and not diffs:
+                raise LedgerError(f"调拨单 {transfer_id} 没有在途商品 / nothing of {transfer_id} "
+                                  "is in transit")
+            return moves, diffs
 
     def _count_transfer(self, move: Move) -> None:
         """A TRANSFER_OUT move against a transfer line adds to its shipped count, a

@@ -107,7 +107,7 @@ TOPIC_ROOT = "packline/v1"
 
 UP_KINDS: frozenset[str] = frozenset(
     {"move", "alert", "shipment", "sign_in", "ack", "resync", "health", "print", "handover",
-     "stocktake"})
+     "stocktake", "transfer_diff"})
 """Kinds a station sends on ``…/up/{kind}``."""
 DOWN_KINDS: frozenset[str] = frozenset(
     {"ack", "catalog", "operators", "task", "intercept", "release", "po", "transfer", "moves",
@@ -583,6 +583,33 @@ class StocktakeWire(_Wire):
     """Every count line of every round."""
 
 
+class TransferDiffWire(_Wire):
+    """A discrepancy recorded when a transfer was received (kind ``transfer_diff``): the
+    units in transit on one line against the units the destination counted, with the lead's
+    reason. A shortfall is recorded missing in the cloud; a surplus is booked at the station
+    as a COUNT_ADJUST move sourced to the transfer line (the TRANSFER_IN moves never exceed
+    what shipped). The envelope's msg_id is ``diff_id``."""
+
+    diff_id: str = Field(min_length=1, max_length=64)
+    """The station's id of the discrepancy (also the message id)."""
+    transfer_id: str = Field(min_length=1, max_length=64)
+    """The transfer received."""
+    line_no: int = Field(ge=1)
+    """Its line."""
+    sku: str = Field(min_length=1, max_length=64)
+    """The line's SKU."""
+    expected: int = Field(ge=0, le=MAX_MOVE_QTY)
+    """Units in transit on the line as the station knew it."""
+    counted: int = Field(ge=0, le=MAX_MOVE_QTY)
+    """Units the destination counted."""
+    reason: str = Field(min_length=1, max_length=200)
+    """Why they differ (the lead's choice, both languages)."""
+    operator_id: str = Field(min_length=1, max_length=64)
+    """The lead who confirmed the receipt."""
+    at: datetime
+    """When (UTC, the station's clock)."""
+
+
 PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("up", "move"): MoveWire,
     ("up", "alert"): AlertWire,
@@ -594,6 +621,9 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("up", "print"): LabelPrintWire,
     ("up", "handover"): HandoverWire,
     ("up", "stocktake"): StocktakeWire,
+
+
+    ("up", "transfer_diff"): TransferDiffWire,
     ("down", "ack"): AckWire,
     ("down", "catalog"): CatalogWire,
     ("down", "operators"): OperatorsWire,

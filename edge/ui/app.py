@@ -39,6 +39,7 @@ from edge.ui.screens.pack import PackScreen
 from edge.ui.screens.receive import RECEIVE_ROLES, ReceiveScreen
 from edge.ui.screens.signin import SignInScreen
 from edge.ui.screens.stocktake import StocktakeScreen
+from edge.ui.screens.transfer import TRANSFER_ROLES, TransferScreen
 from edge.ui.services import Devices, KioskSettings, Services
 
 KIOSK_ROLES = frozenset({"packer", "warehouse_lead", "manager", "admin"})
@@ -323,6 +324,17 @@ class PacklineApp(App[None]):
         """盘点: anyone signed in counts; starting and approving check the role inside."""
         if self.operator is not None:
             self.push_screen(StocktakeScreen())
+
+    def open_transfer(self, side: str) -> None:
+        """调拨出库 (``out``) or 调拨入库 (``in``), for ``TRANSFER_ROLES``; others are told no."""
+        op = self.operator
+        if op is None or op["role"] not in TRANSFER_ROLES:
+            screen = self.kiosk_screen
+            if screen is not None:
+                screen.say("transfer.refused_role", "error",
+                           role=self.i18n.role(op["role"]) if op else "-")
+            return
+        self.push_screen(TransferScreen(side))
 
     def open_devices(self) -> None:
         self.push_screen(DevicesScreen())

@@ -154,3 +154,18 @@ class StocktakeWritten(Message):
     """The count differs too much: the location must be counted again (``count``)."""
     moves: int = 0
     """Count-adjustment moves written (``approve``)."""
+
+
+@dataclass
+class TransferWritten(Message):
+    """A transfer shipment or receipt was written at the kiosk (``error`` is None), or it was
+    refused and nothing was written (``error`` says why)."""
+
+    side: str
+    """``out`` (调拨出库) or ``in`` (调拨入库)."""
+    transfer_id: str
+    error: str | None = None
+    units: int = 0
+    """Units moved by TRANSFER_OUT / TRANSFER_IN moves."""
+    diffs: int = 0
+    """Discrepancies recorded (receipts only)."""

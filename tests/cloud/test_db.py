@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0036_stocktakes"
+HEAD = "0037_transfer_floor"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -46,6 +46,9 @@ EXPECTED_TABLES = {
                   "cancel_reason", "updated_at"},  # 0025
     "transfer_lines": {"transfer_id", "line_no", "sku", "qty", "qty_shipped", "qty_received",
                        "qty_missing"},  # 0025
+    "transfer_discrepancies": {"msg_id", "station_id", "transfer_id", "line_no", "sku",
+                               "expected", "counted", "reason", "operator_id", "recorded_at",
+                               "received_at"},  # 0037_transfer_floor
     "courier_rates": {"id", "carrier", "effective_from", "province", "first_g", "first_fen",
                       "step_g", "step_fen", "created_by", "created_at"},  # 0027
     "courier_accounts": {"shop_id", "carrier_code", "branch_code", "branch_name", "quantity",

@@ -71,8 +71,9 @@ async def _page(request: Request, transfer_id: str, errors: list[Problem] | None
     if t is None:
         return RedirectResponse("/transfers", status_code=303)
     names = await read(request, queries.sku_names, [ln.sku for ln in t.lines])
+    diffs = await read(request, transfers.discrepancies, transfer_id)
     return render(request, "transfer.html", {
-        "t": t, "names": names, "errors": errors or [],
+        "t": t, "names": names, "errors": errors or [], "diffs": diffs,
         "cancellable": t.status in transfers.CANCELLABLE,
         "closable": t.status in transfers.CLOSABLE}, status_code=status_code)
 

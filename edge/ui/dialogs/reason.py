@@ -24,6 +24,7 @@ REASONS: dict[str, tuple[str, ...]] = {
     "reprint": ("jam", "smudged", "damaged", "lost"),
     "count": ("miscounted", "unrecorded_receipt", "found_elsewhere", "recounted"),
     "over": ("supplier_extra", "spares", "po_outdated", "checked"),
+    "transfer": ("damaged", "lost", "short_shipped", "extra_shipped"),
 }
 """Reason keys per purpose (texts in the i18n table under ``reason.<purpose>.<key>``)."""
 
@@ -42,7 +43,8 @@ class ReasonDialog(ModalScreen[str | None]):
     def __init__(self, purpose: str) -> None:
         super().__init__()
         self.purpose = purpose
-        """``override``, ``reprint``, ``count`` or ``over`` (an over-receipt)."""
+        """``override``, ``reprint``, ``count``, ``over`` (an over-receipt) or ``transfer`` (a
+        transfer received short or over)."""
 
     def compose(self) -> ComposeResult:
         t = cast("PacklineApp", self.app).t

@@ -9,13 +9,14 @@ from textual.widgets import Label, Static
 from edge.ui.screens.base import KioskScreen
 from edge.ui.screens.handover import HANDOVER_ROLES
 from edge.ui.screens.receive import RECEIVE_ROLES
+from edge.ui.screens.transfer import TRANSFER_ROLES
 from edge.ui.widgets.buttons import BigButton
 from edge.ui.widgets.scan_input import ScanInput
 from edge.ui.widgets.status_bar import StatusBar
 
 
 class HomeScreen(KioskScreen):
-    """Pack, receive (leads), hand over to couriers, stocktake, devices, sign out."""
+    """Pack, receive and transfers (leads), hand over to couriers, stocktake, devices, sign out."""
 
     CSS_PATH = "home.tcss"
 
@@ -30,6 +31,8 @@ class HomeScreen(KioskScreen):
                 yield BigButton("", id="go-receive")
                 yield BigButton("", id="go-handover")
                 yield BigButton("", id="go-stocktake")
+                yield BigButton("", id="go-transfer-out")
+                yield BigButton("", id="go-transfer-in")
                 yield BigButton("", id="go-devices")
                 yield BigButton("", id="sign-out", variant="warning")
 
@@ -47,6 +50,10 @@ class HomeScreen(KioskScreen):
         handover.label = t("home.handover")
         handover.display = op is not None and op["role"] in HANDOVER_ROLES
         self.query_one("#go-stocktake", BigButton).label = t("home.stocktake")
+        for side in ("out", "in"):
+            button = self.query_one(f"#go-transfer-{side}", BigButton)
+            button.label = t(f"home.transfer_{side}")
+            button.display = op is not None and op["role"] in TRANSFER_ROLES
         self.query_one("#go-devices", BigButton).label = t("home.devices")
         self.query_one("#sign-out", BigButton).label = t("home.signout")
 
@@ -63,6 +70,8 @@ class HomeScreen(KioskScreen):
             self.papp.open_handover()
         elif bid == "go-stocktake":
             self.papp.open_stocktake()
+        elif bid in ("go-transfer-out", "go-transfer-in"):
+            self.papp.open_transfer(bid.removeprefix("go-transfer-"))
         elif bid == "go-devices":
             self.papp.open_devices()
         elif bid == "sign-out":

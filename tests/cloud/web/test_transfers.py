@@ -13,7 +13,7 @@ from cloud import transfers
 from cloud.db.schema import audit_log, downlink_outbox, stations, warehouses
 from cloud.db.schema_transfers import transfers as transfers_table
 from edge.domain.models import MoveReason, Role
-from edge.sync.schema import MoveWire
+from edge.sync.schema import MoveWire, TransferDiffWire
 from tests.cloud.web.support import (
     T0,
     cells,
@@ -121,3 +121,36 @@ async def test_a_purchaser_reads_but_does_not_write(
     assert (await client.get("/transfers")).status_code == 403
     with cloud_engine.begin() as conn:
         assert conn.execute(sa.select(transfers_table.c.status)).scalar_one() == "draft"
+
+
+async def test_a_short_receipt_at_the_station_shows_as_a_discrepancy(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    """50 shipped, 47 counted at WH2 with a reason: ingest keeps the discrepancy once (a
+    redelivery changes nothing), the 3 short are missing, not in transit, and the transfer
+    is received; the page lists the discrepancy in both languages' columns."""
+    await signed_in(client, cloud_engine, Role.WAREHOUSE_LEAD)
+    _wh2(cloud_engine)
+    with cloud_engine.begin() as conn:
+        tid = transfers.create(conn, from_warehouse="WH1", to_warehouse="WH2",
+                               lines="SKU-1 50", note="", actor="lead", now=T0)
+        transfers.send(conn, tid, actor="lead", now=T0)
+    _moved(cloud_engine, tid, MoveReason.TRANSFER_OUT, -50, 1)
+    _moved(cloud_engine, tid, MoveReason.TRANSFER_IN, 47, 2)
+    diff = TransferDiffWire(diff_id="diff-0001", transfer_id=tid, line_no=1, sku="SKU-1",
+                            expected=50, counted=47, reason="途中破损 / Damaged in transit",
+                            operator_id="L02", at=T0)
+    new = []
+    for _ in range(2):  # delivered twice
+        with cloud_engine.begin() as conn:
+            new.append(transfers.on_discrepancy(conn, "st-9", "diff-0001", diff, now=T0))
+    assert new == [True, False]
+    page = (await client.get(f"/transfers/{tid}")).text
+    assert cells(page, "tr-lines") == [
+        ["1", "SKU-1", "保温杯 500ml", "50", "50", "47", "0", "3"], ["合计", "0", "3"]]
+    assert "已完成" in page
+    assert [row[:6] for row in cells(page, "tr-diffs")] == [
+        ["1", "SKU-1", "50", "47", "-3", "途中破损 / Damaged in transit"]]
+    with cloud_engine.begin() as conn:
+        actions = list(conn.execute(sa.select(audit_log.c.action).where(
+            audit_log.c.subject == tid).order_by(audit_log.c.id)).scalars())
+    assert actions == ["transfer.create", "transfer.send", "transfer.discrepancy"]
