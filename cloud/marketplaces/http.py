@@ -262,6 +262,14 @@ class TokenManager:
         # call) depend on
         return await asyncio.shield(task)
 
+    async def settle(self) -> None:
+        """Wait for the refreshes in flight to finish (stored and persisted, or failed): a
+        worker shutting down calls it before it closes its HTTP client, so a refresh the
+        platform already answered is not lost with the event loop."""
+        pending = list(self._in_flight.values())
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
     async def _refresh(self, shop: str, stale: Token) -> Token:
         token = await self._refresher(stale)
         self._tokens[shop] = token

@@ -238,6 +238,8 @@ class Worker:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for sc in list(self._clients.values()):
+            await sc.tokens.settle()  # a refresh the platform answered is kept
         if self._own_http and self._http is not None:
             await self._http.aclose()
             self._http = None

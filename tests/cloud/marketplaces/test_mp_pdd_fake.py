@@ -420,7 +420,12 @@ async def test_a_refresh_whose_caller_is_cancelled_still_keeps_the_new_token(ser
     read.cancel()
     with pytest.raises(asyncio.CancelledError):
         await read
+    settled = asyncio.ensure_future(tokens.settle())  # what a worker does when it stops
+    await asyncio.sleep(0.05)
+    assert not settled.done()  # it waits for the refresh the platform answered
     release.set()
+    await asyncio.wait_for(settled, 10)
+    assert tokens.current(client.shop_id).access_token != old.access_token
     # the next call (a new tick) finds the rotated token, without a second refresh
     order = await asyncio.wait_for(client.get_order(order_id), 10)
     assert order.order_id == order_id
