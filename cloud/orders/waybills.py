@@ -250,7 +250,8 @@ async def cancel_dead_waybills(engine: Engine, sc: Any, *, now: datetime,
             .join(o, o.c.id == w.c.order_id)
             .where(o.c.shop_id == sc.shop.id, o.c.state == "cancelled",
                    w.c.cancelled_at.is_(None), w.c.cancel_attempts < MAX_CANCEL_ATTEMPTS,
-                   ~sa.exists().where(s.c.waybill_no == w.c.waybill_no),
+                   ~sa.exists().where(s.c.order_id == w.c.order_id,  # indexed
+                                      s.c.waybill_no == w.c.waybill_no),
                    ~sa.exists().where(member.c.merged_into == w.c.order_id,
                                       member.c.state != "cancelled"))
             .order_by(w.c.issued_at, w.c.order_id).limit(limit)).all()
