@@ -340,9 +340,13 @@ station_shipments = sa.Table(
     sa.Column("weighings", sa.Integer(), nullable=True),
     sa.Column("pack_seconds", sa.Float(), nullable=True),
     sa.Column("move_ids", json_type(), nullable=True),
+    # 0038_packer_figures: 1 when a lead overrode an out-of-tolerance weight
+    sa.Column("weight_overrides", sa.Integer(), nullable=True),
+    sa.Index("ix_station_shipments_shipped_at", "shipped_at"),
 )
 """Orders shipped at stations; marketplace sync pushes the tracking numbers. The packer
-figures (wrong or extra items scanned, weighings, seconds from first scan to ship) come
+figures (wrong or extra items scanned, weighings, seconds from first scan to ship, a lead's
+weight override) come
 from the shipment's ``kpis`` (0007; NULL when the station did not send them). ``move_ids``
 lists the shipment's SHIP moves: once all are in the ledger the order's reservation is
 released (``cloud.orders.reservations.on_ingest``)."""

@@ -20,12 +20,13 @@ from cloud.reports.daily import DailySummary
 from cloud.reports.sales import Figures, Row, SalesReport
 from edge.domain.spreadsheet import protect
 
-KINDS: Final = ("text", "int", "yuan", "date", "percent", "datetime")
+KINDS: Final = ("text", "int", "yuan", "date", "percent", "datetime", "decimal")
 """Column kinds: how a value is written and formatted."""
-WIDTHS: Final = {"text": 22, "int": 10, "yuan": 14, "date": 12, "percent": 10, "datetime": 18}
+WIDTHS: Final = {"text": 22, "int": 10, "yuan": 14, "date": 12, "percent": 10, "datetime": 18,
+                  "decimal": 10}
 """Column width (characters) by kind."""
 FORMATS: Final = {"int": "#,##0", "yuan": "#,##0.00", "date": "yyyy-mm-dd",
-                  "percent": "0.0%", "datetime": "yyyy-mm-dd hh:mm"}
+                  "percent": "0.0%", "datetime": "yyyy-mm-dd hh:mm", "decimal": "#,##0.0"}
 """XLSX number format by kind."""
 FEN_PER_YUAN: Final = 100
 """Money is stored in fen and exported in yuan."""
@@ -60,6 +61,8 @@ def _text(value: Any, kind: str) -> str:
         return f"{Decimal(int(value)) / FEN_PER_YUAN:.2f}"
     if kind == "percent":
         return f"{value * 100:.1f}%"
+    if kind == "decimal":
+        return f"{float(value):.1f}"
     if kind == "datetime" and isinstance(value, datetime):
         return value.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
@@ -243,3 +246,50 @@ def stock_sheet(rows: Sequence[Any], days: int, lang_zh: bool = True) -> Sheet:
                     sum(r.reserved for r in rows), sum(r.in_transit for r in rows), None, None,
                     sum(r.value_fen for r in rows), sum(r.shipped for r in rows), "", ""]
     return sheet
+
+
+def fulfilment_sheets(rep: Any, lang_zh: bool = True) -> list[Sheet]:
+    """The fulfilment report (``cloud.reports.fulfilment``) as sheets: per packer, per
+    station (each with a totals row), parcels by courier and weight band, and the series."""
+    zh = lang_zh
+
+    def figures_sheet(title: str, key_head: str, rows: Sequence[Any], with_name: bool) -> Sheet:
+        cols: list[tuple[str, str]] = [(key_head, "text")]
+        if with_name:
+            cols.append(("姓名" if zh else "Name", "text"))
+        cols += [("包裹" if zh else "Parcels", "int"), ("订单" if zh else "Orders", "int"),
+                 ("在岗小时" if zh else "Hours", "decimal"),
+                 ("每小时包裹" if zh else "Parcels/hour", "decimal"),
+                 ("平均打包秒数" if zh else "Avg pack s", "decimal"),
+                 ("错扫" if zh else "Wrong scans", "int"), ("复称" if zh else "Reweighed", "int"),
+                 ("重量放行" if zh else "Overrides", "int"), ("补打" if zh else "Reprints", "int"),
+                 ("超时发货" if zh else "Late", "int")]
+        sheet = Sheet(title, cols)
+
+        def values(x: Any, head: list[Any]) -> list[Any]:
+            return [*head, x.parcels, x.orders, x.hours, x.per_hour, x.avg_pack_seconds,
+                    x.wrong_scans, x.reweighed, x.overrides, x.reprints, x.late]
+
+        for x in rows:
+            sheet.rows.append(values(x, [x.key, x.name] if with_name else [x.key]))
+        t = rep.total
+        sheet.totals = values(t, ["合计" if zh else "Total", ""] if with_name
+                              else ["合计" if zh else "Total"])
+        return sheet
+
+    bands = Sheet("快递与重量" if zh else "Courier x weight", [
+        ("快递" if zh else "Courier", "text"), ("重量段" if zh else "Weight band", "text"),
+        ("包裹" if zh else "Parcels", "int")])
+    bands.rows = [[b.carrier, b.band, b.parcels] for b in rep.bands]
+    bands.totals = ["合计" if zh else "Total", "", sum(b.parcels for b in rep.bands)]
+    series = Sheet("按周期" if zh else "By period", [
+        ("周期" if zh else "Period", "text"), ("起始日" if zh else "First day", "date"),
+        ("包裹" if zh else "Parcels", "int"), ("超时发货" if zh else "Late", "int")])
+    series.rows = [[r.label, r.first_day, r.parcels, r.late] for r in rep.series]
+    series.totals = ["合计" if zh else "Total", None, sum(r.parcels for r in rep.series),
+                     sum(r.late for r in rep.series)]
+    return [figures_sheet("打包员" if zh else "Packers", "工号" if zh else "Operator",
+                          rep.packers, True),
+            figures_sheet("工作站" if zh else "Stations", "工作站" if zh else "Station",
+                          rep.stations, False),
+            bands, series]

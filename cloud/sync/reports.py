@@ -130,13 +130,14 @@ def record_conflict(conn: Connection, station: str, wire: MoveWire, err: Reversa
 
 def packer_figures(kpis: dict[str, float]) -> dict[str, Any]:
     """The packer figures a shipment carries, as ``station_shipments`` columns (None when
-    not sent): wrong or extra items scanned, weighings, seconds to pack."""
+    not sent): wrong or extra items scanned, weighings, seconds to pack, weight overrides."""
     def count(key: str) -> int | None:
         value = kpis.get(key)
         return None if value is None else max(0, min(int(value), ledger_store.INT32_MAX))
 
     seconds = kpis.get("pack_seconds")
     return {"rejected_scans": count("rejected_scans"), "weighings": count("weighings"),
+            "weight_overrides": count("weight_overrides"),
             "pack_seconds": None if seconds is None else max(0.0, float(seconds))}
 
 

@@ -22,6 +22,38 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
     "rep.slow_days": ("滞销天数", "Slow after (days)"),
     "rep.show": ("查看", "Show"),
     "rep.stock_title": ("库存报表", "Stock report"),
+    "nav.fulfilment": ("发货绩效", "Fulfilment"),
+    "rep.fulfil_title": ("发货绩效", "Fulfilment and packers"),
+    "rep.station": ("工作站", "Station"),
+    "rep.carrier": ("快递", "Courier"),
+    "rep.fulfil_packers": ("打包员", "Packers"),
+    "rep.fulfil_stations": ("工作站", "Stations"),
+    "rep.fulfil_bands": ("快递与重量段", "Parcels by courier and weight"),
+    "rep.fulfil_series": ("按周期", "By period"),
+    "rep.operator": ("工号", "Operator"),
+    "rep.operator_name": ("姓名", "Name"),
+    "rep.parcels": ("包裹", "Parcels"),
+    "rep.fulfil_orders": ("订单", "Orders"),
+    "rep.hours": ("在岗小时", "Hours"),
+    "rep.per_hour": ("每小时包裹", "Parcels/hour"),
+    "rep.avg_pack": ("平均打包秒数", "Avg pack (s)"),
+    "rep.wrong_scans": ("错扫", "Wrong scans"),
+    "rep.reweighed": ("复称", "Reweighed"),
+    "rep.overrides": ("重量放行", "Weight overrides"),
+    "rep.reprints": ("补打", "Reprints"),
+    "rep.late_parcels": ("超时发货", "Shipped late"),
+    "rep.weight_band": ("重量段", "Weight band"),
+    "rep.fulfil_help": ("包裹按工作站发货时间 (北京时间) 统计; 在岗小时 = 签到到下次签到/签退 (最长 12 小时, "
+                        "未签退的算到其最后一个包裹); 每小时包裹 = 包裹 ÷ 在岗小时; 错扫 = 扫到订单外商品; "
+                        "复称 = 称重不止一次; 重量放行 = 组长放行超差重量; 补打 = 第二次及以后的面单打印 "
+                        "(不分快递); 超时 = 晚于平台最晚发货时间。",
+                        "Parcels count by when the station shipped them (China time); hours = sign-in "
+                        "to the next sign-in or sign-out (12 h at most; a shift never signed out ends "
+                        "at its last parcel); parcels/hour = parcels ÷ hours; wrong scans = items "
+                        "scanned that were not in the order; reweighed = weighed more than once; "
+                        "overrides = a lead let an out-of-tolerance weight ship; reprints = label "
+                        "prints after the first (no courier); late = after the platform's ship-by "
+                        "deadline."),
     "rep.stock_days": ("销售天数", "Sales window (days)"),
     "rep.stock_value": ("库存金额", "Stock value"),
     "rep.stock_help": ("库存金额 = 在库 × 移动平均成本; 发货为近 {days} 天各仓实际发出 (已冲销的不计); "

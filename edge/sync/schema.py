@@ -207,7 +207,7 @@ class ShipmentWire(_Wire):
     move_ids: list[str] = Field(default_factory=list, max_length=1000)
     """The SHIP moves recorded with the shipment (they travel as ``move`` messages)."""
     kpis: dict[str, float] = Field(default_factory=dict, max_length=32)
-    """Packer telemetry: rejected scans, weighings, seconds spent packing."""
+    """Packer telemetry: rejected scans, weighings, seconds spent packing, weight overrides."""
 
 
 class SignInWire(_Wire):

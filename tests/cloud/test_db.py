@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0037_transfer_floor"
+HEAD = "0038_packer_figures"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -135,6 +135,7 @@ EXPECTED_TABLES.update({  # 0002_sync (tables of the sync branch)
         "shipped_at", "received_at", "tracking_pushed_at",
         "rejected_scans", "weighings", "pack_seconds",  # 0007_ledger_one_truth
         "move_ids",  # 0008_reservations_atp
+        "weight_overrides",  # 0038_packer_figures
     },
     "station_sign_ins": {"msg_id", "station_id", "operator_id", "event", "at", "received_at"},
 })

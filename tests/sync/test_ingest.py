@@ -273,7 +273,8 @@ def test_kiosk_shipment_and_sign_in_messages_are_stored(engine, tmp_path) -> Non
     order = StoreOrderSource(store.queries).order("O1")
     assert order is not None
     packing.ship(order, operator_id="P01", weight_g=352,
-                 kpis={"rejected_scans": 1, "weighings": 2, "pack_seconds": 7.5})
+                 kpis={"rejected_scans": 1, "weighings": 2, "pack_seconds": 7.5,
+                       "weight_overrides": 1})
     rows = [r for r in store.queries.outbox_pending(100) if r.kind in ("shipment", "sign_in")]
     assert [r.kind for r in rows] == ["sign_in", "shipment"]
     bus = RecordingBus()
@@ -290,7 +291,8 @@ def test_kiosk_shipment_and_sign_in_messages_are_stored(engine, tmp_path) -> Non
     assert (ship.station_id, ship.order_id, ship.waybill_no, ship.carrier, ship.weight_g,
             ship.operator_id) == ("st-02", "O1", "SF1001", "SF", 352, "P01")
     assert (sign.station_id, sign.operator_id, sign.event) == ("st-02", "P01", "sign_in")
-    assert (ship.rejected_scans, ship.weighings, ship.pack_seconds) == (1, 2, 7.5)
+    assert (ship.rejected_scans, ship.weighings, ship.pack_seconds, ship.weight_overrides) == (
+        1, 2, 7.5, 1)
 
 
 def _dead_reasons(engine, msg_ids):  # type: ignore[no-untyped-def]

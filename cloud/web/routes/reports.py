@@ -1,4 +1,5 @@
-"""报表: the sales report and the daily summary (每日概况), as pages (tables that work without
+"""报表: the sales report, the daily summary (每日概况), the stock report and the fulfilment
+report (发货绩效), as pages (tables that work without
 JavaScript, an ECharts chart when it is installed) and as CSV (streamed) and XLSX exports
 (``cloud.reports``)."""
 
@@ -15,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from cloud.db.schema import shops, skus, warehouses
+from cloud.db.schema import shops, skus, stations, warehouses
 from cloud.errors import InputError, Problem
 from cloud.payables import local_day, parse_day
-from cloud.reports import daily, export, sales, stock_value
+from cloud.reports import daily, export, fulfilment, sales, stock_value
 from cloud.web import session
 from cloud.web.context import read, web
 from cloud.web.forms import text
@@ -245,7 +246,87 @@ async def stock_csv(request: Request) -> Response:
         "Content-Disposition": f'attachment; filename="stock-{got[1]}d.csv"'})
 
 
+FULFIL_KEYS: Final = ("from", "to", "period", "station", "carrier")
+"""Query parameters of the fulfilment report (kept in the export links)."""
+FULFIL_SECTIONS: Final = ("packers", "stations", "bands", "series")
+"""Tables of the fulfilment report a CSV download may ask for."""
+
+
+def _fulfil_filters(request: Request) -> tuple[fulfilment.Filters, list[Problem]]:
+    q, problems = request.query_params, list[Problem]()
+    today = local_day(web(request).now())
+    start, end = today - timedelta(days=DEFAULT_DAYS - 1), today
+    if raw := text(q, "from", 10):
+        start = parse_day(raw, "from", problems) or start
+    if raw := text(q, "to", 10):
+        end = parse_day(raw, "to", problems) or end
+    f = fulfilment.Filters(start, end, text(q, "station", 64) or "", text(q, "carrier", 64) or "",
+                           text(q, "period", 10) or "day")
+    try:
+        fulfilment.check(f)
+    except InputError as err:
+        problems.extend(err.problems)
+    return f, problems
+
+
+async def _fulfil_page(request: Request, extra: list[Problem]) -> Response:
+    f, problems = _fulfil_filters(request)
+    problems += extra
+    rep = None if problems else await read(request, fulfilment.report, f)
+    station_ids = await read(request, lambda conn: [s for (s,) in conn.execute(
+        sa.select(stations.c.id).order_by(stations.c.id))])
+    params = {k: v for k, v in request.query_params.items() if k in FULFIL_KEYS}
+    return render(request, "report_fulfilment.html", {
+        "f": f, "rep": rep, "errors": problems, "periods": sales.PERIODS,
+        "stations": station_ids, "params": params,
+        "chart": {"labels": [r.label for r in rep.series],
+                  "parcels": [r.parcels for r in rep.series]} if rep else {}},
+        status_code=400 if problems else 200)
+
+
+@requires(Permission.REPORTS_VIEW)
+async def fulfilment_page(request: Request) -> Response:
+    """发货绩效: parcels per packer and station, per hour, scans, weights, reprints, late."""
+    return await _fulfil_page(request, [])
+
+
+def _fulfil_name(kind: str, f: fulfilment.Filters, ext: str) -> str:
+    return f"fulfilment-{kind}-{f.start.isoformat()}-{f.end.isoformat()}.{ext}"
+
+
+@requires(Permission.REPORTS_VIEW)
+async def fulfilment_xlsx(request: Request) -> Response:
+    """The fulfilment report as one XLSX workbook (a sheet per table)."""
+    f, problems = _fulfil_filters(request)
+    if problems:
+        return await _fulfil_page(request, [])
+    rep = await read(request, fulfilment.report, f)
+    sheets = export.fulfilment_sheets(rep, session.lang(request) == "zh")
+    body = await run_in_threadpool(export.xlsx, sheets)
+    return Response(body, media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{_fulfil_name("report", f, "xlsx")}"'})
+
+
+@requires(Permission.REPORTS_VIEW)
+async def fulfilment_csv(request: Request) -> Response:
+    """One table of the fulfilment report as CSV (``?section=packers|stations|bands|series``)."""
+    f, problems = _fulfil_filters(request)
+    section = text(request.query_params, "section", 16) or "packers"
+    if section not in FULFIL_SECTIONS:
+        return await _fulfil_page(request, [Problem("section", "没有这个表", "no such table")])
+    if problems:
+        return await _fulfil_page(request, [])
+    rep = await read(request, fulfilment.report, f)
+    sheet = export.fulfilment_sheets(rep, session.lang(request) == "zh")[
+        FULFIL_SECTIONS.index(section)]
+    return StreamingResponse(_stream(list(export.csv_lines(sheet))), media_type=CSV, headers={
+        "Content-Disposition": f'attachment; filename="{_fulfil_name(section, f, "csv")}"'})
+
+
 routes: list[BaseRoute] = [
+    Route("/reports/fulfilment", fulfilment_page, methods=["GET"]),
+    Route("/reports/fulfilment.xlsx", fulfilment_xlsx, methods=["GET"]),
+    Route("/reports/fulfilment.csv", fulfilment_csv, methods=["GET"]),
     Route("/reports/stock", stock_page, methods=["GET"]),
     Route("/reports/stock.xlsx", stock_xlsx, methods=["GET"]),
     Route("/reports/stock.csv", stock_csv, methods=["GET"]),

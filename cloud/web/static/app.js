@@ -45,6 +45,26 @@
     });
     window.addEventListener("resize", function () { chart.resize(); });
   }
+  // The fulfilment report's parcels per period.
+  function drawFulfilment() {
+    var el = document.getElementById("fulfil-chart");
+    var data = document.getElementById("fulfil-chart-data");
+    if (!el || !data || typeof window.echarts === "undefined") { return; }
+    var d = JSON.parse(data.textContent || "{}");
+    if (!d.labels || !d.labels.length) { return; }
+    el.hidden = false;
+    var chart = window.echarts.init(el);
+    chart.setOption({
+      animation: false,
+      grid: { left: 8, right: 8, top: 8, bottom: 8, containLabel: true },
+      tooltip: { trigger: "axis" },
+      xAxis: { type: "category", data: d.labels },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [{ type: "bar", data: d.parcels, itemStyle: { color: "#1d5fd1" }, barMaxWidth: 22 }]
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
   document.addEventListener("DOMContentLoaded", drawCharts);
+  document.addEventListener("DOMContentLoaded", drawFulfilment);
   document.addEventListener("DOMContentLoaded", drawSales);
 })();

@@ -585,6 +585,7 @@ class PackScreen(KioskScreen):
         session = self.packer.session if self.packer is not None else None
         return {"rejected_scans": session.rejected if session else 0,
                 "weighings": self._weighings,
+                "weight_overrides": 0 if self._weight_override is None else 1,
                 "pack_seconds": round(time.monotonic() - self._started_at, 1)}
 
     def _ship_now(self, order: PackOrder, grams: int | None) -> None:

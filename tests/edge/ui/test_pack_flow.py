@@ -131,6 +131,7 @@ async def test_out_of_tolerance_blocks_until_reweighed(rig: Rig) -> None:
         (500, 0, None), (345, 1, None)]
     assert rig.outbox("shipment")[0]["weight_g"] == 345
     assert rig.outbox("shipment")[0]["kpis"]["weighings"] == 2
+    assert rig.outbox("shipment")[0]["kpis"]["weight_overrides"] == 0
 
 
 async def test_lead_override_by_badge_and_reason(rig: Rig) -> None:
@@ -157,6 +158,7 @@ async def test_lead_override_by_badge_and_reason(rig: Rig) -> None:
     assert audit["actor"] == "L01" and audit["subject"] == "O1"
     assert json.loads(audit["detail"])["reason"] == "加了赠品 / Gift added"
     assert rig.outbox("shipment")[0]["weight_g"] == 480
+    assert rig.outbox("shipment")[0]["kpis"]["weight_overrides"] == 1
     assert rig.status("O1") == "shipped"
 
 
