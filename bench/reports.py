@@ -1,4 +1,4 @@
-"""Report speed: a generated year of orders, the sales summaries rebuilt from it, then each
+"""Report speed: a generated year of orders (and their parcels, shifts and reprints), the sales summaries rebuilt from it, then each
 report timed (p50/p95) beside the naive way (scanning every order line per request).
 
     python -m bench reports                          # 20,000 orders on SQLite in a temp dir
@@ -27,9 +27,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from cloud.db import make_engine, migrate, write_transaction
-from cloud.db.schema import shops, sku_safety_stock, skus, stock_balances, warehouses
+from cloud.db.schema import (
+    shops,
+    sku_safety_stock,
+    skus,
+    station_label_prints,
+    station_shipments,
+    station_sign_ins,
+    stock_balances,
+    warehouses,
+)
 from cloud.db.schema_orders import order_lines, orders, refunds
-from cloud.reports import daily, export, sales, summaries
+from cloud.reports import daily, export, fulfilment, sales, summaries
 
 YEAR_START = datetime(2025, 12, 1, tzinfo=UTC)
 """The first instant of the generated year."""
@@ -49,6 +58,16 @@ SECONDS_PER_DAY = 86400
 """For spreading orders over a day."""
 PERCENTILE_95 = 0.95
 """The slow end reported."""
+PACKERS = 20
+"""Packers shipping the year's parcels."""
+STATIONS = 6
+"""Stations they ship at (two per warehouse)."""
+REPRINT_SHARE = 0.03
+"""Share of parcels whose label was printed twice."""
+CARRIERS = ("ZTO", "YTO", "STO", "YUNDA", "JT", "SF")
+"""Couriers drawn from."""
+SHIFT_HOURS = (8, 18)
+"""Every packer signs in at 08:00 and out at 18:00 (UTC, for the benchmark) each day."""
 
 
 def _pct(samples: list[float], q: float) -> float:
@@ -76,11 +95,24 @@ def generate(engine: Engine, n_orders: int, n_skus: int, n_shops: int, seed: int
             conn.execute(sa.insert(sku_safety_stock), [
                 {"sku": f"SKU{k:05d}", "warehouse_id": f"WH{k % 3}", "qty": 20}
                 for k in range(i, min(n_skus, i + BATCH))])
+    with write_transaction(engine) as conn:  # a shift per packer and day
+        rows = []
+        for d in range(DAYS):
+            day = YEAR_START + timedelta(days=d)
+            for p in range(PACKERS):
+                for ev, hour in zip(("sign_in", "sign_out"), SHIFT_HOURS, strict=True):
+                    rows.append({"msg_id": f"si-{d}-{p}-{ev}", "station_id": f"st{p % STATIONS}",
+                                 "operator_id": f"P{p:02d}", "event": ev,
+                                 "at": day + timedelta(hours=hour), "received_at": day})
+        for i in range(0, len(rows), BATCH):
+            conn.execute(sa.insert(station_sign_ins), rows[i:i + BATCH])
     weights = [1.0 / (k + 1) for k in range(n_skus)]  # a long tail: few SKUs sell most
     for start in range(0, n_orders, BATCH):
         order_rows: list[dict[str, Any]] = []
         line_rows: list[dict[str, Any]] = []
         refund_rows: list[dict[str, Any]] = []
+        ship_rows: list[dict[str, Any]] = []
+        print_rows: list[dict[str, Any]] = []
         for i in range(start, min(n_orders, start + BATCH)):
             at = YEAR_START + timedelta(seconds=rnd.randrange(DAYS * SECONDS_PER_DAY))
             shop = f"shop{i % n_shops}"
@@ -100,6 +132,21 @@ def generate(engine: Engine, n_orders: int, n_skus: int, n_shops: int, seed: int
                 line_rows.append({"order_id": oid, "line_no": n, "qty": qty,
                                   "price_fen": 500 + (k % 97) * 100, "sku": f"SKU{k:05d}",
                                   "sku_qty": qty})
+            if not cancelled:
+                p = rnd.randrange(PACKERS)
+                shipped = min(now, at + timedelta(minutes=rnd.randint(30, 60 * 60)))
+                ship_rows.append({
+                    "msg_id": f"sh-{i}", "station_id": f"st{p % STATIONS}", "order_id": oid,
+                    "waybill_no": f"WB{i:012d}", "carrier": rnd.choice(CARRIERS),
+                    "weight_g": rnd.randint(80, 6000), "operator_id": f"P{p:02d}",
+                    "shipped_at": shipped, "received_at": shipped,
+                    "rejected_scans": rnd.choice((0, 0, 0, 1)), "weighings": rnd.choice((1, 1, 2)),
+                    "pack_seconds": rnd.uniform(10, 90), "weight_overrides": 0})
+                if rnd.random() < REPRINT_SHARE:
+                    print_rows.append({
+                        "msg_id": f"lp-{i}", "station_id": f"st{p % STATIONS}", "order_id": oid,
+                        "n": 2, "operator_id": f"P{p:02d}", "reason": "卡纸",
+                        "printed_at": shipped, "received_at": shipped})
             if not cancelled and rnd.random() < REFUND_SHARE:
                 refund_rows.append({
                     "shop_id": shop, "refund_id": f"R{i}", "platform_order_id": f"{i:09d}",
@@ -111,6 +158,9 @@ def generate(engine: Engine, n_orders: int, n_skus: int, n_shops: int, seed: int
             conn.execute(sa.insert(order_lines), line_rows)
             if refund_rows:
                 conn.execute(sa.insert(refunds), refund_rows)
+            conn.execute(sa.insert(station_shipments), ship_rows)
+            if print_rows:
+                conn.execute(sa.insert(station_label_prints), print_rows)
 
 
 def naive_sales(conn: Connection, start: date, end: date) -> list[Any]:
@@ -150,6 +200,7 @@ def run_on(label: str, url: str, n_orders: int, n_skus: int, n_shops: int, repea
         t = time.perf_counter()
         with write_transaction(engine) as conn:
             summaries.rebuild(conn, now=YEAR_START)
+            fulfilment.rebuild(conn)
         rebuild = time.perf_counter() - t
         with engine.connect() as conn:
             n_lines = conn.execute(sa.select(sa.func.count()).select_from(order_lines)).scalar()
@@ -181,6 +232,12 @@ def run_on(label: str, url: str, n_orders: int, n_skus: int, n_shops: int, repea
             ("sales, a year, a category", lambda c: sales.report(c, sales.Filters(
                 year.start, year.end, "quarter", category="类目3")), None, year),
             ("daily summary", lambda c: daily.summary(c, end), None, year),
+            ("fulfilment, a year by month", lambda c: fulfilment.report(c, fulfilment.Filters(
+                year.start, year.end, period="month")), None, year),
+            ("fulfilment, 30 days by day", lambda c: fulfilment.report(c, fulfilment.Filters(
+                month.start, month.end)), None, year),
+            ("fulfilment, a year, 1 station", lambda c: fulfilment.report(c, fulfilment.Filters(
+                year.start, year.end, station="st1", period="week")), None, year),
         ]
         for name, fn, naive, filters in cases:
             s = _timed(engine, fn, repeat)

@@ -9,7 +9,7 @@ import click
 
 from cloud.cli.base import CliContext, cli
 from cloud.db import write_transaction
-from cloud.reports import summaries
+from cloud.reports import fulfilment, summaries
 
 
 @cli.group("reports")
@@ -20,7 +20,8 @@ def reports() -> None:
 @reports.command("rebuild")
 @click.pass_obj
 def rebuild(obj: CliContext) -> None:
-    """从订单和退款重算销售汇总 / Recompute the sales summaries from orders and refunds."""
+    """从订单、退款和发货重算报表汇总 / Recompute the report summaries from orders, refunds and
+    shipments."""
     started = datetime.now(UTC)
 
     def progress(done: int, total: int) -> None:
@@ -28,6 +29,8 @@ def rebuild(obj: CliContext) -> None:
 
     with write_transaction(obj.engine()) as conn:
         n = summaries.rebuild(conn, now=started, progress=progress)
+        parcels = fulfilment.rebuild(conn)
     seconds = (datetime.now(UTC) - started).total_seconds()
-    click.echo(obj.t(f"销售汇总已重算: {n} 个订单, 用时 {seconds:.1f} 秒",
-                     f"sales summaries rebuilt: {n} orders in {seconds:.1f} s"))
+    click.echo(obj.t(f"报表汇总已重算: {n} 个订单, {parcels} 个包裹, 用时 {seconds:.1f} 秒",
+                     f"report summaries rebuilt: {n} orders, {parcels} parcels in "
+                     f"{seconds:.1f} s"))

@@ -74,6 +74,43 @@ sales_monthly_sku = sa.Table(
 """``sales_daily_sku`` summed per month (``month`` = its first day): long ranges by SKU read
 whole months here and only the partial months at either end from the daily table."""
 
+fulfil_daily = sa.Table(
+    "fulfil_daily",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("station_id", sa.String(64), primary_key=True),
+    sa.Column("operator_id", sa.String(64), primary_key=True),
+    sa.Column("carrier", sa.String(64), primary_key=True),
+    sa.Column("parcels", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("pack_ms", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("timed", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("wrong_scans", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("reweighed", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("overrides", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("late", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("reprints", sa.BigInteger(), nullable=False, server_default="0"),
+)
+"""发货绩效 summary (migration ``0038_packer_figures``): per China Standard Time day × station
+× operator × courier, what the parcels shipped that day add up to (``cloud.reports.
+fulfilment``). ``orders`` counts an order on its first parcel (earliest ``shipped_at``, then
+``msg_id``); ``pack_ms`` sums the parcels' pack time over the ``timed`` ones; ``late`` is
+judged against the order's ship-by deadline known when the parcel arrived. Label reprints
+carry no courier: they sit in rows with ``carrier`` ``""``."""
+
+fulfil_bands = sa.Table(
+    "fulfil_bands",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("station_id", sa.String(64), primary_key=True),
+    sa.Column("carrier", sa.String(64), primary_key=True),
+    sa.Column("band", sa.SmallInteger(), primary_key=True),
+    sa.Column("parcels", sa.BigInteger(), nullable=False, server_default="0"),
+)
+"""Parcels per China Standard Time day × station × courier × weight band (the index into
+``cloud.reports.fulfilment.WEIGHT_BANDS``, one past its end for heavier parcels, −1 for a
+parcel without a weight)."""
+
 REPORT_TABLES: tuple[sa.Table, ...] = (
     report_order_facts, sales_daily, sales_daily_sku, sales_monthly_sku)
 """Tables created by migration ``0030_report_summaries``."""

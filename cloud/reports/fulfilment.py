@@ -19,8 +19,16 @@ Standard Time days, per packer and per station, from the stations' own events.
 * parcels by **courier and weight band** (:data:`WEIGHT_BANDS`), ``—`` for no weight.
 
 The station and courier filters apply to every figure that has them (a label print and a
-shift carry no courier). Per-day counts are grouped by the database in China Standard Time
-(UTC+8 all year), so a year's range reads a few hundred rows, not every shipment.
+shift carry no courier).
+
+Scale: the report reads summaries (``fulfil_daily``, ``fulfil_bands``), kept in the
+transaction that stores each shipment and label print (:func:`on_shipment`,
+:func:`on_label_print`), so a year reads tens of thousands of summary rows rather than every
+parcel. A parcel is booked on the day it shipped whenever it arrives; an order counts once,
+on its first parcel (earliest ship), even when its parcels arrive out of order; late is
+judged against the ship-by deadline known when the parcel arrived. :func:`rebuild`
+recomputes both from the source tables (``packline-cloud reports rebuild``). Sign-ins are few
+(two per shift) and are read per request.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from cloud.db.schema import (
@@ -40,8 +49,9 @@ from cloud.db.schema import (
     station_sign_ins,
 )
 from cloud.db.schema_orders import orders
+from cloud.db.schema_reports import fulfil_bands, fulfil_daily
 from cloud.errors import InputError, Problem
-from cloud.payables import day_start
+from cloud.payables import day_start, local_day
 from cloud.reports.sales import MAX_DAYS, PERIODS, bucket
 
 SHIFT_CAP: Final = timedelta(hours=12)
@@ -53,6 +63,17 @@ SECONDS_PER_HOUR: Final = 3600
 """Seconds in an hour."""
 CST_OFFSET_HOURS: Final = 8
 """China Standard Time is UTC+8 all year (no daylight saving)."""
+MS_PER_SECOND: Final = 1000
+"""Pack time is summed in whole milliseconds (integers add up the same in any order)."""
+REBUILD_BATCH: Final = 5000
+"""Summary rows inserted per statement by :func:`rebuild`."""
+DAILY_KEYS: Final = ("day", "station_id", "operator_id", "carrier")
+"""Key columns of ``fulfil_daily``."""
+DAILY_MEASURES: Final = ("parcels", "orders", "pack_ms", "timed", "wrong_scans", "reweighed",
+                         "overrides", "late", "reprints")
+"""Counters of ``fulfil_daily``."""
+BAND_KEYS: Final = ("day", "station_id", "carrier", "band")
+"""Key columns of ``fulfil_bands``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,25 +169,10 @@ def check(f: Filters) -> None:
         raise InputError(problems)
 
 
-def band_of(grams: int | None) -> str:
-    """The weight band a parcel falls in: ``≤500g`` … ``>10kg``; ``—`` without a weight."""
-    if grams is None:
-        return "—"
-    for bound in WEIGHT_BANDS:
-        if grams <= bound:
-            return f"≤{_show_grams(bound)}"
-    return f">{_show_grams(WEIGHT_BANDS[-1])}"
-
-
 def _show_grams(grams: int) -> str:
     if grams % 1000:
         return f"{grams}g"
     return f"{grams // 1000}kg"
-
-
-def _band_order(band: str) -> int:
-    labels = [f"≤{_show_grams(b)}" for b in WEIGHT_BANDS] + [f">{_show_grams(WEIGHT_BANDS[-1])}"]
-    return labels.index(band) if band in labels else len(labels)
 
 
 def _cst_day(conn: Connection, column: Any) -> Any:
@@ -180,48 +186,181 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+# --------------------------------------------------------------------------- the summaries
+def band_index(grams: int | None) -> int:
+    """The ``fulfil_bands.band`` of a parcel: the first of :data:`WEIGHT_BANDS` it fits in,
+    one past the end when heavier, −1 without a weight."""
+    if grams is None:
+        return -1
+    for n, bound in enumerate(WEIGHT_BANDS):
+        if grams <= bound:
+            return n
+    return len(WEIGHT_BANDS)
+
+
+def _band_label(index: int) -> str:
+    if index < 0:
+        return "—"
+    if index < len(WEIGHT_BANDS):
+        return f"≤{_show_grams(WEIGHT_BANDS[index])}"
+    return f">{_show_grams(WEIGHT_BANDS[-1])}"
+
+
+DailyKey = tuple[date, str, str, str]
+"""(CST day, station, operator, carrier) of a ``fulfil_daily`` row."""
+BandKey = tuple[date, str, str, int]
+"""(CST day, station, courier, band) of a ``fulfil_bands`` row."""
+
+
+def _add(conn: Connection, table: sa.Table, key_cols: tuple[str, ...],
+         deltas: dict[Any, dict[str, int]]) -> None:
+    """Add each delta to its row (created when missing), in one lock order."""
+    rows = [{**dict(zip(key_cols, key, strict=True)), **vec}
+            for key, vec in sorted(deltas.items()) if any(vec.values())]
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    for row in rows:
+        measures = [k for k in row if k not in key_cols]
+        stmt = insert(table).values(**row)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=[table.c[k] for k in key_cols],
+            set_={m: table.c[m] + stmt.excluded[m] for m in measures}))
+
+
+def _first_parcel(conn: Connection, order_id: str, other_than: str) -> Any:
+    """The order's first parcel among the stored ones but ``other_than`` (earliest ship,
+    then message id), or None."""
+    sh = station_shipments.c
+    return conn.execute(sa.select(sh.msg_id, sh.station_id, sh.operator_id, sh.carrier,
+                                  sh.shipped_at)
+                        .where(sh.order_id == order_id, sh.msg_id != other_than)
+                        .order_by(sh.shipped_at, sh.msg_id).limit(1)).first()
+
+
+def on_shipment(conn: Connection, row: dict[str, Any]) -> None:
+    """A new ``station_shipments`` row (just inserted, in the same transaction) adds to the
+    summaries. It takes over its order's count when it shipped before the order's parcel
+    counted so far (parcels may arrive in any order)."""
+    day = local_day(row["shipped_at"])
+    key: DailyKey = (day, row["station_id"], row["operator_id"], row["carrier"])
+    o = orders.c
+    ship_by = conn.execute(sa.select(o.ship_by).where(o.id == row["order_id"])).scalar()
+    weighings, seconds = row.get("weighings"), row.get("pack_seconds")
+    vec = {"parcels": 1, "orders": 0,
+           "pack_ms": 0 if seconds is None else round(float(seconds) * MS_PER_SECOND),
+           "timed": 0 if seconds is None else 1,
+           "wrong_scans": int(row.get("rejected_scans") or 0),
+           "reweighed": 1 if weighings is not None and weighings > 1 else 0,
+           "overrides": int(row.get("weight_overrides") or 0),
+           "late": 1 if ship_by is not None and row["shipped_at"] > ship_by else 0}
+    deltas: dict[DailyKey, dict[str, int]] = {key: vec}
+    first = _first_parcel(conn, row["order_id"], row["msg_id"])
+    if first is None:
+        vec["orders"] = 1
+    elif (row["shipped_at"], row["msg_id"]) < (first.shipped_at, first.msg_id):
+        vec["orders"] = 1
+        other: DailyKey = (local_day(first.shipped_at), first.station_id, first.operator_id,
+                           first.carrier)
+        deltas.setdefault(other, {})["orders"] = deltas.get(other, {}).get("orders", 0) - 1
+    _add(conn, fulfil_daily, DAILY_KEYS, deltas)
+    band: BandKey = (day, row["station_id"], row["carrier"], band_index(row.get("weight_g")))
+    _add(conn, fulfil_bands, BAND_KEYS, {band: {"parcels": 1}})
+
+
+def on_label_print(conn: Connection, row: dict[str, Any]) -> None:
+    """A new ``station_label_prints`` row: a print after the first is a reprint."""
+    if int(row["n"]) <= 1:
+        return
+    _add(conn, fulfil_daily, DAILY_KEYS, {
+        (local_day(row["printed_at"]), row["station_id"], row["operator_id"], ""):
+        {"reprints": 1}})
+
+
+def rebuild(conn: Connection) -> int:
+    """Recompute both summaries from the shipments and label prints (in the caller's
+    transaction), the days grouped by the database. Returns the parcels read."""
+    conn.execute(sa.delete(fulfil_daily))
+    conn.execute(sa.delete(fulfil_bands))
+    sh, o = station_shipments.c, orders.c
+    first = sa.func.row_number().over(partition_by=sh.order_id,
+                                      order_by=(sh.shipped_at, sh.msg_id))
+    late = sa.case((sa.and_(o.ship_by.is_not(None), sh.shipped_at > o.ship_by), 1), else_=0)
+    parcels = (sa.select(_cst_day(conn, sh.shipped_at).label("day"), sh.station_id,
+                         sh.operator_id, sh.carrier, sh.pack_seconds, sh.rejected_scans,
+                         sh.weighings, sh.weight_overrides, first.label("nth"),
+                         late.label("late"))
+               .select_from(station_shipments.outerjoin(orders, o.id == sh.order_id))
+               .subquery())
+    p = parcels.c
+    keys = (p.day, p.station_id, p.operator_id, p.carrier)
+    measures = {
+        "parcels": sa.func.count(),
+        "orders": sa.func.sum(sa.case((p.nth == 1, 1), else_=0)),
+        "pack_ms": sa.func.sum(sa.func.coalesce(sa.func.round(p.pack_seconds * MS_PER_SECOND), 0)),
+        "timed": sa.func.sum(sa.case((p.pack_seconds.is_not(None), 1), else_=0)),
+        "wrong_scans": sa.func.sum(sa.func.coalesce(p.rejected_scans, 0)),
+        "reweighed": sa.func.sum(sa.case((p.weighings > 1, 1), else_=0)),
+        "overrides": sa.func.sum(sa.func.coalesce(p.weight_overrides, 0)),
+        "late": sa.func.sum(p.late)}
+    merged: dict[DailyKey, dict[str, int]] = {}
+    n = 0
+    for r in conn.execute(sa.select(*keys, *(v.label(k) for k, v in measures.items()))
+                          .group_by(*keys)):
+        acc = merged.setdefault((_as_date(r.day), r.station_id, r.operator_id, r.carrier),
+                                dict.fromkeys(DAILY_MEASURES, 0))
+        for m in measures:
+            acc[m] += int(getattr(r, m) or 0)
+        n += int(r.parcels)
+    lp = station_label_prints.c
+    lday = _cst_day(conn, lp.printed_at)
+    for r in conn.execute(sa.select(lday.label("day"), lp.station_id, lp.operator_id,
+                                    sa.func.count().label("n"))
+                          .where(lp.n > 1).group_by(lday, lp.station_id, lp.operator_id)):
+        acc = merged.setdefault((_as_date(r.day), r.station_id, r.operator_id, ""),
+                                dict.fromkeys(DAILY_MEASURES, 0))
+        acc["reprints"] += int(r.n)
+    out = [{**dict(zip(DAILY_KEYS, k, strict=True)), **v} for k, v in merged.items()]
+    for i in range(0, len(out), REBUILD_BATCH):
+        conn.execute(sa.insert(fulfil_daily), out[i:i + REBUILD_BATCH])
+    band = sa.case(*((sh.weight_g <= bound, i) for i, bound in enumerate(WEIGHT_BANDS)),
+                   (sh.weight_g.is_(None), -1), else_=len(WEIGHT_BANDS))
+    day = _cst_day(conn, sh.shipped_at)
+    bands = [{"day": _as_date(r.day), "station_id": r.station_id, "carrier": r.carrier,
+              "band": int(r.band), "parcels": int(r.n)}
+             for r in conn.execute(sa.select(day.label("day"), sh.station_id, sh.carrier,
+                                             band.label("band"), sa.func.count().label("n"))
+                                   .group_by(day, sh.station_id, sh.carrier, band))]
+    for i in range(0, len(bands), REBUILD_BATCH):
+        conn.execute(sa.insert(fulfil_bands), bands[i:i + REBUILD_BATCH])
+    return n
+
+
+# --------------------------------------------------------------------------- the report
 def report(conn: Connection, f: Filters) -> FulfilmentReport:
-    """The fulfilment report of ``f`` (checked with :func:`check` first)."""
+    """The fulfilment report of ``f`` (checked with :func:`check` first), read from the
+    summaries and the sign-ins."""
     check(f)
     lo, hi = day_start(f.start), day_start(f.end + timedelta(days=1))
-    sh, o = station_shipments.c, orders.c
-    where = [sh.shipped_at >= lo, sh.shipped_at < hi]
+    d = fulfil_daily.c
+    where = [d.day >= f.start, d.day <= f.end]
     if f.station:
-        where.append(sh.station_id == f.station)
+        where.append(d.station_id == f.station)
     if f.carrier:
-        where.append(sh.carrier == f.carrier)
-    late = sa.case((sa.and_(o.ship_by.is_not(None), sh.shipped_at > o.ship_by), 1), else_=0)
-    reweighed = sa.case((sh.weighings > 1, 1), else_=0)
-    timed = sa.case((sh.pack_seconds.is_not(None), 1), else_=0)
-    measures = (sa.func.count().label("parcels"),
-                sa.func.count(sa.distinct(sh.order_id)).label("orders"),
-                sa.func.coalesce(sa.func.sum(sh.pack_seconds), 0.0).label("pack_seconds"),
-                sa.func.coalesce(sa.func.sum(timed), 0).label("timed"),
-                sa.func.coalesce(sa.func.sum(sh.rejected_scans), 0).label("wrong"),
-                sa.func.coalesce(sa.func.sum(reweighed), 0).label("reweighed"),
-                sa.func.coalesce(sa.func.sum(sh.weight_overrides), 0).label("overrides"),
-                sa.func.coalesce(sa.func.sum(late), 0).label("late"))
-    source = station_shipments.outerjoin(orders, o.id == sh.order_id)
+        where.append(d.carrier == f.carrier)
+    measures = [sa.func.sum(d[m]).label(m) for m in DAILY_MEASURES]
+
+    def figures(key: str, r: Any) -> Figures:
+        return Figures(key, parcels=int(r.parcels or 0), orders=int(r.orders or 0),
+                       pack_seconds=int(r.pack_ms or 0) / MS_PER_SECOND,
+                       timed_parcels=int(r.timed or 0), wrong_scans=int(r.wrong_scans or 0),
+                       reweighed=int(r.reweighed or 0), overrides=int(r.overrides or 0),
+                       late=int(r.late or 0), reprints=int(r.reprints or 0))
 
     def grouped(column: Any) -> dict[str, Figures]:
-        out: dict[str, Figures] = {}
-        for r in conn.execute(sa.select(column.label("key"), *measures).select_from(source)
-                              .where(*where).group_by(column)):
-            out[str(r.key)] = Figures(
-                str(r.key), parcels=int(r.parcels), orders=int(r.orders),
-                pack_seconds=float(r.pack_seconds), timed_parcels=int(r.timed),
-                wrong_scans=int(r.wrong), reweighed=int(r.reweighed),
-                overrides=int(r.overrides), late=int(r.late))
-        return out
+        return {str(r.key): figures(str(r.key), r) for r in conn.execute(
+            sa.select(column.label("key"), *measures).where(*where).group_by(column))}
 
-    packers, stations = grouped(sh.operator_id), grouped(sh.station_id)
-    total_row = conn.execute(sa.select(*measures).select_from(source).where(*where)).one()
-    total = Figures("", parcels=int(total_row.parcels), orders=int(total_row.orders),
-                    pack_seconds=float(total_row.pack_seconds),
-                    timed_parcels=int(total_row.timed), wrong_scans=int(total_row.wrong),
-                    reweighed=int(total_row.reweighed), overrides=int(total_row.overrides),
-                    late=int(total_row.late))
-    _add_reprints(conn, f, lo, hi, packers, stations, total)
+    packers, stations = grouped(d.operator_id), grouped(d.station_id)
+    total = figures("", conn.execute(sa.select(*measures).where(*where)).one())
     _add_shifts(conn, f, lo, hi, packers, stations, total)
     names = dict(conn.execute(sa.select(station_operators.c.id, station_operators.c.name)).all())
     for p in packers.values():
@@ -229,29 +368,27 @@ def report(conn: Connection, f: Filters) -> FulfilmentReport:
     rep = FulfilmentReport(f, total,
                            sorted(packers.values(), key=lambda x: (-x.parcels, x.key)),
                            sorted(stations.values(), key=lambda x: x.key))
-    rep.bands = _bands(conn, where)
-    rep.series = _series(conn, f, where, source, late)
-    return rep
-
-
-def _add_reprints(conn: Connection, f: Filters, lo: datetime, hi: datetime,
-                  packers: dict[str, Figures], stations: dict[str, Figures],
-                  total: Figures) -> None:
-    """Label prints after the first, by who printed and where (a print has no courier, so
-    the courier filter leaves them out entirely)."""
-    if f.carrier:
-        return
-    lp = station_label_prints.c
-    q = (sa.select(lp.operator_id, lp.station_id, sa.func.count().label("n"))
-         .where(lp.printed_at >= lo, lp.printed_at < hi, lp.n > 1)
-         .group_by(lp.operator_id, lp.station_id))
+    b = fulfil_bands.c
+    bwhere = [b.day >= f.start, b.day <= f.end]
     if f.station:
-        q = q.where(lp.station_id == f.station)
-    for r in conn.execute(q):
-        n = int(r.n)
-        packers.setdefault(r.operator_id, Figures(r.operator_id)).reprints += n
-        stations.setdefault(r.station_id, Figures(r.station_id)).reprints += n
-        total.reprints += n
+        bwhere.append(b.station_id == f.station)
+    if f.carrier:
+        bwhere.append(b.carrier == f.carrier)
+    last = sa.case((b.band < 0, len(WEIGHT_BANDS) + 1), else_=b.band)
+    rep.bands = [BandRow(str(r.carrier), _band_label(int(r.band)), int(r.n)) for r in conn.execute(
+        sa.select(b.carrier, b.band, sa.func.sum(b.parcels).label("n")).where(*bwhere)
+        .group_by(b.carrier, b.band).order_by(b.carrier, last))]
+    per: dict[tuple[str, date], list[int]] = {}
+    for r in conn.execute(sa.select(d.day, sa.func.sum(d.parcels).label("n"),
+                                    sa.func.sum(d.late).label("late"))
+                          .where(*where).group_by(d.day)):
+        got = per.setdefault(bucket(_as_date(r.day), f.period), [0, 0])
+        got[0] += int(r.n or 0)
+        got[1] += int(r.late or 0)
+    rep.series = [PeriodRow(label, first, v[0], v[1])
+                  for (label, first), v in sorted(per.items(), key=lambda kv: kv[0][1])
+                  if v[0]]
+    return rep
 
 
 def _add_shifts(conn: Connection, f: Filters, lo: datetime, hi: datetime,
@@ -294,33 +431,3 @@ def _last_parcel(conn: Connection, station_id: str, operator_id: str, start: dat
     if at is None:
         return None
     return at if isinstance(at, datetime) else None
-
-
-def _bands(conn: Connection, where: list[Any]) -> list[BandRow]:
-    """Parcels per courier and weight band; the bands are grouped by the database."""
-    sh = station_shipments.c
-    band = sa.case(*((sh.weight_g <= bound, i) for i, bound in enumerate(WEIGHT_BANDS)),
-                   (sh.weight_g.is_(None), -1), else_=len(WEIGHT_BANDS))
-    rows = conn.execute(sa.select(sh.carrier, band.label("band"), sa.func.count().label("n"))
-                        .where(*where).group_by(sh.carrier, band)).all()
-    labels = [f"≤{_show_grams(b)}" for b in WEIGHT_BANDS] + [f">{_show_grams(WEIGHT_BANDS[-1])}"]
-    out = [BandRow(str(r.carrier), "—" if r.band == -1 else labels[int(r.band)], int(r.n))
-           for r in rows]
-    return sorted(out, key=lambda b: (b.carrier, _band_order(b.band)))
-
-
-def _series(conn: Connection, f: Filters, where: list[Any], source: Any,
-            late: Any) -> list[PeriodRow]:
-    """Parcels and late parcels per period (days grouped by the database, then bucketed)."""
-    sh = station_shipments.c
-    day = _cst_day(conn, sh.shipped_at)
-    per: dict[tuple[str, date], list[int]] = {}
-    for r in conn.execute(sa.select(day.label("day"), sa.func.count().label("n"),
-                                    sa.func.coalesce(sa.func.sum(late), 0).label("late"))
-                          .select_from(source).where(*where).group_by(day)):
-        key = bucket(_as_date(r.day), f.period)
-        got = per.setdefault(key, [0, 0])
-        got[0] += int(r.n)
-        got[1] += int(r.late)
-    return [PeriodRow(label, first, v[0], v[1])
-            for (label, first), v in sorted(per.items(), key=lambda kv: kv[0][1])]

@@ -30,6 +30,7 @@ from cloud.db.schema import (
     stock_moves,
 )
 from cloud.errors import ReversalConflict
+from cloud.reports import fulfilment
 from edge.sync.schema import (
     AlertWire,
     Envelope,
@@ -68,7 +69,12 @@ def record_report(conn: Connection, station: str, env: Envelope, payload: BaseMo
     else:
         raise TypeError(f"not a report: {type(payload).__name__}")
     row.update(msg_id=env.msg_id, station_id=station, received_at=now)
-    conn.execute(insert_ignore(conn, table).values(**row))
+    new = conn.execute(insert_ignore(conn, table).values(**row)
+                       .returning(table.c.msg_id)).first() is not None
+    if new and table is station_shipments:  # the fulfilment summaries, in this transaction
+        fulfilment.on_shipment(conn, row)
+    elif new and table is station_label_prints:
+        fulfilment.on_label_print(conn, row)
 
 
 def record_handover(conn: Connection, station: str, env: Envelope, wire: HandoverWire,

@@ -169,6 +169,11 @@ EXPECTED_TABLES.update({  # 0030_report_summaries
     "sales_daily_sku": {"day", "shop_id", "sku", "platform", "orders", "units", "gmv_fen"},
     "sales_monthly_sku": {"month", "shop_id", "sku", "platform", "orders", "units", "gmv_fen"},
 })
+EXPECTED_TABLES.update({  # 0038_packer_figures
+    "fulfil_daily": {"day", "station_id", "operator_id", "carrier", "parcels", "orders", "pack_ms",
+                     "timed", "wrong_scans", "reweighed", "overrides", "late", "reprints"},
+    "fulfil_bands": {"day", "station_id", "carrier", "band", "parcels"},
+})
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",
                          "created_at", "updated_at", "state", "decided_at", "decided_by",

@@ -337,5 +337,5 @@ def test_the_rebuild_command(cloud_engine: Engine, cloud_db_url: str,
             conn.execute(sa.delete(table))
     assert run(["--db", cloud_db_url, "--lang", "en", "reports", "rebuild"]) == 0
     out = capsys.readouterr()
-    assert "6/6 orders" in out.err and out.out.startswith("sales summaries rebuilt: 6 orders")
+    assert "6/6 orders" in out.err and out.out.startswith("report summaries rebuilt: 6 orders, ")
     assert _snapshot(cloud_engine) == before
