@@ -293,3 +293,30 @@ def fulfilment_sheets(rep: Any, lang_zh: bool = True) -> list[Sheet]:
             figures_sheet("工作站" if zh else "Stations", "工作站" if zh else "Station",
                           rep.stations, False),
             bands, series]
+
+
+def purchasing_sheet(rep: Any, lang_zh: bool = True) -> Sheet:
+    """The purchasing report (``cloud.reports.purchasing``) as one sheet with totals."""
+    zh = lang_zh
+    sheet = Sheet("采购报表" if zh else "Purchasing", [
+        ("供应商" if zh else "Supplier", "text"), ("名称" if zh else "Name", "text"),
+        ("发出采购单" if zh else "POs sent", "int"), ("订购件数" if zh else "Units ordered", "int"),
+        ("订购金额" if zh else "Ordered", "yuan"), ("到货件数" if zh else "Units received", "int"),
+        ("到货金额" if zh else "Received", "yuan"), ("在途件数" if zh else "Units on order", "int"),
+        ("在途金额" if zh else "On order", "yuan"),
+        ("平均到货天数" if zh else "Avg lead days", "decimal"),
+        ("最长到货天数" if zh else "Max lead days", "decimal"),
+        ("约定天数" if zh else "Stated lead days", "int"),
+        ("准时率" if zh else "On time", "percent"), ("满足率" if zh else "Fill rate", "percent")])
+
+    def values(r: Any, head: list[Any]) -> list[Any]:
+        return [*head, r.pos_sent, r.ordered_units, r.ordered_fen, r.received_units,
+                r.received_fen, r.on_order_units, r.on_order_fen, r.avg_lead_days,
+                r.max_lead_days]
+
+    for r in rep.rows:
+        sheet.rows.append([*values(r, [r.supplier_id, r.name]), r.stated_lead_days,
+                           r.on_time_rate, r.fill_rate])
+    t = rep.total()
+    sheet.totals = [*values(t, ["合计" if zh else "Total", ""]), None, t.on_time_rate, t.fill_rate]
+    return sheet

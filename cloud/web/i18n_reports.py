@@ -23,6 +23,25 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
     "rep.show": ("查看", "Show"),
     "rep.stock_title": ("库存报表", "Stock report"),
     "nav.fulfilment": ("发货绩效", "Fulfilment"),
+    "nav.po_report": ("采购报表", "Purchasing report"),
+    "rep.po_title": ("采购报表", "Purchasing report"),
+    "rep.supplier": ("供应商", "Supplier"),
+    "rep.pos_sent": ("发出采购单", "POs sent"),
+    "rep.ordered": ("订购 (件 / 金额)", "Ordered (units / amount)"),
+    "rep.received": ("到货 (件 / 金额)", "Received (units / amount)"),
+    "rep.on_order": ("在途 (件 / 金额)", "On order (units / amount)"),
+    "rep.lead": ("到货天数 平均 / 最长", "Lead days avg / max"),
+    "rep.stated_lead": ("约定天数", "Stated lead days"),
+    "rep.on_time": ("准时率", "On time"),
+    "rep.fill_rate": ("满足率", "Fill rate"),
+    "rep.po_help": ("订购为范围内发出的采购单; 到货为范围内各工作站收货的金额 (单价为采购单价); 在途为当前"
+                    "未收齐的采购单; 到货天数 = 发出到首次收货; 准时 = 首次收货不晚于预计到货日; "
+                    "满足率 = 已完成采购单的实收 ÷ 订购 (超收不计)。",
+                    "Ordered = purchase orders sent in the range; received = what the stations "
+                    "received in the range at the PO's unit cost; on order = open purchase "
+                    "orders now; lead days = from sending to the first receipt; on time = the "
+                    "first receipt on or before the expected day; fill rate = received ÷ "
+                    "ordered over finished purchase orders (over-receipts not counted)."),
     "rep.fulfil_title": ("发货绩效", "Fulfilment and packers"),
     "rep.station": ("工作站", "Station"),
     "rep.carrier": ("快递", "Courier"),

@@ -17,9 +17,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from cloud.db.schema import shops, skus, stations, warehouses
+from cloud.db.schema_purchasing import suppliers
 from cloud.errors import InputError, Problem
 from cloud.payables import local_day, parse_day
-from cloud.reports import daily, export, fulfilment, sales, stock_value
+from cloud.reports import daily, export, fulfilment, purchasing, sales, stock_value
 from cloud.web import session
 from cloud.web.context import read, web
 from cloud.web.forms import text
@@ -323,7 +324,70 @@ async def fulfilment_csv(request: Request) -> Response:
         "Content-Disposition": f'attachment; filename="{_fulfil_name(section, f, "csv")}"'})
 
 
+def _po_filters(request: Request) -> tuple[purchasing.Filters, list[Problem]]:
+    q, problems = request.query_params, list[Problem]()
+    today = local_day(web(request).now())
+    start, end = today - timedelta(days=DEFAULT_DAYS - 1), today
+    if raw := text(q, "from", 10):
+        start = parse_day(raw, "from", problems) or start
+    if raw := text(q, "to", 10):
+        end = parse_day(raw, "to", problems) or end
+    f = purchasing.Filters(start, end, text(q, "supplier", 32) or "")
+    try:
+        purchasing.check(f)
+    except InputError as err:
+        problems.extend(err.problems)
+    return f, problems
+
+
+@requires(Permission.REPORTS_VIEW)
+async def purchasing_page(request: Request) -> Response:
+    """采购报表: ordered, received, on order, lead time, on-time and fill rate per supplier."""
+    f, problems = _po_filters(request)
+    rep = None if problems else await read(request, purchasing.report, f)
+    choices = await read(request, lambda conn: conn.execute(
+        sa.select(suppliers.c.id, suppliers.c.name).order_by(suppliers.c.name)).all())
+    params = {k: v for k, v in request.query_params.items() if k in ("from", "to", "supplier")}
+    return render(request, "report_purchasing.html", {
+        "f": f, "rep": rep, "total": rep.total() if rep else None, "errors": problems,
+        "suppliers": choices, "params": params}, status_code=400 if problems else 200)
+
+
+async def _po_sheet(request: Request) -> tuple[export.Sheet, purchasing.Filters] | None:
+    f, problems = _po_filters(request)
+    if problems:
+        return None
+    rep = await read(request, purchasing.report, f)
+    return export.purchasing_sheet(rep, session.lang(request) == "zh"), f
+
+
+@requires(Permission.REPORTS_VIEW)
+async def purchasing_xlsx(request: Request) -> Response:
+    """The purchasing report as XLSX."""
+    got = await _po_sheet(request)
+    if got is None:
+        return await purchasing_page(request)
+    body = await run_in_threadpool(export.xlsx, [got[0]])
+    name = f"purchasing-{got[1].start.isoformat()}-{got[1].end.isoformat()}.xlsx"
+    return Response(body, media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@requires(Permission.REPORTS_VIEW)
+async def purchasing_csv(request: Request) -> Response:
+    """The purchasing report as CSV, streamed."""
+    got = await _po_sheet(request)
+    if got is None:
+        return await purchasing_page(request)
+    name = f"purchasing-{got[1].start.isoformat()}-{got[1].end.isoformat()}.csv"
+    return StreamingResponse(_stream(list(export.csv_lines(got[0]))), media_type=CSV,
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 routes: list[BaseRoute] = [
+    Route("/reports/purchasing", purchasing_page, methods=["GET"]),
+    Route("/reports/purchasing.xlsx", purchasing_xlsx, methods=["GET"]),
+    Route("/reports/purchasing.csv", purchasing_csv, methods=["GET"]),
     Route("/reports/fulfilment", fulfilment_page, methods=["GET"]),
     Route("/reports/fulfilment.xlsx", fulfilment_xlsx, methods=["GET"]),
     Route("/reports/fulfilment.csv", fulfilment_csv, methods=["GET"]),
