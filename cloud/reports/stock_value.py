@@ -76,7 +76,7 @@ class StockValueRow:
         return self.safety is not None and self.on_hand - self.reserved < self.safety
 
 
-def _shipped(conn: Connection, since: datetime, until: datetime,
+def shipped_units(conn: Connection, since: datetime, until: datetime,
              warehouse_id: str | None) -> dict[tuple[str, str], int]:
     """Units shipped per (warehouse, SKU) in [since, until), less reversed shipments."""
     m = stock_moves.c
@@ -107,7 +107,7 @@ def report(conn: Connection, *, now: datetime, days: int = DEFAULT_DAYS,
     """The stock report at ``now`` with a sales window of ``days`` days ending then:
     every warehouse × SKU with stock, a reservation, units in transit or a shipment in the
     window, by warehouse and SKU."""
-    shipped = _shipped(conn, now - timedelta(days=days), now, warehouse_id)
+    shipped = shipped_units(conn, now - timedelta(days=days), now, warehouse_id)
     lv = {(x.warehouse_id, x.sku): x for x in levels(conn, warehouse_id=warehouse_id,
                                                        limit=ROW_LIMIT)}
     keys = sorted(set(lv) | {k for k, units in shipped.items() if units})

@@ -23,6 +23,31 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
     "rep.show": ("查看", "Show"),
     "rep.stock_title": ("库存报表", "Stock report"),
     "nav.fulfilment": ("发货绩效", "Fulfilment"),
+    "rp.title": ("补货建议", "Replenishment"),
+    "rp.help": ("日均 = (近 {recent} 天日均 + 近 {window} 天日均) ÷ 2 (按仓实际发货); 需备 = ⌈日均 × (交期 + "
+                "{review} 天补货周期)⌉ + 安全库存; 库存位置 = 在库 − 占用 + 调拨在途 + 采购在途 (含草稿); "
+                "建议 = 需备 − 库存位置。交期取供应商约定天数, 未填时按 {default} 天。供应商与单价取该商品最近一张采购单。",
+                "Daily pace = (the last {recent} days' pace + the last {window} days' pace) ÷ 2 "
+                "(what the warehouse shipped); need = ⌈pace × (lead time + {review} review "
+                "days)⌉ + safety stock; position = on hand − held + in transit + on order "
+                "(drafts included); suggested = need − position. The lead time is the "
+                "supplier's; {default} days when none is stated. Supplier and unit cost "
+                "come from the SKU's latest purchase order."),
+    "rp.why": ("日均 {daily} (近{recent}天 {r} 件, 近{window}天 {w} 件) × ({lead} + {review}) 天 → {base}; "
+               "+ 安全 {safety} = 需备 {need}; 在库 {on_hand} − 占用 {reserved} + 调拨 {transit} + "
+               "采购 {on_order} = {position}",
+               "pace {daily}/day ({r} in {recent} d, {w} in {window} d) × ({lead} + {review}) d → "
+               "{base}; + safety {safety} = need {need}; on hand {on_hand} − held {reserved} + "
+               "transfers {transit} + on order {on_order} = {position}"),
+    "rp.suggested": ("建议数量", "Suggested"),
+    "rp.order_qty": ("采购数量", "Order qty"),
+    "rp.why_col": ("计算依据", "Why this number"),
+    "rp.lead_default": ("默认", "default"),
+    "rp.no_supplier": ("无供应商", "no supplier"),
+    "rp.draft": ("生成采购单草稿", "Draft purchase orders"),
+    "rp.pick": ("选择", "Pick"),
+    "rp.none": ("目前没有需要补货的商品。", "Nothing needs buying now."),
+    "rp.flash_drafted": ("已生成 {n} 张采购单草稿: {ids}", "{n} draft purchase orders: {ids}"),
     "nav.po_report": ("采购报表", "Purchasing report"),
     "rep.po_title": ("采购报表", "Purchasing report"),
     "rep.supplier": ("供应商", "Supplier"),

@@ -4,6 +4,7 @@ warehouse's stations, cancel with a reason (``cloud.purchasing``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -12,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from cloud import purchasing
 from cloud.db.schema_purchasing import PO_STATUSES
 from cloud.errors import InputError, Problem
+from cloud.reports import replenish
 from cloud.web import queries, session
 from cloud.web.context import read, web, write
 from cloud.web.forms import text
@@ -159,8 +161,58 @@ async def supplier_create(request: Request) -> Response:
     return RedirectResponse("/suppliers", status_code=303)
 
 
+PICK_MAX: Final = 1000
+"""Rows one replenishment form may draft at once."""
+
+
+async def _replenish_page(request: Request, errors: list[Problem], status_code: int = 200,
+                          picked: dict[str, str] | None = None) -> Response:
+    warehouse = text(request.query_params, "warehouse", 64) or None
+    rows = await read(request, replenish.suggestions, now=web(request).now(),
+                      warehouse_id=warehouse)
+    return render(request, "replenish.html", {
+        "rows": rows, "errors": errors, "warehouse": warehouse or "",
+        "warehouses": await read(request, queries.warehouse_ids), "picked": picked or {},
+        "window": replenish.WINDOW_DAYS, "recent": replenish.RECENT_DAYS,
+        "review": replenish.REVIEW_DAYS, "default_lead": replenish.DEFAULT_LEAD_DAYS},
+        status_code=status_code)
+
+
+@requires(Permission.PURCHASING_VIEW)
+async def replenish_page(request: Request) -> Response:
+    """补货建议: what to buy per warehouse and SKU, and why."""
+    return await _replenish_page(request, [])
+
+
+@requires(Permission.PURCHASING_EDIT)
+async def replenish_draft(request: Request) -> Response:
+    """Draft purchase orders (one per supplier and warehouse) from the picked rows."""
+    raw = await request.form()
+    picks: dict[tuple[str, str], int] = {}
+    errors: list[Problem] = []
+    values = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
+    for key in raw.getlist("pick")[:PICK_MAX]:
+        wh, _, sku = str(key).partition("|")
+        qty = (values.get(f"qty:{key}") or "").strip()
+        if not qty.isdigit():
+            errors.append(Problem("picks", f"{sku}: 数量应为整数", f"{sku}: a whole number"))
+            continue
+        picks[(wh, sku)] = int(qty)
+    try:
+        if errors:
+            raise InputError(errors)
+        ids = await write(request, replenish.draft_orders, picks, now=web(request).now(),
+                          actor=request.state.user.username)
+    except InputError as err:
+        return await _replenish_page(request, err.problems, 400, values)
+    session.flash(request, "rp.flash_drafted", n=len(ids), ids=", ".join(ids))
+    return RedirectResponse("/purchasing?status=draft", status_code=303)
+
+
 routes: list[BaseRoute] = [
     Route("/purchasing", po_list, methods=["GET"]),
+    Route("/purchasing/replenish", replenish_page, methods=["GET"]),
+    Route("/purchasing/replenish", replenish_draft, methods=["POST"]),
     Route("/purchasing/new", po_new, methods=["GET"]),
     Route("/purchasing/new", po_create, methods=["POST"]),
     Route("/purchasing/{po_id}", po_page, methods=["GET"]),
