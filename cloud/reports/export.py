@@ -55,6 +55,13 @@ def _value(value: Any, kind: str) -> Any:
 
 
 def _text(value: Any, kind: str) -> str:
+    return cell_text(value, kind)
+
+
+def cell_text(value: Any, kind: str, *, guard_formulas: bool = True) -> str:
+    """A value as text the way the CSV writes it (yuan with two decimals, dates in ISO, China
+    time); a text cell is neutralised against spreadsheet formulas unless ``guard_formulas``
+    is False (a PDF is not a spreadsheet)."""
     if value is None:
         return ""
     if kind == "yuan":
@@ -67,7 +74,7 @@ def _text(value: Any, kind: str) -> str:
         return value.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
-    return protect(str(value)) if kind == "text" else str(value)
+    return protect(str(value)) if kind == "text" and guard_formulas else str(value)
 
 
 def csv_lines(sheet: Sheet) -> Iterator[str]:

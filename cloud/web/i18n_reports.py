@@ -23,6 +23,7 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
     "rep.show": ("查看", "Show"),
     "rep.stock_title": ("库存报表", "Stock report"),
     "nav.fulfilment": ("发货绩效", "Fulfilment"),
+    "rep.export_pdf": ("导出 PDF", "Export PDF"),
     "rp.title": ("补货建议", "Replenishment"),
     "rp.help": ("日均 = (近 {recent} 天日均 + 近 {window} 天日均) ÷ 2 (按仓实际发货); 需备 = ⌈日均 × (交期 + "
                 "{review} 天补货周期)⌉ + 安全库存; 库存位置 = 在库 − 占用 + 调拨在途 + 采购在途 (含草稿); "

@@ -16,11 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from cloud.config import DISPLAY_TZ
 from cloud.db.schema import shops, skus, stations, warehouses
 from cloud.db.schema_purchasing import suppliers
 from cloud.errors import InputError, Problem
 from cloud.payables import local_day, parse_day
-from cloud.reports import daily, export, fulfilment, purchasing, sales, stock_value
+from cloud.reports import daily, export, fulfilment, pdf, purchasing, sales, stock_value
 from cloud.web import session
 from cloud.web.context import read, web
 from cloud.web.forms import text
@@ -31,6 +32,8 @@ XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
 """Media type of an XLSX download."""
 CSV: Final = "text/csv; charset=utf-8"
 """Media type of a CSV download."""
+PDF: Final = "application/pdf"
+"""Media type of a PDF download."""
 DEFAULT_DAYS: Final = 30
 """The sales report covers the last 30 days (to today) unless asked otherwise."""
 CSV_CHUNK: Final = 200
@@ -122,6 +125,29 @@ async def _stream(lines: list[str]) -> AsyncIterator[bytes]:
         yield "".join(lines[n:n + CSV_CHUNK]).encode()
 
 
+async def _pdf(request: Request, title: tuple[str, str], subtitle: str,
+               sheets: list[export.Sheet], filename: str) -> Response:
+    """A report's sheets as a PDF download (rendered off the event loop)."""
+    lang = session.lang(request)
+    when = web(request).now().astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M")
+    line = f"{subtitle} · {'生成于' if lang == 'zh' else 'made'} {when}"
+    body = await run_in_threadpool(pdf.pdf, title[0] if lang == "zh" else title[1], line,
+                                   sheets, lang)
+    return Response(body, media_type=PDF,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@requires(Permission.REPORTS_VIEW)
+async def sales_pdf(request: Request) -> Response:
+    """The sales report as PDF (every table)."""
+    f, problems = await _checked(request)
+    if problems:
+        return await _sales_page(request, [])
+    rep = await read(request, sales.report, f)
+    return await _pdf(request, ("销售报表", "Sales report"), f"{f.start} – {f.end}",
+                      list(export.sales_sheets(rep).values()), _filename("report", f, "pdf"))
+
+
 @requires(Permission.REPORTS_VIEW)
 async def sales_csv(request: Request) -> Response:
     """One table of the sales report as CSV (``?section=series|shop|platform|sku|province|
@@ -171,6 +197,18 @@ async def daily_xlsx(request: Request) -> Response:
     body = await run_in_threadpool(export.xlsx, export.daily_sheets(d))
     return Response(body, media_type=XLSX, headers={
         "Content-Disposition": f'attachment; filename="daily-{day.isoformat()}.xlsx"'})
+
+
+@requires(Permission.REPORTS_VIEW)
+async def daily_pdf(request: Request) -> Response:
+    """The daily summary as PDF."""
+    problems: list[Problem] = []
+    day = _day(request, problems)
+    if problems:
+        return await _daily_page(request)
+    d = await read(request, daily.summary, day)
+    return await _pdf(request, ("每日概况", "Daily summary"), day.isoformat(),
+                      export.daily_sheets(d), f"daily-{day.isoformat()}.pdf")
 
 
 @requires(Permission.REPORTS_VIEW)
@@ -235,6 +273,16 @@ async def stock_xlsx(request: Request) -> Response:
     body = await run_in_threadpool(export.xlsx, [got[0]])
     return Response(body, media_type=XLSX, headers={
         "Content-Disposition": f'attachment; filename="stock-{got[1]}d.xlsx"'})
+
+
+@requires(Permission.REPORTS_VIEW)
+async def stock_pdf(request: Request) -> Response:
+    """The stock report as PDF."""
+    got = await _stock_sheet(request)
+    if got is None:
+        return await stock_page(request)
+    return await _pdf(request, ("库存报表", "Stock report"),
+                      f"{got[1]} 天 / days", [got[0]], f"stock-{got[1]}d.pdf")
 
 
 @requires(Permission.REPORTS_VIEW)
@@ -309,6 +357,18 @@ async def fulfilment_xlsx(request: Request) -> Response:
 
 
 @requires(Permission.REPORTS_VIEW)
+async def fulfilment_pdf(request: Request) -> Response:
+    """The fulfilment report as PDF (every table)."""
+    f, problems = _fulfil_filters(request)
+    if problems:
+        return await _fulfil_page(request, [])
+    rep = await read(request, fulfilment.report, f)
+    return await _pdf(request, ("发货绩效", "Fulfilment and packers"), f"{f.start} – {f.end}",
+                      export.fulfilment_sheets(rep, session.lang(request) == "zh"),
+                      _fulfil_name("report", f, "pdf"))
+
+
+@requires(Permission.REPORTS_VIEW)
 async def fulfilment_csv(request: Request) -> Response:
     """One table of the fulfilment report as CSV (``?section=packers|stations|bands|series``)."""
     f, problems = _fulfil_filters(request)
@@ -374,6 +434,17 @@ async def purchasing_xlsx(request: Request) -> Response:
 
 
 @requires(Permission.REPORTS_VIEW)
+async def purchasing_pdf(request: Request) -> Response:
+    """The purchasing report as PDF."""
+    got = await _po_sheet(request)
+    if got is None:
+        return await purchasing_page(request)
+    f = got[1]
+    return await _pdf(request, ("采购报表", "Purchasing report"), f"{f.start} – {f.end}", [got[0]],
+                      f"purchasing-{f.start.isoformat()}-{f.end.isoformat()}.pdf")
+
+
+@requires(Permission.REPORTS_VIEW)
 async def purchasing_csv(request: Request) -> Response:
     """The purchasing report as CSV, streamed."""
     got = await _po_sheet(request)
@@ -388,6 +459,11 @@ routes: list[BaseRoute] = [
     Route("/reports/purchasing", purchasing_page, methods=["GET"]),
     Route("/reports/purchasing.xlsx", purchasing_xlsx, methods=["GET"]),
     Route("/reports/purchasing.csv", purchasing_csv, methods=["GET"]),
+    Route("/reports/purchasing.pdf", purchasing_pdf, methods=["GET"]),
+    Route("/reports/fulfilment.pdf", fulfilment_pdf, methods=["GET"]),
+    Route("/reports/stock.pdf", stock_pdf, methods=["GET"]),
+    Route("/reports/sales.pdf", sales_pdf, methods=["GET"]),
+    Route("/reports/daily.pdf", daily_pdf, methods=["GET"]),
     Route("/reports/fulfilment", fulfilment_page, methods=["GET"]),
     Route("/reports/fulfilment.xlsx", fulfilment_xlsx, methods=["GET"]),
     Route("/reports/fulfilment.csv", fulfilment_csv, methods=["GET"]),
