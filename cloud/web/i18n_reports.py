@@ -23,6 +23,7 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
     "rep.show": ("查看", "Show"),
     "rep.stock_title": ("库存报表", "Stock report"),
     "nav.fulfilment": ("发货绩效", "Fulfilment"),
+    "nav.reports_all": ("报表", "Reports"),
     "rep.export_pdf": ("导出 PDF", "Export PDF"),
     "rp.title": ("补货建议", "Replenishment"),
     "rp.help": ("日均 = (近 {recent} 天日均 + 近 {window} 天日均) ÷ 2 (按仓实际发货); 需备 = ⌈日均 × (交期 + "
