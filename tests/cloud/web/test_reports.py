@@ -89,7 +89,10 @@ async def test_the_daily_summary_page_and_exports(client: httpx.AsyncClient,
     assert (await client.get(f"/reports/sales.xlsx?{RANGE}")).status_code == 403
     await _as(client, Role.ADMIN)
     home = (await client.get("/")).text
-    assert 'href="/reports/sales"' in home and 'href="/reports/daily"' in home
+    assert 'href="/reports/daily"' in home  # one 报表 entry in the menu …
+    tabs = (await client.get("/reports/daily")).text  # … and a tab per report
+    assert all(f'href="/reports/{r}"' in tabs
+               for r in ("daily", "sales", "stock", "fulfilment", "purchasing"))
 
 
 async def test_the_report_pages_work_in_english_and_narrow(client: httpx.AsyncClient,
