@@ -24,6 +24,7 @@ from cloud.web.routes import (
     promotions,
     purchasing,
     reports,
+    shop_push,
     shops,
     stations,
     stock,
@@ -39,7 +40,7 @@ def all_routes() -> list[BaseRoute]:
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *handovers.routes,
             *stocktakes.routes, *unshipped.routes,
             *order_merge.routes, *order_notes.routes, *order_tags.routes, *orders.routes, *promotions.routes, *products.routes,
-            *mappings.routes, *listings.routes, *shops.routes, *purchasing.routes,
+            *mappings.routes, *listings.routes, *shop_push.routes, *shops.routes, *purchasing.routes,
             *transfers.routes, *payables.routes, *courier.routes, *courier_accounts.routes,
             *reports.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]

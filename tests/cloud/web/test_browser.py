@@ -632,3 +632,90 @@ def test_a_manager_reads_each_report_and_downloads_each_export(
     expect(page.locator("#t-parcels")).to_have_text("5")
     expect(page.locator("#fulfil-packers tbody tr").first).to_contain_text("小王")
     context.close()
+
+
+def test_a_manager_connects_a_shop_and_nothing_is_pushed_before_the_confirmation(
+        server: tuple[str, str], browser: Browser, cloud_engine: Engine, cloud_db_url: str,
+        tmp_path: Path) -> None:
+    """Onboarding as a new user does it (#17): authorise on the fake PDD's consent page,
+    download the listings, see the automatic matches and the unmatched, match one by hand,
+    read the first-push preview, confirm. A worker pass before the confirmation sends the
+    platform nothing; the one after sends every listing what the preview said."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from cloud.db import skus, write_transaction
+    from cloud.marketplaces.fake_server import run_fake_platform
+    from cloud.orders import stock_push
+    from cloud.shops import add_shop, open_client
+    from tests.cloud.orders.support import receive
+
+    base, _secret = server
+    backend = backend_of(cloud_db_url)
+    running = run_fake_platform("pdd", 0, 311, history_hours=0, orders_per_hour=0.0001)
+    try:
+        fake = running.fake
+        sealer = Sealer((tmp_path / "secret.key").read_bytes().strip())  # the server's key
+        catalog = fake.gen.catalog
+        with write_transaction(cloud_engine) as conn:  # the seller's catalog lacks the last two
+            shop_id = add_shop(conn, sealer, platform="pdd", name="新开的拼多多店",
+                               app_key=fake.settings.app_key, app_secret=fake.settings.app_secret,
+                               gateway_url=running.base_url, default_warehouse_id="WH1")
+            conn.execute(sa.insert(skus), [{"sku": s.outer_id, "name_zh": s.title}
+                                          for s in catalog[:-2]])
+        receive(cloud_engine, "WH1", catalog[0].outer_id, 20)
+        receive(cloud_engine, "WH1", catalog[1].outer_id, 7)
+
+        async def push() -> None:
+            async with httpx.AsyncClient() as http:
+                sc = open_client(cloud_engine, sealer, shop_id, http=http, clock=fake.clock.now)
+                await stock_push.push_stock(cloud_engine, sc, now=datetime.now(UTC))
+
+        def worker_pass() -> None:  # the worker's stock pass (Playwright owns this thread's loop)
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, push()).result()
+
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        sign_in(page, base, "u-manager")
+        page.goto(f"{base}/shops")
+        page.click(f"#authorize-{shop_id}")
+        expect(page.locator("#approve")).to_be_visible()  # the platform's consent page
+        assert page.url.startswith(f"{running.base_url}/oauth/authorize?")
+        page.click("#approve")
+        expect(page.locator(".notice")).to_contain_text("已授权")
+        assert fake.calls["pdd.pop.auth.token.create"] == 1
+
+        page.goto(f"{base}/listings?shop={shop_id}")
+        page.click(f"#download-{shop_id}")
+        expect(page.locator(".notice")).to_contain_text("自动匹配 10")
+        unmatched = page.locator('#listings-table tr[data-matched="no"]')
+        expect(unmatched).to_have_count(2)  # the two codes the catalog does not have
+        shot(page, "onboarding-listings-zh", backend)
+        first = unmatched.first
+        first.locator('input[name="sku"]').fill(catalog[0].outer_id)  # sold as the same goods
+        first.locator("button").click()
+        expect(page.locator('#listings-table tr[data-matched="no"]')).to_have_count(1)
+
+        page.click(f"#push-preview-{shop_id}")
+        expect(page.locator("#push-state")).to_have_attribute("data-confirmed", "0")
+        expect(page.locator("#push-preview tbody tr")).to_have_count(11)
+        shot(page, "onboarding-push-preview-zh", backend)
+        worker_pass()
+        assert fake.stock_pushes == [] and fake.calls["pdd.goods.quantity.update"] == 0
+
+        page.fill('input[name="cut_percent"]', "40")
+        page.click("#push-confirm-button")
+        expect(page.locator("#push-state")).to_have_attribute("data-confirmed", "1")
+        worker_pass()
+        pushed = {p.sku_id: p.quantity for p in fake.stock_pushes}
+        by_code = {s.outer_id: s.sku_id for s in catalog}
+        # catalog[0]'s 20 units are shared by its own listing and the one matched by hand
+        assert pushed[by_code[catalog[0].outer_id]] == 10
+        assert pushed[by_code[catalog[1].outer_id]] == 7
+        assert len(pushed) == 11 and sum(pushed.values()) == 10 + 10 + 7
+        context.close()
+    finally:
+        running.stop()
