@@ -61,7 +61,7 @@ WORKER_INTERVAL_S: Final = 5
 """Seconds between the worker's passes."""
 FAKE_SKUS: Final = 12
 """Listings each fake shop sells (``GeneratorSettings.skus``)."""
-GIFTS: Final = {"pdd": ("100099999", "1000099999"), "taobao": ("9007199254749999", "5000000099999")}
+GIFTS: Final = {"pdd": ("100099999", "1000099999"), "taobao": ("600000099999", "5000000099999")}
 """Each fake's gift (赠品 钥匙扣): no listing, so mapped without stock push."""
 SHOPS: Final = {
     "pdd": ("拼多多旗舰店", "demo_client_id", "demo_secret", ""),

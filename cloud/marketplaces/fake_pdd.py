@@ -281,7 +281,7 @@ class FakePdd(FakeBase):
         return {
             "order_sn": o.order_id, "order_status": self.order_status(o),
             "refund_status": refund,
-            "after_sales_status": 0 if o.refund is None else 2,
+            "after_sales_status": self.order_after_sales(o),
             "confirm_status": 1, "group_status": 1,
             "risk_control_status": 1 if o.risk_review else 0, "trade_type": 0,
             "is_lucky_flag": 1, "created_time": self._t(o.created_at),
@@ -660,6 +660,18 @@ class FakePdd(FakeBase):
             "goods_id": int(sku.item_id), "sku_id": int(sku.sku_id), "quantity": sku.quantity,
             "reserve_quantity": 0, "out_sku_sn": sku.outer_id, "spec": sku.spec,
             "is_onsale": 1}}
+
+    def order_after_sales(self, order: Any) -> int:
+        """The order's ``after_sales_status``: 0 without an after-sales request, else its
+        latest request's status in the documented enum (2 待商家处理, 3 退货退款, 10 退款成功,
+        11 买家撤销 …), as the refund API reports it."""
+        if order.refund is None:
+            return 0
+        latest = None
+        for r in self.gen.refunds.values():
+            if r.order is order and (latest is None or r.updated_at >= latest.updated_at):
+                latest = r
+        return 0 if latest is None else self.refund_status(latest)
 
     def refund_status(self, refund: Refund) -> int:
         """after_sales_status of a refund."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 import urllib.parse
 from collections import Counter
@@ -335,9 +336,16 @@ class FakeTop(FakeBase):
     def _ship_common(self, params: dict[str, str]) -> Order:
         self._need(params, "tid", "out_sid", "company_code")
         order = self._order(params)
-        if params["company_code"] not in {c[1] for c in self.settings.carriers}:
+        patterns = {c[1]: c[3] for c in self.settings.carriers}
+        if params["company_code"] not in patterns:
             raise TopFail(15, "Remote service error", "isv.logistics-company-not-exist",
                           "物流公司不存在")
+        pattern = patterns[params["company_code"]]
+        if pattern and not re.fullmatch(pattern, params["out_sid"]):
+            # spec §2.7: out_sid is "validated for official carriers" against the company's
+            # reg_mail_no; the sub_code and wording are [unverified]
+            raise TopFail(15, "Remote service error", "isv.invalid-parameter:out_sid",
+                          f"运单号 {params['out_sid']} 不符合{params['company_code']}的规则")
         return order
 
     def _record_ship(self, order: Order, params: dict[str, str], modify: bool) -> dict[str, Any]:

@@ -23,6 +23,11 @@ PROVINCES = (
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛")
 STREETS = ("文三路", "科技园南路", "星湖街", "张江路", "建国路", "天府大道", "珞喻路", "香港东路")
+TAOBAO_ITEM_BASE = 600_000_000_000
+"""Taobao ``num_iid`` of the first listing (twelve digits, as real item ids are; far below
+2^53, so JavaScript clients read them exactly)."""
+TAOBAO_GIFT_ITEM = "600000099999"
+"""``num_iid`` of the gift (赠品) listing on the Taobao fake."""
 NICK_STEMS = ("tb", "小", "爱购物的", "快乐", "阿")
 """How generated Taobao buyer nicknames start (``tb1234567`` is the platform's default
 nick; the rest are the kind buyers pick)."""
@@ -293,7 +298,7 @@ class OrderGenerator:
         for n in range(self.settings.skus):
             title, specs, price = GOODS[n % len(GOODS)]
             spec = specs[(n // len(GOODS)) % len(specs)]
-            item = (9_007_199_254_740_993 + n * 10) if big else 100_000_000 + n
+            item = (TAOBAO_ITEM_BASE + n * 10) if big else 100_000_000 + n
             sku = (5_000_000_000_000 + n) if big else 1_000_000_000 + n
             outer = self.settings.outer_ids[n] if n < len(self.settings.outer_ids) \
                 else f"SKU-{n + 1:04d}"
@@ -332,7 +337,7 @@ class OrderGenerator:
                       line_id=str(int(self._order_id(at)) + i) if self.platform != "pdd" else "")
                  for i, k in enumerate(skus)]
         if rng.random() < s.gift_rate:
-            gift = Sku(item_id="100099999" if self.platform == "pdd" else "9007199254749999",
+            gift = Sku(item_id="100099999" if self.platform == "pdd" else TAOBAO_GIFT_ITEM,
                        sku_id="1000099999" if self.platform == "pdd" else "5000000099999",
                        outer_id="GIFT-001", title=GIFT[0], spec="", price_fen=0, quantity=0)
             lines.append(Line(sku=gift, qty=1, price_fen=0, line_id="", is_gift=True))

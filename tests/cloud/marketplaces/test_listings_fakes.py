@@ -4,7 +4,7 @@
 clients reading every listing SKU with the platform's quantity.
 
 The fakes' catalog has 12 SKUs (SKU-0001 … SKU-0012), one per goods; PDD goods ids
-100000000 + n, SKU ids 1000000000 + n, title and spec from GOODS[n % 8] (SKU-0012: 收纳盒 中号); Taobao num_iid 9007199254740993 + 10·n, SKU ids
+100000000 + n, SKU ids 1000000000 + n, title and spec from GOODS[n % 8] (SKU-0012: 收纳盒 中号); Taobao num_iid 600000000000 + 10·n, SKU ids
 5000000000000 + n; 50 units each. The tests add a second SKU to the first goods."""
 
 from __future__ import annotations
@@ -123,20 +123,20 @@ def top_call(running: RunningFake, method: str, session: str, **business: str) -
 def test_taobao_items_pages_skus_and_errors(serve: Any) -> None:
     running = serve("taobao", seed=183, history_hours=0)
     session = running.fake.issue_token().access_token
-    first_iid = "9007199254740993"
+    first_iid = "600000000000"
     second_sku(running, first_iid, "5000000000099")
     fields = "num_iid,title,num,outer_id"
     pages = [top_call(running, "taobao.items.onsale.get", session, fields=fields,
                       page_no=str(p), page_size="5") for p in (1, 2, 3)]
     assert [p["total_results"] for p in pages] == [12, 12, 12]
     assert [len(p["items"]) for p in pages] == [5, 5, 2]
-    assert pages[0]["items"][0] == {"num_iid": 9007199254740993, "title": "保温杯", "num": 57,
+    assert pages[0]["items"][0] == {"num_iid": 600000000000, "title": "保温杯", "num": 57,
                                     "outer_id": "SKU"}
     stored = top_call(running, "taobao.items.inventory.get", session, fields=fields)
     assert (stored["items"], stored["total_results"]) == ([], 0)
     item = top_call(running, "taobao.item.seller.get", session, num_iid=first_iid,
                     fields="num_iid,title,sku")["item"]
-    assert item["num_iid"] == 9007199254740993 and "num" not in item
+    assert item["num_iid"] == 600000000000 and "num" not in item
     assert [(k["sku_id"], k["outer_id"], k["quantity"]) for k in item["skus"]] == [
         (5000000000000, "SKU-0001", 50), (5000000000099, "", 7)]
 
@@ -155,13 +155,13 @@ def test_taobao_items_pages_skus_and_errors(serve: Any) -> None:
 
 async def test_taobao_client_reads_every_listing(serve: Any, http: httpx.AsyncClient) -> None:
     running = serve("taobao", seed=184, history_hours=0)
-    second_sku(running, "9007199254740993", "5000000000099")
+    second_sku(running, "600000000000", "5000000000099")
     client = top_client(running, http)
     found = await client.listings(page_size=5)
     assert len(found) == 13
     assert found[:2] == [
-        Listing("9007199254740993", "5000000000000", "SKU-0001", "保温杯", "白色 500ml", 50, True),
-        Listing("9007199254740993", "5000000000099", "", "保温杯", "红色 500ml", 7, True)]
+        Listing("600000000000", "5000000000000", "SKU-0001", "保温杯", "白色 500ml", 50, True),
+        Listing("600000000000", "5000000000099", "", "保温杯", "红色 500ml", 7, True)]
     assert running.fake.calls["taobao.items.onsale.get"] == 3
     assert running.fake.calls["taobao.items.inventory.get"] == 1
     assert running.fake.calls["taobao.item.seller.get"] == 12

@@ -431,3 +431,31 @@ async def test_a_refresh_whose_caller_is_cancelled_still_keeps_the_new_token(ser
     assert order.order_id == order_id
     assert fake.tokens.refreshes == 1 and tokens.refresh_count == 1
     assert tokens.current(client.shop_id).access_token != old.access_token
+
+
+async def test_an_orders_after_sales_status_follows_the_documented_enum(serve, http) -> None:
+    """pdd.order.information.get's ``after_sales_status`` (spec §1.7: 0 无售后, 2 买家申请退款
+    待商家处理, 3 退货退款待商家处理, 10 退款成功, 11 买家撤销/关闭), read through the gateway."""
+    from cloud.marketplaces.generator import RefundPhase
+
+    running = serve("pdd", seed=18, history_hours=1, orders_per_hour=60)
+    fake = running.fake
+    client = pdd_client(running, http)
+    with fake.lock:
+        before, after, done, closed = list(fake.gen.orders.values())[:4]
+        for o in (before, after, done, closed):
+            o.refund = None
+        fake.gen._refund(before, fake.now(), after_shipping=False)
+        fake.gen._refund(after, fake.now(), after_shipping=True)
+        for o, phase in ((done, RefundPhase.SUCCESS), (closed, RefundPhase.CLOSED)):
+            fake.gen._refund(o, fake.now(), after_shipping=False).status = phase
+            o.refund = phase
+        untouched = next(o for o in fake.gen.orders.values()
+                         if o.refund is None and o not in (before, after, done, closed))
+
+    async def status(order_id: str) -> int:
+        raw = await client.call("pdd.order.information.get", {"order_sn": order_id})
+        return int(raw["order_info"]["after_sales_status"])
+
+    assert [await status(o.order_id) for o in (untouched, before, after, done, closed)] == [
+        0, 2, 3, 10, 11]

@@ -76,14 +76,17 @@ async def test_ship_modify_and_invalid_transitions(serve, http) -> None:
     assert {"ZTO", "SF", "YTO"} <= codes
     order = next(o for o in fake.orders() if o.phase is Phase.AWAITING and not o.risk_review)
     with pytest.raises(BusinessError) as info:
-        await client.ship(order.order_id, "ZTO", "75000001", modify=True)
+        await client.ship(order.order_id, "ZTO", "750000000001", modify=True)
     assert info.value.sub_code == "isv.logistics-resend-service-error"
-    await client.ship(order.order_id, "ZTO", "75000001")
+    with pytest.raises(BusinessError) as info:  # not a ZTO number (reg_mail_no ^[0-9]{12,15}$)
+        await client.ship(order.order_id, "ZTO", "75000001")
+    assert info.value.sub_code == "isv.invalid-parameter:out_sid" and fake.shipments == []
+    await client.ship(order.order_id, "ZTO", "750000000001")
     with pytest.raises(BusinessError, match="已发货"):
-        await client.ship(order.order_id, "ZTO", "75000002")
+        await client.ship(order.order_id, "ZTO", "750000000002")
     await client.ship(order.order_id, "SF", "SF0000000000001", modify=True)
     assert [(s.carrier, s.tracking_number, s.modification) for s in fake.shipments] == [
-        ("ZTO", "75000001", False), ("SF", "SF0000000000001", True)]
+        ("ZTO", "750000000001", False), ("SF", "SF0000000000001", True)]
     d = await client.get_order(order.order_id)
     assert d.status is OrderStatus.SHIPPED and d.carrier == "SF"
     with pytest.raises(BusinessError):
@@ -114,7 +117,7 @@ async def test_stock_full_incremental_never_below_zero(serve, http) -> None:
     fake = running.fake
     client = top_client(running, http)
     sku = fake.gen.catalog[3]
-    assert int(sku.item_id) > 2**53
+    assert len(sku.item_id) == 12 and int(sku.item_id) < 2**53  # looks like a real num_iid
     await client.update_stock(StockUpdate(sku.item_id, 10, sku_id=sku.sku_id))
     await client.update_stock(StockUpdate(sku.item_id, -4, outer_id=sku.outer_id,
                                           incremental=True))

@@ -206,6 +206,6 @@ async def connect_shop(engine: Engine, sealer: Sealer, running: Any, *,
 
 def _gift(fake: Any) -> _GiftSku:
     pdd = fake.platform == "pdd"
-    return _GiftSku(item_id="100099999" if pdd else "9007199254749999",
+    return _GiftSku(item_id="100099999" if pdd else "600000099999",
                     sku_id="1000099999" if pdd else "5000000099999",
                     outer_id="GIFT-001", title="赠品 钥匙扣")
