@@ -428,6 +428,10 @@ class FakeTop(FakeBase):
             except (KeyError, TypeError):
                 raise TopFail(41, "Invalid Arguments", "isv.invalid-parameter",
                               "trade_order_info_dto 缺少字段") from None
+            if not isinstance(recipient, dict) or not isinstance(
+                    recipient.get("address", {}), dict):
+                raise TopFail(41, "Invalid Arguments", "isv.invalid-parameter",
+                              "recipient 应为对象 (含 address 对象)")
             if not orders or len(orders) > 100 or any(o not in self.gen.orders for o in orders):
                 raise TopFail(15, "Remote service error", "isv.trade-not-exist", "交易不存在")
             oaid, tid = recipient.get("oaid"), str(recipient.get("tid", ""))

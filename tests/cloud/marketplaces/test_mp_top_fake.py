@@ -289,3 +289,25 @@ async def test_oaid_decrypt_batch_and_quota(serve, http) -> None:
     assert info.value.code == "41"
     with pytest.raises(BusinessError, match="额度"):
         await client.decrypt_receivers(pairs[:10])
+
+
+async def test_a_malformed_waybill_request_gets_the_platforms_error_not_a_500(serve, http) -> None:
+    """cainiao.waybill.ii.get with the recipient (or its address) as a string, as a careless
+    caller sends it: code 41 isv.invalid-parameter, and the fake keeps serving."""
+    import json
+
+    running = serve("taobao", seed=35, orders_per_hour=200)
+    fake = running.fake
+    client = top_client(running, http)
+    order = next(o for o in fake.orders() if o.phase is Phase.AWAITING)
+    for recipient in ("张三 浙江省杭州市", {"name": "张三", "address": "浙江省杭州市文三路1号"}):
+        request = {"cp_code": "ZTO", "sender": {}, "trade_order_info_dtos": [{
+            "object_id": "1", "order_info": {"order_channels_type": "TB",
+                                             "trade_order_list": [order.order_id]},
+            "recipient": recipient}]}
+        with pytest.raises(BusinessError) as info:
+            await client.call("cainiao.waybill.ii.get", {
+                "param_waybill_cloud_print_apply_new_request": json.dumps(request)})
+        assert (info.value.code, info.value.sub_code) == ("41", "isv.invalid-parameter")
+    assert fake.waybills == []
+    assert (await client.server_time()) is not None
