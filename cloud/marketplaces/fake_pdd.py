@@ -69,6 +69,9 @@ NO_TOKEN_APIS = frozenset({"pdd.time.get", "pdd.logistics.companies.get",
 TOKEN_APIS = frozenset({"pdd.pop.auth.token.create", "pdd.pop.auth.token.refresh"})
 """The gateway's token APIs (§1.6)."""
 
+ORDER_LIST_MAX_WINDOW = 86400
+"""``pdd.order.list.get``: longest confirm-time window, seconds (one day)."""
+
 OWNER_NAME = "模拟店铺"
 """``owner_name`` in token replies (the fake's one shop)."""
 
@@ -190,6 +193,7 @@ class FakePdd(FakeBase):
             "pdd.time.get": self._time,
             "pdd.order.number.list.increment.get": self._increment,
             "pdd.order.information.get": self._information,
+            "pdd.order.list.get": self._order_list,
             "pdd.open.decrypt.batch": self._decrypt,
             "pdd.logistics.companies.get": self._companies,
             "pdd.logistics.online.send": self._online_send,
@@ -344,6 +348,32 @@ class FakePdd(FakeBase):
         if page < 1 or size < 1:
             raise PddFail(10000, "参数错误", "page/page_size 无效")
         return page, size
+
+    def _order_list(self, params: dict[str, str]) -> dict[str, Any]:
+        """``pdd.order.list.get``: orders by the time they were confirmed (paid and grouped),
+        ``start_confirm_at``..``end_confirm_at`` in epoch seconds, at most a day apart, with
+        the same status filters and order bodies as the increment API (root
+        ``order_list_get_response``: ``total_count``, ``has_next``, ``order_list``). Public
+        SDKs call it; Packline reads the increment API. The one-day limit and its wording
+        are as the open platform's page gives them [unverified]."""
+        self._need(params, "order_status", "refund_status", "start_confirm_at",
+                   "end_confirm_at")
+        start = self._int(params, "start_confirm_at")
+        end = self._int(params, "end_confirm_at")
+        if end < start or end - start > ORDER_LIST_MAX_WINDOW:
+            raise PddFail(10000, "参数错误", "start_confirm_at 与 end_confirm_at 的时间跨度不能超过24小时")
+        page, size = self._page(params)
+        want_state = self._int(params, "order_status")
+        want_refund = self._int(params, "refund_status")
+        rows = [o for o in self.gen.orders.values()
+                if start <= o.created_at <= end
+                and (want_state == 5 or self.order_status(o) == want_state)
+                and (want_refund == 5 or self.order_refund_status(o) == want_refund)]
+        rows.sort(key=lambda o: (o.created_at, o.order_id))
+        chunk = [self.render_order(o) for o in rows[(page - 1) * size: page * size]]
+        return {"order_list_get_response": {
+            "total_count": len(rows), "has_next": page * size < len(rows),
+            "order_list": chunk}}
 
     def _increment(self, params: dict[str, str]) -> dict[str, Any]:
         self._need(params, "order_status", "refund_status", "is_lucky_flag", "page")

@@ -459,3 +459,33 @@ async def test_an_orders_after_sales_status_follows_the_documented_enum(serve, h
 
     assert [await status(o.order_id) for o in (untouched, before, after, done, closed)] == [
         0, 2, 3, 10, 11]
+
+
+async def test_order_list_get_by_confirm_time(serve, http) -> None:
+    """pdd.order.list.get (what public SDKs call): the orders confirmed in the window, each
+    once across pages, as the fake's own record has them; a window over a day is refused."""
+    running = serve("pdd", seed=19, history_hours=6, orders_per_hour=120)
+    fake = running.fake
+    client = pdd_client(running, http)
+    end = fake.now() - 60
+    start = end - 4 * 3600
+    truth = sorted(o.order_id for o in fake.gen.orders.values() if start <= o.created_at <= end)
+    got: list[str] = []
+    page = 1
+    while True:
+        body = await client.call("pdd.order.list.get", {
+            "order_status": 5, "refund_status": 5, "start_confirm_at": start,
+            "end_confirm_at": end, "page": page, "page_size": 100})
+        got += [o["order_sn"] for o in body["order_list"]]
+        assert body["total_count"] == len(truth)
+        if not body["has_next"]:
+            break
+        page += 1
+    assert truth and sorted(got) == truth and len(got) == len(set(got)) and page > 1
+    with pytest.raises(BusinessError) as info:
+        await client.call("pdd.order.list.get", {
+            "order_status": 5, "refund_status": 5, "start_confirm_at": end - 86401,
+            "end_confirm_at": end})
+    assert info.value.code == "10000" and "24小时" in str(info.value)
+    with pytest.raises(BusinessError):  # a required parameter missing
+        await client.call("pdd.order.list.get", {"order_status": 5, "refund_status": 5})
