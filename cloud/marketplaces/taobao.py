@@ -179,6 +179,19 @@ def unwrap(method: str, payload: Any) -> dict[str, Any]:
     return body
 
 
+def page_count(method: str, body: Mapping[str, Any], *, use_has_next: bool) -> tuple[int, bool]:
+    """(``total_results``, ``has_next``) of a paged TOP reply. TOP always sends the one asked
+    for (``total_results`` without ``use_has_next``, ``has_next`` with it), so a reply
+    without it is not this API's reply (an unexpected envelope) and must not be read as an
+    empty page: that would move the checkpoint past orders never read."""
+    key = "has_next" if use_has_next else "total_results"
+    if key not in body:
+        raise MalformedResponse(f"{method}: 响应缺少 {key} / reply lacks {key}",
+                                platform=PLATFORM, api=method)
+    return (as_int(body.get("total_results"), field_name="total_results", default=0),
+            bool(body.get("has_next", False)))
+
+
 ITEMS_PAGE_MAX = 200
 """Largest page of ``taobao.items.onsale.get`` / ``taobao.items.inventory.get``."""
 
@@ -360,12 +373,10 @@ class TaobaoClient(GatewayClient):
             "end_modified": format_beijing(end), "page_no": page,
             "page_size": min(page_size, 100), "use_has_next": use_has_next,
         })
+        total, more = page_count("taobao.trades.sold.increment.get", body,
+                                 use_has_next=use_has_next)
         trades = tuple(parse_trade(t) for t in top_list(body.get("trades"), "trade"))
-        return OrderPage(
-            orders=trades,
-            total_count=as_int(body.get("total_results"), field_name="total_results", default=0),
-            has_next=bool(body.get("has_next", False)),
-        )
+        return OrderPage(orders=trades, total_count=total, has_next=more)
 
     async def orders_in_window(
         self, start: datetime, end: datetime, *, page_size: int = 100
@@ -513,8 +524,7 @@ class TaobaoClient(GatewayClient):
             while (page - 1) * page_size < total:
                 body = await self.call(method, {"fields": "num_iid,title,num,outer_id",
                                                 "page_no": page, "page_size": page_size})
-                total = as_int(body.get("total_results"), field_name="total_results",
-                               default=0)
+                total, _more = page_count(method, body, use_has_next=False)
                 rows = top_list(body.get("items"), "item")
                 heads += [(as_id(as_dict(r, field_name="item").get("num_iid"),
                                  field_name="num_iid"), on_sale) for r in rows]
@@ -553,11 +563,13 @@ class TaobaoClient(GatewayClient):
         base = {"fields": REFUND_FIELDS, "start_modified": format_beijing(start),
                 "end_modified": format_beijing(end), "page_size": page_size}
         first = await self.call("taobao.refunds.receive.get", {**base, "page_no": 1})
-        total = as_int(first.get("total_results"), field_name="total_results", default=0)
+        total, _more = page_count("taobao.refunds.receive.get", first, use_has_next=False)
         seen: dict[str, RefundEvent] = {}
         for page in range(max(1, -(-total // page_size)), 0, -1):
             body = first if page == 1 else await self.call(
                 "taobao.refunds.receive.get", {**base, "page_no": page, "use_has_next": True})
+            if page != 1:
+                page_count("taobao.refunds.receive.get", body, use_has_next=True)
             for r in top_list(body.get("refunds"), "refund"):
                 event = parse_refund(r)
                 old = seen.get(event.refund_id)

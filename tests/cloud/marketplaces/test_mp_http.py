@@ -276,6 +276,25 @@ async def test_top_accepts_non_simplified_shape_with_big_ids() -> None:
     assert order.pay_fen == 1010 and order.lines[0].price_fen == 505
 
 
+@pytest.mark.parametrize("body", [{"unexpected_root": {}}, {}, {"trades": []}])
+async def test_a_top_page_without_its_count_is_malformed_not_empty(body: dict[str, object]) -> None:
+    """Found by the Taobao soak: a reply with an unexpected envelope was read as an empty
+    window (no ``total_results`` → 0), the checkpoint moved past it and its orders were
+    never read. TOP always sends the count asked for; without it the reply is refused."""
+    client, _ = _top_client(lambda r: httpx.Response(200, json=body))
+    start = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    with pytest.raises(MalformedResponse):
+        await client.list_orders(start, start + timedelta(minutes=30))
+    with pytest.raises(MalformedResponse):
+        await client.list_orders(start, start + timedelta(minutes=30), page=2, use_has_next=True)
+    with pytest.raises(MalformedResponse):
+        await client.refunds_in_window(start, start + timedelta(minutes=30))
+    empty, _ = _top_client(lambda r: httpx.Response(200, json={
+        "trades_sold_increment_get_response": {"total_results": 0, "has_next": False}}))
+    page = await empty.list_orders(start, start + timedelta(minutes=30))
+    assert (page.orders, page.total_count) == ((), 0)  # a real empty window still reads
+
+
 async def test_malformed_body_raises_malformed_response() -> None:
     client, _, _ = _pdd_client(lambda r: httpx.Response(200, content=b"<html>502</html>"))
     with pytest.raises(MalformedResponse):
