@@ -111,6 +111,17 @@ fulfil_bands = sa.Table(
 ``cloud.reports.fulfilment.WEIGHT_BANDS``, one past its end for heavier parcels, −1 for a
 parcel without a weight)."""
 
+daily_summaries = sa.Table(
+    "daily_summaries",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("data", json_type(), nullable=False),
+    sa.Column("made_at", UtcDateTime(), nullable=False),
+)
+"""每日概况 kept per China Standard Time day (migration ``0039_daily_summaries``): the summary
+as the worker computed it at its first pass after the day ended (``cloud.reports.daily.keep``),
+as JSON, and when."""
+
 REPORT_TABLES: tuple[sa.Table, ...] = (
     report_order_facts, sales_daily, sales_daily_sku, sales_monthly_sku)
 """Tables created by migration ``0030_report_summaries``."""

@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -54,6 +54,7 @@ from cloud.orders import (
     waybills,
     writeback,
 )
+from cloud.reports import daily, summaries
 from cloud.shops import (
     ShopClient,
     active_shop_ids,
@@ -231,6 +232,7 @@ class Worker:
         self._clients: dict[str, ShopClient] = {}
         self._limiters: dict[str, RateLimiter | None] = {}
         self._pruned_at: float | None = None
+        self._kept_day: date | None = None
 
     async def __aenter__(self) -> Worker:
         if self._http is None:
@@ -448,6 +450,7 @@ class Worker:
                     if on_report is not None:
                         on_report(report)
                 self.prune_if_due()
+                self.keep_daily_summary()
                 ticks += 1
                 if once or (max_ticks is not None and ticks >= max_ticks):
                     break
@@ -482,6 +485,19 @@ class Worker:
                                           now=self.now()):
                 log.warning("lease %s was taken over while its tick ran", job)
                 return
+
+    def keep_daily_summary(self) -> date | None:
+        """Keep yesterday's 每日概况 (China time, on the worker's clock) once it has ended:
+        the first pass of a new day does it (``cloud.reports.daily.keep``); returns the day
+        when this call kept it."""
+        now = self.now()
+        yesterday = summaries.local_day(now) - timedelta(days=1)
+        if self._kept_day == yesterday:
+            return None
+        with write_transaction(self.engine) as conn:
+            kept = daily.keep(conn, yesterday, now=now)
+        self._kept_day = yesterday
+        return yesterday if kept else None
 
     def prune_if_due(self) -> dict[str, int] | None:
         """Apply the retention policy when ``retention.every`` seconds passed on the

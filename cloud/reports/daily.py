@@ -4,17 +4,23 @@ ship-by deadline, exceptions, and SKUs below their safety stock.
 
 Sales come from the summaries (``sales_daily``); shipped and late from the stations'
 shipments (``station_shipments``) and the platform's ship-by deadlines (``orders.ship_by``);
-station alerts raised that day; open order exceptions and low stock are as they are now
-(neither keeps a history), which the page says.
+station alerts raised that day; open order exceptions and low stock are as they are when the
+summary is made (neither keeps a history).
+
+Each day's summary is kept (:func:`keep`, table ``daily_summaries``): the worker makes it at
+its first pass after the day ended (China time), so a past day shows its exceptions and low
+stock as they stood that night, not as they are when someone looks. A day not kept (today,
+or before the worker ran) is computed when asked, and the page says which it shows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from cloud.config import DISPLAY_TZ
@@ -26,7 +32,7 @@ from cloud.db.schema import (
     stock_balances,
 )
 from cloud.db.schema_orders import orders
-from cloud.db.schema_reports import sales_daily
+from cloud.db.schema_reports import daily_summaries, sales_daily
 from cloud.reports.sales import Figures
 
 LIST_LIMIT: Final = 200
@@ -70,6 +76,8 @@ class DailySummary:
     alerts: dict[str, int] = field(default_factory=dict)
     """Station alerts raised on the day, by kind."""
     low_stock: list[LowStock] = field(default_factory=list)
+    kept_at: datetime | None = None
+    """When this summary was kept (None: computed now, not a kept one)."""
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -129,3 +137,54 @@ def low_stock(conn: Connection) -> list[LowStock]:
         .order_by((qty - ss.qty), ss.warehouse_id, ss.sku).limit(LIST_LIMIT)).all()
     return [LowStock(r.warehouse_id, r.sku, r.name_zh, int(r.on_hand), int(r.safety))
             for r in rows]
+
+
+def _to_json(d: DailySummary) -> dict[str, Any]:
+    def when(at: datetime | None) -> str | None:
+        return None if at is None else at.isoformat()
+
+    return {"sales": [d.sales.orders, d.sales.units, d.sales.gmv_fen, d.sales.refund_fen],
+            "parcels": d.parcels, "shipped_orders": d.shipped_orders,
+            "late_count": d.late_count,
+            "late": [[x.order_id, x.shop_id, when(x.ship_by), when(x.shipped_at), x.state]
+                     for x in d.late],
+            "exceptions": d.exceptions, "alerts": d.alerts,
+            "low_stock": [[x.warehouse_id, x.sku, x.name, x.on_hand, x.safety]
+                          for x in d.low_stock]}
+
+
+def _from_json(day: date, data: dict[str, Any], kept_at: datetime) -> DailySummary:
+    def when(text: str | None) -> datetime | None:
+        return None if text is None else datetime.fromisoformat(text)
+
+    return DailySummary(
+        day, Figures(*(int(v) for v in data["sales"])), int(data["parcels"]),
+        int(data["shipped_orders"]), int(data["late_count"]),
+        [LateOrder(o, s, when(b) or datetime.min.replace(tzinfo=UTC), when(at), st)
+         for o, s, b, at, st in data["late"]],
+        {str(k): int(v) for k, v in data["exceptions"].items()},
+        {str(k): int(v) for k, v in data["alerts"].items()},
+        [LowStock(w, k, n, int(h), int(s)) for w, k, n, h, s in data["low_stock"]],
+        kept_at)
+
+
+def keep(conn: Connection, day: date, *, now: datetime) -> bool:
+    """Keep the summary of ``day`` unless it is kept already (several workers may try at
+    once: the first one wins); returns whether this call kept it."""
+    if conn.execute(sa.select(daily_summaries.c.day).where(
+            daily_summaries.c.day == day)).first() is not None:
+        return False
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    done = conn.execute(insert(daily_summaries).values(
+        day=day, data=_to_json(summary(conn, day)), made_at=now)
+        .on_conflict_do_nothing().returning(daily_summaries.c.day)).first()
+    return done is not None
+
+
+def kept_or_now(conn: Connection, day: date) -> DailySummary:
+    """The kept summary of ``day``, else the summary computed now."""
+    row = conn.execute(sa.select(daily_summaries.c.data, daily_summaries.c.made_at).where(
+        daily_summaries.c.day == day)).first()
+    if row is None:
+        return summary(conn, day)
+    return _from_json(day, dict(row.data), row.made_at)

@@ -163,7 +163,10 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
     "rep.day": ("日期", "Day"),
     "rep.prev_day": ("前一天", "Day before"),
     "rep.next_day": ("后一天", "Day after"),
-    "rep.now_note": ("异常订单和低库存为当前状态 (不保留历史)。",
-                     "Order exceptions and low stock are as they are now (no history kept)."),
+    "rep.kept_note": ("这是 {at} 保存的当日概况: 异常订单和低库存为当时的状态。",
+                      "The summary as kept at {at}: order exceptions and low stock as they were then."),
+    "rep.now_note": ("尚未保存 (当天或工作进程未运行): 异常订单和低库存为当前状态。",
+                     "Not kept yet (today, or the worker has not run): order exceptions and low "
+                     "stock are as they are now."),
 }
 """Report page texts: key → (Chinese, English)."""

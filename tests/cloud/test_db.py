@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0038_packer_figures"
+HEAD = "0039_daily_summaries"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -173,6 +173,9 @@ EXPECTED_TABLES.update({  # 0038_packer_figures
     "fulfil_daily": {"day", "station_id", "operator_id", "carrier", "parcels", "orders", "pack_ms",
                      "timed", "wrong_scans", "reweighed", "overrides", "late", "reprints"},
     "fulfil_bands": {"day", "station_id", "carrier", "band", "parcels"},
+})
+EXPECTED_TABLES.update({  # 0039_daily_summaries
+    "daily_summaries": {"day", "data", "made_at"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",

@@ -174,7 +174,7 @@ def _day(request: Request, problems: list[Problem]) -> date:
 async def _daily_page(request: Request) -> Response:
     problems: list[Problem] = []
     day = _day(request, problems)
-    d = await read(request, daily.summary, day)
+    d = await read(request, daily.kept_or_now, day)
     return render(request, "report_daily.html", {
         "d": d, "errors": problems, "prev": day - timedelta(days=1),
         "next": day + timedelta(days=1)}, status_code=400 if problems else 200)
@@ -193,7 +193,7 @@ async def daily_xlsx(request: Request) -> Response:
     day = _day(request, problems)
     if problems:
         return await _daily_page(request)
-    d = await read(request, daily.summary, day)
+    d = await read(request, daily.kept_or_now, day)
     body = await run_in_threadpool(export.xlsx, export.daily_sheets(d))
     return Response(body, media_type=XLSX, headers={
         "Content-Disposition": f'attachment; filename="daily-{day.isoformat()}.xlsx"'})
@@ -206,7 +206,7 @@ async def daily_pdf(request: Request) -> Response:
     day = _day(request, problems)
     if problems:
         return await _daily_page(request)
-    d = await read(request, daily.summary, day)
+    d = await read(request, daily.kept_or_now, day)
     return await _pdf(request, ("每日概况", "Daily summary"), day.isoformat(),
                       export.daily_sheets(d), f"daily-{day.isoformat()}.pdf")
 
@@ -218,7 +218,7 @@ async def daily_csv(request: Request) -> Response:
     day = _day(request, problems)
     if problems:
         return await _daily_page(request)
-    d = await read(request, daily.summary, day)
+    d = await read(request, daily.kept_or_now, day)
     lines: list[str] = []
     for n, sheet in enumerate(export.daily_sheets(d)):
         sheet_lines = list(export.csv_lines(sheet))
