@@ -18,6 +18,7 @@ from typing import Any, Final
 from cloud.config import DISPLAY_TZ
 from cloud.reports.daily import DailySummary
 from cloud.reports.sales import Figures, Row, SalesReport
+from cloud.reports.stock_value import AGE_BUCKETS
 from edge.domain.spreadsheet import protect
 
 KINDS: Final = ("text", "int", "yuan", "date", "percent", "datetime", "decimal")
@@ -243,15 +244,18 @@ def stock_sheet(rows: Sequence[Any], days: int, lang_zh: bool = True) -> Sheet:
         ("库存金额" if zh else "Value", "yuan"),
         (f"近{days}天发货" if zh else f"Shipped {days} d", "int"),
         ("可售天数" if zh else "Days of cover", "text"),
-        ("周转次数" if zh else "Turnover", "text")])
+        ("周转次数" if zh else "Turnover", "text"),
+        ("库龄≤30天" if zh else "Age ≤30 d", "int"), ("31–60天" if zh else "31–60 d", "int"),
+        ("61–90天" if zh else "61–90 d", "int"), (">90天" if zh else ">90 d", "int")])
     for r in rows:
         sheet.rows.append([r.warehouse_id, r.sku, r.name, r.on_hand, r.reserved, r.in_transit,
                            r.safety, r.cost_fen, r.value_fen, r.shipped,
                            "" if r.days_of_cover is None else f"{r.days_of_cover:.1f}",
-                           "" if r.turnover is None else f"{r.turnover:.2f}"])
+                           "" if r.turnover is None else f"{r.turnover:.2f}", *r.ages])
     sheet.totals = ["合计" if zh else "Total", "", "", sum(r.on_hand for r in rows),
                     sum(r.reserved for r in rows), sum(r.in_transit for r in rows), None, None,
-                    sum(r.value_fen for r in rows), sum(r.shipped for r in rows), "", ""]
+                    sum(r.value_fen for r in rows), sum(r.shipped for r in rows), "", "",
+                    *(sum(r.ages[i] for r in rows) for i in range(len(AGE_BUCKETS) + 1))]
     return sheet
 
 

@@ -9,7 +9,12 @@ how fast it leaves and how long it lasts.
   the ones reversed (a REVERSAL of a SHIP move puts the units back), so it counts what the
   stations really sent out;
 * days of cover: on hand ÷ (shipped ÷ days), one decimal; none when nothing shipped;
-* turnover over the window: shipped ÷ on hand (how many times the stock on hand left).
+* turnover over the window: shipped ÷ on hand (how many times the stock on hand left);
+* ageing (库龄): the units on hand split by how long ago they came in — first in, first out,
+  so the units on hand are the latest to arrive: walking the warehouse's inflows (receipts,
+  returns, transfers in, counted or hand adjustments up) newest first until they cover what
+  is on hand, each unit takes its inflow's age; units no inflow covers (stock older than the
+  ledger) count as the oldest. Buckets: ≤30, 31–60, 61–90 and over 90 days.
 """
 
 from __future__ import annotations
@@ -29,8 +34,15 @@ DEFAULT_DAYS: Final = 30
 """The sales window of the report unless asked otherwise."""
 MAX_DAYS: Final = 365
 """The longest window the page takes."""
+IN_CHUNK: Final = 500
+"""SKUs per ``IN (…)`` when reading inflows for the ageing."""
 ROW_LIMIT: Final = 5000
 """Warehouse × SKU rows read at most."""
+AGE_BUCKETS: Final = (30, 60, 90)
+"""Upper bounds (days, inclusive) of the ageing buckets; older stock falls in a fourth."""
+INFLOWS: Final = (MoveReason.RECEIVE, MoveReason.RETURN, MoveReason.TRANSFER_IN,
+                  MoveReason.COUNT_ADJUST, MoveReason.MANUAL_ADJUST)
+"""Reasons whose positive moves bring units into a warehouse (a PICK only moves them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +62,8 @@ class StockValueRow:
     """Units shipped from the warehouse in the window (net of reversed shipments)."""
     days: int
     """The window in days."""
+    ages: tuple[int, ...] = (0, 0, 0, 0)
+    """Units on hand by age: ≤30, 31–60, 61–90, over 90 days (see the module's notes)."""
 
     @property
     def value_fen(self) -> int:
@@ -102,6 +116,40 @@ def shipped_units(conn: Connection, since: datetime, until: datetime,
     return out
 
 
+def ageing(conn: Connection, on_hand: dict[tuple[str, str], int], *, now: datetime
+           ) -> dict[tuple[str, str], tuple[int, ...]]:
+    """Units on hand per (warehouse, SKU) by age bucket, first in first out (the module's
+    notes); only keys with something on hand."""
+    wanted = {k: q for k, q in on_hand.items() if q > 0}
+    if not wanted:
+        return {}
+    m = stock_moves.c
+    left = dict(wanted)
+    out = {k: [0] * (len(AGE_BUCKETS) + 1) for k in wanted}
+    skus_wanted = sorted({sku for _w, sku in wanted})
+    for start in range(0, len(skus_wanted), IN_CHUNK):
+        rows = conn.execute(
+            sa.select(m.warehouse_id, m.sku, m.qty_delta, m.occurred_at)
+            .where(m.sku.in_(skus_wanted[start:start + IN_CHUNK]), m.qty_delta > 0,
+                   m.reason.in_([int(r) for r in INFLOWS]))
+            .order_by(m.occurred_at.desc(), m.move_id.desc()))
+        for r in rows:
+            key = (r.warehouse_id, r.sku)
+            need = left.get(key, 0)
+            if need <= 0:
+                continue
+            take = min(need, int(r.qty_delta))
+            age = (now - r.occurred_at).days
+            bucket = next((i for i, bound in enumerate(AGE_BUCKETS) if age <= bound),
+                          len(AGE_BUCKETS))
+            out[key][bucket] += take
+            left[key] = need - take
+    for key, rest in left.items():
+        if rest > 0:
+            out[key][-1] += rest  # older than anything the ledger shows
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def report(conn: Connection, *, now: datetime, days: int = DEFAULT_DAYS,
            warehouse_id: str | None = None) -> list[StockValueRow]:
     """The stock report at ``now`` with a sales window of ``days`` days ending then:
@@ -113,6 +161,7 @@ def report(conn: Connection, *, now: datetime, days: int = DEFAULT_DAYS,
     keys = sorted(set(lv) | {k for k, units in shipped.items() if units})
     names = {r.sku: (r.name_zh, r.cost_fen) for r in conn.execute(
         sa.select(skus.c.sku, skus.c.name_zh, skus.c.cost_fen))}
+    ages = ageing(conn, {k: x.on_hand for k, x in lv.items()}, now=now)
     rows = []
     for wh, sku in keys:
         level = lv.get((wh, sku))
@@ -121,5 +170,5 @@ def report(conn: Connection, *, now: datetime, days: int = DEFAULT_DAYS,
             wh, sku, name or sku, level.on_hand if level else 0,
             level.reserved if level else 0, level.in_transit if level else 0,
             level.safety if level else None, None if cost is None else int(cost),
-            shipped.get((wh, sku), 0), days))
+            shipped.get((wh, sku), 0), days, ages.get((wh, sku), (0,) * (len(AGE_BUCKETS) + 1))))
     return rows

@@ -101,6 +101,10 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
                         "prints after the first (no courier); late = after the platform's ship-by "
                         "deadline."),
     "rep.stock_days": ("销售天数", "Sales window (days)"),
+    "rep.age_0": ("库龄≤30天", "Age ≤30 d"),
+    "rep.age_1": ("31–60天", "31–60 d"),
+    "rep.age_2": ("61–90天", "61–90 d"),
+    "rep.age_3": (">90天", ">90 d"),
     "rep.stock_value": ("库存金额", "Stock value"),
     "rep.stock_help": ("库存金额 = 在库 × 移动平均成本; 发货为近 {days} 天各仓实际发出 (已冲销的不计); "
                        "可售天数 = 在库 ÷ 日均发货; 周转次数 = 发货 ÷ 在库。在库、占用、在途为当前数。",
