@@ -151,24 +151,34 @@ def ageing(conn: Connection, on_hand: dict[tuple[str, str], int], *, now: dateti
 
 
 def report(conn: Connection, *, now: datetime, days: int = DEFAULT_DAYS,
-           warehouse_id: str | None = None) -> list[StockValueRow]:
+           warehouse_id: str | None = None, sku: str = "", category: str = "",
+           below_only: bool = False) -> list[StockValueRow]:
     """The stock report at ``now`` with a sales window of ``days`` days ending then:
     every warehouse × SKU with stock, a reservation, units in transit or a shipment in the
-    window, by warehouse and SKU."""
+    window, by warehouse and SKU; only SKUs whose code contains ``sku`` (any case) and of
+    ``category`` when given, and only the rows below their safety stock if ``below_only``."""
     shipped = shipped_units(conn, now - timedelta(days=days), now, warehouse_id)
     lv = {(x.warehouse_id, x.sku): x for x in levels(conn, warehouse_id=warehouse_id,
                                                        limit=ROW_LIMIT)}
     keys = sorted(set(lv) | {k for k, units in shipped.items() if units})
     names = {r.sku: (r.name_zh, r.cost_fen) for r in conn.execute(
         sa.select(skus.c.sku, skus.c.name_zh, skus.c.cost_fen))}
+    if sku:
+        keys = [k for k in keys if sku.casefold() in k[1].casefold()]
+    if category:
+        of = set(conn.execute(sa.select(skus.c.sku).where(skus.c.category == category))
+                 .scalars())
+        keys = [k for k in keys if k[1] in of]
+    lv = {k: v for k, v in lv.items() if k in set(keys)}
     ages = ageing(conn, {k: x.on_hand for k, x in lv.items()}, now=now)
     rows = []
-    for wh, sku in keys:
-        level = lv.get((wh, sku))
-        name, cost = names.get(sku, (sku, None))
+    for wh, code in keys:
+        level = lv.get((wh, code))
+        name, cost = names.get(code, (code, None))
         rows.append(StockValueRow(
-            wh, sku, name or sku, level.on_hand if level else 0,
+            wh, code, name or code, level.on_hand if level else 0,
             level.reserved if level else 0, level.in_transit if level else 0,
             level.safety if level else None, None if cost is None else int(cost),
-            shipped.get((wh, sku), 0), days, ages.get((wh, sku), (0,) * (len(AGE_BUCKETS) + 1))))
-    return rows
+            shipped.get((wh, code), 0), days,
+            ages.get((wh, code), (0,) * (len(AGE_BUCKETS) + 1))))
+    return [r for r in rows if r.below_safety] if below_only else rows

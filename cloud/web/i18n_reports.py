@@ -101,6 +101,7 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
                         "prints after the first (no courier); late = after the platform's ship-by "
                         "deadline."),
     "rep.stock_days": ("销售天数", "Sales window (days)"),
+    "rep.below_only": ("只看低于安全库存", "Below safety stock only"),
     "rep.age_0": ("库龄≤30天", "Age ≤30 d"),
     "rep.age_1": ("31–60天", "31–60 d"),
     "rep.age_2": ("61–90天", "61–90 d"),

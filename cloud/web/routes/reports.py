@@ -228,7 +228,11 @@ async def daily_csv(request: Request) -> Response:
         "Content-Disposition": f'attachment; filename="daily-{day.isoformat()}.csv"'})
 
 
-def _stock_args(request: Request, problems: list[Problem]) -> tuple[int, str | None]:
+STOCK_KEYS: Final = ("days", "warehouse", "sku", "category", "below")
+"""Query parameters of the stock report (kept in the export links)."""
+
+
+def _stock_args(request: Request, problems: list[Problem]) -> dict[str, Any]:
     q = request.query_params
     raw = text(q, "days", 4) or str(stock_value.DEFAULT_DAYS)
     days = int(raw) if raw.isdigit() else 0
@@ -236,32 +240,36 @@ def _stock_args(request: Request, problems: list[Problem]) -> tuple[int, str | N
         problems.append(Problem("days", f"天数须为 1–{stock_value.MAX_DAYS}",
                                 f"days must be 1–{stock_value.MAX_DAYS}"))
         days = stock_value.DEFAULT_DAYS
-    return days, text(q, "warehouse", 64) or None
+    return {"days": days, "warehouse_id": text(q, "warehouse", 64) or None,
+            "sku": text(q, "sku", 64) or "", "category": text(q, "category", 64) or "",
+            "below_only": text(q, "below", 2) == "1"}
 
 
 @requires(Permission.REPORTS_VIEW)
 async def stock_page(request: Request) -> Response:
-    """库存报表: value on hand, shipped in the window, days of cover, turnover."""
+    """库存报表: value on hand, shipped in the window, days of cover, turnover, ageing."""
     problems: list[Problem] = []
-    days, warehouse = _stock_args(request, problems)
-    rows = await read(request, stock_value.report, now=web(request).now(), days=days,
-                      warehouse_id=warehouse)
+    args = _stock_args(request, problems)
+    rows = await read(request, stock_value.report, now=web(request).now(), **args)
     whs = await read(request, lambda conn: [w for (w,) in conn.execute(
         sa.select(warehouses.c.id).order_by(warehouses.c.id))])
+    choices = await read(request, _choices)
+    params = {k: v for k, v in request.query_params.items() if k in STOCK_KEYS}
     return render(request, "report_stock.html", {
-        "rows": rows, "days": days, "warehouse": warehouse or "", "warehouses": whs,
+        "rows": rows, "days": args["days"], "warehouse": args["warehouse_id"] or "",
+        "sku": args["sku"], "category": args["category"], "below": args["below_only"],
+        "categories": choices["categories"], "params": params, "warehouses": whs,
         "total_fen": sum(r.value_fen for r in rows), "errors": problems},
         status_code=400 if problems else 200)
 
 
 async def _stock_sheet(request: Request) -> tuple[export.Sheet, int] | None:
     problems: list[Problem] = []
-    days, warehouse = _stock_args(request, problems)
+    args = _stock_args(request, problems)
     if problems:
         return None
-    rows = await read(request, stock_value.report, now=web(request).now(), days=days,
-                      warehouse_id=warehouse)
-    return export.stock_sheet(rows, days, session.lang(request) == "zh"), days
+    rows = await read(request, stock_value.report, now=web(request).now(), **args)
+    return export.stock_sheet(rows, args["days"], session.lang(request) == "zh"), args["days"]
 
 
 @requires(Permission.REPORTS_VIEW)

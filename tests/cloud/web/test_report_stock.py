@@ -68,6 +68,16 @@ async def test_the_stock_report_values_and_paces_each_sku(
     longer = await client.get("/reports/stock", params={"warehouse": "WH1", "days": "60"})
     rpt = next(r for r in cells(longer.text, "stock-report") if r[1] == "RPT-1")
     assert rpt[9:12] == ["15", "340.0", "0.18"]  # 85 × 60 / 15; 15 / 85
+    # filters: a code fragment (any case), below safety only
+    only = await client.get("/reports/stock", params={"warehouse": "WH1", "sku": "rpt-2"})
+    assert [r[1] for r in cells(only.text, "stock-report")] == ["RPT-2"]
+    low = await client.get("/reports/stock", params={"warehouse": "WH1", "below": "1"})
+    assert [r[1] for r in cells(low.text, "stock-report")] == ["RPT-1"]
+    assert 'href="/reports/stock.csv?warehouse=WH1&amp;below=1"' in low.text
+    with cloud_engine.begin() as conn:
+        conn.execute(sa.update(skus).where(skus.c.sku == "RPT-2").values(category="毛巾"))
+    towels = await client.get("/reports/stock", params={"warehouse": "WH1", "category": "毛巾"})
+    assert [r[1] for r in cells(towels.text, "stock-report")] == ["RPT-2"]
     bad = await client.get("/reports/stock", params={"days": "0"})
     assert bad.status_code == 400 and "天数须为 1–365" in bad.text
 
