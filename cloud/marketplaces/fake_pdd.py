@@ -697,10 +697,8 @@ class FakePdd(FakeBase):
         11 买家撤销 …), as the refund API reports it."""
         if order.refund is None:
             return 0
-        latest = None
-        for r in self.gen.refunds.values():
-            if r.order is order and (latest is None or r.updated_at >= latest.updated_at):
-                latest = r
+        records = self.gen.refunds_by_order.get(order.order_id, [])
+        latest = max(records, key=lambda r: r.updated_at, default=None)
         return 0 if latest is None else self.refund_status(latest)
 
     def refund_status(self, refund: Refund) -> int:

@@ -342,7 +342,7 @@ class FakeTop(FakeBase):
                           "物流公司不存在")
         pattern = patterns[params["company_code"]]
         if pattern and not re.fullmatch(pattern, params["out_sid"]):
-            # spec §2.7: out_sid is "validated for official carriers" against the company's
+            # docs/specs/marketplaces.md §2.7: out_sid is "validated for official carriers" against the company's
             # reg_mail_no; the sub_code and wording are [unverified]
             raise TopFail(15, "Remote service error", "isv.invalid-parameter:out_sid",
                           f"运单号 {params['out_sid']} 不符合{params['company_code']}的规则")

@@ -273,6 +273,8 @@ class OrderGenerator:
         self.orders: dict[str, Order] = {}
         """All orders by id."""
         self.refunds: dict[str, Refund] = {}
+        self.refunds_by_order: dict[str, list[Refund]] = {}
+        """Each order's after-sales records, oldest first."""
         """All refunds by id."""
         self.events: list[Event] = []
         """Every change, in order (the fakes turn them into push messages)."""
@@ -380,6 +382,7 @@ class OrderGenerator:
             after_shipping=after_shipping,
         )
         self.refunds[refund.refund_id] = refund
+        self.refunds_by_order.setdefault(order.order_id, []).append(refund)
         order.refund = RefundPhase.PENDING
         self.touch(order, at)
         self.events.append(Event("refund_created", order.order_id, self.shop_id, at,

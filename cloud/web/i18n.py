@@ -694,14 +694,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.server": ("服务器出错, 已记录. 请稍后重试.", "A server error was logged. Please retry later."),
 }
 """key → (Chinese, English)."""
-MESSAGES.update(PROMOTION_MESSAGES)
-MESSAGES.update(TRANSFER_MESSAGES)
-MESSAGES.update(STOCKTAKE_MESSAGES)
-MESSAGES.update(COURIER_ACCOUNT_MESSAGES)
-MESSAGES.update(SHOP_MESSAGES)
-MESSAGES.update(LISTING_MESSAGES)
-MESSAGES.update(REPORT_MESSAGES)
-MESSAGES.update(HANDOVER_MESSAGES)
+def _merge(*parts: dict[str, tuple[str, str]]) -> None:
+    """Add each area's catalogue; a key defined twice is refused (one area's text would
+    silently replace another's on pages the other owns)."""
+    for part in parts:
+        clash = sorted(MESSAGES.keys() & part.keys())
+        if clash:
+            raise RuntimeError(f"i18n keys defined twice: {clash}")
+        MESSAGES.update(part)
+
+
+_merge(PROMOTION_MESSAGES, TRANSFER_MESSAGES, STOCKTAKE_MESSAGES, COURIER_ACCOUNT_MESSAGES,
+       SHOP_MESSAGES, LISTING_MESSAGES, REPORT_MESSAGES, HANDOVER_MESSAGES)
 
 
 def normalize_lang(value: object) -> str:

@@ -41,7 +41,6 @@ PROMOTION_MESSAGES: dict[str, tuple[str, str]] = {
     "promo.bad_number": ("请填写数字", "enter a number"),
     "order.gift": ("赠品", "gift"),
     "review.act.gift": ("加赠品", "gift added"),
-    "exception.amount_over": ("订单金额超过限额", "amount over the shop's limit"),
     "rules.title": ("审单规则", "Review rules"),
     "rules.help": ("自动审单时, 符合以下规则的订单转入异常等待人工审核。未关联 SKU 和库存不足总会转入异常。"
                    "保存后, 不再被规则暂停的订单重新审核。",

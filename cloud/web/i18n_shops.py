@@ -59,7 +59,7 @@ SHOP_MESSAGES: dict[str, tuple[str, str]] = {
     "push.platform_qty": ("平台库存", "Platform qty"),
     "push.last_pushed": ("上次推送", "Last pushed"),
     "push.would_push": ("将推送", "Would push"),
-    "push.why": ("原因", "Why"),
+    "push.why_col": ("原因", "Why"),
     "push.reason": ("在库 {on_hand} − 占用 {reserved} → 份额 {share} − 保留 {buffer}", "on hand {on_hand} − held {reserved} → share {share} − buffer {buffer}"),
     "push.off_sale": ("下架", "off sale"),
     "push.none": ("没有开启库存推送的平台商品。先下载并匹配商品。", "No listings with stock push. Download and match the listings first."),

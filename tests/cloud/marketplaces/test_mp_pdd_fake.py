@@ -434,7 +434,7 @@ async def test_a_refresh_whose_caller_is_cancelled_still_keeps_the_new_token(ser
 
 
 async def test_an_orders_after_sales_status_follows_the_documented_enum(serve, http) -> None:
-    """pdd.order.information.get's ``after_sales_status`` (spec §1.7: 0 无售后, 2 买家申请退款
+    """pdd.order.information.get's ``after_sales_status`` (docs/specs/marketplaces.md §1.7: 0 无售后, 2 买家申请退款
     待商家处理, 3 退货退款待商家处理, 10 退款成功, 11 买家撤销/关闭), read through the gateway."""
     from cloud.marketplaces.generator import RefundPhase
 
