@@ -120,7 +120,7 @@ async def take_waybill_numbers(client: Any, carrier: str, sender: Address,
                     for one in batch:  # find the one the platform refuses
                         await call_unlocked([one])
                     return
-                refused[batch[0].object_id] = (str(err.code), err.message)
+                refused[batch[0].object_id] = (str(err.code), err.msg)
                 return
             except MarketplaceError as err:
                 for p in batch:
@@ -134,7 +134,7 @@ async def take_waybill_numbers(client: Any, carrier: str, sender: Address,
         try:
             got = await client.get_waybills(carrier, sender, list(batch))
         except BusinessError as err:
-            refused[batch[0].object_id] = (str(err.code), err.message)
+            refused[batch[0].object_id] = (str(err.code), err.msg)
             return
         except MarketplaceError as err:
             last_error[batch[0].object_id] = (str(getattr(err, "code", "transient")), err.message)

@@ -62,3 +62,39 @@ async def test_500_orders_with_real_lost_replies(serve, http) -> None:
                and result.numbers[w.object_id].number != w.number]
     print(f"lost-reply orphans left live: {len(orphans)}, cancelled extras {len(result.cancelled)}, "
           f"injected {dict(fake.faults.injected)}, calls {result.calls}")
+
+
+class _DoubleClient:
+    """Stub: the first call for ``dup`` answers twice (a retried reply), ``bad`` is refused."""
+
+    def __init__(self) -> None:
+        self.cancelled: list[str] = []
+        self.n = 0
+
+    async def get_waybills(self, carrier: str, sender: Address,
+                           packages: list[WaybillRequest]) -> list[object]:
+        from cloud.marketplaces.base import Waybill
+        from cloud.marketplaces.errors import BusinessError
+        if any(p.object_id == "bad" for p in packages):
+            raise BusinessError("50001", "收件人密文无效", platform="pdd", api="pdd.waybill.get")
+        out = []
+        for p in packages:
+            copies = 2 if p.object_id == "dup" else 1
+            for _ in range(copies):
+                self.n += 1
+                out.append(Waybill(f"N{self.n}", carrier, "{}", p.object_id))
+        return out
+
+    async def cancel_waybill(self, carrier: str, number: str) -> None:
+        self.cancelled.append(number)
+
+
+async def test_second_number_cancelled_and_refusal_listed() -> None:
+    client = _DoubleClient()
+    packages = [WaybillRequest(oid, (oid,), SENDER, (("x", 1),)) for oid in ("a", "dup", "bad")]
+    result = await take_waybill_numbers(client, "ZTO", SENDER, packages, calls_per_second=1000)
+    # batch of 3 refused → asked one by one: a → N1, dup → N2 + N3 (N3 cancelled), bad refused
+    assert {k: w.number for k, w in result.numbers.items()} == {"a": "N1", "dup": "N2"}
+    assert client.cancelled == ["N3"] and result.cancelled == ["N3"]
+    assert [(f.object_id, f.code, f.message) for f in result.failures] == [
+        ("bad", "50001", "收件人密文无效")]
