@@ -19,6 +19,7 @@ BENCHES: dict[str, str] = {
     "station_size": "bench.station_size:main",
     "fleet": "bench.fleet:main",
     "reports": "bench.reports:main",
+    "waybills": "bench.waybills:main",
 }
 """Registered benchmarks, run in this order by ``python -m bench``."""
 
