@@ -25,9 +25,8 @@ from typing import Any
 
 from cloud.marketplaces.base import Address, Waybill, WaybillRequest
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
+from cloud.orders.waybills import WAYBILL_BATCH as BULK_BATCH
 
-BULK_BATCH = 10
-"""Packages per request: the most ``pdd.waybill.get`` / ``cainiao.waybill.ii.get`` take."""
 BULK_ROUNDS = 4
 """Rounds over the still-unnumbered packages before the rest are listed as failures."""
 BULK_CONCURRENCY = 8
@@ -109,37 +108,29 @@ async def take_waybill_numbers(client: Any, carrier: str, sender: Address,
             else:
                 result.numbers[w.object_id] = w
 
-    async def call(batch: Sequence[WaybillRequest]) -> None:
-        async with sem:
-            await pacer.wait()
-            result.calls += 1
-            try:
-                got = await client.get_waybills(carrier, sender, list(batch))
-            except BusinessError as err:
-                if len(batch) > 1:
-                    for one in batch:  # find the one the platform refuses
-                        await call_unlocked([one])
-                    return
-                refused[batch[0].object_id] = (str(err.code), err.msg)
-                return
-            except MarketplaceError as err:
-                for p in batch:
-                    last_error[p.object_id] = (str(getattr(err, "code", "transient")), err.message)
-                return
-        await keep(got)
-
-    async def call_unlocked(batch: Sequence[WaybillRequest]) -> None:
+    async def ask(batch: Sequence[WaybillRequest]) -> None:
+        """One request; a refused batch is asked again package by package to find the one
+        the platform refuses, whose code and message are kept."""
         await pacer.wait()
         result.calls += 1
         try:
             got = await client.get_waybills(carrier, sender, list(batch))
         except BusinessError as err:
-            refused[batch[0].object_id] = (str(err.code), err.msg)
+            if len(batch) > 1:
+                for one in batch:
+                    await ask([one])
+            else:
+                refused[batch[0].object_id] = (str(err.code), err.msg)
             return
         except MarketplaceError as err:
-            last_error[batch[0].object_id] = (str(getattr(err, "code", "transient")), err.message)
+            for p in batch:
+                last_error[p.object_id] = (str(getattr(err, "code", "transient")), err.message)
             return
         await keep(got)
+
+    async def call(batch: Sequence[WaybillRequest]) -> None:
+        async with sem:
+            await ask(batch)
 
     for _ in range(rounds):
         todo = [p for p in packages
