@@ -52,7 +52,7 @@ from cloud.db.schema_orders import orders
 from cloud.db.schema_reports import fulfil_bands, fulfil_daily
 from cloud.errors import InputError, Problem
 from cloud.payables import day_start, local_day
-from cloud.reports.sales import MAX_DAYS, PERIODS, bucket
+from cloud.reports.sales import PERIODS, bucket, range_problems
 
 SHIFT_CAP: Final = timedelta(hours=12)
 """Longest a shift counts: a kiosk left signed in overnight is not a night's work."""
@@ -158,11 +158,7 @@ class FulfilmentReport:
 
 def check(f: Filters) -> None:
     """Refuse a range the wrong way round or too long, or an unknown period."""
-    problems: list[Problem] = []
-    if f.end < f.start:
-        problems.append(Problem("to", "结束日期早于开始日期", "the end is before the start"))
-    elif (f.end - f.start).days + 1 > MAX_DAYS:
-        problems.append(Problem("to", f"最长 {MAX_DAYS} 天", f"at most {MAX_DAYS} days"))
+    problems = range_problems(f.start, f.end)
     if f.period not in PERIODS:
         problems.append(Problem("period", "请选择周期", "choose a period"))
     if problems:

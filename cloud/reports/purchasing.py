@@ -36,9 +36,9 @@ from cloud.db.schema_purchasing import (
     purchase_orders,
     suppliers,
 )
-from cloud.errors import InputError, Problem
+from cloud.errors import InputError
 from cloud.payables import day_start, local_day
-from cloud.reports.sales import MAX_DAYS
+from cloud.reports.sales import range_problems
 
 OPEN: Final = ("sent", "partial")
 """Purchase order states with goods still to come."""
@@ -125,10 +125,9 @@ class PurchasingReport:
 
 def check(f: Filters) -> None:
     """Refuse a range the wrong way round or too long."""
-    if f.end < f.start:
-        raise InputError([Problem("to", "结束日期早于开始日期", "the end is before the start")])
-    if (f.end - f.start).days + 1 > MAX_DAYS:
-        raise InputError([Problem("to", f"最长 {MAX_DAYS} 天", f"at most {MAX_DAYS} days")])
+    problems = range_problems(f.start, f.end)
+    if problems:
+        raise InputError(problems)
 
 
 def report(conn: Connection, f: Filters) -> PurchasingReport:

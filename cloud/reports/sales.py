@@ -160,6 +160,16 @@ def bucket(day: date, period: str) -> tuple[str, date]:
     return day.isoformat(), day
 
 
+def range_problems(start: date, end: date) -> list[Problem]:
+    """A date range the wrong way round, or longer than :data:`MAX_DAYS` (both ends count),
+    as a problem next to ``to`` (the fulfilment and purchasing reports' check)."""
+    if end < start:
+        return [Problem("to", "结束日期早于开始日期", "the end is before the start")]
+    if (end - start).days + 1 > MAX_DAYS:
+        return [Problem("to", f"最长 {MAX_DAYS} 天", f"at most {MAX_DAYS} days")]
+    return []
+
+
 def check(f: Filters) -> None:
     """Problems with the filters, all at once (:class:`InputError`)."""
     problems: list[Problem] = []

@@ -43,14 +43,21 @@ FILTER_KEYS: Final = ("from", "to", "period", "shop", "platform", "sku", "catego
 """Query parameters of the sales report (kept in the export links)."""
 
 
-def _filters(request: Request, problems: list[Problem]) -> sales.Filters:
-    q = request.query_params
-    today = local_day(web(request).now())
+def _range(request: Request, problems: list[Problem]) -> tuple[date, date]:
+    """``from``/``to`` of the query (China days), the last :data:`DEFAULT_DAYS` days to
+    today unless given; a malformed day is a problem next to its field."""
+    q, today = request.query_params, local_day(web(request).now())
     start, end = today - timedelta(days=DEFAULT_DAYS - 1), today
     if raw := text(q, "from", 10):
         start = parse_day(raw, "from", problems) or start
     if raw := text(q, "to", 10):
         end = parse_day(raw, "to", problems) or end
+    return start, end
+
+
+def _filters(request: Request, problems: list[Problem]) -> sales.Filters:
+    q = request.query_params
+    start, end = _range(request, problems)
     slow = text(q, "slow_days", 4) or str(sales.SLOW_DAYS)
     if not slow.isdigit():
         problems.append(Problem("slow_days", "天数应为整数", "a whole number of days"))
@@ -311,12 +318,7 @@ FULFIL_SECTIONS: Final = ("packers", "stations", "bands", "series")
 
 def _fulfil_filters(request: Request) -> tuple[fulfilment.Filters, list[Problem]]:
     q, problems = request.query_params, list[Problem]()
-    today = local_day(web(request).now())
-    start, end = today - timedelta(days=DEFAULT_DAYS - 1), today
-    if raw := text(q, "from", 10):
-        start = parse_day(raw, "from", problems) or start
-    if raw := text(q, "to", 10):
-        end = parse_day(raw, "to", problems) or end
+    start, end = _range(request, problems)
     f = fulfilment.Filters(start, end, text(q, "station", 64) or "", text(q, "carrier", 64) or "",
                            text(q, "period", 10) or "day")
     try:
@@ -394,12 +396,7 @@ async def fulfilment_csv(request: Request) -> Response:
 
 def _po_filters(request: Request) -> tuple[purchasing.Filters, list[Problem]]:
     q, problems = request.query_params, list[Problem]()
-    today = local_day(web(request).now())
-    start, end = today - timedelta(days=DEFAULT_DAYS - 1), today
-    if raw := text(q, "from", 10):
-        start = parse_day(raw, "from", problems) or start
-    if raw := text(q, "to", 10):
-        end = parse_day(raw, "to", problems) or end
+    start, end = _range(request, problems)
     f = purchasing.Filters(start, end, text(q, "supplier", 32) or "")
     try:
         purchasing.check(f)
