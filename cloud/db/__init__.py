@@ -15,6 +15,7 @@ from cloud.db import (
     schema_orders,  # noqa: F401  (registers the order tables on metadata)
     schema_purchasing,  # noqa: F401  (and the purchasing tables)
     schema_reports,  # noqa: F401  (and the report summaries)
+    schema_returns,  # noqa: F401  (and the returns received at stations)
     schema_transfers,  # noqa: F401  (and the transfer tables)
 )
 from cloud.db.engine import (

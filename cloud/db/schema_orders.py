@@ -234,9 +234,20 @@ refunds = sa.Table(
     sa.Column("amount_fen", sa.BigInteger(), nullable=False),
     sa.Column("platform_updated_at", UtcDateTime(), nullable=False),
     sa.Column("seen_at", UtcDateTime(), nullable=False),
+    # 0040_returns: what a return parcel needs to be matched at the kiosk
+    sa.Column("returns_goods", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("exchange", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("return_waybill", sa.String(64), nullable=False, server_default=""),
+    sa.Column("return_carrier", sa.String(64), nullable=False, server_default=""),
+    sa.Column("platform_sku_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("outer_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("qty", sa.Integer(), nullable=False, server_default="0"),
     sa.Index("ix_refunds_order", "shop_id", "platform_order_id"),
+    sa.Index("ix_refunds_return_waybill", "return_waybill"),
 )
-"""After-sales records (newer ``platform_updated_at`` wins)."""
+"""After-sales records (newer ``platform_updated_at`` wins). ``returns_goods``: the buyer
+sends goods back (退货退款, 换货), by the parcel ``return_waybill`` once shipped; the line as the
+platform names it (``platform_sku_id``, ``outer_id``, ``qty``; empty/0 when not sent)."""
 
 reservations = sa.Table(
     "reservations",

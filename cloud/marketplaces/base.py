@@ -181,6 +181,16 @@ class RefundEvent:
     """True when money went back to the buyer."""
     line_id: str = ""
     """TOP ``oid`` of the refunded line, empty on PDD."""
+    returns_goods: bool = False
+    """The buyer sends goods back (PDD 退货退款 or 换货; TOP ``has_good_return``)."""
+    exchange: bool = False
+    """An exchange (换货): the buyer wants another unit or variant instead of money."""
+    return_waybill: str = ""
+    """Tracking number of the buyer's return parcel (PDD ``tracking_number``, TOP ``sid``),
+    empty until the buyer ships it."""
+    return_carrier: str = ""
+    """The return parcel's courier as the platform names it (PDD ``shipping_name``, TOP
+    ``company_name``)."""
 
 
 @dataclass(frozen=True)

@@ -736,7 +736,8 @@ class FakePdd(FakeBase):
             "order_amount": f"{r.order.pay_fen / 100:.2f}", "goods_id": int(r.line.sku.item_id),
             "goods_name": r.line.sku.title, "goods_number": str(r.line.qty),
             "goods_price": f"{r.line.price_fen / 100:.2f}", "sku_id": r.line.sku.sku_id,
-            "outer_id": r.line.sku.outer_id, "tracking_number": "",
+            "outer_id": r.line.sku.outer_id, "tracking_number": r.return_waybill,
+            "shipping_name": r.return_carrier,
             "created_time": t(r.created_at), "updated_time": t(r.updated_at),
         } for r in rows[(page - 1) * size: page * size]]
         return {"refund_increment_get_response": {"total_count": len(rows), "refund_list": out}}

@@ -624,7 +624,7 @@ class FakeTop(FakeBase):
         return {"item": picked}
 
     def _refunds(self, params: dict[str, str], simplify: bool) -> dict[str, Any]:
-        self._fields(params)
+        fields = self._fields(params)
         start = self._when(params, "start_modified") if params.get("start_modified") else 0
         end = self._when(params, "end_modified") if params.get("end_modified") else self.now()
         limit = self.settings.refund_max_window_seconds
@@ -645,6 +645,9 @@ class FakeTop(FakeBase):
             "title": r.line.sku.title, "refund_phase": "aftersale" if r.after_shipping
             else "onsale", "good_status": "BUYER_RETURNED_GOODS" if r.after_shipping
             else "BUYER_NOT_RECEIVED", "has_good_return": r.after_shipping,
+            **({"sid": r.return_waybill} if "sid" in fields and r.return_waybill else {}),
+            **({"company_name": r.return_carrier}
+               if "company_name" in fields and r.return_carrier else {}),
         } for r in rows[(page - 1) * size: page * size]]
         body: dict[str, Any] = {"refunds": items if simplify else {"refund": items},
                                 "has_next": page * size < len(rows)}

@@ -61,6 +61,12 @@ class Phase(enum.StrEnum):
     """Closed (refunded before shipping or cancelled)."""
 
 
+RETURN_WAYBILL_PREFIX = "YT"
+"""Return parcels go back by YTO in the fakes: ``YT`` + the refund id."""
+RETURN_CARRIER_NAME = "圆通速递"
+"""The return courier's name the fakes report."""
+
+
 class RefundPhase(enum.StrEnum):
     """Neutral refund status."""
 
@@ -187,6 +193,17 @@ class Refund:
     """Refund amount in fen."""
     after_shipping: bool
     """True for after-sales on shipped orders (退货退款)."""
+
+    @property
+    def return_waybill(self) -> str:
+        """The buyer's return parcel tracking number (退货运单号) for an after-shipping
+        refund, derived from the refund id so it costs no random draw; '' otherwise."""
+        return f"{RETURN_WAYBILL_PREFIX}{self.refund_id}" if self.after_shipping else ""
+
+    @property
+    def return_carrier(self) -> str:
+        """The courier of the return parcel as the platforms name it ('' without one)."""
+        return RETURN_CARRIER_NAME if self.after_shipping else ""
 
 
 @dataclass

@@ -127,6 +127,10 @@ TOKEN_EXPIRED_CODE = 10019
 REFUND_STATUSES: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 31, 32, 33)
 """after_sales_status values polled by :meth:`PddClient.refunds_in_window` (no "all" value)."""
 REFUND_SUCCESS = 10
+AFTER_SALES_RETURN = 2
+"""``after_sales_type`` 退货退款 in the ``pdd.refund.*`` responses (1 仅退款, 3 换货)."""
+AFTER_SALES_EXCHANGE = 3
+"""``after_sales_type`` 换货 in the ``pdd.refund.*`` responses."""
 
 
 def wire_value(value: Any) -> str:
@@ -301,6 +305,7 @@ def parse_refund(payload: Any) -> RefundEvent:
     """Normalize one ``refund_list`` element."""
     d = as_dict(payload, field_name="refund")
     status = as_int(d.get("after_sales_status"), field_name="after_sales_status")
+    kind = as_int(d.get("after_sales_type"), field_name="after_sales_type", default=0)
     return RefundEvent(
         platform=PLATFORM,
         refund_id=as_id(d.get("id"), field_name="id"),
@@ -311,8 +316,12 @@ def parse_refund(payload: Any) -> RefundEvent:
         sku_id=as_str(d.get("sku_id"), field_name="sku_id"),
         outer_id=as_str(d.get("outer_id"), field_name="outer_id"),
         qty=as_int(d.get("goods_number"), field_name="goods_number", default=0),
-        kind=str(as_int(d.get("after_sales_type"), field_name="after_sales_type", default=0)),
+        kind=str(kind),
         succeeded=status == REFUND_SUCCESS,
+        returns_goods=kind in (AFTER_SALES_RETURN, AFTER_SALES_EXCHANGE),
+        exchange=kind == AFTER_SALES_EXCHANGE,
+        return_waybill=as_str(d.get("tracking_number"), field_name="tracking_number").strip(),
+        return_carrier=as_str(d.get("shipping_name"), field_name="shipping_name").strip(),
     )
 
 

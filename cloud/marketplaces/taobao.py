@@ -89,7 +89,10 @@ TRADE_FIELDS = (
 OAID_BATCH = 20
 """At most 20 entries per ``taobao.top.oaid.decrypt`` call."""
 REFUND_FIELDS = ("refund_id,tid,oid,status,refund_fee,modified,num,sku,outer_id,"
-                 "refund_phase,good_status")
+                 "refund_phase,good_status,has_good_return,company_name,sid")
+EXCHANGE_STATUSES = frozenset({"WAIT_BUYER_CONFIRM_EXCHANGE_SELLER_SEND_GOODS",
+                               "WAIT_SELLER_CONSIGN_GOODS"})
+"""Refund ``status`` values of an exchange (换货) in progress (specs/marketplaces.md §2.6.7)."""
 
 LIMITS: dict[str, list[Limit]] = {}
 """Per-API TOP quotas are set in the console; configure per app (none by default)."""
@@ -298,7 +301,20 @@ def parse_refund(payload: Any) -> RefundEvent:
         kind=as_str(d.get("refund_phase"), field_name="refund_phase"),
         succeeded=status == "SUCCESS",
         line_id=as_id(d.get("oid"), field_name="oid") if d.get("oid") is not None else "",
+        returns_goods=_flag(d.get("has_good_return"), "has_good_return"),
+        exchange=status in EXCHANGE_STATUSES,
+        return_waybill=as_str(d.get("sid"), field_name="sid").strip(),
+        return_carrier=as_str(d.get("company_name"), field_name="company_name").strip(),
     )
+
+
+def _flag(value: Any, field_name: str) -> bool:
+    """A TOP boolean: JSON true/false, or the strings ``"true"``/``"false"``; absent is false."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if value in ("true", "false"):
+        return bool(value == "true")
+    raise MalformedResponse(f"{field_name}: not a boolean: {value!r}")
 
 
 @dataclass(frozen=True)

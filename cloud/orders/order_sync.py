@@ -70,6 +70,7 @@ from cloud.marketplaces.errors import BusinessError
 from cloud.orders.intercepts import intercept, lift_refund_intercepts
 from cloud.orders.parcels import apply_splits, split_children
 from cloud.orders.reservations import Mapping, find_mapping, reconcile
+from cloud.orders.return_notices import notify_return
 from cloud.reports import summaries
 from cloud.shops import ShopClient
 
@@ -506,7 +507,12 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
         refunds.c.shop_id == shop_id, refunds.c.refund_id == event.refund_id)).first()
     values = {"platform_order_id": event.order_id, "status": event.status[:64],
               "succeeded": event.succeeded, "amount_fen": event.amount_fen,
-              "platform_updated_at": event.updated_at, "seen_at": now}
+              "platform_updated_at": event.updated_at, "seen_at": now,
+              "returns_goods": event.returns_goods, "exchange": event.exchange,
+              "return_waybill": event.return_waybill[:64],
+              "return_carrier": event.return_carrier[:64],
+              "platform_sku_id": event.sku_id[:64], "outer_id": event.outer_id[:64],
+              "qty": max(0, event.qty)}
     if cur is None:
         conn.execute(sa.insert(refunds).values(shop_id=shop_id, refund_id=event.refund_id,
                                                **values))
@@ -523,6 +529,7 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
         return "refund_only"
     state, station, code, merged_into = row
     closed = event.status in REFUND_CLOSED
+    notify_return(conn, oid, event, closed=closed, now=now)
     if merged_into and state == "exception" and code == MERGED and not closed:
         leave_merge(conn, oid, merged_into, "买家申请退款 / refund requested", now=now)
         state, code = "pending", None

@@ -487,3 +487,61 @@ def m018_transfer_discrepancies(db: Database) -> None:
             ON transfer_discrepancies(transfer_id, line_no);
         """
     )
+
+
+@migrations()
+def m019_returns(db: Database) -> None:
+    """Returns (退货入库). ``refunds``: the after-sales requests the cloud sent for orders of
+    this warehouse (``RefundWire``), so a return parcel is found by its own tracking number.
+    ``returns``: one row per return parcel opened at the kiosk (open until finished, so a
+    restarted kiosk resumes it); ``return_lines``: each inspected item with its condition
+    and the RETURN move that put it away (none for a wrong item)."""
+    db.executescript(
+        """
+        CREATE TABLE refunds (
+            refund_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            platform_order_no TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'success', 'closed')),
+            exchange INTEGER NOT NULL DEFAULT 0 CHECK (exchange IN (0, 1)),
+            return_waybill TEXT NOT NULL DEFAULT '',
+            return_carrier TEXT NOT NULL DEFAULT '',
+            sku TEXT NOT NULL DEFAULT '',
+            qty INTEGER NOT NULL DEFAULT 0,
+            amount_fen INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX refunds_by_return_waybill ON refunds(return_waybill)
+            WHERE return_waybill <> '';
+        CREATE INDEX refunds_by_order ON refunds(order_id);
+        CREATE TABLE returns (
+            return_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            refund_id TEXT,
+            scanned TEXT NOT NULL,
+            exchange INTEGER NOT NULL DEFAULT 0 CHECK (exchange IN (0, 1)),
+            note TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+            opened_by TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            closed_by TEXT,
+            closed_at TEXT
+        );
+        CREATE UNIQUE INDEX returns_one_open ON returns(status) WHERE status = 'open';
+        CREATE INDEX returns_by_order ON returns(order_id);
+        CREATE TABLE return_lines (
+            return_id TEXT NOT NULL REFERENCES returns(return_id),
+            line_no INTEGER NOT NULL,
+            sku TEXT,
+            code TEXT NOT NULL,
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            condition TEXT NOT NULL CHECK (condition IN ('good', 'damaged', 'wrong')),
+            in_order INTEGER NOT NULL CHECK (in_order IN (0, 1)),
+            location TEXT,
+            move_id TEXT,
+            operator_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (return_id, line_no)
+        );
+        """
+    )

@@ -28,6 +28,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from edge.errors import EdgeError, SyncError
+from edge.store.returns import ReturnWriter
 from edge.store.writer import Writer
 from edge.sync.broker import Broker, Message
 from edge.sync.outbox import Outbox
@@ -40,6 +41,7 @@ from edge.sync.schema import (
     MovesWire,
     OperatorsWire,
     PurchaseOrderWire,
+    RefundWire,
     Rejected,
     ReleaseWire,
     ShippedWire,
@@ -96,6 +98,8 @@ def effect_for(payload: BaseModel) -> Callable[[Writer], None]:
         return lambda w: apply_moves(w, payload)
     if isinstance(payload, ShippedWire):
         return lambda w: apply_shipped(w, payload)
+    if isinstance(payload, RefundWire):
+        return lambda w: apply_refund(w, payload)
     raise BadMessage(f"no effect for {type(payload).__name__}")
 
 
@@ -170,6 +174,13 @@ def apply_transfer(w: Writer, t: TransferWire) -> None:
     """Store a transfer to ship (source warehouse) or receive (destination)."""
     header = t.model_dump(mode="json", exclude={"lines"})
     w.upsert_transfer(header, [line.model_dump() for line in t.lines])
+
+
+def apply_refund(w: Writer, r: RefundWire) -> None:
+    """Keep an after-sales request for matching return parcels (newest copy wins)."""
+    row = r.model_dump(mode="json")
+    row["exchange"] = int(r.exchange)
+    ReturnWriter(w).apply_refund(row)
 
 
 class Inbox:

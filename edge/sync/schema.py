@@ -107,11 +107,11 @@ TOPIC_ROOT = "packline/v1"
 
 UP_KINDS: frozenset[str] = frozenset(
     {"move", "alert", "shipment", "sign_in", "ack", "resync", "health", "print", "handover",
-     "stocktake", "transfer_diff"})
+     "stocktake", "transfer_diff", "return"})
 """Kinds a station sends on ``…/up/{kind}``."""
 DOWN_KINDS: frozenset[str] = frozenset(
     {"ack", "catalog", "operators", "task", "intercept", "release", "po", "transfer", "moves",
-     "shipped"})
+     "shipped", "refund"})
 """Kinds the cloud sends on ``…/down/{kind}``."""
 
 
@@ -610,6 +610,88 @@ class TransferDiffWire(_Wire):
     """When (UTC, the station's clock)."""
 
 
+class RefundWire(_DownWire):
+    """An after-sales request on an order shipped from this station's warehouse (kind
+    ``refund``), sent when the buyer sends goods back (退货退款, 换货) and again when it
+    changes, so a return parcel can be matched at the kiosk by its own tracking number."""
+
+    refund_id: str = Field(min_length=1, max_length=64)
+    """The platform's after-sales id."""
+    order_id: str = Field(min_length=1, max_length=64)
+    """Packline order id of the order it is about."""
+    platform_order_no: str = Field(min_length=1, max_length=64)
+    """The marketplace's order number."""
+    status: str = Field(pattern=r"^(pending|success|closed)$")
+    """Asked (pending), refunded (success) or withdrawn/refused (closed)."""
+    exchange: bool = False
+    """The buyer wants an exchange (换货), not money."""
+    return_waybill: str = Field(default="", max_length=64)
+    """Tracking number of the return parcel ('' until the buyer ships it)."""
+    return_carrier: str = Field(default="", max_length=64)
+    """Its courier as the platform names it."""
+    sku: str = Field(default="", max_length=64)
+    """Packline SKU of the returned line ('' when the platform did not say which)."""
+    qty: int = Field(default=0, ge=0, le=1_000_000)
+    """Units asked back (0 when not sent)."""
+    amount_fen: int = Field(default=0, ge=0)
+    """Refund asked, in fen."""
+    updated_at: datetime
+    """The platform's last change (a copy older than the station's is ignored)."""
+
+
+RETURN_CONDITIONS = ("good", "damaged", "wrong")
+"""What an inspected returned item is: good (restocked), damaged (to the damage location),
+wrong (not an item of this order: kept aside, no stock move)."""
+
+
+class ReturnLineWire(_Wire):
+    """One inspected item (or several units of one code) of a return parcel."""
+
+    sku: str | None = Field(default=None, max_length=64)
+    """The SKU scanned (None: a code the station does not know)."""
+    code: str = Field(min_length=1, max_length=64)
+    """What was scanned."""
+    qty: int = Field(ge=1, le=MAX_MOVE_QTY)
+    """Units."""
+    condition: str = Field(pattern=r"^(good|damaged|wrong)$")
+    """``RETURN_CONDITIONS``."""
+    in_order: bool
+    """Whether the order contained this SKU."""
+    location: str | None = Field(default=None, max_length=64)
+    """Where it was put (None for a wrong item)."""
+    move_id: str | None = Field(default=None, max_length=64)
+    """The RETURN move that put it there (None for a wrong item)."""
+
+
+class ReturnWire(_Wire):
+    """A return parcel inspected at a station (kind ``return``, 退货入库). The RETURN moves
+    travel as ordinary ``move`` messages; this is the result the refund decision needs.
+    The envelope's msg_id is ``return_id``."""
+
+    return_id: str = Field(min_length=1, max_length=64)
+    """The station's id of the return (it starts with the station id)."""
+    warehouse_id: str = Field(min_length=1, max_length=64)
+    """The warehouse that received it."""
+    order_id: str = Field(min_length=1, max_length=64)
+    """The order the parcel belongs to."""
+    shop_id: str = Field(default="", max_length=64)
+    """The order's shop."""
+    refund_id: str | None = Field(default=None, max_length=64)
+    """The after-sales request matched (None: none known at the station)."""
+    scanned: str = Field(min_length=1, max_length=64)
+    """What was scanned to find the order (return waybill, order waybill or number)."""
+    exchange: bool = False
+    """The buyer wants an exchange: the cloud opens a new outbound order."""
+    note: str = Field(default="", max_length=200)
+    """The inspector's note."""
+    operator_id: str = Field(min_length=1, max_length=64)
+    """Who inspected it."""
+    at: datetime
+    """When it was finished (UTC, the station's clock)."""
+    lines: list[ReturnLineWire] = Field(min_length=1, max_length=500)
+    """What was in the parcel."""
+
+
 PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("up", "move"): MoveWire,
     ("up", "alert"): AlertWire,
@@ -624,6 +706,7 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
 
 
     ("up", "transfer_diff"): TransferDiffWire,
+    ("up", "return"): ReturnWire,
     ("down", "ack"): AckWire,
     ("down", "catalog"): CatalogWire,
     ("down", "operators"): OperatorsWire,
@@ -634,6 +717,7 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("down", "transfer"): TransferWire,
     ("down", "moves"): MovesWire,
     ("down", "shipped"): ShippedWire,
+    ("down", "refund"): RefundWire,
 }
 """(direction, kind) → payload model."""
 

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0039_daily_summaries"
+HEAD = "0040_returns"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -176,6 +176,13 @@ EXPECTED_TABLES.update({  # 0038_packer_figures
 })
 EXPECTED_TABLES.update({  # 0039_daily_summaries
     "daily_summaries": {"day", "data", "made_at"},
+})
+EXPECTED_TABLES.update({  # 0040_returns
+    "station_returns": {"msg_id", "return_id", "station_id", "warehouse_id", "order_id",
+                        "shop_id", "refund_id", "scanned", "exchange", "note", "operator_id",
+                        "received_at", "recorded_at"},
+    "station_return_lines": {"msg_id", "line_no", "sku", "code", "qty", "condition",
+                             "in_order", "location", "move_id"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",

@@ -218,6 +218,11 @@ async def test_refunds_incremental(serve, http) -> None:
         assert got[rid].order_id == r.order.order_id
         assert got[rid].amount_fen == r.amount_fen
         assert got[rid].succeeded == (r.status.value == "success")
+        # 退货退款 on a shipped order: goods come back by the parcel the fake names YT + id
+        assert got[rid].returns_goods == r.after_shipping and not got[rid].exchange
+        assert got[rid].return_waybill == (f"YT{rid}" if r.after_shipping else "")
+        assert got[rid].return_carrier == ("圆通速递" if r.after_shipping else "")
+    assert any(r.after_shipping for r in truth.values())
 
 
 async def test_fake_rejects_bad_signature_stale_timestamp_window_and_tokens(serve, http) -> None:

@@ -141,6 +141,10 @@ async def test_refunds_window(serve, http) -> None:
     assert len(truth) > 5 and set(got) == set(truth)
     for rid, r in truth.items():
         assert got[rid].order_id == r.order.order_id and got[rid].amount_fen == r.amount_fen
+        assert got[rid].returns_goods == r.after_shipping
+        assert got[rid].return_waybill == (f"YT{rid}" if r.after_shipping else "")
+        assert got[rid].return_carrier == ("圆通速递" if r.after_shipping else "")
+    assert any(r.after_shipping for r in truth.values())
 
 
 async def test_tmc_consume_confirm_and_redelivery(serve, http) -> None:
