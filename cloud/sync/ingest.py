@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
-from cloud import ledger_store, purchasing, stocktakes, transfers
+from cloud import ledger_store, purchasing, returns, stocktakes, transfers
 from cloud.db import in_chunks, write_transaction
 from cloud.db.schema import (
     dead_letters,
@@ -69,6 +69,7 @@ from edge.sync.schema import (
     MoveWire,
     Rejected,
     ResyncWire,
+    ReturnWire,
     ShipmentWire,
     StocktakeWire,
     TransferDiffWire,
@@ -458,6 +459,8 @@ class Ingest:
             stocktakes.record(conn, station, env, payload, now)
         elif isinstance(payload, TransferDiffWire):
             transfers.on_discrepancy(conn, station, env.msg_id, payload, now=now)
+        elif isinstance(payload, ReturnWire):
+            returns.record(conn, station, env.msg_id, payload, now=now)
         else:  # decode() only returns known kinds: an alert, a shipment, a sign-in, a print
             record_report(conn, station, env, payload, now)
 

@@ -174,6 +174,15 @@ def order_refund(db: Database, order_id: str) -> Refund | None:
     return _refund(row) if row else None
 
 
+def expected(db: Database, limit: int = 50) -> list[Refund]:
+    """Return requests on their way: pending after-sales requests of shipped orders that no
+    finished return answered yet, oldest first (what the bench should see arrive)."""
+    return [_refund(r) for r in db.execute(
+        f"SELECT {_REFUND_COLS} FROM refunds f WHERE f.status = 'pending' AND NOT EXISTS "
+        "(SELECT 1 FROM returns r WHERE r.order_id = f.order_id AND r.status = 'done') "
+        "ORDER BY f.updated_at, f.refund_id LIMIT ?", [limit])]
+
+
 def shipped_units(db: Database, order_id: str) -> dict[str, int]:
     """Units of each SKU the order shipped (its lines)."""
     return {str(s): int(q) for s, q in db.execute(

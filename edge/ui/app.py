@@ -37,6 +37,7 @@ from edge.ui.screens.handover import HANDOVER_ROLES, HandoverScreen
 from edge.ui.screens.home import HomeScreen
 from edge.ui.screens.pack import PackScreen
 from edge.ui.screens.receive import RECEIVE_ROLES, ReceiveScreen
+from edge.ui.screens.returns import RETURN_ROLES, ReturnScreen
 from edge.ui.screens.signin import SignInScreen
 from edge.ui.screens.stocktake import StocktakeScreen
 from edge.ui.screens.transfer import TRANSFER_ROLES, TransferScreen
@@ -319,6 +320,17 @@ class PacklineApp(App[None]):
                            role=self.i18n.role(op["role"]) if op else "-")
             return
         self.push_screen(HandoverScreen())
+
+    def open_returns(self) -> None:
+        """退货入库, for ``RETURN_ROLES``; others are told no."""
+        op = self.operator
+        if op is None or op["role"] not in RETURN_ROLES:
+            screen = self.kiosk_screen
+            if screen is not None:
+                screen.say("returns.refused_role", "error",
+                           role=self.i18n.role(op["role"]) if op else "-")
+            return
+        self.push_screen(ReturnScreen())
 
     def open_stocktake(self) -> None:
         """盘点: anyone signed in counts; starting and approving check the role inside."""

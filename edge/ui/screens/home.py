@@ -9,6 +9,7 @@ from textual.widgets import Label, Static
 from edge.ui.screens.base import KioskScreen
 from edge.ui.screens.handover import HANDOVER_ROLES
 from edge.ui.screens.receive import RECEIVE_ROLES
+from edge.ui.screens.returns import RETURN_ROLES
 from edge.ui.screens.transfer import TRANSFER_ROLES
 from edge.ui.widgets.buttons import BigButton
 from edge.ui.widgets.scan_input import ScanInput
@@ -16,7 +17,8 @@ from edge.ui.widgets.status_bar import StatusBar
 
 
 class HomeScreen(KioskScreen):
-    """Pack, receive and transfers (leads), hand over to couriers, stocktake, devices, sign out."""
+    """Pack, receive and transfers (leads), hand over to couriers, stocktake, returns, devices,
+    sign out."""
 
     CSS_PATH = "home.tcss"
 
@@ -31,6 +33,7 @@ class HomeScreen(KioskScreen):
                 yield BigButton("", id="go-receive")
                 yield BigButton("", id="go-handover")
                 yield BigButton("", id="go-stocktake")
+                yield BigButton("", id="go-returns")
                 yield BigButton("", id="go-transfer-out")
                 yield BigButton("", id="go-transfer-in")
                 yield BigButton("", id="go-devices")
@@ -50,6 +53,9 @@ class HomeScreen(KioskScreen):
         handover.label = t("home.handover")
         handover.display = op is not None and op["role"] in HANDOVER_ROLES
         self.query_one("#go-stocktake", BigButton).label = t("home.stocktake")
+        returns = self.query_one("#go-returns", BigButton)
+        returns.label = t("home.returns")
+        returns.display = op is not None and op["role"] in RETURN_ROLES
         for side in ("out", "in"):
             button = self.query_one(f"#go-transfer-{side}", BigButton)
             button.label = t(f"home.transfer_{side}")
@@ -70,6 +76,8 @@ class HomeScreen(KioskScreen):
             self.papp.open_handover()
         elif bid == "go-stocktake":
             self.papp.open_stocktake()
+        elif bid == "go-returns":
+            self.papp.open_returns()
         elif bid in ("go-transfer-out", "go-transfer-in"):
             self.papp.open_transfer(bid.removeprefix("go-transfer-"))
         elif bid == "go-devices":
