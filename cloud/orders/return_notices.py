@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import order_lines, orders
 from cloud.marketplaces.base import RefundEvent
 from cloud.sync.outbound import enqueue_down, stations_of_warehouse
@@ -44,14 +45,18 @@ def notify_return(conn: Connection, order_id: str, event: RefundEvent, *, closed
                   now: datetime) -> list[str]:
     """Queue the after-sales request for the stations of the warehouse that shipped
     ``order_id`` when goods come back; the down-message ids (none for a refund without
-    goods, or an order Packline did not ship)."""
+    goods, or an order Packline did not ship). Shipped means ``shipped``, or a station's
+    shipment already stored (the write-back pass marks the order shipped later)."""
     if not event.returns_goods:
         return []
     row = conn.execute(sa.select(orders.c.state, orders.c.warehouse_id,
                                  orders.c.platform_order_id)
                        .where(orders.c.id == order_id)).first()
-    if row is None or row.state != "shipped" or not row.warehouse_id:
+    if row is None or not row.warehouse_id:
         return []
+    if row.state != "shipped" and conn.execute(sa.select(station_shipments.c.msg_id).where(
+            station_shipments.c.order_id == order_id).limit(1)).first() is None:
+        return []  # not shipped (a station shipment counts before write-back marks it)
     sku, qty = returned_sku(conn, order_id, event)
     status = "success" if event.succeeded else "closed" if closed else "pending"
     wire = RefundWire(
