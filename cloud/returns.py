@@ -19,8 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cloud import audit
-from cloud.db.schema_orders import order_events, orders, refunds
+from cloud.db.schema_orders import order_events, order_lines, orders, refunds
 from cloud.db.schema_returns import station_return_lines, station_returns
+from cloud.orders.order_sync import REFUND_CLOSED
 from cloud.sync.reports import insert_ignore
 from edge.sync.schema import ReturnWire
 
@@ -138,3 +139,44 @@ def lines_of(conn: Connection, return_id: str) -> list[dict[str, Any]]:
                   ln.move_id)
         .select_from(station_return_lines.join(station_returns, r.msg_id == ln.msg_id))
         .where(r.return_id == return_id).order_by(ln.line_no))]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedReturn:
+    """An after-sales request that sends goods back, not inspected at a station yet."""
+
+    shop_id: str
+    refund_id: str
+    order_id: str
+    platform_order_id: str
+    status: str
+    exchange: bool
+    return_waybill: str
+    return_carrier: str
+    sku: str | None
+    """The Packline SKU of the order line it names (None when unknown)."""
+    qty: int
+    amount_fen: int
+    updated_at: datetime
+
+
+def expected(conn: Connection, *, limit: int = 200) -> list[ExpectedReturn]:
+    """Requests whose goods are on their way back (not withdrawn or refused), of orders no
+    station has inspected a return of yet; oldest change first."""
+    rf, o, r, ln = refunds.c, orders.c, station_returns.c, order_lines.c
+    sku = (sa.select(ln.sku).where(ln.order_id == o.id, ln.sku.is_not(None),
+                                   sa.or_(sa.and_(rf.platform_sku_id != "",
+                                                  ln.platform_sku_id == rf.platform_sku_id),
+                                          sa.and_(rf.outer_id != "", ln.outer_id == rf.outer_id)))
+           .order_by(ln.line_no).limit(1).scalar_subquery())
+    query = (sa.select(rf.shop_id, rf.refund_id, o.id, o.platform_order_id, rf.status,
+                       rf.exchange, rf.return_waybill, rf.return_carrier, sku.label("sku"),
+                       rf.qty, rf.amount_fen, rf.platform_updated_at)
+             .select_from(refunds.join(orders, sa.and_(o.shop_id == rf.shop_id,
+                                                       o.platform_order_id == rf.platform_order_id)))
+             .where(rf.returns_goods.is_(True), rf.status.not_in(sorted(REFUND_CLOSED)),
+                    ~sa.exists().where(r.order_id == o.id))
+             .order_by(rf.platform_updated_at, rf.refund_id).limit(limit))
+    return [ExpectedReturn(str(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]),
+                           bool(row[5]), str(row[6]), str(row[7]), row[8], int(row[9]),
+                           int(row[10]), row[11]) for row in conn.execute(query)]

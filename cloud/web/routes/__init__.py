@@ -24,6 +24,7 @@ from cloud.web.routes import (
     promotions,
     purchasing,
     reports,
+    returns,
     shop_push,
     shops,
     stations,
@@ -37,7 +38,7 @@ from cloud.web.routes import (
 
 def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
-    return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *handovers.routes,
+    return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *handovers.routes, *returns.routes,
             *stocktakes.routes, *unshipped.routes,
             *order_merge.routes, *order_notes.routes, *order_tags.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *listings.routes, *shop_push.routes, *shops.routes, *purchasing.routes,

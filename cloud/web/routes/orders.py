@@ -7,11 +7,14 @@ the order to a warehouse (``cloud.orders.review``), each recorded with who and w
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from cloud import returns
 from cloud.db.schema import PLATFORMS
 from cloud.db.schema_orders import HELD, MERGED, ORDER_STATES, TAG_COLOURS
 from cloud.errors import InputError, Problem
@@ -20,6 +23,7 @@ from cloud.web import handovers, queries, session
 from cloud.web.context import read, web, write
 from cloud.web.forms import BadInput, day_start, limit, text
 from cloud.web.i18n import MESSAGES, gettext
+from cloud.web.i18n_returns import refund_status_text
 from cloud.web.permissions import Permission, requires
 from cloud.web.render import render
 
@@ -89,6 +93,13 @@ async def order_list(request: Request) -> Response:
         status_code=400 if error else 200)
 
 
+def order_returns(conn: Connection, order_id: str) -> list[tuple[returns.ReceivedReturn,
+                                                                  list[dict[str, Any]]]]:
+    """The order's inspected returns, each with its items."""
+    return [(r, returns.lines_of(conn, r.return_id))
+            for r in returns.received(conn, order_id=order_id)]
+
+
 async def _detail_page(request: Request, order_id: str, errors: list[Problem] | None = None,
                        reason: str = "", status_code: int = 200,
                        note_form: dict[str, str] | None = None) -> Response:
@@ -107,6 +118,8 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
         "pin_choices": await read(request, review.pin_choices, order_id),
         "prints": await read(request, queries.label_prints, order_id),
         "handovers": await read(request, handovers.order_handovers, order_id),
+        "returns": await read(request, order_returns, order_id),
+        "refund_words": lambda status: refund_status_text(status, session.lang(request)),
         "pinned": detail.pinned_warehouse_id,
         "pinnable": review.pinnable(detail.row.state, detail.row.exception_code),
         "holdable": (detail.row.state in review.HOLDABLE_STATES
