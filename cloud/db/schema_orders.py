@@ -242,12 +242,14 @@ refunds = sa.Table(
     sa.Column("platform_sku_id", sa.String(64), nullable=False, server_default=""),
     sa.Column("outer_id", sa.String(64), nullable=False, server_default=""),
     sa.Column("qty", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("reason", sa.String(200), nullable=False, server_default=""),
     sa.Index("ix_refunds_order", "shop_id", "platform_order_id"),
     sa.Index("ix_refunds_return_waybill", "return_waybill"),
 )
 """After-sales records (newer ``platform_updated_at`` wins). ``returns_goods``: the buyer
 sends goods back (退货退款, 换货), by the parcel ``return_waybill`` once shipped; the line as the
-platform names it (``platform_sku_id``, ``outer_id``, ``qty``; empty/0 when not sent)."""
+platform names it (``platform_sku_id``, ``outer_id``, ``qty``; empty/0 when not sent) and
+the buyer's ``reason`` as the platform words it."""
 
 reservations = sa.Table(
     "reservations",

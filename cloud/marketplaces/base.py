@@ -188,6 +188,9 @@ class RefundEvent:
     return_waybill: str = ""
     """Tracking number of the buyer's return parcel (PDD ``tracking_number``, TOP ``sid``),
     empty until the buyer ships it."""
+    reason: str = ""
+    """Why the buyer asked, as the platform words it (PDD ``after_sale_reason``, TOP
+    ``reason``)."""
     return_carrier: str = ""
     """The return parcel's courier as the platform names it (PDD ``shipping_name``, TOP
     ``company_name``)."""

@@ -732,7 +732,7 @@ class FakePdd(FakeBase):
             "id": int(r.refund_id), "order_sn": r.order.order_id,
             "after_sales_status": self.refund_status(r),
             "after_sales_type": 2 if r.after_shipping else 1,
-            "after_sale_reason": "不想要了", "refund_amount": f"{r.amount_fen / 100:.2f}",
+            "after_sale_reason": r.reason, "refund_amount": f"{r.amount_fen / 100:.2f}",
             "order_amount": f"{r.order.pay_fen / 100:.2f}", "goods_id": int(r.line.sku.item_id),
             "goods_name": r.line.sku.title, "goods_number": str(r.line.qty),
             "goods_price": f"{r.line.price_fen / 100:.2f}", "sku_id": r.line.sku.sku_id,

@@ -646,6 +646,7 @@ class FakeTop(FakeBase):
             else "onsale", "good_status": "BUYER_RETURNED_GOODS" if r.after_shipping
             else "BUYER_NOT_RECEIVED", "has_good_return": r.after_shipping,
             **({"sid": r.return_waybill} if "sid" in fields and r.return_waybill else {}),
+            **({"reason": r.reason} if "reason" in fields else {}),
             **({"company_name": r.return_carrier}
                if "company_name" in fields and r.return_carrier else {}),
         } for r in rows[(page - 1) * size: page * size]]

@@ -65,6 +65,10 @@ RETURN_WAYBILL_PREFIX = "YT"
 """Return parcels go back by YTO in the fakes: ``YT`` + the refund id."""
 RETURN_CARRIER_NAME = "圆通速递"
 """The return courier's name the fakes report."""
+REFUND_REASON = "不想要了"
+"""The reason of a refund before shipping in the fakes."""
+RETURN_REASON = "七天无理由退货"
+"""The reason of a return after shipping in the fakes."""
 
 
 class RefundPhase(enum.StrEnum):
@@ -199,6 +203,11 @@ class Refund:
         """The buyer's return parcel tracking number (退货运单号) for an after-shipping
         refund, derived from the refund id so it costs no random draw; '' otherwise."""
         return f"{RETURN_WAYBILL_PREFIX}{self.refund_id}" if self.after_shipping else ""
+
+    @property
+    def reason(self) -> str:
+        """Why the buyer asked (the fakes word it as the platforms' buyers usually do)."""
+        return RETURN_REASON if self.after_shipping else REFUND_REASON
 
     @property
     def return_carrier(self) -> str:

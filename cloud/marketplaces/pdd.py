@@ -322,6 +322,7 @@ def parse_refund(payload: Any) -> RefundEvent:
         exchange=kind == AFTER_SALES_EXCHANGE,
         return_waybill=as_str(d.get("tracking_number"), field_name="tracking_number").strip(),
         return_carrier=as_str(d.get("shipping_name"), field_name="shipping_name").strip(),
+        reason=as_str(d.get("after_sale_reason"), field_name="after_sale_reason").strip(),
     )
 
 

@@ -89,7 +89,7 @@ TRADE_FIELDS = (
 OAID_BATCH = 20
 """At most 20 entries per ``taobao.top.oaid.decrypt`` call."""
 REFUND_FIELDS = ("refund_id,tid,oid,status,refund_fee,modified,num,sku,outer_id,"
-                 "refund_phase,good_status,has_good_return,company_name,sid")
+                 "refund_phase,good_status,has_good_return,company_name,sid,reason")
 EXCHANGE_STATUSES = frozenset({"WAIT_BUYER_CONFIRM_EXCHANGE_SELLER_SEND_GOODS",
                                "WAIT_SELLER_CONSIGN_GOODS"})
 """Refund ``status`` values of an exchange (换货) in progress (specs/marketplaces.md §2.6.7)."""
@@ -305,6 +305,7 @@ def parse_refund(payload: Any) -> RefundEvent:
         exchange=status in EXCHANGE_STATUSES,
         return_waybill=as_str(d.get("sid"), field_name="sid").strip(),
         return_carrier=as_str(d.get("company_name"), field_name="company_name").strip(),
+        reason=as_str(d.get("reason"), field_name="reason").strip(),
     )
 
 

@@ -512,7 +512,7 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
               "return_waybill": event.return_waybill[:64],
               "return_carrier": event.return_carrier[:64],
               "platform_sku_id": event.sku_id[:64], "outer_id": event.outer_id[:64],
-              "qty": max(0, event.qty)}
+              "qty": max(0, event.qty), "reason": event.reason[:200]}
     if cur is None:
         conn.execute(sa.insert(refunds).values(shop_id=shop_id, refund_id=event.refund_id,
                                                **values))

@@ -45,6 +45,21 @@ RETURN_MESSAGES: dict[str, tuple[str, str]] = {
     "rt.unknown_code": ("未知条码 {code}", "unknown code {code}"),
     "rt.order": ("订单", "Order"),
     "review.act.return_received": ("退货验收", "Return inspected"),
+    "nav.rt_report": ("退货报表", "Returns report"),
+    "rep.rt_title": ("退货报表", "Returns report"),
+    "rep.rt_help": ("销售件数为期间下单的件数; 退回件数为期间在工作站验收、属于该订单的件数 (良品 + 残次); "
+                    "非本单为退回包裹里不属于该订单的件数; 退货率 = 退回 ÷ 销售 (同一期间, 不是同一批订单)。",
+                    "Sold: units ordered in the range. Returned: units inspected at a station in "
+                    "the range that were in the order (restocked + damaged). Not ours: units in "
+                    "a return parcel that were not in its order. Return rate = returned ÷ sold "
+                    "over the same range (not the same orders)."),
+    "rep.rt_by_sku": ("按商品", "By SKU"),
+    "rep.rt_by_reason": ("按退货原因", "By reason"),
+    "rep.rt_sold": ("销售件数", "Sold"),
+    "rep.rt_returned": ("退回件数", "Returned"),
+    "rep.rt_rate": ("退货率", "Return rate"),
+    "rep.rt_reason": ("退货原因", "Reason"),
+    "rep.rt_parcels": ("退货包裹", "Parcels"),
 }
 """key → (Chinese, English)."""
 

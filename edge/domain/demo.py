@@ -243,6 +243,9 @@ def generate(
                 code = f"{zone}-{aisle:02d}-{level:02d}"
                 data.locations.append({"code": code, "warehouse_id": warehouse_id, "zone": zone,
                                        "bin": f"{aisle:02d}-{level:02d}", "name": f"{cat_zh}{code}"})
+    # Where damaged returns go (退货入库: edge.store.returns.DAMAGE_ZONE).
+    data.locations.append({"code": "DMG-01", "warehouse_id": warehouse_id, "zone": "DMG",
+                           "bin": "01", "name": "残次品区"})
     # SKUs
     company = {prefix: 1000 + 137 * i for i, prefix in enumerate(_CATEGORIES)}
     item_no = 0

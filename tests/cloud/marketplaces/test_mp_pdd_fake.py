@@ -222,6 +222,7 @@ async def test_refunds_incremental(serve, http) -> None:
         assert got[rid].returns_goods == r.after_shipping and not got[rid].exchange
         assert got[rid].return_waybill == (f"YT{rid}" if r.after_shipping else "")
         assert got[rid].return_carrier == ("圆通速递" if r.after_shipping else "")
+        assert got[rid].reason == ("七天无理由退货" if r.after_shipping else "不想要了")
     assert any(r.after_shipping for r in truth.values())
 
 

@@ -584,16 +584,21 @@ def test_vendor_files_are_the_pinned_npm_packages() -> None:
 def test_a_manager_reads_each_report_and_downloads_each_export(
         server: tuple[str, str], browser: Browser, cloud_engine: Engine, cloud_db_url: str,
         tmp_path: Path) -> None:
-    """The five reports render (screenshots kept); every XLSX, CSV and PDF button downloads a
-    file that opens: typed cells in the XLSX, a BOM-led CSV, a PDF."""
+    """The six reports and the returns page render (screenshots kept); every XLSX, CSV and PDF
+    button downloads a file that opens: typed cells in the XLSX, a BOM-led CSV, a PDF."""
     import io
 
     import openpyxl
 
-    from tests.cloud.web import test_report_fulfilment, test_report_purchasing
+    from tests.cloud.web import (
+        test_report_fulfilment,
+        test_report_purchasing,
+        test_report_returns,
+    )
 
     test_report_fulfilment._seed(cloud_engine)
     test_report_purchasing._seed(cloud_engine)
+    test_report_returns._seed(cloud_engine)
     base, _secret = server
     backend = backend_of(cloud_db_url)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
@@ -610,6 +615,9 @@ def test_a_manager_reads_each_report_and_downloads_each_export(
          ["#fulfil-xlsx", "#fulfil-pdf"]),
         ("purchasing", "/reports/purchasing?from=2026-11-01&to=2026-11-30", "#po-report",
          ["#po-xlsx", "#po-csv", "#po-pdf"]),
+        ("returns", "/reports/returns?from=2026-11-20&to=2026-11-30", "#rt-skus",
+         ["#rt-xlsx", "#rt-csv", "#rt-pdf"]),
+        ("returns-page", "/returns", "#received-table", []),
     ]
     for name, path, table, buttons in pages:
         page.goto(base + path)

@@ -21,8 +21,8 @@ def test_catalog_shape() -> None:
     skus = {s["sku"] for s in data.skus}
     assert len(skus) == len(data.skus)
     locations = {loc["code"] for loc in data.locations}
-    assert len(locations) == len(data.locations) == 120
-    assert {loc["zone"] for loc in data.locations} == set("ABCDE")
+    assert len(locations) == len(data.locations) == 121  # 5 zones × 24 bins + DMG-01
+    assert {loc["zone"] for loc in data.locations} == {*"ABCDE", "DMG"}
     codes = [(c, u) for s in data.skus for c, u in s["barcodes"]]
     assert len({c for c, _ in codes}) == len(codes)
     assert all(is_gtin(c) for c, _ in codes)

@@ -6,7 +6,8 @@ Create Date: 2026-12-04
 
 * ``refunds`` gains what a return needs: whether goods come back (``returns_goods``),
   whether it is an exchange, the return parcel's waybill and courier, the platform line
-  (``platform_sku_id``, ``outer_id``, ``qty``), and an index on the return waybill.
+  (``platform_sku_id``, ``outer_id``, ``qty``), the buyer's reason, and an index on the
+  return waybill.
 * ``station_returns`` / ``station_return_lines`` — each return inspected at a station, once
   per ``return`` message, and what each item turned out to be.
 """
@@ -25,7 +26,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 REFUND_COLUMNS = ("returns_goods", "exchange", "return_waybill", "return_carrier",
-                  "platform_sku_id", "outer_id", "qty")
+                  "platform_sku_id", "outer_id", "qty", "reason")
 """The ``refunds`` columns this revision adds."""
 
 
@@ -38,6 +39,8 @@ def upgrade() -> None:
         op.add_column("refunds", sa.Column(name, sa.String(64), nullable=False,
                                            server_default=""))
     op.add_column("refunds", sa.Column("qty", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column("refunds", sa.Column("reason", sa.String(200), nullable=False,
+                                       server_default=""))
     op.create_index("ix_refunds_return_waybill", "refunds", ["return_waybill"])
     op.create_table(
         "station_returns",
