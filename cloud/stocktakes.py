@@ -17,8 +17,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from cloud.db.schema import station_stocktake_lines, station_stocktakes
-from edge.sync.schema import Envelope, StocktakeWire
+from cloud import audit
+from cloud.db.schema import (
+    skus,
+    station_stocktake_lines,
+    station_stocktakes,
+    stocktake_plans,
+    warehouses,
+)
+from cloud.errors import InputError, Problem
+from cloud.sync.outbound import enqueue_down, stations_of_warehouse
+from edge.sync.schema import Envelope, StocktakePlanWire, StocktakeWire
 
 LIST_LIMIT = 200
 """Most stocktakes the list page shows (newest approved first)."""
@@ -37,6 +46,10 @@ def record(conn: Connection, station: str, env: Envelope, wire: StocktakeWire,
         approved_by=wire.approved_by, approved_at=wire.approved_at, received_at=now)).first()
     if done is None:
         return False
+    if wire.plan_id:
+        conn.execute(sa.update(stocktake_plans).where(
+            stocktake_plans.c.id == wire.plan_id, stocktake_plans.c.status == "open").values(
+            status="done", stocktake_id=wire.stocktake_id))
     if wire.lines:
         conn.execute(station_stocktake_lines.insert(), [
             {"msg_id": env.msg_id, "location": ln.location, "sku": ln.sku, "round": ln.round,
@@ -129,3 +142,94 @@ def detail(conn: Connection, stocktake_id: str) -> tuple[Summary, list[Line]] | 
                            ln.move_id).where(ln.msg_id == found.msg_id)
                  .order_by(ln.location, ln.sku, ln.round)).all()]
     return found, lines
+
+
+SCOPES = ("full", "zone", "sku")
+"""What a stocktake counts: the whole warehouse, one zone (a location prefix), one SKU."""
+NOTE_MAX = 200
+"""Longest note of a plan."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A stocktake planned in the cloud, as the list shows it."""
+
+    id: str
+    warehouse_id: str
+    scope: str
+    scope_value: str
+    note: str
+    status: str
+    created_by: str
+    created_at: datetime
+    stocktake_id: str | None
+
+
+def _wire(row: Plan) -> StocktakePlanWire:
+    return StocktakePlanWire(
+        plan_id=row.id, warehouse_id=row.warehouse_id, scope=row.scope,
+        scope_value=row.scope_value, note=row.note,
+        status="cancelled" if row.status == "cancelled" else "open",
+        created_by=row.created_by, created_at=row.created_at)
+
+
+def plan(conn: Connection, *, warehouse_id: str, scope: str, scope_value: str = "",
+         note: str = "", actor: str, now: datetime) -> str:
+    """Plan a stocktake and send it to the warehouse's stations (``count_plan``), audited;
+    returns its id (``PDP-00001``). Refused with every problem found, nothing written: an
+    unknown warehouse, an unknown scope, a zone without a prefix, an unknown SKU."""
+    value = scope_value.strip() if scope != "full" else ""
+    problems: list[Problem] = []
+    if conn.execute(sa.select(warehouses.c.id).where(warehouses.c.id == warehouse_id)).first() \
+            is None:
+        problems.append(Problem("warehouse", "请选择仓库", "choose a warehouse"))
+    if scope not in SCOPES:
+        problems.append(Problem("scope", "请选择盘点范围", "choose what to count"))
+    elif scope == "zone" and not value:
+        problems.append(Problem("scope_value", "请填写库区 (库位编码的开头)",
+                                "give the zone (the start of the location codes)"))
+    elif scope == "sku" and conn.execute(sa.select(skus.c.sku).where(skus.c.sku == value)) \
+            .first() is None:
+        problems.append(Problem("scope_value", f"没有商品 {value}", f"no SKU {value}"))
+    if len(note) > NOTE_MAX:
+        problems.append(Problem("note", f"备注最多 {NOTE_MAX} 字", f"at most {NOTE_MAX} characters"))
+    if problems:
+        raise InputError(problems)
+    (n,) = conn.execute(sa.select(sa.func.count()).select_from(stocktake_plans)).one()
+    plan_id = f"PDP-{int(n) + 1:05d}"
+    row = Plan(plan_id, warehouse_id, scope, value, note.strip(), "open", actor, now, None)
+    conn.execute(sa.insert(stocktake_plans).values(
+        id=plan_id, warehouse_id=warehouse_id, scope=scope, scope_value=value,
+        note=row.note, status="open", created_by=actor, created_at=now))
+    stations = stations_of_warehouse(conn, warehouse_id)
+    for station in stations:
+        enqueue_down(conn, station, "count_plan", _wire(row), now=now)
+    audit.record(conn, now, actor, "stocktake.plan", plan_id,
+                 {"warehouse": warehouse_id, "scope": scope, "value": value,
+                  "stations": stations})
+    return plan_id
+
+
+def cancel_plan(conn: Connection, plan_id: str, *, actor: str, now: datetime) -> None:
+    """Cancel an open plan and tell the stations (a station that already started it counts
+    on; its stocktake is kept when approved). Refused unless open."""
+    found = next((p for p in plans(conn) if p.id == plan_id), None)
+    if found is None or found.status != "open":
+        raise InputError([Problem("", "该盘点计划不能取消 (不存在或已完成)",
+                                  "that plan cannot be cancelled (unknown or done)")])
+    conn.execute(sa.update(stocktake_plans).where(stocktake_plans.c.id == plan_id).values(
+        status="cancelled", cancelled_by=actor, cancelled_at=now))
+    cancelled = Plan(found.id, found.warehouse_id, found.scope, found.scope_value, found.note,
+                     "cancelled", found.created_by, found.created_at, None)
+    for station in stations_of_warehouse(conn, found.warehouse_id):
+        enqueue_down(conn, station, "count_plan", _wire(cancelled), now=now)
+    audit.record(conn, now, actor, "stocktake.plan_cancel", plan_id, {})
+
+
+def plans(conn: Connection, *, limit: int = LIST_LIMIT) -> list[Plan]:
+    """Plans, open ones first, newest first."""
+    p = stocktake_plans.c
+    return [Plan(r.id, r.warehouse_id, r.scope, r.scope_value, r.note, r.status, r.created_by,
+                 r.created_at, r.stocktake_id) for r in conn.execute(
+        sa.select(stocktake_plans).order_by((p.status == "open").desc(), p.created_at.desc(),
+                                            p.id.desc()).limit(limit))]

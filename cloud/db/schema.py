@@ -445,6 +445,26 @@ station_stocktake_lines = sa.Table(
 """Each count line of an approved stocktake: counted, the book figure at count time, the
 round (2 = recount), whether it stands (``final``) and the adjustment move it made."""
 
+stocktake_plans = sa.Table(
+    "stocktake_plans",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("warehouse_id", sa.String(64), sa.ForeignKey("warehouses.id"), nullable=False),
+    sa.Column("scope", sa.String(8), nullable=False),
+    sa.Column("scope_value", sa.String(64), nullable=False, server_default=""),
+    sa.Column("note", sa.String(200), nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("cancelled_by", sa.String(64), nullable=True),
+    sa.Column("cancelled_at", UtcDateTime(), nullable=True),
+    sa.Column("stocktake_id", sa.String(64), nullable=True),
+    sa.Index("ix_stocktake_plans_status", "status", "created_at"),
+)
+"""Stocktakes planned in the cloud (``0041_stocktake_plans``): sent to the stations of the
+warehouse (``count_plan``); ``open`` until a station's approved stocktake names it
+(``done``, with its ``stocktake_id``) or someone cancels it (``cancelled``)."""
+
 # ---------------------------------------------------------------------------- health, resync (0003)
 station_health = sa.Table(
     "station_health",

@@ -545,3 +545,27 @@ def m019_returns(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m021_stocktake_plans(db: Database) -> None:
+    """Stocktakes planned in the cloud (``StocktakePlanWire``): open until a lead starts one
+    here (``started``, with the stocktake that carries it out) or the cloud cancels it;
+    ``stocktakes.plan_id`` names the plan a stocktake carries out."""
+    db.executescript(
+        """
+        CREATE TABLE stocktake_plans (
+            plan_id TEXT PRIMARY KEY,
+            warehouse_id TEXT NOT NULL,
+            scope TEXT NOT NULL CHECK (scope IN ('full', 'zone', 'sku')),
+            scope_value TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'started', 'cancelled')),
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            stocktake_id TEXT
+        );
+        ALTER TABLE stocktakes ADD COLUMN plan_id TEXT;
+        """
+    )

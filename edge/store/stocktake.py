@@ -61,6 +61,13 @@ def stocktake(db: Database, stocktake_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def open_plans(db: Database, warehouse_id: str) -> list[dict[str, Any]]:
+    """The warehouse's stocktakes planned in the cloud and not started or cancelled,
+    oldest first."""
+    return list(db.query("SELECT * FROM stocktake_plans WHERE warehouse_id = ? AND "
+                         "status = 'open' ORDER BY created_at, plan_id", [warehouse_id]))
+
+
 def count_lines(db: Database, stocktake_id: str) -> list[CountLine]:
     """Every line of every round of a stocktake, by location, round and SKU."""
     return [CountLine(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in db.execute(
@@ -102,8 +109,19 @@ class StocktakeWriter:
         self.w = writer
         """The station's one writer."""
 
+    def apply_plan(self, plan: dict[str, Any]) -> str:
+        """Keep a stocktake planned in the cloud; a cancellation closes an open plan (a plan
+        already started here stays started: its count goes on). Returns the plan's status."""
+        with self.w.transaction() as db:
+            held = db.execute("SELECT status FROM stocktake_plans WHERE plan_id = ?",
+                              [plan["plan_id"]]).fetchone()
+            if held is not None and held[0] == "started":
+                return "started"
+            db.table("stocktake_plans").upsert(plan, pk="plan_id")
+            return str(plan["status"])
+
     def start(self, *, warehouse_id: str, scope: Scope, scope_value: str = "",
-              operator_id: str) -> str:
+              operator_id: str, plan_id: str | None = None) -> str:
         """Open a stocktake and record its snapshot position (the last ledger ``seq``).
         Refused: another stocktake open at this station, an unknown warehouse, a zone with
         no location, an unknown SKU. Returns the new stocktake id,
@@ -113,6 +131,13 @@ class StocktakeWriter:
         with self.w.transaction() as db:
             if open_stocktake(db) is not None:
                 raise StocktakeRefused("已有进行中的盘点 / a stocktake is already open")
+            if plan_id is not None:
+                plan = db.execute("SELECT status, warehouse_id, scope, scope_value FROM "
+                                  "stocktake_plans WHERE plan_id = ?", [plan_id]).fetchone()
+                if plan is None or plan[0] != "open":
+                    raise StocktakeRefused(f"盘点计划 {plan_id} 不可开始 / plan {plan_id} is not "
+                                           "open")
+                warehouse_id, scope, value = str(plan[1]), Scope(plan[2]), str(plan[3])
             if db.execute("SELECT 1 FROM warehouses WHERE warehouse_id = ?",
                           [warehouse_id]).fetchone() is None:
                 raise StocktakeRefused(f"未知仓库 / unknown warehouse: {warehouse_id}")
@@ -131,11 +156,16 @@ class StocktakeWriter:
             snapshot = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM stock_moves").fetchone()[0])
             db.execute(
                 """INSERT INTO stocktakes (stocktake_id, warehouse_id, scope, scope_value,
-                       snapshot_seq, started_by, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                       snapshot_seq, started_by, started_at, plan_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 [stocktake_id, warehouse_id, str(scope), value, snapshot, operator_id,
-                 self.w.now()])
+                 self.w.now(), plan_id])
+            if plan_id is not None:
+                db.execute("UPDATE stocktake_plans SET status = 'started', stocktake_id = ? "
+                           "WHERE plan_id = ?", [stocktake_id, plan_id])
             self.w.audit(operator_id, "stocktake.start", stocktake_id,
-                         {"scope": str(scope), "value": value, "snapshot_seq": snapshot})
+                         {"scope": str(scope), "value": value, "snapshot_seq": snapshot,
+                          **({"plan_id": plan_id} if plan_id else {})})
             return stocktake_id
 
     def record_count(self, stocktake_id: str, location: str, counts: Mapping[str, int], *,
@@ -221,6 +251,7 @@ class StocktakeWriter:
                 "scope": row["scope"], "scope_value": row["scope_value"],
                 "snapshot_seq": row["snapshot_seq"], "started_by": row["started_by"],
                 "started_at": row["started_at"], "approved_by": operator_id, "approved_at": now,
+                "plan_id": row.get("plan_id"),
                 "lines": [{"location": ln.location, "sku": ln.sku, "round": ln.round,
                            "counted": ln.counted, "expected": ln.expected,
                            "final": (ln.location, ln.sku, ln.round) in final,

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from edge.errors import EdgeError, SyncError
 from edge.store.returns import ReturnWriter
+from edge.store.stocktake import StocktakeWriter
 from edge.store.writer import Writer
 from edge.sync.broker import Broker, Message
 from edge.sync.outbox import Outbox
@@ -45,6 +46,7 @@ from edge.sync.schema import (
     Rejected,
     ReleaseWire,
     ShippedWire,
+    StocktakePlanWire,
     TaskWire,
     TransferWire,
     decode,
@@ -100,6 +102,8 @@ def effect_for(payload: BaseModel) -> Callable[[Writer], None]:
         return lambda w: apply_shipped(w, payload)
     if isinstance(payload, RefundWire):
         return lambda w: apply_refund(w, payload)
+    if isinstance(payload, StocktakePlanWire):
+        return lambda w: apply_count_plan(w, payload)
     raise BadMessage(f"no effect for {type(payload).__name__}")
 
 
@@ -181,6 +185,11 @@ def apply_refund(w: Writer, r: RefundWire) -> None:
     row = r.model_dump(mode="json")
     row["exchange"] = int(r.exchange)
     ReturnWriter(w).apply_refund(row)
+
+
+def apply_count_plan(w: Writer, p: StocktakePlanWire) -> None:
+    """Keep a stocktake planned in the cloud (or its cancellation)."""
+    StocktakeWriter(w).apply_plan(p.model_dump(mode="json"))
 
 
 class Inbox:

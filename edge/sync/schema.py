@@ -111,7 +111,7 @@ UP_KINDS: frozenset[str] = frozenset(
 """Kinds a station sends on ``…/up/{kind}``."""
 DOWN_KINDS: frozenset[str] = frozenset(
     {"ack", "catalog", "operators", "task", "intercept", "release", "po", "transfer", "moves",
-     "shipped", "refund"})
+     "shipped", "refund", "count_plan"})
 """Kinds the cloud sends on ``…/down/{kind}``."""
 
 
@@ -581,6 +581,8 @@ class StocktakeWire(_Wire):
     """When (UTC, the station's clock)."""
     lines: list[StocktakeLineWire] = Field(max_length=STOCKTAKE_MAX_LINES)
     """Every count line of every round."""
+    plan_id: str | None = Field(default=None, max_length=32)
+    """The cloud's plan this stocktake carried out (None: started at the station)."""
 
 
 class TransferDiffWire(_Wire):
@@ -608,6 +610,29 @@ class TransferDiffWire(_Wire):
     """The lead who confirmed the receipt."""
     at: datetime
     """When (UTC, the station's clock)."""
+
+
+class StocktakePlanWire(_DownWire):
+    """A stocktake planned in the cloud for the stations of one warehouse (kind
+    ``count_plan``); a lead starts it at one kiosk (the others then see it taken). Sent
+    again when it is cancelled."""
+
+    plan_id: str = Field(min_length=1, max_length=32)
+    """The cloud's plan id."""
+    warehouse_id: str = Field(min_length=1, max_length=64)
+    """The warehouse to count."""
+    scope: str = Field(pattern=r"^(full|zone|sku)$")
+    """Full, one zone (a location prefix) or one SKU."""
+    scope_value: str = Field(default="", max_length=64)
+    """The zone prefix or the SKU ('' for a full count)."""
+    note: str = Field(default="", max_length=200)
+    """What the planner asked (shown at the kiosk)."""
+    status: str = Field(default="open", pattern=r"^(open|cancelled)$")
+    """Open to start, or cancelled in the cloud."""
+    created_by: str = Field(min_length=1, max_length=64)
+    """Who planned it."""
+    created_at: datetime
+    """When (UTC, the cloud's clock)."""
 
 
 class RefundWire(_DownWire):
@@ -718,6 +743,7 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("down", "moves"): MovesWire,
     ("down", "shipped"): ShippedWire,
     ("down", "refund"): RefundWire,
+    ("down", "count_plan"): StocktakePlanWire,
 }
 """(direction, kind) → payload model."""
 

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0040_returns"
+HEAD = "0041_stocktake_plans"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -183,6 +183,11 @@ EXPECTED_TABLES.update({  # 0040_returns
                         "received_at", "recorded_at"},
     "station_return_lines": {"msg_id", "line_no", "sku", "code", "qty", "condition",
                              "in_order", "location", "move_id"},
+})
+EXPECTED_TABLES.update({  # 0041_stocktake_plans
+    "stocktake_plans": {"id", "warehouse_id", "scope", "scope_value", "note", "status",
+                        "created_by", "created_at", "cancelled_by", "cancelled_at",
+                        "stocktake_id"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",

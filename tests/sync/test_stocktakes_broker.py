@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from cloud import stocktakes
-from cloud.db.schema import station_stocktakes, stock_moves
+from cloud.db.schema import skus, station_stocktakes, stock_moves
 from edge.domain.models import MoveReason, MoveRequest
 from edge.domain.stocktake import Scope
 from edge.store.stocktake import StocktakeWriter
@@ -101,3 +101,47 @@ def test_adjustments_reach_the_cloud_ledger_once_even_when_replayed(
     assert (summary.station_id, summary.units_short, summary.approved_by) == ("st-01", 1, "L01")
     assert [(ln.location, ln.sku, ln.counted, ln.expected, ln.move_id) for ln in lines] == [
         ("A-01-01", "CUP-350", 7, 8, adjust.move_id)]
+
+
+def test_a_count_planned_in_the_cloud_is_started_counted_and_done_through_the_broker(
+    mosquitto_factory: MosquittoFactory, tmp_path: Path,
+) -> None:
+    """A lead plans a one-SKU count on the web; the plan reaches st-01, where it is started
+    (its scope from the plan), counted and approved; the cloud marks the plan done with the
+    station's stocktake, and its adjustment lands once."""
+    from cloud.db import write_transaction
+    from edge.store.stocktake import open_plans
+
+    broker = mosquitto_factory(stations=("st-01",), cert_stations=())
+    engine = make_cloud(tmp_path / "cloud.db", ("st-01",))
+    (store,), syncers = make_stations(tmp_path, ("st-01",))
+    w = store.writer
+    w.record_move(MoveRequest(sku="CUP-350", location="A-01-01", qty_delta=10,
+                              reason=MoveReason.RECEIVE, source_type="test", source_id="T-1",
+                              operator_id="P01"))
+    with running_ingest(broker, engine) as ingest, running_daemon(broker, syncers[0]):
+        with write_transaction(engine) as conn:
+            conn.execute(sa.insert(skus).values(sku="CUP-350", name_zh="保温杯 350ml"))
+            plan_id = stocktakes.plan(conn, warehouse_id="WH1", scope="sku",
+                                      scope_value="CUP-350", note="月底抽盘", actor="u-lead",
+                                      now=ingest.clock())
+        wait_until(lambda: bool(open_plans(w.db, "WH1")), 30, what="the plan at the station")
+        st = StocktakeWriter(w)
+        sid = st.start(warehouse_id="WH1", scope=Scope.FULL, operator_id="L01", plan_id=plan_id)
+        assert store.writer.db.execute("SELECT scope, scope_value, plan_id FROM stocktakes "
+                                       "WHERE stocktake_id = ?", [sid]).fetchone() == (
+            "sku", "CUP-350", plan_id)
+        st.record_count(sid, "A-01-01", {"CUP-350": 9}, operator_id="P01")
+        (adjust,) = st.approve(sid, operator_id="L01")
+
+        def plan_state() -> tuple[str, str | None]:
+            with engine.connect() as conn:
+                p = next(x for x in stocktakes.plans(conn) if x.id == plan_id)
+            return p.status, p.stocktake_id
+
+        wait_until(lambda: plan_state() == ("done", sid), 30, what="the plan done in the cloud")
+        wait_until(lambda: not store.queries.outbox_pending(100), 30, what="all acked")
+    with engine.connect() as conn:
+        got = conn.execute(sa.select(stock_moves.c.move_id, stock_moves.c.qty_delta).where(
+            stock_moves.c.reason == int(MoveReason.COUNT_ADJUST))).all()
+    assert [tuple(r) for r in got] == [(adjust.move_id, -1)]

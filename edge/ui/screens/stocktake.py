@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 STOCKTAKE_LEAD_ROLES = frozenset({"warehouse_lead", "manager", "admin"})
 """Roles that may start and approve a stocktake (anyone signed in may count)."""
 
-START_BUTTONS = ("start-full", "start-zone", "start-sku")
+START_BUTTONS = ("start-plan", "start-full", "start-zone", "start-sku")
 """Buttons shown while no stocktake is open."""
 COUNT_BUTTONS = ("confirm", "finish", "approve")
 """Buttons shown while a stocktake is open."""
@@ -95,6 +95,7 @@ class StocktakeScreen(KioskScreen):
                 yield Label("", id="count-lines")
         yield ScanInput(debounce_s=self.papp.services.settings.scan_debounce_s, id="scan")
         with Horizontal(id="stocktake-actions"):
+            yield BigButton("", id="start-plan", variant="primary")
             yield BigButton("", id="start-full", variant="primary")
             yield BigButton("", id="start-zone")
             yield BigButton("", id="start-sku")
@@ -140,6 +141,8 @@ class StocktakeScreen(KioskScreen):
         take = self.take
         for bid in START_BUTTONS:
             self.query_one(f"#{bid}", BigButton).display = take is None
+        plans = store.open_plans(self.papp.services.reader.db, self.warehouse_id)
+        self.query_one("#start-plan", BigButton).display = take is None and bool(plans)
         for bid in COUNT_BUTTONS:
             self.query_one(f"#{bid}", BigButton).display = take is not None
         self.query_one("#approve", BigButton).display = take is not None and self.is_lead
@@ -150,7 +153,9 @@ class StocktakeScreen(KioskScreen):
             self.query_one("#locations", OrderLines).show([], [])
             self.query_one("#count-location", Label).update(
                 t("stocktake.none_open") if self.is_lead else t("stocktake.none_open_ask_lead"))
-            self.query_one("#count-lines", Label).update("")
+            self.query_one("#count-lines", Label).update("\n".join(
+                [t("stocktake.plans_title", n=len(plans))] + [self._plan_text(p) for p in plans]
+                if plans else []))
             return
         self.query_one("#stocktake-title", Label).update(
             t("stocktake.title_open", id=take["stocktake_id"], scope=self._scope_text(take)))
@@ -190,6 +195,27 @@ class StocktakeScreen(KioskScreen):
                  role=self.papp.i18n.role(op["role"]) if op else "-")
         return True
 
+    def _plan_text(self, plan: dict[str, Any]) -> str:
+        """``PDP-00001 按区 A — note`` for the plan list and its choice."""
+        text = f"{plan['plan_id']} {self._scope_text(plan)}"
+        return f"{text} — {plan['note']}" if plan.get("note") else text
+
+    def action_start_plan(self) -> None:
+        if self.take is not None or self.busy or self._refuse_unless_lead():
+            return
+        plans = store.open_plans(self.papp.services.reader.db, self.warehouse_id)
+
+        def chosen(plan_id: str | None) -> None:
+            if plan_id:
+                self.busy = True
+                self.say("stocktake.writing", "info")
+                self._write_start(Scope.FULL, "", plan_id)
+            self.focus_scan()
+
+        self.app.push_screen(ChoiceDialog(self.t("stocktake.plan_title"),
+                                          [(p["plan_id"], self._plan_text(p)) for p in plans]),
+                             chosen)
+
     def action_start_full(self) -> None:
         if self.take is None and not self.busy and not self._refuse_unless_lead():
             self._start(Scope.FULL, "")
@@ -222,12 +248,13 @@ class StocktakeScreen(KioskScreen):
         self._write_start(scope, value)
 
     @work(thread=True, exclusive=True, group="stocktake-write", exit_on_error=False)
-    def _write_start(self, scope: Scope, value: str) -> None:
-        """Blocking: open the stocktake (its snapshot position), answered with a message."""
+    def _write_start(self, scope: Scope, value: str, plan_id: str | None = None) -> None:
+        """Blocking: open the stocktake (its snapshot position; a cloud plan's scope when
+        ``plan_id`` is given), answered with a message."""
         try:
             sid = StocktakeWriter(self.papp.services.store.writer).start(
                 warehouse_id=self.warehouse_id, scope=scope, scope_value=value,
-                operator_id=self.papp.operator_id)
+                operator_id=self.papp.operator_id, plan_id=plan_id)
         except EdgeError as err:  # refused: shown, nothing written
             self.post_message(StocktakeWritten("start", str(err)))
             return

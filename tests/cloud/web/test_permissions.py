@@ -105,7 +105,7 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
            "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
            "po_id": "PO-NONE", "supplier_id": "NO-SUCH", "promotion_id:int": "1",
            "shop_id": "shop-pdd", "transfer_id": "TR-NONE",
-           "stocktake_id": "PD-NONE"}
+           "stocktake_id": "PD-NONE", "plan_id": "PDP-NONE"}
     guarded = [(m, p, a) for m, p, a in endpoints(app) if isinstance(a, Permission)]
     assert {a for _m, _p, a in guarded} == set(Permission)  # every permission guards a route
     checked = 0
@@ -154,7 +154,7 @@ async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.As
            "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
            "po_id": "PO-NONE", "supplier_id": "NO-SUCH", "promotion_id:int": "1",
            "shop_id": "shop-pdd", "transfer_id": "TR-NONE",
-           "stocktake_id": "PD-NONE"}
+           "stocktake_id": "PD-NONE", "plan_id": "PDP-NONE"}
     csrf = await token(client)
     for method, path, access in endpoints(app):
         if not isinstance(access, Permission):

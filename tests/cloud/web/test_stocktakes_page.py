@@ -69,3 +69,70 @@ async def test_a_packer_is_refused(client: httpx.AsyncClient, cloud_engine: Engi
     assert (await login(client, username(Role.PACKER))).status_code == 303
     r = await client.get("/stocktakes")
     assert r.status_code == 403 and "无权访问" in r.text
+
+
+async def test_a_lead_plans_a_count_for_the_warehouse_stations_and_cancels_another(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    """The plan goes to every station of the warehouse as a ``count_plan``; bad input is
+    shown next to its field and writes nothing; a cancellation is sent too; a station's
+    approved stocktake naming the plan marks it done; the variance lines download."""
+    import io
+
+    import openpyxl
+    import sqlalchemy as sa
+
+    from cloud.db.schema import downlink_outbox, stocktake_plans
+
+    await signed_in(client, cloud_engine, Role.WAREHOUSE_LEAD)  # WH1: stations st-1, st-2
+    bad = await client.post("/stocktakes/plans", data={
+        "csrf_token": await token(client, "/stocktakes"), "warehouse": "WH1", "scope": "sku",
+        "scope_value": "NOPE", "note": ""})
+    assert bad.status_code == 400 and "没有商品 NOPE" in bad.text
+    empty_zone = await client.post("/stocktakes/plans", data={
+        "csrf_token": await token(client, "/stocktakes"), "warehouse": "WH1", "scope": "zone",
+        "scope_value": " ", "note": ""})
+    assert empty_zone.status_code == 400 and "请填写库区" in empty_zone.text
+    for value in ("A", "B"):
+        r = await client.post("/stocktakes/plans", data={
+            "csrf_token": await token(client, "/stocktakes"), "warehouse": "WH1",
+            "scope": "zone", "scope_value": value, "note": f"库区 {value}"})
+        assert r.status_code == 303
+    r = await client.post("/stocktakes/plans/PDP-00002/cancel",
+                          data={"csrf_token": await token(client, "/stocktakes")})
+    assert r.status_code == 303
+    with cloud_engine.connect() as conn:
+        sent = [(s, p["plan_id"], p["scope_value"], p["status"]) for s, p in conn.execute(
+            sa.select(downlink_outbox.c.station_id, downlink_outbox.c.payload)
+            .where(downlink_outbox.c.kind == "count_plan").order_by(downlink_outbox.c.seq))]
+    assert sent == [("st-1", "PDP-00001", "A", "open"), ("st-2", "PDP-00001", "A", "open"),
+                    ("st-1", "PDP-00002", "B", "open"), ("st-2", "PDP-00002", "B", "open"),
+                    ("st-1", "PDP-00002", "B", "cancelled"),
+                    ("st-2", "PDP-00002", "B", "cancelled")]
+    wire = StocktakeWire(
+        stocktake_id="PD-st-01-20261202-1", warehouse_id="WH1", scope="zone", scope_value="A",
+        snapshot_seq=3, started_by="L01", started_at=T0, approved_by="L01", approved_at=T0,
+        plan_id="PDP-00001", lines=[{"location": "A-01", "sku": "CUP", "round": 1,
+                                     "counted": 3, "expected": 5, "final": True,
+                                     "move_id": "m-1"}])
+    env = Envelope(msg_id="stocktake-0009", kind="stocktake", station_id="st-01",
+                   created_at=T0, payload=wire.model_dump(mode="json"))
+    with cloud_engine.begin() as conn:
+        assert stocktakes.record(conn, "st-01", env, wire, T0)
+        states = dict(conn.execute(sa.select(stocktake_plans.c.id, stocktake_plans.c.status)).all())
+    assert states == {"PDP-00001": "done", "PDP-00002": "cancelled"}
+    page = await client.get("/stocktakes")
+    assert [r[:5] for r in cells(page.text, "plans-table")] == [
+        ["PDP-00002", "WH1", "库区 B", "库区 B", "已取消"],
+        ["PDP-00001", "WH1", "库区 A", "库区 A", "已完成 · PD-st-01-20261202-1"]]
+    book = openpyxl.load_workbook(io.BytesIO(
+        (await client.get("/stocktakes/PD-st-01-20261202-1.xlsx")).content))
+    rows = list(book.active.iter_rows(min_row=2, values_only=True))
+    assert rows[0] == ("A-01", "CUP", 1, 5, 3, -2, "是", "m-1")
+    csv_text = (await client.get("/stocktakes/PD-st-01-20261202-1.csv")).text
+    assert "A-01,CUP,1,5,3,-2,是,m-1" in csv_text
+
+
+async def test_a_manager_sees_the_plan_form(client: httpx.AsyncClient,
+                                            cloud_engine: Engine) -> None:
+    await signed_in(client, cloud_engine, Role.MANAGER)
+    assert 'id="plan-form"' in (await client.get("/stocktakes")).text

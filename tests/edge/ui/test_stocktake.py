@@ -184,3 +184,27 @@ async def test_a_sku_count_takes_only_that_sku(rig: Rig) -> None:
         await scan(pilot, CUP)
         assert banner_kind(app) == "error" and "only TOWEL-W" in banner_text(app)
     assert rig.rows("SELECT COUNT(*) FROM stocktake_rounds") == [(0,)]
+
+
+async def test_a_lead_starts_a_count_planned_in_the_cloud(rig: Rig) -> None:
+    """The plan's button shows only while a plan waits; choosing it starts the plan's own
+    scope (one SKU here), named in the stocktake."""
+    from edge.store.stocktake import StocktakeWriter
+
+    StocktakeWriter(rig.store.writer).apply_plan({
+        "plan_id": "PDP-00007", "warehouse_id": "WH1", "scope": "sku", "scope_value": "CUP-350",
+        "note": "月底抽盘", "status": "open", "created_by": "u-lead",
+        "created_at": "2026-11-23T01:00:00Z"})
+    app = rig.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_stocktake(pilot, "B-L01")
+        assert app.screen.query_one("#start-plan").display
+        await pilot.click("#start-plan")
+        await wait_for(pilot, lambda: name(app) == "ChoiceDialog")
+        await pilot.click("#choice-0")
+        await wait_for(pilot, lambda: name(app) == "StocktakeScreen"
+                       and counting(app).take is not None)
+        take = counting(app).take
+        assert take is not None and (take["scope"], take["scope_value"], take["plan_id"]) == (
+            "sku", "CUP-350", "PDP-00007")
+        assert not app.screen.query_one("#start-plan").display
