@@ -160,6 +160,8 @@ orders = sa.Table(
     sa.Column("merged_into", sa.String(64), nullable=True),
     # 0021_order_merge: a second parcel split off this order (拆单, id "<order>#2")
     sa.Column("split_from", sa.String(64), nullable=True),
+    # 0040_returns: the shipped order this one sends an exchange for (换货: id "<order>~X<n>")
+    sa.Column("exchange_of", sa.String(64), nullable=True),
     # 0024_order_search: the warehouse a person pinned the order to (手工指定仓库)
     sa.Column("pinned_warehouse_id", sa.String(64), nullable=True),
     # 0026_ship_by: the platform's ship-by deadline (PDD last_ship_time; Taobao paid + 48 h)
@@ -174,6 +176,7 @@ orders = sa.Table(
     sa.Index("ix_orders_state", "state", "shop_id"),
     sa.Index("ix_orders_merged_into", "merged_into"),
     sa.Index("ix_orders_split_from", "split_from"),
+    sa.Index("ix_orders_exchange_of", "exchange_of"),
     sa.Index("ix_orders_ship_by", "state", "ship_by"),
     sa.Index("ix_orders_buyer_nick_key", "buyer_nick_key"),
 )

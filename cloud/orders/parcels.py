@@ -121,11 +121,12 @@ def apply_splits(conn: Connection, order_id: str) -> None:
 
 def platform_order_ids(conn: Connection, row: Any) -> list[str]:
     """The platform orders a parcel ships for (its e-waybill's ``trade_order_list``): its
-    own (a second parcel: the original's), then its merged members'."""
+    own (a second parcel or an exchange: the original's), then its merged members'."""
     o = orders.c
-    if row.split_from:
+    parent_id = row.split_from or getattr(row, "exchange_of", None)
+    if parent_id:
         parent = conn.execute(sa.select(o.platform_order_id).where(
-            o.id == row.split_from)).scalar()
+            o.id == parent_id)).scalar()
         return [str(parent or row.platform_order_id)]
     members = members_of(conn, [row.id]).get(row.id, [])
     if not members:

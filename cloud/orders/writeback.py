@@ -71,13 +71,16 @@ def collect_shipments(conn: Connection, shop_id: str, *, now: datetime,
     new = conn.execute(
         sa.select(s.c.msg_id, s.c.order_id, s.c.waybill_no, s.c.carrier, o.c.state)
         .join(o, o.c.id == s.c.order_id)
-        .where(o.c.shop_id == shop_id, o.c.split_from.is_(None), ~sa.exists().where(
+        .where(o.c.shop_id == shop_id, o.c.split_from.is_(None), o.c.exchange_of.is_(None),
+               ~sa.exists().where(
             w.c.order_id == s.c.order_id, w.c.waybill_no == s.c.waybill_no))
         .order_by(s.c.received_at, s.c.msg_id).limit(limit)).all()
     # A second parcel split off an order (拆单) ships for the original's platform order,
     # which takes one tracking number (its own parcel's): it is shipped, nothing is written.
+    # An exchange (换货) ships against a platform order already shipped: nothing is written
+    # back either (the platforms' exchange shipping APIs are not used).
     conn.execute(sa.update(o).where(
-        o.c.shop_id == shop_id, o.c.split_from.is_not(None),
+        o.c.shop_id == shop_id, sa.or_(o.c.split_from.is_not(None), o.c.exchange_of.is_not(None)),
         o.c.state.not_in(("shipped", "cancelled")),
         sa.exists().where(s.c.order_id == o.c.id)).values(state="shipped", updated_at=now))
     made = 0

@@ -46,6 +46,18 @@ RETURN_MESSAGES: dict[str, tuple[str, str]] = {
     "rt.order": ("订单", "Order"),
     "review.act.return_received": ("退货验收", "Return inspected"),
     "nav.rt_report": ("退货报表", "Returns report"),
+    "rt.exchange_title": ("换货", "Exchange"),
+    "rt.exchange_help": ("给买家另发一个包裹 (换货单): 选择换出的商品和数量。换货单走审单、分仓、取号、打包, "
+                         "面单挂在原订单上, 不回传物流单号。",
+                         "Send the buyer another parcel (an exchange order): choose the SKU and "
+                         "units. It goes through review, allocation, the e-waybill (for the "
+                         "original's platform order) and packing; no tracking number is written "
+                         "back."),
+    "rt.exchange_reason": ("原因", "Reason"),
+    "rt.exchange_send": ("创建换货单", "Make the exchange order"),
+    "rt.exchange_of": ("这是换货单, 原订单:", "This is an exchange for order"),
+    "order.flash_exchange": ("换货单 {id} 已创建, 等待审单和分仓", "Exchange order {id} made: it waits for review and allocation"),
+    "review.act.exchange": ("换货", "Exchange"),
     "rep.rt_title": ("退货报表", "Returns report"),
     "rep.rt_help": ("销售件数为期间下单的件数; 退回件数为期间在工作站验收、属于该订单的件数 (良品 + 残次); "
                     "非本单为退回包裹里不属于该订单的件数; 退货率 = 退回 ÷ 销售 (同一期间, 不是同一批订单)。",

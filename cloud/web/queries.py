@@ -197,6 +197,8 @@ class OrderRow:
     """The platform's ship-by deadline, when known."""
     prints: int = 0
     """Label prints the stations reported (first print and reprints)."""
+    exchange_of: str | None = None
+    """The shipped order this one sends an exchange for (换货), on the order page."""
 
 
 def receiver_text(masked: Any) -> str:
@@ -355,7 +357,7 @@ def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
         return None
     row = OrderRow(r.id, r.platform, r.platform_order_id, r.shop_name, r.state, r.exception_code,
                    receiver_text(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
-                   r.platform_tracking, r.ship_by)
+                   r.platform_tracking, r.ship_by, exchange_of=r.exchange_of)
     lines = [OrderLineRow(ln.line_no, ln.title, ln.spec, ln.outer_id or ln.platform_sku_id,
                           ln.qty, int(ln.price_fen), ln.sku, ln.sku_qty, bool(ln.is_gift))
              for ln in conn.execute(sa.select(order_lines).where(

@@ -15,6 +15,7 @@ from cloud.web.routes import (
     listings,
     mappings,
     operators,
+    order_exchange,
     order_merge,
     order_notes,
     order_tags,
@@ -41,7 +42,7 @@ def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *handovers.routes, *returns.routes,
             *stocktakes.routes, *unshipped.routes,
-            *order_merge.routes, *order_notes.routes, *order_tags.routes, *orders.routes, *promotions.routes, *products.routes,
+            *order_merge.routes, *order_exchange.routes, *order_notes.routes, *order_tags.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *listings.routes, *shop_push.routes, *shops.routes, *purchasing.routes,
             *transfers.routes, *payables.routes, *courier.routes, *courier_accounts.routes,
             *reports.routes, *report_returns.routes, *users.routes,

@@ -18,7 +18,7 @@ from cloud import returns
 from cloud.db.schema import PLATFORMS
 from cloud.db.schema_orders import HELD, MERGED, ORDER_STATES, TAG_COLOURS
 from cloud.errors import InputError, Problem
-from cloud.orders import merging, review, tags
+from cloud.orders import exchanges, merging, review, tags
 from cloud.web import handovers, queries, session
 from cloud.web.context import read, web, write
 from cloud.web.forms import BadInput, day_start, limit, text
@@ -100,9 +100,24 @@ def order_returns(conn: Connection, order_id: str) -> list[tuple[returns.Receive
             for r in returns.received(conn, order_id=order_id)]
 
 
+def exchange_defaults(conn: Connection, order_id: str) -> dict[str, str]:
+    """The exchange form filled from the newest return marked as an exchange: its first good
+    or damaged SKU and the units that came back of it (else empty)."""
+    for r in returns.received(conn, order_id=order_id):
+        if r.exchange:
+            back = [ln for ln in returns.lines_of(conn, r.return_id)
+                    if ln["sku"] and ln["condition"] != "wrong"]
+            if back:
+                sku = str(back[0]["sku"])
+                qty = sum(int(ln["qty"]) for ln in back if ln["sku"] == sku)
+                return {"sku": sku, "qty": str(qty), "reason": f"退货 {r.return_id}"}
+    return {"sku": "", "qty": "1", "reason": ""}
+
+
 async def _detail_page(request: Request, order_id: str, errors: list[Problem] | None = None,
                        reason: str = "", status_code: int = 200,
-                       note_form: dict[str, str] | None = None) -> Response:
+                       note_form: dict[str, str] | None = None,
+                       exchange_form: dict[str, str] | None = None) -> Response:
     detail = await read(request, queries.order_detail, order_id)
     if detail is None:
         return RedirectResponse("/orders", status_code=303)
@@ -119,6 +134,8 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
         "prints": await read(request, queries.label_prints, order_id),
         "handovers": await read(request, handovers.order_handovers, order_id),
         "returns": await read(request, order_returns, order_id),
+        "exchanges": await read(request, exchanges.exchanges_of, order_id),
+        "exchange_form": exchange_form or await read(request, exchange_defaults, order_id),
         "refund_words": lambda status: refund_status_text(status, session.lang(request)),
         "pinned": detail.pinned_warehouse_id,
         "pinnable": review.pinnable(detail.row.state, detail.row.exception_code),
@@ -128,9 +145,12 @@ async def _detail_page(request: Request, order_id: str, errors: list[Problem] | 
 
 
 async def order_page_with(request: Request, order_id: str, errors: list[Problem],
-                          note_form: dict[str, str] | None) -> Response:
-    """The order page again with a refused seller-note form (``routes.order_notes``)."""
-    return await _detail_page(request, order_id, errors, status_code=400, note_form=note_form)
+                          note_form: dict[str, str] | None,
+                          exchange_form: dict[str, str] | None = None) -> Response:
+    """The order page again with a refused seller-note or exchange form
+    (``routes.order_notes``, ``routes.order_exchange``)."""
+    return await _detail_page(request, order_id, errors, status_code=400, note_form=note_form,
+                              exchange_form=exchange_form)
 
 
 @requires(Permission.ORDERS_VIEW)

@@ -96,3 +96,28 @@ async def test_the_order_page_lists_the_inspected_items_and_the_event(
 async def test_packers_never_see_returns(client: httpx.AsyncClient, cloud_engine: Engine) -> None:
     await signed_in(client, cloud_engine, Role.PACKER)
     assert (await client.get("/returns")).status_code == 403
+
+
+async def test_an_exchange_order_is_made_from_the_order_page(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    """A return marked as an exchange fills the form (its SKU and units back); refused input
+    shows next to its field; the exchange order opens, linked to the original."""
+    await signed_in(client, cloud_engine, Role.WAREHOUSE_LEAD)
+    with cloud_engine.begin() as conn:
+        wire = RETURN.model_copy(update={"exchange": True, "return_id": "st-01-RT00002"})
+        returns.record(conn, "st-01", "st-01-RT00002", wire, now=T0)
+    page = await client.get("/orders/pdd-1001")
+    assert 'id="exchange-form"' in page.text
+    assert 'name="sku" value="SKU-1"' in page.text and 'name="qty" value="2"' in page.text
+    csrf = await token(client, "/orders/pdd-1001")
+    bad = await client.post("/orders/pdd-1001/exchange",
+                            data={"csrf_token": csrf, "sku": "NOPE", "qty": "1", "reason": ""})
+    assert bad.status_code == 400 and "没有商品 NOPE" in bad.text
+    r = await client.post("/orders/pdd-1001/exchange",
+                          data={"csrf_token": csrf, "sku": "SKU-2", "qty": "1", "reason": "换帆布袋"})
+    assert r.status_code == 303 and r.headers["location"] == "/orders/pdd-1001~X1"
+    made = await client.get("/orders/pdd-1001~X1")
+    assert made.status_code == 200 and 'id="exchange-of"' in made.text
+    assert "换帆布袋" in made.text
+    # an order not shipped offers no exchange
+    assert 'id="exchange-form"' not in (await client.get("/orders/pdd-1003")).text

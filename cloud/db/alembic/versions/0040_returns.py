@@ -8,6 +8,8 @@ Create Date: 2026-12-04
   whether it is an exchange, the return parcel's waybill and courier, the platform line
   (``platform_sku_id``, ``outer_id``, ``qty``), the buyer's reason, and an index on the
   return waybill.
+* ``orders.exchange_of`` — set on the outbound order of an exchange (换货), id
+  ``<order>~X<n>``: it ships for the original's platform order and writes no tracking back.
 * ``station_returns`` / ``station_return_lines`` — each return inspected at a station, once
   per ``return`` message, and what each item turned out to be.
 """
@@ -42,6 +44,8 @@ def upgrade() -> None:
     op.add_column("refunds", sa.Column("reason", sa.String(200), nullable=False,
                                        server_default=""))
     op.create_index("ix_refunds_return_waybill", "refunds", ["return_waybill"])
+    op.add_column("orders", sa.Column("exchange_of", sa.String(64), nullable=True))
+    op.create_index("ix_orders_exchange_of", "orders", ["exchange_of"])
     op.create_table(
         "station_returns",
         sa.Column("msg_id", sa.String(64), primary_key=True),
@@ -81,6 +85,8 @@ def downgrade() -> None:
     op.drop_index("ix_station_returns_received", "station_returns")
     op.drop_index("ix_station_returns_order", "station_returns")
     op.drop_table("station_returns")
+    op.drop_index("ix_orders_exchange_of", "orders")
+    op.drop_column("orders", "exchange_of")
     op.drop_index("ix_refunds_return_waybill", "refunds")
     for name in REFUND_COLUMNS:
         op.drop_column("refunds", name)
