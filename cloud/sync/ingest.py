@@ -47,6 +47,7 @@ from cloud.db.schema import (
 from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
 from cloud.orders import reservations
 from cloud.orders import stations as stations_of_orders
+from cloud.orders import waves
 from cloud.sync.dead_letter import msg_id_of, unseen
 from cloud.sync.directory import StationDirectory
 from cloud.sync.downlink import make_all_due, publish_due
@@ -72,6 +73,8 @@ from edge.sync.schema import (
     ShipmentWire,
     StocktakeWire,
     TransferDiffWire,
+    WavePickWire,
+    WavePutWire,
     decode,
     down_topic,
     encode,
@@ -458,6 +461,10 @@ class Ingest:
             stocktakes.record(conn, station, env, payload, now)
         elif isinstance(payload, TransferDiffWire):
             transfers.on_discrepancy(conn, station, env.msg_id, payload, now=now)
+        elif isinstance(payload, WavePickWire):
+            waves.on_pick(conn, station, env.msg_id, payload, now=now)
+        elif isinstance(payload, WavePutWire):
+            waves.on_put(conn, station, payload)
         else:  # decode() only returns known kinds: an alert, a shipment, a sign-in, a print
             record_report(conn, station, env, payload, now)
 
