@@ -45,9 +45,8 @@ from cloud.db.schema import (
     downlink_outbox,
 )
 from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
-from cloud.orders import reservations
+from cloud.orders import reservations, waves
 from cloud.orders import stations as stations_of_orders
-from cloud.orders import waves
 from cloud.sync.dead_letter import msg_id_of, unseen
 from cloud.sync.directory import StationDirectory
 from cloud.sync.downlink import make_all_due, publish_due
