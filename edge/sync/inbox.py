@@ -28,6 +28,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from edge.errors import EdgeError, SyncError
+from edge.store.waves import WaveWriter
 from edge.store.writer import Writer
 from edge.sync.broker import Broker, Message
 from edge.sync.outbox import Outbox
@@ -45,6 +46,7 @@ from edge.sync.schema import (
     ShippedWire,
     TaskWire,
     TransferWire,
+    WaveWire,
     decode,
     encode,
     up_topic,
@@ -96,6 +98,8 @@ def effect_for(payload: BaseModel) -> Callable[[Writer], None]:
         return lambda w: apply_moves(w, payload)
     if isinstance(payload, ShippedWire):
         return lambda w: apply_shipped(w, payload)
+    if isinstance(payload, WaveWire):
+        return lambda w: apply_wave(w, payload)
     raise BadMessage(f"no effect for {type(payload).__name__}")
 
 
@@ -170,6 +174,11 @@ def apply_transfer(w: Writer, t: TransferWire) -> None:
     """Store a transfer to ship (source warehouse) or receive (destination)."""
     header = t.model_dump(mode="json", exclude={"lines"})
     w.upsert_transfer(header, [line.model_dump() for line in t.lines])
+
+
+def apply_wave(w: Writer, wave: WaveWire) -> None:
+    """Store a picking wave (its orders are here as tasks already), or cancel it."""
+    WaveWriter(w).apply(wave)
 
 
 class Inbox:
