@@ -40,6 +40,7 @@ from edge.ui.screens.receive import RECEIVE_ROLES, ReceiveScreen
 from edge.ui.screens.signin import SignInScreen
 from edge.ui.screens.stocktake import StocktakeScreen
 from edge.ui.screens.transfer import TRANSFER_ROLES, TransferScreen
+from edge.ui.screens.wave import WaveScreen
 from edge.ui.services import Devices, KioskSettings, Services
 
 KIOSK_ROLES = frozenset({"packer", "warehouse_lead", "manager", "admin"})
@@ -335,6 +336,11 @@ class PacklineApp(App[None]):
                            role=self.i18n.role(op["role"]) if op else "-")
             return
         self.push_screen(TransferScreen(side))
+
+    def open_wave(self) -> None:
+        """波次拣货: everyone who may pack picks waves and works the put wall."""
+        if self.operator is not None:
+            self.push_screen(WaveScreen())
 
     def open_devices(self) -> None:
         self.push_screen(DevicesScreen())
