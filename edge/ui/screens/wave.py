@@ -152,8 +152,11 @@ class WaveScreen(KioskScreen):
         self.query_one("#wave-main").display = not listing
         self.query_one("#short", BigButton).display = self.mode == "pick"
         self.query_one("#other", BigButton).display = not listing
-        self.query_one("#wv-slot", Digits).display = self.mode == "put"
-        self.query_one("#wv-slot-order", Label).display = self.mode == "put"
+        putting = self.mode == "put"
+        self.query_one("#wv-slot", Digits).display = putting
+        self.query_one("#wv-slot-order", Label).display = putting
+        self.query_one("#wv-pane").display = not putting  # the wall needs the room
+        self.query_one("#wv-where", Label).display = not putting
         if listing or self.wave is None:
             self.query_one("#wave-title", Label).update(t("wave.title"))
             self.query_one("#wv-list-title", Label).update(
