@@ -41,7 +41,7 @@ from cloud.db.schema_orders import (
     waybills,
 )
 from cloud.errors import InputError, Problem
-from cloud.orders.intercepts import intercept
+from cloud.orders.intercepts import SHORT_PICK_PREFIX, intercept
 from cloud.orders.parcels import lines_of
 from cloud.sync.outbound import enqueue_down
 from edge.sync.schema import (
@@ -54,8 +54,9 @@ from edge.sync.schema import (
 
 DEFAULT_WAVE_SIZE = 30
 """Orders a wave holds unless the lead asks otherwise: a cart's put wall of 30 slots."""
-SHORT_CAUSE = "short_pick:"
-"""Intercept cause prefix of an order a wave's pick left short (``short_pick:<wave>``)."""
+SHORT_CAUSE = SHORT_PICK_PREFIX
+"""Intercept cause prefix of an order a wave's pick left short (``short_pick:<wave>``);
+a person releases it on the order's page like a hold."""
 SHORT_REASON = "拣货缺货 / short pick"
 """The intercept's and the order event's reason for a short-picked order."""
 SHORT_ACTION = "short_pick"

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from cloud.db.schema import audit_log, downlink_outbox, warehouses
 from cloud.db.schema_orders import order_events, order_intercepts, orders, wave_orders, waves
 from cloud.errors import InputError
+from cloud.orders import review
 from cloud.orders import waves as w
 from edge.sync.schema import WavePickLineWire, WavePickWire, WavePutWire, wave_pick_msg_id
 from tests.cloud.orders.wave_support import T0, seed
@@ -149,6 +150,18 @@ def test_a_short_pick_intercepts_its_order_once(cloud_engine: Engine) -> None:
     assert [(ln["sku"], ln["wanted"], ln["picked"]) for ln in got.short_lines] == [("C", 2, 1)]
     # o3 2 units, o4 2, o9 2
     assert [o.units for o in got.orders] == [2, 2, 2]
+    # the goods were found: a person releases o9 like a hold; the station is told
+    with cloud_engine.begin() as conn:
+        review.release(conn, "o9", actor="lead", now=later)
+    with cloud_engine.connect() as conn:
+        assert conn.execute(sa.select(orders.c.state).where(
+            orders.c.id == "o9")).scalar_one() == "tasked"
+        released = conn.execute(sa.select(downlink_outbox.c.payload).where(
+            downlink_outbox.c.kind == "release")).scalars().all()
+        assert [p["order_id"] for p in released] == ["o9"]
+        assert [tuple(e) for e in conn.execute(sa.select(
+            order_events.c.action, order_events.c.to_state).order_by(order_events.c.id))] == [
+            ("short_pick", "intercepted"), ("release", "tasked")]
 
 
 def test_a_pick_from_another_station_is_ignored(cloud_engine: Engine) -> None:
