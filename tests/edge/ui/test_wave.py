@@ -151,3 +151,12 @@ async def test_single_wave_points_to_scan_to_print(rig: Rig) -> None:
         assert banner_kind(app) == "ok" and "请到 打包发货" in banner_text(app)
     assert [(m.order_id, m.status) for m in members(rig.store.writer.db, SINGLE_ID)] == [
         ("O2", "ready")]
+
+
+async def test_every_home_button_of_a_lead_fits_at_80x24(rig: Rig) -> None:
+    app = rig.app(lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in_by_badge(pilot, "B-L01")
+        shown = [b for b in app.screen.query("#home-actions BigButton") if b.display]
+        assert len(shown) == 9  # 波次拣货 made it nine: five a row keeps them on screen
+        assert all(b.region.bottom <= 24 and b.region.height > 0 for b in shown)
