@@ -517,3 +517,51 @@ order_tag_links = sa.Table(
     sa.Index("ix_order_tag_links_tag", "tag_id", "order_id"),
 )
 """Which tag is on which order, who put it there and when (0031_order_tags)."""
+
+WAVE_KINDS: tuple[str, ...] = ("single", "multi")
+"""``waves.kind``: single-item orders (one line, one unit: scan-to-print straight after the
+pick) or multi-item orders (sorted into put-wall slots after the pick)."""
+
+WAVE_STATUSES: tuple[str, ...] = ("open", "picked", "cancelled")
+"""``waves.status``: sent to the station and not picked yet; picked (the station's
+``wave_pick`` arrived); cancelled by a person before the pick ended."""
+
+waves = sa.Table(
+    "waves",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("warehouse_id", sa.String(64), nullable=False),
+    sa.Column("station_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("carrier", sa.String(32), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("picked_by", sa.String(64), nullable=True),
+    sa.Column("picked_at", UtcDateTime(), nullable=True),
+    sa.Column("pick_msg_id", sa.String(64), nullable=True),
+    sa.Column("pick_lines", json_type(), nullable=True),
+    sa.Column("cancelled_by", sa.String(64), nullable=True),
+    sa.Column("cancelled_at", UtcDateTime(), nullable=True),
+    sa.CheckConstraint("kind IN ('single', 'multi')", name="wave_kind"),
+    sa.CheckConstraint("status IN ('open', 'picked', 'cancelled')", name="wave_status"),
+    sa.Index("ix_waves_station", "station_id", "status"),
+)
+"""Picking waves (波次, migration ``0042_waves``, ``cloud.orders.waves``): orders already
+tasked to one station grouped for one walk through the warehouse. ``pick_lines`` is the
+station's pick result (location, SKU, wanted, picked per line) once its ``wave_pick``
+message arrived (``pick_msg_id``, kept once)."""
+
+wave_orders = sa.Table(
+    "wave_orders",
+    metadata,
+    sa.Column("wave_id", sa.String(32), sa.ForeignKey("waves.id"), primary_key=True),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), primary_key=True),
+    sa.Column("slot", sa.Integer(), nullable=False),
+    sa.Column("short", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("put_at", UtcDateTime(), nullable=True),
+    sa.Index("ix_wave_orders_order", "order_id"),
+)
+"""The orders of a wave (0042_waves): the put-wall slot (1..N in a multi wave, 0 in a
+single one), whether the pick came up short for it (拣货缺货: the order is intercepted),
+and when its slot was reported full (``wave_put``)."""

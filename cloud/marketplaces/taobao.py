@@ -92,7 +92,7 @@ REFUND_FIELDS = ("refund_id,tid,oid,status,refund_fee,modified,num,sku,outer_id,
                  "refund_phase,good_status,has_good_return,company_name,sid,reason")
 EXCHANGE_STATUSES = frozenset({"WAIT_BUYER_CONFIRM_EXCHANGE_SELLER_SEND_GOODS",
                                "WAIT_SELLER_CONSIGN_GOODS"})
-"""Refund ``status`` values of an exchange (换货) in progress (specs/marketplaces.md §2.6.7)."""
+"""Refund ``status`` values of an exchange (换货) in progress (docs/specs/marketplaces.md §2.6.7)."""
 
 LIMITS: dict[str, list[Limit]] = {}
 """Per-API TOP quotas are set in the console; configure per app (none by default)."""

@@ -21,6 +21,10 @@ from sqlalchemy.engine import Connection
 from cloud.db.schema_orders import order_intercepts
 from cloud.sync.outbound import send_intercept, send_release
 
+SHORT_PICK_PREFIX = "short_pick:"
+"""Intercept cause prefix of an order a wave's pick left short (``short_pick:<wave>``,
+``cloud.orders.waves``): a person releases it like a hold (``cloud.orders.review``)."""
+
 
 def _next_seq(conn: Connection, order_id: str) -> int:
     """The order's next hold-decision number (intercepts and releases count alike)."""

@@ -47,6 +47,7 @@ from sqlalchemy.engine import Connection, Engine
 from cloud import audit
 from cloud.crypto import Sealer
 from cloud.db import in_chunks, write_transaction
+from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import (
     HELD,
     MERGED,
@@ -494,6 +495,13 @@ def leave_merge(conn: Connection, oid: str, primary: str, reason: str, *,
     reconcile(conn, [primary], now=now)
 
 
+def _shipped_at_station(conn: Connection, order_id: str) -> bool:
+    """Whether a station's shipment of the order is stored (write-back marks the order
+    shipped at its next pass)."""
+    return conn.execute(sa.select(station_shipments.c.msg_id).where(
+        station_shipments.c.order_id == order_id).limit(1)).first() is not None
+
+
 def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
                   now: datetime) -> str:
     """Store an after-sales record (newer wins) and apply it to the order.
@@ -540,7 +548,10 @@ def upsert_refund(conn: Connection, shop_id: str, event: RefundEvent, *,
         conn.execute(sa.update(orders).where(orders.c.id == oid).values(
             state="cancelled", updated_at=now))
     elif not event.succeeded and not closed:
-        if station and state in AT_STATION:
+        if station and state in AT_STATION and event.returns_goods and _shipped_at_station(
+                conn, oid):
+            pass  # goods coming back from a parcel the station shipped: nothing to stop
+        elif station and state in AT_STATION:
             intercept(conn, oid, station, f"refund:{event.refund_id}",
                       "买家申请退款 / refund requested", now=now)
             conn.execute(sa.update(orders).where(orders.c.id == oid).values(

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection
 from cloud import audit
 from cloud.db.schema_orders import HELD, MERGED, order_events, order_intercepts, orders
 from cloud.errors import InputError, Problem
-from cloud.orders.intercepts import intercept, lift_intercepts
+from cloud.orders.intercepts import SHORT_PICK_PREFIX, intercept, lift_intercepts
 from cloud.orders.promotions import apply_gifts
 from cloud.orders.reservations import reconcile, serving_warehouses
 from cloud.orders.review_rules import AMOUNT_OVER
@@ -132,20 +132,24 @@ def hold(conn: Connection, order_id: str, *, actor: str, reason: str, now: datet
 
 
 def held_at_station(conn: Connection, order_id: str) -> bool:
-    """Does a person's intercept stand on the order?"""
+    """Does a person's intercept, or a short pick's (拣货缺货), stand on the order?"""
     oi = order_intercepts.c
     return conn.execute(sa.select(oi.order_id).where(
-        oi.order_id == order_id, oi.cause == MANUAL_CAUSE, oi.lifted_at.is_(None))).first() is not None
+        oi.order_id == order_id, oi.lifted_at.is_(None),
+        (oi.cause == MANUAL_CAUSE) | oi.cause.startswith(SHORT_PICK_PREFIX))).first() is not None
 
 
 def release(conn: Connection, order_id: str, *, actor: str, now: datetime) -> None:
     """Lift a person's hold: a held order goes back to ``pending`` (the next pass reviews
-    it); an order a person intercepted is released at its station, and is ``tasked`` again
+    it); an order a person intercepted, or a wave's pick left short (the goods found
+    since), is released at its station, and is ``tasked`` again
     unless a refund or an address change still holds it there."""
     row = _current(conn, order_id)
     if row.state == "intercepted" and held_at_station(conn, order_id):
         released = lift_intercepts(conn, order_id, "manual:", "人工取消挂起 / released by hand",
                                    now=now)
+        released = lift_intercepts(conn, order_id, SHORT_PICK_PREFIX,
+                                   "人工取消挂起 / released by hand", now=now) or released
         to_state = "tasked" if released else "intercepted"
         if released:
             conn.execute(sa.update(orders).where(orders.c.id == order_id).values(

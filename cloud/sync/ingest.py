@@ -45,7 +45,7 @@ from cloud.db.schema import (
     downlink_outbox,
 )
 from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
-from cloud.orders import reservations
+from cloud.orders import reservations, waves
 from cloud.orders import stations as stations_of_orders
 from cloud.sync.dead_letter import msg_id_of, unseen
 from cloud.sync.directory import StationDirectory
@@ -73,6 +73,8 @@ from edge.sync.schema import (
     ShipmentWire,
     StocktakeWire,
     TransferDiffWire,
+    WavePickWire,
+    WavePutWire,
     decode,
     down_topic,
     encode,
@@ -461,6 +463,10 @@ class Ingest:
             transfers.on_discrepancy(conn, station, env.msg_id, payload, now=now)
         elif isinstance(payload, ReturnWire):
             returns.record(conn, station, env.msg_id, payload, now=now)
+        elif isinstance(payload, WavePickWire):
+            waves.on_pick(conn, station, env.msg_id, payload, now=now)
+        elif isinstance(payload, WavePutWire):
+            waves.on_put(conn, station, payload)
         else:  # decode() only returns known kinds: an alert, a shipment, a sign-in, a print
             record_report(conn, station, env, payload, now)
 

@@ -17,6 +17,7 @@ from cloud.web.i18n_returns import RETURN_MESSAGES
 from cloud.web.i18n_shops import LISTING_MESSAGES, SHOP_MESSAGES
 from cloud.web.i18n_stocktakes import STOCKTAKE_MESSAGES
 from cloud.web.i18n_transfers import TRANSFER_MESSAGES
+from cloud.web.i18n_waves import WAVE_MESSAGES
 
 LANGS: tuple[str, ...] = ("zh", "en")
 """Supported languages, default first."""
@@ -706,7 +707,8 @@ def _merge(*parts: dict[str, tuple[str, str]]) -> None:
 
 
 _merge(PROMOTION_MESSAGES, TRANSFER_MESSAGES, STOCKTAKE_MESSAGES, COURIER_ACCOUNT_MESSAGES,
-       SHOP_MESSAGES, LISTING_MESSAGES, REPORT_MESSAGES, HANDOVER_MESSAGES, RETURN_MESSAGES)
+       SHOP_MESSAGES, LISTING_MESSAGES, REPORT_MESSAGES, HANDOVER_MESSAGES, RETURN_MESSAGES,
+       WAVE_MESSAGES)
 
 
 def normalize_lang(value: object) -> str:

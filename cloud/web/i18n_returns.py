@@ -76,7 +76,7 @@ RETURN_MESSAGES: dict[str, tuple[str, str]] = {
 """key → (Chinese, English)."""
 
 REFUND_STATUS_WORDS: dict[str, tuple[str, str]] = {
-    # PDD after_sales_status (specs/marketplaces.md §1.7.2)
+    # PDD after_sales_status (docs/specs/marketplaces.md §1.7.2)
     "2": ("买家申请退款待商家处理", "refund asked, seller to act"),
     "3": ("退货退款待商家处理", "return asked, seller to act"),
     "4": ("商家同意退款退款中", "seller agreed, refunding"),

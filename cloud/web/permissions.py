@@ -51,6 +51,7 @@ class Permission(enum.StrEnum):
     PURCHASING_APPROVE = "purchasing.approve"
     TRANSFERS_VIEW = "transfers.view"
     TRANSFERS_EDIT = "transfers.edit"
+    WAVES = "waves.manage"
     PAYABLES_VIEW = "payables.view"
     PAYMENTS_RECORD = "payments.record"
     COURIER_VIEW = "courier.view"
@@ -92,6 +93,7 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.TRANSFERS_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.TRANSFERS_EDIT: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
+    Permission.WAVES: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.PAYABLES_VIEW: frozenset({Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PAYMENTS_RECORD: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.COURIER_VIEW: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),

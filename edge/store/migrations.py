@@ -569,3 +569,54 @@ def m021_stocktake_plans(db: Database) -> None:
         ALTER TABLE stocktakes ADD COLUMN plan_id TEXT;
         """
     )
+
+
+@migrations()
+def m020_waves(db: Database) -> None:
+    """Picking waves (波次) the cloud sent (``WaveWire``): the wave, its orders with their
+    put-wall slots and state (``waiting``; ``short``: a short pick left it without its
+    goods, intercepted; ``ready``: its slot is full, it may be packed), the pick list as it
+    is picked (written per scan, so a restarted kiosk resumes), and the units put into each
+    slot. Picking writes no stock move (``edge.domain.waves``)."""
+    db.executescript(
+        """
+        CREATE TABLE waves (
+            wave_id TEXT PRIMARY KEY,
+            warehouse_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('single', 'multi')),
+            carrier TEXT,
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'picked', 'cancelled')),
+            created_at TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            picked_by TEXT,
+            picked_at TEXT
+        );
+        CREATE TABLE wave_orders (
+            wave_id TEXT NOT NULL REFERENCES waves(wave_id),
+            order_id TEXT NOT NULL,
+            slot INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'waiting'
+                CHECK (status IN ('waiting', 'short', 'ready')),
+            PRIMARY KEY (wave_id, order_id)
+        );
+        CREATE INDEX wave_orders_by_order ON wave_orders(order_id);
+        CREATE TABLE wave_pick_lines (
+            wave_id TEXT NOT NULL REFERENCES waves(wave_id),
+            seq INTEGER NOT NULL,
+            location TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            wanted INTEGER NOT NULL CHECK (wanted > 0),
+            picked INTEGER NOT NULL DEFAULT 0 CHECK (picked >= 0 AND picked <= wanted),
+            done INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0, 1)),
+            PRIMARY KEY (wave_id, seq)
+        );
+        CREATE TABLE wave_puts (
+            wave_id TEXT NOT NULL REFERENCES waves(wave_id),
+            order_id TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            PRIMARY KEY (wave_id, order_id, sku)
+        );
+        """
+    )

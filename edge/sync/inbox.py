@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from edge.errors import EdgeError, SyncError
 from edge.store.returns import ReturnWriter
 from edge.store.stocktake import StocktakeWriter
+from edge.store.waves import WaveWriter
 from edge.store.writer import Writer
 from edge.sync.broker import Broker, Message
 from edge.sync.outbox import Outbox
@@ -49,6 +50,7 @@ from edge.sync.schema import (
     StocktakePlanWire,
     TaskWire,
     TransferWire,
+    WaveWire,
     decode,
     encode,
     up_topic,
@@ -104,6 +106,8 @@ def effect_for(payload: BaseModel) -> Callable[[Writer], None]:
         return lambda w: apply_refund(w, payload)
     if isinstance(payload, StocktakePlanWire):
         return lambda w: apply_count_plan(w, payload)
+    if isinstance(payload, WaveWire):
+        return lambda w: apply_wave(w, payload)
     raise BadMessage(f"no effect for {type(payload).__name__}")
 
 
@@ -190,6 +194,9 @@ def apply_refund(w: Writer, r: RefundWire) -> None:
 def apply_count_plan(w: Writer, p: StocktakePlanWire) -> None:
     """Keep a stocktake planned in the cloud (or its cancellation)."""
     StocktakeWriter(w).apply_plan(p.model_dump(mode="json"))
+def apply_wave(w: Writer, wave: WaveWire) -> None:
+    """Store a picking wave (its orders are here as tasks already), or cancel it."""
+    WaveWriter(w).apply(wave)
 
 
 class Inbox:

@@ -6,6 +6,7 @@ stock move the ``msg_id`` is the ``move_id`` itself, so a replayed move is the s
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -107,11 +108,11 @@ TOPIC_ROOT = "packline/v1"
 
 UP_KINDS: frozenset[str] = frozenset(
     {"move", "alert", "shipment", "sign_in", "ack", "resync", "health", "print", "handover",
-     "stocktake", "transfer_diff", "return"})
+     "stocktake", "transfer_diff", "return", "wave_pick", "wave_put"})
 """Kinds a station sends on ``…/up/{kind}``."""
 DOWN_KINDS: frozenset[str] = frozenset(
     {"ack", "catalog", "operators", "task", "intercept", "release", "po", "transfer", "moves",
-     "shipped", "refund", "count_plan"})
+     "shipped", "refund", "count_plan", "wave"})
 """Kinds the cloud sends on ``…/down/{kind}``."""
 
 
@@ -715,6 +716,96 @@ class ReturnWire(_Wire):
     """When it was finished (UTC, the station's clock)."""
     lines: list[ReturnLineWire] = Field(min_length=1, max_length=500)
     """What was in the parcel."""
+MAX_WAVE_ORDERS = 500
+"""Most orders one wave may hold (a cart's put wall is a few dozen slots; a single-item
+wave is a few hundred orders at most)."""
+
+
+class WaveOrderWire(_DownWire):
+    """One order of a wave and its put-wall slot."""
+
+    order_id: str = Field(min_length=1, max_length=64)
+    """The order (already at the station as a pack task)."""
+    slot: int = Field(ge=0, le=MAX_WAVE_ORDERS)
+    """Its put-wall slot, 1..N in a multi-item wave; 0 in a single-item wave."""
+
+
+class WaveWire(_DownWire):
+    """A picking wave (kind ``wave``, 波次): orders already tasked to this station, to be
+    picked in one walk. Sent again with ``status`` ``cancelled`` when a person cancels it."""
+
+    wave_id: str = Field(min_length=1, max_length=32)
+    """The cloud's wave id."""
+    warehouse_id: str = Field(min_length=1, max_length=64)
+    """The warehouse picked in."""
+    kind: str = Field(pattern=r"^(single|multi)$")
+    """``single``: one-unit orders (scan-to-print after the pick); ``multi``: put wall."""
+    carrier: str | None = Field(default=None, max_length=32)
+    """The one courier of its orders, when the wave was built for one."""
+    created_at: datetime
+    """When the cloud built it (UTC)."""
+    status: str = Field(default="open", pattern=r"^(open|cancelled)$")
+    """``open`` to pick; ``cancelled``: drop it."""
+    orders: list[WaveOrderWire] = Field(min_length=1, max_length=MAX_WAVE_ORDERS)
+    """Its orders with their slots."""
+
+
+class WavePickLineWire(_Wire):
+    """One line of a wave's pick list as picked: one SKU at one location."""
+
+    location: str = Field(min_length=1, max_length=64)
+    """Where it was picked."""
+    sku: str = Field(min_length=1, max_length=64)
+    """What was picked."""
+    wanted: int = Field(ge=1, le=MAX_MOVE_QTY)
+    """Units the wave's orders need from this line."""
+    picked: int = Field(ge=0, le=MAX_MOVE_QTY)
+    """Units picked (fewer than wanted: a short pick)."""
+
+
+class WavePickWire(_Wire):
+    """A wave's pick ended at the station (kind ``wave_pick``), sent once: the envelope's
+    msg_id is :func:`wave_pick_msg_id` of the wave. Picking moves no stock (the goods stay
+    in the warehouse until packing ships them); ``short_orders`` are the orders a short
+    pick left without their goods — intercepted at the station and in the cloud."""
+
+    wave_id: str = Field(min_length=1, max_length=32)
+    """The wave picked."""
+    operator_id: str = Field(min_length=1, max_length=64)
+    """Who picked it."""
+    at: datetime
+    """When the pick ended (UTC, the station's clock)."""
+    lines: list[WavePickLineWire] = Field(max_length=STOCKTAKE_MAX_LINES)
+    """The pick list as picked."""
+    short_orders: list[str] = Field(default_factory=list, max_length=MAX_WAVE_ORDERS)
+    """Orders left short (拣货缺货)."""
+
+
+class WavePutWire(_Wire):
+    """A put-wall slot is full (kind ``wave_put``): its order has every unit and goes to
+    packing."""
+
+    wave_id: str = Field(min_length=1, max_length=32)
+    """The wave."""
+    order_id: str = Field(min_length=1, max_length=64)
+    """The order whose slot is full."""
+    slot: int = Field(ge=1, le=MAX_WAVE_ORDERS)
+    """Its slot."""
+    at: datetime
+    """When (UTC, the station's clock)."""
+    operator_id: str = Field(min_length=1, max_length=64)
+    """Who put the last unit."""
+
+
+def wave_pick_msg_id(wave_id: str) -> str:
+    """The msg_id of a wave's ``wave_pick`` message: derived from the wave id, so the pick
+    of one wave is one message however often it is written or sent."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"packline/wave_pick/{wave_id}"))
+
+
+def wave_put_msg_id(wave_id: str, order_id: str) -> str:
+    """The msg_id of a slot-full (``wave_put``) message: one per wave and order."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"packline/wave_put/{wave_id}/{order_id}"))
 
 
 PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
@@ -732,6 +823,8 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
 
     ("up", "transfer_diff"): TransferDiffWire,
     ("up", "return"): ReturnWire,
+    ("up", "wave_pick"): WavePickWire,
+    ("up", "wave_put"): WavePutWire,
     ("down", "ack"): AckWire,
     ("down", "catalog"): CatalogWire,
     ("down", "operators"): OperatorsWire,
@@ -744,6 +837,7 @@ PAYLOADS: dict[tuple[str, str], type[BaseModel]] = {
     ("down", "shipped"): ShippedWire,
     ("down", "refund"): RefundWire,
     ("down", "count_plan"): StocktakePlanWire,
+    ("down", "wave"): WaveWire,
 }
 """(direction, kind) → payload model."""
 

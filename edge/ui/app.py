@@ -41,6 +41,7 @@ from edge.ui.screens.returns import RETURN_ROLES, ReturnScreen
 from edge.ui.screens.signin import SignInScreen
 from edge.ui.screens.stocktake import StocktakeScreen
 from edge.ui.screens.transfer import TRANSFER_ROLES, TransferScreen
+from edge.ui.screens.wave import WaveScreen
 from edge.ui.services import Devices, KioskSettings, Services
 
 KIOSK_ROLES = frozenset({"packer", "warehouse_lead", "manager", "admin"})
@@ -347,6 +348,11 @@ class PacklineApp(App[None]):
                            role=self.i18n.role(op["role"]) if op else "-")
             return
         self.push_screen(TransferScreen(side))
+
+    def open_wave(self) -> None:
+        """波次拣货: everyone who may pack picks waves and works the put wall."""
+        if self.operator is not None:
+            self.push_screen(WaveScreen())
 
     def open_devices(self) -> None:
         self.push_screen(DevicesScreen())

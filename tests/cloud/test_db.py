@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0041_stocktake_plans"
+HEAD = "0042_waves"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -188,6 +188,12 @@ EXPECTED_TABLES.update({  # 0041_stocktake_plans
     "stocktake_plans": {"id", "warehouse_id", "scope", "scope_value", "note", "status",
                         "created_by", "created_at", "cancelled_by", "cancelled_at",
                         "stocktake_id"},
+})
+EXPECTED_TABLES.update({  # 0042_waves
+    "waves": {"id", "warehouse_id", "station_id", "kind", "carrier", "status", "created_by",
+              "created_at", "picked_by", "picked_at", "pick_msg_id", "pick_lines",
+              "cancelled_by", "cancelled_at"},
+    "wave_orders": {"wave_id", "order_id", "slot", "short", "put_at"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",

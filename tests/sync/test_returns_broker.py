@@ -87,9 +87,12 @@ def test_a_return_found_by_its_tracking_number_lands_in_the_cloud_once(
                     updated_at=NOW + timedelta(days=2), sku_id="A-TOWEL", qty=1, kind="2",
                     returns_goods=True, return_waybill="YT9000000009",
                     return_carrier="圆通速递"), now=ingest.clock())
-            wait_until(lambda: find(kiosk.writer.db, "YT9000000009") is not None, 30,
+            # read on a connection of its own: the daemon thread writes on the writer's
+            reader = kiosk.reader().db
+            wait_until(lambda: find(reader, "YT9000000009") is not None, 30,
                        what="the return request at the station")
-            match = find(kiosk.writer.db, "YT9000000009")
+            assert _cloud_state(engine) == "tasked"  # goods coming back: nothing intercepted
+            match = find(reader, "YT9000000009")
             assert match is not None and match.order_id == ORDER and match.refund is not None
             rw = ReturnWriter(kiosk.writer)
             rid = rw.open(match, "YT9000000009", operator_id="P01")

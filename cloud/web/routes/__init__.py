@@ -35,6 +35,7 @@ from cloud.web.routes import (
     transfers,
     unshipped,
     users,
+    waves,
 )
 
 
@@ -44,6 +45,6 @@ def all_routes() -> list[BaseRoute]:
             *stocktakes.routes, *unshipped.routes,
             *order_merge.routes, *order_exchange.routes, *order_notes.routes, *order_tags.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *listings.routes, *shop_push.routes, *shops.routes, *purchasing.routes,
-            *transfers.routes, *payables.routes, *courier.routes, *courier_accounts.routes,
-            *reports.routes, *report_returns.routes, *users.routes,
+            *transfers.routes, *waves.routes, *payables.routes, *courier.routes,
+            *courier_accounts.routes, *reports.routes, *report_returns.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]

@@ -11,14 +11,15 @@ from edge.ui.screens.handover import HANDOVER_ROLES
 from edge.ui.screens.receive import RECEIVE_ROLES
 from edge.ui.screens.returns import RETURN_ROLES
 from edge.ui.screens.transfer import TRANSFER_ROLES
+from edge.ui.screens.wave import WAVE_ROLES
 from edge.ui.widgets.buttons import BigButton
 from edge.ui.widgets.scan_input import ScanInput
 from edge.ui.widgets.status_bar import StatusBar
 
 
 class HomeScreen(KioskScreen):
-    """Pack, receive and transfers (leads), hand over to couriers, stocktake, returns, devices,
-    sign out."""
+    """Pack, picking waves, receive and transfers (leads), hand over to couriers, stocktake,
+    returns, devices, sign out."""
 
     CSS_PATH = "home.tcss"
 
@@ -30,6 +31,7 @@ class HomeScreen(KioskScreen):
             yield ScanInput(debounce_s=self.papp.services.settings.scan_debounce_s, id="scan")
             with Horizontal(id="home-actions"):
                 yield BigButton("", id="go-pack", variant="primary")
+                yield BigButton("", id="go-wave")
                 yield BigButton("", id="go-receive")
                 yield BigButton("", id="go-handover")
                 yield BigButton("", id="go-stocktake")
@@ -46,6 +48,9 @@ class HomeScreen(KioskScreen):
             t("signin.welcome", name=op["name"]) if op else t("home.title"))
         self.query_one(ScanInput).prompt = t("home.hint")
         self.query_one("#go-pack", BigButton).label = t("home.pack")
+        wave = self.query_one("#go-wave", BigButton)
+        wave.label = t("home.wave")
+        wave.display = op is not None and op["role"] in WAVE_ROLES
         receive = self.query_one("#go-receive", BigButton)
         receive.label = t("home.receive")
         receive.display = op is not None and op["role"] in RECEIVE_ROLES
@@ -70,6 +75,8 @@ class HomeScreen(KioskScreen):
         bid = event.button.id
         if bid == "go-pack":
             self.papp.open_pack()
+        elif bid == "go-wave":
+            self.papp.open_wave()
         elif bid == "go-receive":
             self.papp.open_receive()
         elif bid == "go-handover":

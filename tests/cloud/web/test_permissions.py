@@ -50,6 +50,7 @@ INTENDED: dict[Permission, set[Role]] = {
     P.PURCHASING_APPROVE: {R.MANAGER, R.ADMIN},
     P.TRANSFERS_VIEW: {R.WAREHOUSE_LEAD, R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
     P.TRANSFERS_EDIT: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
+    P.WAVES: {R.WAREHOUSE_LEAD, R.MANAGER, R.ADMIN},
     P.PAYABLES_VIEW: {R.PURCHASER, R.FINANCE, R.MANAGER, R.ADMIN},
     P.PAYMENTS_RECORD: {R.FINANCE, R.MANAGER, R.ADMIN},
     P.COURIER_VIEW: {R.FINANCE, R.MANAGER, R.ADMIN},
@@ -105,7 +106,7 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
            "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
            "po_id": "PO-NONE", "supplier_id": "NO-SUCH", "promotion_id:int": "1",
            "shop_id": "shop-pdd", "transfer_id": "TR-NONE",
-           "stocktake_id": "PD-NONE", "plan_id": "PDP-NONE"}
+           "stocktake_id": "PD-NONE", "plan_id": "PDP-NONE", "wave_id": "WV-NONE"}
     guarded = [(m, p, a) for m, p, a in endpoints(app) if isinstance(a, Permission)]
     assert {a for _m, _p, a in guarded} == set(Permission)  # every permission guards a route
     checked = 0
@@ -143,7 +144,8 @@ async def test_every_route_for_every_role(app: Starlette, client: httpx.AsyncCli
             | audit_log.c.action.like("po.%") | audit_log.c.action.like("supplier.%")
             | audit_log.c.action.like("payment.%") | audit_log.c.action.like("courier_%")
             | audit_log.c.action.like("promotion.%") | audit_log.c.action.like("review_rules.%")
-            | audit_log.c.action.like("transfer.%") | audit_log.c.action.like("shop.%"))).all()
+            | audit_log.c.action.like("transfer.%") | audit_log.c.action.like("shop.%")
+            | audit_log.c.action.like("wave.%"))).all()
 
 
 async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.AsyncClient,
@@ -154,7 +156,7 @@ async def test_anonymous_requests_go_to_sign_in(app: Starlette, client: httpx.As
            "operator_id": "no-such-operator", "order_id": "pdd-1002", "action": "hold",
            "po_id": "PO-NONE", "supplier_id": "NO-SUCH", "promotion_id:int": "1",
            "shop_id": "shop-pdd", "transfer_id": "TR-NONE",
-           "stocktake_id": "PD-NONE", "plan_id": "PDP-NONE"}
+           "stocktake_id": "PD-NONE", "plan_id": "PDP-NONE", "wave_id": "WV-NONE"}
     csrf = await token(client)
     for method, path, access in endpoints(app):
         if not isinstance(access, Permission):
