@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0039_daily_summaries"
+HEAD = "0043_kits"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -176,6 +176,9 @@ EXPECTED_TABLES.update({  # 0038_packer_figures
 })
 EXPECTED_TABLES.update({  # 0039_daily_summaries
     "daily_summaries": {"day", "data", "made_at"},
+})
+EXPECTED_TABLES.update({  # 0043_kits
+    "kit_components": {"kit_sku", "component_sku", "qty"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",
