@@ -10,23 +10,28 @@ from the code, and every expected number below is worked out by hand next to its
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from cloud.crypto import Sealer
-from cloud.db import write_transaction
+from cloud.db import make_engine, migrate, write_transaction
 from cloud.db.schema import kit_components, skus
 from cloud.db.schema_orders import order_lines, orders, reservations, sku_mappings, stock_pushes
 from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder, StockUpdate
 from cloud.orders.allocation import allocate_pending
 from cloud.orders.order_sync import upsert_order
 from cloud.orders.stock_push import (
+    add_mapping,
     audit_pushes,
     compute,
     confirm_pushes,
@@ -36,7 +41,7 @@ from cloud.orders.stock_push import (
 from cloud.orders.waybills import build_task
 from cloud.shops import add_shop
 from edge.domain.models import MoveReason
-from tests.cloud.orders.support import move, receive, seed_warehouses
+from tests.cloud.orders.support import move, receive, seed_warehouses, ship_at_station
 
 NOW = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
 SHOP = "pdd1"
@@ -133,7 +138,6 @@ def test_a_line_mapped_after_the_order_arrived_reserves_the_components(
     assert allocate_pending(engine, SHOP, "WH1", now=NOW).exceptions == {order: "unmapped"}
     assert _held(engine, order) == {}
     with write_transaction(engine) as conn:
-        from cloud.orders.stock_push import add_mapping
         add_mapping(conn, SHOP, item_id="I-KITB", sku_id="P-KITB", sku="KIT-B", now=NOW)
     # 2 kits B: SKU3 2×3 = 6, SKU1 2×1 = 2 — reserved as soon as the mapping exists
     assert _held(engine, order) == {"SKU1": 2, "SKU3": 6}
@@ -256,3 +260,91 @@ def test_a_kit_push_is_recorded_in_kits_within_its_guard(cloud_engine: Engine) -
         assert (p.sku, p.pushed, p.units, p.allotted, p.guard_units, p.ok) == (
             "KIT-B", 2, 1, 2, 2, True)
         assert audit_pushes(conn, SHOP) == []
+
+
+# ---------------------------------------------------------------------------- the model
+@dataclass
+class KitModel:
+    """What may be sold, from the test's own bookkeeping only: units on hand per SKU and the
+    open orders' component units (a kit order holds 2 × S0 + 1 × S1 per kit)."""
+
+    on_hand: dict[str, int] = field(default_factory=lambda: {"S0": 0, "S1": 0})
+    open_orders: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def free(self, sku: str) -> int:
+        """On hand less what open orders hold."""
+        return self.on_hand[sku] - sum(o.get(sku, 0) for o in self.open_orders.values())
+
+
+KIT_STEPS = st.lists(st.tuples(st.sampled_from(["order", "order", "ship", "cancel", "receive"]),
+                               st.integers(0, 5), st.integers(1, 6)), min_size=1, max_size=16)
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=KIT_STEPS)
+def test_no_kit_push_exceeds_the_least_of_its_components(
+        tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, int, int]]) -> None:
+    """Listings A0 (S0), A1 (S1, 2 units per listing unit) and K0 (kit K = 2 × S0 + 1 × S1),
+    share 1 each, no buffer: S0 is split between A0 and K0, S1 between A1 and K0. After every
+    step the platform shows the model's numbers and the listings together never offer more
+    of a component than is free (SQLite: a fresh database per example)."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('k')}/k.db")
+    migrate(engine)
+    seed_warehouses(engine, stations_per={"WH1": ["ST1"]})
+    with write_transaction(engine) as conn:
+        conn.execute(sa.insert(skus), [{"sku": s, "name_zh": s} for s in ("S0", "S1", "K")])
+        conn.execute(sa.insert(kit_components), [
+            {"kit_sku": "K", "component_sku": "S0", "qty": 2},
+            {"kit_sku": "K", "component_sku": "S1", "qty": 1}])
+        add_shop(conn, Sealer(Fernet.generate_key()), platform="pdd", name=SHOP, app_key="k",
+                 app_secret="x", shop_id=SHOP, default_warehouse_id="WH1", now=NOW)
+        confirm_pushes(conn, SHOP, actor="test", now=NOW, trust=True)
+        add_mapping(conn, SHOP, item_id="I0", sku_id="A0", sku="S0", now=NOW)
+        add_mapping(conn, SHOP, item_id="I1", sku_id="A1", sku="S1", units=2, now=NOW)
+        add_mapping(conn, SHOP, item_id="IK", sku_id="K0", sku="K", now=NOW)
+    sc = _ShopClient()
+    model = KitModel()
+    seq = 0
+    for kind, k, qty in steps:
+        if kind == "receive":
+            sku = ("S0", "S1")[k % 2]
+            receive(engine, "WH1", sku, qty, source=f"PO-{seq}-{k}")
+            model.on_hand[sku] += qty
+        elif kind == "order":
+            sku_id, units = [("A0", {"S0": 1}), ("A1", {"S1": 2}), ("K0", {"S0": 2, "S1": 1})][k % 3]
+            seq += 1
+            oid = _order(engine, seq, [(sku_id, qty)])
+            allocate_pending(engine, SHOP, "WH1", now=NOW)
+            model.open_orders[oid] = {s: u * qty for s, u in units.items()}
+        elif model.open_orders:
+            oid = sorted(model.open_orders)[k % len(model.open_orders)]
+            with engine.connect() as conn:
+                state = conn.execute(sa.select(orders.c.state).where(orders.c.id == oid)
+                                     ).scalar_one()
+            if kind == "ship" and state == "allocated":
+                ship_at_station(engine, oid, f"W{oid[-6:]}", now=NOW)
+                for sku, units_out in model.open_orders.pop(oid).items():
+                    model.on_hand[sku] -= units_out
+            elif kind == "cancel":
+                closed = PlatformOrder(platform="pdd", order_id=oid.split("-", 1)[1],
+                                       status=OrderStatus.CLOSED, raw_status="1",
+                                       updated_at=NOW, lines=())
+                with write_transaction(engine) as conn:
+                    upsert_order(conn, SHOP, closed, now=NOW)
+                del model.open_orders[oid]
+        asyncio.run(push_stock(engine, sc, now=NOW))
+        free0, free1 = model.free("S0"), model.free("S1")
+        a0 = max(0, math.floor(Fraction(free0, 2)))          # half of S0
+        a1 = max(0, math.floor(Fraction(free1, 2))) // 2     # half of S1, 2 per listing unit
+        k0 = max(0, min(math.floor(Fraction(free0, 2) / 2),  # half of S0, 2 per kit
+                        math.floor(Fraction(free1, 2))))     # half of S1, 1 per kit
+        shown = {u.sku_id: u.quantity for u in sc.client.sent}
+        assert {s: shown.get(s, 0) for s in ("A0", "A1", "K0")} == {
+            "A0": a0, "A1": a1, "K0": k0}, (model, steps)
+        assert shown.get("K0", 0) <= kit_reference({"S0": free0, "S1": free1}, {"S0": 2, "S1": 1})
+        assert shown.get("A0", 0) + 2 * shown.get("K0", 0) <= max(free0, 0)
+        assert 2 * shown.get("A1", 0) + shown.get("K0", 0) <= max(free1, 0)
+    with engine.connect() as conn:
+        assert audit_pushes(conn) == []
+    engine.dispose()
