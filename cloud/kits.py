@@ -17,7 +17,9 @@ Rules (checked by :func:`save`, problems named by form field, nothing written on
 * a kit whose orders are at a station (allocated, tasked, intercepted: the station packs
   the components it was told) cannot change until they ship or are cancelled.
 
-Changes are audited (``product.kit``, old → new).
+Changes are audited (``product.kit``, old → new) and sent to every station with the kit's
+next catalog version (``SkuWire.components``): scanning a kit's own barcode at the pack
+station counts its components (:meth:`edge.domain.packing.PackSession.count_kit`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cloud import audit
+from cloud.catalog import send_to_stations
 from cloud.db import stock_balances
 from cloud.db.schema import kit_components, skus
 from cloud.db.schema_orders import order_lines, orders
@@ -248,4 +251,8 @@ def save(conn: Connection, kit_sku: str, form: KitForm, *, actor: str,
             {"kit_sku": kit_sku, "component_sku": sku, "qty": qty} for sku, qty in wanted])
     audit.record(conn, now, actor, "product.kit", kit_sku,
                  {"components": f"{_describe(before)} → {_describe(wanted)}"})
+    # one more catalog version, so the stations take the kit's new components
+    conn.execute(skus.update().where(skus.c.sku == kit_sku).values(
+        catalog_version=skus.c.catalog_version + 1))
+    send_to_stations(conn, [kit_sku], now=now)
     return True
