@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -21,7 +22,11 @@ from edge.domain.packing import Outcome, Packer
 from edge.store.packing import StoreOrderSource
 from edge.sync.inbox import apply_catalog, apply_task
 from edge.sync.schema import CatalogWire, SkuWire, TaskLineWire, TaskWire
+from tests.fixtures.mosquitto import MosquittoFactory
 from tests.sync.harness import make_cloud, make_station
+from tests.sync.helpers import wait_until
+from tests.sync.test_faults import STATIONS, running_daemon, running_ingest
+from tests.sync.test_faults import stations as two_stations
 
 NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
 KIT_CODE = "6900000000212"
@@ -113,3 +118,30 @@ def test_a_kit_barcode_counts_its_components_at_the_pack_station(tmp_path: Path)
     # a late copy of version 1 changes nothing
     apply_catalog(store.writer, _kit(1, [("CUP-350", 2), ("TOWEL-W", 1)]))
     assert store.queries.kit_components("GIFT-1") == []
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_kit_saved_in_the_cloud_reaches_both_stations_through_the_broker(
+    mosquitto_factory: MosquittoFactory, tmp_path: Path,
+) -> None:
+    broker = mosquitto_factory(stations=STATIONS, cert_stations=())
+    engine = make_cloud(tmp_path / "cloud.db", STATIONS)
+    (one, two), syncers = two_stations(tmp_path)
+    path = tmp_path / "cat.csv"
+    path.write_text("商品编码,商品名称,重量(g),条码,箱规条码\n"
+                    "CUP-350,保温杯 350ml,320,6901234567892,\n"
+                    "TOWEL-W,纯棉毛巾 白色,110,,\n"
+                    f"GIFT-1,保温杯礼盒,0,{KIT_CODE},\n", encoding="utf-8")
+    with write_transaction(engine) as conn:
+        catalog.import_catalog(conn, path, actor="boss", now=NOW)
+        kits.save(conn, "GIFT-1", kits.KitForm([("CUP-350", "1"), ("TOWEL-W", "2")]),
+                  actor="boss", now=NOW)
+    with running_ingest(broker, engine), running_daemon(broker, syncers[0]), \
+            running_daemon(broker, syncers[1]):
+        wait_until(lambda: all(s.queries.kit_components("GIFT-1") == [("CUP-350", 1),
+                                                                      ("TOWEL-W", 2)]
+                               for s in (one, two)), 30, what="the kit at both stations")
+    for store in (one, two):
+        assert store.queries.lookup_barcode(KIT_CODE) == ("GIFT-1", 1)
