@@ -510,6 +510,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "products.section_safety": ("各仓安全库存", "Safety stock per warehouse"),
     "products.no_warehouses": ("还没有仓库", "No warehouses yet"),
     "products.saved": ("商品 {sku} 已保存", "Product {sku} saved"),
+    "order.kit_parts": ("组合商品, 按组件拣货: {parts}", "kit, picked as: {parts}"),
     "products.section_kit": ("组合商品", "Kit (bundle)"),
     "products.kit_save": ("保存组合", "Save kit"),
     "products.kit_saved": ("{sku} 的组合已保存", "Kit {sku} saved"),

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cloud import kits
 from cloud.db import in_chunks
 from cloud.db.schema import (
     shops,
@@ -302,6 +303,8 @@ class OrderLineRow:
     sku_qty: int | None
     is_gift: bool = False
     """A gift line (the platform's, or a promotion's: 赠品)."""
+    components: tuple[tuple[str, int], ...] = ()
+    """A kit line's (组合商品) components as packed: (SKU, units) each; empty otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,10 +359,14 @@ def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
     row = OrderRow(r.id, r.platform, r.platform_order_id, r.shop_name, r.state, r.exception_code,
                    receiver_text(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
                    r.platform_tracking, r.ship_by)
+    stored = conn.execute(sa.select(order_lines).where(
+        order_lines.c.order_id == order_id).order_by(order_lines.c.line_no)).all()
+    kit_parts = kits.components(conn, [ln.sku for ln in stored if ln.sku])
     lines = [OrderLineRow(ln.line_no, ln.title, ln.spec, ln.outer_id or ln.platform_sku_id,
-                          ln.qty, int(ln.price_fen), ln.sku, ln.sku_qty, bool(ln.is_gift))
-             for ln in conn.execute(sa.select(order_lines).where(
-                 order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))]
+                          ln.qty, int(ln.price_fen), ln.sku, ln.sku_qty, bool(ln.is_gift),
+                          tuple((comp, per * int(ln.sku_qty or 0))
+                                for comp, per in kit_parts.get(ln.sku or "", [])))
+             for ln in stored]
     waybill = conn.execute(sa.select(
         waybills.c.waybill_no, waybills.c.carrier_code, waybills.c.cancelled_at,
         waybills.c.cancel_error).where(waybills.c.order_id == order_id)).first()

@@ -167,3 +167,21 @@ async def test_csrf_and_roles(client: httpx.AsyncClient, cloud_engine: Engine) -
     assert forged.status_code == 403
     assert parts(cloud_engine, "KIT-A") == [] and kit_audit(cloud_engine) == []
     assert (await client.post("/products/kit/NOPE", data={"csrf_token": csrf})).status_code == 403
+
+
+async def test_the_order_page_keeps_the_kit_line_and_shows_its_components(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    await signed_in(client, cloud_engine, Role.MANAGER)
+    add_products(cloud_engine)
+    csrf = await token(client, "/products/sku/KIT-A")
+    assert (await client.post("/products/kit/KIT-A", data={
+        "csrf_token": csrf, **rows(sku_1="SKU-1", qty_1="2", sku_2="SKU-2", qty_2="1")})
+            ).status_code == 303
+    with cloud_engine.begin() as conn:  # 2 kits bought: 4 × SKU-1 + 2 × SKU-2 to pick
+        conn.execute(order_lines.insert().values(
+            order_id="pdd-1002", line_no=1, platform_sku_id="P-KITA", qty=2, price_fen=5000,
+            sku="KIT-A", sku_qty=2))
+    page = await client.get("/orders/pdd-1002")
+    assert page.status_code == 200
+    assert "KIT-A × 2" in page.text and "保温杯礼盒" in page.text
+    assert "组合商品, 按组件拣货: SKU-1×4 + SKU-2×2" in page.text
