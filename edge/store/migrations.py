@@ -490,7 +490,7 @@ def m018_transfer_discrepancies(db: Database) -> None:
 
 
 @migrations()
-def m019_kit_components(db: Database) -> None:
+def m020_kit_components(db: Database) -> None:
     """Kits (组合商品) as the cloud sends them (``SkuWire.components``): a kit SKU's components
     and units per kit. Scanning a kit's barcode at the pack station counts its components."""
     db.executescript(
