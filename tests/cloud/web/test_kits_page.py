@@ -13,8 +13,9 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cloud.db.schema import audit_log, kit_components, skus
+from cloud.db.schema import audit_log, kit_components, skus, stock_moves
 from cloud.db.schema_orders import order_lines, orders
+from cloud.db.schema_purchasing import purchase_orders
 from edge.domain.models import Role
 from tests.cloud.web.support import T0, count, field_errors, signed_in, token
 
@@ -185,3 +186,29 @@ async def test_the_order_page_keeps_the_kit_line_and_shows_its_components(
     assert page.status_code == 200
     assert "KIT-A × 2" in page.text and "保温杯礼盒" in page.text
     assert "组合商品, 按组件拣货: SKU-1×4 + SKU-2×2" in page.text
+
+
+async def test_a_kit_is_neither_bought_nor_stocked_up_by_hand(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    """A purchase order line or a manual adjustment up of a kit is refused next to its field
+    (its components are bought and counted); taking stock off a kit stays possible."""
+    await signed_in(client, cloud_engine, Role.MANAGER)
+    add_products(cloud_engine)
+    csrf = await token(client, "/products/sku/KIT-A")
+    assert (await client.post("/products/kit/KIT-A", data={
+        "csrf_token": csrf, **rows(sku_1="SKU-1", qty_1="2")})).status_code == 303
+    assert (await client.post("/suppliers", data={
+        "csrf_token": csrf, "id": "YW01", "name": "义乌日用品厂", "lead_days": "5"})
+            ).status_code == 303
+    po = await client.post("/purchasing/new", data={
+        "csrf_token": csrf, "supplier": "YW01", "warehouse": "WH1", "expected_on": "",
+        "lines": "SKU-1 10 1.00\nKIT-A 5 2.00\n", "note": ""})
+    assert po.status_code == 400
+    assert field_errors(po.text)["lines"] == ["第 2 行: KIT-A 是组合商品, 请采购它的组件"]
+    assert count(cloud_engine, purchase_orders) == 0
+    up = await client.post("/stock/adjust", data={
+        "csrf_token": csrf, "warehouse": "WH1", "sku": "KIT-A", "location": "A-01",
+        "qty": "5", "note": "盘盈"})
+    assert up.status_code == 400
+    assert field_errors(up.text) == {"sku": ["KIT-A 是组合商品, 没有自己的库存: 请调整它的组件"]}
+    assert count(cloud_engine, stock_moves, stock_moves.c.sku == "KIT-A") == 0
