@@ -13,7 +13,9 @@ Rules (checked by :func:`save`, problems named by form field, nothing written on
 * a component is an existing product, named once, with 1 to :data:`MAX_UNITS` units;
 * a kit never contains a kit or itself: a component may not be a kit, and a SKU that is a
   component of some kit may not become a kit;
-* a kit has no stock of its own: a SKU with stock on hand cannot become a kit;
+* a kit has no stock of its own: a SKU with stock on hand cannot become a kit, and a kit
+  is not bought (``cloud.purchasing.parse_lines``) nor adjusted up by hand
+  (``cloud.stock.adjust``);
 * a kit whose orders are at a station (allocated, tasked, intercepted: the station packs
   the components it was told) cannot change until they ship or are cancelled.
 
