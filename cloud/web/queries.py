@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from cloud import kits
 from cloud.db import in_chunks
 from cloud.db.schema import (
+    kit_components,
     shops,
     skus,
     station_alerts,
@@ -250,9 +251,11 @@ def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
         query = query.where(o.c.ordered_at >= flt.since)
     if flt.until is not None:
         query = query.where(o.c.ordered_at < flt.until)
-    if flt.sku:
-        query = query.where(sa.exists().where(order_lines.c.order_id == o.c.id,
-                                              order_lines.c.sku == flt.sku))
+    if flt.sku:  # the SKU itself, or a kit (组合商品) made with it
+        in_kit = sa.select(kit_components.c.kit_sku).where(
+            kit_components.c.component_sku == flt.sku)
+        query = query.where(sa.exists().where(order_lines.c.order_id == o.c.id, sa.or_(
+            order_lines.c.sku == flt.sku, order_lines.c.sku.in_(in_kit))))
     if flt.exception_code:
         query = query.where(o.c.exception_code == flt.exception_code)
     if flt.carrier:

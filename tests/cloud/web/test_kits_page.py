@@ -212,3 +212,19 @@ async def test_a_kit_is_neither_bought_nor_stocked_up_by_hand(
     assert up.status_code == 400
     assert field_errors(up.text) == {"sku": ["KIT-A 是组合商品, 没有自己的库存: 请调整它的组件"]}
     assert count(cloud_engine, stock_moves, stock_moves.c.sku == "KIT-A") == 0
+
+
+async def test_searching_orders_by_a_component_finds_the_kit_orders(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    await signed_in(client, cloud_engine, Role.MANAGER)
+    add_products(cloud_engine)
+    csrf = await token(client, "/products/sku/KIT-A")
+    assert (await client.post("/products/kit/KIT-A", data={
+        "csrf_token": csrf, **rows(sku_1="SKU-2", qty_1="1")})).status_code == 303
+    with cloud_engine.begin() as conn:
+        conn.execute(order_lines.insert().values(
+            order_id="pdd-1002", line_no=1, qty=1, price_fen=5000, sku="KIT-A", sku_qty=1))
+    page = await client.get("/orders?sku=SKU-2")
+    assert page.status_code == 200
+    assert "pdd-1002" in page.text and "pdd-1003" not in page.text
+    assert "pdd-1002" not in (await client.get("/orders?sku=SKU-1")).text
