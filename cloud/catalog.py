@@ -113,7 +113,7 @@ under the broker's message size, and a station applies one in a short transactio
 
 def send_to_stations(conn: Connection, codes: Sequence[str], *, now: datetime) -> int:
     """Queue the current state of the given SKUs (names, spec, weight, size, active, barcodes,
-    version) as ``catalog`` down-messages for every station that is not revoked, in the
+    a kit's components, version) as ``catalog`` down-messages for every station that is not revoked, in the
     caller's transaction: an edit commits with its message or not at all. Returns how many
     messages were queued. SKUs are the same in every warehouse, so every station gets them."""
     codes = sorted(set(codes))
@@ -124,6 +124,11 @@ def send_to_stations(conn: Connection, codes: Sequence[str], *, now: datetime) -
     wires: list[SkuWire] = []
     for chunk in in_chunks(codes):
         barcodes: dict[str, list[tuple[str, int]]] = {}
+        parts: dict[str, list[tuple[str, int]]] = {}
+        k = schema.kit_components.c
+        for kit, comp, qty in conn.execute(sa.select(k.kit_sku, k.component_sku, k.qty).where(
+                k.kit_sku.in_(chunk)).order_by(k.kit_sku, k.component_sku)):
+            parts.setdefault(kit, []).append((comp, int(qty)))
         for b in conn.execute(sa.select(schema.sku_barcodes).where(
                 schema.sku_barcodes.c.sku.in_(chunk)).order_by(schema.sku_barcodes.c.barcode)):
             barcodes.setdefault(b.sku, []).append((b.barcode, b.units_per_scan))
@@ -133,7 +138,7 @@ def send_to_stations(conn: Connection, codes: Sequence[str], *, now: datetime) -
                 sku=r.sku, name_zh=r.name_zh, name_en=r.name_en, spec=r.spec or "",
                 unit_weight_g=r.unit_weight_g or 0, length_mm=r.length_mm, width_mm=r.width_mm,
                 height_mm=r.height_mm, active=r.active, barcodes=barcodes.get(r.sku, []),
-                version=r.catalog_version))
+                version=r.catalog_version, components=parts.get(r.sku, [])))
     sent = 0
     for start in range(0, len(wires), SKUS_PER_MESSAGE):
         sent += len(send_catalog(conn, targets, CatalogWire(

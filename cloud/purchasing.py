@@ -22,7 +22,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cloud import audit
+from cloud import audit, kits
 from cloud.config import DISPLAY_TZ
 from cloud.db.schema import skus, stock_balances, warehouses
 from cloud.db.schema_purchasing import (
@@ -151,10 +151,15 @@ def parse_lines(conn: Connection, text: str) -> tuple[list[tuple[str, int, int]]
         rows.append((n, *parts))  # type: ignore[arg-type]
     known = set(conn.execute(sa.select(skus.c.sku).where(
         skus.c.sku.in_({r[1] for r in rows}))).scalars()) if rows else set()
+    kit_skus = set(kits.components(conn, known))
     out: list[tuple[str, int, int]] = []
     for n, sku, qty_text, cost_text in rows:
         if sku not in known:
             problems.append(Problem("lines", f"第 {n} 行: 未知商品 {sku}", f"row {n}: unknown SKU {sku}"))
+            continue
+        if sku in kit_skus:  # a kit has no stock of its own: its components are bought
+            problems.append(Problem("lines", f"第 {n} 行: {sku} 是组合商品, 请采购它的组件",
+                                    f"row {n}: {sku} is a kit: buy its components"))
             continue
         if not qty_text.isdigit() or not 1 <= int(qty_text) <= MAX_MOVE_QTY:
             problems.append(Problem("lines", f"第 {n} 行: 数量应为 1~{MAX_MOVE_QTY:,} 的整数",

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cloud import audit, ledger_store, transfers
+from cloud import audit, kits, ledger_store, transfers
 from cloud.db import schema
 from cloud.db.schema import sku_safety_stock, skus, station_alerts, stock_balances, stock_moves
 from cloud.db.schema_orders import reservations
@@ -103,6 +103,9 @@ def adjust(conn: Connection, *, warehouse_id: str, sku: str, location: str,
                                 f"unknown warehouse {warehouse_id}"))
     if conn.execute(sa.select(skus.c.sku).where(skus.c.sku == sku)).first() is None:
         problems.append(Problem("sku", f"未知商品 {sku}", f"unknown SKU {sku}"))
+    elif qty_delta is not None and qty_delta > 0 and kits.components(conn, [sku]):
+        problems.append(Problem("sku", f"{sku} 是组合商品, 没有自己的库存: 请调整它的组件",
+                                f"{sku} is a kit with no stock of its own: adjust its components"))
     if problems or qty_delta is None:
         raise InputError(problems)
     move, _ = record_cloud_move(

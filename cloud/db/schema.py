@@ -141,6 +141,20 @@ sku_barcodes = sa.Table(
 )
 """Barcodes of a SKU; a case barcode counts ``units_per_scan`` units."""
 
+kit_components = sa.Table(
+    "kit_components",
+    metadata,
+    sa.Column("kit_sku", sa.String(64), sa.ForeignKey("skus.sku"), primary_key=True),
+    sa.Column("component_sku", sa.String(64), sa.ForeignKey("skus.sku"), primary_key=True),
+    sa.Column("qty", sa.Integer(), nullable=False),
+    sa.CheckConstraint("qty > 0", name="qty"),
+    sa.CheckConstraint("kit_sku <> component_sku", name="not_itself"),
+    sa.Index("ix_kit_components_component", "component_sku"),
+)
+"""Kits (组合商品, 0043): a SKU with rows here is a kit made of ``qty`` units of each
+component SKU; it has no stock of its own, and no component is itself a kit
+(:mod:`cloud.kits`)."""
+
 shops = sa.Table(
     "shops",
     metadata,

@@ -13,7 +13,8 @@ waits there as ``out_of_stock`` even if another warehouse has it — and to
 that warehouse's least loaded online packing station (``cloud.orders.stations``); its
 reservation moves to that warehouse in the same transaction
 (``cloud.orders.reservations``: every paid order reserves from the moment it is known,
-allocated or not). Orders failing any rule go to the exception list with the
+allocated or not). A line mapped to a kit (组合商品, :mod:`cloud.kits`) needs its components
+stock, never the kits. Orders failing any rule go to the exception list with the
 reason; stock and mapping failures are retried on later passes, the others wait for a
 person.
 
@@ -36,6 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from cloud import kits
 from cloud.db import in_chunks, stock_balances, write_transaction
 from cloud.db.schema_orders import order_lines, orders, reservations
 from cloud.orders import promotions, review_rules
@@ -138,6 +140,7 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
         all_skus: set[str] = set()
         for lst in lines_by_order.values():
             all_skus.update(ln.sku for ln in lst if ln.sku)
+        all_skus = set(kits.explode(conn, dict.fromkeys(all_skus, 1)))
         stock = free_stock(conn, whs + pinned, all_skus)
         picker = StationPicker(conn, now)
         rules = review_rules.rules_for(conn, shop_id)
@@ -149,6 +152,7 @@ def allocate_pending(engine: Engine, shop_id: str, default_warehouse: str | None
                 for sku, qty in promotions.apply_gifts(conn, row.id, now=now,
                                                        candidates=promos):
                     need[sku] = need.get(sku, 0) + qty
+            need = kits.explode(conn, need)  # a kit is allocated as its components
             candidates = [row.pinned_warehouse_id] if row.pinned_warehouse_id else whs
             if code is None and not candidates:
                 code = "no_warehouse"

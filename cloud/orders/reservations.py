@@ -9,6 +9,8 @@ whose Packline state is open (``pending``, ``exception``, ``allocated``, ``taske
   provisionally in the shop's first serving warehouse (its default warehouse if it
   serves the shop) — held for a buyer note or risk review, refund requested, unmapped
   lines, out of stock: the units are held all the same;
+* a line mapped to a kit (组合商品, :mod:`cloud.kits`) reserves the kit's components ×
+  kits, never the kit itself (it has no stock of its own);
 * a line without a mapping reserves nothing until a mapping exists (the SKU is unknown);
   the mapped lines of the same order do reserve;
 * released when the order is cancelled or refunded (``cancelled``), shipped outside
@@ -38,6 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cloud import kits
 from cloud.db import in_chunks, stock_moves, warehouses
 from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import (
@@ -233,7 +236,11 @@ def _units(conn: Connection, shop_id: str, warehouse_id: str | None, lines: list
             summaries.touch(conn, [ln.order_id], now=now)  # sold under its SKU now
         if qty and qty > 0:
             need[(warehouse_id, sku)] += int(qty)
-    return dict(need)
+    if not need:
+        return {}
+    # a kit (组合商品) holds its components, never itself
+    return {(warehouse_id, sku): qty for sku, qty in kits.explode(
+        conn, {sku: qty for (_wh, sku), qty in need.items()}).items()}
 
 
 def _reopens(rows: list[Any], key: Key) -> bool:

@@ -12,7 +12,18 @@ For a push-enabled ``sku_mappings`` row *m* of SKU *s* (docs/stock-model.md)::
     available = min(base, push_max), and 0 when that is below push_min   (limits when set)
 
 so the mappings drawing on one warehouse's stock — several shops, or several listings of
-one shop — together never offer more than it holds free. ``reserved`` is every open
+one shop — together never offer more than it holds free.
+
+A mapping of a kit (组合商品, :mod:`cloud.kits`: ``k × c`` units of each component *c*) is a
+claimant of each component's stock with its ``stock_share``, and offers whole kits::
+
+    allotted(c) = floor(Σ_w share_c(w) × free(w, c))          (component units)
+    allotted    = min over c of floor(allotted(c) / k_c)        (kits)
+    buffer      = buffer_units + ceil(min over c of Σ_w share_c(w) × on_hand(w, c) / k_c
+                                      × buffer_percent / 100)
+
+then ``base`` and the limits as above (``units`` platform units per kit). A kit's push never
+exceeds the minimum over its components of free ÷ units, and its recorded guard is in kits. ``reserved`` is every open
 reservation (``cloud.orders.reservations``: every paid, unshipped order).
 
 A push is a FULL update (``update_type=1`` / ``type=1``), made when the value differs from
@@ -47,6 +58,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from cloud import kits
 from cloud.db import audit_log, stock_balances, write_transaction
 from cloud.db.schema_orders import (
     DEFAULT_PUSH_CUT_PERCENT,
@@ -99,10 +111,12 @@ class Availability:
 
 
 def claimant_weights(conn: Connection, sku: str, warehouse_ids: list[str]) -> dict[str, int]:
-    """Warehouse → Σ ``stock_share`` of the push-enabled mappings of ``sku`` it serves."""
+    """Warehouse → Σ ``stock_share`` of the push-enabled mappings of ``sku`` and of the kits
+    that contain it, that it serves."""
     m = sku_mappings.c
+    claimants = [sku, *(kit for kit, _per in kits.kits_containing(conn, sku))]
     maps = conn.execute(sa.select(m.shop_id, m.stock_share).where(
-        m.sku == sku, m.push_stock.is_(True))).all()
+        m.sku.in_(claimants), m.push_stock.is_(True))).all()
     shops = sorted({r.shop_id for r in maps})
     served: dict[str, set[str]] = defaultdict(set)
     if shops:
@@ -121,6 +135,9 @@ def claimant_weights(conn: Connection, sku: str, warehouse_ids: list[str]) -> di
 def compute(conn: Connection, shop_id: str, default_warehouse: str | None,
             mapping: Any) -> Availability:
     """Availability of one mapping, read in the caller's transaction."""
+    parts = kits.components(conn, [mapping.sku]).get(mapping.sku)
+    if parts:
+        return _compute_kit(conn, shop_id, default_warehouse, mapping, parts)
     whs = serving_warehouses(conn, shop_id, default_warehouse)
     b = stock_balances.c
     on = dict.fromkeys(whs, 0)
@@ -149,6 +166,54 @@ def compute(conn: Connection, shop_id: str, default_warehouse: str | None,
                         buffer, available, units, detail, push_min, push_max)
 
 
+def _compute_kit(conn: Connection, shop_id: str, default_warehouse: str | None,
+                 mapping: Any, parts: list[tuple[str, int]]) -> Availability:
+    """Availability of a kit's mapping (module doc): whole kits from each component's share.
+    ``on_hand`` is kits' worth of components on hand, ``reserved`` the kits' worth held, and
+    ``detail`` has one entry per warehouse and component (``"WH1 SKU-1×2"``)."""
+    whs = serving_warehouses(conn, shop_id, default_warehouse)
+    codes = [c for c, _per in parts]
+    b = stock_balances.c
+    on: dict[tuple[str, str], int] = defaultdict(int)
+    if whs:
+        for wh, sku, qty in conn.execute(sa.select(b.warehouse_id, b.sku, sa.func.sum(b.qty))
+                                         .where(b.sku.in_(codes), b.warehouse_id.in_(whs))
+                                         .group_by(b.warehouse_id, b.sku)):
+            on[(wh, sku)] = int(qty)
+    held = open_reserved(conn, whs, codes)
+    mine = int(getattr(mapping, "stock_share", 1)) if mapping.push_stock else 0
+    allotted: int | None = None
+    on_share: Fraction | None = None
+    kits_on_hand: int | None = None
+    kits_free: int | None = None
+    detail: dict[str, dict[str, Any]] = {}
+    for comp, per in parts:
+        totals = claimant_weights(conn, comp, whs)
+        comp_allotted, comp_on_share = Fraction(0), Fraction(0)
+        for wh in whs:
+            share = Fraction(mine, totals[wh]) if totals[wh] else Fraction(0)
+            comp_allotted += share * (on[(wh, comp)] - held[(wh, comp)])
+            comp_on_share += share * on[(wh, comp)]
+            detail[f"{wh} {comp}×{per}"] = {"on_hand": on[(wh, comp)],
+                                            "reserved": held[(wh, comp)],
+                                            "share": f"{mine}/{totals[wh]}"}
+        comp_on = sum(on[(wh, comp)] for wh in whs)
+        comp_free = comp_on - sum(held[(wh, comp)] for wh in whs)
+        kits_here = math.floor(comp_allotted / per)
+        allotted = kits_here if allotted is None else min(allotted, kits_here)
+        on_share = comp_on_share / per if on_share is None else min(on_share, comp_on_share / per)
+        kits_on_hand = comp_on // per if kits_on_hand is None else min(kits_on_hand, comp_on // per)
+        kits_free = comp_free // per if kits_free is None else min(kits_free, comp_free // per)
+    assert allotted is not None and on_share is not None
+    assert kits_on_hand is not None and kits_free is not None
+    buffer = mapping.buffer_units + math.ceil(max(on_share, 0) * mapping.buffer_percent / 100)
+    units = max(int(mapping.units), 1)
+    push_min, push_max = getattr(mapping, "push_min", None), getattr(mapping, "push_max", None)
+    available = within_limits(max(0, allotted - buffer) // units, push_min, push_max)
+    return Availability(mapping.id, mapping.sku, kits_on_hand, kits_on_hand - kits_free,
+                        allotted, buffer, available, units, detail, push_min, push_max)
+
+
 def within_limits(units: int, push_min: int | None, push_max: int | None) -> int:
     """What a rule's limits make of ``units`` platform units: at most ``push_max``, and 0
     when below ``push_min`` (the last few pieces are kept off the platform). Limits only
@@ -165,7 +230,9 @@ def guard_units(conn: Connection, mapping_id: int) -> int:
 
     Deliberately not :func:`compute`: plain SQL over the ledger itself (Σ ``qty_delta``
     of ``stock_moves``, not ``stock_balances``) and the open reservations, split by the
-    shares of the push-enabled mappings of the SKU; no buffer.
+    shares of the push-enabled mappings of the SKU (and of the kits containing it); no
+    buffer. For a kit's mapping: kits, the least over its components of their units ÷
+    units per kit.
     """
     row = conn.execute(sa.text(
         "SELECT shop_id, sku, stock_share FROM sku_mappings WHERE id = :id"),
@@ -174,9 +241,21 @@ def guard_units(conn: Connection, mapping_id: int) -> int:
         "SELECT warehouse_id FROM shop_warehouses WHERE shop_id = :shop"),
         {"shop": row.shop_id}).scalars()) or list(conn.execute(sa.text(
             "SELECT id FROM warehouses")).scalars())
+    parts = conn.execute(sa.text(
+        "SELECT component_sku, qty FROM kit_components WHERE kit_sku = :sku"),
+        {"sku": row.sku}).all()
+    if parts:
+        return max(0, min(math.floor(_guard_total(conn, whs, comp, int(row.stock_share))
+                                     / int(per)) for comp, per in parts))
+    return max(0, math.floor(_guard_total(conn, whs, row.sku, int(row.stock_share))))
+
+
+def _guard_total(conn: Connection, whs: list[str], sku: str, stock_share: int) -> Fraction:
+    """Σ over ``whs`` of a ``stock_share`` claimant's part of the ledger's free units of
+    ``sku`` (the guard's plain SQL)."""
     total = Fraction(0)
     for wh in whs:
-        args = {"wh": wh, "sku": row.sku}
+        args = {"wh": wh, "sku": sku}
         on_hand = conn.execute(sa.text(
             "SELECT COALESCE(SUM(qty_delta), 0) FROM stock_moves"
             " WHERE warehouse_id = :wh AND sku = :sku"), args).scalar_one()
@@ -186,14 +265,16 @@ def guard_units(conn: Connection, mapping_id: int) -> int:
             args).scalar_one()
         weights = conn.execute(sa.text(
             "SELECT COALESCE(SUM(m.stock_share), 0) FROM sku_mappings m"
-            " WHERE m.sku = :sku AND m.push_stock AND ("
+            " WHERE (m.sku = :sku OR m.sku IN"
+            "        (SELECT k.kit_sku FROM kit_components k WHERE k.component_sku = :sku))"
+            " AND m.push_stock AND ("
             "  EXISTS (SELECT 1 FROM shop_warehouses w"
             "          WHERE w.shop_id = m.shop_id AND w.warehouse_id = :wh)"
             "  OR NOT EXISTS (SELECT 1 FROM shop_warehouses w WHERE w.shop_id = m.shop_id))"),
             args).scalar_one()
         if weights:
-            total += Fraction(int(row.stock_share), int(weights)) * (int(on_hand) - int(held))
-    return max(0, math.floor(total))
+            total += Fraction(stock_share, int(weights)) * (int(on_hand) - int(held))
+    return total
 
 
 def last_pushed(conn: Connection, mapping_id: int) -> int | None:

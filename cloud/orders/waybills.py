@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from cloud import kits
 from cloud.couriers import carrier_name, one_line, waybill_sender
 from cloud.db import write_transaction
 from cloud.db.schema import station_shipments
@@ -72,12 +73,15 @@ def _sender(sender: dict[str, str]) -> Address:
 def build_task(conn: Connection, row: Any, waybill_no: str, carrier: str, print_data: str,
                label: dict[str, Any] | None = None) -> TaskWire:
     """The pack task of order ``row`` (an ``orders`` row) with its waybill. A merged
-    parcel's task carries its members' lines after the primary's, numbered on. ``label``
+    parcel's task carries its members' lines after the primary's, numbered on; a line of a
+    kit (组合商品) is one task line per component, the lines then numbered on. ``label``
     (``waybills.label``: courier name, sender, routing) goes along for the station's label."""
     parcel = lines_of(conn, row.id)
+    packed = kits.explode_lines(conn, [(sku, qty) for _o, _l, _t, sku, qty, _q in parcel])
     lines: list[tuple[int, Any, Any]]
-    if len({oid for oid, *_rest in parcel}) > 1:
-        lines = [(n, sku, qty) for n, (_o, _l, _t, sku, qty, _q) in enumerate(parcel, start=1)]
+    if len({oid for oid, *_rest in parcel}) > 1 or any(len(p) != 1 for p in packed):
+        lines = [(n, sku, qty) for n, (sku, qty) in enumerate(
+            (one for per_line in packed for one in per_line), start=1)]
     else:
         lines = [(line_no, sku, qty) for _o, line_no, _t, sku, qty, _q in parcel]
     masked = row.receiver_masked or {}

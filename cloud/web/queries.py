@@ -14,8 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cloud import kits
 from cloud.db import in_chunks
 from cloud.db.schema import (
+    kit_components,
     shops,
     skus,
     station_alerts,
@@ -251,9 +253,11 @@ def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
         query = query.where(o.c.ordered_at >= flt.since)
     if flt.until is not None:
         query = query.where(o.c.ordered_at < flt.until)
-    if flt.sku:
-        query = query.where(sa.exists().where(order_lines.c.order_id == o.c.id,
-                                              order_lines.c.sku == flt.sku))
+    if flt.sku:  # the SKU itself, or a kit (组合商品) made with it
+        in_kit = sa.select(kit_components.c.kit_sku).where(
+            kit_components.c.component_sku == flt.sku)
+        query = query.where(sa.exists().where(order_lines.c.order_id == o.c.id, sa.or_(
+            order_lines.c.sku == flt.sku, order_lines.c.sku.in_(in_kit))))
     if flt.exception_code:
         query = query.where(o.c.exception_code == flt.exception_code)
     if flt.carrier:
@@ -304,6 +308,8 @@ class OrderLineRow:
     sku_qty: int | None
     is_gift: bool = False
     """A gift line (the platform's, or a promotion's: 赠品)."""
+    components: tuple[tuple[str, int], ...] = ()
+    """A kit line's (组合商品) components as packed: (SKU, units) each; empty otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,10 +364,14 @@ def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
     row = OrderRow(r.id, r.platform, r.platform_order_id, r.shop_name, r.state, r.exception_code,
                    receiver_text(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
                    r.platform_tracking, r.ship_by, exchange_of=r.exchange_of)
+    stored = conn.execute(sa.select(order_lines).where(
+        order_lines.c.order_id == order_id).order_by(order_lines.c.line_no)).all()
+    kit_parts = kits.components(conn, [ln.sku for ln in stored if ln.sku])
     lines = [OrderLineRow(ln.line_no, ln.title, ln.spec, ln.outer_id or ln.platform_sku_id,
-                          ln.qty, int(ln.price_fen), ln.sku, ln.sku_qty, bool(ln.is_gift))
-             for ln in conn.execute(sa.select(order_lines).where(
-                 order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))]
+                          ln.qty, int(ln.price_fen), ln.sku, ln.sku_qty, bool(ln.is_gift),
+                          tuple((comp, per * int(ln.sku_qty or 0))
+                                for comp, per in kit_parts.get(ln.sku or "", [])))
+             for ln in stored]
     waybill = conn.execute(sa.select(
         waybills.c.waybill_no, waybills.c.carrier_code, waybills.c.cancelled_at,
         waybills.c.cancel_error).where(waybills.c.order_id == order_id)).first()

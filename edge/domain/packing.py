@@ -92,6 +92,7 @@ class OrderSource(Protocol):
     def order_by_waybill(self, waybill_no: str) -> PackOrder | None: ...
     def order_by_platform_no(self, platform_order_no: str) -> PackOrder | None: ...
     def barcode(self, code: str) -> tuple[str, int] | None: ...
+    def kit(self, sku: str) -> list[tuple[str, int]]: ...
     def oldest_single_item_order(self, sku: str, units: int) -> PackOrder | None: ...
 
 
@@ -218,6 +219,24 @@ class PackSession:
         return ScanResult(outcome, code, sku, units, self.order)
 
 
+    def count_kit(self, code: str, kit: str, kits: int, parts: list[tuple[str, int]]
+                  ) -> ScanResult:
+        """Count ``kits`` of the kit ``kit`` (scanned as ``code``): each component
+        (SKU, units per kit) × ``kits`` at once, or nothing — a component the order does not
+        have is a wrong item, one that would go over its quantity an extra item."""
+        shown = " + ".join(f"{sku}×{per * kits}" for sku, per in parts)
+        if any(sku not in self.expected for sku, _per in parts):
+            self.rejected += 1
+            return ScanResult(Outcome.WRONG_ITEM, code, kit, kits, self.order, detail=shown)
+        if any(per * kits > self.remaining(sku) for sku, per in parts):
+            self.rejected += 1
+            return ScanResult(Outcome.EXTRA_ITEM, code, kit, kits, self.order, detail=shown)
+        for sku, per in parts:
+            self.counts[sku] += per * kits
+        outcome = Outcome.COMPLETE if self.complete else Outcome.COUNTED
+        return ScanResult(outcome, code, kit, kits, self.order, detail=shown)
+
+
 def blocked(order: PackOrder, code: str) -> ScanResult | None:
     """The refusal for an order that must not be packed, or None."""
     if order.status is OrderStatus.INTERCEPTED:
@@ -250,6 +269,13 @@ class Packer:
         if item is None:
             return ScanResult(Outcome.UNKNOWN_CODE, code)
         sku, units = item
+        parts = self.source.kit(sku)
+        if len(parts) == 1:  # N × one SKU: a case of it
+            sku, units = parts[0][0], parts[0][1] * units
+        elif parts:  # a kit (组合商品) counts all its components, in an open order only
+            if self.session is None:
+                return ScanResult(Outcome.NO_ORDER_FOR_ITEM, code, sku, units)
+            return self.session.count_kit(code, sku, units, parts)
         if self.session is not None:
             # An open order (complete or not) owns every item scan until it ships or is
             # dropped: a complete order refuses one more item as extra.

@@ -620,3 +620,19 @@ def m020_waves(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m022_kit_components(db: Database) -> None:
+    """Kits (组合商品) as the cloud sends them (``SkuWire.components``): a kit SKU's components
+    and units per kit. Scanning a kit's barcode at the pack station counts its components."""
+    db.executescript(
+        """
+        CREATE TABLE kit_components (
+            kit_sku TEXT NOT NULL,
+            component_sku TEXT NOT NULL,
+            qty INTEGER NOT NULL CHECK (qty >= 1),
+            PRIMARY KEY (kit_sku, component_sku)
+        );
+        """
+    )

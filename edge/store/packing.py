@@ -137,6 +137,9 @@ class StoreOrderSource:
     def barcode(self, code: str) -> tuple[str, int] | None:
         return self.q.lookup_barcode(code)
 
+    def kit(self, sku: str) -> list[tuple[str, int]]:
+        return self.q.kit_components(sku)
+
     def oldest_single_item_order(self, sku: str, units: int) -> PackOrder | None:
         """The oldest waiting order made of exactly ``units`` of ``sku`` (one SKU only)."""
         row = self.q.db.execute(single_item_sql(self.q.db, sku),

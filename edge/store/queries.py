@@ -134,6 +134,12 @@ class Queries:
         row = self._one("SELECT sku, units FROM barcodes WHERE barcode = ?", [code])
         return (row[0], int(row[1])) if row else None
 
+    def kit_components(self, sku: str) -> list[tuple[str, int]]:
+        """A kit's components as (SKU, units per kit), by SKU; ``[]``: not a kit."""
+        return [(str(c), int(q)) for c, q in self.db.execute(
+            "SELECT component_sku, qty FROM kit_components WHERE kit_sku = ?"
+            " ORDER BY component_sku", [sku]).fetchall()]
+
     def default_location(self, sku: str) -> str | None:
         row = self._one("SELECT default_location FROM skus WHERE sku = ?", [sku])
         return row[0] if row else None

@@ -381,12 +381,14 @@ class Writer:
         when the SKU already holds that version or a newer one, and its barcodes are taken
         from whichever SKU had them here (the cloud checked they are unique; the old owner's
         own update follows). Without a version (a local import) a barcode of another SKU is
-        refused."""
+        refused. ``components`` (a kit's (SKU, units per kit); ``[]``: not a kit) replaces
+        the SKU's kit rows when given."""
         now = self.now()
         with self.transaction():
             for row in rows:
                 barcodes = row.get("barcodes")
-                record = {k: v for k, v in row.items() if k not in ("barcodes", "version")}
+                record = {k: v for k, v in row.items()
+                          if k not in ("barcodes", "version", "components")}
                 version = row.get("version")
                 if version is not None:
                     held = self.db.execute("SELECT cloud_version FROM skus WHERE sku = ?",
@@ -396,6 +398,12 @@ class Writer:
                     record["cloud_version"] = version
                 record["updated_at"] = now
                 self.db.table("skus").upsert(record, pk="sku")
+                components = row.get("components")
+                if components is not None:
+                    self.db.execute("DELETE FROM kit_components WHERE kit_sku = ?", [row["sku"]])
+                    for comp, qty in components:
+                        self.db.execute("INSERT INTO kit_components (kit_sku, component_sku, qty)"
+                                        " VALUES (?, ?, ?)", [row["sku"], comp, qty])
                 if barcodes is not None:
                     self.db.execute("DELETE FROM barcodes WHERE sku = ?", [row["sku"]])
                     for code, units in barcodes:

@@ -127,6 +127,8 @@ def apply_catalog(w: Writer, c: CatalogWire) -> None:
                                  else set())
             row["active"] = int(sku.active)
             row["barcodes"] = [(code, units) for code, units in sku.barcodes]
+            if sku.components is not None:
+                row["components"] = [(comp, qty) for comp, qty in sku.components]
             rows.append(row)
         w.upsert_skus(rows)
 

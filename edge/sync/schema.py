@@ -244,6 +244,10 @@ class WarehouseWire(_DownWire):
     negative_stock_policy: str = Field(default="refuse", pattern=r"^(refuse|allow_with_alert)$")
 
 
+KIT_MAX_COMPONENTS = 20
+"""Most components a kit carries to a station (``cloud.kits.MAX_COMPONENTS``)."""
+
+
 class SkuWire(_DownWire):
     """A SKU with its barcodes (``(code, units)``; a case barcode has units > 1)."""
 
@@ -262,6 +266,9 @@ class SkuWire(_DownWire):
     """The cloud's version of this SKU (``skus.catalog_version``, one more per edit): a
     station keeps the newest it applied and ignores an older copy arriving late; the
     cloud's barcodes win over a station's own. None: not from the cloud (a local import)."""
+    components: list[tuple[str, int]] | None = Field(default=None, max_length=KIT_MAX_COMPONENTS)
+    """A kit's (组合商品) components as (SKU, units per kit): scanning the kit's barcode counts
+    them. ``[]``: not a kit; None: unknown (an older cloud, a local import) — kept as is."""
 
 
 class CatalogWire(_DownWire):

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0042_waves"
+HEAD = "0043_kits"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -194,6 +194,9 @@ EXPECTED_TABLES.update({  # 0042_waves
               "created_at", "picked_by", "picked_at", "pick_msg_id", "pick_lines",
               "cancelled_by", "cancelled_at"},
     "wave_orders": {"wave_id", "order_id", "slot", "short", "put_at"},
+})
+EXPECTED_TABLES.update({  # 0043_kits
+    "kit_components": {"kit_sku", "component_sku", "qty"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",

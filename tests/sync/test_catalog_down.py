@@ -60,7 +60,7 @@ def test_an_import_and_a_form_save_queue_the_skus_for_every_live_station(tmp_pat
         "sku": "CUP-350", "name_zh": "保温杯 350ml", "name_en": None, "spec": "",
         "unit_weight_g": 320, "length_mm": None, "width_mm": None, "height_mm": None,
         "default_location": None, "active": True, "version": 1,
-        "barcodes": [["16901234567899", 12], ["6901234567892", 1]]}
+        "barcodes": [["16901234567899", 12], ["6901234567892", 1]], "components": []}
     # the form: a new name; the version goes up by one, only this SKU is sent
     with write_transaction(engine) as conn:
         form = products.ProductForm.of(products.get(conn, "CUP-350"))  # type: ignore[arg-type]

@@ -21,9 +21,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cloud import catalog as cloud_catalog
-from cloud import product_images, products
+from cloud import kits, product_images, products
 from cloud.catalog import ImportReport
 from cloud.errors import ConfigError, InputError, Problem
+from cloud.kits import KitForm
+from cloud.orders.reservations import reconcile
 from cloud.products import ProductForm
 from cloud.web import queries, session
 from cloud.web.context import read, web, write
@@ -55,12 +57,19 @@ async def product_list(request: Request) -> Response:
 
 
 async def _form_page(request: Request, form: ProductForm, *, sku: str | None,
-                     errors: list[Problem] | None = None, status_code: int = 200) -> Response:
+                     errors: list[Problem] | None = None, status_code: int = 200,
+                     kit_form: KitForm | None = None,
+                     kit_errors: list[Problem] | None = None) -> Response:
     has_image = sku is not None and await read(
         request, product_images.exists, sku, data_dir=web(request).settings.data_dir)
+    if sku is not None and kit_form is None:
+        kit_form = KitForm.of(await read(request, kits.kit_of, sku))
+    in_kits = await read(request, kits.kits_containing, sku) if sku is not None else []
     return render(request, "product_form.html", {
         "form": form, "sku": sku, "errors": errors or [], "has_image": has_image,
         "form_errors": [p for p in errors or [] if p.field == ""],
+        "kit_form": kit_form, "kit_errors": kit_errors or [], "in_kits": in_kits,
+        "kit_form_errors": [p for p in kit_errors or [] if p.field == ""],
         "warehouses": await read(request, queries.warehouse_ids)}, status_code=status_code)
 
 
@@ -109,6 +118,35 @@ async def _save(request: Request, sku: str | None) -> Response:
         return await _form_page(request, form, sku=sku, errors=err.problems, status_code=400)
     session.flash(request, "products.saved", sku=saved)
     return RedirectResponse(_product_url(saved), status_code=303)
+
+
+# ---------------------------------------------------------------------------- kit
+def _save_kit(conn: Connection, sku: str, form: KitForm, *, actor: str, now: datetime) -> bool:
+    """Set the kit's components; the open orders that carry it and are not at a station yet
+    reserve its new components in the same transaction."""
+    changed = kits.save(conn, sku, form, actor=actor, now=now)
+    if changed:
+        reconcile(conn, kits.open_orders(conn, sku, ("pending", "exception")), now=now)
+    return changed
+
+
+@requires(Permission.PRODUCTS_EDIT)
+async def kit_update(request: Request) -> Response:
+    """Save a product's kit components (组合商品); problems are shown next to their rows and
+    nothing is written."""
+    ctx, actor = web(request), request.state.user.username
+    sku = request.path_params["sku"]
+    product = await read(request, products.get, sku)
+    if product is None:
+        raise HTTPException(404)
+    form = KitForm.read(await request.form())
+    try:
+        await write(request, _save_kit, sku, form, actor=actor, now=ctx.now())
+    except InputError as err:
+        return await _form_page(request, ProductForm.of(product), sku=sku, kit_form=form,
+                                kit_errors=err.problems, status_code=400)
+    session.flash(request, "products.kit_saved", sku=sku)
+    return RedirectResponse(_product_url(sku) + "#kit", status_code=303)
 
 
 # ---------------------------------------------------------------------------- import
@@ -258,6 +296,7 @@ routes: list[BaseRoute] = [
     Route("/products/import", import_submit, methods=["POST"]),
     Route("/products/export.csv", export_csv, methods=["GET"]),
     Route("/products/export.xlsx", export_xlsx, methods=["GET"]),
+    Route("/products/kit/{sku:path}", kit_update, methods=["POST"]),
     Route("/products/sku/{sku:path}", product_page, methods=["GET"]),
     Route("/products/sku/{sku:path}", product_update, methods=["POST"]),
 ]

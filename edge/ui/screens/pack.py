@@ -223,6 +223,8 @@ class PackScreen(KioskScreen):
         if sku is not None and session is not None and sku in session.expected:
             self.query_one("#lines", OrderLines).set_count(
                 sku, self._count_text(sku), done=session.counts[sku] == session.expected[sku])
+        elif sku is not None and session is not None:  # a kit: its components counted
+            self._render_order()
 
     def _render_order(self) -> None:
         order = self.order

@@ -727,3 +727,35 @@ def test_a_manager_connects_a_shop_and_nothing_is_pushed_before_the_confirmation
         context.close()
     finally:
         running.stop()
+
+
+def test_a_manager_makes_a_kit_with_javascript_off(server: tuple[str, str],
+                                                   browser: Browser) -> None:
+    """A new product KIT-A, then its components (组合商品): a bad row is shown next to its
+    field and nothing is saved; fixed, the kit is saved and shown again."""
+    base, _secret = server
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, base, "u-manager")
+    page.goto(f"{base}/products/new")
+    page.fill("#f-sku", "KIT-A")
+    page.fill("#f-name_zh", "保温杯礼盒")
+    page.click("#product-save")
+    expect(page).to_have_url(f"{base}/products/sku/KIT-A")
+    page.fill("#f-comp_sku_1", "SKU-1")
+    page.fill("#f-comp_qty_1", "0")
+    page.fill("#f-comp_sku_2", "KIT-A")
+    page.fill("#f-comp_qty_2", "1")
+    page.click("#kit-save")
+    expect(page.locator('[data-field="comp_qty_1"]')).to_have_text("数量应为 1 到 1000 的整数: 0")
+    expect(page.locator('[data-field="comp_sku_2"]')).to_have_text("组合商品不能包含自己")
+    page.fill("#f-comp_qty_1", "2")
+    page.fill("#f-comp_sku_2", "SKU-2")
+    page.click("#kit-save")
+    expect(page.locator(".notice")).to_have_text("KIT-A 的组合已保存")
+    expect(page.locator("#f-comp_sku_1")).to_have_value("SKU-1")
+    expect(page.locator("#f-comp_qty_1")).to_have_value("2")
+    expect(page.locator("#f-comp_sku_2")).to_have_value("SKU-2")
+    page.click("#lang-toggle")
+    expect(page.locator("#kit h2")).to_have_text("Kit (bundle)")
+    context.close()

@@ -35,9 +35,11 @@ def order(oid: str, lines: list[tuple[str, int]], status: OrderStatus = OrderSta
 class DictSource:
     """An in-memory OrderSource."""
 
-    def __init__(self, orders: list[PackOrder], barcodes: dict[str, tuple[str, int]]) -> None:
+    def __init__(self, orders: list[PackOrder], barcodes: dict[str, tuple[str, int]],
+                 kits: dict[str, list[tuple[str, int]]] | None = None) -> None:
         self.orders = orders
         self.barcodes = barcodes
+        self.kits = kits or {}
 
     def order_by_waybill(self, waybill_no: str) -> PackOrder | None:
         return next((o for o in self.orders if o.waybill_no == waybill_no), None)
@@ -47,6 +49,9 @@ class DictSource:
 
     def barcode(self, code: str) -> tuple[str, int] | None:
         return self.barcodes.get(code)
+
+    def kit(self, sku: str) -> list[tuple[str, int]]:
+        return self.kits.get(sku, [])
 
     def oldest_single_item_order(self, sku: str, units: int) -> PackOrder | None:
         return next((o for o in self.orders if o.status is OrderStatus.WAITING
@@ -166,3 +171,29 @@ def test_counts_never_exceed_expected_and_extras_are_always_refused(
             assert r.ok and s.counts[sku] == before[sku] + units
         assert all(0 <= s.counts[k] <= expected[k] for k in expected)
     assert s.complete == (s.counts == expected)
+
+
+KIT_CODES = {**BARCODES, "690KIT": ("KIT", 1), "690PAIR": ("PAIR", 1)}
+KITS = {"KIT": [("CUP", 1), ("TOWEL", 2)], "PAIR": [("SOCK", 2)]}
+"""KIT = 1 CUP + 2 TOWEL; PAIR = 2 SOCK (a kit of one SKU counts like a case)."""
+
+
+def test_a_kit_barcode_counts_all_its_components_or_none() -> None:
+    p = Packer(DictSource([order("1", [("CUP", 2), ("TOWEL", 3)])], KIT_CODES, KITS))
+    assert p.scan("690KIT").outcome is Outcome.NO_ORDER_FOR_ITEM  # no order open
+    p.scan("SF-1")
+    r = p.scan("690KIT")
+    assert (r.outcome, r.sku, r.units, r.detail) == (Outcome.COUNTED, "KIT", 1, "CUP×1 + TOWEL×2")
+    assert p.session is not None and p.session.counts == {"CUP": 1, "TOWEL": 2}
+    extra = p.scan("690KIT")  # TOWEL 2 more with 1 left: refused, CUP not counted either
+    assert extra.outcome is Outcome.EXTRA_ITEM
+    assert p.session.counts == {"CUP": 1, "TOWEL": 2} and p.session.rejected == 1
+    assert p.scan("690CUP").outcome is Outcome.COUNTED
+    assert p.scan("690TOWEL").outcome is Outcome.COMPLETE
+
+
+def test_a_kit_of_one_sku_opens_a_single_item_order_like_a_case() -> None:
+    p = Packer(DictSource([order("1", [("SOCK", 2)])], KIT_CODES, KITS))
+    r = p.scan("690PAIR")
+    assert (r.outcome, r.sku, r.units) == (Outcome.COMPLETE, "SOCK", 2)
+    assert r.order is not None and r.order.order_id == "1"
