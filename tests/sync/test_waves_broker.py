@@ -4,7 +4,8 @@ wave (w1 slot 1, w2 slot 2) that reaches the station. The picker takes 3 cups at
 and finds no towel at A-01-02 (short): w1 is left short — intercepted at the station, and in
 the cloud once (``order_events`` 拣货缺货, an intercept, the wave's page) — and w2's two
 cups fill slot 2 (``wave_put``). Replaying every message the station sent changes nothing.
-Picking moves no stock: the cloud ledger holds only the station's receipts."""
+Picking moves no stock: the cloud ledger holds only the station's receipts. Then w2, put
+to the wall, is packed at the station and its SHIP move reaches the cloud."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from cloud.sync.ingest import Ingest, IngestSettings
 from cloud.sync.outbound import send_task
 from edge.domain.models import MoveReason, MoveRequest
 from edge.store import Store
+from edge.store.packing import PackingWriter, StoreOrderSource
 from edge.store.waves import WaveWriter, members, wave_row
 from edge.sync.schema import up_topic, wave_pick_msg_id
 from tests.fixtures.mosquitto import MosquittoFactory
@@ -152,3 +154,20 @@ def test_wave_built_picked_short_and_put_reaches_the_cloud_once(
         assert conn.execute(sa.select(stock_moves.c.reason, stock_moves.c.qty_delta)
                             .order_by(stock_moves.c.sku)).all() == [
             (MoveReason.RECEIVE, 10), (MoveReason.RECEIVE, 10)]
+
+    # the put-walled order is packed at the station: its SHIP move reaches the cloud once
+    source = StoreOrderSource(station.queries)
+    packed = source.order("w2")
+    assert packed is not None
+    shipment = PackingWriter(station.writer).ship(packed, operator_id="P01", weight_g=700)
+
+    def ships() -> list[tuple[object, ...]]:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(
+                sa.select(stock_moves.c.sku, stock_moves.c.qty_delta, stock_moves.c.source_id)
+                .where(stock_moves.c.reason == int(MoveReason.SHIP)))]
+
+    with running_ingest(broker, engine), running_daemon(broker, syncer):
+        wait_until(lambda: ships() == [("CUP-350", -2, "w2")], 30,
+                   what="the put order's shipment in the cloud")
+    assert shipment.order_id == "w2"
