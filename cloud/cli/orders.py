@@ -435,6 +435,10 @@ def worker_command(obj: CliContext, once: bool, interval: float, no_push: bool) 
         pass  # the schema is current
 
     def show(r: TickReport) -> None:
+        if r.busy:
+            click.echo(obj.t(f"{r.shop_id}: 另一个 worker 正在处理该店铺, 本次跳过",
+                             f"{r.shop_id}: another worker holds this shop; skipped"))
+            return
         sync = r.sync
         click.echo(obj.t(
             f"{r.shop_id}: 新订单 {sync.inserted if sync else 0}, 更新 "

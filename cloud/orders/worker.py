@@ -204,6 +204,8 @@ class TickReport:
     """Stock pushes."""
     error: str = ""
     """Set when the tick stopped on an error (retried next tick)."""
+    busy: bool = False
+    """Another worker holds the shop's lease: this one did nothing for it."""
 
 
 class Worker:
@@ -433,6 +435,7 @@ class Worker:
         reports: deque[TickReport] = deque(maxlen=self.settings.keep_reports)
         listeners: dict[str, asyncio.Task[None]] = {}
         ticks = 0
+        held: set[str] = set()
         try:
             while not stop.is_set():
                 with self.engine.connect() as conn:
@@ -441,7 +444,10 @@ class Worker:
                     job = f"shop:{shop_id}"
                     if not acquire_lease(self.engine, job, self.owner, self.settings.lease_ttl,
                                          now=self.now()):
+                        if once and on_report is not None:  # say why nothing happened
+                            on_report(TickReport(shop_id, busy=True))
                         continue
+                    held.add(shop_id)
                     if (self.settings.listen_push and not once and shop_id not in listeners
                             and self.client(shop_id).shop.platform == "pdd"):
                         listeners[shop_id] = asyncio.create_task(self.listen_pdd(shop_id, stop))
@@ -462,7 +468,9 @@ class Worker:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            for shop_id in listeners:
+            # every lease taken here goes back at once: the next worker (a second
+            # ``worker --once``, the service after a restart) need not wait for it to lapse
+            for shop_id in held | set(listeners):
                 release_lease(self.engine, f"shop:{shop_id}", self.owner)
         return list(reports)
 

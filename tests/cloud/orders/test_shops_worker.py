@@ -386,3 +386,28 @@ def test_shop_authorize_takes_the_redirect_on_a_local_callback(
             proc.kill()
     assert proc.returncode == 0, out
     assert "shop taobao1 authorised (platform shop 2200012345678" in out
+
+
+async def test_one_pass_gives_its_leases_back_and_says_when_a_shop_is_busy(
+    cloud_engine: Engine, sealer: Sealer, serve: Callable[..., RunningFake],
+) -> None:
+    """``worker --once`` twice in a row: the second pass runs too (the first gave its
+    leases back at once instead of letting them lapse); a shop another worker holds is
+    reported as busy, not silently skipped."""
+    running = serve("pdd", seed=4, orders_per_hour=60, history_hours=1)
+    seed_warehouses(cloud_engine)
+    shop_id = await connect_shop(cloud_engine, sealer, running)
+    for _ in range(2):
+        async with Worker(cloud_engine, sealer, settings=QUIET, clock=running.fake.clock.now,
+                          retry=fast_retry()) as worker:
+            reports = await worker.run(once=True)
+        assert [(r.shop_id, r.busy) for r in reports] == [(shop_id, False)]
+    now = datetime.fromtimestamp(running.fake.clock.now(), UTC)
+    assert acquire_lease(cloud_engine, f"shop:{shop_id}", "someone-else", QUIET.lease_ttl,
+                         now=now)
+    told: list[tuple[str, bool]] = []
+    async with Worker(cloud_engine, sealer, settings=QUIET, clock=running.fake.clock.now,
+                      retry=fast_retry()) as worker:
+        assert await worker.run(once=True, on_report=lambda r: told.append(
+            (r.shop_id, r.busy))) == []
+    assert told == [(shop_id, True)]
