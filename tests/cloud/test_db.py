@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0039_daily_summaries"
+HEAD = "0042_profit"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -106,6 +106,7 @@ EXPECTED_TABLES = {
     "shops": {
         "id", "platform", "name", "seller_id", "app_key", "access_token_enc",
         "refresh_token_enc", "token_expires_at", "refresh_expires_at", "created_at",
+        "fee_bp",  # 0042_profit
     },
     "users": {
         "id", "username", "display_name", "role", "password_hash", "active", "created_at",
@@ -176,6 +177,16 @@ EXPECTED_TABLES.update({  # 0038_packer_figures
 })
 EXPECTED_TABLES.update({  # 0039_daily_summaries
     "daily_summaries": {"day", "data", "made_at"},
+})
+EXPECTED_TABLES.update({  # 0042_profit
+    "profit_ship_costs": {"move_id", "order_id", "sku", "warehouse_id", "units",
+                          "unit_cost_fen", "occurred_at", "recorded_at"},
+    "profit_orders": {"order_id", "day", "shop_id", "platform", "warehouse_id", "skus", "units",
+                      "revenue_fen", "cogs_fen", "courier_fen", "fee_fen", "refund_fen",
+                      "uncosted", "unbilled", "facts", "updated_at"},
+    "profit_daily": {"day", "shop_id", "warehouse_id", "sku", "platform", "orders", "lines",
+                     "units", "revenue_fen", "cogs_fen", "courier_fen", "fee_fen", "refund_fen",
+                     "uncosted"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",
