@@ -23,6 +23,7 @@ from cloud.web.routes import (
     products,
     promotions,
     purchasing,
+    report_profit,
     reports,
     shop_push,
     shops,
@@ -42,5 +43,5 @@ def all_routes() -> list[BaseRoute]:
             *order_merge.routes, *order_notes.routes, *order_tags.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *listings.routes, *shop_push.routes, *shops.routes, *purchasing.routes,
             *transfers.routes, *payables.routes, *courier.routes, *courier_accounts.routes,
-            *reports.routes, *users.routes,
+            *reports.routes, *report_profit.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]
