@@ -10,7 +10,7 @@ Events, in the order they reach the cloud (China Standard Time = UTC + 8):
   any province, first 1000 g 3.00, each further 1000 g 1.00.
 * Receipts: S1 10 @ 10.00 → S1 cost 10.00; S2 5 @ 30.00 → S2 cost 30.00.
 * O1 pdd1 12-01 10:00: A1 (S1) × 2 @ 25.00 + A2 (S2) × 1 @ 60.00 = 110.00.
-  Ships 12-01 15:00: S1 2 @ 10.00 + S2 1 @ 30.00 = 50.00; parcel 1200 g → 3.00 + 1.00 = 4.00;
+  Ships 12-02 07:00: S1 2 @ 10.00 + S2 1 @ 30.00 = 50.00; parcel 1200 g → 3.00 + 1.00 = 4.00;
   fee 5 %: S1 2.50 + S2 3.00 = 5.50. Profit 110.00 − 50.00 − 4.00 − 5.50 = 50.50 (45.9 %).
   Courier per SKU by revenue 50 : 60 → S1 1.81… + the odd fen = 1.82, S2 2.18.
 * Receipt S1 10 @ 16.00 with 8 on hand at 10.00: (8 × 10.00 + 10 × 16.00) ÷ 18 = 13.333… →
@@ -71,7 +71,8 @@ def _at(day: int, hour: int) -> datetime:
     return datetime(2026, 12, day, hour, tzinfo=CST).astimezone(UTC)
 
 
-_seq = iter(range(1, 10_000))
+_seq = iter(range(0x7000_0000, 0x7000_9999))
+"""Move ids (UUIDs from integers) no other report test's data uses."""
 
 
 def _moves(engine: Engine, specs: list[tuple[str, int, MoveReason, str, str, str | None]],
@@ -123,9 +124,11 @@ def _refund(engine: Engine) -> None:
             updated_at=_at(5, 10), succeeded=True), now=NOW)
 
 
-def seed(engine: Engine, *, refund: bool = True) -> None:
-    """The events of the module docstring (the fee rate is left to the caller)."""
-    seed_warehouses(engine, stations_per={"WH1": ["ST1"]})
+def seed(engine: Engine, *, refund: bool = True, warehouse: bool = True) -> None:
+    """The events of the module docstring (the fee rate is left to the caller); without
+    ``warehouse`` WH1 exists already (the browser test's data)."""
+    if warehouse:
+        seed_warehouses(engine, stations_per={"WH1": ["ST1"]})
     t = _at(1, 8)
     with write_transaction(engine) as conn:
         sealer = Sealer(Fernet.generate_key())
@@ -140,24 +143,24 @@ def seed(engine: Engine, *, refund: bool = True) -> None:
         add_mapping(conn, "tb1", item_id="I3", sku_id="B1", sku="S1", now=t)
         courier_charges.save_card(conn, "ZTO", effective_from="2026-11-01",
                                   rows="* 1000 3.00 1000 1.00", actor="u-finance", now=t)
-        conn.execute(sa.insert(suppliers), [{"id": "SUP-A", "name": "甲厂", "created_at": t}])
+        conn.execute(sa.insert(suppliers), [{"id": "SUP-P", "name": "利润厂", "created_at": t}])
         conn.execute(sa.insert(purchase_orders), [
-            {"id": po, "supplier_id": "SUP-A", "warehouse_id": "WH1", "status": "sent",
+            {"id": po, "supplier_id": "SUP-P", "warehouse_id": "WH1", "status": "sent",
              "sent_at": t, "created_by": "u-purchaser", "created_at": t, "updated_at": t}
-            for po in ("PO-1", "PO-2")])
+            for po in ("PO-P1", "PO-P2")])
         conn.execute(sa.insert(purchase_order_lines), [
-            {"po_id": "PO-1", "line_no": 1, "sku": "S1", "qty_ordered": 10, "unit_cost_fen": 1000},
-            {"po_id": "PO-1", "line_no": 2, "sku": "S2", "qty_ordered": 5, "unit_cost_fen": 3000},
-            {"po_id": "PO-2", "line_no": 1, "sku": "S1", "qty_ordered": 10,
+            {"po_id": "PO-P1", "line_no": 1, "sku": "S1", "qty_ordered": 10, "unit_cost_fen": 1000},
+            {"po_id": "PO-P1", "line_no": 2, "sku": "S2", "qty_ordered": 5, "unit_cost_fen": 3000},
+            {"po_id": "PO-P2", "line_no": 1, "sku": "S1", "qty_ordered": 10,
              "unit_cost_fen": 1600}])
-    _moves(engine, [("S1", 10, MoveReason.RECEIVE, "po", "PO-1", "1"),
-                    ("S2", 5, MoveReason.RECEIVE, "po", "PO-1", "2")], _at(1, 9))
+    _moves(engine, [("S1", 10, MoveReason.RECEIVE, "po", "PO-P1", "1"),
+                    ("S2", 5, MoveReason.RECEIVE, "po", "PO-P1", "2")], _at(1, 9))
     _order(engine, "pdd1", "pdd", "O1", [("A1", 2, 2500), ("A2", 1, 6000)], _at(1, 10))
     _order(engine, "tb1", "taobao", "O2", [("B1", 3, 3000)], _at(2, 9), OrderStatus.SHIPPED)
     _order(engine, "pdd1", "pdd", "O3", [("A1", 1, 2500)], _at(2, 12))
     _order(engine, "pdd1", "pdd", "O4", [("A2", 1, 6000)], _at(3, 10))
-    _ship(engine, "pdd-O1", 1200, _at(1, 15), [("S1", 2), ("S2", 1)])
-    _moves(engine, [("S1", 10, MoveReason.RECEIVE, "po", "PO-2", "1")], _at(2, 8))
+    _ship(engine, "pdd-O1", 1200, _at(2, 7), [("S1", 2), ("S2", 1)])
+    _moves(engine, [("S1", 10, MoveReason.RECEIVE, "po", "PO-P2", "1")], _at(2, 8))
     _ship(engine, "taobao-O2", 800, _at(3, 11), [("S1", 3)])
     _ship(engine, "pdd-O4", None, _at(3, 16), [("S2", 1)])
     if refund:
