@@ -245,6 +245,21 @@ async def test_each_profit_figure_as_worked_out_by_hand(
     assert refused.status_code == 400 and "费率应为百分数" in refused.text
 
 
+async def test_the_page_in_english(client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    add_users(cloud_engine)
+    seed(cloud_engine)
+    await _as(client, Role.FINANCE)
+    await client.post("/lang", data={"csrf_token": csrf_of((await client.get("/")).text),
+                                     "lang": "en", "next": "/"})
+    page = (await client.get("/reports/profit", params=RANGE)).text
+    assert "Profit report" in page and "fee rate not set" in page
+    assert "Cost of goods (yuan)" in page and "利润报表" not in page.split("<main", 1)[-1]
+    assert cells(page, "profit-series")[-1][0] == "Total"
+    book = openpyxl.load_workbook(io.BytesIO(
+        (await client.get("/reports/profit.xlsx", params=RANGE)).content))
+    assert book.sheetnames == ["By period", "By shop", "By SKU", "By order"]
+
+
 async def test_a_late_refund_moves_only_its_own_day(cloud_engine: Engine) -> None:
     """Before the refund arrives 12-01..12-04 shows 124.51; after it, the same range still
     does (the refund belongs to 12-05) and 12-05 alone shows −15.00; the incremental
