@@ -49,7 +49,7 @@ from cloud.crypto import Sealer
 from cloud.db import write_transaction
 from cloud.db.schema import audit_log, shops, skus
 from cloud.db.schema_purchasing import purchase_order_lines, purchase_orders, suppliers
-from cloud.db.schema_reports import profit_daily, profit_orders
+from cloud.db.schema_reports import profit_daily, profit_orders, profit_ship_costs
 from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder, Receiver, RefundEvent
 from cloud.orders.order_sync import upsert_order, upsert_refund
 from cloud.orders.stock_push import add_mapping
@@ -292,6 +292,40 @@ async def test_a_late_refund_moves_only_its_own_day(cloud_engine: Engine) -> Non
     with write_transaction(cloud_engine) as conn:
         assert profit.rebuild(conn, now=NOW) == 3
     assert snapshot() == incremental
+
+
+async def test_a_late_rate_card_and_a_reversed_shipment_reprice(
+        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    """A ZTO card from 12-03 (first 1000 g 5.00) saved on the courier page reprices O2's
+    800 g parcel (shipped 12-03) from 3.00 to 5.00; O1's parcel (12-02) keeps 4.00: courier
+    9.00, profit 109.51 − 2.00 = 107.51. Then the station reverses O4's SHIP move (S2 back on
+    the shelf): its 30.00 of cost goes, units 7 → 6, profit 137.51."""
+    add_users(cloud_engine)
+    seed(cloud_engine)
+    with write_transaction(cloud_engine) as conn:
+        profit.set_fee(conn, "pdd1", "5", actor="u-manager", now=NOW)
+    await _as(client, Role.FINANCE)
+    page = await client.get("/courier")
+    saved = await client.post("/courier/rates", data={
+        "csrf_token": csrf_of(page.text), "carrier": "ZTO", "effective_from": "2026-12-03",
+        "rows": "* 1000 5.00 1000 2.00"})
+    assert saved.status_code == 303
+    text = (await client.get("/reports/profit", params=RANGE)).text
+    assert 'id="t-courier">9.00<' in text and 'id="t-profit">107.51<' in text
+    with cloud_engine.connect() as conn:
+        shipped = conn.execute(sa.select(profit_ship_costs.c.move_id).where(
+            profit_ship_costs.c.order_id == "pdd-O4")).scalar_one()
+    back = Move(move_id=str(uuid.UUID(int=next(_seq))), sku="S2", location="A-01", qty_delta=1,
+                balance_after=0, reason=MoveReason.REVERSAL, source_type="order",
+                source_id="pdd-O4", source_line=None, operator_id="u1", station_id="ST1",
+                device_id=None, occurred_at=_at(4, 9), recorded_at=_at(4, 9),
+                warehouse_id="WH1", reverses_move_id=shipped)
+    with write_transaction(cloud_engine) as conn:
+        ledger_store.insert_moves(conn, [back], received_at=_at(4, 9))
+        profit.on_moves(conn, [MoveWire.from_move(back)], now=_at(4, 9))
+    text = (await client.get("/reports/profit", params=RANGE)).text
+    assert 'id="t-cogs">89.99<' in text and 'id="t-profit">137.51<' in text
+    assert cells(text, "profit-series")[-1][2] == "6"
 
 
 async def test_exports_carry_the_same_figures(
