@@ -4,8 +4,9 @@ shipments and SHIP moves arrive (the issue's "Scale" point).
 
 The rules (each figure is integer fen):
 
-* An order enters the report once it **shipped** (a SHIP move or a parcel of it, or of its
-  second parcel ``…#2``, reached the cloud) and is not ``cancelled``. Its revenue, cost of
+* An order enters the report once it **shipped** (units of its SHIP moves not reversed, or a
+  parcel of it or of its second parcel ``…#2``, reached the cloud) and is not
+  ``cancelled``. Its revenue, cost of
   goods, courier charge and platform fee are booked on the **order's day** (China Standard
   Time day of ``ordered_at``, ``first_seen_at`` when the platform sent none — the sales
   report's day), in its shop, platform and warehouse (the warehouse its SHIP moves came
@@ -42,6 +43,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -51,7 +53,7 @@ from sqlalchemy.engine import Connection
 from cloud import audit
 from cloud.courier_charges import order_charges, orders_shipped_with
 from cloud.db.engine import in_chunks
-from cloud.db.schema import shops, skus
+from cloud.db.schema import shops, skus, stock_moves
 from cloud.db.schema_orders import order_lines, orders, refunds
 from cloud.db.schema_reports import profit_daily, profit_orders, profit_ship_costs
 from cloud.errors import InputError, Problem
@@ -97,6 +99,7 @@ def on_moves(conn: Connection, moves: Sequence[Any], *, now: datetime) -> None:
              and m.source_type == ORDER_SOURCE]
     undo = [m for m in moves if int(m.reason) == MoveReason.REVERSAL and m.reverses_move_id]
     rows: list[dict[str, Any]] = []
+    kept: dict[str, Any] = {}
     if ships:
         costs = dict(conn.execute(sa.select(skus.c.sku, skus.c.cost_fen).where(
             skus.c.sku.in_({m.sku for m in ships}))).all())
@@ -104,10 +107,14 @@ def on_moves(conn: Connection, moves: Sequence[Any], *, now: datetime) -> None:
                   "warehouse_id": m.warehouse_id, "units": -int(m.qty_delta),
                   "unit_cost_fen": costs.get(m.sku), "occurred_at": m.occurred_at,
                   "recorded_at": now} for m in ships]
+        kept = {r["move_id"]: SimpleNamespace(**r) for r in rows}
+        sm = stock_moves.c  # a reversal that arrived before the move it reverses
+        undo += [m for m in conn.execute(sa.select(stock_moves).where(
+            sm.reverses_move_id.in_(list(kept)))) if m.move_id not in {u.move_id for u in undo}]
     if undo:
         pc = profit_ship_costs.c
-        kept = {r.move_id: r for r in conn.execute(sa.select(profit_ship_costs).where(
-            pc.move_id.in_([m.reverses_move_id for m in undo])))}
+        kept.update({r.move_id: r for r in conn.execute(sa.select(profit_ship_costs).where(
+            pc.move_id.in_([m.reverses_move_id for m in undo])))})
         rows += [{"move_id": m.move_id, "order_id": kept[m.reverses_move_id].order_id,
                   "sku": m.sku, "warehouse_id": m.warehouse_id, "units": -int(m.qty_delta),
                   "unit_cost_fen": kept[m.reverses_move_id].unit_cost_fen,
@@ -177,7 +184,8 @@ def contributions(conn: Connection, root_ids: Iterable[str]) -> dict[str, Facts]
         for part, (fen, unbilled) in order_charges(conn, list(parts)).items():
             courier[parts[part]][0] += fen
             courier[parts[part]][1] += unbilled
-        live = {oid for oid in heads if oid in shipped or oid in courier}
+        live = {oid for oid in heads  # a shipment undone whole (reversed) did not ship
+                if any(v[0] for v in shipped.get(oid, {}).values()) or oid in courier}
         if not live:
             continue
         revenue: dict[str, dict[str, list[int]]] = defaultdict(dict)  # sku: [units, fen]

@@ -328,6 +328,33 @@ async def test_a_late_rate_card_and_a_reversed_shipment_reprice(
     assert cells(text, "profit-series")[-1][2] == "6"
 
 
+def test_a_reversal_arriving_before_its_ship_move(cloud_engine: Engine) -> None:
+    """O3's SHIP move and its reversal reach the cloud reversal first: both are kept (1 unit
+    out at 13.33, 1 back at the same cost) and O3, never really shipped, stays out."""
+    add_users(cloud_engine)
+    seed(cloud_engine)
+    ship_id = str(uuid.UUID(int=next(_seq)))
+
+    def one(move_id: str, delta: int, reason: MoveReason, reverses: str | None) -> Move:
+        return Move(move_id=move_id, sku="S1", location="A-01", qty_delta=delta, balance_after=0,
+                    reason=reason, source_type="order", source_id="pdd-O3", source_line=None,
+                    operator_id="u1", station_id="ST1", device_id=None, occurred_at=_at(4, 9),
+                    recorded_at=_at(4, 9), warehouse_id="WH1", reverses_move_id=reverses)
+
+    for m in (one(str(uuid.UUID(int=next(_seq))), 1, MoveReason.REVERSAL, ship_id),
+              one(ship_id, -1, MoveReason.SHIP, None)):
+        with write_transaction(cloud_engine) as conn:
+            ledger_store.insert_moves(conn, [m], received_at=_at(4, 9))
+            profit.on_moves(conn, [MoveWire.from_move(m)], now=_at(4, 9))
+    with cloud_engine.connect() as conn:
+        kept = conn.execute(sa.select(profit_ship_costs.c.units, profit_ship_costs.c.unit_cost_fen)
+                            .where(profit_ship_costs.c.order_id == "pdd-O3")
+                            .order_by(profit_ship_costs.c.units)).all()
+        assert [tuple(r) for r in kept] == [(-1, 1333), (1, 1333)]
+        assert conn.execute(sa.select(profit_orders.c.order_id).where(
+            profit_orders.c.order_id == "pdd-O3")).first() is None
+
+
 async def test_exports_carry_the_same_figures(
         client: httpx.AsyncClient, cloud_engine: Engine) -> None:
     add_users(cloud_engine)
