@@ -355,6 +355,28 @@ def test_a_reversal_arriving_before_its_ship_move(cloud_engine: Engine) -> None:
             profit_orders.c.order_id == "pdd-O3")).first() is None
 
 
+def test_units_of_a_sku_without_cost_are_counted_apart(cloud_engine: Engine) -> None:
+    """O3 (A1 = S1 × 1 @ 25.00, 12-02) goes out with a sample S9 that has no cost: its cost of
+    goods is 0.00 and 1 unit is 未计成本; the 500 g parcel's 3.00 goes to S1, the SKU with the
+    revenue; no fee rate is set. O3: 25.00 − 0.00 − 3.00 = 22.00."""
+    from cloud.reports import profit_report
+
+    add_users(cloud_engine)
+    seed(cloud_engine)
+    with write_transaction(cloud_engine) as conn:
+        conn.execute(sa.insert(skus).values(sku="S9", name_zh="试用装"))
+    _ship(cloud_engine, "pdd-O3", 500, _at(4, 9), [("S9", 1)])
+    with cloud_engine.connect() as conn:
+        rep = profit_report.report(conn, profit_report.Filters(date(2026, 12, 2),
+                                                               date(2026, 12, 2)))
+    o3 = next(r for r in rep.orders if r.key == "pdd-O3")
+    assert (o3.figures.revenue_fen, o3.figures.cogs_fen, o3.figures.courier_fen,
+            o3.figures.uncosted, o3.figures.profit_fen) == (2500, 0, 300, 1, 2200)
+    by_sku = {r.key: r.figures for r in rep.by_sku}
+    assert (by_sku["S9"].units, by_sku["S9"].uncosted, by_sku["S9"].courier_fen) == (1, 1, 0)
+    assert rep.totals.uncosted == 1
+
+
 async def test_exports_carry_the_same_figures(
         client: httpx.AsyncClient, cloud_engine: Engine) -> None:
     add_users(cloud_engine)
