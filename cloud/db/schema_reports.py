@@ -162,13 +162,36 @@ profit_orders = sa.Table(
     sa.Column("refund_fen", sa.BigInteger(), nullable=False),
     sa.Column("uncosted", sa.BigInteger(), nullable=False),
     sa.Column("unbilled", sa.BigInteger(), nullable=False),
+    sa.Column("profit_fen", sa.BigInteger(), nullable=False),
     sa.Column("facts", json_type(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_profit_orders_profit", "profit_fen", "order_id"),
 )
 """利润报表 per platform order that shipped (``cloud.reports.profit``): its figures over its
 whole life (refunds whenever they came), ``skus`` as ``|SKU-1|SKU-2|`` for the SKU filter,
 and ``facts`` (JSON), what it last added to ``profit_daily``. No row: the order adds
 nothing (not shipped, cancelled or not seen)."""
+
+profit_daily_shop = sa.Table(
+    "profit_daily_shop",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("shop_id", sa.String(64), primary_key=True),
+    sa.Column("warehouse_id", sa.String(64), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("lines", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("revenue_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("cogs_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("courier_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("fee_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("refund_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("uncosted", sa.BigInteger(), nullable=False, server_default="0"),
+)
+"""``profit_daily`` summed over the SKUs (day × shop × warehouse): what the profit report
+reads for its totals, series and shops when no SKU filter applies (migration
+``0042_profit``)."""
 
 profit_daily = sa.Table(
     "profit_daily",

@@ -55,7 +55,12 @@ from cloud.courier_charges import order_charges, orders_shipped_with
 from cloud.db.engine import in_chunks
 from cloud.db.schema import shops, skus, stock_moves
 from cloud.db.schema_orders import order_lines, orders, refunds
-from cloud.db.schema_reports import profit_daily, profit_orders, profit_ship_costs
+from cloud.db.schema_reports import (
+    profit_daily,
+    profit_daily_shop,
+    profit_orders,
+    profit_ship_costs,
+)
 from cloud.errors import InputError, Problem
 from cloud.payables import local_day
 from edge.domain.models import MoveReason
@@ -249,33 +254,42 @@ def _add(deltas: dict[Key, list[int]], facts: Facts, sign: int) -> None:
 
 def _apply(conn: Connection, deltas: dict[Key, list[int]],
            platforms: dict[str, str]) -> None:
-    """Add each delta vector to its ``profit_daily`` row (created when missing), in one lock
-    order; rows left all zero go."""
-    rows: list[dict[str, Any]] = [{**dict(zip(KEYS, key, strict=True)), "platform": platforms.get(key[1], ""),
+    """Add each delta vector to its ``profit_daily`` row and, summed over the SKUs, to its
+    ``profit_daily_shop`` row (created when missing), in one lock order; rows left all zero
+    go."""
+    by_shop: dict[tuple[date, str, str], list[int]] = {}
+    for (day, shop, wh, _sku), vec in deltas.items():
+        acc = by_shop.setdefault((day, shop, wh), [0] * len(MEASURES))
+        for n, v in enumerate(vec):
+            acc[n] += v
+    for table, keys, vectors in ((profit_daily, KEYS, dict(deltas)),
+                                 (profit_daily_shop, KEYS[:-1], dict(by_shop))):
+        rows: list[dict[str, Any]] = [
+            {**dict(zip(keys, key, strict=True)), "platform": platforms.get(str(key[1]), ""),
              **dict(zip(MEASURES, vec, strict=True))}
-            for key, vec in sorted(deltas.items()) if any(vec)]
-    if not rows:
-        return
-    stmt = _insert(conn)(profit_daily)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=[profit_daily.c[k] for k in KEYS],
-        set_={m: profit_daily.c[m] + stmt.excluded[m] for m in MEASURES}), rows)
-    d = profit_daily.c
-    for row in rows:
-        if any(row[m] < 0 for m in MEASURES):
-            conn.execute(sa.delete(profit_daily).where(
-                *(d[k] == row[k] for k in KEYS), *(d[m] == 0 for m in MEASURES)))
+            for key, vec in sorted(vectors.items()) if any(vec)]
+        if not rows:
+            continue
+        stmt = _insert(conn)(table)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=[table.c[k] for k in keys],
+            set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES}), rows)
+        for row in rows:
+            if any(row[m] < 0 for m in MEASURES):
+                conn.execute(sa.delete(table).where(
+                    *(table.c[k] == row[k] for k in keys), *(table.c[m] == 0 for m in MEASURES)))
 
 
 def _order_row(oid: str, f: Facts, now: datetime) -> dict[str, Any]:
     sums = [sum(v[n] for v in f["skus"].values()) for n in range(6)]
+    refunded = sum(sum(s.values()) for s in f["refunds"].values())
     return {"order_id": oid, "day": date.fromisoformat(f["day"]), "shop_id": f["shop"],
             "platform": f["platform"], "warehouse_id": f["wh"],
             "skus": "|" + "|".join(f["skus"]) + "|", "units": sums[0], "revenue_fen": sums[1],
             "cogs_fen": sums[2], "courier_fen": sums[3], "fee_fen": sums[4],
             "uncosted": sums[5], "unbilled": f["unbilled"],
-            "refund_fen": sum(sum(s.values()) for s in f["refunds"].values()),
-            "facts": f, "updated_at": now}
+            "refund_fen": refunded, "facts": f, "updated_at": now,
+            "profit_fen": sums[1] - sums[2] - sums[3] - sums[4] - refunded}
 
 
 def touch(conn: Connection, order_ids: Iterable[str], *, now: datetime) -> None:
@@ -311,6 +325,7 @@ def rebuild(conn: Connection, *, now: datetime) -> int:
     """Recompute ``profit_orders`` and ``profit_daily`` from the source tables and the kept
     ship costs (in the caller's transaction). Returns the orders that count."""
     conn.execute(sa.delete(profit_daily))
+    conn.execute(sa.delete(profit_daily_shop))
     conn.execute(sa.delete(profit_orders))
     o = orders.c
     last, n = "", 0

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cloud.db.schema import shops, skus
-from cloud.db.schema_reports import profit_daily, profit_orders
+from cloud.db.schema_reports import profit_daily, profit_daily_shop, profit_orders
 from cloud.errors import InputError, Problem
 from cloud.reports.sales import PERIODS, bucket, range_problems
 
@@ -135,8 +135,9 @@ def _sku_list(conn: Connection, f: Filters) -> list[str] | None:
                 .scalars())
 
 
-def _where(f: Filters, sku_list: list[str] | None) -> list[sa.ColumnElement[bool]]:
-    d = profit_daily.c
+def _where(table: sa.Table, f: Filters,
+           sku_list: list[str] | None) -> list[sa.ColumnElement[bool]]:
+    d = table.c
     out: list[sa.ColumnElement[bool]] = [d.day >= f.start, d.day <= f.end]
     if f.shop_id:
         out.append(d.shop_id == f.shop_id)
@@ -151,12 +152,16 @@ def _where(f: Filters, sku_list: list[str] | None) -> list[sa.ColumnElement[bool
 
 def _grouped(conn: Connection, f: Filters, sku_list: list[str] | None,
              *group: str) -> list[Any]:
-    d = profit_daily.c
-    orders = d.lines if sku_list is not None or "sku" in group else d.orders
+    """Σ measures grouped by ``group`` over the filtered summary rows: per SKU from
+    ``profit_daily``, otherwise from ``profit_daily_shop`` (no SKU in its key)."""
+    per_sku = sku_list is not None or "sku" in group
+    table = profit_daily if per_sku else profit_daily_shop
+    d = table.c
+    orders = d.lines if per_sku else d.orders
     q = sa.select(*(d[g] for g in group), sa.func.sum(orders).label("orders"),
                   *(sa.func.sum(d[m]).label(m) for m in (
                       "units", "revenue_fen", "cogs_fen", "courier_fen", "fee_fen",
-                      "refund_fen", "uncosted"))).where(*_where(f, sku_list))
+                      "refund_fen", "uncosted"))).where(*_where(table, f, sku_list))
     if group:
         q = q.group_by(*(d[g] for g in group))
     return list(conn.execute(q).all())
@@ -186,7 +191,6 @@ def _order_where(f: Filters, sku_list: list[str] | None) -> list[sa.ColumnElemen
 def _orders(conn: Connection, f: Filters, sku_list: list[str] | None) -> tuple[list[Row], int]:
     po = profit_orders.c
     where = _order_where(f, sku_list)
-    profit = po.revenue_fen - po.cogs_fen - po.courier_fen - po.fee_fen - po.refund_fen
     total = int(conn.execute(sa.select(sa.func.count()).select_from(profit_orders)
                              .where(*where)).scalar_one())
     rows = [Row(r.order_id, r.order_id, Figures(1, int(r.units), int(r.revenue_fen),
@@ -195,7 +199,7 @@ def _orders(conn: Connection, f: Filters, sku_list: list[str] | None) -> tuple[l
                                                 int(r.uncosted)),
                 extra=r.shop_id, day=r.day, unbilled=int(r.unbilled))
             for r in conn.execute(sa.select(profit_orders).where(*where)
-                                  .order_by(profit, po.order_id).limit(ORDER_LIMIT))]
+                                  .order_by(po.profit_fen, po.order_id).limit(ORDER_LIMIT))]
     return rows, total
 
 

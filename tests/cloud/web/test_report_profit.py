@@ -49,7 +49,12 @@ from cloud.crypto import Sealer
 from cloud.db import write_transaction
 from cloud.db.schema import audit_log, shops, skus
 from cloud.db.schema_purchasing import purchase_order_lines, purchase_orders, suppliers
-from cloud.db.schema_reports import profit_daily, profit_orders, profit_ship_costs
+from cloud.db.schema_reports import (
+    profit_daily,
+    profit_daily_shop,
+    profit_orders,
+    profit_ship_costs,
+)
 from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder, Receiver, RefundEvent
 from cloud.orders.order_sync import upsert_order, upsert_refund
 from cloud.orders.stock_push import add_mapping
@@ -281,10 +286,12 @@ async def test_a_late_refund_moves_only_its_own_day(cloud_engine: Engine) -> Non
     _refund(cloud_engine)
     assert profit_of(1, 4) == 12451 and profit_of(5, 5) == -1500 and profit_of(1, 7) == 10951
 
-    def snapshot() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    def snapshot() -> tuple[list[tuple[object, ...]], ...]:
         with cloud_engine.connect() as conn:
             return ([tuple(r) for r in conn.execute(sa.select(profit_daily).order_by(
                         *profit_daily.primary_key.columns))],
+                    [tuple(r) for r in conn.execute(sa.select(profit_daily_shop).order_by(
+                        *profit_daily_shop.primary_key.columns))],
                     [tuple(r)[:15] for r in conn.execute(sa.select(profit_orders).order_by(
                         profit_orders.c.order_id))])
 

@@ -12,7 +12,8 @@ Create Date: 2026-12-04
 * ``profit_orders`` — per platform order that shipped: what it adds to the profit report
   (revenue, cost of goods, courier, platform fee, refunds) and its per-SKU split (JSON).
 * ``profit_daily`` — per China Standard Time day × shop × warehouse × SKU, the sums the
-  report reads (refunds on the refund's day).
+  report reads (refunds on the refund's day); ``profit_daily_shop`` the same without the
+  SKU (a year's totals, series and shops read thousands of rows, not millions).
 """
 from __future__ import annotations
 
@@ -62,8 +63,18 @@ def upgrade() -> None:
         sa.Column("refund_fen", sa.BigInteger(), nullable=False),
         sa.Column("uncosted", sa.BigInteger(), nullable=False),
         sa.Column("unbilled", sa.BigInteger(), nullable=False),
+        sa.Column("profit_fen", sa.BigInteger(), nullable=False),
         sa.Column("facts", json_type(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
+    )
+    op.create_index("ix_profit_orders_profit", "profit_orders", ["profit_fen", "order_id"])
+    op.create_table(
+        "profit_daily_shop",
+        sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("shop_id", sa.String(64), primary_key=True),
+        sa.Column("warehouse_id", sa.String(64), primary_key=True),
+        sa.Column("platform", sa.String(16), nullable=False),
+        *(sa.Column(m, sa.BigInteger(), nullable=False, server_default="0") for m in MEASURES),
     )
     op.create_table(
         "profit_daily",
@@ -78,6 +89,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("profit_daily")
+    op.drop_table("profit_daily_shop")
+    op.drop_index("ix_profit_orders_profit", table_name="profit_orders")
     op.drop_table("profit_orders")
     op.drop_index(op.f("ix_profit_ship_costs_order_id"), table_name="profit_ship_costs")
     op.drop_table("profit_ship_costs")
