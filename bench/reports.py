@@ -1,4 +1,4 @@
-"""Report speed: a generated year of orders (and their parcels, shifts and reprints), the sales summaries rebuilt from it, then each
+"""Report speed: a generated year of orders (and their parcels, shifts, reprints and SHIP move costs), the sales, fulfilment and profit summaries rebuilt from it, then each
 report timed (p50/p95) beside the naive way (scanning every order line per request).
 
     python -m bench reports                          # 20,000 orders on SQLite in a temp dir
@@ -38,7 +38,8 @@ from cloud.db.schema import (
     warehouses,
 )
 from cloud.db.schema_orders import order_lines, orders, refunds
-from cloud.reports import daily, export, fulfilment, sales, summaries
+from cloud.db.schema_reports import profit_ship_costs
+from cloud.reports import daily, export, fulfilment, profit, profit_report, sales, summaries
 
 YEAR_START = datetime(2025, 12, 1, tzinfo=UTC)
 """The first instant of the generated year."""
@@ -75,6 +76,15 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+FEE_BP = 600
+"""The platform fee of the pdd shops (6 %); the taobao shops have none set."""
+
+
+def _cost(k: int) -> int:
+    """SKU ``k``'s moving-average cost (fen)."""
+    return 200 + (k % 50) * 50
+
+
 def generate(engine: Engine, n_orders: int, n_skus: int, n_shops: int, seed: int = 7) -> None:
     """A year of orders (about three lines each), refunds, stock and safety levels."""
     rnd = random.Random(seed)
@@ -83,11 +93,13 @@ def generate(engine: Engine, n_orders: int, n_skus: int, n_shops: int, seed: int
         conn.execute(sa.insert(warehouses), [{"id": f"WH{w}", "name": f"仓 {w}"} for w in range(3)])
         conn.execute(sa.insert(shops), [
             {"id": f"shop{s}", "platform": "pdd" if s % 2 == 0 else "taobao",
-             "name": f"店铺 {s}", "seller_id": f"seller{s}", "created_at": YEAR_START}
+             "name": f"店铺 {s}", "seller_id": f"seller{s}", "created_at": YEAR_START,
+             "fee_bp": FEE_BP if s % 2 == 0 else None}
             for s in range(n_shops)])
         for i in range(0, n_skus, BATCH):
             conn.execute(sa.insert(skus), [
-                {"sku": f"SKU{k:05d}", "name_zh": f"商品 {k}", "category": f"类目{k % 40}"}
+                {"sku": f"SKU{k:05d}", "name_zh": f"商品 {k}", "category": f"类目{k % 40}",
+                 "cost_fen": _cost(k)}
                 for k in range(i, min(n_skus, i + BATCH))])
             conn.execute(sa.insert(stock_balances), [
                 {"warehouse_id": f"WH{k % 3}", "sku": f"SKU{k:05d}", "location": "A-01",
@@ -113,6 +125,7 @@ def generate(engine: Engine, n_orders: int, n_skus: int, n_shops: int, seed: int
         refund_rows: list[dict[str, Any]] = []
         ship_rows: list[dict[str, Any]] = []
         print_rows: list[dict[str, Any]] = []
+        cost_rows: list[dict[str, Any]] = []
         for i in range(start, min(n_orders, start + BATCH)):
             at = YEAR_START + timedelta(seconds=rnd.randrange(DAYS * SECONDS_PER_DAY))
             shop = f"shop{i % n_shops}"
@@ -132,6 +145,11 @@ def generate(engine: Engine, n_orders: int, n_skus: int, n_shops: int, seed: int
                 line_rows.append({"order_id": oid, "line_no": n, "qty": qty,
                                   "price_fen": 500 + (k % 97) * 100, "sku": f"SKU{k:05d}",
                                   "sku_qty": qty})
+                if not cancelled:  # the SHIP move's cost, as ingest keeps it
+                    cost_rows.append({
+                        "move_id": f"mv-{i}-{n}", "order_id": oid, "sku": f"SKU{k:05d}",
+                        "warehouse_id": f"WH{i % 3}", "units": qty, "unit_cost_fen": _cost(k),
+                        "occurred_at": at, "recorded_at": at})
             if not cancelled:
                 p = rnd.randrange(PACKERS)
                 shipped = min(now, at + timedelta(minutes=rnd.randint(30, 60 * 60)))
@@ -159,6 +177,7 @@ def generate(engine: Engine, n_orders: int, n_skus: int, n_shops: int, seed: int
             if refund_rows:
                 conn.execute(sa.insert(refunds), refund_rows)
             conn.execute(sa.insert(station_shipments), ship_rows)
+            conn.execute(sa.insert(profit_ship_costs), cost_rows)
             if print_rows:
                 conn.execute(sa.insert(station_label_prints), print_rows)
 
@@ -202,6 +221,10 @@ def run_on(label: str, url: str, n_orders: int, n_skus: int, n_shops: int, repea
             summaries.rebuild(conn, now=YEAR_START)
             fulfilment.rebuild(conn)
         rebuild = time.perf_counter() - t
+        t = time.perf_counter()
+        with write_transaction(engine) as conn:
+            profit.rebuild(conn, now=YEAR_START)
+        profit_rebuild = time.perf_counter() - t
         with engine.connect() as conn:
             n_lines = conn.execute(sa.select(sa.func.count()).select_from(order_lines)).scalar()
             ids = list(conn.execute(sa.select(orders.c.id).limit(1000)).scalars())
@@ -215,7 +238,8 @@ def run_on(label: str, url: str, n_orders: int, n_skus: int, n_shops: int, repea
         touch_ms = (time.perf_counter() - t) * 1000 / max(1, len(ids))
         print(f"{label}: {n_orders:,} orders, {n_lines:,} lines, {n_skus:,} SKUs generated in "
               f"{gen:.1f} s; summaries rebuilt in {rebuild:.1f} s; a line change + touch "
-              f"{touch_ms:.2f} ms per order", flush=True)
+              f"{touch_ms:.2f} ms per order (sales and profit); profit summaries rebuilt in "
+              f"{profit_rebuild:.1f} s", flush=True)
         end = (YEAR_START + timedelta(days=DAYS - 1)).date()
         year = sales.Filters(YEAR_START.date() + timedelta(days=1), end, period="month")
         month = sales.Filters(end - timedelta(days=29), end)
@@ -238,6 +262,14 @@ def run_on(label: str, url: str, n_orders: int, n_skus: int, n_shops: int, repea
                 month.start, month.end)), None, year),
             ("fulfilment, a year, 1 station", lambda c: fulfilment.report(c, fulfilment.Filters(
                 year.start, year.end, station="st1", period="week")), None, year),
+            ("profit, a year by month", lambda c: profit_report.report(c, profit_report.Filters(
+                year.start, year.end, period="month")), None, year),
+            ("profit, 30 days by day", lambda c: profit_report.report(c, profit_report.Filters(
+                month.start, month.end)), None, year),
+            ("profit, a year, one shop", lambda c: profit_report.report(c, profit_report.Filters(
+                year.start, year.end, "month", shop_id="shop1")), None, year),
+            ("profit, a year, one SKU", lambda c: profit_report.report(c, profit_report.Filters(
+                year.start, year.end, "week", sku="SKU00003")), None, year),
         ]
         for name, fn, naive, filters in cases:
             s = _timed(engine, fn, repeat)

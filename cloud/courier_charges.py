@@ -315,6 +315,43 @@ def statement(conn: Connection, carrier: str, start: date, end: date) -> Courier
     return CourierStatement(carrier, start, end, parcels)
 
 
+def order_charges(conn: Connection, order_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """Per order (of these ids) with parcels: (Σ charge of its parcels in fen, parcels
+    未计费), each parcel charged as :func:`statement` charges it (the carrier's card on the
+    day shipped, the receiver's province, the parcel's weight)."""
+    if not order_ids:
+        return {}
+    s = station_shipments.c
+    rows = conn.execute(
+        sa.select(s.order_id, s.carrier, s.shipped_at, s.weight_g, orders.c.receiver_masked)
+        .select_from(station_shipments.outerjoin(orders, orders.c.id == s.order_id))
+        .where(s.order_id.in_(order_ids))).all()
+    if not rows:
+        return {}
+    by_carrier: dict[str, list[Card]] = defaultdict(list)
+    for each in cards(conn):
+        by_carrier[each.carrier].append(each)
+    out: dict[str, tuple[int, int]] = {}
+    for r in rows:
+        province = province_key(str((r.receiver_masked or {}).get("province") or ""))
+        card = _card_on(by_carrier.get(r.carrier, []), local_day(r.shipped_at))
+        rate = card.rate_for(province) if card else None
+        fen, unbilled = out.get(r.order_id, (0, 0))
+        if rate is None or r.weight_g is None:
+            out[r.order_id] = (fen, unbilled + 1)
+        else:
+            out[r.order_id] = (fen + rate.charge(int(r.weight_g)), unbilled)
+    return out
+
+
+def orders_shipped_with(conn: Connection, carrier: str, since: date) -> list[str]:
+    """The orders with a parcel of ``carrier`` shipped on or after the day ``since`` (what a
+    card from that day reprices)."""
+    s = station_shipments.c
+    return list(conn.execute(sa.select(s.order_id).where(
+        s.carrier == carrier, s.shipped_at >= day_start(since)).distinct()).scalars())
+
+
 @dataclass(frozen=True, slots=True)
 class BillLine:
     """A line of the courier's bill: waybill, weight (grams, if given), amount (fen)."""

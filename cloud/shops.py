@@ -276,6 +276,8 @@ class ShopAuthRow:
     """Its authorisation at the page's time."""
     reason: str
     """The platform's code and message when it refused the refresh (``revoked``)."""
+    fee_bp: int | None = None
+    """The platform's commission in basis points (None: not set; the profit report)."""
 
 
 def shop_auth_rows(conn: Connection, now: datetime, *,
@@ -284,7 +286,8 @@ def shop_auth_rows(conn: Connection, now: datetime, *,
     rows = conn.execute(
         sa.select(shops.c.id, shops.c.platform, shops.c.name, shops.c.seller_id,
                   shops.c.token_expires_at, shops.c.refresh_expires_at, shop_config.c.status,
-                  shop_config.c.authorized_at, shop_config.c.shop_id.label("configured"))
+                  shop_config.c.authorized_at, shop_config.c.shop_id.label("configured"),
+                  shops.c.fee_bp)
         .select_from(shops.outerjoin(shop_config, shop_config.c.shop_id == shops.c.id))
         .order_by(shops.c.id)).mappings().all()
     out = []
@@ -302,7 +305,7 @@ def shop_auth_rows(conn: Connection, now: datetime, *,
             configured=r["configured"] is not None, authorized_at=r["authorized_at"],
             state=authorisation_state(status, r["token_expires_at"], r["refresh_expires_at"],
                                       now, warn_days=warn_days),
-            reason=reason))
+            reason=reason, fee_bp=r["fee_bp"]))
     return out
 
 

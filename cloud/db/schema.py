@@ -168,6 +168,8 @@ shops = sa.Table(
     sa.Column("token_expires_at", UtcDateTime(), nullable=True),
     sa.Column("refresh_expires_at", UtcDateTime(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    # 0044_profit: the platform's commission in basis points (NULL: not set, counted as 0)
+    sa.Column("fee_bp", sa.Integer(), nullable=True),
     sa.CheckConstraint(_in("platform", PLATFORMS), name="platform"),
     sa.UniqueConstraint("platform", "seller_id"),
 )

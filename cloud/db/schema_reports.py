@@ -125,3 +125,94 @@ as JSON, and when."""
 REPORT_TABLES: tuple[sa.Table, ...] = (
     report_order_facts, sales_daily, sales_daily_sku, sales_monthly_sku)
 """Tables created by migration ``0030_report_summaries``."""
+
+profit_ship_costs = sa.Table(
+    "profit_ship_costs",
+    metadata,
+    sa.Column("move_id", sa.String(64), primary_key=True),
+    sa.Column("order_id", sa.String(64), nullable=False, index=True),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("warehouse_id", sa.String(64), nullable=False),
+    sa.Column("units", sa.Integer(), nullable=False),
+    sa.Column("unit_cost_fen", sa.BigInteger(), nullable=True),
+    sa.Column("occurred_at", UtcDateTime(), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+)
+"""利润报表, cost at ship time (migration ``0044_profit``): per SHIP move the units it took
+out (positive) and the SKU's moving-average cost (``skus.cost_fen``) when the move reached
+the cloud, stored in the move's ingest transaction — the cloud keeps only the cost *now*, so
+this is the memory of the cost each shipment went out at. A REVERSAL of a SHIP move gets a
+row of its own with the units put back (negative) at the original's cost. NULL cost: the
+SKU had none (the units are counted as 未计成本)."""
+
+profit_orders = sa.Table(
+    "profit_orders",
+    metadata,
+    sa.Column("order_id", sa.String(64), primary_key=True),
+    sa.Column("day", sa.Date(), nullable=False, index=True),
+    sa.Column("shop_id", sa.String(64), nullable=False),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("warehouse_id", sa.String(64), nullable=False),
+    sa.Column("skus", sa.Text(), nullable=False),
+    sa.Column("units", sa.BigInteger(), nullable=False),
+    sa.Column("revenue_fen", sa.BigInteger(), nullable=False),
+    sa.Column("cogs_fen", sa.BigInteger(), nullable=False),
+    sa.Column("courier_fen", sa.BigInteger(), nullable=False),
+    sa.Column("fee_fen", sa.BigInteger(), nullable=False),
+    sa.Column("refund_fen", sa.BigInteger(), nullable=False),
+    sa.Column("uncosted", sa.BigInteger(), nullable=False),
+    sa.Column("unbilled", sa.BigInteger(), nullable=False),
+    sa.Column("profit_fen", sa.BigInteger(), nullable=False),
+    sa.Column("facts", json_type(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_profit_orders_profit", "profit_fen", "order_id"),
+)
+"""利润报表 per platform order that shipped (``cloud.reports.profit``): its figures over its
+whole life (refunds whenever they came), ``skus`` as ``|SKU-1|SKU-2|`` for the SKU filter,
+and ``facts`` (JSON), what it last added to ``profit_daily``. No row: the order adds
+nothing (not shipped, cancelled or not seen)."""
+
+profit_daily_shop = sa.Table(
+    "profit_daily_shop",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("shop_id", sa.String(64), primary_key=True),
+    sa.Column("warehouse_id", sa.String(64), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("lines", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("revenue_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("cogs_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("courier_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("fee_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("refund_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("uncosted", sa.BigInteger(), nullable=False, server_default="0"),
+)
+"""``profit_daily`` summed over the SKUs (day × shop × warehouse): what the profit report
+reads for its totals, series and shops when no SKU filter applies (migration
+``0044_profit``)."""
+
+profit_daily = sa.Table(
+    "profit_daily",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("shop_id", sa.String(64), primary_key=True),
+    sa.Column("warehouse_id", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("lines", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("revenue_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("cogs_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("courier_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("fee_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("refund_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("uncosted", sa.BigInteger(), nullable=False, server_default="0"),
+)
+"""利润报表 summary (migration ``0044_profit``): per China Standard Time day × shop ×
+warehouse × SKU, what the shipped orders add up to — revenue, cost of goods, courier and
+platform fee on the order's day, refunds on the refund's day; ``orders`` counts an order once
+(on its first SKU), ``lines`` once per SKU it holds; ``uncosted`` are units shipped without a
+known cost (``cloud.reports.profit``)."""

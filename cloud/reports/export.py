@@ -331,3 +331,48 @@ def purchasing_sheet(rep: Any, lang_zh: bool = True) -> Sheet:
     t = rep.total()
     sheet.totals = [*values(t, ["合计" if zh else "Total", ""]), None, t.on_time_rate, t.fill_rate]
     return sheet
+
+
+PROFIT_SECTIONS: Final = ("series", "shop", "sku", "order")
+"""Tables of the profit report a CSV download may ask for (``?section=``)."""
+
+
+def profit_sheets(rep: Any, lang_zh: bool = True) -> list[Sheet]:
+    """The profit report (``cloud.reports.profit_report``) as sheets in the order of
+    :data:`PROFIT_SECTIONS`: by period, by shop, by SKU and by order, each with its totals."""
+    zh = lang_zh
+    money = [("订单数" if zh else "Orders", "int"), ("件数" if zh else "Units", "int"),
+             ("收入(元)" if zh else "Revenue", "yuan"),
+             ("商品成本(元)" if zh else "Cost of goods", "yuan"),
+             ("快递费(元)" if zh else "Courier", "yuan"),
+             ("平台费(元)" if zh else "Platform fee", "yuan"),
+             ("退款(元)" if zh else "Refunds", "yuan"), ("利润(元)" if zh else "Profit", "yuan"),
+             ("利润率" if zh else "Margin", "percent"),
+             ("未计成本件数" if zh else "Units without cost", "int")]
+
+    def figs(x: Any) -> list[Any]:
+        return [x.orders, x.units, x.revenue_fen, x.cogs_fen, x.courier_fen, x.fee_fen,
+                x.refund_fen, x.profit_fen, x.margin, x.uncosted]
+
+    total = "合计" if zh else "Total"
+    series = Sheet("按周期" if zh else "By period", [("周期" if zh else "Period", "text"), *money])
+    series.rows = [[r.label, *figs(r.figures)] for r in rep.series]
+    series.totals = [total, *figs(rep.totals)]
+    shop = Sheet("按店铺" if zh else "By shop", [
+        ("店铺" if zh else "Shop", "text"), ("名称" if zh else "Name", "text"),
+        ("平台" if zh else "Platform", "text"), ("平台费率" if zh else "Fee rate", "text"),
+        *money])
+    shop.rows = [[r.key, r.label, r.extra, ("未设置平台费率" if zh else "fee rate not set")
+                  if r.fee_bp is None else f"{r.fee_bp / 100:.2f}%", *figs(r.figures)]
+                 for r in rep.by_shop]
+    shop.totals = [total, None, None, None, *figs(rep.totals)]
+    sku = Sheet("按SKU" if zh else "By SKU", [
+        ("SKU", "text"), ("名称" if zh else "Name", "text"),
+        ("类目" if zh else "Category", "text"), *money])
+    sku.rows = [[r.key, r.label, r.extra, *figs(r.figures)] for r in rep.by_sku]
+    order = Sheet("按订单" if zh else "By order", [
+        ("订单" if zh else "Order", "text"), ("日期" if zh else "Day", "date"),
+        ("店铺" if zh else "Shop", "text"), *money[1:],
+        ("未计费包裹" if zh else "Parcels not charged", "int")])
+    order.rows = [[r.key, r.day, r.extra, *figs(r.figures)[1:], r.unbilled] for r in rep.orders]
+    return [series, shop, sku, order]

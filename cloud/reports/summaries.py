@@ -46,6 +46,7 @@ from cloud.db.schema_reports import (
     sales_daily_sku,
     sales_monthly_sku,
 )
+from cloud.reports import profit
 
 UNMAPPED: Final = ""
 """``sales_daily_sku.sku`` of lines not mapped to a Packline SKU yet."""
@@ -239,6 +240,7 @@ def touch(conn: Connection, order_ids: Iterable[str], *, now: datetime) -> None:
     if inserts:
         conn.execute(sa.insert(report_order_facts), inserts)
     _apply(conn, daily, by_sku)
+    profit.touch(conn, roots, now=now)  # the profit report reads the same orders and refunds
 
 
 def touch_refund(conn: Connection, shop_id: str, platform_order_id: str, *,

@@ -47,6 +47,7 @@ from cloud.db.schema import (
 from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
 from cloud.orders import reservations, waves
 from cloud.orders import stations as stations_of_orders
+from cloud.reports import profit
 from cloud.sync.dead_letter import msg_id_of, unseen
 from cloud.sync.directory import StationDirectory
 from cloud.sync.downlink import make_all_due, publish_due
@@ -363,6 +364,8 @@ class Ingest:
         # receipts against purchase orders: received counts and moving-average cost
         new_moves = list({w.move_id: w for _, w in batch.moves if w.move_id in new_ids}.values())
         purchasing.on_receipts(conn, new_moves, now=now)
+        # SHIP moves keep the cost of goods at ship time (the profit report)
+        profit.on_moves(conn, new_moves, now=now)
         # transfers: shipped / received counts, status, the counts sent to both warehouses
         transfers.on_moves(conn, new_moves, now=now)
         if shipped:  # a task moved off a station that shipped it meanwhile

@@ -30,7 +30,7 @@ from cloud.db.schema import (
     stock_moves,
 )
 from cloud.errors import ReversalConflict
-from cloud.reports import fulfilment
+from cloud.reports import fulfilment, profit
 from edge.sync.schema import (
     AlertWire,
     Envelope,
@@ -73,6 +73,7 @@ def record_report(conn: Connection, station: str, env: Envelope, payload: BaseMo
                        .returning(table.c.msg_id)).first() is not None
     if new and table is station_shipments:  # the fulfilment summaries, in this transaction
         fulfilment.on_shipment(conn, row)
+        profit.touch(conn, [str(row["order_id"])], now=now)  # its courier charge, in the report
     elif new and table is station_label_prints:
         fulfilment.on_label_print(conn, row)
 

@@ -173,5 +173,35 @@ REPORT_MESSAGES: dict[str, tuple[str, str]] = {
     "rep.now_note": ("尚未保存 (当天或工作进程未运行): 异常订单和低库存为当前状态。",
                      "Not kept yet (today, or the worker has not run): order exceptions and low "
                      "stock are as they are now."),
+    "nav.profit": ("利润报表", "Profit report"),
+    "rep.profit_title": ("利润报表", "Profit report"),
+    "rep.revenue": ("收入 (元)", "Revenue (yuan)"),
+    "rep.cogs": ("商品成本 (元)", "Cost of goods (yuan)"),
+    "rep.courier_fee": ("快递费 (元)", "Courier (yuan)"),
+    "rep.platform_fee": ("平台费 (元)", "Platform fee (yuan)"),
+    "rep.profit": ("利润 (元)", "Profit (yuan)"),
+    "rep.margin": ("利润率", "Margin"),
+    "rep.uncosted": ("未计成本件数", "Units without cost"),
+    "rep.unbilled": ("未计费包裹", "Parcels not charged"),
+    "rep.fee_rate": ("平台费率", "Fee rate"),
+    "rep.fee_unset": ("未设置平台费率", "fee rate not set"),
+    "rep.fee_unset_note": ("以下店铺未设置平台费率, 平台费按 0 计: {shops} (在店铺页设置)。",
+                           "These shops have no platform fee rate, counted as 0: {shops} (set "
+                           "it on the shops page)."),
+    "rep.profit_by_order": ("按订单 (利润从低到高, 最多 {n} 单, 共 {total} 单)",
+                            "By order (lowest profit first, at most {n} of {total})"),
+    "rep.profit_by_sku": ("按 SKU", "By SKU"),
+    "rep.profit_rules": ("利润 = 收入 − 商品成本 − 快递费 − 平台费 − 退款。只计已发货且未取消的订单; 收入、成本、"
+                         "快递费和平台费按下单日 (北京时间) 计, 退款按退款成功日计。商品成本 = 发货件数 × 发货出库"
+                         "到达云端时该 SKU 的移动平均成本; 快递费按运费模板计算每个包裹; 平台费 = 收入 × 店铺平台"
+                         "费率。按 SKU 时快递费和退款按收入比例分摊。按订单为订单全部数字 (含任何日期的退款)。",
+                         "Profit = revenue − cost of goods − courier − platform fee − refunds. "
+                         "Only shipped, not cancelled orders count; revenue, cost, courier and "
+                         "fee on the order's day (China Standard Time), refunds on the day they "
+                         "succeeded. Cost of goods = units shipped × the SKU's moving-average "
+                         "cost when the SHIP move reached the cloud; courier = each parcel by "
+                         "the rate card; fee = revenue × the shop's fee rate. Per SKU, courier "
+                         "and refunds are split by revenue. Per order: the order's whole "
+                         "figures (refunds of any day)."),
 }
 """Report page texts: key → (Chinese, English)."""

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0043_kits"
+HEAD = "0044_profit"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -106,6 +106,7 @@ EXPECTED_TABLES = {
     "shops": {
         "id", "platform", "name", "seller_id", "app_key", "access_token_enc",
         "refresh_token_enc", "token_expires_at", "refresh_expires_at", "created_at",
+        "fee_bp",  # 0044_profit
     },
     "users": {
         "id", "username", "display_name", "role", "password_hash", "active", "created_at",
@@ -197,6 +198,19 @@ EXPECTED_TABLES.update({  # 0042_waves
 })
 EXPECTED_TABLES.update({  # 0043_kits
     "kit_components": {"kit_sku", "component_sku", "qty"},
+})
+EXPECTED_TABLES.update({  # 0044_profit
+    "profit_ship_costs": {"move_id", "order_id", "sku", "warehouse_id", "units",
+                          "unit_cost_fen", "occurred_at", "recorded_at"},
+    "profit_orders": {"order_id", "day", "shop_id", "platform", "warehouse_id", "skus", "units",
+                      "revenue_fen", "cogs_fen", "courier_fen", "fee_fen", "refund_fen",
+                      "uncosted", "unbilled", "profit_fen", "facts", "updated_at"},
+    "profit_daily_shop": {"day", "shop_id", "warehouse_id", "platform", "orders", "lines",
+                          "units", "revenue_fen", "cogs_fen", "courier_fen", "fee_fen",
+                          "refund_fen", "uncosted"},
+    "profit_daily": {"day", "shop_id", "warehouse_id", "sku", "platform", "orders", "lines",
+                     "units", "revenue_fen", "cogs_fen", "courier_fen", "fee_fen", "refund_fen",
+                     "uncosted"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",

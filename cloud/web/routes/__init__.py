@@ -24,6 +24,7 @@ from cloud.web.routes import (
     products,
     promotions,
     purchasing,
+    report_profit,
     report_returns,
     reports,
     returns,
@@ -46,5 +47,6 @@ def all_routes() -> list[BaseRoute]:
             *order_merge.routes, *order_exchange.routes, *order_notes.routes, *order_tags.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *listings.routes, *shop_push.routes, *shops.routes, *purchasing.routes,
             *transfers.routes, *waves.routes, *payables.routes, *courier.routes,
-            *courier_accounts.routes, *reports.routes, *report_returns.routes, *users.routes,
+            *courier_accounts.routes, *reports.routes, *report_profit.routes,
+            *report_returns.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]

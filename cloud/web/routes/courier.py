@@ -4,7 +4,7 @@ charge, entering its rate card, and checking the courier's bill against the stat
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from cloud import courier_charges as cc
 from cloud import payables
 from cloud.errors import InputError, Problem
+from cloud.reports import profit
 from cloud.web import session
 from cloud.web.context import read, web, write
 from cloud.web.forms import text
@@ -88,6 +89,16 @@ async def statement_export(request: Request) -> Response:
         "Content-Disposition": f'attachment; filename="{name}"'})
 
 
+def _save_card(conn: Connection, carrier: str, effective_from: str, rows: str, actor: str,
+               now: datetime) -> int:
+    """Save the card, then reprice the orders it covers in the profit report (one
+    transaction)."""
+    n = cc.save_card(conn, carrier, effective_from=effective_from, rows=rows, actor=actor,
+                     now=now)
+    profit.on_rate_card(conn, carrier, date.fromisoformat(effective_from.strip()), now=now)
+    return n
+
+
 @requires(Permission.COURIER_RATES_EDIT)
 async def rates_save(request: Request) -> Response:
     """Save a rate card; every bad row reported next to the rows, nothing written."""
@@ -97,9 +108,8 @@ async def rates_save(request: Request) -> Response:
             "effective_from": text(raw, "effective_from", 10) or "",
             "rows": text(raw, "rows", ROWS_MAX_CHARS) or ""}
     try:
-        n = await write(request, cc.save_card, form["carrier"],
-                        effective_from=form["effective_from"], rows=form["rows"], actor=actor,
-                        now=ctx.now())
+        n = await write(request, _save_card, form["carrier"], form["effective_from"],
+                        form["rows"], actor, ctx.now())
     except InputError as err:
         return await _page(request, form=form, errors=err.problems, status_code=400)
     session.flash(request, "cour.flash_saved", carrier=form["carrier"], rows=n)

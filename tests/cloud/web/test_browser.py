@@ -584,20 +584,22 @@ def test_vendor_files_are_the_pinned_npm_packages() -> None:
 def test_a_manager_reads_each_report_and_downloads_each_export(
         server: tuple[str, str], browser: Browser, cloud_engine: Engine, cloud_db_url: str,
         tmp_path: Path) -> None:
-    """The six reports and the returns page render (screenshots kept); every XLSX, CSV and PDF
-    button downloads a file that opens: typed cells in the XLSX, a BOM-led CSV, a PDF."""
+    """The seven reports and the returns page render (screenshots kept); every XLSX, CSV and
+    PDF button downloads a file that opens: typed cells in the XLSX, a BOM-led CSV, a PDF."""
     import io
 
     import openpyxl
 
     from tests.cloud.web import (
         test_report_fulfilment,
+        test_report_profit,
         test_report_purchasing,
         test_report_returns,
     )
 
     test_report_fulfilment._seed(cloud_engine)
     test_report_purchasing._seed(cloud_engine)
+    test_report_profit.seed(cloud_engine, warehouse=False)
     test_report_returns._seed(cloud_engine)
     base, _secret = server
     backend = backend_of(cloud_db_url)
@@ -615,6 +617,8 @@ def test_a_manager_reads_each_report_and_downloads_each_export(
          ["#fulfil-xlsx", "#fulfil-pdf"]),
         ("purchasing", "/reports/purchasing?from=2026-11-01&to=2026-11-30", "#po-report",
          ["#po-xlsx", "#po-csv", "#po-pdf"]),
+        ("profit", "/reports/profit?from=2026-12-01&to=2026-12-07", "#profit-by-order",
+         ["#profit-xlsx", "#profit-csv", "#profit-pdf"]),
         ("returns", "/reports/returns?from=2026-11-20&to=2026-11-30", "#rt-skus",
          ["#rt-xlsx", "#rt-csv", "#rt-pdf"]),
         ("returns-page", "/returns", "#received-table", []),
@@ -639,6 +643,11 @@ def test_a_manager_reads_each_report_and_downloads_each_export(
     page.goto(f"{base}/reports/fulfilment?from=2026-11-30&to=2026-12-01")
     expect(page.locator("#t-parcels")).to_have_text("5")
     expect(page.locator("#fulfil-packers tbody tr").first).to_contain_text("小王")
+    # the profit report: its tab, the shop without a fee rate, O2 at its hand-computed profit
+    page.goto(f"{base}/reports/profit?from=2026-12-01&to=2026-12-07")
+    expect(page.locator('#report-tabs a[href="/reports/profit"]')).to_have_class("active")
+    expect(page.locator("#profit-fee-unset")).to_contain_text("淘宝店")
+    expect(page.locator("#profit-by-order tr", has_text="taobao-O2")).to_contain_text("32.01")
     context.close()
 
 

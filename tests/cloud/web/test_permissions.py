@@ -90,6 +90,16 @@ def test_every_route_declares_its_access(app: Starlette) -> None:
     assert len(found) > len(EXPECTED_PUBLIC)
 
 
+def test_the_profit_report_and_the_fee_rate_are_guarded(app: Starlette) -> None:
+    """The profit report and its exports are for those who read reports; a shop's platform
+    fee rate is set by those who run the shops (the walk below checks each role)."""
+    found = {(m, p): access for m, p, access in endpoints(app)}
+    for path in ("/reports/profit", "/reports/profit.xlsx", "/reports/profit.csv",
+                 "/reports/profit.pdf"):
+        assert found[("GET", path)] is P.REPORTS_VIEW, path
+    assert found[("POST", "/shops/{shop_id}/fee")] is P.SHOPS_AUTHORIZE
+
+
 def _url(path: str, ids: dict[str, str]) -> str:
     for name, value in ids.items():
         path = path.replace("{" + name + "}", quote(value))

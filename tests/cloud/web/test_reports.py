@@ -92,7 +92,7 @@ async def test_the_daily_summary_page_and_exports(client: httpx.AsyncClient,
     assert 'href="/reports/daily"' in home  # one 报表 entry in the menu …
     tabs = (await client.get("/reports/daily")).text  # … and a tab per report
     assert all(f'href="/reports/{r}"' in tabs
-               for r in ("daily", "sales", "stock", "fulfilment", "purchasing"))
+               for r in ("daily", "sales", "profit", "stock", "fulfilment", "purchasing"))
 
 
 async def test_the_report_pages_work_in_english_and_narrow(client: httpx.AsyncClient,
