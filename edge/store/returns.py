@@ -32,6 +32,7 @@ from sqlite_utils import Database
 
 from edge.domain.models import MoveReason, MoveRequest
 from edge.errors import EdgeError
+from edge.store.queries import Queries
 from edge.store.writer import Writer
 
 DAMAGE_SETTING = "returns.damage_location"
@@ -228,9 +229,9 @@ def damage_location(db: Database) -> str | None:
 def item(db: Database, code: str) -> tuple[str, int] | None:
     """``(sku, units)`` of a scanned item: a barcode (a case counts its units) or a SKU code
     (a printed goods label)."""
-    row = db.execute("SELECT sku, units FROM barcodes WHERE barcode = ?", [code]).fetchone()
-    if row is not None:
-        return str(row[0]), int(row[1])
+    found = Queries(db).lookup_barcode(code)
+    if found is not None:
+        return found
     row = db.execute("SELECT sku FROM skus WHERE sku = ?", [code]).fetchone()
     return (str(row[0]), 1) if row else None
 

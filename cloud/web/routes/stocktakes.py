@@ -20,13 +20,10 @@ from cloud.web.context import read, web, write
 from cloud.web.forms import text
 from cloud.web.permissions import Permission, requires
 from cloud.web.render import render
+from cloud.web.routes.reports import CSV, XLSX
 
 PLAN_FIELDS = ("warehouse", "scope", "scope_value", "note")
 """The plan form's fields."""
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-"""Media type of an XLSX download."""
-CSV = "text/csv; charset=utf-8"
-"""Media type of a CSV download."""
 
 
 async def _list_page(request: Request, form: dict[str, str] | None = None,
