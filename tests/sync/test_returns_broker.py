@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from cloud import returns
 from cloud.db import write_transaction
+from cloud.db.schema import station_shipments
 from cloud.db.schema_orders import order_events, orders
 from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder, RefundEvent
 from cloud.orders.allocation import allocate_pending
@@ -47,6 +48,13 @@ def _on_hand(engine: sa.Engine) -> int:
             "SELECT COALESCE(SUM(qty_delta), 0) FROM stock_moves WHERE sku = 'TOWEL-W'")).scalar_one())
 
 
+def _shipment_stored(engine: sa.Engine) -> bool:
+    """The station's ``shipment`` message is in (it travels apart from the SHIP moves)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(station_shipments.c.msg_id).where(
+            station_shipments.c.order_id == ORDER)).first() is not None
+
+
 def _cloud_state(engine: sa.Engine) -> str:
     with engine.connect() as conn:
         return str(conn.execute(sa.select(orders.c.state).where(orders.c.id == ORDER)).scalar_one())
@@ -77,7 +85,8 @@ def test_a_return_found_by_its_tracking_number_lands_in_the_cloud_once(
             task = StoreOrderSource(kiosk.queries).order(ORDER)
             assert task is not None
             PackingWriter(kiosk.writer).ship(task, operator_id="P01", weight_g=300)
-            wait_until(lambda: _on_hand(engine) == 3, 30, what="the shipment in the cloud")
+            wait_until(lambda: _on_hand(engine) == 3 and _shipment_stored(engine), 30,
+                       what="the shipment and its moves in the cloud")
             assert _cloud_state(engine) == "tasked"  # write-back marks it shipped later
 
             # the buyer sends one towel back by YTO: the request reaches the station
