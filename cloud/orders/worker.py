@@ -127,6 +127,20 @@ def acquire_lease(engine: Engine, job: str, owner: str, ttl: timedelta, *,
     return True
 
 
+def renew_lease(engine: Engine, job: str, owner: str, ttl: timedelta, *,
+                now: datetime) -> bool:
+    """Extend a lease ``owner`` holds; False when another owner has taken it.
+
+    Unlike :func:`acquire_lease` this waits for the row: another worker merely looking at
+    the lease (its ``SKIP LOCKED`` probe holds the row for a moment) must not make the
+    holder believe it lost the lease and stop renewing it."""
+    j = job_leases.c
+    with write_transaction(engine) as conn:
+        done = conn.execute(sa.update(job_leases).where(j.job == job, j.owner == owner).values(
+            lease_until=now + ttl, last_run_at=now))
+    return bool(done.rowcount)
+
+
 def release_lease(engine: Engine, job: str, owner: str) -> None:
     """Give a lease back (only if we hold it)."""
     with write_transaction(engine) as conn:
@@ -489,7 +503,7 @@ class Worker:
         ttl = self.settings.lease_ttl
         while True:
             await asyncio.sleep(ttl.total_seconds() / LEASE_RENEWALS)
-            if not await asyncio.to_thread(acquire_lease, self.engine, job, self.owner, ttl,
+            if not await asyncio.to_thread(renew_lease, self.engine, job, self.owner, ttl,
                                           now=self.now()):
                 log.warning("lease %s was taken over while its tick ran", job)
                 return

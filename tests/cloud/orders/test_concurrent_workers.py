@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from cloud.db import make_engine, migrate
 from cloud.db.schema_orders import job_leases, orders, waybills
 from cloud.marketplaces.fake_server import RunningFake
 from cloud.orders.order_sync import SyncSettings
-from cloud.orders.worker import TickReport, Worker, WorkerSettings, acquire_lease
+from cloud.orders.worker import TickReport, Worker, WorkerSettings, acquire_lease, renew_lease
 from tests.cloud.orders.support import connect_shop, fast_retry, seed_warehouses
 
 pytestmark = pytest.mark.postgres
@@ -98,3 +98,29 @@ async def test_a_tick_longer_than_the_lease_keeps_it(pg_engine: Engine, sealer: 
     assert acquire_lease(pg_engine, "shop:pdd1", "w1", settings.lease_ttl, now=w1.now())
     await w1.tick_leased("pdd1")
     assert taken == [False] * 6  # w2 never got in while w1's tick ran
+
+
+async def test_a_renewal_waits_for_another_workers_look_at_the_lease(pg_engine: Engine) -> None:
+    # Another worker's probe (``acquire_lease``: SELECT … FOR UPDATE SKIP LOCKED) holds the
+    # row for a moment. A renewal arriving in that moment used to skip the locked row, take
+    # it for "lost", and stop renewing: the lease then lapsed under the running tick (the
+    # test above failed that way in CI when a renewal and a probe met at the 2 s mark).
+    ttl = timedelta(seconds=30)
+    start = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+    assert acquire_lease(pg_engine, "shop:pdd1", "w1", ttl, now=start)
+    with pg_engine.connect() as other:
+        other.execute(sa.select(job_leases.c.owner).where(
+            job_leases.c.job == "shop:pdd1").with_for_update())  # the probe's moment
+        renewal = asyncio.create_task(asyncio.to_thread(
+            renew_lease, pg_engine, "shop:pdd1", "w1", ttl, now=start + timedelta(seconds=10)))
+        await asyncio.sleep(0.5)
+        assert not renewal.done()  # waits for the row rather than giving up
+        other.rollback()
+    assert await renewal
+    with pg_engine.connect() as conn:
+        until = conn.execute(sa.select(job_leases.c.lease_until).where(
+            job_leases.c.job == "shop:pdd1")).scalar_one()
+    assert until == datetime(2026, 12, 5, 1, 0, 40, tzinfo=UTC)
+    # a lease another owner took is not renewed
+    assert acquire_lease(pg_engine, "shop:pdd1", "w2", ttl, now=start + timedelta(seconds=41))
+    assert not renew_lease(pg_engine, "shop:pdd1", "w1", ttl, now=start + timedelta(seconds=42))
