@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from cloud import audit
 from cloud.db.schema_orders import order_events, order_lines, orders, refunds
 from cloud.db.schema_returns import station_return_lines, station_returns
-from cloud.orders.order_sync import REFUND_CLOSED
+from cloud.orders.return_notices import REFUND_CLOSED
 from cloud.sync.reports import insert_ignore
 from edge.sync.schema import ReturnWire
 

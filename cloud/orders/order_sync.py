@@ -71,17 +71,12 @@ from cloud.marketplaces.errors import BusinessError
 from cloud.orders.intercepts import intercept, lift_refund_intercepts
 from cloud.orders.parcels import apply_splits, split_children
 from cloud.orders.reservations import Mapping, find_mapping, reconcile
-from cloud.orders.return_notices import notify_return
+from cloud.orders.return_notices import REFUND_CLOSED, notify_return
 from cloud.reports import summaries
 from cloud.shops import ShopClient
 
 log = logging.getLogger("packline.order_sync")
 
-REFUND_CLOSED = frozenset({"9", "11", "12", "13", "CLOSED", "SELLER_REFUSE_BUYER"})
-"""After-sales statuses that end a refund request without a refund (docs/specs/marketplaces.md
-§1.7.2, §2.6.7):
-PDD ``after_sales_status`` 9 platform refused, 11 withdrawn by the buyer, 12 and 13 lapsed;
-TOP refund ``CLOSED`` and ``SELLER_REFUSE_BUYER``. The order is still paid."""
 
 REFUND_REQUESTED = {
     "pdd": frozenset({"2", "3"}),

@@ -45,7 +45,7 @@ from cloud.db.schema import (
     downlink_outbox,
 )
 from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
-from cloud.orders import reservations, waves
+from cloud.orders import reservations, return_notices, waves
 from cloud.orders import stations as stations_of_orders
 from cloud.reports import profit
 from cloud.sync.dead_letter import msg_id_of, unseen
@@ -370,6 +370,8 @@ class Ingest:
         transfers.on_moves(conn, new_moves, now=now)
         if shipped:  # a task moved off a station that shipped it meanwhile
             stations_of_orders.shipped_elsewhere(conn, shipped, now=now)
+            # return requests that arrived before the shipment now reach the floor
+            return_notices.on_shipments(conn, [oid for _, oid in shipped], now=now)
         for station, ack in batch.station_acks:
             self._down_acked(conn, station, ack, now)
         if batch.dead:
