@@ -76,6 +76,10 @@ class UnknownSku(LedgerError):
     """The SKU or location is not in the catalog."""
 
 
+class KitHasNoStock(LedgerError):
+    """A move named a kit (组合商品): a kit's stock is its components' stock."""
+
+
 class AlreadyReversed(LedgerError):
     """A move can be reversed only once, and a reversal is never reversed."""
 

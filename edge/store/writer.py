@@ -22,7 +22,14 @@ from sqlite_utils import Database
 
 from edge.domain.ledger import plan_reversal
 from edge.domain.models import Move, MoveReason, MoveRequest, NegativeStockPolicy, qty_out_of_range
-from edge.errors import AlreadyReversed, InsufficientStock, LedgerError, PackError, UnknownSku
+from edge.errors import (
+    AlreadyReversed,
+    InsufficientStock,
+    KitHasNoStock,
+    LedgerError,
+    PackError,
+    UnknownSku,
+)
 from edge.store.queries import row_to_move
 from edge.sync.schema import MoveWire, TransferDiffWire
 
@@ -162,6 +169,10 @@ class Writer:
             raise LedgerError(too_big)
         if self.db.execute("SELECT 1 FROM skus WHERE sku = ?", [req.sku]).fetchone() is None:
             raise UnknownSku(f"未知商品 / unknown SKU: {req.sku}")
+        if self.db.execute("SELECT 1 FROM kit_components WHERE kit_sku = ? LIMIT 1",
+                           [req.sku]).fetchone() is not None:
+            raise KitHasNoStock(f"{req.sku} 是组合商品，没有自己的库存，请按组件收货/移库 / "
+                                f"{req.sku} is a kit with no stock of its own: move its components")
         warehouse_id, _ = self._location(req.location)
         now = self._clock()
         move = Move(

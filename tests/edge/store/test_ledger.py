@@ -293,3 +293,18 @@ def test_the_negative_stock_policy_is_read_fresh_not_cached_per_process(tmp_path
         kiosk.writer.record_move(ship("CUP-350", "A-01-01", 1))
     kiosk.close()
     daemon.close()
+
+
+def test_a_kit_takes_no_move_of_its_own(store: Store) -> None:
+    # A kit (组合商品) is stocked as its components: receiving or counting under the kit's
+    # own SKU would put stock where the cloud's ledger refuses it (station and cloud apart).
+    from edge.sync.inbox import apply_catalog
+    from edge.sync.schema import CatalogWire, SkuWire
+
+    apply_catalog(store.writer, CatalogWire(skus=[SkuWire(
+        sku="GIFT-1", name_zh="礼盒", barcodes=[("6900000000212", 1)], version=1,
+        components=[("CUP-350", 1)])]))
+    with pytest.raises(LedgerError, match="GIFT-1 是组合商品"):
+        store.writer.record_move(receive("GIFT-1", "A-01-01", 5))
+    assert store.queries.balance("GIFT-1", "A-01-01") == 0
+    assert store.queries.outbox_pending() == []
