@@ -39,6 +39,10 @@ T = TypeVar("T")
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 """Default timeouts: 15 s overall, 5 s to connect."""
+TOKEN_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+"""Patience for a token call (refresh or code exchange), whatever the client's own timeout.
+The platform spends the refresh token when it answers: a reply given up on is a shop that
+must be authorised again by its owner, so the wait is long (a busy gateway, a slow link)."""
 
 
 async def _log_request(request: httpx.Request) -> None:

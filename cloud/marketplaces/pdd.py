@@ -58,6 +58,7 @@ from cloud.marketplaces.errors import (
     TransientError,
 )
 from cloud.marketplaces.http import (
+    TOKEN_TIMEOUT,
     GatewayClient,
     Limit,
     RateLimiter,
@@ -654,7 +655,7 @@ async def gateway_token(
     auth = PddAuth(config.client_id, config.client_secret, clock=clock)
     signed = auth.sign_params({"type": api, **params})
     try:
-        response = await http.post(config.gateway_url, data=signed)
+        response = await http.post(config.gateway_url, data=signed, timeout=TOKEN_TIMEOUT)
     except httpx.HTTPError as err:
         raise transport_error(err, platform=PLATFORM, api=api) from err
     try:
@@ -679,7 +680,7 @@ async def oauth_token(
     """POST a grant (``authorization_code`` + ``code``, or ``refresh_token``) to ``/oauth/token``."""
     body = {"client_id": config.client_id, "client_secret": config.client_secret, **grant}
     try:
-        response = await http.post(config.oauth_url, json=body)
+        response = await http.post(config.oauth_url, json=body, timeout=TOKEN_TIMEOUT)
     except httpx.HTTPError as err:
         raise transport_error(err, platform=PLATFORM, api="oauth/token") from err
     data = as_dict(loads(response.content), field_name="token")

@@ -60,6 +60,7 @@ from cloud.marketplaces.errors import (
     TransientError,
 )
 from cloud.marketplaces.http import (
+    TOKEN_TIMEOUT,
     GatewayClient,
     Limit,
     RateLimiter,
@@ -678,7 +679,7 @@ async def oauth_token(
     """POST a grant form (``authorization_code`` or ``refresh_token``) to the OAuth URL."""
     form = {"client_id": config.app_key, "client_secret": config.app_secret, **grant}
     try:
-        response = await http.post(config.oauth_url, data=form)
+        response = await http.post(config.oauth_url, data=form, timeout=TOKEN_TIMEOUT)
     except httpx.HTTPError as err:
         raise transport_error(err, platform=PLATFORM, api="oauth/token") from err
     data = as_dict(loads(response.content), field_name="token")

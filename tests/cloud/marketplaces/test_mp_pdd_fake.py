@@ -19,7 +19,7 @@ from cloud.marketplaces.base import (
 )
 from cloud.marketplaces.errors import BusinessError, MarketplaceError
 from cloud.marketplaces.generator import Phase
-from cloud.marketplaces.http import RateLimiter, RetryPolicy
+from cloud.marketplaces.http import RateLimiter, RetryPolicy, build_client
 from cloud.marketplaces.pdd import parse_order
 from cloud.marketplaces.pdd_push import PddPushClient, run_push
 from tests.cloud.marketplaces.mp_support import pdd_client, pdd_config
@@ -495,3 +495,29 @@ async def test_order_list_get_by_confirm_time(serve, http) -> None:
     assert info.value.code == "10000" and "24小时" in str(info.value)
     with pytest.raises(BusinessError):  # a required parameter missing
         await client.call("pdd.order.list.get", {"order_status": 5, "refund_status": 5})
+
+
+async def test_a_slow_refresh_reply_is_waited_for_not_given_up(serve) -> None:
+    # The worker's calls have a short timeout of their own. A refresh given up on after the
+    # platform answered leaves a spent refresh token: every later refresh is refused and the
+    # shop stops syncing until its owner authorises again (the soak lost the last hours of
+    # its day this way on a loaded CI machine, where its 0.1 s timeout ran out on a refresh).
+    running = serve("pdd", seed=18)
+    fake = running.fake
+    real = fake._handlers["pdd.pop.auth.token.refresh"]
+
+    def slow_refresh(params: dict[str, str]) -> dict[str, object]:
+        answer = real(params)  # the pair is rotated here
+        time.sleep(0.5)        # the reply is slow to leave
+        return answer
+
+    fake._handlers["pdd.pop.auth.token.refresh"] = slow_refresh
+    async with build_client(timeout=0.2) as http:
+        client = pdd_client(running, http)
+        old = client.tokens.current(client.shop_id)
+        fake.expire_token(old.access_token)
+        order_id = fake.orders()[0].order_id
+        order = await asyncio.wait_for(client.get_order(order_id), 10)
+    assert order.order_id == order_id
+    assert fake.tokens.refreshes == 1
+    assert client.tokens.current(client.shop_id).access_token != old.access_token
