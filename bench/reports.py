@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bench import reports_floor
 from cloud.db import make_engine, migrate, write_transaction
 from cloud.db.schema import (
     shops,
@@ -215,6 +216,7 @@ def run_on(label: str, url: str, n_orders: int, n_skus: int, n_shops: int, repea
         migrate(engine)
         t = time.perf_counter()
         generate(engine, n_orders, n_skus, n_shops)
+        reports_floor.generate(engine, n_orders, n_skus, start=YEAR_START, days=DAYS, cost=_cost)
         gen = time.perf_counter() - t
         t = time.perf_counter()
         with write_transaction(engine) as conn:
@@ -271,6 +273,8 @@ def run_on(label: str, url: str, n_orders: int, n_skus: int, n_shops: int, repea
             ("profit, a year, one SKU", lambda c: profit_report.report(c, profit_report.Filters(
                 year.start, year.end, "week", sku="SKU00003")), None, year),
         ]
+        cases += [(name, fn, None, year) for name, fn in reports_floor.cases(
+            year.start, year.end, YEAR_START + timedelta(days=DAYS))]
         for name, fn, naive, filters in cases:
             s = _timed(engine, fn, repeat)
             line = (f"  {name:28s} p50 {statistics.median(s):8.1f} ms  "

@@ -169,7 +169,8 @@ def report(conn: Connection, *, now: datetime, days: int = DEFAULT_DAYS,
         of = set(conn.execute(sa.select(skus.c.sku).where(skus.c.category == category))
                  .scalars())
         keys = [k for k in keys if k[1] in of]
-    lv = {k: v for k, v in lv.items() if k in set(keys)}
+    shown = set(keys)  # built once: in the comprehension it was rebuilt per row (quadratic)
+    lv = {k: v for k, v in lv.items() if k in shown}
     ages = ageing(conn, {k: x.on_hand for k, x in lv.items()}, now=now)
     rows = []
     for wh, code in keys:
