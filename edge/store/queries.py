@@ -148,6 +148,14 @@ class Queries:
         row = self._one("SELECT value FROM settings WHERE key = ?", [key])
         return row[0] if row else default
 
+    def home_warehouse(self) -> str:
+        """The warehouse this station works in: the ``warehouse_id`` setting, else the first
+        warehouse by id ("" before the catalog arrived)."""
+        if chosen := self.setting("warehouse_id"):
+            return chosen
+        row = self._one("SELECT warehouse_id FROM warehouses ORDER BY warehouse_id LIMIT 1", [])
+        return str(row[0]) if row else ""
+
     def operator_by_badge(self, badge: str) -> dict[str, Any] | None:
         rows = list(self.db.query(
             "SELECT * FROM operators WHERE badge = ? AND active = 1", [badge]))
@@ -196,6 +204,7 @@ class Queries:
         sql = "SELECT code FROM locations" + (" WHERE warehouse_id = ?" if warehouse_id else "")
         return [r[0] for r in self.db.execute(sql + " ORDER BY code",
                                               [warehouse_id] if warehouse_id else []).fetchall()]
+
     def open_transfer_lines(self) -> list[dict[str, Any]]:
         """Lines of open transfers (to ship or to receive), by transfer and line."""
         return list(self.db.query(

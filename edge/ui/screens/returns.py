@@ -309,9 +309,7 @@ class ReturnScreen(KioskScreen):
         if rid is None:
             return
         reader = self.papp.services.reader
-        warehouse = reader.setting("warehouse_id") or next(iter(
-            r[0] for r in reader.db.execute(
-                "SELECT warehouse_id FROM warehouses ORDER BY warehouse_id").fetchall()), "")
+        warehouse = reader.home_warehouse()
         got = lines(reader.db, rid)
         try:
             ReturnWriter(self.papp.services.store.writer).finish(

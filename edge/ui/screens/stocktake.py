@@ -106,9 +106,7 @@ class StocktakeScreen(KioskScreen):
 
     def on_mount(self) -> None:
         reader = self.papp.services.reader
-        self.warehouse_id = reader.setting("warehouse_id") or next(
-            (r[0] for r in reader.db.execute(
-                "SELECT warehouse_id FROM warehouses ORDER BY warehouse_id").fetchall()), "")
+        self.warehouse_id = reader.home_warehouse()
         self.take = store.open_stocktake(reader.db)
         super().on_mount()
         if self.take is not None:
