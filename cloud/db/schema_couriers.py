@@ -63,3 +63,21 @@ addresses, so a later refresh cannot change it silently) and the template."""
 
 COURIER_TABLES = (courier_accounts, courier_templates, courier_choices)
 """The tables of this module."""
+
+desk_prints = sa.Table(
+    "desk_prints",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("order_id", sa.String(64), nullable=False),
+    sa.Column("waybill_no", sa.String(64), nullable=False),
+    sa.Column("n", sa.Integer(), nullable=False),
+    sa.Column("printer", sa.String(200), nullable=False),
+    sa.Column("printed_by", sa.String(64), nullable=False),
+    sa.Column("printed_at", UtcDateTime(), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=True),
+    sa.Index("ix_desk_prints_order", "order_id", "printed_at"),
+    sa.UniqueConstraint("order_id", "n", name="uq_desk_prints_order_n"),
+)
+"""E-waybills printed at the office 打单台 through a print component (0045): the n-th print
+of the order's waybill, printer, who, when, and the reason of a reprint. ``id`` is the
+print component's task and document (a result reported twice is kept once)."""

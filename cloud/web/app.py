@@ -40,12 +40,14 @@ SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"),
+        "frame-ancestors 'none'; connect-src 'self' ws: wss:"),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-"""Sent with every response: only this site's scripts, no framing, no sniffing."""
+"""Sent with every response: only this site's scripts, no framing, no sniffing. Pages may
+open WebSockets anywhere (``connect-src ws: wss:``): the 打单台 talks to the print component
+on the office PC or LAN, whose address the user sets."""
 
 
 class SecurityHeaders:

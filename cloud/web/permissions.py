@@ -52,6 +52,7 @@ class Permission(enum.StrEnum):
     TRANSFERS_VIEW = "transfers.view"
     TRANSFERS_EDIT = "transfers.edit"
     WAVES = "waves.manage"
+    DESK = "desk.print"
     PAYABLES_VIEW = "payables.view"
     PAYMENTS_RECORD = "payments.record"
     COURIER_VIEW = "courier.view"
@@ -94,6 +95,7 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
         Role.WAREHOUSE_LEAD, Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.TRANSFERS_EDIT: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.WAVES: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
+    Permission.DESK: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
     Permission.PAYABLES_VIEW: frozenset({Role.PURCHASER, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PAYMENTS_RECORD: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.COURIER_VIEW: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0044_profit"
+HEAD = "0045_desk_prints"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -63,6 +63,8 @@ EXPECTED_TABLES = {
     "order_tag_links": {"order_id", "tag_id", "actor", "at"},  # 0030
     "station_label_prints": {"msg_id", "station_id", "order_id", "n", "operator_id",  # 0032
                              "reason", "printed_at", "received_at"},
+    "desk_prints": {"id", "order_id", "waybill_no", "n", "printer", "printed_by",  # 0045
+                    "printed_at", "reason"},
     "station_handovers": {"msg_id", "station_id", "batch_id", "carrier", "operator_id",  # 0035_handovers
                           "opened_at", "closed_at", "parcels", "not_handed_over", "received_at"},
     "station_handover_parcels": {"msg_id", "waybill_no", "order_id", "operator_id",  # 0035_handovers

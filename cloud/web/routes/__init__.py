@@ -10,6 +10,7 @@ from cloud.web.routes import (
     auth,
     courier,
     courier_accounts,
+    desk,
     handovers,
     home,
     listings,
@@ -46,7 +47,7 @@ def all_routes() -> list[BaseRoute]:
             *stocktakes.routes, *unshipped.routes,
             *order_merge.routes, *order_exchange.routes, *order_notes.routes, *order_tags.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *listings.routes, *shop_push.routes, *shops.routes, *purchasing.routes,
-            *transfers.routes, *waves.routes, *payables.routes, *courier.routes,
+            *transfers.routes, *waves.routes, *desk.routes, *payables.routes, *courier.routes,
             *courier_accounts.routes, *reports.routes, *report_profit.routes,
             *report_returns.routes, *users.routes,
             *operators.routes, *account.routes, *audit.routes]

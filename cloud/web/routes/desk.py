@@ -1,0 +1,155 @@
+"""打单台: the office's batch printing desk (``cloud.desk``).
+
+The list and its filters, and the 发货单, are plain pages (they work with JavaScript off).
+Printing goes from the browser to the platform's print component on the office PC, as web
+打单 tools do (``static/desk.js``): the page asks ``POST /desk/print-data`` for the
+selected orders' documents — refused, with the reason asked for, when one was printed
+before — hands them to the component, and posts what the component reports printed to
+``POST /desk/printed``, which keeps each once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from cloud import desk
+from cloud.config import DISPLAY_TZ
+from cloud.db.schema import shops
+from cloud.errors import InputError, Problem
+from cloud.web import session
+from cloud.web.context import read, web, write
+from cloud.web.forms import text
+from cloud.web.permissions import Permission, requires
+from cloud.web.render import render
+
+FILTER_FIELDS = ("shop", "carrier", "sku", "province", "paid_before", "ship_by_before",
+                 "order_by")
+"""The filter form's text fields (``single`` is a checkbox)."""
+TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+"""How a time bound is written: a ``datetime-local`` input, or typed by hand."""
+DEFAULT_COMPONENT = "ws://127.0.0.1:13528"
+"""Where the Cainiao print component listens on the office PC unless the browser was told
+otherwise (kept in the browser's local storage)."""
+MAX_IDS = desk.ROW_LIMIT
+"""Most orders one print or packing list takes."""
+
+
+def _when(value: str, name: str, problems: list[Problem]) -> datetime | None:
+    if not value:
+        return None
+    for fmt in TIME_FORMATS:
+        try:
+            return datetime.strptime(value, fmt).replace(tzinfo=DISPLAY_TZ)
+        except ValueError:
+            continue
+    problems.append(Problem(name, "时间格式应为 YYYY-MM-DD HH:MM",
+                            "write the time as YYYY-MM-DD HH:MM"))
+    return None
+
+
+def _filters(params: Any) -> tuple[dict[str, str], desk.Filters, list[Problem]]:
+    form = {k: text(params, k, 64) or "" for k in FILTER_FIELDS}
+    form["single"] = "1" if params.get("single") else ""
+    problems: list[Problem] = []
+    order_by = form["order_by"] if form["order_by"] in desk.ORDERINGS else "ship_by"
+    form["order_by"] = order_by
+    f = desk.Filters(shop_id=form["shop"], carrier=form["carrier"],
+                     single_only=bool(form["single"]), sku=form["sku"],
+                     province=form["province"],
+                     paid_before=_when(form["paid_before"], "paid_before", problems),
+                     ship_by_before=_when(form["ship_by_before"], "ship_by_before", problems),
+                     order_by=order_by)
+    return form, f, problems
+
+
+def _shops(conn: Any) -> list[tuple[str, str]]:
+    return [(str(i), str(n)) for i, n in conn.execute(
+        shops.select().with_only_columns(shops.c.id, shops.c.name).order_by(shops.c.id))]
+
+
+@requires(Permission.DESK)
+async def desk_page(request: Request) -> Response:
+    """The orders waiting to ship under the filter, with their waybills and print status."""
+    form, f, problems = _filters(request.query_params)
+    found = [] if problems else await read(request, desk.rows, f)
+    return render(request, "desk.html", {
+        "rows": found, "form": form, "errors": problems, "now": web(request).now(),
+        "shops": await read(request, _shops), "carriers": await read(request, desk.carriers),
+        "orderings": desk.ORDERINGS, "limit": desk.ROW_LIMIT,
+        "component": DEFAULT_COMPONENT}, status_code=400 if problems else 200)
+
+
+def _ids(values: list[str]) -> list[str]:
+    return [v[:64] for v in values if v][:MAX_IDS]
+
+
+def _refusal(err: InputError, lang: str) -> JSONResponse:
+    return JSONResponse({"error": "; ".join(
+        p.zh if lang == "zh" else p.en for p in err.problems)}, status_code=400)
+
+
+def _lang(request: Request) -> str:
+    return session.lang(request)
+
+
+@requires(Permission.DESK)
+async def print_data(request: Request) -> Response:
+    """The selected orders' documents for the print component, in the chosen order."""
+    form = await request.form()
+    ids = _ids([str(v) for v in form.getlist("ids")])
+    order_by = text(form, "order_by", 16) or "ship_by"
+    if not ids:
+        return JSONResponse({"error": "请先勾选订单" if _lang(request) == "zh"
+                             else "select orders first"}, status_code=400)
+    try:
+        docs = await read(request, desk.documents, ids,
+                          order_by=order_by if order_by in desk.ORDERINGS else "ship_by",
+                          reason=text(form, "reason", desk.REASON_MAX) or "",
+                          now=web(request).now())
+    except InputError as err:
+        return _refusal(err, _lang(request))
+    return JSONResponse({"documents": docs})
+
+
+@requires(Permission.DESK)
+async def printed(request: Request) -> Response:
+    """What the component reported printed: kept once per task and document."""
+    try:
+        body = await request.json()
+        task_id = str(body["taskId"])[:40]
+        printer = str(body.get("printer") or "")[:200]
+        reason = str(body.get("reason") or "")
+        done = [(str(d["orderId"])[:64], str(d["documentID"])[:64])
+                for d in body["printed"]][:MAX_IDS]
+    except (ValueError, KeyError, TypeError):
+        return JSONResponse({"error": "请求格式错误 / malformed request"}, status_code=400)
+    try:
+        new = await write(request, desk.record_prints, task_id, printer, done,
+                          actor=request.state.user.username, reason=reason,
+                          now=web(request).now())
+    except InputError as err:
+        return _refusal(err, _lang(request))
+    return JSONResponse({"recorded": new})
+
+
+@requires(Permission.DESK)
+async def packing_list(request: Request) -> Response:
+    """发货单 of the selected orders, in the chosen order, for printing on A4."""
+    ids = _ids(request.query_params.getlist("ids"))
+    order_by = text(request.query_params, "order_by", 16) or "ship_by"
+    found = await read(request, desk.packing_list, ids,
+                       order_by if order_by in desk.ORDERINGS else "ship_by")
+    return render(request, "desk_packing.html", {"rows": found, "now": web(request).now()})
+
+
+routes: list[BaseRoute] = [
+    Route("/desk", desk_page, methods=["GET"]),
+    Route("/desk/print-data", print_data, methods=["POST"]),
+    Route("/desk/printed", printed, methods=["POST"]),
+    Route("/desk/packing-list", packing_list, methods=["GET"]),
+]
