@@ -20,15 +20,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from cloud import audit
 from cloud.config import DISPLAY_TZ
+from cloud.crypto import Sealer
+from cloud.db import write_transaction
 from cloud.db.schema import shops, skus, station_label_prints, stock_balances
 from cloud.db.schema_couriers import desk_prints
 from cloud.db.schema_orders import order_events, order_lines, orders, waybills
 from cloud.errors import InputError, Problem
+from cloud.marketplaces.errors import MarketplaceError
+from cloud.orders.waybills import request_waybills
+from cloud.shops import ShopError, open_client
 
 DESK_STATES = ("allocated", "tasked")
 """Orders the desk works on: allocated (waiting for a number) or at a station."""
@@ -306,3 +312,58 @@ def record_prints(conn: Connection, task_id: str, printer: str,
 def packing_list(conn: Connection, order_ids: Sequence[str], order_by: str) -> list[DeskRow]:
     """The 发货单 of ``order_ids``: the desk's rows of them, in ``order_by`` order."""
     return rows(conn, Filters(order_by=order_by), only=order_ids)
+
+
+@dataclass
+class NumbersResult:
+    """What a 取号 from the desk did."""
+
+    issued: int = 0
+    """Orders that got their number (and went to their station as a task)."""
+    deferred: int = 0
+    """Orders left for a retry (the platform did not answer in time, throttled)."""
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(platform order no., the platform's reason) of orders it refused: they wait in the
+    exception list."""
+    skipped: int = 0
+    """Ticked orders that needed no number (numbered already, or not allocated)."""
+    shops_failed: list[tuple[str, str]] = field(default_factory=list)
+    """(shop name, why) of shops that could not be asked at all."""
+
+
+async def take_numbers(engine: Engine, sealer: Sealer, order_ids: Sequence[str], *,
+                       http: httpx.AsyncClient, now: datetime, actor: str) -> NumbersResult:
+    """E-waybill numbers now for the ticked orders still waiting for one, shop by shop,
+    through the worker's own waybill pass (claims, store, task to the station): the
+    platform's batches, pace and retry rules, and its refusals kept on the order."""
+    o, w = orders.c, waybills.c
+    result = NumbersResult()
+    with engine.connect() as conn:
+        wanted = conn.execute(
+            sa.select(o.id, o.shop_id, o.platform_order_id, shops.c.name)
+            .select_from(orders.join(shops, shops.c.id == o.shop_id))
+            .where(o.id.in_(list(order_ids)[:ROW_LIMIT]), o.state == "allocated",
+                   ~sa.exists().where(w.order_id == o.id, w.cancelled_at.is_(None)))).all()
+    result.skipped = len(set(order_ids)) - len(wanted)
+    by_shop: dict[tuple[str, str], list[str]] = {}
+    for r in wanted:
+        by_shop.setdefault((r.shop_id, r.name), []).append(r.id)
+    for (shop_id, name), ids in sorted(by_shop.items()):
+        try:
+            sc = open_client(engine, sealer, shop_id, http=http)
+            got = await request_waybills(engine, sc, now=now, only=ids, owner=f"desk:{actor}")
+        except (ShopError, MarketplaceError) as err:
+            result.shops_failed.append((name, str(err)))
+            continue
+        result.issued += got.issued
+        result.deferred += got.deferred
+    with engine.connect() as conn:
+        result.failures = [(str(p), str(d or "")) for p, d in conn.execute(
+            sa.select(o.platform_order_id, o.exception_detail).where(
+                o.id.in_([r.id for r in wanted]), o.exception_code == "waybill")
+            .order_by(o.platform_order_id))]
+    with write_transaction(engine) as conn:
+        audit.record(conn, now, actor, "desk.numbers", None, {
+            "orders": len(wanted), "issued": result.issued, "deferred": result.deferred,
+            "refused": len(result.failures)})
+    return result

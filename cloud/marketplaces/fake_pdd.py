@@ -517,7 +517,10 @@ class FakePdd(FakeBase):
             raise PddFail(50001, "业务服务错误", f"未开通 {wp_code} 电子面单")
         if not 1 <= len(dtos) <= 10:
             raise PddFail(10000, "参数错误", "trade_order_info_dtos 需 1~10 个")
-        modules = []
+        # Every package is checked before any number is taken: a refused request issues
+        # nothing (a number taken for a package of a request that then fails would be an
+        # orphan the caller never hears of).
+        checked: list[tuple[list[str], str, dict[str, Any]]] = []
         for dto in dtos:
             try:
                 orders = [str(x) for x in dto["order_info"]["trade_order_list"]]
@@ -533,9 +536,14 @@ class FakePdd(FakeBase):
                 if value.startswith("~") and (not self.settings.accept_cipher_recipient
                                               or self.decrypt_value(orders[0], value) is None):
                     raise PddFail(50001, "业务服务错误", "收件人密文无效")
-            refused = self.waybill_book.take(wp_code, req.get("sender"))
-            if refused:
-                raise PddFail(50001, "业务服务错误", refused)
+            checked.append((orders, object_id, dto))
+        refused = self.waybill_book.short_of(wp_code, req.get("sender"), len(checked))
+        if refused:
+            raise PddFail(50001, "业务服务错误", refused)
+        modules = []
+        for orders, object_id, dto in checked:
+            self.waybill_book.take(wp_code, req.get("sender"))
+            recipient = dto["recipient"]
             number = self._waybill_number(wp_code)
             print_data = json.dumps({
                 "encryptedData": base64.b64encode(hashlib.sha256(

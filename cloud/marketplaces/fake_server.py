@@ -177,6 +177,14 @@ class WaybillBook:
             branch.quantity += 1
             branch.cancel_quantity += 1
 
+    def short_of(self, wp_code: str, sender: Any, count: int) -> str | None:
+        """The refusal when the branch :meth:`take` would use has fewer than ``count``
+        numbers left (None when it has them, or when the carrier has no subscription)."""
+        branch = self._branch(wp_code, sender)
+        if branch is None or branch.quantity >= count:
+            return None
+        return f"{branch.branch_name} 面单余额不足"
+
     def take(self, wp_code: str, sender: Any) -> str | None:
         """Take one waybill from the branch whose sender addresses hold ``sender``'s
         address (else the carrier's first branch). Returns an error text when the carrier

@@ -419,7 +419,10 @@ class FakeTop(FakeBase):
         if not 1 <= len(dtos) <= 10:
             raise TopFail(41, "Invalid Arguments", "isv.invalid-parameter",
                           "trade_order_info_dtos 需 1~10 个")
-        modules = []
+        # Every package is checked before any number is taken: a refused request issues
+        # nothing (a number taken for a package of a request that then fails would be an
+        # orphan the caller never hears of).
+        checked: list[tuple[list[str], Any, str, dict[str, Any]]] = []
         for dto in dtos:
             try:
                 orders = [str(x) for x in dto["order_info"]["trade_order_list"]]
@@ -443,6 +446,12 @@ class FakeTop(FakeBase):
             elif not (recipient.get("name") and recipient.get("address", {}).get("detail")):
                 raise TopFail(41, "Invalid Arguments", "isv.invalid-parameter",
                               "收件人信息不完整")
+            checked.append((orders, recipient, object_id, dto))
+        short = self.waybill_book.short_of(cp_code, req.get("sender"), len(checked))
+        if short:
+            raise TopFail(15, "Remote service error", "isv.waybill-balance-insufficient", short)
+        modules = []
+        for orders, recipient, object_id, dto in checked:
             n = 10**11 + len(self.waybills) * 7919 + self.gen.rng.randrange(7919)
             number = {"SF": f"SF{n:013d}", "YTO": f"YT{n:013d}"}.get(cp_code, f"7{n:014d}")
             refused = self.waybill_book.take(cp_code, req.get("sender"))

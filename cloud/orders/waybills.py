@@ -113,17 +113,21 @@ class WaybillResult:
 async def request_waybills(engine: Engine, sc: Any, *, now: datetime,
                            limit: int = WAYBILLS_PER_PASS,
                            concurrency: int = WAYBILL_CONCURRENCY,
-                           owner: str | None = None) -> WaybillResult:
-    """E-waybills for the shop's allocated orders, then pack tasks to their stations.
+                           owner: str | None = None,
+                           only: Sequence[str] | None = None) -> WaybillResult:
+    """E-waybills for the shop's allocated orders (of ``only`` when given: the office's
+    打单台 asks for the orders it ticked), then pack tasks to their stations.
 
     Each batch is claimed first (``cloud.orders.claims``, as ``owner``): an order another worker
     is requesting, or that got its waybill meanwhile, is left alone."""
     shop = sc.shop
     owner = owner or f"waybills:{uuid.uuid4()}"
+    query = sa.select(orders).where(orders.c.shop_id == shop.id, orders.c.state == "allocated")
+    if only is not None:
+        query = query.where(orders.c.id.in_(list(only)))
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(orders).where(
-            orders.c.shop_id == shop.id, orders.c.state == "allocated",
-        ).order_by(orders.c.first_seen_at, orders.c.id).limit(limit)).all()
+        rows = conn.execute(query.order_by(orders.c.first_seen_at, orders.c.id).limit(limit)
+                            ).all()
     result = WaybillResult()
     batches = [rows[i:i + WAYBILL_BATCH] for i in range(0, len(rows), WAYBILL_BATCH)]
     sem = asyncio.Semaphore(concurrency)

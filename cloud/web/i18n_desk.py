@@ -51,6 +51,15 @@ DESK_MESSAGES: dict[str, tuple[str, str]] = {
     "desk.seller_note": ("卖家备注", "Seller note"),
     "desk.printed_at": ("打印时间", "Printed at"),
     "desk.qty": ("数量", "Qty"),
+    "desk.take_numbers": ("取号 (勾选的待取号订单)", "Take waybill numbers (ticked)"),
+    "desk.numbers_done": ("取号完成: 成功 {issued} 单, 待重试 {deferred} 单, 平台拒绝 {refused} 单, "
+                          "无需取号 {skipped} 单",
+                          "Numbers: {issued} taken, {deferred} to retry, {refused} refused by "
+                          "the platform, {skipped} needed none"),
+    "desk.numbers_retry": ("平台未及时应答或限流: 稍后勾选这些订单再取一次。",
+                           "The platform did not answer in time or throttled: tick them and "
+                           "take numbers again later."),
+    "desk.refused_why": ("平台拒绝原因", "The platform's reason"),
     "review.act.desk_print": ("打单台打印面单", "waybill printed at the desk"),
     "review.act.desk_reprint": ("打单台重打面单", "waybill reprinted at the desk"),
 }

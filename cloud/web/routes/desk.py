@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -37,6 +38,8 @@ DEFAULT_COMPONENT = "ws://127.0.0.1:13528"
 otherwise (kept in the browser's local storage)."""
 MAX_IDS = desk.ROW_LIMIT
 """Most orders one print or packing list takes."""
+PLATFORM_TIMEOUT_S = 15.0
+"""Longest wait for the platform to answer each e-waybill request of a 取号."""
 
 
 def _when(value: str, name: str, problems: list[Problem]) -> datetime | None:
@@ -72,16 +75,34 @@ def _shops(conn: Any) -> list[tuple[str, str]]:
         shops.select().with_only_columns(shops.c.id, shops.c.name).order_by(shops.c.id))]
 
 
-@requires(Permission.DESK)
-async def desk_page(request: Request) -> Response:
-    """The orders waiting to ship under the filter, with their waybills and print status."""
-    form, f, problems = _filters(request.query_params)
+async def _desk(request: Request, params: Any, numbers: desk.NumbersResult | None = None
+                ) -> Response:
+    form, f, problems = _filters(params)
     found = [] if problems else await read(request, desk.rows, f)
     return render(request, "desk.html", {
         "rows": found, "form": form, "errors": problems, "now": web(request).now(),
         "shops": await read(request, _shops), "carriers": await read(request, desk.carriers),
-        "orderings": desk.ORDERINGS, "limit": desk.ROW_LIMIT,
+        "orderings": desk.ORDERINGS, "limit": desk.ROW_LIMIT, "numbers": numbers,
         "component": DEFAULT_COMPONENT}, status_code=400 if problems else 200)
+
+
+@requires(Permission.DESK)
+async def desk_page(request: Request) -> Response:
+    """The orders waiting to ship under the filter, with their waybills and print status."""
+    return await _desk(request, request.query_params)
+
+
+@requires(Permission.DESK)
+async def take_numbers(request: Request) -> Response:
+    """取号: e-waybill numbers now for the ticked orders still waiting for one; the desk
+    again (same filter) with what happened — numbered, to retry, refused and why."""
+    ctx = web(request)
+    form = await request.form()
+    ids = _ids([str(v) for v in form.getlist("ids")])
+    async with httpx.AsyncClient(timeout=PLATFORM_TIMEOUT_S) as http:
+        got = await desk.take_numbers(ctx.engine, ctx.sealer, ids, http=http, now=ctx.now(),
+                                      actor=request.state.user.username)
+    return await _desk(request, form, got)
 
 
 def _ids(values: list[str]) -> list[str]:
@@ -139,9 +160,11 @@ async def printed(request: Request) -> Response:
 
 @requires(Permission.DESK)
 async def packing_list(request: Request) -> Response:
-    """发货单 of the selected orders, in the chosen order, for printing on A4."""
-    ids = _ids(request.query_params.getlist("ids"))
-    order_by = text(request.query_params, "order_by", 16) or "ship_by"
+    """发货单 of the selected orders (the list's form posts them; a link may name them in
+    the query), in the chosen order, for printing on A4."""
+    params: Any = await request.form() if request.method == "POST" else request.query_params
+    ids = _ids([str(v) for v in params.getlist("ids")])
+    order_by = text(params, "order_by", 16) or "ship_by"
     found = await read(request, desk.packing_list, ids,
                        order_by if order_by in desk.ORDERINGS else "ship_by")
     return render(request, "desk_packing.html", {"rows": found, "now": web(request).now()})
@@ -149,7 +172,8 @@ async def packing_list(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/desk", desk_page, methods=["GET"]),
+    Route("/desk/numbers", take_numbers, methods=["POST"]),
     Route("/desk/print-data", print_data, methods=["POST"]),
     Route("/desk/printed", printed, methods=["POST"]),
-    Route("/desk/packing-list", packing_list, methods=["GET"]),
+    Route("/desk/packing-list", packing_list, methods=["GET", "POST"]),
 ]

@@ -111,3 +111,24 @@ async def test_cainiao_plain_print_data_gives_routing(serve, http) -> None:
     assert json.loads(wb.print_data)["data"]["waybillCode"] == wb.number  # unchanged
     [_zto_acc, _yto] = await client.waybill_accounts()
     assert _zto_acc.allocated == 1 and _zto_acc.quantity == 99_999
+
+
+@pytest.mark.parametrize("platform", ["pdd", "taobao"])
+async def test_a_refused_request_issues_no_number(serve, http, platform: str) -> None:
+    # Three packages, the third for an order the platform does not know: the request is
+    # refused and takes nothing — no number for the first two that the caller never hears
+    # of, and the balance unchanged.
+    running = serve(platform, seed=46)
+    fake = running.fake
+    client = pdd_client(running, http) if platform == "pdd" else top_client(running, http)
+    known = [o for o in fake.orders() if o.phase is Phase.AWAITING][:2]
+    rec = Address("张三", "13900000000", "浙江省", "杭州市", "西湖区", "文三路1号")
+    pkgs = [WaybillRequest(f"p{i}", (o.order_id,), rec, (("杯", 1),))
+            for i, o in enumerate(known)]
+    [before, *_] = await client.waybill_accounts()
+    with pytest.raises(BusinessError):
+        await client.get_waybills("ZTO", SENDER2, [*pkgs, WaybillRequest(
+            "p9", ("999999-000000000000009",), rec, (("杯", 1),))])
+    [after, *_] = await client.waybill_accounts()
+    assert fake.waybills == []
+    assert (after.quantity, after.allocated) == (before.quantity, before.allocated)
