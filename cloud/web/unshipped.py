@@ -1,6 +1,6 @@
-"""已打印未发货: orders whose label a station printed that have not shipped, oldest print
-first, with how long ago — the parcels lying on a packing table or lost between the printer
-and the courier. Kept apart from :mod:`cloud.web.queries`."""
+"""已打印未发货: orders whose label a station or the office's 打单台 printed that have not
+shipped, oldest print first, with how long ago — the parcels lying on a packing table or
+lost between the printer and the courier. Kept apart from :mod:`cloud.web.queries`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cloud.db.schema import shops, station_label_prints, station_shipments
+from cloud.db.schema_couriers import desk_prints
 from cloud.db.schema_orders import orders, waybills
 
 LIST_LIMIT = 500
@@ -20,6 +21,8 @@ STALE_HOURS = 24
 platforms' usual ship-by window's half)."""
 SECONDS_PER_HOUR = 3600
 """Seconds in an hour (for the age column)."""
+DESK = "desk"
+"""``station_id`` of a print made at the office's 打单台."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +36,7 @@ class UnshippedRow:
     state: str
     waybill_no: str
     station_id: str
-    """The station that printed the last label."""
+    """The station that printed the last label (:data:`DESK`: the office's 打单台)."""
     first_printed_at: datetime
     last_printed_at: datetime
     prints: int
@@ -49,14 +52,20 @@ class UnshippedRow:
 
 def unshipped_rows(conn: Connection, now: datetime,
                    limit: int = LIST_LIMIT) -> list[UnshippedRow]:
-    """Orders with a label print reported and no shipment, not shipped or cancelled."""
-    p, o = station_label_prints.c, orders.c
-    prints = (sa.select(p.order_id, sa.func.min(p.printed_at).label("first"),
-                        sa.func.max(p.printed_at).label("last"),
+    """Orders with a label print reported (by a station or the 打单台) and no shipment,
+    not shipped or cancelled."""
+    p, d, o = station_label_prints.c, desk_prints.c, orders.c
+    every = sa.union_all(
+        sa.select(p.order_id, p.printed_at, p.n, p.station_id.label("station")),
+        sa.select(d.order_id, d.printed_at, d.n, sa.literal(DESK).label("station")),
+    ).subquery("every_print")
+    a = every.c
+    prints = (sa.select(a.order_id, sa.func.min(a.printed_at).label("first"),
+                        sa.func.max(a.printed_at).label("last"),
                         sa.func.count().label("n"))
-              .group_by(p.order_id).subquery())
-    last_station = (sa.select(p.station_id).where(p.order_id == o.id)
-                    .order_by(p.printed_at.desc(), p.n.desc()).limit(1).scalar_subquery())
+              .group_by(a.order_id).subquery())
+    last_station = (sa.select(a.station).where(a.order_id == o.id)
+                    .order_by(a.printed_at.desc(), a.n.desc()).limit(1).scalar_subquery())
     query = (sa.select(o.id, o.platform, o.platform_order_id, shops.c.name, o.state,
                        waybills.c.waybill_no, last_station.label("station"),
                        prints.c.first, prints.c.last, prints.c.n)

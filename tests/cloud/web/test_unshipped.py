@@ -1,4 +1,4 @@
-"""已打印未发货 (#15 item 3): orders whose label a station printed that have not shipped,
+"""已打印未发货 (#15 item 3): orders whose label a station (or the 打单台) printed that have not shipped,
 oldest first print first, with their age at the app's clock; shipped, cancelled and
 station-shipped orders are not listed. Hand-computed from the rows below, both engines."""
 
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from cloud.db.schema import station_label_prints, station_shipments
+from cloud.db.schema_couriers import desk_prints
 from cloud.db.schema_orders import orders
 from edge.domain.models import Role
 from tests.cloud.web.support import T0, FakeClock, cells, signed_in
@@ -34,11 +35,14 @@ async def test_printed_orders_not_shipped_are_listed_oldest_first_with_their_age
             _print("p2", "pdd-1002", 1, 26), _print("p3", "pdd-1002", 2, 25, "st-02"),
             _print("p4", "pdd-1001", 1, 40),                  # shipped: not listed
         ])
+        conn.execute(sa.insert(desk_prints).values(  # printed again at the office 打单台
+            id="T1:ZT1003", order_id="pdd-1003", waybill_no="ZT1003", n=1, printer="Deli",
+            printed_by="u-warehouse-lead", printed_at=T0 - timedelta(hours=1), reason=None))
     rows = cells((await client.get("/labels/unshipped")).text, "unshipped-table")
     # 1002: first print 26 h before T0 → 26.5 h → 26 whole hours, stale (≥ 24), 2 prints,
-    # last printed at st-02; 1003: 3.5 h → 3.
+    # last printed at st-02; 1003: 3.5 h → 3, 2 prints, the last at the 打单台.
     assert [(r[0], r[4], r[6], r[7]) for r in rows] == [
-        ("1002", "st-02", "2", "26 小时"), ("1003", "st-01", "1", "3 小时")]
+        ("1002", "st-02", "2", "26 小时"), ("1003", "打单台", "2", "3 小时")]
     # a station shipment received, or the order cancelled: off the list
     with cloud_engine.begin() as conn:
         conn.execute(sa.insert(station_shipments).values(
