@@ -210,9 +210,33 @@ profit_daily = sa.Table(
     sa.Column("fee_fen", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("refund_fen", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("uncosted", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Index("ix_profit_daily_sku", "sku", "day"),  # 0046_profit_monthly
 )
 """利润报表 summary (migration ``0044_profit``): per China Standard Time day × shop ×
 warehouse × SKU, what the shipped orders add up to — revenue, cost of goods, courier and
 platform fee on the order's day, refunds on the refund's day; ``orders`` counts an order once
 (on its first SKU), ``lines`` once per SKU it holds; ``uncosted`` are units shipped without a
 known cost (``cloud.reports.profit``)."""
+
+profit_monthly = sa.Table(
+    "profit_monthly",
+    metadata,
+    sa.Column("month", sa.Date(), primary_key=True),
+    sa.Column("shop_id", sa.String(64), primary_key=True),
+    sa.Column("warehouse_id", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("lines", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("revenue_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("cogs_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("courier_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("fee_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("refund_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("uncosted", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Index("ix_profit_monthly_sku", "sku", "month"),
+)
+"""``profit_daily`` summed per month (``month`` = its first day; migration
+``0046_profit_monthly``), kept by the same deltas: long ranges by SKU read whole months here
+and only the partial months at either end from the daily table."""

@@ -58,6 +58,7 @@ from cloud.db.schema_orders import order_lines, orders, refunds
 from cloud.db.schema_reports import (
     profit_daily,
     profit_daily_shop,
+    profit_monthly,
     profit_orders,
     profit_ship_costs,
 )
@@ -80,6 +81,8 @@ MEASURES: Final = ("orders", "lines", "units", "revenue_fen", "cogs_fen", "couri
 """The summed columns of ``profit_daily``, in the order of the delta vectors."""
 KEYS: Final = ("day", "shop_id", "warehouse_id", "sku")
 """Key columns of ``profit_daily``."""
+MONTH_KEYS: Final = ("month", "shop_id", "warehouse_id", "sku")
+"""Key columns of ``profit_monthly`` (``month``: the first day of the month)."""
 REBUILD_BATCH: Final = 2000
 """Orders read per step of :func:`rebuild`."""
 
@@ -254,16 +257,20 @@ def _add(deltas: dict[Key, list[int]], facts: Facts, sign: int) -> None:
 
 def _apply(conn: Connection, deltas: dict[Key, list[int]],
            platforms: dict[str, str]) -> None:
-    """Add each delta vector to its ``profit_daily`` row and, summed over the SKUs, to its
-    ``profit_daily_shop`` row (created when missing), in one lock order; rows left all zero
-    go."""
+    """Add each delta vector to its ``profit_daily`` row, summed over the SKUs to its
+    ``profit_daily_shop`` row and summed over the month to its ``profit_monthly`` row
+    (created when missing), in one lock order; rows left all zero go."""
     by_shop: dict[tuple[date, str, str], list[int]] = {}
-    for (day, shop, wh, _sku), vec in deltas.items():
-        acc = by_shop.setdefault((day, shop, wh), [0] * len(MEASURES))
-        for n, v in enumerate(vec):
-            acc[n] += v
+    by_month: dict[Key, list[int]] = {}
+    for (day, shop, wh, sku), vec in deltas.items():
+        for acc in (by_shop.setdefault((day, shop, wh), [0] * len(MEASURES)),
+                    by_month.setdefault((day.replace(day=1), shop, wh, sku),
+                                        [0] * len(MEASURES))):
+            for n, v in enumerate(vec):
+                acc[n] += v
     for table, keys, vectors in ((profit_daily, KEYS, dict(deltas)),
-                                 (profit_daily_shop, KEYS[:-1], dict(by_shop))):
+                                 (profit_daily_shop, KEYS[:-1], dict(by_shop)),
+                                 (profit_monthly, MONTH_KEYS, dict(by_month))):
         rows: list[dict[str, Any]] = [
             {**dict(zip(keys, key, strict=True)), "platform": platforms.get(str(key[1]), ""),
              **dict(zip(MEASURES, vec, strict=True))}
@@ -326,6 +333,7 @@ def rebuild(conn: Connection, *, now: datetime) -> int:
     ship costs (in the caller's transaction). Returns the orders that count."""
     conn.execute(sa.delete(profit_daily))
     conn.execute(sa.delete(profit_daily_shop))
+    conn.execute(sa.delete(profit_monthly))
     conn.execute(sa.delete(profit_orders))
     o = orders.c
     last, n = "", 0

@@ -15,15 +15,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from types import SimpleNamespace
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cloud.db.schema import shops, skus
-from cloud.db.schema_reports import profit_daily, profit_daily_shop, profit_orders
+from cloud.db.schema_reports import (
+    profit_daily,
+    profit_daily_shop,
+    profit_monthly,
+    profit_orders,
+)
 from cloud.errors import InputError, Problem
-from cloud.reports.sales import PERIODS, bucket, range_problems
+from cloud.reports.sales import PERIODS, bucket, month_split, range_problems
 
 ORDER_LIMIT: Final = 200
 """Orders listed at most (lowest profit first)."""
@@ -135,10 +141,13 @@ def _sku_list(conn: Connection, f: Filters) -> list[str] | None:
                 .scalars())
 
 
-def _where(table: sa.Table, f: Filters,
-           sku_list: list[str] | None) -> list[sa.ColumnElement[bool]]:
+def _where(table: sa.Table, f: Filters, sku_list: list[str] | None,
+           span: tuple[str, date, date] | None = None) -> list[sa.ColumnElement[bool]]:
+    """The filters on a summary table; ``span`` = (date column, first, last) instead of
+    the range's days."""
     d = table.c
-    out: list[sa.ColumnElement[bool]] = [d.day >= f.start, d.day <= f.end]
+    when, first, last = span or ("day", f.start, f.end)
+    out: list[sa.ColumnElement[bool]] = [d[when] >= first, d[when] <= last]
     if f.shop_id:
         out.append(d.shop_id == f.shop_id)
     if f.platform:
@@ -150,18 +159,45 @@ def _where(table: sa.Table, f: Filters,
     return out
 
 
+SUMMED: Final = ("units", "revenue_fen", "cogs_fen", "courier_fen", "fee_fen", "refund_fen",
+                 "uncosted")
+"""The measures summed besides the order count."""
+
+
 def _grouped(conn: Connection, f: Filters, sku_list: list[str] | None,
              *group: str) -> list[Any]:
     """Σ measures grouped by ``group`` over the filtered summary rows: per SKU from
-    ``profit_daily``, otherwise from ``profit_daily_shop`` (no SKU in its key)."""
+    ``profit_daily`` — whole months from ``profit_monthly`` when the grouping has no day —
+    otherwise from ``profit_daily_shop`` (no SKU in its key)."""
     per_sku = sku_list is not None or "sku" in group
-    table = profit_daily if per_sku else profit_daily_shop
+    if not per_sku:
+        return _summed(conn, profit_daily_shop, f, sku_list, group, None)
+    if "day" in group:
+        return _summed(conn, profit_daily, f, sku_list, group, None)
+    days, months = month_split(f.start, f.end)
+    parts = [_summed(conn, profit_daily, f, sku_list, group, ("day", a, b)) for a, b in days]
+    if months is not None:
+        parts.append(_summed(conn, profit_monthly, f, sku_list, group, ("month", *months)))
+    if len(parts) == 1:
+        return parts[0]
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for rows in parts:
+        for r in rows:
+            key = tuple(getattr(r, g) for g in group)
+            acc = merged.setdefault(key, {**dict(zip(group, key, strict=True)), "orders": 0,
+                                          **dict.fromkeys(SUMMED, 0)})
+            for m in ("orders", *SUMMED):
+                acc[m] += int(getattr(r, m) or 0)
+    return [SimpleNamespace(**v) for v in merged.values()]
+
+
+def _summed(conn: Connection, table: sa.Table, f: Filters, sku_list: list[str] | None,
+            group: tuple[str, ...], span: tuple[str, date, date] | None) -> list[Any]:
     d = table.c
-    orders = d.lines if per_sku else d.orders
+    orders = d.orders if table is profit_daily_shop else d.lines
     q = sa.select(*(d[g] for g in group), sa.func.sum(orders).label("orders"),
-                  *(sa.func.sum(d[m]).label(m) for m in (
-                      "units", "revenue_fen", "cogs_fen", "courier_fen", "fee_fen",
-                      "refund_fen", "uncosted"))).where(*_where(table, f, sku_list))
+                  *(sa.func.sum(d[m]).label(m) for m in SUMMED)
+                  ).where(*_where(table, f, sku_list, span))
     if group:
         q = q.group_by(*(d[g] for g in group))
     return list(conn.execute(q).all())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0045_desk_prints"
+HEAD = "0046_profit_monthly"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -213,6 +213,9 @@ EXPECTED_TABLES.update({  # 0044_profit
     "profit_daily": {"day", "shop_id", "warehouse_id", "sku", "platform", "orders", "lines",
                      "units", "revenue_fen", "cogs_fen", "courier_fen", "fee_fen", "refund_fen",
                      "uncosted"},
+    "profit_monthly": {"month", "shop_id", "warehouse_id", "sku", "platform", "orders",  # 0046
+                       "lines", "units", "revenue_fen", "cogs_fen", "courier_fen", "fee_fen",
+                       "refund_fen", "uncosted"},
 })
 EXPECTED_TABLES.update({  # 0012_push_safety
     "stock_push_holds": {"id", "shop_id", "mapping_id", "sku", "from_qty", "to_qty",
@@ -515,3 +518,29 @@ def test_a_thousand_ids_in_chunks_find_every_row(cloud_engine: Engine) -> None:
         found = [r for chunk in in_chunks(ids) for r in conn.execute(
             sa.select(shops.c.id).where(shops.c.id.in_(chunk))).scalars()]
     assert sorted(found) == ids
+
+
+def test_0046_fills_the_monthly_profit_from_the_daily(cloud_db_url: str) -> None:
+    """A database with profit already kept per day gets its months on upgrade: two days of
+    one month summed, another month on its own."""
+    engine = make_engine(cloud_db_url)
+    assert migrate(engine, "0045_desk_prints") == "0045_desk_prints"
+    row = {"shop_id": "s1", "warehouse_id": "WH1", "sku": "A", "platform": "pdd", "orders": 1,
+           "lines": 1, "units": 2, "revenue_fen": 1000, "cogs_fen": 400, "courier_fen": 300,
+           "fee_fen": 50, "refund_fen": 0, "uncosted": 0}
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO profit_daily (day, shop_id, warehouse_id, sku, platform, orders, "
+            "lines, units, revenue_fen, cogs_fen, courier_fen, fee_fen, refund_fen, uncosted) "
+            "VALUES (:day, :shop_id, :warehouse_id, :sku, :platform, :orders, :lines, :units, "
+            ":revenue_fen, :cogs_fen, :courier_fen, :fee_fen, :refund_fen, :uncosted)"),
+            [{**row, "day": date(2026, 11, 3)}, {**row, "day": date(2026, 11, 30)},
+             {**row, "day": date(2026, 12, 1), "refund_fen": 700}])
+    assert migrate(engine) == "0046_profit_monthly"
+    with engine.connect() as conn:
+        got = conn.execute(sa.text(
+            "SELECT month, units, revenue_fen, refund_fen FROM profit_monthly ORDER BY month"
+        )).all()
+    engine.dispose()
+    assert [(str(m)[:10], u, r, f) for m, u, r, f in got] == [
+        ("2026-11-01", 4, 2000, 0), ("2026-12-01", 2, 1000, 700)]

@@ -52,6 +52,7 @@ from cloud.db.schema_purchasing import purchase_order_lines, purchase_orders, su
 from cloud.db.schema_reports import (
     profit_daily,
     profit_daily_shop,
+    profit_monthly,
     profit_orders,
     profit_ship_costs,
 )
@@ -293,12 +294,44 @@ async def test_a_late_refund_moves_only_its_own_day(cloud_engine: Engine) -> Non
                     [tuple(r) for r in conn.execute(sa.select(profit_daily_shop).order_by(
                         *profit_daily_shop.primary_key.columns))],
                     [tuple(r)[:15] for r in conn.execute(sa.select(profit_orders).order_by(
-                        profit_orders.c.order_id))])
+                        profit_orders.c.order_id))],
+                    [tuple(r) for r in conn.execute(sa.select(profit_monthly).order_by(
+                        *profit_monthly.primary_key.columns))])
 
     incremental = snapshot()
     with write_transaction(cloud_engine) as conn:
         assert profit.rebuild(conn, now=NOW) == 3
     assert snapshot() == incremental
+
+
+async def test_a_long_range_reads_whole_months_with_the_same_figures(
+        cloud_engine: Engine) -> None:
+    """2026-11-15..2027-01-10 by SKU reads December from ``profit_monthly`` (the partial
+    months at either end by day) and gives the figures of the module doc; December's
+    monthly rows hold them (S1 in two warehouse-shop rows: pdd1 and tb1)."""
+    from cloud.reports import profit_report
+
+    add_users(cloud_engine)
+    seed(cloud_engine)
+    with write_transaction(cloud_engine) as conn:
+        profit.set_fee(conn, "pdd1", "5", actor="u-manager", now=NOW)
+        rep = profit_report.report(conn, profit_report.Filters(
+            date(2026, 11, 15), date(2027, 1, 10), period="month"))
+        december = conn.execute(sa.select(
+            profit_monthly.c.shop_id, profit_monthly.c.sku, profit_monthly.c.units,
+            profit_monthly.c.revenue_fen, profit_monthly.c.refund_fen).where(
+            profit_monthly.c.month == date(2026, 12, 1)).order_by(
+            profit_monthly.c.shop_id, profit_monthly.c.sku)).all()
+    by_sku = {r.key: r.figures for r in rep.by_sku}
+    s1, s2 = by_sku["S1"], by_sku["S2"]
+    assert (s1.orders, s1.units, s1.revenue_fen, s1.cogs_fen, s1.courier_fen, s1.fee_fen,
+            s1.refund_fen, s1.profit_fen) == (2, 5, 14000, 5999, 482, 250, 1500, 5769)
+    assert (s2.orders, s2.units, s2.revenue_fen, s2.cogs_fen, s2.courier_fen, s2.fee_fen,
+            s2.refund_fen, s2.profit_fen) == (2, 2, 12000, 6000, 218, 600, 0, 5182)
+    assert rep.totals.profit_fen == 10951
+    assert [tuple(r) for r in december] == [("pdd1", "S1", 2, 5000, 0),
+                                            ("pdd1", "S2", 2, 12000, 0),
+                                            ("tb1", "S1", 3, 9000, 1500)]
 
 
 async def test_a_late_rate_card_and_a_reversed_shipment_reprice(
