@@ -272,6 +272,9 @@ def run_on(label: str, url: str, n_orders: int, n_skus: int, n_shops: int, repea
                 year.start, year.end, "month", shop_id="shop1")), None, year),
             ("profit, a year, one SKU", lambda c: profit_report.report(c, profit_report.Filters(
                 year.start, year.end, "week", sku="SKU00003")), None, year),
+            ("profit, a year, SKU table by day", lambda c: profit_report.report(
+                c, profit_report.Filters(year.start, year.end, period="month"), monthly=False),
+             None, year),
         ]
         cases += [(name, fn, None, year) for name, fn in reports_floor.cases(
             year.start, year.end, YEAR_START + timedelta(days=DAYS))]

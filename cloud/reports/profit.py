@@ -24,7 +24,9 @@ The rules (each figure is integer fen):
   is counted as 未计费. A card entered or corrected later reprices the orders it covers.
 * **Platform fee** is the shop's commission rate (``shops.fee_bp``, basis points) × each
   SKU's revenue, rounded half up per SKU; a shop without a rate set pays 0 and the report
-  says 未设置平台费率. Changing the rate reprices the shop's orders.
+  says 未设置平台费率. Changing the rate reprices the shop's orders. A refund gives the fee
+  on the refunded amount back (the platforms return their commission with the money):
+  rate × each SKU's share of the refund, rounded half up, a negative fee on the refund's day.
 * **Refunds** (``refunds.succeeded``) are booked on the **refund's day** (CST day of its
   ``platform_updated_at``), as the sales report books them: a refund arriving late changes
   the day the money left, not the order's day.
@@ -88,8 +90,9 @@ REBUILD_BATCH: Final = 2000
 
 Facts = dict[str, Any]
 """One order's contribution: ``day``, ``shop``, ``platform``, ``wh``, ``first`` (the SKU it
-is counted on), ``skus`` ({sku: [units, revenue, cogs, courier, fee, uncosted]}) and
-``refunds`` ({day: {sku: fen}})."""
+is counted on), ``skus`` ({sku: [units, revenue, cogs, courier, fee, uncosted]}),
+``refunds`` ({day: {sku: fen}}) and ``fee_back`` ({day: {sku: fen}}, the fee a refund gives
+back)."""
 Key = tuple[date, str, str, str]
 """(day, shop, warehouse, SKU) of a ``profit_daily`` row."""
 
@@ -234,10 +237,14 @@ def _facts(head: Any, wh: str, revenue: dict[str, list[int]], shipped: dict[str,
     lines = {s: [shipped.get(s, [0, 0, 0])[0], rev[s], shipped.get(s, [0, 0, 0])[1],
                  per_courier.get(s, 0), (rev[s] * bp + BP_PER_UNIT // 2) // BP_PER_UNIT,
                  shipped.get(s, [0, 0, 0])[2]] for s in names}
+    refunds = {day: _split(fen, weights) for day, fen in sorted(refunded.items())}
     return {"day": local_day(head.ordered_at or head.first_seen_at).isoformat(),
             "shop": head.shop_id, "platform": head.platform, "wh": wh or NO_WAREHOUSE,
             "first": names[0] if names else UNMAPPED, "skus": lines, "unbilled": unbilled,
-            "refunds": {day: _split(fen, weights) for day, fen in sorted(refunded.items())}}
+            "refunds": refunds,
+            "fee_back": {day: {s: (fen * bp + BP_PER_UNIT // 2) // BP_PER_UNIT
+                               for s, fen in split.items()}
+                         for day, split in refunds.items()}}
 
 
 def _add(deltas: dict[Key, list[int]], facts: Facts, sign: int) -> None:
@@ -253,6 +260,11 @@ def _add(deltas: dict[Key, list[int]], facts: Facts, sign: int) -> None:
             vec = deltas.setdefault((date.fromisoformat(rday), shop, wh, sku),
                                     [0] * len(MEASURES))
             vec[MEASURES.index("refund_fen")] += sign * fen
+    for rday, split in facts.get("fee_back", {}).items():  # facts kept before 0046 have none
+        for sku, fen in split.items():
+            vec = deltas.setdefault((date.fromisoformat(rday), shop, wh, sku),
+                                    [0] * len(MEASURES))
+            vec[MEASURES.index("fee_fen")] -= sign * fen
 
 
 def _apply(conn: Connection, deltas: dict[Key, list[int]],
@@ -290,6 +302,7 @@ def _apply(conn: Connection, deltas: dict[Key, list[int]],
 def _order_row(oid: str, f: Facts, now: datetime) -> dict[str, Any]:
     sums = [sum(v[n] for v in f["skus"].values()) for n in range(6)]
     refunded = sum(sum(s.values()) for s in f["refunds"].values())
+    sums[4] -= sum(sum(s.values()) for s in f.get("fee_back", {}).values())
     return {"order_id": oid, "day": date.fromisoformat(f["day"]), "shop_id": f["shop"],
             "platform": f["platform"], "warehouse_id": f["wh"],
             "skus": "|" + "|".join(f["skus"]) + "|", "units": sums[0], "revenue_fen": sums[1],

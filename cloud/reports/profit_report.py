@@ -165,14 +165,14 @@ SUMMED: Final = ("units", "revenue_fen", "cogs_fen", "courier_fen", "fee_fen", "
 
 
 def _grouped(conn: Connection, f: Filters, sku_list: list[str] | None,
-             *group: str) -> list[Any]:
+             *group: str, monthly: bool = True) -> list[Any]:
     """Σ measures grouped by ``group`` over the filtered summary rows: per SKU from
     ``profit_daily`` — whole months from ``profit_monthly`` when the grouping has no day —
     otherwise from ``profit_daily_shop`` (no SKU in its key)."""
     per_sku = sku_list is not None or "sku" in group
     if not per_sku:
         return _summed(conn, profit_daily_shop, f, sku_list, group, None)
-    if "day" in group:
+    if "day" in group or not monthly:
         return _summed(conn, profit_daily, f, sku_list, group, None)
     days, months = month_split(f.start, f.end)
     parts = [_summed(conn, profit_daily, f, sku_list, group, ("day", a, b)) for a, b in days]
@@ -239,8 +239,9 @@ def _orders(conn: Connection, f: Filters, sku_list: list[str] | None) -> tuple[l
     return rows, total
 
 
-def report(conn: Connection, f: Filters) -> ProfitReport:
-    """The profit report for the filters (checked first)."""
+def report(conn: Connection, f: Filters, *, monthly: bool = True) -> ProfitReport:
+    """The profit report for the filters (checked first); ``monthly=False`` reads the SKU
+    table day by day, as before ``profit_monthly`` (the benchmark compares the two)."""
     check(f)
     sku_list = _sku_list(conn, f)
     totals = _grouped(conn, f, sku_list)
@@ -259,7 +260,8 @@ def report(conn: Connection, f: Filters) -> ProfitReport:
                               fee_bp=info.get(r.shop_id, ("", None))[1])
                           for r in _grouped(conn, f, sku_list, "shop_id", "platform")),
                          key=lambda r: (-r.figures.profit_fen, r.key))
-    by_sku = sorted(((str(r.sku), _figures(r)) for r in _grouped(conn, f, sku_list, "sku")),
+    by_sku = sorted(((str(r.sku), _figures(r)) for r in _grouped(conn, f, sku_list, "sku",
+                                                                 monthly=monthly)),
                     key=lambda kv: (-kv[1].profit_fen, kv[0]))[:SKU_LIMIT]
     names = _names(conn, [s for s, _ in by_sku])
     out.by_sku = [Row(s, names.get(s, ("", ""))[0] or s, figs, extra=names.get(s, ("", ""))[1])

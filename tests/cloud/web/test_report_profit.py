@@ -48,6 +48,7 @@ from cloud import courier_charges, ledger_store, purchasing
 from cloud.crypto import Sealer
 from cloud.db import write_transaction
 from cloud.db.schema import audit_log, shops, skus
+from cloud.db.schema_orders import orders
 from cloud.db.schema_purchasing import purchase_order_lines, purchase_orders, suppliers
 from cloud.db.schema_reports import (
     profit_daily,
@@ -302,6 +303,39 @@ async def test_a_late_refund_moves_only_its_own_day(cloud_engine: Engine) -> Non
     with write_transaction(cloud_engine) as conn:
         assert profit.rebuild(conn, now=NOW) == 3
     assert snapshot() == incremental
+
+
+async def test_a_refund_gives_the_platform_fee_back_on_its_day(cloud_engine: Engine) -> None:
+    """O1 (pdd1, 5 %) is refunded 20.00 on 12-06 (O2's refund left out). Split by revenue
+    50 : 60 in fen: S1 2000 × 50/110 = 909.09 → 909, S2 1090.9 → 1090 + the odd fen = 1091.
+    Fee back 5 %, half up per SKU: S1 45.45 → 45, S2 54.55 → 55 (1.00 in all), a negative
+    fee on 12-06: that day −20.00 + 1.00 = −19.00. 12-01..12-07: fee 8.50 − 1.00 = 7.50,
+    profit 124.51 − 20.00 + 1.00 = 105.51; S1 fee 2.50 − 0.45 = 2.05, S2 6.00 − 0.55 = 5.45;
+    O1's row: fee 5.50 − 1.00 = 4.50, profit 50.50 − 20.00 + 1.00 = 31.50."""
+    from cloud.reports import profit_report
+
+    add_users(cloud_engine)
+    seed(cloud_engine, refund=False)
+    with write_transaction(cloud_engine) as conn:
+        profit.set_fee(conn, "pdd1", "5", actor="u-manager", now=NOW)
+        conn.execute(sa.update(orders).where(orders.c.id == "pdd-O1").values(state="shipped"))
+        upsert_refund(conn, "pdd1", RefundEvent(
+            platform="pdd", refund_id="R1", order_id="O1", status="10", amount_fen=2000,
+            updated_at=_at(6, 10), succeeded=True), now=NOW)
+    with cloud_engine.connect() as conn:
+        day = profit_report.report(conn, profit_report.Filters(date(2026, 12, 6),
+                                                               date(2026, 12, 6)))
+        week = profit_report.report(conn, profit_report.Filters(date(2026, 12, 1),
+                                                                date(2026, 12, 7)))
+    assert (day.totals.refund_fen, day.totals.fee_fen, day.totals.profit_fen) == (
+        2000, -100, -1900)
+    assert (week.totals.fee_fen, week.totals.refund_fen, week.totals.profit_fen) == (
+        750, 2000, 10551)
+    fees = {r.key: r.figures.fee_fen for r in week.by_sku}
+    assert (fees["S1"], fees["S2"]) == (205, 545)
+    o1 = next(r for r in week.orders if r.key == "pdd-O1")
+    assert (o1.figures.fee_fen, o1.figures.refund_fen, o1.figures.profit_fen) == (
+        450, 2000, 3150)
 
 
 async def test_a_long_range_reads_whole_months_with_the_same_figures(
