@@ -56,9 +56,14 @@ async def _page(request: Request, extra: list[Problem]) -> Response:
     rep = None if problems else await read(request, profit_report.report, f)
     choices = await read(request, _page_choices)
     params = {k: v for k, v in request.query_params.items() if k in PROFIT_KEYS}
+    zh = session.lang(request) == "zh"
+    chart = {"labels": [r.label for r in rep.series],
+             "revenue": [r.figures.revenue_fen / export.FEN_PER_YUAN for r in rep.series],
+             "profit": [r.figures.profit_fen / export.FEN_PER_YUAN for r in rep.series],
+             "names": ["收入", "利润"] if zh else ["Revenue", "Profit"]} if rep else {}
     return render(request, "report_profit.html", {
         "f": f, "rep": rep, "errors": problems, "periods": PERIODS, "params": params,
-        "order_limit": profit_report.ORDER_LIMIT, **choices},
+        "order_limit": profit_report.ORDER_LIMIT, "chart": chart, **choices},
         status_code=400 if problems else 200)
 
 

@@ -45,6 +45,29 @@
     });
     window.addEventListener("resize", function () { chart.resize(); });
   }
+  // The profit report's revenue (bars) and profit (line) per period; the table stays below.
+  function drawProfit() {
+    var el = document.getElementById("profit-chart");
+    var data = document.getElementById("profit-chart-data");
+    if (!el || !data || typeof window.echarts === "undefined") { return; }
+    var d = JSON.parse(data.textContent || "{}");
+    if (!d.labels || !d.labels.length) { return; }
+    el.hidden = false;
+    var chart = window.echarts.init(el);
+    chart.setOption({
+      animation: false,
+      grid: { left: 8, right: 8, top: 24, bottom: 8, containLabel: true },
+      tooltip: { trigger: "axis" },
+      legend: { data: d.names, top: 0 },
+      xAxis: { type: "category", data: d.labels },
+      yAxis: { type: "value" },
+      series: [
+        { name: d.names[0], type: "bar", data: d.revenue, itemStyle: { color: "#1d5fd1" }, barMaxWidth: 22 },
+        { name: d.names[1], type: "line", data: d.profit, itemStyle: { color: "#15803d" } }
+      ]
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
   // The fulfilment report's parcels per period.
   function drawFulfilment() {
     var el = document.getElementById("fulfil-chart");
@@ -67,4 +90,5 @@
   document.addEventListener("DOMContentLoaded", drawCharts);
   document.addEventListener("DOMContentLoaded", drawFulfilment);
   document.addEventListener("DOMContentLoaded", drawSales);
+  document.addEventListener("DOMContentLoaded", drawProfit);
 })();

@@ -647,6 +647,7 @@ def test_a_manager_reads_each_report_and_downloads_each_export(
     page.goto(f"{base}/reports/profit?from=2026-12-01&to=2026-12-07")
     expect(page.locator('#report-tabs a[href="/reports/profit"]')).to_have_class("active")
     expect(page.locator("#profit-fee-unset")).to_contain_text("淘宝店")
+    expect(page.locator("#profit-chart canvas")).to_have_count(1)  # revenue and profit drawn
     expect(page.locator("#profit-by-order tr", has_text="taobao-O2")).to_contain_text("32.01")
     context.close()
 
