@@ -36,6 +36,8 @@ CARRIER_NAMES: dict[str, str] = {
     "DB": "德邦快递", "YZXB": "邮政快递包裹", "JTSD": "极兔速递", "ZJS": "宅急送快递",
 }
 """Chinese courier names by carrier code (printed on the label)."""
+CUSTOM_AREA_URL_MAX = 500
+"""Longest custom-area template URL kept (the column's width)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Choice:
     """Who chose it."""
     chosen_at: datetime
     """When."""
+    custom_area_url: str = ""
+    """The custom area's cloud-print template (empty: no custom area)."""
 
 
 def carrier_name(code: str) -> str:
@@ -141,11 +145,13 @@ def choice_of(conn: Connection, shop_id: str, carrier_code: str) -> Choice | Non
                   address={"province": row.province, "city": row.city,
                            "district": row.district, "detail": row.detail},
                   template_id=row.template_id, template_url=row.template_url,
-                  chosen_by=row.chosen_by, chosen_at=row.chosen_at)
+                  chosen_by=row.chosen_by, chosen_at=row.chosen_at,
+                  custom_area_url=row.custom_area_url or "")
 
 
 def choose(conn: Connection, shop_id: str, carrier_code: str, *, branch_code: str,
-           address_index: int, template_id: str, actor: str, now: datetime) -> Choice:
+           address_index: int, template_id: str, actor: str, now: datetime,
+           custom_area_url: str = "") -> Choice:
     """Record the manager's sender address (``address_index`` into the branch's stored
     addresses) and template for the shop and courier, with an audit entry. Raises
     :class:`InputError` (nothing written, problems on ``address`` / ``template``) for a
@@ -165,12 +171,16 @@ def choose(conn: Connection, shop_id: str, carrier_code: str, *, branch_code: st
     if template is None:
         problems.append(Problem("template", "请选择该快递的模板",
                                 "choose a template of this courier"))
+    if custom_area_url and (not custom_area_url.startswith(("http://", "https://"))
+                            or len(custom_area_url) > CUSTOM_AREA_URL_MAX):
+        problems.append(Problem("custom_area_url", "自定义区模板应为 http(s) 网址",
+                                "the custom area template must be an http(s) URL"))
     if problems or template is None:
         raise InputError(problems)
     addr = {k: str(addresses[address_index].get(k, ""))
             for k in ("province", "city", "district", "detail")}
     values = dict(branch_code=branch_code, template_id=template_id, template_url=template.url,
-                  chosen_by=actor, chosen_at=now, **addr)
+                  custom_area_url=custom_area_url, chosen_by=actor, chosen_at=now, **addr)
     c = courier_choices.c
     done = conn.execute(sa.update(courier_choices).where(
         c.shop_id == shop_id, c.carrier_code == carrier_code).values(**values)).rowcount
@@ -178,8 +188,10 @@ def choose(conn: Connection, shop_id: str, carrier_code: str, *, branch_code: st
         conn.execute(sa.insert(courier_choices).values(
             shop_id=shop_id, carrier_code=carrier_code, **values))
     audit.record(conn, now, actor, "courier.choose", f"{shop_id}/{carrier_code}",
-                 {"branch_code": branch_code, "template_id": template_id, **addr})
-    return Choice(carrier_code, branch_code, addr, template_id, template.url, actor, now)
+                 {"branch_code": branch_code, "template_id": template_id,
+                  "custom_area_url": custom_area_url, **addr})
+    return Choice(carrier_code, branch_code, addr, template_id, template.url, actor, now,
+                  custom_area_url)
 
 
 def waybill_sender(conn: Connection, shop_id: str, carrier_code: str,

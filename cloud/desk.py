@@ -29,7 +29,7 @@ from cloud.config import DISPLAY_TZ
 from cloud.crypto import Sealer
 from cloud.db import write_transaction
 from cloud.db.schema import shops, skus, station_label_prints, stock_balances
-from cloud.db.schema_couriers import desk_prints
+from cloud.db.schema_couriers import courier_choices, desk_prints
 from cloud.db.schema_orders import order_events, order_lines, orders, waybills
 from cloud.errors import InputError, Problem
 from cloud.marketplaces.errors import MarketplaceError
@@ -92,6 +92,7 @@ class DeskRow:
     last_by: str = ""
     last_at: datetime | None = None
     seller_note: str = ""
+    shop_id: str = ""
 
     @property
     def units(self) -> int:
@@ -117,7 +118,7 @@ def carriers(conn: Connection) -> list[str]:
 def _base(f: Filters) -> Any:
     o, w = orders.c, waybills.c
     query = (sa.select(o.id, o.platform_order_id, o.state, o.ship_by, o.ordered_at,
-                       o.receiver_masked, o.seller_note, o.warehouse_id,
+                       o.receiver_masked, o.seller_note, o.warehouse_id, o.shop_id,
                        shops.c.name.label("shop_name"), w.carrier_code, w.waybill_no)
              .select_from(orders.join(shops, shops.c.id == o.shop_id)
                           .outerjoin(waybills, sa.and_(w.order_id == o.id,
@@ -152,7 +153,7 @@ def rows(conn: Connection, f: Filters, only: Sequence[str] | None = None) -> lis
         found.append(DeskRow(
             r.id, r.platform_order_id, r.shop_name, r.state, r.carrier_code or "",
             r.waybill_no or "", province=province, ship_by=r.ship_by, paid_at=r.ordered_at,
-            seller_note=r.seller_note or ""))
+            seller_note=r.seller_note or "", shop_id=r.shop_id))
         warehouse[r.id] = r.warehouse_id or ""
     by_id = {row.order_id: row for row in found}
     ids = list(by_id)
@@ -245,7 +246,9 @@ def documents(conn: Connection, order_ids: Sequence[str], *, order_by: str, reas
               now: datetime) -> list[dict[str, Any]]:
     """What the print component gets for ``order_ids``, in ``order_by`` order: one document
     per waybill (``documentID`` = the waybill number; ``orderId`` for the desk's own use),
-    contents = the platform's ``print_data`` unchanged, then the custom area. Orders without
+    contents = the platform's ``print_data`` unchanged, then the custom area laid out by the
+    shop's custom-area template for the courier (``courier_choices.custom_area_url``; none
+    set: no custom area, which the component could not lay out). Orders without
     a live waybill are left out; a reprint without a reason is refused (``InputError``)."""
     _reprint_problem(conn, order_ids, reason)
     found = rows(conn, Filters(), only=order_ids)
@@ -255,6 +258,9 @@ def documents(conn: Connection, order_ids: Sequence[str], *, order_by: str, reas
                                       .where(waybills.c.order_id.in_(chunk),
                                              waybills.c.cancelled_at.is_(None))).all()))
     printed_at = now.astimezone(DISPLAY_TZ).strftime(PRINT_TIME_FORMAT)
+    c = courier_choices.c
+    layouts = {(str(shop), str(carrier)): str(url or "") for shop, carrier, url in conn.execute(
+        sa.select(c.shop_id, c.carrier_code, c.custom_area_url))}
     out = []
     for row in sort(found, order_by):
         raw = data.get(row.order_id)
@@ -266,13 +272,16 @@ def documents(conn: Connection, order_ids: Sequence[str], *, order_by: str, reas
             platform = None
         if not isinstance(platform, dict):
             continue  # what the platform sent is not print data: the component would refuse
-        custom = {"data": {
-            "orderNo": row.platform_order_id,
-            "items": [{"sku": s, "name": n, "qty": q} for s, n, q in row.items],
-            "itemsSummary": "，".join(f"{n}×{q}" for _s, n, q in row.items),
-            "sellerNote": row.seller_note, "printTime": printed_at}}
+        contents: list[dict[str, Any]] = [platform]
+        layout = layouts.get((row.shop_id, row.carrier), "")
+        if layout:  # the component lays the custom area out with its own template
+            contents.append({"templateURL": layout, "data": {
+                "orderNo": row.platform_order_id,
+                "items": [{"sku": s, "name": n, "qty": q} for s, n, q in row.items],
+                "itemsSummary": "，".join(f"{n}×{q}" for _s, n, q in row.items),
+                "sellerNote": row.seller_note, "printTime": printed_at}})
         out.append({"documentID": row.waybill_no, "orderId": row.order_id,
-                    "contents": [platform, custom]})
+                    "contents": contents})
     return out
 
 

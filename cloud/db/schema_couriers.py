@@ -55,6 +55,8 @@ courier_choices = sa.Table(
     sa.Column("detail", sa.String(300), nullable=False),
     sa.Column("template_id", sa.String(64), nullable=False),
     sa.Column("template_url", sa.String(500), nullable=False),
+    # 0047_custom_area: the custom area's cloud-print template ("" = no custom area)
+    sa.Column("custom_area_url", sa.String(500), nullable=False, server_default=""),
     sa.Column("chosen_by", sa.String(64), nullable=False),
     sa.Column("chosen_at", UtcDateTime(), nullable=False),
 )

@@ -4,6 +4,11 @@ addresses, templates), merged into :data:`cloud.web.i18n.MESSAGES`."""
 from __future__ import annotations
 
 COURIER_ACCOUNT_MESSAGES: dict[str, tuple[str, str]] = {
+    "ca.custom_area": ("自定义区模板", "Custom area template"),
+    "ca.custom_area_help": ("菜鸟云打印自定义模板网址, 按此快递的标准模板排版商品、数量、备注和单号; 留空则不打自定义区",
+                            "the Cainiao cloud-print custom template URL laying out items, "
+                            "quantities, note and order no. on this courier's template; "
+                            "empty: no custom area"),
     "nav.courier_accounts": ("快递账号", "Courier accounts"),
     "ca.shops_title": ("快递账号 · 店铺", "Courier accounts · shops"),
     "ca.title": ("{shop} 的快递账号", "Courier accounts of {shop}"),

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0046_profit_monthly"
+HEAD = "0047_custom_area"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -58,7 +58,7 @@ EXPECTED_TABLES = {
                           "waybill_type", "fetched_at"},  # 0028
     "courier_choices": {"shop_id", "carrier_code", "branch_code", "province", "city",
                         "district", "detail", "template_id", "template_url", "chosen_by",
-                        "chosen_at"},  # 0028
+                        "chosen_at", "custom_area_url"},  # 0028, 0047
     "order_tags": {"id", "name", "colour", "created_by", "created_at"},  # 0030
     "order_tag_links": {"order_id", "tag_id", "actor", "at"},  # 0030
     "station_label_prints": {"msg_id", "station_id", "order_id", "n", "operator_id",  # 0032
@@ -536,7 +536,7 @@ def test_0046_fills_the_monthly_profit_from_the_daily(cloud_db_url: str) -> None
             ":revenue_fen, :cogs_fen, :courier_fen, :fee_fen, :refund_fen, :uncosted)"),
             [{**row, "day": date(2026, 11, 3)}, {**row, "day": date(2026, 11, 30)},
              {**row, "day": date(2026, 12, 1), "refund_fen": 700}])
-    assert migrate(engine) == "0046_profit_monthly"
+    assert migrate(engine, "0046_profit_monthly") == "0046_profit_monthly"
     with engine.connect() as conn:
         got = conn.execute(sa.text(
             "SELECT month, units, revenue_fen, refund_fen FROM profit_monthly ORDER BY month"

@@ -13,7 +13,8 @@ Orders at T0 (2026-12-05 10:00 China time); balances A: A-01 9, A-02 5; B: B-01 
 | o4    | shipped   |         |          |          | A×1        | (not listed) |
 | o5    | tasked, merged into o1                          | (not listed) |
 
-o2's label was printed once at a station (P01, T0 − 30 min)."""
+o2's label was printed once at a station (P01, T0 − 30 min). The shop's ZTO choice has a
+custom-area template; YTO has none."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from sqlalchemy.engine import Engine
 
 from cloud import desk
 from cloud.db.schema import audit_log, shops, skus, station_label_prints, stock_balances, warehouses
-from cloud.db.schema_couriers import desk_prints
+from cloud.db.schema_couriers import courier_choices, desk_prints
 from cloud.db.schema_orders import order_events, order_lines, orders, waybills
 from cloud.errors import InputError
 
@@ -36,6 +37,8 @@ H = timedelta(hours=1)
 PRINT_DATA = {"encryptedData": "e1", "signature": "s1", "templateURL": "https://t/1",
               "ver": "waybill_print_secret_version_1"}
 """The fake platform's print data of ZT1 (an object the component renders)."""
+LAYOUT = "https://cloudprint.cainiao.com/template/custom/4711"
+"""The shop's custom-area template for ZTO."""
 
 
 def _seed(engine: Engine) -> None:
@@ -71,6 +74,11 @@ def _seed(engine: Engine) -> None:
             {"order_id": "o2", "waybill_no": "YT2", "carrier_code": "YTO",
              "print_data": json.dumps({"encryptedData": "e2", "signature": "s2"}),
              "issued_at": T0}])
+        conn.execute(courier_choices.insert().values(  # ZTO's custom area; YTO has none
+            shop_id="shop-a", carrier_code="ZTO", branch_code="B1", province="浙江省",
+            city="杭州市", district="余杭区", detail="仓前街道1号", template_id="T76",
+            template_url="https://t/std76", custom_area_url=LAYOUT, chosen_by="boss",
+            chosen_at=T0))
         conn.execute(station_label_prints.insert().values(
             msg_id="lp-1", station_id="st-1", order_id="o2", n=1, operator_id="P01",
             reason=None, printed_at=T0 - timedelta(minutes=30), received_at=T0))
@@ -114,7 +122,8 @@ def test_documents_and_prints(cloud_engine: Engine) -> None:
         docs = desk.documents(conn, ["o1", "o2", "o3"], order_by="ship_by", reason="卡纸",
                               now=T0)
     assert [(d["documentID"], d["orderId"]) for d in docs] == [("YT2", "o2"), ("ZT1", "o1")]
-    assert docs[1]["contents"] == [PRINT_DATA, {"data": {
+    assert docs[0]["contents"] == [{"encryptedData": "e2", "signature": "s2"}]  # YTO: no area
+    assert docs[1]["contents"] == [PRINT_DATA, {"templateURL": LAYOUT, "data": {
         "orderNo": "P1", "items": [{"sku": "A", "name": "杯子", "qty": 1}],
         "itemsSummary": "杯子×1", "sellerNote": "易碎", "printTime": "2026-12-05 10:00"}}]
     with cloud_engine.begin() as conn:

@@ -102,13 +102,15 @@ async def choose(request: Request) -> Response:
     shop_id = request.path_params["shop_id"]
     raw = await request.form()
     form = {k: text(raw, k, 200) or "" for k in ("carrier", "address", "template")}
+    form["custom_area_url"] = (text(raw, "custom_area_url", 600) or "").strip()
     branch, _sep, index = form["address"].rpartition("|")
     try:
         if not form["carrier"]:
             raise InputError([Problem("carrier", "请选择快递公司", "choose a courier")])
         await write(request, couriers.choose, shop_id, form["carrier"], branch_code=branch,
                     address_index=int(index) if index.isdigit() else -1,
-                    template_id=form["template"], actor=actor, now=ctx.now())
+                    template_id=form["template"], actor=actor, now=ctx.now(),
+                    custom_area_url=form["custom_area_url"])
     except InputError as err:
         return await _page(request, shop_id, errors=err.problems, form=form)
     session.flash(request, "ca.flash_chosen", carrier=couriers.carrier_name(form["carrier"]))

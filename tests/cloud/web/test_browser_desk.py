@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 from sqlalchemy.engine import Engine
 
-from cloud.db.schema_couriers import desk_prints
+from cloud.db.schema_couriers import courier_choices, desk_prints
 from cloud.db.schema_orders import order_lines, orders, waybills
 from edge.hardware.print_component import FakePrintComponent, encode, print_command
 from tests.cloud.web.support import T0
@@ -29,6 +29,8 @@ PRINT_DATA = {
     "3002": {"encryptedData": "AES:3002", "signature": "sig-3002", "templateURL":
              "https://file-link.pinduoduo.com/fake_std_template_0", "ver": "1"}}
 """The platform's print data of each order's waybill (what the fake PDD issues)."""
+LAYOUT = "https://cloudprint.cainiao.com/template/custom/4711"
+"""The shop's custom-area template for ZTO."""
 
 
 @pytest.fixture
@@ -47,6 +49,11 @@ def _tasked(engine: Engine) -> None:
             "updated_at": T0, "ordered_at": T0, "receiver_masked": {"province": "浙江"},
             "state": "tasked", "warehouse_id": "WH1", "station_id": "st-1"}
     with engine.begin() as conn:
+        conn.execute(courier_choices.insert().values(
+            shop_id="shop-pdd", carrier_code="ZTO", branch_code="B1", province="浙江省",
+            city="杭州市", district="余杭区", detail="仓前街道1号", template_id="T76",
+            template_url="https://t/std76", custom_area_url=LAYOUT, chosen_by="boss",
+            chosen_at=T0))
         for pid, sku, qty in (("3001", "SKU-1", 1), ("3002", "SKU-2", 2)):
             conn.execute(orders.insert().values(id=f"pdd-{pid}", platform_order_id=pid, **base))
             conn.execute(order_lines.insert().values(order_id=f"pdd-{pid}", line_no=1, qty=qty,
@@ -87,6 +94,7 @@ def test_a_lead_prints_a_batch_and_reprints_one_with_a_reason(
         pid = doc["documentID"].removeprefix("ZT")
         name, sku, qty = custom[pid]
         assert doc["contents"][0] == PRINT_DATA[pid]  # the platform's, unchanged
+        assert doc["contents"][1]["templateURL"] == LAYOUT
         area = doc["contents"][1]["data"]
         assert (area["orderNo"], area["items"], area["itemsSummary"]) == (
             pid, [{"sku": sku, "name": name, "qty": qty}], f"{name}×{qty}")

@@ -37,6 +37,9 @@ pytestmark = pytest.mark.timeout(60)
 XIAOSHAN = "宁围街道 88 号 二号仓"
 """The second sender address of the fake's ZTO branch (``fake_server._default_subscriptions``)."""
 
+CUSTOM = "https://cloudprint.cainiao.com/template/custom/4711"
+"""A custom-area template URL."""
+
 
 def _station_label_texts(tmp_path: Path, payload: dict[str, object]) -> list[str]:
     """Apply the task at a fresh station and return the TEXT contents of its label."""
@@ -88,9 +91,10 @@ async def test_manager_chooses_sender_and_the_label_carries_it(
 
         url = f"/shops/{shop_id}/couriers/choose"
         r = await client.post(url, data={"csrf_token": csrf, "carrier": "ZTO",
-                                         "address": "571001|7", "template": "nope"})
+                                         "address": "571001|7", "template": "nope",
+                                         "custom_area_url": "ftp://x"})
         assert r.status_code == 400
-        assert set(field_errors(r.text)) == {"address", "template"}
+        assert set(field_errors(r.text)) == {"address", "template", "custom_area_url"}
         r = await client.post(url, data={"carrier": "ZTO", "address": "571001|1",
                                          "template": "50002"})  # no CSRF token
         assert r.status_code == 403
@@ -101,7 +105,8 @@ async def test_manager_chooses_sender_and_the_label_carries_it(
         # 5th carrier (50002) and the TOP fake's 1st (10002)
         large = "50002" if platform == "pdd" else "10002"
         r = await client.post(url, data={"csrf_token": csrf, "carrier": "ZTO",
-                                         "address": "571001|1", "template": large})
+                                         "address": "571001|1", "template": large,
+                                         "custom_area_url": CUSTOM})
         assert r.status_code == 303
         with cloud_engine.connect() as conn:
             choice = conn.execute(sa.select(courier_choices)).one()
@@ -110,9 +115,11 @@ async def test_manager_chooses_sender_and_the_label_carries_it(
         assert (choice.branch_code, choice.district, choice.detail) == (
             "571001", "萧山区", XIAOSHAN)
         assert choice.template_url.endswith(large)
+        assert choice.custom_area_url == CUSTOM
         assert actions == [("u-manager", "courier.refresh"), ("u-manager", "courier.choose")]
         page = (await client.get(f"/shops/{shop_id}/couriers")).text
         assert 'value="571001|1" checked' in page and f'value="{large}" selected' in page
+        assert f'value="{CUSTOM}"' in page
         assert 'id="preview-ZTO"' in page
         png = await client.get(f"/shops/{shop_id}/couriers/preview.png?carrier=ZTO")
         assert png.status_code == 200 and png.headers["content-type"] == "image/png"
