@@ -224,11 +224,14 @@ def _order_where(f: Filters, sku_list: list[str] | None) -> list[sa.ColumnElemen
     return out
 
 
-def _orders(conn: Connection, f: Filters, sku_list: list[str] | None) -> tuple[list[Row], int]:
+def _orders(conn: Connection, f: Filters, sku_list: list[str] | None,
+            counted: int | None = None) -> tuple[list[Row], int]:
+    """The lowest-profit orders of the range, and how many orders it has (``counted`` when
+    the caller knows it: the totals count each order once, on its day)."""
     po = profit_orders.c
     where = _order_where(f, sku_list)
-    total = int(conn.execute(sa.select(sa.func.count()).select_from(profit_orders)
-                             .where(*where)).scalar_one())
+    total = counted if counted is not None else int(conn.execute(
+        sa.select(sa.func.count()).select_from(profit_orders).where(*where)).scalar_one())
     rows = [Row(r.order_id, r.order_id, Figures(1, int(r.units), int(r.revenue_fen),
                                                 int(r.cogs_fen), int(r.courier_fen),
                                                 int(r.fee_fen), int(r.refund_fen),
@@ -266,7 +269,9 @@ def report(conn: Connection, f: Filters, *, monthly: bool = True) -> ProfitRepor
     names = _names(conn, [s for s, _ in by_sku])
     out.by_sku = [Row(s, names.get(s, ("", ""))[0] or s, figs, extra=names.get(s, ("", ""))[1])
                   for s, figs in by_sku]
-    out.orders, out.orders_total = _orders(conn, f, sku_list)
+    # without a SKU filter the totals' order count is the orders' (one per order, its day)
+    out.orders, out.orders_total = _orders(
+        conn, f, sku_list, out.totals.orders if sku_list is None else None)
     return out
 
 

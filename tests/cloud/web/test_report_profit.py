@@ -225,6 +225,7 @@ async def test_each_profit_figure_as_worked_out_by_hand(
          "41.2%", "0"],
         ["S2", "茶壶", "壶", "2", "2", "120.00", "60.00", "2.18", "6.00", "0.00", "51.82",
          "43.2%", "0"]]
+    assert "最多 200 单, 共 3 单" in text  # the count: O1, O2, O4
     # order, day, shop, units, revenue, cost, courier, fee, refunds, profit, margin, no cost,
     # parcels not charged — lowest profit first; O3 never shipped
     assert cells(text, "profit-by-order") == [
