@@ -172,6 +172,17 @@ whole life (refunds whenever they came), ``skus`` as ``|SKU-1|SKU-2|`` for the S
 and ``facts`` (JSON), what it last added to ``profit_daily``. No row: the order adds
 nothing (not shipped, cancelled or not seen)."""
 
+PROFIT_COUNTERS = ("orders", "lines", "units", "revenue_fen", "cogs_fen", "courier_fen",
+                   "fee_fen", "refund_fen", "uncosted")
+"""The summed counters every profit summary row carries (``cloud.reports.profit.MEASURES``)."""
+
+
+def _profit_counters() -> list[sa.Column[int]]:
+    """Fresh columns of :data:`PROFIT_COUNTERS` (a Column belongs to one table)."""
+    return [sa.Column(m, sa.BigInteger(), nullable=False, server_default="0")
+            for m in PROFIT_COUNTERS]
+
+
 profit_daily_shop = sa.Table(
     "profit_daily_shop",
     metadata,
@@ -179,15 +190,7 @@ profit_daily_shop = sa.Table(
     sa.Column("shop_id", sa.String(64), primary_key=True),
     sa.Column("warehouse_id", sa.String(64), primary_key=True),
     sa.Column("platform", sa.String(16), nullable=False),
-    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("lines", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("revenue_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("cogs_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("courier_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("fee_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("refund_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("uncosted", sa.BigInteger(), nullable=False, server_default="0"),
+    *_profit_counters(),
 )
 """``profit_daily`` summed over the SKUs (day × shop × warehouse): what the profit report
 reads for its totals, series and shops when no SKU filter applies (migration
@@ -201,15 +204,7 @@ profit_daily = sa.Table(
     sa.Column("warehouse_id", sa.String(64), primary_key=True),
     sa.Column("sku", sa.String(64), primary_key=True),
     sa.Column("platform", sa.String(16), nullable=False),
-    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("lines", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("revenue_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("cogs_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("courier_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("fee_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("refund_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("uncosted", sa.BigInteger(), nullable=False, server_default="0"),
+    *_profit_counters(),
     sa.Index("ix_profit_daily_sku", "sku", "day"),  # 0046_profit_monthly
 )
 """利润报表 summary (migration ``0044_profit``): per China Standard Time day × shop ×
@@ -226,15 +221,7 @@ profit_monthly = sa.Table(
     sa.Column("warehouse_id", sa.String(64), primary_key=True),
     sa.Column("sku", sa.String(64), primary_key=True),
     sa.Column("platform", sa.String(16), nullable=False),
-    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("lines", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("revenue_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("cogs_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("courier_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("fee_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("refund_fen", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("uncosted", sa.BigInteger(), nullable=False, server_default="0"),
+    *_profit_counters(),
     sa.Index("ix_profit_monthly_sku", "sku", "month"),
 )
 """``profit_daily`` summed per month (``month`` = its first day; migration

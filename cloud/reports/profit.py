@@ -58,6 +58,7 @@ from cloud.db.engine import in_chunks
 from cloud.db.schema import shops, skus, stock_moves
 from cloud.db.schema_orders import order_lines, orders, refunds
 from cloud.db.schema_reports import (
+    PROFIT_COUNTERS,
     profit_daily,
     profit_daily_shop,
     profit_monthly,
@@ -78,8 +79,7 @@ NO_WAREHOUSE: Final = ""
 """Warehouse of an order whose SHIP moves have not arrived (only its parcel has)."""
 ORDER_SOURCE: Final = "order"
 """``stock_moves.source_type`` of a SHIP move (its ``source_id`` is the order)."""
-MEASURES: Final = ("orders", "lines", "units", "revenue_fen", "cogs_fen", "courier_fen",
-                   "fee_fen", "refund_fen", "uncosted")
+MEASURES: Final = PROFIT_COUNTERS
 """The summed columns of ``profit_daily``, in the order of the delta vectors."""
 KEYS: Final = ("day", "shop_id", "warehouse_id", "sku")
 """Key columns of ``profit_daily``."""

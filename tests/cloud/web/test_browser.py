@@ -623,9 +623,12 @@ def test_a_manager_reads_each_report_and_downloads_each_export(
          ["#rt-xlsx", "#rt-csv", "#rt-pdf"]),
         ("returns-page", "/returns", "#received-table", []),
     ]
+    charts = {"sales": "#sales-chart", "fulfilment": "#fulfil-chart", "profit": "#profit-chart"}
     for name, path, table, buttons in pages:
         page.goto(base + path)
         expect(page.locator(table)).to_be_visible()
+        if name in charts:  # ECharts drew the series
+            expect(page.locator(f"{charts[name]} canvas")).to_have_count(1)
         shot(page, f"report-{name}-zh", backend)
         for button in buttons:
             with page.expect_download() as info:
