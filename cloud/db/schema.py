@@ -269,6 +269,8 @@ stock_moves = sa.Table(
     sa.Index("ix_stock_moves_wh_sku_loc_occurred", "warehouse_id", "sku", "location", "occurred_at"),
     sa.Index("ix_stock_moves_sku_occurred", "sku", "occurred_at"),
     sa.Index("ix_stock_moves_station_occurred", "station_id", "occurred_at"),
+    sa.Index("ix_stock_moves_reason_occurred", "reason", "occurred_at"),  # 0048
+    sa.Index("ix_stock_moves_sku_reason_occurred", "sku", "reason", "occurred_at"),  # 0048
 )
 """The cloud copy of every station's ledger: append-only facts, one row per ``move_id``.
 A move is reversed at most once: ``reverses_move_id`` is unique (0005).

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0047_custom_area"
+HEAD = "0048_moves_by_reason"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
