@@ -179,6 +179,7 @@ orders = sa.Table(
     sa.Index("ix_orders_exchange_of", "exchange_of"),
     sa.Index("ix_orders_ship_by", "state", "ship_by"),
     sa.Index("ix_orders_buyer_nick_key", "buyer_nick_key"),
+    sa.Index("ix_orders_ordered_at", "ordered_at"),
 )
 """Packline orders, one per platform order (``id`` = ``{platform}-{platform_order_id}``).
 

@@ -227,3 +227,28 @@ profit_monthly = sa.Table(
 """``profit_daily`` summed per month (``month`` = its first day; migration
 ``0046_profit_monthly``), kept by the same deltas: long ranges by SKU read whole months here
 and only the partial months at either end from the daily table."""
+
+export_jobs = sa.Table(
+    "export_jobs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("fmt", sa.String(8), nullable=False),
+    sa.Column("params", sa.Text(), nullable=False),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("done_rows", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("total_rows", sa.BigInteger(), nullable=True),
+    sa.Column("file_name", sa.String(200), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger(), nullable=True),
+    sa.Column("error", sa.String(400), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Index("ix_export_jobs_requested_by", "requested_by", "created_at"),
+)
+"""Exports run in the background (``0049_export_jobs``): ``status`` running, done or
+failed; ``done_rows`` of ``total_rows`` (counted when the job starts) so the page shows
+progress; ``updated_at`` moves with it — a running job whose ``updated_at`` stopped moving
+died with its process. ``params`` are the filters as JSON; the file itself is in the data
+directory's ``exports/`` under ``id``."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from cloud.web.i18n_couriers import COURIER_ACCOUNT_MESSAGES
 from cloud.web.i18n_desk import DESK_MESSAGES
+from cloud.web.i18n_exports import EXPORT_MESSAGES
 from cloud.web.i18n_handovers import HANDOVER_MESSAGES
 from cloud.web.i18n_promotions import PROMOTION_MESSAGES
 from cloud.web.i18n_reports import REPORT_MESSAGES
@@ -718,7 +719,7 @@ def _merge(*parts: dict[str, tuple[str, str]]) -> None:
 
 _merge(PROMOTION_MESSAGES, TRANSFER_MESSAGES, STOCKTAKE_MESSAGES, COURIER_ACCOUNT_MESSAGES,
        SHOP_MESSAGES, LISTING_MESSAGES, REPORT_MESSAGES, HANDOVER_MESSAGES, RETURN_MESSAGES,
-       WAVE_MESSAGES, DESK_MESSAGES)
+       WAVE_MESSAGES, DESK_MESSAGES, EXPORT_MESSAGES)
 
 
 def normalize_lang(value: object) -> str:

@@ -39,6 +39,7 @@ class Permission(enum.StrEnum):
     STATIONS_VIEW = "stations.view"
     HANDOVERS_VIEW = "handovers.view"
     ORDERS_VIEW = "orders.view"
+    ORDERS_EXPORT = "orders.export"
     ORDERS_REVIEW = "orders.review"
     PROMOTIONS_EDIT = "promotions.edit"
     REVIEW_RULES_EDIT = "review_rules.edit"
@@ -80,6 +81,8 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.ORDERS_VIEW: frozenset({
         Role.WAREHOUSE_LEAD, Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.ORDERS_REVIEW: frozenset({Role.WAREHOUSE_LEAD, Role.MANAGER, Role.ADMIN}),
+    # a year of orders in one file: the people who account for them, not the floor
+    Permission.ORDERS_EXPORT: frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN}),
     Permission.PROMOTIONS_EDIT: frozenset({Role.MANAGER, Role.ADMIN}),
     Permission.REVIEW_RULES_EDIT: frozenset({Role.MANAGER, Role.ADMIN}),
     Permission.SHOPS_VIEW: frozenset({Role.MANAGER, Role.ADMIN}),

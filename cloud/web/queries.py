@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -234,13 +234,30 @@ def _search(term: str, key: str | None = None) -> sa.ColumnElement[bool]:
 def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
                offset: int = 0) -> list[OrderRow]:
     """Orders across shops matching ``flt``, newest order first (or most urgent first)."""
+    o = orders
+    query = filtered(sa.select(
+        o.c.id, o.c.platform, o.c.platform_order_id, shops.c.name, o.c.state,
+        o.c.exception_code, o.c.receiver_masked, o.c.pay_fen, o.c.ordered_at, o.c.buyer_note,
+        o.c.platform_tracking, o.c.ship_by,
+        sa.select(sa.func.count()).where(station_label_prints.c.order_id == o.c.id)
+        .scalar_subquery().label("prints")).select_from(o.join(shops, shops.c.id == o.c.shop_id)),
+        flt)
+    order = ((o.c.ship_by.is_(None), o.c.ship_by.asc(), o.c.id) if flt.by_ship_by
+             else (o.c.ordered_at.desc(), o.c.id.desc()))
+    query = query.order_by(*order).limit(limit).offset(offset)
+    return [OrderRow(r.id, r.platform, r.platform_order_id, r.name, r.state, r.exception_code,
+                     receiver_text(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
+                     r.platform_tracking, r.ship_by, int(r.prints))
+            for r in conn.execute(query)]
+
+
+S = TypeVar("S", bound=sa.Select[Any])
+
+
+def filtered(query: S, flt: OrderFilter) -> S:
+    """``query`` (over ``orders``) narrowed to the orders ``flt`` matches (its sort aside):
+    the order list's page and its export (``cloud.web.order_export``) filter alike."""
     o, w = orders, waybills
-    query = (sa.select(o.c.id, o.c.platform, o.c.platform_order_id, shops.c.name, o.c.state,
-                       o.c.exception_code, o.c.receiver_masked, o.c.pay_fen, o.c.ordered_at,
-                       o.c.buyer_note, o.c.platform_tracking, o.c.ship_by,
-                       sa.select(sa.func.count()).where(station_label_prints.c.order_id == o.c.id)
-                       .scalar_subquery().label("prints"))
-             .select_from(o.join(shops, shops.c.id == o.c.shop_id)))
     if flt.state:
         query = query.where(o.c.state == flt.state)
     if flt.shop_id:
@@ -272,13 +289,7 @@ def order_rows(conn: Connection, flt: OrderFilter, *, limit: int = 100,
     if flt.printed in (PRINTED_YES, PRINTED_NO):
         printed = sa.exists().where(station_label_prints.c.order_id == o.c.id)
         query = query.where(printed if flt.printed == PRINTED_YES else ~printed)
-    order = ((o.c.ship_by.is_(None), o.c.ship_by.asc(), o.c.id) if flt.by_ship_by
-             else (o.c.ordered_at.desc(), o.c.id.desc()))
-    query = query.order_by(*order).limit(limit).offset(offset)
-    return [OrderRow(r.id, r.platform, r.platform_order_id, r.name, r.state, r.exception_code,
-                     receiver_text(r.receiver_masked), int(r.pay_fen), r.ordered_at, r.buyer_note,
-                     r.platform_tracking, r.ship_by, int(r.prints))
-            for r in conn.execute(query)]
+    return query
 
 
 def carrier_choices(conn: Connection) -> list[str]:

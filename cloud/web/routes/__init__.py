@@ -11,6 +11,7 @@ from cloud.web.routes import (
     courier,
     courier_accounts,
     desk,
+    exports,
     handovers,
     home,
     listings,
@@ -45,7 +46,7 @@ def all_routes() -> list[BaseRoute]:
     """Every route of the app (static files are mounted by the app factory)."""
     return [*auth.routes, *home.routes, *stock.routes, *stations.routes, *handovers.routes, *returns.routes,
             *stocktakes.routes, *unshipped.routes,
-            *order_merge.routes, *order_exchange.routes, *order_notes.routes, *order_tags.routes, *orders.routes, *promotions.routes, *products.routes,
+            *order_merge.routes, *order_exchange.routes, *order_notes.routes, *order_tags.routes, *exports.routes, *orders.routes, *promotions.routes, *products.routes,
             *mappings.routes, *listings.routes, *shop_push.routes, *shops.routes, *purchasing.routes,
             *transfers.routes, *waves.routes, *desk.routes, *payables.routes, *courier.routes,
             *courier_accounts.routes, *reports.routes, *report_profit.routes,

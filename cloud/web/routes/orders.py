@@ -6,6 +6,7 @@ the order to a warehouse (``cloud.orders.review``), each recorded with who and w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -38,10 +39,10 @@ EXCEPTION_PREFIX = "exception."
 """Catalog keys of the exception codes (the filter offers every one)."""
 
 
-@requires(Permission.ORDERS_VIEW)
-async def order_list(request: Request) -> Response:
-    """The order list."""
-    q = request.query_params
+def order_filter(request: Request, q: Mapping[str, Any]
+                 ) -> tuple[queries.OrderFilter, BadInput | None]:
+    """The list's filters from the form's fields (the page's query or the export's form);
+    a bad one gives no filter and the reason."""
     state, platform = text(q, "state", 16), text(q, "platform", 16)
     exception_codes = [k.removeprefix(EXCEPTION_PREFIX) for k in MESSAGES
                        if k.startswith(EXCEPTION_PREFIX)]
@@ -49,9 +50,8 @@ async def order_list(request: Request) -> Response:
     tag = text(q, "tag", 18) or ""
     printed = text(q, "printed", 4)
     search = (text(q, "q", 64) or "").strip() or None
-    error = None
     try:
-        flt = queries.OrderFilter(
+        return queries.OrderFilter(
             state=state if state in ORDER_STATES else None,
             shop_id=text(q, "shop", 64),
             platform=platform if platform in PLATFORMS else None,
@@ -64,9 +64,18 @@ async def order_list(request: Request) -> Response:
             waybill=waybill if waybill in (queries.WAYBILL_TAKEN, queries.WAYBILL_NONE) else None,
             tag_id=int(tag) if tag.isdigit() else None,
             printed=printed if printed in (queries.PRINTED_YES, queries.PRINTED_NO) else None,
-            by_ship_by=text(q, "sort", 16) == "ship_by")
+            by_ship_by=text(q, "sort", 16) == "ship_by"), None
     except BadInput as err:
-        flt, error = queries.OrderFilter(), err
+        return queries.OrderFilter(), err
+
+
+@requires(Permission.ORDERS_VIEW)
+async def order_list(request: Request) -> Response:
+    """The order list."""
+    q = request.query_params
+    exception_codes = [k.removeprefix(EXCEPTION_PREFIX) for k in MESSAGES
+                       if k.startswith(EXCEPTION_PREFIX)]
+    flt, error = order_filter(request, q)
     page = limit(q, "page", default=1, maximum=10_000)
     rows = [] if error else await read(
         request, queries.order_rows, flt, limit=PAGE + 1, offset=(page - 1) * PAGE)
