@@ -5,22 +5,26 @@ report timed (p50/p95) beside the naive way (scanning every order line per reque
     python -m bench reports --orders 1000000         # the issue's year (3,000,000 lines)
     python -m bench reports --postgres               # also on a throwaway PostgreSQL
     python -m bench reports --db URL                 # any empty database
+    python -m bench reports --db URL --reuse         # time again what an earlier run made
 
 Prints generation and rebuild time, the cost of keeping the summaries current per order
-(``touch``), every report's p50/p95, the naive scan's p50 and the ratio, and the XLSX
-export time of the year's report. Not a test: numbers for the closing note.
+(``touch``), every report's p50/p95 (and the order list's first page), the naive scan's p50
+and the ratio, the XLSX export time of the year's report, and the order export (订单导出)
+of every order of the year as XLSX and CSV: time, rows per second, size, memory growth. Not a test: numbers for the closing note.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import resource
 import shutil
 import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +45,7 @@ from cloud.db.schema import (
 from cloud.db.schema_orders import order_lines, orders, refunds
 from cloud.db.schema_reports import profit_ship_costs
 from cloud.reports import daily, export, fulfilment, profit, profit_report, sales, summaries
+from cloud.web import order_export, queries
 
 YEAR_START = datetime(2025, 12, 1, tzinfo=UTC)
 """The first instant of the generated year."""
@@ -209,94 +214,134 @@ def _timed(engine: Engine, fn: Callable[[Connection], object], repeat: int) -> l
     return samples
 
 
-def run_on(label: str, url: str, n_orders: int, n_skus: int, n_shops: int, repeat: int) -> None:
-    """Generate, rebuild and time every report on one database."""
+def run_on(label: str, url: str, n_orders: int, n_skus: int, n_shops: int, repeat: int,
+           *, reuse: bool = False) -> None:
+    """Generate, rebuild and time every report on one database (``reuse``: time only)."""
     engine = make_engine(url)
     try:
         migrate(engine)
-        t = time.perf_counter()
-        generate(engine, n_orders, n_skus, n_shops)
-        reports_floor.generate(engine, n_orders, n_skus, start=YEAR_START, days=DAYS, cost=_cost)
-        gen = time.perf_counter() - t
-        t = time.perf_counter()
-        with write_transaction(engine) as conn:
-            summaries.rebuild(conn, now=YEAR_START)
-            fulfilment.rebuild(conn)
-        rebuild = time.perf_counter() - t
-        t = time.perf_counter()
-        with write_transaction(engine) as conn:
-            profit.rebuild(conn, now=YEAR_START)
-        profit_rebuild = time.perf_counter() - t
-        with engine.connect() as conn:
-            n_lines = conn.execute(sa.select(sa.func.count()).select_from(order_lines)).scalar()
-            ids = list(conn.execute(sa.select(orders.c.id).limit(1000)).scalars())
-        t = time.perf_counter()
-        for oid in ids:
-            with write_transaction(engine) as conn:
-                conn.execute(sa.update(order_lines).where(order_lines.c.order_id == oid,
-                                                          order_lines.c.line_no == 1)
-                             .values(qty=order_lines.c.qty + 1))
-                summaries.touch(conn, [oid], now=YEAR_START)
-        touch_ms = (time.perf_counter() - t) * 1000 / max(1, len(ids))
-        print(f"{label}: {n_orders:,} orders, {n_lines:,} lines, {n_skus:,} SKUs generated in "
-              f"{gen:.1f} s; summaries rebuilt in {rebuild:.1f} s; a line change + touch "
-              f"{touch_ms:.2f} ms per order (sales and profit); profit summaries rebuilt in "
-              f"{profit_rebuild:.1f} s", flush=True)
-        end = (YEAR_START + timedelta(days=DAYS - 1)).date()
-        year = sales.Filters(YEAR_START.date() + timedelta(days=1), end, period="month")
-        month = sales.Filters(end - timedelta(days=29), end)
-        cases: list[tuple[str, Callable[[Connection], object],
-                          Callable[[Connection], object] | None, sales.Filters]] = [
-            ("sales, a year by month", lambda c: sales.report(c, year),
-             lambda c: naive_sales(c, year.start, year.end), year),
-            ("sales, 30 days by day", lambda c: sales.report(c, month),
-             lambda c: naive_sales(c, month.start, month.end), month),
-            ("sales, a year, one shop", lambda c: sales.report(c, sales.Filters(
-                year.start, year.end, "month", shop_id="shop1")), None, year),
-            ("sales, a year, one SKU", lambda c: sales.report(c, sales.Filters(
-                year.start, year.end, "week", sku="SKU00003")), None, year),
-            ("sales, a year, a category", lambda c: sales.report(c, sales.Filters(
-                year.start, year.end, "quarter", category="类目3")), None, year),
-            ("daily summary", lambda c: daily.summary(c, end), None, year),
-            ("fulfilment, a year by month", lambda c: fulfilment.report(c, fulfilment.Filters(
-                year.start, year.end, period="month")), None, year),
-            ("fulfilment, 30 days by day", lambda c: fulfilment.report(c, fulfilment.Filters(
-                month.start, month.end)), None, year),
-            ("fulfilment, a year, 1 station", lambda c: fulfilment.report(c, fulfilment.Filters(
-                year.start, year.end, station="st1", period="week")), None, year),
-            ("profit, a year by month", lambda c: profit_report.report(c, profit_report.Filters(
-                year.start, year.end, period="month")), None, year),
-            ("profit, 30 days by day", lambda c: profit_report.report(c, profit_report.Filters(
-                month.start, month.end)), None, year),
-            ("profit, a year, one shop", lambda c: profit_report.report(c, profit_report.Filters(
-                year.start, year.end, "month", shop_id="shop1")), None, year),
-            ("profit, a year, one SKU", lambda c: profit_report.report(c, profit_report.Filters(
-                year.start, year.end, "week", sku="SKU00003")), None, year),
-            ("profit, a year, SKU table by day", lambda c: profit_report.report(
-                c, profit_report.Filters(year.start, year.end, period="month"), monthly=False),
-             None, year),
-        ]
-        cases += [(name, fn, None, year) for name, fn in reports_floor.cases(
-            year.start, year.end, YEAR_START + timedelta(days=DAYS))]
-        for name, fn, naive, filters in cases:
-            s = _timed(engine, fn, repeat)
-            line = (f"  {name:28s} p50 {statistics.median(s):8.1f} ms  "
-                    f"p95 {_pct(s, PERCENTILE_95):8.1f} ms")
-            if naive is not None:  # the same figures (totals by day), both ways
-                ns = _timed(engine, naive, max(1, repeat // 4))
-                ss = _timed(engine, lambda c, ff=filters: sales.by_day(c, ff), repeat)
-                line += (f"\n  {'':28s} by day: summary p50 {statistics.median(ss):7.1f} ms, "
-                         f"naive scan of order lines p50 {statistics.median(ns):8.1f} ms "
-                         f"({statistics.median(ns) / statistics.median(ss):.1f}x)")
-            print(line, flush=True)
-        t = time.perf_counter()
-        with engine.connect() as conn:
-            rep = sales.report(conn, year)
-        body = export.xlsx(list(export.sales_sheets(rep).values()))
-        print(f"  XLSX of the year's report: {(time.perf_counter() - t) * 1000:.0f} ms, "
-              f"{len(body):,} bytes", flush=True)
+        if not reuse:
+            _load(label, engine, n_orders, n_skus, n_shops)
+        _time_reports(engine, repeat)
     finally:
         engine.dispose()
+
+
+def _load(label: str, engine: Engine, n_orders: int, n_skus: int, n_shops: int) -> None:
+    """Generate the year and rebuild its summaries; print how long each took."""
+    t = time.perf_counter()
+    generate(engine, n_orders, n_skus, n_shops)
+    reports_floor.generate(engine, n_orders, n_skus, start=YEAR_START, days=DAYS, cost=_cost)
+    gen = time.perf_counter() - t
+    t = time.perf_counter()
+    with write_transaction(engine) as conn:
+        summaries.rebuild(conn, now=YEAR_START)
+        fulfilment.rebuild(conn)
+    rebuild = time.perf_counter() - t
+    t = time.perf_counter()
+    with write_transaction(engine) as conn:
+        profit.rebuild(conn, now=YEAR_START)
+    profit_rebuild = time.perf_counter() - t
+    with engine.connect() as conn:
+        n_lines = conn.execute(sa.select(sa.func.count()).select_from(order_lines)).scalar()
+        ids = list(conn.execute(sa.select(orders.c.id).limit(1000)).scalars())
+    t = time.perf_counter()
+    for oid in ids:
+        with write_transaction(engine) as conn:
+            conn.execute(sa.update(order_lines).where(order_lines.c.order_id == oid,
+                                                      order_lines.c.line_no == 1)
+                         .values(qty=order_lines.c.qty + 1))
+            summaries.touch(conn, [oid], now=YEAR_START)
+    touch_ms = (time.perf_counter() - t) * 1000 / max(1, len(ids))
+    print(f"{label}: {n_orders:,} orders, {n_lines:,} lines, {n_skus:,} SKUs generated in "
+          f"{gen:.1f} s; summaries rebuilt in {rebuild:.1f} s; a line change + touch "
+          f"{touch_ms:.2f} ms per order (sales and profit); profit summaries rebuilt in "
+          f"{profit_rebuild:.1f} s", flush=True)
+    if engine.dialect.name == "postgresql":  # what autovacuum does soon after a bulk load
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+
+
+def _time_reports(engine: Engine, repeat: int) -> None:
+    """Every report's p50/p95 on the generated year, and the XLSX of the year's report."""
+    end = (YEAR_START + timedelta(days=DAYS - 1)).date()
+    year = sales.Filters(YEAR_START.date() + timedelta(days=1), end, period="month")
+    month = sales.Filters(end - timedelta(days=29), end)
+    cases: list[tuple[str, Callable[[Connection], object],
+                      Callable[[Connection], object] | None, sales.Filters]] = [
+        ("sales, a year by month", lambda c: sales.report(c, year),
+         lambda c: naive_sales(c, year.start, year.end), year),
+        ("sales, 30 days by day", lambda c: sales.report(c, month),
+         lambda c: naive_sales(c, month.start, month.end), month),
+        ("sales, a year, one shop", lambda c: sales.report(c, sales.Filters(
+            year.start, year.end, "month", shop_id="shop1")), None, year),
+        ("sales, a year, one SKU", lambda c: sales.report(c, sales.Filters(
+            year.start, year.end, "week", sku="SKU00003")), None, year),
+        ("sales, a year, a category", lambda c: sales.report(c, sales.Filters(
+            year.start, year.end, "quarter", category="类目3")), None, year),
+        ("daily summary", lambda c: daily.summary(c, end), None, year),
+        ("fulfilment, a year by month", lambda c: fulfilment.report(c, fulfilment.Filters(
+            year.start, year.end, period="month")), None, year),
+        ("fulfilment, 30 days by day", lambda c: fulfilment.report(c, fulfilment.Filters(
+            month.start, month.end)), None, year),
+        ("fulfilment, a year, 1 station", lambda c: fulfilment.report(c, fulfilment.Filters(
+            year.start, year.end, station="st1", period="week")), None, year),
+        ("profit, a year by month", lambda c: profit_report.report(c, profit_report.Filters(
+            year.start, year.end, period="month")), None, year),
+        ("profit, 30 days by day", lambda c: profit_report.report(c, profit_report.Filters(
+            month.start, month.end)), None, year),
+        ("profit, a year, one shop", lambda c: profit_report.report(c, profit_report.Filters(
+            year.start, year.end, "month", shop_id="shop1")), None, year),
+        ("profit, a year, one SKU", lambda c: profit_report.report(c, profit_report.Filters(
+            year.start, year.end, "week", sku="SKU00003")), None, year),
+        ("order list, first page", lambda c: queries.order_rows(c, queries.OrderFilter(),
+                                                                 limit=101), None, year),
+        ("order list, one day", lambda c: queries.order_rows(c, queries.OrderFilter(
+            since=YEAR_START + timedelta(days=100), until=YEAR_START + timedelta(days=101)),
+            limit=101), None, year),
+        ("profit, a year, SKU table by day", lambda c: profit_report.report(
+            c, profit_report.Filters(year.start, year.end, period="month"), monthly=False),
+         None, year),
+    ]
+    cases += [(name, fn, None, year) for name, fn in reports_floor.cases(
+        year.start, year.end, YEAR_START + timedelta(days=DAYS))]
+    for name, fn, naive, filters in cases:
+        s = _timed(engine, fn, repeat)
+        line = (f"  {name:28s} p50 {statistics.median(s):8.1f} ms  "
+                f"p95 {_pct(s, PERCENTILE_95):8.1f} ms")
+        if naive is not None:  # the same figures (totals by day), both ways
+            ns = _timed(engine, naive, max(1, repeat // 4))
+            ss = _timed(engine, lambda c, ff=filters: sales.by_day(c, ff), repeat)
+            line += (f"\n  {'':28s} by day: summary p50 {statistics.median(ss):7.1f} ms, "
+                     f"naive scan of order lines p50 {statistics.median(ns):8.1f} ms "
+                     f"({statistics.median(ns) / statistics.median(ss):.1f}x)")
+        print(line, flush=True)
+    t = time.perf_counter()
+    with engine.connect() as conn:
+        rep = sales.report(conn, year)
+    body = export.xlsx(list(export.sales_sheets(rep).values()))
+    print(f"  XLSX of the year's report: {(time.perf_counter() - t) * 1000:.0f} ms, "
+          f"{len(body):,} bytes", flush=True)
+    for fmt in order_export.FORMATS:
+        _export_orders(engine, fmt)
+
+
+def _export_orders(engine: Engine, fmt: str) -> None:
+    """订单导出 of every order of the year, as the background job writes it; time, speed,
+    size and how much the process's peak memory grew."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
+        path = Path(tmp) / f"orders.{fmt}"
+        t = time.perf_counter()
+        with engine.connect() as conn, conn.begin():
+            n = order_export.write_file(path, fmt, order_export.columns("zh"), order_export.rows(
+                conn, queries.OrderFilter(), "zh"))
+        took = time.perf_counter() - t
+        size = path.stat().st_size
+    grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    print(f"  {fmt.upper()} of the year's orders (订单导出): {n:,} rows in {took:.1f} s "
+          f"({n / took:,.0f} rows/s), {size / 1e6:,.1f} MB; peak memory grew {grew:,.0f} MB",
+          flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -307,13 +352,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--shops", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per report")
     parser.add_argument("--db", help="an empty database URL instead of SQLite in a temp dir")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the reports on --db as an earlier run left it, no generating")
     parser.add_argument("--postgres", action="store_true",
                         help="also run on a throwaway PostgreSQL")
     args = parser.parse_args(argv)
+    if args.reuse and not args.db:
+        parser.error("--reuse needs --db (the database an earlier run generated)")
     tmp = tempfile.mkdtemp(prefix="bench-reports-")
     try:
         run_on(args.db or "sqlite", args.db or f"sqlite:///{tmp}/r.db", args.orders, args.skus,
-               args.shops, args.repeat)
+               args.shops, args.repeat, reuse=args.reuse)
         if args.postgres:
             from tests.fixtures.postgres import start_postgres
 
