@@ -28,10 +28,11 @@ from cloud import audit
 from cloud.config import DISPLAY_TZ
 from cloud.crypto import Sealer
 from cloud.db import write_transaction
-from cloud.db.schema import shops, skus, station_label_prints, stock_balances
+from cloud.db.schema import shops, skus, stock_balances
 from cloud.db.schema_couriers import courier_choices, desk_prints
 from cloud.db.schema_orders import order_events, order_lines, orders, waybills
 from cloud.errors import InputError, Problem
+from cloud.label_prints import every_print
 from cloud.marketplaces.errors import MarketplaceError
 from cloud.orders.waybills import request_waybills
 from cloud.shops import ShopError, open_client
@@ -186,13 +187,10 @@ def sort(found: list[DeskRow], order_by: str) -> list[DeskRow]:
 
 
 def _print_status(conn: Connection, by_id: dict[str, DeskRow]) -> None:
-    d, s = desk_prints.c, station_label_prints.c
+    a = every_print().c
     for chunk in _chunks(list(by_id)):
         for oid, who, at in conn.execute(
-                sa.select(d.order_id, d.printed_by, d.printed_at).where(d.order_id.in_(chunk))):
-            _seen(by_id[oid], who, at)
-        for oid, who, at in conn.execute(
-                sa.select(s.order_id, s.operator_id, s.printed_at).where(s.order_id.in_(chunk))):
+                sa.select(a.order_id, a.by, a.printed_at).where(a.order_id.in_(chunk))):
             _seen(by_id[oid], who, at)
 
 
@@ -226,11 +224,9 @@ def reprints_without_reason(conn: Connection, order_ids: Sequence[str], reason: 
     if reason.strip():
         return []
     done: set[str] = set()
+    a = every_print().c
     for chunk in _chunks(list(order_ids)):
-        done |= set(conn.execute(sa.select(desk_prints.c.order_id).where(
-            desk_prints.c.order_id.in_(chunk))).scalars())
-        done |= set(conn.execute(sa.select(station_label_prints.c.order_id).where(
-            station_label_prints.c.order_id.in_(chunk))).scalars())
+        done |= set(conn.execute(sa.select(a.order_id).where(a.order_id.in_(chunk))).scalars())
     return [oid for oid in order_ids if oid in done]
 
 

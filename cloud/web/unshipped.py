@@ -10,9 +10,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cloud.db.schema import shops, station_label_prints, station_shipments
-from cloud.db.schema_couriers import desk_prints
+from cloud.db.schema import shops, station_shipments
 from cloud.db.schema_orders import orders, waybills
+from cloud.label_prints import every_print
 
 LIST_LIMIT = 500
 """Orders shown on the page (oldest first print first)."""
@@ -21,8 +21,6 @@ STALE_HOURS = 24
 platforms' usual ship-by window's half)."""
 SECONDS_PER_HOUR = 3600
 """Seconds in an hour (for the age column)."""
-DESK = "desk"
-"""``station_id`` of a print made at the office's 打单台."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +34,7 @@ class UnshippedRow:
     state: str
     waybill_no: str
     station_id: str
-    """The station that printed the last label (:data:`DESK`: the office's 打单台)."""
+    """The station that printed the last label (``cloud.label_prints.DESK``: the office's 打单台)."""
     first_printed_at: datetime
     last_printed_at: datetime
     prints: int
@@ -54,12 +52,7 @@ def unshipped_rows(conn: Connection, now: datetime,
                    limit: int = LIST_LIMIT) -> list[UnshippedRow]:
     """Orders with a label print reported (by a station or the 打单台) and no shipment,
     not shipped or cancelled."""
-    p, d, o = station_label_prints.c, desk_prints.c, orders.c
-    every = sa.union_all(
-        sa.select(p.order_id, p.printed_at, p.n, p.station_id.label("station")),
-        sa.select(d.order_id, d.printed_at, d.n, sa.literal(DESK).label("station")),
-    ).subquery("every_print")
-    a = every.c
+    o, a = orders.c, every_print().c
     prints = (sa.select(a.order_id, sa.func.min(a.printed_at).label("first"),
                         sa.func.max(a.printed_at).label("last"),
                         sa.func.count().label("n"))
