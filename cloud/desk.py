@@ -147,7 +147,11 @@ def rows(conn: Connection, f: Filters, only: Sequence[str] | None = None) -> lis
     query = _base(f)
     if only is not None:
         query = query.where(orders.c.id.in_(list(only)[:ROW_LIMIT]))
-    for r in conn.execute(query.order_by(orders.c.ship_by, orders.c.id)):
+    o = orders.c
+    query = query.order_by(o.ship_by.is_(None), o.ship_by, o.id)  # no deadline: last
+    if f.order_by == "ship_by" and not f.province and not f.single_only:
+        query = query.limit(ROW_LIMIT)  # already in print order: read no more than shown
+    for r in conn.execute(query):
         province = str((r.receiver_masked or {}).get("province", ""))
         if f.province and f.province not in province:
             continue

@@ -113,6 +113,23 @@ def test_filters_and_print_orders(cloud_engine: Engine) -> None:
     assert (o1.prints, o1.last_by) == (0, "")
 
 
+def test_only_the_shown_orders_are_read_in_ship_by_order(
+        cloud_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most ROW_LIMIT orders are read when SQL already has them in print order (one with
+    no deadline last); filters applied after reading still see every order."""
+    _seed(cloud_engine)
+    with cloud_engine.begin() as conn:
+        conn.execute(sa.update(orders).where(orders.c.id == "o2").values(ship_by=None))
+    monkeypatch.setattr(desk, "ROW_LIMIT", 2)
+    F = desk.Filters
+    assert _ids(cloud_engine, F()) == ["o1", "o3"]
+    assert _ids(cloud_engine, F(province="浙江")) == ["o1", "o3"]
+    assert _ids(cloud_engine, F(single_only=True)) == ["o1"]
+    assert _ids(cloud_engine, F(order_by="sku")) == ["o1", "o3"]
+    monkeypatch.setattr(desk, "ROW_LIMIT", 3)
+    assert _ids(cloud_engine, F()) == ["o1", "o3", "o2"]
+
+
 def test_documents_and_prints(cloud_engine: Engine) -> None:
     _seed(cloud_engine)
     with cloud_engine.connect() as conn:
