@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 
+from cloud.errors import Problem
 from cloud.web.context import DISPLAY_TZ
+
+TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+"""How a time bound is written: a ``datetime-local`` input, typed by hand, or a day (its
+start)."""
 
 
 class BadInput(ValueError):
@@ -54,3 +59,18 @@ def safe_next(value: object, default: str = "/") -> str:
             or "\\" in value or any(ord(ch) < 32 for ch in value)):
         return default
     return value
+
+
+def china_time(value: str, name: str, problems: list[Problem]) -> datetime | None:
+    """A time bound written in China time (:data:`TIME_FORMATS`) as an aware datetime;
+    None when empty, or unreadable with the reason added to ``problems`` under ``name``."""
+    if not value:
+        return None
+    for fmt in TIME_FORMATS:
+        try:
+            return datetime.strptime(value, fmt).replace(tzinfo=DISPLAY_TZ)
+        except ValueError:
+            continue
+    problems.append(Problem(name, "时间格式应为 YYYY-MM-DD HH:MM",
+                            "write the time as YYYY-MM-DD HH:MM"))
+    return None

@@ -10,7 +10,6 @@ before — hands them to the component, and posts what the component reports pri
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -19,20 +18,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cloud import desk
-from cloud.config import DISPLAY_TZ
 from cloud.db.schema import shops
 from cloud.errors import InputError, Problem
 from cloud.web import session
 from cloud.web.context import read, web, write
-from cloud.web.forms import text
+from cloud.web.forms import china_time, text
 from cloud.web.permissions import Permission, requires
 from cloud.web.render import render
 
 FILTER_FIELDS = ("shop", "carrier", "sku", "province", "paid_before", "ship_by_before",
                  "order_by")
 """The filter form's text fields (``single`` is a checkbox)."""
-TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
-"""How a time bound is written: a ``datetime-local`` input, or typed by hand."""
 DEFAULT_COMPONENT = "ws://127.0.0.1:13528"
 """Where the Cainiao print component listens on the office PC unless the browser was told
 otherwise (kept in the browser's local storage)."""
@@ -40,19 +36,6 @@ MAX_IDS = desk.ROW_LIMIT
 """Most orders one print or packing list takes."""
 PLATFORM_TIMEOUT_S = 15.0
 """Longest wait for the platform to answer each e-waybill request of a 取号."""
-
-
-def _when(value: str, name: str, problems: list[Problem]) -> datetime | None:
-    if not value:
-        return None
-    for fmt in TIME_FORMATS:
-        try:
-            return datetime.strptime(value, fmt).replace(tzinfo=DISPLAY_TZ)
-        except ValueError:
-            continue
-    problems.append(Problem(name, "时间格式应为 YYYY-MM-DD HH:MM",
-                            "write the time as YYYY-MM-DD HH:MM"))
-    return None
 
 
 def _filters(params: Any) -> tuple[dict[str, str], desk.Filters, list[Problem]]:
@@ -64,8 +47,8 @@ def _filters(params: Any) -> tuple[dict[str, str], desk.Filters, list[Problem]]:
     f = desk.Filters(shop_id=form["shop"], carrier=form["carrier"],
                      single_only=bool(form["single"]), sku=form["sku"],
                      province=form["province"],
-                     paid_before=_when(form["paid_before"], "paid_before", problems),
-                     ship_by_before=_when(form["ship_by_before"], "ship_by_before", problems),
+                     paid_before=china_time(form["paid_before"], "paid_before", problems),
+                     ship_by_before=china_time(form["ship_by_before"], "ship_by_before", problems),
                      order_by=order_by)
     return form, f, problems
 

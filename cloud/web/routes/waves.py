@@ -4,29 +4,23 @@ each wave's orders, put-wall slots, state and short picks, cancel an open one
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cloud.config import DISPLAY_TZ
 from cloud.db.schema_orders import WAVE_STATUSES
 from cloud.errors import InputError, Problem
 from cloud.orders import waves
 from cloud.web import session
 from cloud.web.context import read, web, write
-from cloud.web.forms import text
+from cloud.web.forms import china_time, text
 from cloud.web.permissions import Permission, requires
 from cloud.web.render import render
 
 FIELDS = ("station", "kind", "carrier", "ship_by_before", "zone", "max_orders")
 """The build form's fields."""
-TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
-"""How a ship-by bound is written: a ``datetime-local`` input, or typed by hand."""
-
-
 def _blank() -> dict[str, str]:
     return {"station": "", "kind": "multi", "carrier": "", "ship_by_before": "", "zone": "",
             "max_orders": str(waves.DEFAULT_WAVE_SIZE)}
@@ -55,17 +49,7 @@ def _parse(form: dict[str, str], stations: list[tuple[str, str, str]]) -> dict[s
     warehouse = next((wh for sid, _n, wh in stations if sid == form["station"]), None)
     if warehouse is None:
         problems.append(Problem("station", "请选择打包工作站", "choose a pack station"))
-    before = None
-    if form["ship_by_before"]:
-        for fmt in TIME_FORMATS:
-            try:
-                before = datetime.strptime(form["ship_by_before"], fmt).replace(tzinfo=DISPLAY_TZ)
-                break
-            except ValueError:
-                continue
-        else:
-            problems.append(Problem("ship_by_before", "时间格式应为 YYYY-MM-DD HH:MM",
-                                    "write the time as YYYY-MM-DD HH:MM"))
+    before = china_time(form["ship_by_before"], "ship_by_before", problems)
     size = 0
     try:
         size = int(form["max_orders"])
