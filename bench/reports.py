@@ -55,6 +55,8 @@ BATCH = 5000
 """Rows per insert."""
 PROVINCES = ("浙江", "江苏", "广东", "上海", "北京", "四川", "山东", "河南", "湖北", "福建")
 """Buyer provinces drawn from."""
+CITIES = 10
+"""Cities per province (so 100 buyer cities)."""
 REFUND_SHARE = 0.03
 """Share of orders with a successful refund."""
 CANCEL_SHARE = 0.02
@@ -142,7 +144,8 @@ def generate(engine: Engine, n_orders: int, n_skus: int, n_shops: int, seed: int
                 "id": oid, "shop_id": shop, "platform": platform,
                 "platform_order_id": f"{i:09d}", "platform_status": "shipped",
                 "raw_status": "2", "platform_updated_at": at, "ordered_at": at,
-                "receiver_masked": {"province": rnd.choice(PROVINCES)},
+                "receiver_masked": {"province": (prov := rnd.choice(PROVINCES)),
+                                    "city": f"{prov}{i % CITIES}市"},
                 "state": "cancelled" if cancelled else "shipped", "first_seen_at": at,
                 "updated_at": at, "ship_by": at + timedelta(hours=48)})
             for n, k in enumerate(rnd.choices(range(n_skus), weights, k=rnd.randint(1, MAX_LINES)),
@@ -279,6 +282,8 @@ def _time_reports(engine: Engine, repeat: int) -> None:
             year.start, year.end, "week", sku="SKU00003")), None, year),
         ("sales, a year, a category", lambda c: sales.report(c, sales.Filters(
             year.start, year.end, "quarter", category="类目3")), None, year),
+        ("sales, a year, one province", lambda c: sales.report(c, sales.Filters(
+            year.start, year.end, "month", province="浙江")), None, year),
         ("daily summary", lambda c: daily.summary(c, end), None, year),
         ("fulfilment, a year by month", lambda c: fulfilment.report(c, fulfilment.Filters(
             year.start, year.end, period="month")), None, year),

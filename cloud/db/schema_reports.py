@@ -74,6 +74,39 @@ sales_monthly_sku = sa.Table(
 """``sales_daily_sku`` summed per month (``month`` = its first day): long ranges by SKU read
 whole months here and only the partial months at either end from the daily table."""
 
+sales_daily_city = sa.Table(
+    "sales_daily_city",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("shop_id", sa.String(64), primary_key=True),
+    sa.Column("province", sa.String(32), primary_key=True),
+    sa.Column("city", sa.String(32), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("gmv_fen", sa.BigInteger(), nullable=False, server_default="0"),
+)
+"""Sales per day × shop × buyer province × city (``0050_sales_geo``): orders, units, GMV on
+the order's day, as ``sales_daily`` books them (refunds are not split by city)."""
+
+sales_monthly_geo_sku = sa.Table(
+    "sales_monthly_geo_sku",
+    metadata,
+    sa.Column("month", sa.Date(), primary_key=True),
+    sa.Column("shop_id", sa.String(64), primary_key=True),
+    sa.Column("province", sa.String(32), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("orders", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("units", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("gmv_fen", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Index("ix_sales_monthly_geo_sku_sku", "sku", "month"),
+    sa.Index("ix_sales_monthly_geo_sku_province", "province", "month"),
+)
+"""Sales per month × shop × buyer province × Packline SKU (``0050_sales_geo``): which styles
+sell where. Kept per month only — per day it would be as large as the order lines — so the
+report reads it by whole months."""
+
 fulfil_daily = sa.Table(
     "fulfil_daily",
     metadata,

@@ -246,12 +246,15 @@ def _table(title: str, first: Sequence[tuple[str, str]], rows: list[Row],
 
 SERIES_TITLE: Final = "按周期"
 """Sheet names of the sales export; :data:`SECTIONS` maps the CSV section names to them."""
-SECTIONS: Final = ("series", "shop", "platform", "sku", "province", "slow")
+SECTIONS: Final = ("series", "shop", "platform", "sku", "province", "city", "where", "there",
+                   "slow")
 """What a sales CSV can hold (``?section=``)."""
 
 
 def sales_sheets(rep: SalesReport) -> dict[str, Sheet]:
-    """The sales report as sheets, by section name."""
+    """The sales report as sheets, by section name (only the sections the filters show:
+    cities without a SKU filter, provinces a SKU sells in with one, a province's best
+    sellers instead of the best sellers with a province)."""
     f = rep.filters
     summary = Sheet("汇总", (("项目", "text"), ("本期", "int"), ("上期", "int"),
                              ("环比", "percent")))
@@ -274,6 +277,17 @@ def sales_sheets(rep: SalesReport) -> dict[str, Sheet]:
     out["sku"] = _table("畅销SKU", (("SKU", "text"), ("名称", "text"), ("类目", "text")),
                         rep.by_sku, extra=True)
     out["province"] = _table("按省份", (("省份", "text"),), rep.by_province)
+    months = (f"{rep.geo_months[0]:%Y-%m}~{rep.geo_months[1]:%Y-%m}" if rep.geo_months
+              else "")
+    if f.by_sku:
+        out["where"] = _table(f"卖到哪些省份 {months}"[:31], (("省份", "text"),), rep.where_sold)
+    else:
+        out["city"] = _table("按城市", (("省份 城市", "text"),), rep.by_city)
+    if f.province:
+        del out["sku"]
+        out["there"] = _table(f"该省畅销款 {months}"[:31],
+                              (("SKU", "text"), ("名称", "text"), ("类目", "text")),
+                              rep.sold_there, extra=True)
     slow = Sheet("滞销", (("SKU", "text"), ("名称", "text"), ("在库", "int"),
                           ("最近售出", "date")))
     slow.rows = [[m.sku, m.name, m.on_hand, m.last_sold] for m in rep.slow]

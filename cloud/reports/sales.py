@@ -21,7 +21,13 @@ from sqlalchemy.engine import Connection
 
 from cloud.db.engine import in_chunks
 from cloud.db.schema import shops, skus, stock_balances
-from cloud.db.schema_reports import sales_daily, sales_daily_sku, sales_monthly_sku
+from cloud.db.schema_reports import (
+    sales_daily,
+    sales_daily_city,
+    sales_daily_sku,
+    sales_monthly_geo_sku,
+    sales_monthly_sku,
+)
 from cloud.errors import InputError, Problem
 
 PERIODS: Final = ("day", "week", "month", "quarter")
@@ -30,6 +36,8 @@ MAX_DAYS: Final = 366 * 3
 """Longest range a report covers (three years of days)."""
 TOP_SKUS: Final = 20
 """Best sellers shown."""
+TOP_CITIES: Final = 50
+"""Cities shown."""
 SLOW_DAYS: Final = 30
 """A SKU on hand with no sale in this many days (up to the range's end) is slow (滞销)."""
 MAX_SLOW_DAYS: Final = 365
@@ -52,6 +60,9 @@ class Filters:
     sku: str = ""
     category: str = ""
     slow_days: int = SLOW_DAYS
+    province: str = ""
+    """Buyers of one province only (not with a SKU or category: the SKU tables have no
+    province)."""
 
     @property
     def by_sku(self) -> bool:
@@ -63,7 +74,7 @@ class Filters:
         span = (self.end - self.start).days + 1
         return Filters(self.start - timedelta(days=span), self.start - timedelta(days=1),
                        self.period, self.shop_id, self.platform, self.sku, self.category,
-                       self.slow_days)
+                       self.slow_days, self.province)
 
 
 @dataclass(slots=True)
@@ -128,6 +139,15 @@ class SalesReport:
     by_platform: list[Row] = field(default_factory=list)
     by_sku: list[Row] = field(default_factory=list)
     by_province: list[Row] = field(default_factory=list)
+    by_city: list[Row] = field(default_factory=list)
+    """Cities by GMV (key ``province|city``), at most :data:`TOP_CITIES`; not with a SKU."""
+    where_sold: list[Row] = field(default_factory=list)
+    """With a SKU or category: the provinces its buyers are in, over :attr:`geo_months`."""
+    sold_there: list[Row] = field(default_factory=list)
+    """With a province: its best sellers, over :attr:`geo_months` (instead of ``by_sku``)."""
+    geo_months: tuple[date, date] | None = None
+    """The whole months (first days) ``where_sold`` / ``sold_there`` cover: those tables are
+    kept per month, so they cover the months the range touches."""
     slow: list[SlowMover] = field(default_factory=list)
 
     @property
@@ -179,6 +199,10 @@ def check(f: Filters) -> None:
         problems.append(Problem("to", "报表期间最长三年", "a report covers at most three years"))
     if f.period not in PERIODS:
         problems.append(Problem("period", "请选择周期", "choose a period"))
+    if f.province and f.by_sku:
+        problems.append(Problem("province", "省份不能与 SKU 或类目同时筛选 (选 SKU 时可看各省销量)",
+                                "a province cannot be combined with a SKU or category (a SKU "
+                                "shows its sales by province)"))
     if not 1 <= f.slow_days <= MAX_SLOW_DAYS:
         problems.append(Problem("slow_days", f"天数应为 1 到 {MAX_SLOW_DAYS}",
                                 f"between 1 and {MAX_SLOW_DAYS} days"))
@@ -206,6 +230,8 @@ def _where(table: sa.Table, f: Filters, sku_list: list[str] | None
         out.append(c.platform == f.platform)
     if sku_list is not None:
         out.append(c.sku.in_(sku_list))
+    if f.province and "province" in c:
+        out.append(c.province == f.province)
     return out
 
 
@@ -275,8 +301,54 @@ def report(conn: Connection, f: Filters) -> SalesReport:
     if sku_list is None:
         out.by_province = _ranked(Row(r.province, r.province, _figures(r))
                                   for r in _grouped(conn, f, None, "province"))
+        out.by_city = by_city(conn, f)
+    out.geo_months = (f.start.replace(day=1), f.end.replace(day=1))
+    if sku_list is not None:
+        out.where_sold = _ranked(Row(p, p, fig) for p, fig in _geo(conn, f, sku_list,
+                                                                    "province").items())
+    elif f.province:
+        top = _ranked(Row(s, s, fig) for s, fig in _geo(conn, f, None, "sku").items())
+        info = _sku_info(conn, [r.key for r in top[:TOP_SKUS]])
+        out.sold_there = [Row(r.key, info.get(r.key, ("", ""))[0] or r.key, r.figures,
+                              extra=info.get(r.key, ("", ""))[1]) for r in top[:TOP_SKUS]]
+        out.by_sku = []
     out.slow = slow_movers(conn, f)
     return out
+
+
+def by_city(conn: Connection, f: Filters) -> list[Row]:
+    """Orders, units and GMV per buyer city over the filters (not per SKU), best first, at
+    most :data:`TOP_CITIES`; key ``province|city``, label "province city"."""
+    c = sales_daily_city.c
+    q = (sa.select(c.province, c.city, sa.func.sum(c.orders).label("orders"),
+                   sa.func.sum(c.units).label("units"), sa.func.sum(c.gmv_fen).label("gmv"),
+                   sa.literal(0, sa.BigInteger()).label("refund"))
+         .where(*_where(sales_daily_city, f, None)).group_by(c.province, c.city))
+    rows = _ranked(Row(f"{r.province}|{r.city}", f"{r.province} {r.city}".strip(),
+                       _figures(r)) for r in conn.execute(q))
+    return rows[:TOP_CITIES]
+
+
+def _geo(conn: Connection, f: Filters, sku_list: list[str] | None,
+         by: str) -> dict[str, Figures]:
+    """Orders, units and GMV per ``by`` (province or sku) from the province × SKU table over
+    the whole months the range touches, with the shop, platform, SKU and province filters."""
+    c = sales_monthly_geo_sku.c
+    out: dict[str, Figures] = defaultdict(Figures)
+    q = (sa.select(c[by], sa.func.sum(c.orders), sa.func.sum(c.units), sa.func.sum(c.gmv_fen))
+         .where(c.month >= f.start.replace(day=1), c.month <= f.end.replace(day=1))
+         .group_by(c[by]))
+    if f.shop_id:
+        q = q.where(c.shop_id == f.shop_id)
+    if f.platform:
+        q = q.where(c.platform == f.platform)
+    if f.province:
+        q = q.where(c.province == f.province)
+    for chunk in ([None] if sku_list is None else list(in_chunks(sku_list)) or [[]]):
+        qq = q if chunk is None else q.where(c.sku.in_(chunk))
+        for key, orders, units, gmv in conn.execute(qq):
+            out[key].add(int(orders or 0), int(units or 0), int(gmv or 0))
+    return dict(out)
 
 
 def month_split(start: date, end: date) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:

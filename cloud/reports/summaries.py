@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
@@ -43,7 +44,9 @@ from cloud.db.schema_orders import order_lines, orders, refunds
 from cloud.db.schema_reports import (
     report_order_facts,
     sales_daily,
+    sales_daily_city,
     sales_daily_sku,
+    sales_monthly_geo_sku,
     sales_monthly_sku,
 )
 from cloud.reports import profit
@@ -62,7 +65,8 @@ DAILY_MEASURES: Final = ("orders", "units", "gmv_fen", "refunds", "refund_fen")
 SKU_MEASURES: Final = ("orders", "units", "gmv_fen")
 """The summed columns of ``sales_daily_sku``."""
 
-SUMMARY_TABLES: Final = (report_order_facts, sales_daily, sales_daily_sku, sales_monthly_sku)
+SUMMARY_TABLES: Final = (report_order_facts, sales_daily, sales_daily_sku, sales_monthly_sku,
+                         sales_daily_city, sales_monthly_geo_sku)
 """What :func:`rebuild` recomputes."""
 
 Facts = dict[str, Any]
@@ -71,6 +75,32 @@ DailyKey = tuple[date, str, str, str]
 """(day, shop, province, platform)."""
 SkuKey = tuple[date, str, str, str]
 """(day, shop, sku, platform)."""
+GeoKey = tuple[date, str, str, str, str]
+"""(day, shop, province, city, platform) or (month, shop, province, sku, platform)."""
+UNKNOWN_CITY: Final = ""
+"""``sales_daily_city.city`` when the platform sent none."""
+
+
+@dataclass(slots=True)
+class Deltas:
+    """What a set of contributions adds to each summary, per key (vectors of measures)."""
+
+    daily: dict[DailyKey, list[int]] = field(default_factory=dict)
+    by_sku: dict[SkuKey, list[int]] = field(default_factory=dict)
+    by_city: dict[GeoKey, list[int]] = field(default_factory=dict)
+    geo_sku: dict[GeoKey, list[int]] = field(default_factory=dict)
+
+    def tables(self) -> list[tuple[sa.Table, tuple[str, ...], tuple[str, ...],
+                                   dict[Any, list[int]]]]:
+        """(table, key columns, measures, deltas) of every summary."""
+        return [(sales_daily, ("day", "shop_id", "province"), DAILY_MEASURES, self.daily),
+                (sales_daily_sku, ("day", "shop_id", "sku"), SKU_MEASURES, self.by_sku),
+                (sales_monthly_sku, ("month", "shop_id", "sku"), SKU_MEASURES,
+                 monthly(self.by_sku)),
+                (sales_daily_city, ("day", "shop_id", "province", "city"), SKU_MEASURES,
+                 self.by_city),
+                (sales_monthly_geo_sku, ("month", "shop_id", "province", "sku"), SKU_MEASURES,
+                 self.geo_sku)]
 
 
 def local_day(at: datetime) -> date:
@@ -124,10 +154,11 @@ def contributions(conn: Connection, root_ids: Iterable[str]) -> dict[str, Facts]
         for oid, r in sold.items():
             masked = r.receiver_masked or {}
             province = str(masked.get("province") or UNKNOWN_PROVINCE)[:PROVINCE_MAX]
+            city = str(masked.get("city") or UNKNOWN_CITY)[:PROVINCE_MAX]
             lines = skus[oid]
             out[oid] = {
                 "day": local_day(r.ordered_at or r.first_seen_at).isoformat(),
-                "shop": r.shop_id, "platform": r.platform, "province": province,
+                "shop": r.shop_id, "platform": r.platform, "province": province, "city": city,
                 "units": sum(v[1] for v in lines.values()),
                 "gmv": sum(v[2] for v in lines.values()),
                 "skus": lines, "refunds": dict(refunds_of.get(oid, {})),
@@ -135,24 +166,30 @@ def contributions(conn: Connection, root_ids: Iterable[str]) -> dict[str, Facts]
     return out
 
 
-def _add(daily: dict[DailyKey, list[int]], by_sku: dict[SkuKey, list[int]],
-         facts: Facts, sign: int) -> None:
+def _bump(deltas: dict[Any, list[int]], key: Any, size: int, sign: int,
+          values: Iterable[int]) -> None:
+    vec = deltas.setdefault(key, [0] * size)
+    for n, v in enumerate(values):
+        vec[n] += sign * int(v)
+
+
+def _add(d: Deltas, facts: Facts, sign: int) -> None:
     day = date.fromisoformat(facts["day"])
     shop, platform, province = facts["shop"], facts["platform"], facts["province"]
-    vec = daily.setdefault((day, shop, province, platform), [0] * len(DAILY_MEASURES))
-    vec[0] += sign
-    vec[1] += sign * int(facts["units"])
-    vec[2] += sign * int(facts["gmv"])
+    _bump(d.daily, (day, shop, province, platform), len(DAILY_MEASURES), sign,
+          (1, facts["units"], facts["gmv"]))
     for rday, (n, fen) in facts["refunds"].items():
-        rvec = daily.setdefault((date.fromisoformat(rday), shop, province, platform),
-                                [0] * len(DAILY_MEASURES))
-        rvec[3] += sign * int(n)
-        rvec[4] += sign * int(fen)
-    for sku, (n, units, gmv) in facts["skus"].items():
-        svec = by_sku.setdefault((day, shop, sku, platform), [0] * len(SKU_MEASURES))
-        svec[0] += sign * int(n)
-        svec[1] += sign * int(units)
-        svec[2] += sign * int(gmv)
+        _bump(d.daily, (date.fromisoformat(rday), shop, province, platform),
+              len(DAILY_MEASURES), sign, (0, 0, 0, n, fen))
+    for sku, vec in facts["skus"].items():
+        _bump(d.by_sku, (day, shop, sku, platform), len(SKU_MEASURES), sign, vec)
+    if "city" not in facts:  # recorded before 0050: never added to the geography tables
+        return
+    _bump(d.by_city, (day, shop, province, facts["city"], platform), len(SKU_MEASURES), sign,
+          (1, facts["units"], facts["gmv"]))
+    for sku, vec in facts["skus"].items():
+        _bump(d.geo_sku, (day.replace(day=1), shop, province, sku, platform),
+              len(SKU_MEASURES), sign, vec)
 
 
 def _upsert_add(conn: Connection, table: sa.Table, key_cols: tuple[str, ...],
@@ -186,12 +223,9 @@ def monthly(by_sku: dict[SkuKey, list[int]]) -> dict[SkuKey, list[int]]:
     return out
 
 
-def _apply(conn: Connection, daily: dict[DailyKey, list[int]],
-           by_sku: dict[SkuKey, list[int]]) -> None:
-    _upsert_add(conn, sales_daily, ("day", "shop_id", "province"), DAILY_MEASURES, daily)
-    _upsert_add(conn, sales_daily_sku, ("day", "shop_id", "sku"), SKU_MEASURES, by_sku)
-    _upsert_add(conn, sales_monthly_sku, ("month", "shop_id", "sku"), SKU_MEASURES,
-                monthly(by_sku))
+def _apply(conn: Connection, d: Deltas) -> None:
+    for table, key_cols, measures, deltas in d.tables():
+        _upsert_add(conn, table, key_cols, measures, deltas)
 
 
 def roots_of(conn: Connection, order_ids: Iterable[str]) -> list[str]:
@@ -218,8 +252,7 @@ def touch(conn: Connection, order_ids: Iterable[str], *, now: datetime) -> None:
                                           report_order_facts.c.facts)
                                 .where(report_order_facts.c.order_id.in_(chunk))).all())
     new = contributions(conn, roots)
-    daily: dict[DailyKey, list[int]] = {}
-    by_sku: dict[SkuKey, list[int]] = {}
+    d = Deltas()
     f = report_order_facts.c
     inserts: list[dict[str, Any]] = []
     for oid in roots:
@@ -227,9 +260,9 @@ def touch(conn: Connection, order_ids: Iterable[str], *, now: datetime) -> None:
         if before == after:
             continue
         if before is not None:
-            _add(daily, by_sku, before, -1)
+            _add(d, before, -1)
         if after is not None:
-            _add(daily, by_sku, after, +1)
+            _add(d, after, +1)
         if after is None:
             conn.execute(sa.delete(report_order_facts).where(f.order_id == oid))
         elif before is None:
@@ -239,7 +272,7 @@ def touch(conn: Connection, order_ids: Iterable[str], *, now: datetime) -> None:
                 facts=after, updated_at=now))
     if inserts:
         conn.execute(sa.insert(report_order_facts), inserts)
-    _apply(conn, daily, by_sku)
+    _apply(conn, d)
     profit.touch(conn, roots, now=now)  # the profit report reads the same orders and refunds
 
 
@@ -273,8 +306,7 @@ def rebuild(conn: Connection, *, now: datetime,
                              .where(orders.c.split_from.is_(None))).scalar_one())
     for table in SUMMARY_TABLES:
         conn.execute(sa.delete(table))
-    daily: dict[DailyKey, list[int]] = {}
-    by_sku: dict[SkuKey, list[int]] = {}
+    d = Deltas()
     done = 0
     for batch in _root_batches(conn):
         facts = contributions(conn, batch)
@@ -282,14 +314,11 @@ def rebuild(conn: Connection, *, now: datetime,
             conn.execute(sa.insert(report_order_facts), [
                 {"order_id": oid, "facts": f, "updated_at": now} for oid, f in facts.items()])
         for f in facts.values():
-            _add(daily, by_sku, f, +1)
+            _add(d, f, +1)
         done += len(batch)
         if progress is not None:
             progress(done, total)
-    for table, key_cols, measures, deltas in (
-            (sales_daily, ("day", "shop_id", "province"), DAILY_MEASURES, daily),
-            (sales_daily_sku, ("day", "shop_id", "sku"), SKU_MEASURES, by_sku),
-            (sales_monthly_sku, ("month", "shop_id", "sku"), SKU_MEASURES, monthly(by_sku))):
+    for table, key_cols, measures, deltas in d.tables():
         rows = [{**dict(zip((*key_cols, "platform"), key, strict=True)),
                  **dict(zip(measures, vec, strict=True))}
                 for key, vec in deltas.items() if any(vec)]

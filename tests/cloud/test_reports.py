@@ -35,9 +35,12 @@ from cloud.db.schema_orders import orders
 from cloud.db.schema_reports import (
     report_order_facts,
     sales_daily,
+    sales_daily_city,
     sales_daily_sku,
+    sales_monthly_geo_sku,
     sales_monthly_sku,
 )
+from cloud.errors import InputError
 from cloud.marketplaces.base import OrderLine, OrderStatus, PlatformOrder, Receiver, RefundEvent
 from cloud.orders.allocation import allocate_pending
 from cloud.orders.order_sync import upsert_order, upsert_refund
@@ -58,10 +61,10 @@ def _at(day: int, hour: int, minute: int = 0) -> datetime:
 
 def _order(platform: str, oid: str, lines: list[tuple[str, int, int]], *, ordered: datetime,
            updated: datetime, province: str = "", status: OrderStatus = OrderStatus.AWAITING_SHIPMENT,
-           ship_by: datetime | None = None) -> PlatformOrder:
+           ship_by: datetime | None = None, city: str = "") -> PlatformOrder:
     return PlatformOrder(
         platform=platform, order_id=oid, status=status, raw_status="1", updated_at=updated,
-        created_at=ordered, ship_by=ship_by, receiver=Receiver(province=province),
+        created_at=ordered, ship_by=ship_by, receiver=Receiver(province=province, city=city),
         lines=tuple(OrderLine(sku_id=s, outer_id="", qty=q, price_fen=p) for s, q, p in lines))
 
 
@@ -103,16 +106,18 @@ def seed(engine: Engine) -> None:
     # O6's refund comes before O6 itself
     _refund(engine, "tb1", "taobao", "R6", "O6", 5000, _at(3, 1))
     _put(engine, "pdd1", _order("pdd", "O1", [("A1", 2, 1000), ("A2", 1, 2500)],
-                                ordered=_at(1, 2), updated=_at(1, 2), province="浙江"))
+                                ordered=_at(1, 2), updated=_at(1, 2), province="浙江",
+                                city="杭州市"))
     old_o2 = _order("pdd", "O2", [("A1", 1, 1000)], ordered=_at(0, 17), updated=_at(0, 17),
-                    province="江苏")
+                    province="江苏", city="南京市")
     _put(engine, "pdd1", old_o2)
     assert _put(engine, "pdd1", _order("pdd", "O2", [("A1", 3, 1000)], ordered=_at(0, 17),
-                                       updated=_at(1, 5), province="江苏")) == "updated"
+                                       updated=_at(1, 5), province="江苏",
+                                       city="南京市")) == "updated"
     assert _put(engine, "pdd1", old_o2) == "stale"  # out of order: the older copy again
     _put(engine, "tb1", _order("taobao", "O3", [("B1", 1, 5000)], ordered=_at(2, 3),
                                updated=_at(2, 3), province="浙江", status=OrderStatus.SHIPPED,
-                               ship_by=_at(2, 5)))
+                               ship_by=_at(2, 5), city="宁波市"))
     _put(engine, "pdd1", _order("pdd", "O4", [("A1", 1, 1000)], ordered=_at(2, 4),
                                 updated=_at(2, 4), ship_by=_at(2, 9)))
     _put(engine, "pdd1", _order("pdd", "O4", [("A1", 1, 1000)], ordered=_at(2, 4),
@@ -121,7 +126,7 @@ def seed(engine: Engine) -> None:
                                 updated=_at(2, 6), ship_by=_at(2, 10)))
     _put(engine, "tb1", _order("taobao", "O6", [("B1", 2, 5000)], ordered=_at(1, 16, 30),
                                updated=_at(1, 16, 30), province="广东",
-                               status=OrderStatus.SHIPPED, ship_by=_at(2, 6)))
+                               status=OrderStatus.SHIPPED, ship_by=_at(2, 6), city="广州市"))
     # O3's refund, days later
     _refund(engine, "tb1", "taobao", "R3", "O3", 2000, _at(5, 2))
     with write_transaction(engine) as conn:
@@ -143,6 +148,8 @@ def _snapshot(engine: Engine) -> dict[str, Any]:
             "daily": sorted(tuple(r) for r in conn.execute(sa.select(sales_daily))),
             "sku": sorted(tuple(r) for r in conn.execute(sa.select(sales_daily_sku))),
             "monthly": sorted(tuple(r) for r in conn.execute(sa.select(sales_monthly_sku))),
+            "city": sorted(tuple(r) for r in conn.execute(sa.select(sales_daily_city))),
+            "geo": sorted(tuple(r) for r in conn.execute(sa.select(sales_monthly_geo_sku))),
             "facts": sorted((r.order_id, repr(sorted(r.facts.items()))) for r in conn.execute(
                 sa.select(report_order_facts))),
         }
@@ -181,6 +188,21 @@ def test_the_summaries_hold_the_hand_computed_figures(cloud_engine: Engine) -> N
         (DEC2, "pdd1", "", "pdd", 1, 1, 700),
         (DEC2, "tb1", "S1", "taobao", 2, 3, 15000),
     ]
+    assert snap["city"] == [  # orders, units, GMV by the buyer's city (no refunds)
+        (DEC1, "pdd1", "江苏", "南京市", "pdd", 1, 3, 3000),
+        (DEC1, "pdd1", "浙江", "杭州市", "pdd", 1, 4, 4500),
+        (DEC2, "pdd1", "", "", "pdd", 1, 1, 700),
+        (DEC2, "tb1", "广东", "广州市", "taobao", 1, 2, 10000),
+        (DEC2, "tb1", "浙江", "宁波市", "taobao", 1, 1, 5000),
+    ]
+    assert snap["geo"] == [  # per month × province × SKU
+        (DEC1, "pdd1", "", "", "pdd", 1, 1, 700),
+        (DEC1, "pdd1", "江苏", "S1", "pdd", 1, 3, 3000),
+        (DEC1, "pdd1", "浙江", "S1", "pdd", 1, 2, 2000),
+        (DEC1, "pdd1", "浙江", "S2", "pdd", 1, 2, 2500),
+        (DEC1, "tb1", "广东", "S1", "taobao", 1, 2, 10000),
+        (DEC1, "tb1", "浙江", "S1", "taobao", 1, 1, 5000),
+    ]
 
 
 def test_incremental_summaries_equal_a_rebuild(cloud_engine: Engine) -> None:
@@ -208,6 +230,30 @@ def test_incremental_summaries_equal_a_rebuild(cloud_engine: Engine) -> None:
     assert (DEC5, "tb1", "浙江", "taobao", 0, 0, 0, 1, 2000) not in incremental["daily"]
     assert [r for r in incremental["daily"] if r[0] == DEC1] == [
         (DEC1, "pdd1", "江苏", "pdd", 1, 5, 6000, 0, 0)]
+
+
+def test_orders_summarised_before_the_geography_tables_join_them_when_touched(
+        cloud_engine: Engine) -> None:
+    """Right after migration 0050 the city and province × SKU tables are empty and the kept
+    contributions record no city: an order touched then is added whole (nothing taken away
+    that was never there); ``reports rebuild`` fills in the rest."""
+    seed(cloud_engine)
+    with write_transaction(cloud_engine) as conn:
+        conn.execute(sa.delete(sales_daily_city))
+        conn.execute(sa.delete(sales_monthly_geo_sku))
+        for oid, facts in conn.execute(sa.select(report_order_facts.c.order_id,
+                                                 report_order_facts.c.facts)).all():
+            conn.execute(sa.update(report_order_facts).where(
+                report_order_facts.c.order_id == oid).values(
+                facts={k: v for k, v in facts.items() if k != "city"}))
+    _put(cloud_engine, "pdd1", _order("pdd", "O2", [("A1", 4, 1000)], ordered=_at(0, 17),
+                                      updated=_at(3, 5), province="江苏", city="南京市"))
+    snap = _snapshot(cloud_engine)
+    assert snap["city"] == [(DEC1, "pdd1", "江苏", "南京市", "pdd", 1, 4, 4000)]
+    assert snap["geo"] == [(DEC1, "pdd1", "江苏", "S1", "pdd", 1, 4, 4000)]
+    with write_transaction(cloud_engine) as conn:
+        summaries.rebuild(conn, now=NOW)
+    assert len(_snapshot(cloud_engine)["city"]) == 5
 
 
 def test_the_sales_report(cloud_engine: Engine) -> None:
@@ -241,6 +287,22 @@ def test_the_sales_report(cloud_engine: Engine) -> None:
     assert _figs(shop.totals) == (3, 8, 8200, 0)
     s1 = _report(cloud_engine, sku="S1")
     assert _figs(s1.totals) == (4, 8, 20000, 0) and s1.by_province == []
+    assert s1.by_city == [] and s1.geo_months == (DEC1, DEC1)
+    assert [(r.key, *_figs(r.figures)) for r in s1.where_sold] == [  # where S1 sells
+        ("广东", 1, 2, 10000, 0), ("浙江", 2, 3, 7000, 0), ("江苏", 1, 3, 3000, 0)]
+    assert [(r.label, *_figs(r.figures)) for r in rep.by_city] == [
+        ("广东 广州市", 1, 2, 10000, 0), ("浙江 宁波市", 1, 1, 5000, 0),
+        ("浙江 杭州市", 1, 4, 4500, 0), ("江苏 南京市", 1, 3, 3000, 0), ("", 1, 1, 700, 0)]
+    zj = _report(cloud_engine, province="浙江")  # what Zhejiang buys
+    assert _figs(zj.totals) == (2, 5, 9500, 2000)
+    assert [(r.key, *_figs(r.figures)) for r in zj.by_province] == [("浙江", 2, 5, 9500, 2000)]
+    assert [r.label for r in zj.by_city] == ["浙江 宁波市", "浙江 杭州市"]
+    assert zj.by_sku == []
+    assert [(r.key, r.label, *_figs(r.figures)) for r in zj.sold_there] == [
+        ("S1", "保温杯", 2, 3, 7000, 0), ("S2", "玻璃杯", 1, 2, 2500, 0)]
+    with pytest.raises(InputError) as both:
+        _report(cloud_engine, province="浙江", sku="S1")
+    assert both.value.problems[0].field == "province"
     with cloud_engine.connect() as conn:  # whole months come from the monthly table
         months = sales.report(conn, sales.Filters(date(2026, 11, 15), date(2027, 1, 31)))
     assert [(r.key, *_figs(r.figures)) for r in months.by_sku] == [

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from cloud.config import DISPLAY_TZ
 from cloud.db.schema import shops, skus, stations, warehouses
 from cloud.db.schema_purchasing import suppliers
+from cloud.db.schema_reports import sales_daily
 from cloud.errors import InputError, Problem
 from cloud.payables import local_day, parse_day
 from cloud.reports import daily, export, fulfilment, pdf, purchasing, sales, stock_value
@@ -39,7 +40,7 @@ DEFAULT_DAYS: Final = 30
 CSV_CHUNK: Final = 200
 """CSV lines sent per chunk of a streamed download."""
 FILTER_KEYS: Final = ("from", "to", "period", "shop", "platform", "sku", "category",
-                      "slow_days")
+                      "slow_days", "province")
 """Query parameters of the sales report (kept in the export links)."""
 
 
@@ -64,7 +65,8 @@ def _filters(request: Request, problems: list[Problem]) -> sales.Filters:
         slow = str(sales.SLOW_DAYS)
     return sales.Filters(start, end, text(q, "period", 10) or "day", text(q, "shop", 64) or "",
                          text(q, "platform", 16) or "", text(q, "sku", 64) or "",
-                         text(q, "category", 64) or "", int(slow))
+                         text(q, "category", 64) or "", int(slow),
+                         text(q, "province", 32) or "")
 
 
 def _choices(conn: Connection) -> dict[str, Any]:
@@ -74,6 +76,9 @@ def _choices(conn: Connection) -> dict[str, Any]:
         "categories": list(conn.execute(sa.select(skus.c.category).where(
             skus.c.category.is_not(None), skus.c.category != "").distinct()
             .order_by(skus.c.category)).scalars()),
+        "provinces": list(conn.execute(sa.select(sales_daily.c.province).where(
+            sales_daily.c.province != "").distinct().order_by(sales_daily.c.province))
+            .scalars()),
     }
 
 
@@ -102,6 +107,7 @@ async def _sales_page(request: Request, extra: list[Problem]) -> Response:
     return render(request, "report_sales.html", {
         "f": f, "rep": rep, "errors": problems, "periods": sales.PERIODS,
         "chart": _chart(rep) if rep else {}, "params": params, "top": sales.TOP_SKUS,
+        "top_cities": sales.TOP_CITIES,
         **choices}, status_code=400 if problems else 200)
 
 
@@ -158,7 +164,7 @@ async def sales_pdf(request: Request) -> Response:
 @requires(Permission.REPORTS_VIEW)
 async def sales_csv(request: Request) -> Response:
     """One table of the sales report as CSV (``?section=series|shop|platform|sku|province|
-    slow``), streamed."""
+    city|where|there|slow``), streamed."""
     f, problems = await _checked(request)
     section = text(request.query_params, "section", 16) or "series"
     if section not in export.SECTIONS:
@@ -166,7 +172,11 @@ async def sales_csv(request: Request) -> Response:
     if problems:
         return await _sales_page(request, [])
     rep = await read(request, sales.report, f)
-    lines = list(export.csv_lines(export.sales_sheets(rep)[section]))
+    sheet = export.sales_sheets(rep).get(section)
+    if sheet is None:  # e.g. the cities with a SKU filter
+        return await _sales_page(request, [Problem("section", "当前筛选下没有这个表",
+                                                   "no such table with these filters")])
+    lines = list(export.csv_lines(sheet))
     return StreamingResponse(_stream(lines), media_type=CSV, headers={
         "Content-Disposition": f'attachment; filename="{_filename(section, f, "csv")}"'})
 

@@ -53,7 +53,8 @@ async def test_the_sales_report_page_and_exports(client: httpx.AsyncClient,
     assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxml")
     assert 'filename="sales-report-2026-12-01-2026-12-07.xlsx"' in x.headers["content-disposition"]
     wb = openpyxl.load_workbook(io.BytesIO(x.content))
-    assert wb.sheetnames == ["汇总", "金额", "按周期", "按店铺", "按平台", "畅销SKU", "按省份", "滞销"]
+    assert wb.sheetnames == ["汇总", "金额", "按周期", "按店铺", "按平台", "畅销SKU", "按省份", "按城市",
+                             "滞销"]
     ws = wb["按平台"]
     assert [c.value for c in ws[2]] == ["taobao", 2, 3, 150, 75, 70] and ws["D2"].data_type == "n"
     c = await client.get(f"/reports/sales.csv?{RANGE}&section=sku")
@@ -62,6 +63,34 @@ async def test_the_sales_report_page_and_exports(client: httpx.AsyncClient,
     assert lines[0] == "SKU,名称,类目,订单数,件数,GMV(元),客单价(元),退款(元)"
     assert lines[1] == "S1,保温杯,杯子,4,8,200.00,50.00,0.00"
     assert (await client.get(f"/reports/sales.csv?{RANGE}&section=nope")).status_code == 400
+    assert cells(page, "sales-by-city")[0] == ["广东 广州市", "1", "2", "100.00", "100.00", "0.00"]
+
+
+async def test_which_styles_sell_where(client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+    """A SKU's buyers by province; a province's best sellers and cities (by whole months)."""
+    add_users(cloud_engine)
+    seed(cloud_engine)
+    await _as(client, Role.FINANCE)
+    s1 = (await client.get(f"/reports/sales?{RANGE}&sku=S1")).text
+    assert cells(s1, "sales-where-sold") == [
+        ["广东", "1", "2", "100.00", "100.00", "0.00"], ["浙江", "2", "3", "70.00", "35.00", "0.00"],
+        ["江苏", "1", "3", "30.00", "30.00", "0.00"]]
+    assert "按自然月统计: 2026-12 ~ 2026-12" in s1 and 'id="sales-by-city"' not in s1
+    zj = (await client.get(f"/reports/sales?{RANGE}&province=浙江")).text
+    assert 'id="total-gmv">95.00<' in zj
+    assert cells(zj, "sales-sold-there") == [
+        ["S1", "保温杯", "杯子", "2", "3", "70.00", "35.00", "0.00"],
+        ["S2", "玻璃杯", "杯子", "1", "2", "25.00", "25.00", "0.00"]]
+    assert [r[0] for r in cells(zj, "sales-by-city")] == ["浙江 宁波市", "浙江 杭州市"]
+    assert '<option value="浙江" selected>' in zj
+    x = await client.get(f"/reports/sales.xlsx?{RANGE}&province=浙江")
+    wb = openpyxl.load_workbook(io.BytesIO(x.content))
+    assert "该省畅销款 2026-12~2026-12" in wb.sheetnames and "畅销SKU" not in wb.sheetnames
+    where = await client.get(f"/reports/sales.csv?{RANGE}&sku=S1&section=where")
+    assert where.content.decode("utf-8-sig").splitlines()[1] == "广东,1,2,100.00,100.00,0.00"
+    assert (await client.get(f"/reports/sales.csv?{RANGE}&sku=S1&section=city")).status_code == 400
+    both = await client.get(f"/reports/sales?{RANGE}&sku=S1&province=浙江")
+    assert both.status_code == 400 and "province" in field_errors(both.text)
 
 
 async def test_the_daily_summary_page_and_exports(client: httpx.AsyncClient,
