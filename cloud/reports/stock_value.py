@@ -26,7 +26,7 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cloud.db.schema import skus, stock_moves
+from cloud.db.schema import skus, stock_balances, stock_moves
 from cloud.stock import levels
 from edge.domain.models import MoveReason
 
@@ -35,7 +35,7 @@ DEFAULT_DAYS: Final = 30
 MAX_DAYS: Final = 365
 """The longest window the page takes."""
 IN_CHUNK: Final = 500
-"""SKUs per ``IN (…)`` when reading inflows for the ageing."""
+"""Most SKUs the ageing names in an ``IN (…)``; for more it reads every inflow once."""
 ROW_LIMIT: Final = 5000
 """Warehouse × SKU rows read at most."""
 AGE_BUCKETS: Final = (30, 60, 90)
@@ -119,34 +119,43 @@ def shipped_units(conn: Connection, since: datetime, until: datetime,
 def ageing(conn: Connection, on_hand: dict[tuple[str, str], int], *, now: datetime
            ) -> dict[tuple[str, str], tuple[int, ...]]:
     """Units on hand per (warehouse, SKU) by age bucket, first in first out (the module's
-    notes); only keys with something on hand."""
+    notes); only keys with something on hand. ``on_hand`` is as the balances have it: the
+    inflows are walked in SQL (a running sum, newest first, cut where it covers the
+    balance) and only each bucket's units come back; what no inflow covers is the oldest."""
     wanted = {k: q for k, q in on_hand.items() if q > 0}
     if not wanted:
         return {}
-    m = stock_moves.c
-    left = dict(wanted)
+    m, b = stock_moves.c, stock_balances.c
     out = {k: [0] * (len(AGE_BUCKETS) + 1) for k in wanted}
+    # age in whole days ≤ bound ⟺ it came in less than bound + 1 days before ``now``
+    bucket = sa.case(*((m.occurred_at > now - timedelta(days=bound + 1), n)
+                       for n, bound in enumerate(AGE_BUCKETS)), else_=len(AGE_BUCKETS))
+    running = sa.func.sum(m.qty_delta).over(partition_by=(m.warehouse_id, m.sku),
+                                            order_by=(m.occurred_at.desc(), m.move_id.desc()))
+    inflows = (sa.select(m.warehouse_id, m.sku, m.qty_delta, bucket.label("bucket"),
+                         running.label("running"))
+               .where(m.qty_delta > 0, m.reason.in_([int(r) for r in INFLOWS])))
+    held = (sa.select(b.warehouse_id, b.sku, sa.func.sum(b.qty).label("on_hand"))
+            .group_by(b.warehouse_id, b.sku))
     skus_wanted = sorted({sku for _w, sku in wanted})
-    for start in range(0, len(skus_wanted), IN_CHUNK):
-        rows = conn.execute(
-            sa.select(m.warehouse_id, m.sku, m.qty_delta, m.occurred_at)
-            .where(m.sku.in_(skus_wanted[start:start + IN_CHUNK]), m.qty_delta > 0,
-                   m.reason.in_([int(r) for r in INFLOWS]))
-            .order_by(m.occurred_at.desc(), m.move_id.desc()))
-        for r in rows:
-            key = (r.warehouse_id, r.sku)
-            need = left.get(key, 0)
-            if need <= 0:
-                continue
-            take = min(need, int(r.qty_delta))
-            age = (now - r.occurred_at).days
-            bucket = next((i for i, bound in enumerate(AGE_BUCKETS) if age <= bound),
-                          len(AGE_BUCKETS))
-            out[key][bucket] += take
-            left[key] = need - take
-    for key, rest in left.items():
+    if len(skus_wanted) <= IN_CHUNK:  # a few SKUs: theirs; many: one pass over every inflow
+        inflows = inflows.where(m.sku.in_(skus_wanted))
+        held = held.where(b.sku.in_(skus_wanted))
+    ins, hs = inflows.subquery("inflows"), held.subquery("held")
+    i, h = ins.c, hs.c
+    before = i.running - i.qty_delta  # units newer than this inflow
+    take = sa.case((i.running <= h.on_hand, i.qty_delta), else_=h.on_hand - before)
+    for wh, sku, age, units in conn.execute(
+            sa.select(i.warehouse_id, i.sku, i.bucket, sa.func.sum(take))
+            .select_from(ins.join(hs, (h.warehouse_id == i.warehouse_id) & (h.sku == i.sku)))
+            .where(before < h.on_hand)
+            .group_by(i.warehouse_id, i.sku, i.bucket)):
+        if (wh, sku) in out:
+            out[(wh, sku)][int(age)] += int(units)
+    for key, vec in out.items():
+        rest = wanted[key] - sum(vec)
         if rest > 0:
-            out[key][-1] += rest  # older than anything the ledger shows
+            vec[-1] += rest  # older than anything the ledger shows
     return {k: tuple(v) for k, v in out.items()}
 
 
