@@ -23,7 +23,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from cloud.db.engine import in_chunks
-from cloud.db.schema import stock_balances, stock_moves
+from cloud.db.schema import shipped_daily, stock_balances, stock_moves
 from cloud.errors import DatabaseError, InvalidMove, ReversalConflict
 from edge.domain.models import Move, MoveReason
 
@@ -191,6 +191,7 @@ def insert_moves(
         new_ids = set(conn.execute(stmt, list(rows.values())).scalars().all())
         if new_ids:
             _add_to_balances(conn, insert, (rows[i] for i in new_ids))
+            _add_to_shipped(conn, insert, [rows[i] for i in sorted(new_ids)])
     except sa.exc.DBAPIError as err:
         raise DatabaseError(f"写入库存变动失败 / storing moves failed: {_first_line(err)}") from err
     return [move_id for move_id in rows if move_id in new_ids]
@@ -233,6 +234,61 @@ def _add_to_balances(
         for (wh, sku, loc), qty in sorted(deltas.items())
     ]
     conn.execute(stmt, params)
+
+
+def _add_to_shipped(
+    conn: Connection, insert: Callable[[sa.Table], Any], rows: list[dict[str, Any]]
+) -> None:
+    """Book new SHIP moves on their UTC day and new reversals of SHIP moves off the
+    original's day (``shipped_daily``)."""
+    deltas: dict[tuple[date, str, str], int] = defaultdict(int)
+    targets = [r["reverses_move_id"] for r in rows
+               if r["reason"] == int(MoveReason.REVERSAL) and r["reverses_move_id"]]
+    originals: dict[str, datetime] = {}
+    m = stock_moves.c
+    for chunk in in_chunks(targets):
+        originals.update(conn.execute(sa.select(m.move_id, m.occurred_at).where(
+            m.move_id.in_(chunk), m.reason == int(MoveReason.SHIP))).all())
+    for row in rows:
+        if row["reason"] == int(MoveReason.SHIP):
+            at = row["occurred_at"]
+        elif row["reverses_move_id"] in originals:
+            at = originals[row["reverses_move_id"]]
+        else:
+            continue
+        deltas[(at.astimezone(UTC).date(), row["warehouse_id"], row["sku"])] -= row["qty_delta"]
+    params = [{"day": d, "warehouse_id": wh, "sku": sku, "units": units}
+              for (d, wh, sku), units in sorted(deltas.items()) if units]
+    if not params:
+        return
+    stmt = insert(shipped_daily)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[shipped_daily.c.day, shipped_daily.c.warehouse_id, shipped_daily.c.sku],
+        set_={"units": shipped_daily.c.units + stmt.excluded.units})
+    conn.execute(stmt, params)
+
+
+def rebuild_shipped(conn: Connection) -> int:
+    """Recompute ``shipped_daily`` from the ledger (``reports rebuild``); rows written."""
+    conn.execute(sa.delete(shipped_daily))
+    original = stock_moves.alias("original")
+    m, o = stock_moves.c, original.c
+    deltas: dict[tuple[date, str, str], int] = defaultdict(int)
+    for at, wh, sku, qty in conn.execute(
+            sa.select(m.occurred_at, m.warehouse_id, m.sku, m.qty_delta)
+            .where(m.reason == int(MoveReason.SHIP))
+            .execution_options(yield_per=10_000)):
+        deltas[(at.astimezone(UTC).date(), wh, sku)] -= qty
+    for at, wh, sku, qty in conn.execute(
+            sa.select(o.occurred_at, m.warehouse_id, m.sku, m.qty_delta)
+            .select_from(stock_moves.join(original, o.move_id == m.reverses_move_id))
+            .where(m.reason == int(MoveReason.REVERSAL), o.reason == int(MoveReason.SHIP))):
+        deltas[(at.astimezone(UTC).date(), wh, sku)] -= qty
+    params = [{"day": d, "warehouse_id": wh, "sku": sku, "units": units}
+              for (d, wh, sku), units in sorted(deltas.items()) if units]
+    for start in range(0, len(params), 5000):
+        conn.execute(sa.insert(shipped_daily), params[start:start + 5000])
+    return len(params)
 
 
 def balances(

@@ -1,5 +1,5 @@
 """Report commands: ``reports rebuild`` recomputes the sales, fulfilment and profit summaries
-from the source tables (after an upgrade to 0028, or to check the incremental ones)."""
+and the units shipped per day from the source tables (after an upgrade to 0028, or to check the incremental ones)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
+from cloud import ledger_store
 from cloud.cli.base import CliContext, cli
 from cloud.db import write_transaction
 from cloud.reports import fulfilment, profit, summaries
@@ -31,6 +32,7 @@ def rebuild(obj: CliContext) -> None:
         n = summaries.rebuild(conn, now=started, progress=progress)
         parcels = fulfilment.rebuild(conn)
         profit.rebuild(conn, now=started)  # from the kept ship costs: those are not rebuilt
+        ledger_store.rebuild_shipped(conn)
     seconds = (datetime.now(UTC) - started).total_seconds()
     click.echo(obj.t(f"报表汇总已重算: {n} 个订单, {parcels} 个包裹, 用时 {seconds:.1f} 秒",
                      f"report summaries rebuilt: {n} orders, {parcels} parcels in "

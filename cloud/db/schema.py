@@ -290,6 +290,19 @@ stock_balances = sa.Table(
 )
 """On-hand per warehouse, SKU and location: a cache of ``SUM(stock_moves.qty_delta)``."""
 
+shipped_daily = sa.Table(
+    "shipped_daily",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("warehouse_id", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("units", sa.BigInteger(), nullable=False),
+)
+"""Units shipped per UTC day × warehouse × SKU (``0051_shipped_daily``): a cache of the SHIP
+moves (their day) less the reversals of SHIP moves (the original's day), kept by
+``cloud.ledger_store.insert_moves``; the stock report and replenishment read whole days
+here."""
+
 # ---------------------------------------------------------------------------- sync (0002)
 dead_letters = sa.Table(
     "dead_letters",

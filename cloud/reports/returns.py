@@ -1,8 +1,9 @@
 """退货报表 (returns report): over a range of China Standard Time days, by SKU and by the
 buyers' reasons — how much came back, in what condition, against how much sold.
 
-* **sold**: Packline units of the SKU in orders placed in the range (the sales summary
-  ``sales_daily_sku``, kept as orders arrive);
+* **sold**: Packline units of the SKU in orders placed in the range (the sales summaries
+  ``sales_monthly_sku`` for whole months and ``sales_daily_sku`` for the rest, kept as orders
+  arrive);
 * **returned**: units of the SKU inspected at a station in the range (``station_returns``
   by the station's ``received_at``) that were in the order: **restocked** (good) plus
   **damaged**; **not ours**: units of the SKU that came back in a parcel of an order that
@@ -26,12 +27,12 @@ from sqlalchemy.engine import Connection
 
 from cloud.db.schema import skus
 from cloud.db.schema_orders import refunds
-from cloud.db.schema_reports import sales_daily_sku
 from cloud.db.schema_returns import station_return_lines, station_returns
 from cloud.errors import InputError
 from cloud.payables import day_start
 from cloud.reports.export import Sheet
-from cloud.reports.sales import range_problems
+from cloud.reports.sales import Filters as SalesFilters
+from cloud.reports.sales import range_problems, sku_sums
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,10 @@ class ReturnsReport:
         return t
 
 
+NAMES_IN = 500
+"""Most SKUs whose names are asked for by id; for more the whole catalogue is read."""
+
+
 def check(f: Filters) -> None:
     """Refuse a range the wrong way round or too long."""
     problems = range_problems(f.start, f.end)
@@ -120,13 +125,13 @@ def report(conn: Connection, f: Filters) -> ReturnsReport:
     """The returns report of ``f``."""
     check(f)
     lo, hi = day_start(f.start), day_start(f.end + timedelta(days=1))
-    s, r, ln, rf = sales_daily_sku.c, station_returns.c, station_return_lines.c, refunds.c
+    r, ln, rf = station_returns.c, station_return_lines.c, refunds.c
     figures: dict[str, Figures] = {}
-    only_sold = [s.sku == f.sku] if f.sku else []
-    for sku, units in conn.execute(
-            sa.select(s.sku, sa.func.sum(s.units))
-            .where(s.day >= f.start, s.day <= f.end, s.sku != "", *only_sold).group_by(s.sku)):
-        figures.setdefault(str(sku), Figures()).sold += int(units or 0)
+    # whole months from the monthly SKU summary, the partial ones by day (as the sales report)
+    for sku, sold in sku_sums(conn, SalesFilters(f.start, f.end),
+                              [f.sku] if f.sku else None).items():
+        if sku and sold.units:
+            figures.setdefault(str(sku), Figures()).sold += sold.units
     only_back = [ln.sku == f.sku] if f.sku else []
     for sku, condition, units in conn.execute(
             sa.select(ln.sku, ln.condition, sa.func.sum(ln.qty))
@@ -135,23 +140,26 @@ def report(conn: Connection, f: Filters) -> ReturnsReport:
             .group_by(ln.sku, ln.condition)):
         row = figures.setdefault(str(sku), Figures())
         setattr(row, str(condition), getattr(row, str(condition)) + int(units or 0))
-    names = dict(conn.execute(sa.select(skus.c.sku, skus.c.name_zh)
-                              .where(skus.c.sku.in_(sorted(figures)))).all()) if figures else {}
+    names: dict[str, str] = {}
+    if figures:  # thousands of SKUs: read the catalogue once rather than name each one
+        query = sa.select(skus.c.sku, skus.c.name_zh)
+        if len(figures) <= NAMES_IN:
+            query = query.where(skus.c.sku.in_(sorted(figures)))
+        names = {str(k): str(v or "") for k, v in conn.execute(query)}
     by_reason: dict[str, Figures] = {}
-    seen: set[tuple[str, str]] = set()
     reason = sa.func.coalesce(rf.reason, "")
-    for msg_id, why, condition, units in conn.execute(
-            sa.select(r.msg_id, reason, ln.condition, sa.func.sum(ln.qty))
-            .select_from(station_returns.join(station_return_lines, ln.msg_id == r.msg_id)
-                         .outerjoin(refunds, sa.and_(rf.shop_id == r.shop_id,
-                                                     rf.refund_id == r.refund_id)))
-            .where(r.received_at >= lo, r.received_at < hi, *only_back)
-            .group_by(r.msg_id, reason, ln.condition)):
+    joined = (station_returns.join(station_return_lines, ln.msg_id == r.msg_id)
+              .outerjoin(refunds, sa.and_(rf.shop_id == r.shop_id, rf.refund_id == r.refund_id)))
+    within = [r.received_at >= lo, r.received_at < hi, *only_back]
+    for why, condition, units in conn.execute(  # units by reason and condition
+            sa.select(reason, ln.condition, sa.func.sum(ln.qty)).select_from(joined)
+            .where(*within).group_by(reason, ln.condition)):
         row = by_reason.setdefault(str(why), Figures())
-        if (str(msg_id), str(why)) not in seen:
-            seen.add((str(msg_id), str(why)))
-            row.returns += 1
         setattr(row, str(condition), getattr(row, str(condition)) + int(units or 0))
+    for why, n in conn.execute(  # parcels by reason, each once however many lines
+            sa.select(reason, sa.func.count(sa.distinct(r.msg_id))).select_from(joined)
+            .where(*within).group_by(reason)):
+        by_reason.setdefault(str(why), Figures()).returns += int(n)
     return ReturnsReport(
         f,
         sorted((SkuRow(k, str(names.get(k, "")), v) for k, v in figures.items()),

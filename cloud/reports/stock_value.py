@@ -20,13 +20,13 @@ how fast it leaves and how long it lasts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cloud.db.schema import skus, stock_balances, stock_moves
+from cloud.db.schema import shipped_daily, skus, stock_balances, stock_moves
 from cloud.stock import levels
 from edge.domain.models import MoveReason
 
@@ -91,10 +91,37 @@ class StockValueRow:
 
 
 def shipped_units(conn: Connection, since: datetime, until: datetime,
-             warehouse_id: str | None) -> dict[tuple[str, str], int]:
-    """Units shipped per (warehouse, SKU) in [since, until), less reversed shipments."""
-    m = stock_moves.c
+                  warehouse_id: str | None) -> dict[tuple[str, str], int]:
+    """Units shipped per (warehouse, SKU) in [since, until), less reversed shipments: the
+    whole UTC days inside from ``shipped_daily``, the partial days at either end from the
+    ledger (a year of SHIP moves is millions of rows; a window's days are a few thousand)."""
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
+    midnight = datetime.min.time()
+    first = since.date() + timedelta(days=0 if since.time() == midnight else 1)
+    last = until.date() - timedelta(days=1)  # the last day that ends by ``until``
+    if first > last:
+        return _shipped_moves(conn, since, until, warehouse_id)
+    out = _shipped_moves(conn, since, datetime.combine(first, midnight, UTC), warehouse_id)
+    for key, units in _shipped_moves(conn, datetime.combine(last + timedelta(days=1), midnight,
+                                                            UTC), until, warehouse_id).items():
+        out[key] = out.get(key, 0) + units
+    d = shipped_daily.c
+    days = (sa.select(d.warehouse_id, d.sku, sa.func.sum(d.units))
+            .where(d.day >= first, d.day <= last).group_by(d.warehouse_id, d.sku))
+    if warehouse_id is not None:
+        days = days.where(d.warehouse_id == warehouse_id)
+    for wh, sku, units in conn.execute(days):
+        out[(wh, sku)] = out.get((wh, sku), 0) + int(units or 0)
+    return out
+
+
+def _shipped_moves(conn: Connection, since: datetime, until: datetime,
+                   warehouse_id: str | None) -> dict[tuple[str, str], int]:
+    """:func:`shipped_units` read from the ledger itself (for part of a day)."""
     out: dict[tuple[str, str], int] = {}
+    if since >= until:
+        return out
+    m = stock_moves.c
     ships = (sa.select(m.warehouse_id, m.sku, sa.func.sum(-m.qty_delta).label("units"))
              .where(m.reason == int(MoveReason.SHIP), m.occurred_at >= since,
                     m.occurred_at < until)

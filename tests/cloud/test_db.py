@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0050_sales_geo"
+HEAD = "0051_shipped_daily"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -197,6 +197,9 @@ EXPECTED_TABLES.update({  # 0042_waves
               "created_at", "picked_by", "picked_at", "pick_msg_id", "pick_lines",
               "cancelled_by", "cancelled_at"},
     "wave_orders": {"wave_id", "order_id", "slot", "short", "put_at"},
+})
+EXPECTED_TABLES.update({  # 0051_shipped_daily
+    "shipped_daily": {"day", "warehouse_id", "sku", "units"},
 })
 EXPECTED_TABLES.update({  # 0050_sales_geo
     "sales_daily_city": {"day", "shop_id", "province", "city", "platform", "orders", "units",

@@ -26,12 +26,14 @@ from typing import Any
 
 import httpx
 import openpyxl
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from cloud import returns
 from cloud.db.schema_orders import refunds
 from cloud.db.schema_reports import sales_daily_sku
+from cloud.reports import returns as returns_report
 from edge.domain.models import Role
 from edge.sync.schema import ReturnWire
 from tests.cloud.web.support import T0, cells, signed_in
@@ -77,8 +79,11 @@ def _seed(engine: Engine) -> None:
             returns.record(conn, "st-01", wire.return_id, wire, now=at)
 
 
+@pytest.mark.parametrize("names_in", [500, 0], ids=["names-by-id", "whole-catalogue"])
 async def test_each_figure_as_worked_out_by_hand(
-        client: httpx.AsyncClient, cloud_engine: Engine) -> None:
+        client: httpx.AsyncClient, cloud_engine: Engine, names_in: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(returns_report, "NAMES_IN", names_in)  # 0: every name read at once
     await signed_in(client, cloud_engine, Role.MANAGER)
     _seed(cloud_engine)
     page = await client.get("/reports/returns", params=RANGE)
