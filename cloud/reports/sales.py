@@ -333,22 +333,30 @@ def _geo(conn: Connection, f: Filters, sku_list: list[str] | None,
          by: str) -> dict[str, Figures]:
     """Orders, units and GMV per ``by`` (province or sku) from the province × SKU table over
     the whole months the range touches, with the shop, platform, SKU and province filters."""
-    c = sales_monthly_geo_sku.c
     out: dict[str, Figures] = defaultdict(Figures)
+    _sum_into(out, conn, sales_monthly_geo_sku, by, "month",
+              (f.start.replace(day=1), f.end.replace(day=1)), f, sku_list)
+    return dict(out)
+
+
+def _sum_into(out: dict[str, Figures], conn: Connection, table: sa.Table, by: str, when: str,
+              span: tuple[date, date], f: Filters, sku_list: list[str] | None) -> None:
+    """Add a summary table's orders, units and GMV per ``by`` over ``span`` (inclusive, in
+    its ``when`` column) to ``out``, with the shop, platform, province (where the table has
+    one) and SKU filters — the SKU ids a chunk at a time."""
+    c = table.c
     q = (sa.select(c[by], sa.func.sum(c.orders), sa.func.sum(c.units), sa.func.sum(c.gmv_fen))
-         .where(c.month >= f.start.replace(day=1), c.month <= f.end.replace(day=1))
-         .group_by(c[by]))
+         .where(c[when] >= span[0], c[when] <= span[1]).group_by(c[by]))
     if f.shop_id:
         q = q.where(c.shop_id == f.shop_id)
     if f.platform:
         q = q.where(c.platform == f.platform)
-    if f.province:
+    if f.province and "province" in c:
         q = q.where(c.province == f.province)
     for chunk in ([None] if sku_list is None else list(in_chunks(sku_list)) or [[]]):
         qq = q if chunk is None else q.where(c.sku.in_(chunk))
         for key, orders, units, gmv in conn.execute(qq):
             out[key].add(int(orders or 0), int(units or 0), int(gmv or 0))
-    return dict(out)
 
 
 def month_split(start: date, end: date) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
@@ -370,22 +378,10 @@ def sku_sums(conn: Connection, f: Filters, sku_list: list[str] | None,
     start when given): whole months from ``sales_monthly_sku``, the rest per day."""
     days, months = month_split(start or f.start, f.end)
     out: dict[str, Figures] = defaultdict(Figures)
-    parts: list[tuple[sa.Table, sa.ColumnElement[Any], date, date]] = [
-        (sales_daily_sku, sales_daily_sku.c.day, a, b) for a, b in days]
+    for span in days:
+        _sum_into(out, conn, sales_daily_sku, "sku", "day", span, f, sku_list)
     if months is not None:
-        parts.append((sales_monthly_sku, sales_monthly_sku.c.month, *months))
-    for table, when, a, b in parts:
-        c = table.c
-        q = (sa.select(c.sku, sa.func.sum(c.orders), sa.func.sum(c.units), sa.func.sum(c.gmv_fen))
-             .where(when >= a, when <= b).group_by(c.sku))
-        if f.shop_id:
-            q = q.where(c.shop_id == f.shop_id)
-        if f.platform:
-            q = q.where(c.platform == f.platform)
-        for chunk in ([sku_list] if sku_list is None else list(in_chunks(sku_list)) or [[]]):
-            qq = q if chunk is None else q.where(c.sku.in_(chunk))
-            for sku, orders, units, gmv in conn.execute(qq):
-                out[sku].add(int(orders or 0), int(units or 0), int(gmv or 0))
+        _sum_into(out, conn, sales_monthly_sku, "sku", "month", months, f, sku_list)
     return dict(out)
 
 
