@@ -261,6 +261,16 @@ profit_monthly = sa.Table(
 ``0046_profit_monthly``), kept by the same deltas: long ranges by SKU read whole months here
 and only the partial months at either end from the daily table."""
 
+profit_monthly_sku = sa.Table(
+    "profit_monthly_sku",
+    metadata,
+    sa.Column("month", sa.Date(), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    *_profit_counters(),
+)
+"""``profit_monthly`` summed over shops and warehouses (``0052_profit_monthly_sku``): a long
+range's SKU table with no shop, platform or warehouse filter reads whole months here."""
+
 export_jobs = sa.Table(
     "export_jobs",
     metadata,

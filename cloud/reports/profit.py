@@ -62,6 +62,7 @@ from cloud.db.schema_reports import (
     profit_daily,
     profit_daily_shop,
     profit_monthly,
+    profit_monthly_sku,
     profit_orders,
     profit_ship_costs,
 )
@@ -270,21 +271,28 @@ def _add(deltas: dict[Key, list[int]], facts: Facts, sign: int) -> None:
 def _apply(conn: Connection, deltas: dict[Key, list[int]],
            platforms: dict[str, str]) -> None:
     """Add each delta vector to its ``profit_daily`` row, summed over the SKUs to its
-    ``profit_daily_shop`` row and summed over the month to its ``profit_monthly`` row
+    ``profit_daily_shop`` row and summed over the month to its ``profit_monthly`` row (and
+    over shops and warehouses too, to its ``profit_monthly_sku`` row)
     (created when missing), in one lock order; rows left all zero go."""
     by_shop: dict[tuple[date, str, str], list[int]] = {}
     by_month: dict[Key, list[int]] = {}
+    by_month_sku: dict[tuple[date, str], list[int]] = {}
     for (day, shop, wh, sku), vec in deltas.items():
         for acc in (by_shop.setdefault((day, shop, wh), [0] * len(MEASURES)),
                     by_month.setdefault((day.replace(day=1), shop, wh, sku),
-                                        [0] * len(MEASURES))):
+                                        [0] * len(MEASURES)),
+                    by_month_sku.setdefault((day.replace(day=1), sku), [0] * len(MEASURES))):
             for n, v in enumerate(vec):
                 acc[n] += v
-    for table, keys, vectors in ((profit_daily, KEYS, dict(deltas)),
-                                 (profit_daily_shop, KEYS[:-1], dict(by_shop)),
-                                 (profit_monthly, MONTH_KEYS, dict(by_month))):
+    tables: tuple[tuple[sa.Table, tuple[str, ...], dict[Any, list[int]]], ...] = (
+        (profit_daily, KEYS, dict(deltas)), (profit_daily_shop, KEYS[:-1], dict(by_shop)),
+        (profit_monthly, MONTH_KEYS, dict(by_month)),
+        (profit_monthly_sku, ("month", "sku"), dict(by_month_sku)))
+    for table, keys, vectors in tables:
+        has_platform = "platform" in table.c  # a month × SKU row has no shop, so no platform
         rows: list[dict[str, Any]] = [
-            {**dict(zip(keys, key, strict=True)), "platform": platforms.get(str(key[1]), ""),
+            {**dict(zip(keys, key, strict=True)),
+             **({"platform": platforms.get(str(key[1]), "")} if has_platform else {}),
              **dict(zip(MEASURES, vec, strict=True))}
             for key, vec in sorted(vectors.items()) if any(vec)]
         if not rows:
@@ -347,6 +355,7 @@ def rebuild(conn: Connection, *, now: datetime) -> int:
     conn.execute(sa.delete(profit_daily))
     conn.execute(sa.delete(profit_daily_shop))
     conn.execute(sa.delete(profit_monthly))
+    conn.execute(sa.delete(profit_monthly_sku))
     conn.execute(sa.delete(profit_orders))
     o = orders.c
     last, n = "", 0

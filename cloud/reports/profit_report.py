@@ -26,6 +26,7 @@ from cloud.db.schema_reports import (
     profit_daily,
     profit_daily_shop,
     profit_monthly,
+    profit_monthly_sku,
     profit_orders,
 )
 from cloud.errors import InputError, Problem
@@ -167,7 +168,8 @@ SUMMED: Final = ("units", "revenue_fen", "cogs_fen", "courier_fen", "fee_fen", "
 def _grouped(conn: Connection, f: Filters, sku_list: list[str] | None,
              *group: str, monthly: bool = True) -> list[Any]:
     """Σ measures grouped by ``group`` over the filtered summary rows: per SKU from
-    ``profit_daily`` — whole months from ``profit_monthly`` when the grouping has no day —
+    ``profit_daily`` — whole months from ``profit_monthly`` when the grouping has no day, from
+    ``profit_monthly_sku`` when nothing asks for a shop, platform or warehouse either —
     otherwise from ``profit_daily_shop`` (no SKU in its key)."""
     per_sku = sku_list is not None or "sku" in group
     if not per_sku:
@@ -177,7 +179,10 @@ def _grouped(conn: Connection, f: Filters, sku_list: list[str] | None,
     days, months = month_split(f.start, f.end)
     parts = [_summed(conn, profit_daily, f, sku_list, group, ("day", a, b)) for a, b in days]
     if months is not None:
-        parts.append(_summed(conn, profit_monthly, f, sku_list, group, ("month", *months)))
+        # no shop, platform or warehouse in the filters or the grouping: the month × SKU rows
+        narrow = not (f.shop_id or f.platform or f.warehouse) and set(group) <= {"sku"}
+        parts.append(_summed(conn, profit_monthly_sku if narrow else profit_monthly, f,
+                             sku_list, group, ("month", *months)))
     if len(parts) == 1:
         return parts[0]
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}

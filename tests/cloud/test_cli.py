@@ -15,7 +15,7 @@ from edge.domain.models import MoveReason
 from tests.cloud.helpers import make_move
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = "0051_shipped_daily"
+HEAD = "0052_profit_monthly_sku"
 """The newest migration, written out (not read from Alembic)."""
 COMMANDS = sorted(cli.commands)
 

@@ -37,7 +37,7 @@ from cloud.errors import ConfigError, MigrationError, SchemaNotCurrent
 from cloud.ledger_store import insert_moves
 from tests.cloud.helpers import make_move
 
-HEAD = "0051_shipped_daily"
+HEAD = "0052_profit_monthly_sku"
 """The newest migration, written out (not read from Alembic)."""
 
 EXPECTED_TABLES = {
@@ -197,6 +197,10 @@ EXPECTED_TABLES.update({  # 0042_waves
               "created_at", "picked_by", "picked_at", "pick_msg_id", "pick_lines",
               "cancelled_by", "cancelled_at"},
     "wave_orders": {"wave_id", "order_id", "slot", "short", "put_at"},
+})
+EXPECTED_TABLES.update({  # 0052_profit_monthly_sku
+    "profit_monthly_sku": {"month", "sku", "orders", "lines", "units", "revenue_fen", "cogs_fen",
+                           "courier_fen", "fee_fen", "refund_fen", "uncosted"},
 })
 EXPECTED_TABLES.update({  # 0051_shipped_daily
     "shipped_daily": {"day", "warehouse_id", "sku", "units"},
@@ -558,3 +562,27 @@ def test_0046_fills_the_monthly_profit_from_the_daily(cloud_db_url: str) -> None
     engine.dispose()
     assert [(str(m)[:10], u, r, f) for m, u, r, f in got] == [
         ("2026-11-01", 4, 2000, 0), ("2026-12-01", 2, 1000, 700)]
+
+
+def test_0052_sums_the_monthly_profit_over_shops_and_warehouses(cloud_db_url: str) -> None:
+    """S1 sold by two shops from two warehouses in November becomes one November row."""
+    engine = make_engine(cloud_db_url)
+    assert migrate(engine, "0051_shipped_daily") == "0051_shipped_daily"
+    row = {"month": date(2026, 11, 1), "sku": "S1", "platform": "pdd", "orders": 1, "lines": 1,
+           "units": 2, "revenue_fen": 1000, "cogs_fen": 400, "courier_fen": 300, "fee_fen": 50,
+           "refund_fen": 0, "uncosted": 0}
+    cols = ", ".join(row)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            f"INSERT INTO profit_monthly (shop_id, warehouse_id, {cols}) VALUES "
+            f"(:shop_id, :warehouse_id, {', '.join(':' + k for k in row)})"),
+            [{**row, "shop_id": "s1", "warehouse_id": "WH1"},
+             {**row, "shop_id": "s2", "warehouse_id": "WH2", "refund_fen": 700},
+             {**row, "shop_id": "s1", "warehouse_id": "WH1", "sku": "S2"}])
+    assert migrate(engine, "0052_profit_monthly_sku") == "0052_profit_monthly_sku"
+    with engine.connect() as conn:
+        got = conn.execute(sa.text(
+            "SELECT sku, units, revenue_fen, refund_fen FROM profit_monthly_sku ORDER BY sku"
+        )).all()
+    engine.dispose()
+    assert [tuple(r) for r in got] == [("S1", 4, 2000, 700), ("S2", 2, 1000, 0)]

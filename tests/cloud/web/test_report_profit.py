@@ -54,6 +54,7 @@ from cloud.db.schema_reports import (
     profit_daily,
     profit_daily_shop,
     profit_monthly,
+    profit_monthly_sku,
     profit_orders,
     profit_ship_costs,
 )
@@ -298,7 +299,9 @@ async def test_a_late_refund_moves_only_its_own_day(cloud_engine: Engine) -> Non
                     [tuple(r)[:15] for r in conn.execute(sa.select(profit_orders).order_by(
                         profit_orders.c.order_id))],
                     [tuple(r) for r in conn.execute(sa.select(profit_monthly).order_by(
-                        *profit_monthly.primary_key.columns))])
+                        *profit_monthly.primary_key.columns))],
+                    [tuple(r) for r in conn.execute(sa.select(profit_monthly_sku).order_by(
+                        *profit_monthly_sku.primary_key.columns))])
 
     incremental = snapshot()
     with write_transaction(cloud_engine) as conn:
@@ -341,7 +344,8 @@ async def test_a_refund_gives_the_platform_fee_back_on_its_day(cloud_engine: Eng
 
 async def test_a_long_range_reads_whole_months_with_the_same_figures(
         cloud_engine: Engine) -> None:
-    """2026-11-15..2027-01-10 by SKU reads December from ``profit_monthly`` (the partial
+    """2026-11-15..2027-01-10 by SKU reads December from ``profit_monthly_sku`` (from
+    ``profit_monthly`` with a shop filter; the partial
     months at either end by day) and gives the figures of the module doc; December's
     monthly rows hold them (S1 in two warehouse-shop rows: pdd1 and tb1)."""
     from cloud.reports import profit_report
@@ -357,6 +361,11 @@ async def test_a_long_range_reads_whole_months_with_the_same_figures(
             profit_monthly.c.revenue_fen, profit_monthly.c.refund_fen).where(
             profit_monthly.c.month == date(2026, 12, 1)).order_by(
             profit_monthly.c.shop_id, profit_monthly.c.sku)).all()
+        m = profit_monthly_sku.c
+        december_sku = conn.execute(sa.select(m.sku, m.units, m.revenue_fen, m.refund_fen).where(
+            m.month == date(2026, 12, 1)).order_by(m.sku)).all()
+        pdd1 = profit_report.report(conn, profit_report.Filters(  # by shop: profit_monthly
+            date(2026, 11, 15), date(2027, 1, 10), period="month", shop_id="pdd1"))
     by_sku = {r.key: r.figures for r in rep.by_sku}
     s1, s2 = by_sku["S1"], by_sku["S2"]
     assert (s1.orders, s1.units, s1.revenue_fen, s1.cogs_fen, s1.courier_fen, s1.fee_fen,
@@ -367,6 +376,9 @@ async def test_a_long_range_reads_whole_months_with_the_same_figures(
     assert [tuple(r) for r in december] == [("pdd1", "S1", 2, 5000, 0),
                                             ("pdd1", "S2", 2, 12000, 0),
                                             ("tb1", "S1", 3, 9000, 1500)]
+    assert [tuple(r) for r in december_sku] == [("S1", 5, 14000, 1500), ("S2", 2, 12000, 0)]
+    assert {r.key: (r.figures.units, r.figures.revenue_fen) for r in pdd1.by_sku} == {
+        "S1": (2, 5000), "S2": (2, 12000)}
 
 
 async def test_a_late_rate_card_and_a_reversed_shipment_reprice(
