@@ -156,9 +156,12 @@ def report(conn: Connection, f: Filters) -> ReturnsReport:
             .where(*within).group_by(reason, ln.condition)):
         row = by_reason.setdefault(str(why), Figures())
         setattr(row, str(condition), getattr(row, str(condition)) + int(units or 0))
-    for why, n in conn.execute(  # parcels by reason, each once however many lines
-            sa.select(reason, sa.func.count(sa.distinct(r.msg_id))).select_from(joined)
-            .where(*within).group_by(reason)):
+    has_lines = sa.exists().where(ln.msg_id == r.msg_id, *only_back)
+    for why, n in conn.execute(  # parcels by reason (one row each: no lines joined)
+            sa.select(reason, sa.func.count())
+            .select_from(station_returns.outerjoin(refunds, sa.and_(
+                rf.shop_id == r.shop_id, rf.refund_id == r.refund_id)))
+            .where(r.received_at >= lo, r.received_at < hi, has_lines).group_by(reason)):
         by_reason.setdefault(str(why), Figures()).returns += int(n)
     return ReturnsReport(
         f,
